@@ -15,6 +15,7 @@ Every text pkilab writes (transcripts, JUnit, results, HTML/Markdown reports) go
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -101,7 +102,7 @@ class Masker:
 def mask_patterns(text: str) -> str:
     """Mask secrets recognised by their IOS context (no registered values needed)."""
     for pattern, group in _PATTERNS:
-        text = pattern.sub(lambda m, g=group: _replace_group(m, g), text)
+        text = pattern.sub(functools.partial(_replace_group, group=group), text)
     return text
 
 
