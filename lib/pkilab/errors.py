@@ -93,3 +93,19 @@ class WaitTimeoutError(PkilabError, TimeoutError):
 
 class SimError(PkilabError):
     """The simulated lab could not start or run."""
+
+
+class PkiError(PkilabError, ValueError):
+    """X.509 material is malformed or does not check out (bad CSR, wrong passphrase, bad DN)."""
+
+
+class ScepError(PkilabError, ValueError):
+    """A SCEP message is malformed or fails its checks.
+
+    ``fail_info`` names the SCEP failInfo a server answers with (``badMessageCheck``,
+    ``badRequest`` …), or is ``None`` when the bytes are too broken to answer in SCEP at all.
+    """
+
+    def __init__(self, message: str, fail_info: str | None = None):
+        self.fail_info = fail_info
+        super().__init__(message)
