@@ -1,0 +1,256 @@
+"""Shared machinery of the show-output parsers: line cleaning, errors, dates, JSON facts.
+
+Every parser takes the text a router printed and returns a frozen dataclass. The helpers
+here keep the parsers honest: a line nobody understands raises :class:`ParseError`
+quoting it, and the cleaning step only removes terminal artifacts (a command echo, the
+``--More--`` pager, trailing blanks), never device data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+from pkilab.errors import ParseError
+
+__all__ = [
+    "FactsMixin",
+    "Line",
+    "ParseError",
+    "clean_lines",
+    "fail",
+    "ios_datetime",
+]
+
+# A command echo: an optional prompt then a command word. Only ever removed from the top.
+_ECHO_RE = re.compile(r"^\s*(?:[\w.:/()@-]+[#>]\s*)?(?:sh|sho|show|crypto|cry|dir|more|ping)(?:\s|$)")
+_PROMPT_ONLY_RE = re.compile(r"^[\w.:/()@-]+[#>]\s*$")
+_PAGER_RE = re.compile(r"^\s*-+\s*More\s*-+\s*$")
+# Console log lines that a router interleaves with command output (logging console).
+ASYNC_LOG_RE = re.compile(
+    r"^[*.]?(?:\d+: )?(?:[A-Z][a-z]{2} +\d+ (?:\d{4} )?)?\d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z]+)?: %[A-Z0-9_]+-\d-"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Line:
+    """One line of device output, its 1-based number in the text, trailing blanks removed."""
+
+    no: int
+    text: str
+
+    @property
+    def stripped(self) -> str:
+        """The line without leading blanks."""
+        return self.text.lstrip()
+
+
+def clean_lines(text: str, *, keep_async_log: bool = False) -> tuple[list[Line], list[str]]:
+    """Split ``text`` into lines, dropping terminal artifacts.
+
+    Removed: a leading command echo (``Router#show clock``, ``show crypto pki server X crl``),
+    a prompt-only last line, ``--More--`` pager lines, and (unless ``keep_async_log``)
+    console log messages interleaved by the router, which are returned apart so nothing is
+    lost. Trailing blanks are removed from every line; blank lines are kept.
+
+    Args:
+        text: The output as printed.
+        keep_async_log: Keep ``%FAC-SEV-MNEMONIC`` console lines in place (for ``show logging``).
+
+    Returns:
+        The kept lines and the interleaved console messages.
+    """
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines: list[Line] = []
+    async_log: list[str] = []
+    seen_content = False
+    for idx, value in enumerate(raw, 1):
+        value = value.rstrip()
+        if "\x08" in value:  # pager erase sequences
+            value = re.sub(r".\x08", "", value).rstrip()
+        if not seen_content and value.strip():
+            seen_content = True
+            if _ECHO_RE.match(value) and not ASYNC_LOG_RE.match(value.strip()):
+                continue
+        if _PAGER_RE.match(value):
+            continue
+        if not keep_async_log and ASYNC_LOG_RE.match(value.strip()):
+            async_log.append(value.strip())
+            continue
+        lines.append(Line(idx, value))
+    while lines and not lines[-1].text.strip():
+        lines.pop()
+    if lines and _PROMPT_ONLY_RE.match(lines[-1].text.strip()) and ":" not in lines[-1].text:
+        lines.pop()
+    # A prompt without '#'/'>' (``iosv-1``) left at the very end of a capture.
+    return lines, async_log
+
+
+def content(lines: list[Line]) -> Iterator[Line]:
+    """Yield the lines that are not blank."""
+    return (ln for ln in lines if ln.text.strip())
+
+
+def fail(parser: str, line: Line, reason: str = "unexpected line") -> ParseError:
+    """Build the :class:`ParseError` for ``line`` (raise the result)."""
+    return ParseError(parser, line.text, line.no, reason)
+
+
+# Zones whose offset is unambiguous in IOS captures. IST is India (Cisco's Bangalore labs);
+# an abbreviation not listed gives a naive datetime rather than a guessed offset.
+_ZONES: dict[str, float] = {
+    "UTC": 0, "GMT": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10,
+    "MSK": 3, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2, "WET": 0, "WEST": 1,
+    "IST": 5.5, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AEST": 10, "AEDT": 11,
+}  # fmt: skip
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+
+_DATE_RE = re.compile(
+    r"^[*.]?(\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,6}))?\s+([A-Za-z][A-Za-z0-9+-]*)?\s*"
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{4})$",
+    re.IGNORECASE,
+)
+_ISO_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
+@lru_cache(maxsize=4096)
+def ios_datetime(text: str) -> datetime | None:
+    """Read an IOS time stamp such as ``19:00:00 EST Dec 31 1969`` or ``.02:49:05.799 EST Mon Feb 5 2035``.
+
+    Args:
+        text: The stamp as printed (ISO 8601 stamps of IOS-XE timer output are accepted too).
+
+    Returns:
+        A timezone-aware datetime when the zone abbreviation is known, a naive one when it is
+        not, ``None`` when the text is not a time stamp.
+    """
+    text = text.strip()
+    m = _DATE_RE.match(text)
+    if m is None:
+        return _iso_datetime(text)
+    hh, mm, ss, frac, zone, mon, day, year = m.groups()
+    month = _MONTHS.get(mon.lower())
+    if month is None:
+        return None
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    try:
+        naive = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
+    except ValueError:
+        return None
+    offset = _ZONES.get(zone.upper()) if zone else None
+    if offset is None:
+        return naive
+    return naive.replace(tzinfo=timezone(timedelta(hours=offset)))
+
+
+def _iso_datetime(text: str) -> datetime | None:
+    m = _ISO_RE.match(text)
+    if m is None:
+        return None
+    y, mo, d, hh, mi, ss, frac, zone = m.groups()
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    naive = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), micro)
+    if zone is None:
+        return naive
+    if zone == "Z":
+        return naive.replace(tzinfo=timezone.utc)
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+
+
+def _facts(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            if f.metadata.get("facts") is False:
+                continue
+            out[f.name] = _facts(getattr(value, f.name))
+        return out
+    if isinstance(value, tuple | list):
+        return [_facts(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _facts(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class FactsMixin:
+    """Gives a result dataclass ``to_dict()``: its JSON facts, field names unchanged."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parsed facts as plain JSON-ready data (datetimes as ISO 8601)."""
+        result = _facts(self)
+        assert isinstance(result, dict)
+        return result
+
+
+def at(text: str | None) -> datetime | None:
+    """Return :func:`ios_datetime` of ``text``, or ``None`` when there is no text."""
+    return ios_datetime(text) if text else None
+
+
+def kv_split(text: str, sep: str = ":") -> tuple[str, str]:
+    """Split ``key: value`` at the first separator, both sides stripped."""
+    key, _, value = text.partition(sep)
+    return key.strip(), value.strip()
+
+
+def strip_echo(text: str) -> tuple[str, int]:
+    """Normalise newlines and drop a leading command echo, for parsers that scan the whole text.
+
+    Returns:
+        The text and how many lines were removed before it (to number lines in errors).
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    skipped = 0
+    pos = 0
+    while True:
+        end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if line.strip():
+            if _ECHO_RE.match(line) and not ASYNC_LOG_RE.match(line.strip()):
+                return ("" if end < 0 else text[end + 1 :]), skipped + 1
+            return text[pos:], skipped
+        if end < 0:
+            return "", skipped
+        skipped += 1
+        pos = end + 1
+
+
+def lineno_at(text: str, pos: int, offset: int = 0) -> int:
+    """Return the 1-based line number of character ``pos`` of ``text`` (plus ``offset`` lines)."""
+    return text.count("\n", 0, pos) + 1 + offset
+
+
+def line_at(text: str, pos: int) -> str:
+    """Return the whole line of ``text`` that holds character ``pos``, trailing blanks removed."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return (text[start:] if end < 0 else text[start:end]).rstrip()
+
+
+def check_gap(parser: str, text: str, start: int, end: int, filler: re.Pattern[str], offset: int = 0) -> None:
+    """Raise :class:`ParseError` unless ``text[start:end]`` is made only of ``filler`` lines.
+
+    Parsers that find records with one ``finditer`` over the whole text call this on the text
+    between records, so that a line no record pattern took is never skipped silently.
+    """
+    if start >= end:
+        return
+    gap = text[start:end]
+    pos = 0
+    for line in gap.split("\n"):
+        if line.strip() and not filler.match(line.rstrip()):
+            raise ParseError(parser, line.rstrip(), lineno_at(text, start + pos, offset))
+        pos += len(line) + 1
