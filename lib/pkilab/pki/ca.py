@@ -1,0 +1,245 @@
+"""The X.509 side of an IOS certificate server, as pure functions of an explicit ``now``.
+
+Each simulated router has its own clock, so nothing here reads the host clock: the caller
+passes the router's time. Datetimes without a timezone are taken as UTC; certificates carry
+whole seconds, as IOS's do.
+
+What IOS puts in its certificates (and so do these functions):
+
+* CA certificate: self-signed, serial 1, valid from ``now`` for ``lifetime ca-certificate``
+  days (default 1095); basicConstraints CA:TRUE, keyUsage digitalSignature + keyCertSign +
+  cRLSign (IOS shows ``Certificate Usage: Signature``), subject and authority key identifiers.
+  A CA restored from its files keeps its original start date: pass ``not_before``.
+* End-entity certificate: subject and key from the request, valid from ``now`` for
+  ``lifetime certificate`` days (default 365) but never past the CA certificate's own end
+  date, keyUsage digitalSignature + keyEncipherment (``General Purpose``), SKI/AKI, and a
+  CRL distribution point when ``cdp-url`` is configured.
+* CRL: this/next update as given (next = this + ``lifetime crl`` hours), one entry per
+  revoked serial with its revocation date, AKI and CRL number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from pkilab.errors import PkiError
+from pkilab.pki.csr import CsrInfo, x509_hash
+
+DEFAULT_CA_LIFETIME_DAYS = 1095
+DEFAULT_CERT_LIFETIME_DAYS = 365
+DEFAULT_CRL_LIFETIME_HOURS = 168
+MAX_LIFETIME_DAYS = 1825
+MAX_CRL_LIFETIME_HOURS = 336
+
+
+@dataclass(frozen=True)
+class RevokedEntry:
+    """One revoked certificate: its serial number and when it was revoked."""
+
+    serial: int
+    revoked_at: dt.datetime
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC, whole seconds; naive datetimes are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _check_days(days: int, what: str) -> None:
+    if not 1 <= days <= MAX_LIFETIME_DAYS:
+        raise PkiError(f"{what} lifetime {days} days out of range 1-{MAX_LIFETIME_DAYS}")
+
+
+def create_ca_certificate(
+    key: rsa.RSAPrivateKey,
+    subject: x509.Name,
+    now: dt.datetime,
+    lifetime_days: int = DEFAULT_CA_LIFETIME_DAYS,
+    *,
+    not_before: dt.datetime | None = None,
+    serial: int = 1,
+    hash_name: str = "sha256",
+) -> x509.Certificate:
+    """Make the certificate server's self-signed CA certificate.
+
+    Args:
+        key: the CA key pair (labelled like the server).
+        subject: the issuer-name.
+        now: the CA router's clock.
+        lifetime_days: ``lifetime ca-certificate``.
+        not_before: the original start date when restoring a CA (default ``now``).
+        serial: serial number (IOS uses 1).
+        hash_name: signature hash.
+
+    Returns:
+        The certificate; it ends ``lifetime_days`` after its start date.
+
+    Raises:
+        PkiError: a lifetime out of range.
+    """
+    _check_days(lifetime_days, "CA certificate")
+    start = utc(not_before if not_before is not None else now)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=lifetime_days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    )
+    return builder.sign(key, x509_hash(hash_name))
+
+
+def issue_certificate(
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    serial: int,
+    now: dt.datetime,
+    lifetime_days: int = DEFAULT_CERT_LIFETIME_DAYS,
+    *,
+    cdp_url: str | None = None,
+    hash_name: str = "sha256",
+) -> x509.Certificate:
+    """Issue an end-entity certificate.
+
+    Args:
+        ca_cert: the CA certificate.
+        ca_key: the CA key pair.
+        subject: the certified subject.
+        public_key: the certified key.
+        serial: the serial number (the server's next one).
+        now: the CA router's clock; the certificate starts then.
+        lifetime_days: ``lifetime certificate``; capped by the CA certificate's end date.
+        cdp_url: ``cdp-url``, written as a CRL distribution point.
+        hash_name: signature hash.
+
+    Returns:
+        The certificate.
+
+    Raises:
+        PkiError: a lifetime out of range, or the CA certificate has already expired.
+    """
+    _check_days(lifetime_days, "certificate")
+    start = utc(now)
+    ca_end = ca_cert.not_valid_after_utc
+    if start >= ca_end:
+        raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
+    end = min(start + dt.timedelta(days=lifetime_days), ca_end)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=True,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+    )
+    if cdp_url:
+        uri = x509.UniformResourceIdentifier(cdp_url)
+        point = x509.DistributionPoint(full_name=[uri], relative_name=None, reasons=None, crl_issuer=None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    return builder.sign(ca_key, x509_hash(hash_name))
+
+
+def issue_from_csr(
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+    request: CsrInfo,
+    serial: int,
+    now: dt.datetime,
+    lifetime_days: int = DEFAULT_CERT_LIFETIME_DAYS,
+    *,
+    cdp_url: str | None = None,
+    hash_name: str = "sha256",
+) -> x509.Certificate:
+    """Issue a certificate for a request read by :func:`pkilab.pki.csr.load_csr`.
+
+    Raises:
+        PkiError: the request's signature does not check out, or as :func:`issue_certificate`.
+    """
+    if not request.signature_valid:
+        raise PkiError("certificate request signature does not verify")
+    return issue_certificate(
+        ca_cert, ca_key, request.subject, request.public_key, serial, now, lifetime_days,
+        cdp_url=cdp_url, hash_name=hash_name,
+    )
+
+
+def build_crl(
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+    this_update: dt.datetime,
+    next_update: dt.datetime,
+    revoked: Iterable[RevokedEntry] = (),
+    *,
+    crl_number: int | None = None,
+    hash_name: str = "sha256",
+) -> x509.CertificateRevocationList:
+    """Sign a CRL.
+
+    Args:
+        ca_cert: the CA certificate.
+        ca_key: the CA key pair.
+        this_update: when the CRL is issued (the CA router's clock).
+        next_update: ``this_update`` + ``lifetime crl`` hours.
+        revoked: revoked serials with their revocation dates.
+        crl_number: the CRL number extension, when given.
+        hash_name: signature hash.
+
+    Returns:
+        The CRL.
+
+    Raises:
+        PkiError: ``next_update`` not after ``this_update``.
+    """
+    start, end = utc(this_update), utc(next_update)
+    if end <= start:
+        raise PkiError("CRL next update must be after this update")
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(start)
+        .next_update(end)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+    )
+    if crl_number is not None:
+        builder = builder.add_extension(x509.CRLNumber(crl_number), critical=False)
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(utc(entry.revoked_at)).build()
+        )
+    return builder.sign(ca_key, x509_hash(hash_name))
