@@ -1,0 +1,69 @@
+"""Building the :class:`pkilab.secrets.Masker` the report layer passes every text through.
+
+The plugin masks transcripts before they reach JUnit; the report layer masks again, because a
+report may be rendered from a JUnit file written by another tool, an older pkilab or a
+hand-edited run. The secrets it knows are those of the testbed files it is given; the IOS
+patterns of :mod:`pkilab.secrets` apply in every case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from pkilab.errors import TestbedError
+from pkilab.secrets import Masker
+
+# Testbed keys whose string values (and everything below them) are secrets: pyATS
+# credentials (password, enable secret), and the PKI/VPN values a testbed may carry in its
+# `custom` sections (PSKs, key-export passphrases, enrollment challenge passwords).
+_SECRET_KEY = re.compile(r"pass|secret|psk|pre[_-]?shared|challenge|isakmp[_-]?key", re.IGNORECASE)
+
+
+def testbed_secrets(path: Path) -> frozenset[str]:
+    """Return every secret value found in the testbed file at ``path``.
+
+    Raises:
+        TestbedError: the file cannot be read or is not YAML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TestbedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise TestbedError(str(path), f"not valid YAML{where}") from None
+    found: set[str] = set()
+    _collect(data, secret=False, found=found)
+    return frozenset(found)
+
+
+def _collect(node: object, secret: bool, found: set[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _collect(value, secret or bool(_SECRET_KEY.search(str(key))), found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect(item, secret, found)
+    elif secret and isinstance(node, str | int) and not isinstance(node, bool):
+        # A numeric password is a password too: YAML reads `password: 1234` as an int.
+        found.add(str(node))
+
+
+def build_masker(testbeds: Iterable[Path] = (), secrets: Iterable[str] = ()) -> Masker:
+    """Return a masker knowing the secrets of ``testbeds`` plus ``secrets``.
+
+    Raises:
+        TestbedError: a testbed file cannot be read or is not YAML.
+    """
+    masker = Masker(secrets)
+    for path in testbeds:
+        for value in testbed_secrets(path):
+            masker.add(value)
+    return masker

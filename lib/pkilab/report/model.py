@@ -1,0 +1,130 @@
+"""Typed records the report layer reads from JUnit and writes to ``results.json``.
+
+Reporters read only these records (the result store), never raw pytest objects, so the same
+renderers serve a single ``pkilab certify`` run and a merge of many runs, shards and pods.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
+
+# JUnit testsuite property names (the plugin's contract, see docs/reports.md).
+PROP_TESTBED = "testbed"
+PROP_TESTBED_FILE = "testbed_file"
+PROP_DEVICE_PREFIX = "device."
+# JUnit testcase property names.
+PROP_SEED_SECTION = "seed_section"
+PROP_DEVICES = "devices"
+PROP_NODEID = "nodeid"
+# Added by enrichment so that a merged file still says where each result came from.
+PROP_IMAGE = "image"
+PROP_RUN = "run"
+PROP_XDIST_GROUP = "xdist_group"
+
+# pytest-xdist's --dist loadgroup appends "@<group>" to node ids; it names a worker
+# placement, not a different test, so rows of a matrix must not depend on it.
+_XDIST_GROUP_RE = re.compile(r"@([^\[\]@/:]*)$")
+
+
+def split_xdist_group(text: str) -> tuple[str, str | None]:
+    """Split a node id or testcase name into (id without the xdist group, group or None)."""
+    match = _XDIST_GROUP_RE.search(text)
+    if match is None or match.start() == 0:
+        return text, None
+    return text[: match.start()], match.group(1)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device of a testbed as recorded in the JUnit suite properties."""
+
+    name: str
+    role: str | None = None
+    platform: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class SuiteInfo:
+    """What a run's ``<testsuite>`` properties say about the testbed it ran on."""
+
+    testbed: str | None = None
+    testbed_file: str | None = None
+    devices: tuple[DeviceInfo, ...] = ()
+
+    def device(self, name: str) -> DeviceInfo | None:
+        """Return the device called ``name``, or None."""
+        return next((d for d in self.devices if d.name == name), None)
+
+    def images(self) -> tuple[str, ...]:
+        """Return the distinct known IOS images of the testbed, sorted."""
+        return tuple(sorted({d.image for d in self.devices if d.image}))
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test of one run: the record written to ``results.json``.
+
+    ``transcript`` is the (masked) device transcript of a failed test and ``details`` the
+    (masked) failure text; both are rendered in the HTML report but kept out of
+    ``results.json``, which stays small enough to diff between campaigns.
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    nodeid: str
+    outcome: Outcome
+    duration: float
+    devices: tuple[str, ...] = ()
+    image: str | None = None
+    testbed: str | None = None
+    seed_section: str | None = None
+    message: str | None = None
+    run: str = ""
+    name: str = ""
+    classname: str = ""
+    transcript: str = ""
+    details: str = ""
+
+    def column(self) -> str:
+        """Return the matrix column of this result: its IOS image, else its testbed."""
+        if self.image:
+            return self.image
+        if self.testbed:
+            return f"testbed {self.testbed}"
+        return "unknown image"
+
+    def record(self) -> dict[str, object]:
+        """Return the ``results.json`` record of this result."""
+        return {
+            "nodeid": self.nodeid,
+            "outcome": self.outcome,
+            "duration": round(self.duration, 3),
+            "devices": list(self.devices),
+            "image": self.image,
+            "testbed": self.testbed,
+            "seed_section": self.seed_section,
+            "message": self.message,
+            "run": self.run,
+        }
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    """Properties to inject into a JUnit file when pytest could not record them itself.
+
+    Under pytest-xdist, ``record_testsuite_property`` called on a worker never reaches the
+    controller's JUnit file; whoever knows the testbed (the plugin, ``pkilab certify``)
+    can supply the suite properties here, and per-test properties keyed by node id.
+    Values already present in the JUnit file win: the store only fills gaps.
+    """
+
+    suite: Mapping[str, str] = field(default_factory=dict)
+    tests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
