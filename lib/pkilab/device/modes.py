@@ -1,0 +1,96 @@
+"""The IOS mode graph, shared by the device driver and the simulator.
+
+Rules of this table:
+
+* Every mode has a prompt suffix. The prompt is ``<hostname><suffix>``; in configuration modes
+  IOS shows at most :data:`CONFIG_HOSTNAME_MAX` characters of the hostname.
+* Every mode but ``user`` has a parent. ``exit`` goes to the parent (from ``user`` and
+  ``privileged`` it closes the session); ``end`` and Ctrl-Z go from any configuration mode to
+  ``privileged``.
+* ``enter`` is the command (as a pattern of the simulator's grammar) that enters the mode from
+  its parent; the driver uses the plain form.
+* :data:`FAILURES` are the strings IOS prints when it rejects a line. The driver treats output
+  containing one as a rejected command; the simulator prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CONFIG_HOSTNAME_MAX = 20
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One node of the mode graph."""
+
+    name: str
+    suffix: str
+    parent: str | None
+    enter: str | None = None
+    config: bool = False
+
+
+MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode("user", ">", None),
+        Mode("privileged", "#", "user", "enable"),
+        Mode("config", "(config)#", "privileged", "configure terminal", config=True),
+        Mode("config-if", "(config-if)#", "config", "interface IF", config=True),
+        Mode("config-line", "(config-line)#", "config", "line vty <0-1869> <0-1869>", config=True),
+        Mode("config-ext-nacl", "(config-ext-nacl)#", "config", "ip access-list extended WORD", config=True),
+        Mode("ca-trustpoint", "(ca-trustpoint)#", "config", "crypto pki trustpoint WORD", config=True),
+        Mode("config-cert-chain", "(config-cert-chain)#", "config", "crypto pki certificate chain WORD",
+             config=True),
+        Mode("cs-server", "(cs-server)#", "config", "crypto pki server WORD", config=True),
+        Mode("config-isakmp", "(config-isakmp)#", "config", "crypto isakmp policy <1-10000>", config=True),
+        Mode("cfg-crypto-trans", "(cfg-crypto-trans)#", "config", "crypto ipsec transform-set WORD ...",
+             config=True),
+        Mode("config-crypto-map", "(config-crypto-map)#", "config", "crypto map WORD <1-65535> ...",
+             config=True),
+    )
+}
+
+FAILURES: tuple[str, ...] = (
+    "% Invalid input detected at '^' marker.",
+    "% Incomplete command.",
+    "% Ambiguous command:",
+    "% Unknown command or computer name",
+    "% Unrecognized command",
+)
+
+#: Matches any IOS prompt at the end of the output: hostname, optional mode, then > or #.
+PROMPT_RE = re.compile(r"(?m)^(?P<host>[A-Za-z0-9][\w.\-]*)(?P<mode>\([\w.\-]+\))?(?P<term>[>#])\s?$")
+
+
+def prompt(hostname: str, mode: str) -> str:
+    """Return the prompt a router named ``hostname`` shows in ``mode``."""
+    m = MODES[mode]
+    host = hostname[:CONFIG_HOSTNAME_MAX] if m.config else hostname
+    return f"{host}{m.suffix}"
+
+
+def mode_of_prompt(text: str) -> str | None:
+    """Return the mode name whose suffix ends ``text`` (a prompt), or None."""
+    best: str | None = None
+    for m in MODES.values():
+        if text.endswith(m.suffix) and (best is None or len(m.suffix) > len(MODES[best].suffix)):
+            best = m.name
+    return best
+
+
+def path_to_privileged(mode: str) -> list[str]:
+    """Return the modes from ``mode`` up to ``privileged`` (exclusive), nearest first."""
+    path: list[str] = []
+    current: str | None = mode
+    while current is not None and current not in ("privileged", "user"):
+        path.append(current)
+        current = MODES[current].parent
+    return path
+
+
+def is_failure(output: str) -> bool:
+    """Return True when ``output`` holds one of IOS's rejection strings."""
+    return any(f in output for f in FAILURES)

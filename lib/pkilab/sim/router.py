@@ -1,0 +1,204 @@
+"""A simulated IOS router: persistent parts (name, file systems) and booted state (features).
+
+A router's running state is a set of :class:`Feature` objects, one per area (system,
+interfaces, clock, PKI, crypto …). Each feature declares its CLI commands with
+:func:`command` and renders its share of the running configuration. Booting creates fresh
+features and replays ``nvram:startup-config`` through the interpreter, so that what
+``write memory`` saves is exactly what a reload restores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from pkilab.sim.grammar import Grammar, Match, NoMatch
+from pkilab.sim.interp import CliSession
+
+if TYPE_CHECKING:
+    from pkilab.sim.lab import Lab
+    from pkilab.testbed import DeviceSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T", bound="Feature")
+
+
+@dataclass(frozen=True)
+class _CommandSpec:
+    mode: str
+    pattern: str
+    level: int
+    help: dict[str, str] | None
+
+
+def command(mode: str, pattern: str, level: int = 15, help: dict[str, str] | None = None) -> Callable[[F], F]:
+    """Declare a method of a :class:`Feature` as the handler of ``pattern`` in ``mode``.
+
+    ``mode`` is a mode name of :mod:`pkilab.device.modes`, or ``exec`` for both exec modes
+    (``level`` 1 commands are also available in user exec).
+    """
+
+    def mark(func: F) -> F:
+        specs: list[_CommandSpec] = getattr(func, "_pkilab_commands", [])
+        specs.append(_CommandSpec(mode, pattern, level, help))
+        func._pkilab_commands = specs  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+class Feature:
+    """One area of router behaviour: state, commands, running-config lines."""
+
+    #: Position of this feature's lines in the running configuration (lower first).
+    order: ClassVar[int] = 100
+    registry: ClassVar[list[type[Feature]]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Feature.registry.append(cls)
+        GrammarSet.invalidate()
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def config_lines(self) -> list[str]:
+        """Return this feature's running-configuration lines (``!`` separators included)."""
+        return []
+
+    def start(self) -> None:
+        """Called once the startup configuration has been applied."""
+
+    def stop(self) -> None:
+        """Called when the router reloads or the lab stops."""
+
+
+class GrammarSet:
+    """The grammars of every mode, built once from all features' commands."""
+
+    _trees: ClassVar[dict[str, Grammar] | None] = None
+
+    @classmethod
+    def invalidate(cls) -> None:
+        """Forget the compiled trees (a feature class was added)."""
+        cls._trees = None
+
+    @classmethod
+    def trees(cls) -> dict[str, Grammar]:
+        """Compile (once) and return the trees: ``user``, ``privileged`` and each config mode."""
+        if cls._trees is None:
+            trees: dict[str, Grammar] = {}
+            for feature in Feature.registry:
+                for attr in dir(feature):
+                    func = getattr(feature, attr, None)
+                    for spec in getattr(func, "_pkilab_commands", ()):
+                        handler = (feature, attr)
+                        modes = ["privileged", "user"] if spec.mode == "exec" else [spec.mode]
+                        for mode in modes:
+                            if mode == "user" and spec.level > 1:
+                                continue
+                            trees.setdefault(mode, Grammar()).add(spec.pattern, handler, spec.help)
+            cls._trees = trees
+        return cls._trees
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def _bind(self, result: Match | NoMatch) -> Match | NoMatch:
+        if isinstance(result, Match):
+            feature_cls, attr = result.handler
+            return Match(getattr(self.router.feature(feature_cls), attr), result.args)
+        return result
+
+    def match(self, mode: str, line: str, privilege: int) -> Match | NoMatch:
+        """Match ``line`` in ``mode`` and bind the handler to this router's feature."""
+        tree = self.trees().get(mode)
+        if tree is None:
+            return NoMatch("invalid", 0)
+        return self._bind(tree.match(line))
+
+    def help_at(self, mode: str, line: str, privilege: int) -> list[tuple[str, str]] | NoMatch:
+        """``?`` help in ``mode``."""
+        tree = self.trees().get(mode)
+        return tree.help_at(line) if tree else []
+
+
+class Router:
+    """A simulated router. Its file systems outlive reloads; its features do not."""
+
+    def __init__(self, lab: Lab, spec: DeviceSpec) -> None:
+        self.lab = lab
+        self.spec = spec
+        self.name = spec.name
+        self.hostname = spec.name
+        from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
+
+        self.fs = FileSystems(self.name)
+        self.grammars = GrammarSet(self)
+        self.features: dict[type[Feature], Feature] = {}
+        self.booted_at = time.monotonic()
+        self.up = False
+        self.reloads = 0
+        self.faults: frozenset[str] = frozenset(spec.faults)
+
+    # ---- features ----------------------------------------------------------------------
+    def feature(self, cls: type[T]) -> T:
+        """Return this router's instance of feature ``cls``."""
+        return self.features[cls]  # type: ignore[return-value]
+
+    def has_fault(self, name: str) -> bool:
+        """Return True when the testbed tells this router to misbehave in way ``name``."""
+        return name in self.faults
+
+    # ---- boot --------------------------------------------------------------------------
+    def boot(self, startup: str | None = None) -> list[str]:
+        """Create fresh features and apply the startup configuration; return rejected lines."""
+        for f in self.features.values():
+            f.stop()
+        self.features = {cls: cls(self) for cls in Feature.registry}
+        self.hostname = "Router"
+        self.booted_at = time.monotonic()
+        text = startup if startup is not None else self.fs.read_text("nvram:startup-config") or ""
+        rejected = self.apply_config(text)
+        for f in self.features.values():
+            f.start()
+        self.up = True
+        return rejected
+
+    def apply_config(self, text: str) -> list[str]:
+        """Apply configuration lines non-interactively; return the lines IOS would reject."""
+        session = CliSession(self, privilege=15, interactive=False)
+        session.push_mode("config")
+        rejected: list[str] = []
+        for raw in text.splitlines():
+            line = raw.rstrip()
+            if not line.strip() or line.lstrip().startswith("!"):
+                continue
+            if line.strip() == "end":
+                break
+            if line.lstrip().lower().startswith(("building configuration", "current configuration", "version ")):
+                continue
+            # Indentation tells which mode a line belongs to; a top-level line leaves sub-modes.
+            if not raw[:1].isspace():
+                session.to_mode("config")
+            step = session.feed(line.strip())
+            if "% " in step.output and ("Invalid" in step.output or "Incomplete" in step.output):
+                rejected.append(line)
+        return rejected
+
+    def running_config(self) -> list[str]:
+        """Render the running configuration from the features' state."""
+        lines: list[str] = []
+        for f in sorted(self.features.values(), key=lambda f: f.order):
+            lines.extend(f.config_lines())
+        return lines
+
+    def uptime_seconds(self) -> float:
+        """Seconds since the last boot."""
+        return time.monotonic() - self.booted_at
+
+    def new_session(self, privilege: int) -> CliSession:
+        """Open a CLI session at ``privilege``."""
+        return CliSession(self, privilege=privilege)

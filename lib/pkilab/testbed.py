@@ -1,0 +1,343 @@
+"""Load pyATS testbed files and validate them before any device is touched.
+
+The file is read by pyATS's own loader (so ``%ENV{VAR}`` markup and every pyATS construct
+work), then checked here: roles, connections, credentials, ports, addresses, links and the
+simulator's settings. Any problem raises :class:`~pkilab.errors.TestbedError` with one line
+naming the file, the device and the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pkilab.errors import TestbedError
+
+ROLES = ("ca", "headend", "branch", "host")
+_IMAGE_RE = re.compile(r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)-(?P<fmt>m[a-z]*)\."
+                       r"(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)(?:\.bin)?$")
+_IF_NAME_RE = re.compile(r"^(Ethernet|FastEthernet|GigabitEthernet|Loopback|Serial|Tunnel|Vlan)\d+(/\d+)*$")
+_SAFE_LINE_RE = re.compile(r"^[\x20-\x7e]*$")
+
+
+@dataclass(frozen=True)
+class InterfaceSpec:
+    """One interface of a device from the testbed topology."""
+
+    name: str
+    ipv4: ipaddress.IPv4Interface | None
+    link: str | None
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """A simulated device's settings (``custom.sim``)."""
+
+    http_port: int
+    image: str
+    faults: tuple[str, ...] = ()
+    bind: tuple[tuple[str, str], ...] = ()
+    config: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A validated testbed device."""
+
+    name: str
+    role: str
+    os: str
+    platform: str
+    protocol: str
+    host: str
+    port: int
+    username: str
+    password: str
+    enable_password: str
+    interfaces: tuple[InterfaceSpec, ...] = ()
+    sim: SimSpec | None = None
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """The simulator fault switches set for this device (empty for real routers)."""
+        return self.sim.faults if self.sim else ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in transcripts or reports."""
+        return tuple(s for s in (self.password, self.enable_password) if s)
+
+
+@dataclass(frozen=True)
+class Testbed:
+    """A validated testbed."""
+
+    __test__ = False
+
+    name: str
+    path: Path
+    devices: tuple[DeviceSpec, ...]
+    links: tuple[str, ...] = ()
+    domain: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def simulated(self) -> bool:
+        """True when every device is simulated (the plugin then starts the lab itself)."""
+        return all(d.sim is not None for d in self.devices)
+
+    def device(self, name: str) -> DeviceSpec:
+        """Return the device called ``name``."""
+        for d in self.devices:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+    def by_role(self, role: str) -> list[DeviceSpec]:
+        """Return the devices with ``role``, in file order."""
+        return [d for d in self.devices if d.role == role]
+
+    def secrets(self) -> set[str]:
+        """Every secret of the testbed (passwords, enable secrets)."""
+        return {s for d in self.devices for s in d.secrets()}
+
+
+def load(path: str | Path, known_faults: Iterable[str] | None = None) -> Testbed:
+    """Load and validate a testbed file; raise :class:`TestbedError` on any problem."""
+    p = Path(path)
+    where = str(path)
+    if not p.is_file():
+        raise TestbedError(where, "no such file")
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise TestbedError(where, f"cannot read: {exc.strerror}") from None
+    _check_yaml(where, text)
+    raw = _pyats_load(where, p)
+    return _validate(where, p, raw, set(known_faults) if known_faults is not None else None)
+
+
+def _check_yaml(where: str, text: str) -> None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise TestbedError(where, f"invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise TestbedError(where, "not a mapping at top level (expected 'testbed:', 'devices:' …)")
+    if not isinstance(data.get("devices"), dict) or not data["devices"]:
+        raise TestbedError(where, "no devices", field="devices")
+
+
+def _pyats_load(where: str, path: Path) -> Any:
+    try:
+        from pyats.topology import loader
+    except ImportError as exc:  # pragma: no cover - pyats is a dependency
+        raise TestbedError(where, f"the pyATS loader is not installed ({exc})") from None
+    try:
+        return loader.load(str(path))
+    except Exception as exc:  # pyATS raises many kinds; all are the file's fault here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TestbedError(where, f"rejected by the pyATS loader: {first}") from None
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    try:
+        value = obj.get(key, default) if hasattr(obj, "get") else getattr(obj, key, default)
+    except Exception:
+        return default
+    return default if value is None else value
+
+
+def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) -> Testbed:
+    devices: list[DeviceSpec] = []
+    for name, dev in tb.devices.items():
+        devices.append(_device(where, tb, name, dev, known_faults))
+    _check_unique_ports(where, devices)
+    links = _check_topology(where, devices)
+    sims = [d.sim is not None for d in devices]
+    if any(sims) and not all(sims):
+        odd = next(d.name for d in devices if d.sim is None)
+        raise TestbedError(where, "mixes simulated and real devices; give every device custom.sim or none",
+                           device=odd, field="custom.sim")
+    custom = _get(tb.testbed, "custom", {}) or {}
+    return Testbed(name=str(_get(tb, "name", path.stem)), path=path, devices=tuple(devices), links=links,
+                   domain=str(_get(custom, "domain", "")), extra=dict(custom))
+
+
+def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | None) -> DeviceSpec:
+    custom = _get(dev, "custom", {}) or {}
+    role = _get(custom, "role")
+    if role not in ROLES:
+        raise TestbedError(where, f"role must be one of {', '.join(ROLES)} (got {role!r})", name, "custom.role")
+    os_name = str(_get(dev, "os", "") or "")
+    if os_name not in ("ios", "iosxe"):
+        raise TestbedError(where, f"os must be ios or iosxe (got {os_name!r})", name, "os")
+    protocol, host, port = _connection(where, name, dev)
+    username, password, enable = _credentials(where, tb, name, dev)
+    sim = _sim(where, name, custom, host, known_faults)
+    interfaces = _interfaces(where, name, dev)
+    return DeviceSpec(name=name, role=role, os=os_name, platform=str(_get(dev, "platform", "") or ""),
+                      protocol=protocol, host=host, port=port, username=username, password=password,
+                      enable_password=enable, interfaces=interfaces, sim=sim)
+
+
+def _connection(where: str, name: str, dev: Any) -> tuple[str, str, int]:
+    conns = _get(dev, "connections", {}) or {}
+    cli = None
+    for cname in ("cli", "ssh", "telnet", "a", "vty", "console"):
+        if cname in conns:
+            cli = conns[cname]
+            field_name = f"connections.{cname}"
+            break
+    if cli is None:
+        raise TestbedError(where, "no CLI connection (expected connections.cli with protocol, ip, port)",
+                           name, "connections")
+    protocol = str(_get(cli, "protocol", "") or "")
+    if protocol not in ("ssh", "telnet"):
+        raise TestbedError(where, f"protocol must be ssh or telnet (got {protocol!r})", name,
+                           f"{field_name}.protocol")
+    ip = _get(cli, "ip") or _get(cli, "host")
+    if not ip:
+        raise TestbedError(where, "missing ip", name, f"{field_name}.ip")
+    port = _get(cli, "port", 22 if protocol == "ssh" else 23)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise TestbedError(where, f"port must be an integer 1-65535 (got {port!r})", name, f"{field_name}.port")
+    return protocol, str(ip), port
+
+
+def _credentials(where: str, tb: Any, name: str, dev: Any) -> tuple[str, str, str]:
+    def cred(kind: str, key: str) -> str:
+        for source in (_get(dev, "credentials", {}), _get(tb, "credentials", {})):
+            entry = _get(source, kind, None)
+            value = _get(entry, key, None) if entry is not None else None
+            if value is not None:
+                plain = value.plaintext if hasattr(value, "plaintext") else value
+                return str(plain)
+        return ""
+
+    username = cred("default", "username")
+    password = cred("default", "password")
+    enable = cred("enable", "password") or password
+    if not username:
+        raise TestbedError(where, "empty username (is the %ENV{} variable it names set?)", name,
+                           "credentials.default.username")
+    if not password:
+        raise TestbedError(where, "empty password (is the %ENV{} variable it names set?)", name,
+                           "credentials.default.password")
+    for label, value in (("credentials.default.username", username), ("credentials.default.password",
+                                                                        password),
+                         ("credentials.enable.password", enable)):
+        if not _SAFE_LINE_RE.match(value) or " " in value:
+            raise TestbedError(where, "must be printable ASCII without spaces", name, label)
+    return username, password, enable
+
+
+def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] | None) -> SimSpec | None:
+    sim = _get(custom, "sim")
+    if sim is None:
+        return None
+    if not hasattr(sim, "get"):
+        raise TestbedError(where, "must be a mapping", name, "custom.sim")
+    if not ipaddress.ip_address(host).is_loopback:
+        raise TestbedError(where, f"a simulated device listens on loopback only (got {host})", name,
+                           "connections.cli.ip")
+    port = sim.get("http_port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", name, "custom.sim.http_port")
+    image = sim.get("image")
+    if not isinstance(image, str) or not _IMAGE_RE.match(image):
+        raise TestbedError(where, f"not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin "
+                           f"(got {image!r})", name, "custom.sim.image")
+    faults = sim.get("faults") or []
+    if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
+        raise TestbedError(where, "must be a list of fault names", name, "custom.sim.faults")
+    if known_faults is not None:
+        for f in faults:
+            if f not in known_faults:
+                raise TestbedError(where, f"unknown fault {f!r} (see `pkilab sim faults`)", name,
+                                   "custom.sim.faults")
+    bind = sim.get("bind") or {}
+    if not hasattr(bind, "items"):
+        raise TestbedError(where, "must map INTERFACE: ADDRESS", name, "custom.sim.bind")
+    config = sim.get("config") or []
+    if not isinstance(config, list) or not all(isinstance(c, str) and _SAFE_LINE_RE.match(c) for c in config):
+        raise TestbedError(where, "must be a list of single printable configuration lines", name,
+                           "custom.sim.config")
+    return SimSpec(http_port=port, image=image, faults=tuple(faults),
+                   bind=tuple((str(k), str(v)) for k, v in bind.items()), config=tuple(config))
+
+
+def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
+    result: list[InterfaceSpec] = []
+    for if_name, intf in (_get(dev, "interfaces", {}) or {}).items():
+        if not _IF_NAME_RE.match(if_name):
+            raise TestbedError(where, f"not an IOS interface name: {if_name!r}", name, "topology.interfaces")
+        ipv4 = _get(intf, "ipv4")
+        if ipv4 is not None and not isinstance(ipv4, ipaddress.IPv4Interface):
+            try:
+                ipv4 = ipaddress.IPv4Interface(str(ipv4))
+            except ValueError:
+                raise TestbedError(where, f"bad IPv4 address {ipv4!r}", name,
+                                   f"topology.{if_name}.ipv4") from None
+        link = _get(intf, "link")
+        link_name = getattr(link, "name", None) or (str(link) if link else None)
+        result.append(InterfaceSpec(if_name, ipv4, link_name))
+    return tuple(result)
+
+
+def _check_unique_ports(where: str, devices: list[DeviceSpec]) -> None:
+    seen: dict[tuple[str, int], str] = {}
+    for d in devices:
+        ports = [(d.host, d.port, "connections.cli.port")]
+        if d.sim:
+            ports.append(("127.0.0.1" if d.host.startswith("127.") else d.host, d.sim.http_port,
+                          "custom.sim.http_port"))
+        for host, port, label in ports:
+            key = (host, port)
+            if key in seen:
+                raise TestbedError(where, f"port {port} already used by {seen[key]}", d.name, label)
+            seen[key] = d.name
+
+
+def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
+    owners: dict[ipaddress.IPv4Address, str] = {}
+    links: dict[str, list[tuple[str, InterfaceSpec]]] = {}
+    for d in devices:
+        for intf in d.interfaces:
+            if intf.ipv4 is not None:
+                addr = intf.ipv4.ip
+                if addr in owners:
+                    raise TestbedError(where, f"address {addr} is also on {owners[addr]}", d.name,
+                                       f"topology.{intf.name}.ipv4")
+                owners[addr] = f"{d.name} {intf.name}"
+            if intf.link:
+                links.setdefault(intf.link, []).append((d.name, intf))
+    for link, members in links.items():
+        nets = {m.ipv4.network for _, m in members if m.ipv4 is not None}
+        if len(nets) > 1:
+            dev, intf = members[-1]
+            raise TestbedError(where, f"link {link!r} joins different subnets: "
+                               f"{', '.join(sorted(map(str, nets)))}", dev, f"topology.{intf.name}.ipv4")
+    return tuple(links)
+
+
+def image_version(image: str) -> tuple[str, str, str]:
+    """Split an image name into (platform, feature set, IOS version): ``15.2(4)M11``."""
+    m = _IMAGE_RE.match(image)
+    if not m:
+        raise ValueError(f"not an IOS image name: {image!r}")
+    ver = m.group("ver")
+    mm = re.match(r"^(\d{2})(\d)(\d?)-(\d+)\.?([A-Za-z]*\d*(?:\.\d+)?)?$", ver)
+    if mm:
+        major, minor, _, rebuild, train = mm.groups()
+        version = f"{int(major)}.{minor}({rebuild}){train or ''}"
+    else:
+        version = ver
+    return m.group("platform"), m.group("feature"), version
