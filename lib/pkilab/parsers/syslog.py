@@ -70,6 +70,7 @@ class Logging(FactsMixin):
         buffer_size: From ``Log Buffer (N bytes):``.
         leading: Buffer lines before the first message (the oldest message cut by the ring buffer).
         prompts: Prompt lines found among console messages.
+        untagged: Buffer entries with no ``%FAC-SEV-MNEMONIC`` tag (debug output), in order.
     """
 
     messages: tuple[LogMessage, ...]
@@ -79,6 +80,7 @@ class Logging(FactsMixin):
     buffer_size: int | None
     leading: tuple[str, ...]
     prompts: tuple[str, ...]
+    untagged: tuple[LogMessage, ...] = ()
 
     def find(self, mnemonic: str) -> tuple[LogMessage, ...]:
         """Return the messages whose mnemonic (or ``FAC-SEV-MNEMONIC`` tag) contains ``mnemonic``."""
@@ -136,9 +138,10 @@ def parse_logging(text: str) -> Logging:
             messages[-1].append(ln.text)
         else:
             leading.append(s)
-    final = tuple(_joined(m, printed) for m, printed in zip(parsed, messages, strict=True))
-    return Logging(final, tuple(header), _syslog_enabled(header), _buffer_level(header), buffer_size,
-                   tuple(leading), tuple(prompts))
+    final = [_joined(m, printed) for m, printed in zip(parsed, messages, strict=True)]
+    return Logging(tuple(m for m in final if m.facility is not None), tuple(header), _syslog_enabled(header),
+                   _buffer_level(header), buffer_size, tuple(leading), tuple(prompts),
+                   tuple(m for m in final if m.facility is None))
 
 
 def _start(s: str) -> LogMessage | None:
