@@ -23,8 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, Properties, Property, Skipped
-from junitparser.xunit2 import JUnitXml, TestCase, TestSuite
+import junitparser
+from junitparser import Error, Failure, JUnitXml, Property, Skipped, TestCase, TestSuite, xunit2
 
 from pkilab.errors import UserError
 from pkilab.report.model import (
@@ -52,7 +52,7 @@ _TEARDOWN_MESSAGE = re.compile(r"^failed on teardown", re.IGNORECASE)
 
 
 def xml_safe(text: str) -> str:
-    """Return ``text`` with the characters XML cannot carry shown as ``\\xNN``."""
+    r"""Return ``text`` with the characters XML cannot carry shown as ``\xNN``."""
     return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
@@ -65,7 +65,7 @@ def load_junit(path: Path) -> JUnitXml:
     if not path.is_file():
         raise UserError(f"{path}: no such JUnit file")
     try:
-        return JUnitXml.fromfile(str(path))
+        return xunit2.JUnitXml.fromfile(str(path))
     except Exception as exc:  # lxml and junitparser raise several unrelated types
         raise UserError(f"{path}: not a JUnit XML file: {str(exc).splitlines()[0]}") from None
 
@@ -102,10 +102,20 @@ def set_properties(element: Any, props: Mapping[str, str]) -> None:
         element._elem.remove(old)
     if not props:
         return
-    node = Properties()
+    node = _new_properties()
     for name, value in props.items():
         node.add_property(Property(name, value))
     element._elem.insert(0, node._elem)
+
+
+def _new_properties() -> Any:
+    factory: Any = junitparser.Properties  # untyped constructor
+    return factory()
+
+
+def update_statistics(element: Any) -> None:
+    """Recount tests, failures, errors, skips and time of a file or suite."""
+    element.update_statistics()
 
 
 def suite_info(suite: TestSuite) -> SuiteInfo:
@@ -171,7 +181,7 @@ def enrich_junit(
             if text:
                 setattr(suite, attr, xml_safe(masker.mask(text)))
     unique_names(xml)
-    xml.update_statistics()
+    update_statistics(xml)
     return xml
 
 
@@ -292,14 +302,14 @@ def merge_junit(runs: Iterable[tuple[str, JUnitXml]]) -> JUnitXml:
     Each suite keeps its own properties (testbed, device images); its name gets the run
     label so that suites of different runs are never folded together.
     """
-    merged = JUnitXml()
+    merged: JUnitXml = xunit2.JUnitXml()
     for label, xml in runs:
         for suite in suites(xml):
             copied = copy.deepcopy(suite)
             copied.name = f"{suite.name or 'pytest'} [{label}]"
             merged._elem.append(copied._elem)
     unique_names(merged)
-    merged.update_statistics()
+    update_statistics(merged)
     return merged
 
 

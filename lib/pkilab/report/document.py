@@ -1,0 +1,140 @@
+"""A report: the runs it covers, their results and matrix; and the files it is written to.
+
+``write_reports`` is the one place report files are written. Every text is masked when the
+results are read from JUnit (:func:`pkilab.report.junit.enrich_junit`), and each rendered
+file is masked once more as a whole before it touches the disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from junitparser import JUnitXml
+
+from pkilab import __version__
+from pkilab.report.junit import read_results, suite_info, suites, write_junit
+from pkilab.report.matrix import Matrix, build_matrix
+from pkilab.report.model import OUTCOMES, Outcome, SuiteInfo, TestResult
+from pkilab.secrets import Masker
+
+JUNIT_NAME = "junit.xml"
+RESULTS_NAME = "results.json"
+HTML_NAME = "report.html"
+MARKDOWN_NAME = "report.md"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run (a ``pkilab certify``, a CI shard, a pod) of a report."""
+
+    label: str
+    source: str
+    suites: tuple[SuiteInfo, ...]
+    totals: dict[Outcome, int]
+    duration: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the renderers need; built from enriched JUnit files."""
+
+    title: str
+    generated: str
+    runs: tuple[RunInfo, ...]
+    results: tuple[TestResult, ...]
+    matrix: Matrix
+
+    def totals(self) -> dict[Outcome, int]:
+        """Return how many results have each outcome, over all runs."""
+        totals: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
+        for result in self.results:
+            totals[result.outcome] += 1
+        return totals
+
+
+def build_report(runs: Sequence[tuple[str, str, JUnitXml]], title: str) -> Report:
+    """Build a report from enriched runs given as (label, source path, JUnit)."""
+    infos: list[RunInfo] = []
+    results: list[TestResult] = []
+    for label, source, xml in runs:
+        run_results = read_results(xml, run=label)
+        totals: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
+        for result in run_results:
+            totals[result.outcome] += 1
+        infos.append(
+            RunInfo(
+                label=label,
+                source=source,
+                suites=tuple(suite_info(s) for s in suites(xml)),
+                totals=totals,
+                duration=sum(r.duration for r in run_results),
+            )
+        )
+        results.extend(run_results)
+    return Report(
+        title=title,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        runs=tuple(infos),
+        results=tuple(results),
+        matrix=build_matrix(results),
+    )
+
+
+def results_document(report: Report) -> dict[str, object]:
+    """Return the ``results.json`` document: the runs, then one record per test."""
+    return {
+        "format": "pkilab-results/1",
+        "generator": f"pkilab {__version__}",
+        "generated": report.generated,
+        "runs": [
+            {
+                "label": run.label,
+                "source": run.source,
+                "testbeds": [
+                    {
+                        "testbed": suite.testbed,
+                        "testbed_file": suite.testbed_file,
+                        "devices": [
+                            {"name": d.name, "role": d.role, "platform": d.platform, "image": d.image}
+                            for d in suite.devices
+                        ],
+                    }
+                    for suite in run.suites
+                ],
+                "totals": run.totals,
+            }
+            for run in report.runs
+        ],
+        "results": [result.record() for result in report.results],
+    }
+
+
+def write_reports(report: Report, out_dir: Path, masker: Masker, junit: JUnitXml | None = None) -> list[Path]:
+    """Write ``results.json``, ``report.html``, ``report.md`` (and ``junit.xml``) into ``out_dir``.
+
+    Returns:
+        The paths written.
+    """
+    # Imported here: the renderers import this module for the Report type.
+    from pkilab.report.render_html import render_html
+    from pkilab.report.render_md import render_markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if junit is not None:
+        write_junit(junit, out_dir / JUNIT_NAME)
+        written.append(out_dir / JUNIT_NAME)
+    texts = {
+        RESULTS_NAME: json.dumps(results_document(report), indent=2, ensure_ascii=False) + "\n",
+        HTML_NAME: render_html(report),
+        MARKDOWN_NAME: render_markdown(report),
+    }
+    for name, text in texts.items():
+        path = out_dir / name
+        path.write_text(masker.mask(text), encoding="utf-8")
+        written.append(path)
+    return written

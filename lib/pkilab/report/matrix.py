@@ -1,0 +1,116 @@
+"""The certification matrix: rows are tests, columns IOS images (or testbeds), cells outcomes.
+
+A cell aggregates every result of one test on one column, across runs, shards and pods. A
+test that both passed and failed (or errored) for the same image is **flaky**: neither a
+pass nor a failure can be certified for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pkilab.report.model import TestResult
+
+CellStatus = Literal["pass", "fail", "error", "skip", "flaky"]
+
+STATUSES: tuple[CellStatus, ...] = ("pass", "fail", "error", "flaky", "skip")
+
+
+def anchor_for(result: TestResult) -> str:
+    """Return the HTML/Markdown anchor of a result's transcript (stable across renders)."""
+    key = "\0".join((result.run, result.nodeid, result.column(), result.outcome))
+    return "tr-" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Every result of one test on one column."""
+
+    status: CellStatus
+    results: tuple[TestResult, ...]
+
+    def failing(self) -> tuple[TestResult, ...]:
+        """Return the failed and errored results, whose transcripts the cell links to."""
+        return tuple(r for r in self.results if r.outcome in ("failed", "error"))
+
+    def label(self) -> str:
+        """Return the text of the cell: its status, with counts when several runs met."""
+        if len(self.results) == 1:
+            return self.status
+        if self.status == "flaky":
+            passed = sum(r.outcome == "passed" for r in self.results)
+            return f"flaky {passed}/{len(self.results)} passed"
+        return f"{self.status} x{len(self.results)}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One test: its node id, the seed section it certifies, and its cells by column."""
+
+    test: str
+    seed_section: str | None
+    cells: Mapping[str, Cell]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The whole matrix; columns are sorted naturally (12.4 before 15.1)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+    def counts(self) -> dict[CellStatus, int]:
+        """Return how many cells have each status."""
+        counts: dict[CellStatus, int] = dict.fromkeys(STATUSES, 0)
+        for row in self.rows:
+            for cell in row.cells.values():
+                counts[cell.status] += 1
+        return counts
+
+
+def cell_status(results: Iterable[TestResult]) -> CellStatus:
+    """Return the status of a cell holding ``results`` (at least one)."""
+    outcomes = {r.outcome for r in results}
+    if not outcomes:
+        raise ValueError("a cell needs at least one result")
+    bad = outcomes & {"failed", "error"}
+    if "passed" in outcomes and bad:
+        return "flaky"
+    if "failed" in outcomes:
+        return "fail"
+    if "error" in outcomes:
+        return "error"
+    if "passed" in outcomes:
+        return "pass"
+    return "skip"
+
+
+def build_matrix(results: Iterable[TestResult]) -> Matrix:
+    """Group ``results`` into the matrix; rows keep the order tests first appear in."""
+    grouped: dict[str, dict[str, list[TestResult]]] = {}
+    sections: dict[str, str | None] = {}
+    columns: set[str] = set()
+    for result in results:
+        column = result.column()
+        columns.add(column)
+        grouped.setdefault(result.nodeid, {}).setdefault(column, []).append(result)
+        if sections.get(result.nodeid) is None:
+            sections[result.nodeid] = result.seed_section
+    rows = tuple(
+        Row(
+            test=nodeid,
+            seed_section=sections.get(nodeid),
+            cells={col: Cell(cell_status(rs), tuple(rs)) for col, rs in by_column.items()},
+        )
+        for nodeid, by_column in grouped.items()
+    )
+    return Matrix(columns=tuple(sorted(columns, key=natural_key)), rows=rows)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key comparing the digit runs of ``text`` as numbers (``15.2(4)M`` < ``15.10``)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part)
