@@ -14,6 +14,7 @@ same RDN by ``serialNumber=`` and ``ipaddress=`` (PKCS#9 unstructuredAddress), a
 
 from __future__ import annotations
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
@@ -211,3 +212,30 @@ def name_value(name: x509.Name, oid: ObjectIdentifier) -> str | None:
     for attr in name.get_attributes_for_oid(oid):
         return _render_value(attr.value)
     return None
+
+
+def name_from_der(der: bytes) -> x509.Name:
+    """A cryptography Name from the DER of an X.501 Name (cryptography has no loader for one).
+
+    String types are kept, so the result encodes back to the same bytes.
+
+    Raises:
+        PkiError: not a DER Name, or a value that is not a string.
+    """
+    try:
+        parsed = asn1_x509.Name.load(der, strict=True)
+        rdns = []
+        for rdn in parsed.chosen:
+            avas = []
+            for ava in rdn:
+                value = ava["value"]
+                inner = value.chosen if hasattr(value, "chosen") else value
+                text = inner.native
+                if not isinstance(text, str):
+                    raise ValueError(f"attribute {ava['type'].dotted} is not a string")
+                asn1_type = _ASN1Type(inner.tag)
+                avas.append(x509.NameAttribute(ObjectIdentifier(ava["type"].dotted), text, _type=asn1_type))
+            rdns.append(x509.RelativeDistinguishedName(avas))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PkiError(f"not a distinguished name: {exc}") from exc
+    return x509.Name(rdns)

@@ -1,1 +1,57 @@
-"""pkilab.protocols.scep."""
+"""Sans-IO SCEP (RFC 8894): pkiMessage codec, server core and client core.
+
+* :mod:`.message`: sign/verify pkiMessages, envelopes, certs-only SignedData.
+* :mod:`.server`: :class:`ScepServer` answers HTTP requests for a :class:`ScepBackend`.
+* :mod:`.client`: :class:`ScepClient` builds requests and reads CertReps for a router.
+"""
+
+from pkilab.protocols.scep.client import (
+    CertRepResult,
+    ClientOptions,
+    HttpRequest,
+    ScepClient,
+    get_ca_caps_request,
+    get_ca_cert_request,
+    parse_ca_caps,
+    parse_ca_cert,
+)
+from pkilab.protocols.scep.message import FailInfo, MessageType, PkiMessage, PkiStatus
+from pkilab.protocols.scep.server import (
+    CGI_PATH,
+    IOS_CAPABILITIES,
+    Decision,
+    EnrollmentRequest,
+    Granted,
+    Pending,
+    Rejected,
+    Response,
+    ScepBackend,
+    ScepServer,
+    ServerOptions,
+)
+
+__all__ = [
+    "CGI_PATH",
+    "IOS_CAPABILITIES",
+    "CertRepResult",
+    "ClientOptions",
+    "Decision",
+    "EnrollmentRequest",
+    "FailInfo",
+    "Granted",
+    "HttpRequest",
+    "MessageType",
+    "Pending",
+    "PkiMessage",
+    "PkiStatus",
+    "Rejected",
+    "Response",
+    "ScepBackend",
+    "ScepClient",
+    "ScepServer",
+    "ServerOptions",
+    "get_ca_caps_request",
+    "get_ca_cert_request",
+    "parse_ca_caps",
+    "parse_ca_cert",
+]
