@@ -1,0 +1,148 @@
+"""Live progress of a certification run, as a pytest plugin: one line per test.
+
+Loaded by ``pkilab certify`` with ``-p pkilab.report.progress``. Each finished test prints its
+outcome, its node id and the devices it used: the ``devices`` user property the pkilab plugin
+records, or failing that the roles of its ``roles`` marker. pytest's own per-test letters
+are suppressed (the outcome categories, and so pytest's counts, are left alone).
+
+Under pytest-xdist the lines are printed by the controller; workers only attach the roles of
+each test to its report, where xdist carries them to the controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pkilab.errors import TestbedError
+from pkilab.report.masking import build_masker
+from pkilab.secrets import Masker
+
+_ROLES_ATTR = "pkilab_roles"
+_WIDTH = 8  # "SKIPPED " — outcome column width
+_PLUGIN_NAME = "pkilab-progress"
+
+
+@dataclass
+class _Test:
+    outcome: str = ""
+    duration: float = 0.0
+    devices: str = ""
+    roles: str = ""
+    message: str = ""
+
+
+class _Progress:
+    """The controller-side display; registered as a plugin object so it holds its config."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.masker = _masker_for(config)
+        self.total: int | None = None
+        self.done = 0
+        self.tests: dict[str, _Test] = {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Remember how many tests will run (without xdist)."""
+        if session.items:
+            self.total = len(session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Remember how many tests will run (with xdist, every worker collects them all)."""
+        self.total = len(ids)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: Any) -> Generator[None, Any, Any]:
+        """Keep pytest's outcome category but drop its letter and word: our line replaces them."""
+        result = yield
+        if result:
+            return result[0], "", ""
+        return result
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Accumulate the phases of a test; print its line when its teardown is reported."""
+        test = self.tests.setdefault(report.nodeid, _Test())
+        test.duration += report.duration
+        test.outcome = _outcome(test.outcome, report)
+        devices = [str(v) for k, v in report.user_properties if k == "devices" and v]
+        if devices:
+            test.devices = devices[-1]
+        test.roles = getattr(report, _ROLES_ATTR, "") or test.roles
+        if report.failed and not test.message:
+            test.message = _first_line(report)
+        if report.when == "teardown":
+            self.done += 1
+            self._print_test(report.nodeid, self.tests.pop(report.nodeid))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Print collection errors, which no test line would show."""
+        if report.failed:
+            text = self.masker.mask(_first_line(report))
+            self._write(f"{'ERROR':<{_WIDTH}} collecting {report.nodeid or '.'}: {text}")
+
+    def _print_test(self, nodeid: str, test: _Test) -> None:
+        total = self.total
+        count = f"[{self.done:>{len(str(total))}}/{total}]" if total else f"[{self.done}]"
+        where = f"on {test.devices}" if test.devices else (f"roles {test.roles}" if test.roles else "")
+        parts = [count, f"{test.outcome or 'PASSED':<{_WIDTH}}", nodeid, where, f"({test.duration:.2f}s)"]
+        line = " ".join(p for p in parts if p)
+        self._write(self.masker.mask(line))
+        if test.message and test.outcome in ("FAILED", "ERROR", "XPASS"):
+            self._write(" " * (len(count) + 1) + self.masker.mask(test.message))
+
+    def _write(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, flush=True)
+
+
+def _masker_for(config: pytest.Config) -> Masker:
+    testbed = config.getoption("testbed", default=None)
+    if testbed:
+        try:
+            return build_masker([Path(str(testbed))])
+        except TestbedError:
+            pass  # the pkilab plugin reports a bad testbed itself; mask by IOS patterns only
+    return Masker()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the display on the controller (xdist workers print nothing)."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Progress(config), _PLUGIN_NAME)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Attach the roles of the test's ``roles`` marker to its report (xdist carries it over)."""
+    report = yield
+    roles = [str(arg) for marker in item.iter_markers("roles") for arg in marker.args]
+    if roles:
+        setattr(report, _ROLES_ATTR, ",".join(dict.fromkeys(roles)))
+    return report
+
+
+def _outcome(previous: str, report: pytest.TestReport) -> str:
+    if report.failed:
+        if report.when == "call":
+            return "XPASS" if hasattr(report, "wasxfail") else "FAILED"
+        return previous if previous == "FAILED" else "ERROR"
+    if report.skipped:
+        return "XFAIL" if hasattr(report, "wasxfail") else (previous or "SKIPPED")
+    if report.when == "call":
+        return "XPASS" if hasattr(report, "wasxfail") else (previous or "PASSED")
+    return previous
+
+
+def _first_line(report: pytest.TestReport | pytest.CollectReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None) or report.longreprtext or ""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
