@@ -200,13 +200,9 @@ def load_csr(data: bytes) -> CsrInfo:
         raise PkiError(f"certificate request is unreadable: {exc}") from exc
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise PkiError("certificate request does not carry an RSA key")
-    if reordered:
-        valid = _verify_raw(asn1_csr.CertificationRequest.load(der), public_key)
-    else:
-        try:
-            valid = csr.is_signature_valid
-        except Exception:  # cryptography raises UnsupportedAlgorithm and others on odd signatures
-            valid = False
+    # Checked on the received bytes, with the RSA primitive: cryptography's own check refuses
+    # SHA-1 signatures, which routers and strongSwan still make.
+    valid = _verify_raw(asn1_csr.CertificationRequest.load(der), public_key)
     return CsrInfo(
         der=der,
         csr=csr,

@@ -5,7 +5,7 @@ A pkiMessage is a CMS SignedData whose signer carries the SCEP authenticated att
 encapsulated content, when present, is a pkcsPKIEnvelope: a CMS EnvelopedData encrypted to
 the recipient's certificate. The SignerInfo's signature algorithm is plain ``rsaEncryption``
 (1.2.840.113549.1.1.1) because strongSwan rejects anything else; the hash is named by the
-digest algorithm (SHA-1, SHA-256, SHA-512; MD5 read only). Envelopes use DES, 3DES or
+digest algorithm (SHA-1, SHA-2; MD5 accepted but never chosen). Envelopes use DES, 3DES or
 AES-128/256-CBC with the content key wrapped by RSA PKCS#1 v1.5.
 
 Errors say whose fault it was: :class:`~pkilab.errors.ScepError` with ``fail_info`` set is
@@ -38,7 +38,7 @@ from pkilab.errors import ScepError
 from pkilab.protocols.scep import asn1 as scep_asn1
 
 Cipher_ = Literal["des", "3des", "aes128", "aes256"]
-Digest = Literal["md5", "sha1", "sha256", "sha512"]
+Digest = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 BAD_MESSAGE_CHECK = "badMessageCheck"
 
@@ -100,7 +100,9 @@ _CIPHER_BY_ASN1 = {asn1_name: name for name, (asn1_name, _) in _CIPHERS.items()}
 _DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
     "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
     "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
 

@@ -67,7 +67,10 @@ from pkilab.protocols.scep.message import (
 )
 
 CGI_PATH = "/cgi-bin/pkiclient.exe"
-IOS_CAPABILITIES = ("POSTPKIOperation", "Renewal", "SHA-256", "SHA-1", "DES3")
+IOS_CAPABILITIES = ("POSTPKIOperation", "Renewal", "SHA-512", "SHA-384", "SHA-256", "SHA-1", "DES3", "AES")
+_REPLY_DIGESTS: dict[str, Digest] = {
+    "sha1": "sha1", "sha224": "sha224", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512",
+}
 
 CT_TEXT = "text/plain"
 CT_CA_CERT = "application/x-x509-ca-cert"
@@ -343,9 +346,8 @@ class ScepServer:
     def _reply(
         self, msg: PkiMessage, status: PkiStatus, fail: FailInfo | None, content: bytes | None, detail: str
     ) -> Response:
-        digest: Digest = "sha256"
-        if msg.digest in ("sha1", "sha512"):
-            digest = "sha1" if msg.digest == "sha1" else "sha512"
+        # Answer with the client's digest, except MD5 which is never used to sign.
+        digest: Digest = _REPLY_DIGESTS.get(msg.digest, "sha256")
         body = sign_message(
             content,
             self.backend.ca_certificate(),
