@@ -90,6 +90,7 @@ class CliSession:
     router: Router
     privilege: int = 1
     interactive: bool = True
+    user: str = ""
     mode_stack: list[tuple[str, Any]] = field(default_factory=list)
     term_length: int = 24
     term_width: int = 80
@@ -102,6 +103,11 @@ class CliSession:
     def __post_init__(self) -> None:
         if not self.mode_stack:
             self.mode_stack = [("privileged" if self.privilege >= 15 else "user", None)]
+
+    @property
+    def pending(self) -> Generator[Any, Any, Any] | None:
+        """The handler waiting for an answer or an awaited result, if any."""
+        return self._gen
 
     # ---- modes -------------------------------------------------------------------------
     @property

@@ -135,6 +135,13 @@ class Network:
         else:
             self.loop.call_soon(receiver, interface, packet, trace)
 
+    def loop_call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` on the next loop iteration (at once when there is no loop)."""
+        if self.loop is None:
+            fn(*args)
+        else:
+            self.loop.call_soon(fn, *args)
+
     def detach_router(self, router: str) -> None:
         """Remove every attachment of ``router`` (it is reloading)."""
         for seg in self.segments.values():

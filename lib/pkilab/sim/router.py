@@ -135,7 +135,10 @@ class Router:
         self.hostname = spec.name
         from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
 
+        from pkilab.sim.clock import Clock
+
         self.fs = FileSystems(self.name)
+        self.clock = Clock()
         self.grammars = GrammarSet(self)
         self.features: dict[type[Feature], Feature] = {}
         self.booted_at = time.monotonic()
@@ -157,6 +160,10 @@ class Router:
         """Create fresh features and apply the startup configuration; return rejected lines."""
         for f in self.features.values():
             f.stop()
+        # The calendar keeps running across a reload, but nothing vouches for it until NTP or
+        # `clock set` does.
+        self.clock.authoritative = False
+        self.clock.ntp_synced = False
         self.features = {cls: cls(self) for cls in Feature.registry}
         self.hostname = "Router"
         self.booted_at = time.monotonic()

@@ -1,0 +1,70 @@
+"""``pkilab sim up|faults``: run the simulated lab in the foreground, list fault switches."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pkilab.errors import SimError, UserError
+
+DEFAULT_TESTBED = "testbeds/sim.yaml"
+
+
+def register(sub: Any) -> None:
+    """Add the ``sim`` subcommand."""
+    p = sub.add_parser("sim", help="run the simulated lab")
+    sim_sub = p.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
+    up = sim_sub.add_parser("up", help="start every simulated device of a testbed; prints 'ready'")
+    up.add_argument("--testbed", default=DEFAULT_TESTBED, help=f"testbed file (default {DEFAULT_TESTBED})")
+    up.add_argument("--pcap-dir", type=Path, default=None, help="write one pcap per virtual link here")
+    up.set_defaults(func=run_up)
+    faults = sim_sub.add_parser("faults", help="list the fault switches of the simulator")
+    faults.set_defaults(func=run_faults)
+
+
+def run_faults(args: argparse.Namespace) -> int:
+    """Print one line per fault: ``NAME  what it breaks``."""
+    from pkilab.sim.faults import FAULTS
+
+    width = max((len(n) for n in FAULTS), default=0)
+    for name, text in sorted(FAULTS.items()):
+        print(f"{name.ljust(width)}  {text}")
+    return 0
+
+
+def run_up(args: argparse.Namespace) -> int:
+    """Start the lab and serve until SIGINT/SIGTERM."""
+    from pkilab.sim.faults import FAULTS
+    from pkilab.testbed import load
+
+    testbed = load(args.testbed, known_faults=FAULTS)
+    if not testbed.simulated:
+        raise UserError(f"{args.testbed}: not a simulated testbed (devices have no custom.sim)")
+    try:
+        return asyncio.run(_serve(testbed, args.pcap_dir))
+    except SimError as exc:
+        raise UserError(str(exc)) from None
+
+
+async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
+    from pkilab.sim.lab import Lab
+
+    lab = Lab(testbed, pcap_dir)
+    await lab.start()
+    for spec in testbed.devices:
+        print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
+    print(f"ready ({len(testbed.devices)} devices in {lab.started_in:.2f} s)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await lab.stop()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0

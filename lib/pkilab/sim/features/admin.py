@@ -1,0 +1,240 @@
+"""Show version, running/startup configuration, copy/write, reload, files, the log buffer."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from pkilab.sim.features.system import System
+from pkilab.sim.filesys import FileSystemError
+from pkilab.sim.interp import Ask, Ctx, SessionClosed
+from pkilab.sim.router import Feature, command
+from pkilab.testbed import image_version
+
+
+def _uptime(seconds: float) -> str:
+    """IOS uptime wording: ``1 day, 2 hours, 3 minutes``."""
+    minutes = int(seconds // 60)
+    weeks, minutes = divmod(minutes, 7 * 24 * 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(weeks, "week"), (days, "day"), (hours, "hour")]
+    words = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in parts if n]
+    words.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return ", ".join(words)
+
+
+class Admin(Feature):
+    """Configuration files, version, reload, file systems and the log buffer."""
+
+    order = 1000  # renders the trailing lines of the running configuration
+
+    def config_lines(self) -> list[str]:
+        """The closing line of the running configuration."""
+        return ["!", "end"]
+
+    # ---- version -----------------------------------------------------------------------
+    @command("exec", "show version", level=1)
+    def show_version(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show version`` (IOS 15 layout)."""
+        r = self.router
+        image = r.spec.sim.image if r.spec.sim else "c7200-adventerprisek9-mz.152-4.M11.bin"
+        platform, feature, version = image_version(image)
+        family = platform.upper().lstrip("C")
+        software = f"{platform.upper()}-{feature.upper()}-M"
+        boot_utc = r.clock.now().timestamp() - r.uptime_seconds()
+        import datetime as dt
+
+        boot_at = r.clock.format(dt.datetime.fromtimestamp(boot_utc, dt.UTC), msec=False)
+        reason = "Reload Command" if r.reloads else "Unknown reason"
+        return "\n".join([
+            f"Cisco IOS Software, {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
+            "Technical Support: http://www.cisco.com/techsupport",
+            "Copyright (c) 1986-2016 by Cisco Systems, Inc.",
+            "Compiled Wed 02-Nov-16 01:31 by prod_rel_team",
+            "",
+            "ROM: ROMMON Emulation Microcode",
+            f"BOOTLDR: {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
+            "",
+            f"{r.hostname} uptime is {_uptime(r.uptime_seconds())}",
+            f"System returned to ROM by reload at {boot_at}",
+            f'System image file is "disk0:{image}"',
+            f"Last reload reason: {reason}",
+            "",
+            "pkilab simulated router: IOS behaviour reproduced for PKI and IPsec certification.",
+            "",
+            f"Cisco {platform.upper().lstrip('C')} (pkilab) processor (revision A) with 491520K/32768K bytes "
+            "of memory.",
+            f"Processor board ID PKL{abs(hash(r.name)) % 10**8:08d}",
+            f"{len(r.spec.interfaces)} FastEthernet interfaces",
+            "509K bytes of NVRAM.",
+            "",
+            "Configuration register is 0x2102",
+            "",
+        ])
+
+    # ---- configuration files -------------------------------------------------------------
+    def render_config(self) -> str:
+        """The running configuration text as ``write memory`` stores it."""
+        return "\n".join(self.router.running_config()) + "\n"
+
+    @command("exec", "show running-config")
+    def show_run(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show running-config``."""
+        text = self.render_config()
+        return f"Building configuration...\n\nCurrent configuration : {len(text)} bytes\n{text}"
+
+    @command("exec", "show startup-config")
+    def show_start(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show startup-config``."""
+        data = self.router.fs.read_text("nvram:startup-config") or ""
+        if not data.strip():
+            return "startup-config is not present"
+        nv = self.router.fs.by_name["nvram"]
+        return f"Using {len(data)} out of {nv.size} bytes\n{data}"
+
+    def save(self) -> None:
+        """Write the running configuration (and private data) to NVRAM."""
+        self.router.fs.write("nvram:startup-config", self.render_config().encode())
+        for f in self.router.features.values():
+            saver = getattr(f, "save_private", None)
+            if saver is not None:
+                saver()
+
+    def modified(self) -> bool:
+        """True when the running configuration differs from the startup configuration."""
+        def body(text: str) -> list[str]:
+            return [ln for ln in text.splitlines() if not ln.startswith("! Last configuration change")]
+
+        saved = self.router.fs.read_text("nvram:startup-config") or ""
+        return body(saved) != body(self.render_config())
+
+    @command("exec", "write [memory]")
+    @command("exec", "copy running-config startup-config")
+    def write_memory(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str]:
+        """``write memory`` / ``copy running-config startup-config`` with IOS's dialog."""
+        if args.get("copy"):
+            answer = yield Ask("Destination filename [startup-config]? ")
+            if answer.strip() and answer.strip() != "startup-config":
+                return f"%Error opening nvram:{answer.strip()} (Permission denied)"
+        yield "Building configuration...\n"
+        self.save()
+        return "[OK]"
+
+    @command("exec", "copy src:WORD dst:WORD")
+    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str]:
+        """``copy FS:FILE FS:FILE`` between local file systems."""
+        src, dst = args["src"], args["dst"]
+        default = dst.rpartition(":")[2].lstrip("/") or src.rpartition(":")[2].lstrip("/")
+        answer = yield Ask(f"Destination filename [{default}]? ")
+        name = answer.strip() or default
+        fs_name = dst.partition(":")[0]
+        try:
+            data = self.router.fs.read(src)
+            self.router.fs.write(f"{fs_name}:{name}", data)
+        except FileSystemError as exc:
+            return str(exc)
+        return f"{len(data)} bytes copied in 0.012 secs ({len(data) * 83} bytes/sec)"
+
+    # ---- reload ------------------------------------------------------------------------
+    @command("exec", "reload")
+    def reload(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, None]:
+        """``reload`` with the save and confirm dialogs; all sessions drop."""
+        if self.modified():
+            while True:
+                answer = (yield Ask("\nSystem configuration has been modified. Save? [yes/no]: ")).strip().lower()
+                if answer in ("y", "ye", "yes"):
+                    yield "Building configuration...\n"
+                    self.save()
+                    yield "[OK]\n"
+                    break
+                if answer in ("n", "no"):
+                    break
+                yield "% Please answer 'yes' or 'no'.\n"
+        answer = (yield Ask("Proceed with reload? [confirm]")).strip().lower()
+        if answer and not "yes".startswith(answer) and answer != "confirm":
+            return None
+        yield "\n"
+        self.router.lab.reload(self.router)
+        raise SessionClosed()
+
+    # ---- files -------------------------------------------------------------------------
+    @command("exec", "dir [fs:WORD]")
+    def dir(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``dir FS:``."""
+        name = args.get("fs", "flash:").rstrip(":/").split(":")[0].lower()
+        fs = self.router.fs.by_name.get(name)
+        if fs is None:
+            return f"%Error opening {args.get('fs')} (Invalid argument)"
+        return fs.listing()
+
+    @command("exec", "more path:WORD")
+    def more(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``more FS:FILE``."""
+        try:
+            return self.router.fs.read(args["path"]).decode("utf-8", "replace")
+        except FileSystemError as exc:
+            return str(exc)
+
+    @command("exec", "delete [/force] path:WORD")
+    def delete(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``delete FS:FILE`` with IOS's confirmations."""
+        path = args["path"]
+        if not args.get("/force"):
+            name = path.partition(":")[2].lstrip("/")
+            yield Ask(f"Delete filename [{name}]? ")
+            answer = (yield Ask(f"Delete {path}? [confirm]")).strip().lower()
+            if answer and not "yes".startswith(answer):
+                return None
+        try:
+            self.router.fs.delete(path)
+        except FileSystemError as exc:
+            return str(exc)
+        return None
+
+    # ---- log buffer --------------------------------------------------------------------
+    @command("exec", "show logging")
+    def show_logging(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show logging``: IOS's header then the buffer."""
+        system = self.router.feature(System)
+        log = system.log
+        n = log.logged
+        head = [
+            "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, 0 overruns, "
+            "xml disabled, filtering disabled)",
+            "",
+            "No Active Message Discriminator.",
+            "",
+            "",
+            "",
+            "No Inactive Message Discriminator.",
+            "",
+            "",
+            f"    Console logging: level debugging, {n} messages logged, xml disabled,",
+            "                     filtering disabled",
+            f"    Monitor logging: level debugging, {log.monitor_logged} messages logged, xml disabled,",
+            "                     filtering disabled",
+            f"    Buffer logging:  level debugging, {n} messages logged, xml disabled,",
+            "                    filtering disabled",
+            "    Exception Logging: size (4096 bytes)",
+            "    Count and timestamp logging messages: disabled",
+            "    Persistent logging: disabled",
+            "",
+            "No active filter modules.",
+            "",
+            f"    Trap logging: level informational, {n} message lines logged",
+            "        Logging Source-Interface:       VRF Name:",
+            "",
+            f"Log Buffer ({log.buffer_size} bytes):",
+            "",
+        ]
+        body = [system._render_msg(m) for m in log.messages]
+        return "\n".join(head + body) + "\n"
+
+    @command("exec", "clear logging")
+    def clear_logging(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, None]:
+        """``clear logging`` with its confirmation."""
+        answer = (yield Ask("Clear logging buffer [confirm]")).strip().lower()
+        if not answer or "yes".startswith(answer):
+            self.router.feature(System).log.messages.clear()
+        return None

@@ -1,0 +1,308 @@
+"""System commands: modes, hostname, users, version, configuration files, reload, logging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pkilab.device.modes import MODES
+from pkilab.sim.clock import lab_now
+from pkilab.sim.interp import Ask, Ctx, SessionClosed
+from pkilab.sim.router import Feature, command
+from pkilab.testbed import image_version
+
+_HOSTNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
+
+
+def hash_secret(plain: str, salt: str | None = None) -> str:
+    """Hash a secret as a type-9-style scrypt string (``$9$salt$hash``); plaintext is never kept."""
+    salt = salt or os.urandom(7).hex()[:14]
+    digest = hashlib.scrypt(plain.encode(), salt=salt.encode(), n=16384, r=1, p=1, dklen=24).hex()
+    return f"$9${salt}${digest}"
+
+
+def check_secret(plain: str, hashed: str) -> bool:
+    """Return True when ``plain`` matches a hash made by :func:`hash_secret`."""
+    parts = hashed.split("$")
+    return len(parts) == 4 and parts[1] == "9" and hash_secret(plain, parts[2]) == hashed
+
+
+@dataclass
+class LogMessage:
+    """One entry of the logging buffer."""
+
+    utc: dt.datetime
+    text: str
+
+
+@dataclass
+class Logging:
+    """The logging buffer and its counters."""
+
+    buffer_size: int = 4096
+    messages: list[LogMessage] = field(default_factory=list)
+    logged: int = 0
+    monitor_logged: int = 0
+
+
+class System(Feature):
+    """Hostname, users, exec/config navigation, version, config files, reload, logging."""
+
+    order = 10
+
+    def __init__(self, router: Any) -> None:
+        super().__init__(router)
+        self.domain = ""
+        self.hosts: dict[str, str] = {}
+        self.users: dict[str, tuple[int, str]] = {}
+        self.enable_secret: str | None = None
+        self.misc: list[str] = []
+        self.http_server = False
+        self.domain_lookup = True
+        self.log = Logging()
+        self.last_change = lab_now()
+        self.monitors: list[Any] = []
+
+    # ---- configuration lines -----------------------------------------------------------
+    def config_lines(self) -> list[str]:
+        """Render this feature's part of the running configuration."""
+        r = self.router
+        lines = ["!", f"! Last configuration change at {r.clock.format(self.last_change)}", "!",
+                 "version 15.2", "service timestamps debug datetime msec", "service timestamps log datetime msec",
+                 "no service password-encryption", "!", f"hostname {r.hostname}", "!",
+                 "boot-start-marker", "boot-end-marker", "!"]
+        lines.append(f"logging buffered {self.log.buffer_size}")
+        if self.enable_secret:
+            lines.append(f"enable secret 9 {self.enable_secret}")
+        lines.append("!")
+        if not self.domain_lookup:
+            lines.append("no ip domain lookup")
+        if self.domain:
+            lines.append(f"ip domain name {self.domain}")
+        for name, addr in self.hosts.items():
+            lines.append(f"ip host {name} {addr}")
+        lines.extend(self.misc)
+        for user, (priv, hashed) in self.users.items():
+            p = f" privilege {priv}" if priv != 1 else ""
+            lines.append(f"username {user}{p} secret 9 {hashed}")
+        lines.append("!")
+        return lines
+
+    def touch(self) -> None:
+        """Record a configuration change (for ``Last configuration change``)."""
+        self.last_change = lab_now()
+
+    # ---- log buffer --------------------------------------------------------------------
+    def logmsg(self, text: str) -> None:
+        """Log ``%FAC-SEV-MNEMONIC: text`` with this router's timestamp; copy to monitors."""
+        now = self.router.clock.now()
+        self.log.messages.append(LogMessage(now, text))
+        self.log.logged += 1
+        while sum(len(self._render_msg(m)) + 1 for m in self.log.messages) > self.log.buffer_size:
+            self.log.messages.pop(0)
+        line = self._render_msg(self.log.messages[-1])
+        for monitor in list(self.monitors):
+            self.log.monitor_logged += 1
+            monitor(line)
+
+    def _render_msg(self, m: LogMessage) -> str:
+        clock = self.router.clock
+        marker = clock.marker
+        return f"{marker}{clock.format_log(m.utc)}: {m.text}"
+
+    # ---- exec navigation ---------------------------------------------------------------
+    @command("exec", "enable", level=1)
+    def enable(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``enable``: ask for the enable secret (three tries)."""
+        if ctx.session.privilege >= 15:
+            return None
+        for _ in range(3):
+            answer = yield Ask("Password: ", echo=False)
+            if self.enable_secret and check_secret(answer, self.enable_secret):
+                ctx.session.privilege = 15
+                ctx.session.mode_stack = [("privileged", None)]
+                return None
+            if not self.enable_secret:
+                return "% No password set"
+        return "% Bad secrets\n"
+
+    @command("exec", "disable", level=1)
+    def disable(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``disable``: back to user exec."""
+        ctx.session.privilege = 1
+        ctx.session.mode_stack = [("user", None)]
+
+    @command("exec", "{exit | logout | quit}", level=1)
+    def exit_exec(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """Leave the session."""
+        raise SessionClosed()
+
+    @command("exec", "configure [terminal]")
+    def configure(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``configure terminal`` (plain ``configure`` asks where from, as IOS does)."""
+        if not args.get("terminal"):
+            answer = yield Ask("Configuring from terminal, memory, or network [terminal]? ")
+            if answer.strip() and not "terminal".startswith(answer.strip().lower()):
+                return "?Must be \"terminal\", \"memory\" or \"network\""
+        ctx.session.push_mode("config")
+        return "Enter configuration commands, one per line.  End with CNTL/Z."
+
+    @command("exec", "terminal length <0-512>", level=1)
+    def terminal_length(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``terminal length``."""
+        ctx.session.term_length = args["number"]
+
+    @command("exec", "terminal width <0-512>", level=1)
+    def terminal_width(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``terminal width``."""
+        ctx.session.term_width = args["number"]
+
+    @command("exec", "terminal monitor", level=1)
+    def terminal_monitor(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``terminal monitor``: copy log messages to this session."""
+        ctx.session.monitor = True
+
+    @command("exec", "terminal no monitor", level=1)
+    def terminal_no_monitor(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``terminal no monitor``."""
+        ctx.session.monitor = False
+
+    # ---- config navigation (every config mode) ------------------------------------------
+    for _mode in [m.name for m in MODES.values() if m.config]:
+        locals()["_end_" + _mode.replace("-", "_")] = command(_mode, "end")(lambda self, ctx, args: self._end(ctx))
+        locals()["_exit_" + _mode.replace("-", "_")] = command(_mode, "exit")(
+            lambda self, ctx, args: self._exit(ctx))
+    del _mode
+
+    def _end(self, ctx: Ctx) -> None:
+        ctx.session.to_mode("privileged")
+        if ctx.interactive:
+            self.logmsg(f"%SYS-5-CONFIG_I: Configured from console by {ctx.session.user or 'console'} "
+                        f"on vty0 (127.0.0.1)")
+
+    def _exit(self, ctx: Ctx) -> None:
+        parent = MODES[ctx.mode].parent or "privileged"
+        ctx.session.to_mode(parent)
+        if parent == "privileged" and ctx.interactive:
+            self._end(ctx)
+
+    # ---- identity ----------------------------------------------------------------------
+    @command("config", "hostname name:WORD")
+    def hostname(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``hostname``."""
+        name = args["name"]
+        if not _HOSTNAME_RE.match(name):
+            return "% Hostname contains one or more illegal characters."
+        self.router.hostname = name
+        self.touch()
+        return None
+
+    @command("config", "{ip domain name | ip domain-name} name:WORD")
+    def domain_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``ip domain name``."""
+        self.domain = args["name"]
+        self.touch()
+
+    @command("config", "no {ip domain name | ip domain-name} [name:WORD]")
+    def no_domain_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no ip domain name``."""
+        self.domain = ""
+        self.touch()
+
+    @command("config", "{ip domain lookup | ip domain-lookup}")
+    def domain_lookup_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``ip domain lookup``."""
+        self.domain_lookup = True
+
+    @command("config", "no {ip domain lookup | ip domain-lookup}")
+    def domain_lookup_off(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no ip domain lookup``."""
+        self.domain_lookup = False
+
+    @command("config", "ip host name:WORD A.B.C.D")
+    def ip_host(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``ip host NAME ADDRESS``."""
+        self.hosts[args["name"]] = args["address"]
+        self.touch()
+
+    @command("config", "no ip host name:WORD [A.B.C.D]")
+    def no_ip_host(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no ip host NAME``."""
+        self.hosts.pop(args["name"], None)
+        self.touch()
+
+    def resolve(self, name: str) -> str | None:
+        """Resolve a host name through ``ip host`` entries (or return an address as is)."""
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+            return name
+        for host, addr in self.hosts.items():
+            if host.lower() == name.lower():
+                return addr
+        return None
+
+    @command("config", "username user:WORD [privilege <0-15>] {secret | password} [type:<0-9>] value:WORD")
+    def username(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``username U [privilege N] secret S``; kept hashed."""
+        kind = args.get("type", 0)
+        value = args["value"]
+        hashed = value if kind in (5, 8, 9) else hash_secret(value)
+        self.users[args["user"]] = (args.get("number", 1), hashed)
+        self.touch()
+
+    @command("config", "no username user:WORD")
+    def no_username(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no username``."""
+        self.users.pop(args["user"], None)
+        self.touch()
+
+    @command("config", "enable {secret | password} [type:<0-9>] value:WORD")
+    def enable_secret_cmd(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``enable secret S``; kept hashed."""
+        kind = args.get("type", 0)
+        self.enable_secret = args["value"] if kind in (5, 8, 9) else hash_secret(args["value"])
+        self.touch()
+
+    def check_login(self, user: str, password: str) -> int | None:
+        """Return the user's privilege when the password is right, else None."""
+        entry = self.users.get(user)
+        if entry and check_secret(password, entry[1]):
+            return entry[0]
+        return None
+
+    @command("config", "logging buffered [size:<4096-2147483647>] [level:WORD]")
+    def logging_buffered(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``logging buffered [SIZE]``."""
+        self.log.buffer_size = args.get("size", self.log.buffer_size)
+
+    @command("config", "ip http server")
+    def http_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``ip http server``: the lab starts this router's HTTP server."""
+        self.http_server = True
+        self.touch()
+        self.router.lab.http_changed(self.router)
+
+    @command("config", "no ip http server")
+    def http_off(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no ip http server``."""
+        self.http_server = False
+        self.touch()
+        self.router.lab.http_changed(self.router)
+
+    # Accepted and kept verbatim: knobs with no behaviour in the simulator.
+    @command("config", "{service | no service} LINE")
+    @command("config", "ip ssh LINE")
+    @command("config", "no ip ssh LINE")
+    def verbatim(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """Keep a configuration knob the simulator does not act on."""
+        line = " ".join(k for k in ("no",) if args.get("no")) + " ".join(
+            k for k in ("service", "ip", "ssh") if args.get(k)) + " " + args["line"]
+        line = re.sub(r"\s+", " ", line).strip()
+        if line.startswith(("service timestamps", "no service password-encryption")):
+            return
+        if line not in self.misc:
+            self.misc.append(line)

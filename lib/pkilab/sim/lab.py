@@ -1,0 +1,190 @@
+"""The simulated lab: routers from a testbed, their SSH servers, the virtual network, timers.
+
+``Lab(testbed)`` builds one simulated router per device; ``await lab.start()`` boots them and
+opens their SSH servers on the testbed's ports; ``await lab.stop()`` closes everything. The
+lab also runs each router's periodic work (NTP polls, later IKE timers and auto-enroll) and
+its reloads: sessions drop, the router is down for :attr:`boot_seconds`, then it comes back
+with its startup configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+import pkilab.sim.features  # noqa: F401  (registers every feature)
+from pkilab.errors import SimError
+from pkilab.sim.features.admin import Admin
+from pkilab.sim.network import Network
+from pkilab.sim.router import Router
+from pkilab.sim.ssh import start_server
+from pkilab.testbed import DeviceSpec, Testbed
+
+TICK_SECONDS = 0.2
+
+
+def initial_config(spec: DeviceSpec, domain: str) -> str:
+    """The configuration a simulated device boots with on its first start."""
+    lines = [f"hostname {spec.name}"]
+    if domain:
+        lines.append(f"ip domain name {domain}")
+    lines += ["no ip domain lookup", f"enable secret 0 {spec.enable_password}",
+              f"username {spec.username} secret 0 {spec.password}"]
+    for intf in spec.interfaces:
+        lines.append(f"interface {intf.name}")
+        if intf.ipv4 is not None:
+            lines.append(f" ip address {intf.ipv4.ip} {intf.ipv4.netmask}")
+            lines.append(" no shutdown")
+    lines.extend(spec.sim.config if spec.sim else ())
+    return "\n".join(lines) + "\n"
+
+
+class Lab:
+    """A running simulated lab."""
+
+    boot_seconds = 0.5
+
+    def __init__(self, testbed: Testbed, pcap_dir: Path | None = None) -> None:
+        self.testbed = testbed
+        self.pcap_dir = pcap_dir
+        self.network = Network(None, pcap_dir)
+        self.routers: dict[str, Router] = {}
+        self._servers: dict[str, Any] = {}
+        self._channels: dict[str, set[Any]] = {}
+        self._http: dict[str, Any] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.started_in: float | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Boot every router and open its SSH server; raise :class:`SimError` if a port is taken."""
+        t0 = time.monotonic()
+        self.network.loop = asyncio.get_running_loop()
+        for spec in self.testbed.devices:
+            router = Router(self, spec)
+            self.routers[spec.name] = router
+            rejected = router.boot(initial_config(spec, self.testbed.domain))
+            if rejected:
+                raise SimError(f"{self.testbed.path}: device {spec.name!r}: custom.sim.config: IOS rejects "
+                               f"{rejected[0]!r}")
+            router.feature(Admin).save()
+        for router in self.routers.values():
+            await self._open(router)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        self.started_in = time.monotonic() - t0
+
+    async def _open(self, router: Router) -> None:
+        spec = router.spec
+        try:
+            self._servers[router.name] = await start_server(router, spec.host, spec.port, self.host_key)
+        except OSError as exc:
+            await self.stop()
+            raise SimError(f"{self.testbed.path}: device {spec.name!r}: connections.cli.port: cannot listen "
+                           f"on {spec.host}:{spec.port} ({exc.strerror})") from None
+        self.http_changed(router)
+
+    async def stop(self) -> None:
+        """Close every server and session."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        for task in list(self._tasks):
+            task.cancel()
+        for name in list(self._servers):
+            await self._close(name)
+        for router in self.routers.values():
+            for f in router.features.values():
+                f.stop()
+        self.network.close()
+
+    async def _close(self, name: str) -> None:
+        server = self._servers.pop(name, None)
+        for chan in list(self._channels.get(name, ())):
+            chan.close()
+        if server is not None:
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        http = self._http.pop(name, None)
+        if http is not None:
+            await http.stop()
+
+    # ---- sessions ----------------------------------------------------------------------
+    def register_channel(self, router: Router, chan: Any) -> None:
+        """Remember an open SSH channel (to drop it on reload)."""
+        self._channels.setdefault(router.name, set()).add(chan)
+
+    def unregister_channel(self, router: Router, chan: Any) -> None:
+        """Forget a closed channel."""
+        self._channels.get(router.name, set()).discard(chan)
+
+    # ---- reload ------------------------------------------------------------------------
+    def reload(self, router: Router) -> None:
+        """Reload ``router``: drop its sessions now, boot it again after a short pause."""
+        self._spawn(self._reload(router))
+
+    async def _reload(self, router: Router) -> None:
+        await asyncio.sleep(0.05)  # let the reload dialog's last bytes leave
+        router.up = False
+        await self._close(router.name)
+        for f in router.features.values():
+            f.stop()
+        await asyncio.sleep(self.boot_seconds)
+        router.reloads += 1
+        router.boot()
+        await self._open(router)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- HTTP --------------------------------------------------------------------------
+    def http_changed(self, router: Router) -> None:
+        """Start or stop ``router``'s HTTP server to match ``ip http server``."""
+        if self.network.loop is None or not router.up and router.name not in self._http:
+            return
+        from pkilab.sim.features.system import System
+        from pkilab.sim.http import HttpServer
+
+        wanted = router.up and router.feature(System).http_server and router.spec.sim is not None
+        running = self._http.get(router.name)
+        if wanted and running is None:
+            server = HttpServer(router, "127.0.0.1", router.spec.sim.http_port if router.spec.sim else 0)
+            self._http[router.name] = server
+            self._spawn(server.start())
+        elif not wanted and running is not None:
+            del self._http[router.name]
+            self._spawn(running.stop())
+
+    # ---- timers ------------------------------------------------------------------------
+    async def _tick(self) -> None:
+        while True:
+            now = time.monotonic()
+            for router in self.routers.values():
+                if not router.up:
+                    continue
+                for f in router.features.values():
+                    tick = getattr(f, "tick", None)
+                    if tick is not None:
+                        try:
+                            tick(now)
+                        except Exception as exc:  # one router's bug must not stop the lab
+                            router.lab_errors = getattr(router, "lab_errors", []) + [repr(exc)]
+            await asyncio.sleep(TICK_SECONDS)
+
+    def router_by_address(self, address: str) -> Router | None:
+        """The router owning ``address`` (diagnostics and tests)."""
+        from pkilab.sim.features.ip import Ip
+
+        for r in self.routers.values():
+            if r.up and address in r.feature(Ip).local_addresses():
+                return r
+        return None
