@@ -1,0 +1,176 @@
+"""``show crypto engine connections active`` and ``show crypto eli [all]``.
+
+Engine connection tables exist in three layouts, read from their header: 12.2/12.3
+(``ID Interface IP-Address State Algorithm Encrypt Decrypt``), 12.4 with an ``Interface``
+column (``ID Interface Type Algorithm Encrypt Decrypt IP-Address``) and 15.x/IOS-XE
+(``ID Type Algorithm Encrypt Decrypt LastSeqN IP-Address``, an empty IP-Address allowed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail
+
+__all__ = ["CryptoEli", "EliEngine", "EliSessionCount", "EngineConnection", "EngineConnections",
+           "parse_crypto_eli", "parse_engine_connections"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConnection(FactsMixin):
+    """A row of ``show crypto engine connections active``; absent columns are ``None``.
+
+    ``algorithm`` is as printed (``HMAC_SHA+3DES_56_C``, ``AES+SHA384``).
+    """
+
+    id: int
+    ip: str | None
+    algorithm: str
+    encrypt: int
+    decrypt: int
+    interface: str | None
+    type: str | None
+    state: str | None
+    last_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConnections(FactsMixin):
+    """The engine's active connections in printed order."""
+
+    connections: tuple[EngineConnection, ...]
+
+
+_COLUMNS = {"ID": "id", "Interface": "interface", "IP-Address": "ip", "State": "state", "Algorithm": "algorithm",
+            "Encrypt": "encrypt", "Decrypt": "decrypt", "Type": "type", "LastSeqN": "last_seq"}
+
+
+def parse_engine_connections(text: str) -> EngineConnections:
+    """Parse ``show crypto engine connections active`` (12.2 to IOS-XE).
+
+    Raises:
+        ParseError: On a row whose columns do not fit the header, or an unknown line.
+    """
+    name = "show crypto engine connections active"
+    lines, _ = clean_lines(text)
+    cols: list[str] | None = None
+    rows: list[EngineConnection] = []
+    for ln in lines:
+        s = ln.text.strip()
+        if not s or s == "Crypto Engine Connections":
+            continue
+        toks = s.split()
+        if toks[0] == "ID" and all(t in _COLUMNS for t in toks):
+            cols = [_COLUMNS[t] for t in toks]
+            continue
+        if cols is None or not toks[0].isdigit():
+            raise fail(name, ln, "expected the column header" if cols is None else "unexpected line")
+        rows.append(_engine_row(name, ln, cols, toks))
+    return EngineConnections(tuple(rows))
+
+
+def _engine_row(name: str, ln: Line, cols: list[str], toks: list[str]) -> EngineConnection:
+    if len(toks) == len(cols) - 1 and cols[-1] == "ip":
+        toks = [*toks, ""]  # a connection with no address (GETVPN rekey SA)
+    if len(toks) != len(cols):
+        raise fail(name, ln, "columns do not match the header")
+    d = dict(zip(cols, toks, strict=True))
+    for key in ("encrypt", "decrypt", "last_seq"):
+        if key in d and not d[key].isdigit():
+            raise fail(name, ln, f"{key} is not a number")
+    return EngineConnection(
+        int(d["id"]), d.get("ip") or None, d["algorithm"], int(d["encrypt"]), int(d["decrypt"]),
+        d.get("interface"), d.get("type"), d.get("state"), int(d["last_seq"]) if "last_seq" in d else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EliSessionCount(FactsMixin):
+    """A session counter line (``IKE-Session : 0 active, 41058 max, 0 failed, 319288 created``)."""
+
+    name: str
+    active: int
+    max: int | None
+    failed: int | None
+    created: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EliEngine(FactsMixin):
+    """One ``CryptoEngine NAME details: state = X`` block."""
+
+    name: str
+    state: str
+    capabilities: tuple[str, ...]
+    sessions: tuple[EliSessionCount, ...]
+    attributes: tuple[tuple[str, str], ...]
+    ssl_suites: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CryptoEli(FactsMixin):
+    """``show crypto eli [all]``."""
+
+    hardware_encryption: str | None
+    engine_count: int | None
+    engines: tuple[EliEngine, ...]
+    attributes: tuple[tuple[str, str], ...]
+
+
+_ELI_ENGINE = re.compile(r"^CryptoEngine (.+?) details: state = (\S+)$")
+_ELI_COUNT = re.compile(r"^([A-Za-z0-9-]+)\s*:\s*(\d+) active(?:\([^)]*\))?(?:,\s*(\d+) max)?(?:,\s*(\d+) failed)?"
+                        r"(?:,\s*(\d+) created)?$")
+_ELI_SUITES = re.compile(r"^(\S+) suites?:$")
+
+
+def parse_crypto_eli(text: str) -> CryptoEli:
+    """Parse ``show crypto eli [all]``.
+
+    Raises:
+        ParseError: On a line that is not an engine fact, a counter, or a cipher-suite entry.
+    """
+    name = "show crypto eli"
+    lines, _ = clean_lines(text)
+    engines: list[dict[str, list[object] | str]] = []
+    glob: list[tuple[str, str]] = []
+    hw = None
+    count = None
+    suite: list[str] | None = None
+    for ln in lines:
+        s = ln.text.strip()
+        if not s:
+            continue
+        if m := re.match(r"^Hardware Encryption\s*:\s*(.+)$", s):
+            hw = m.group(1)
+        elif m := re.match(r"^Number of (?:hardware )?crypto engines = (\d+)$", s):
+            count = int(m.group(1))
+        elif m := _ELI_ENGINE.match(s):
+            engines.append({"name": m.group(1), "state": m.group(2), "caps": [], "sessions": [], "attrs": [],
+                            "suites": []})
+            suite = None
+        elif engines and (m := _ELI_SUITES.match(s)):
+            suite = []
+            engines[-1]["suites"].append((m.group(1), suite))  # type: ignore[union-attr]
+        elif suite is not None and re.fullmatch(r"[A-Z0-9_]+", s):
+            suite.append(s)
+        elif engines and s.startswith("Capability"):
+            engines[-1]["caps"] = [c.strip() for c in s.partition(":")[2].split(",") if c.strip()]
+        elif engines and (m := _ELI_COUNT.match(s)):
+            g = m.groups()
+            engines[-1]["sessions"].append(EliSessionCount(  # type: ignore[union-attr]
+                g[0], int(g[1]), *(int(x) if x else None for x in g[2:])))
+        elif engines and (m := re.match(r"^(SSL [\w ]+|Max SSL connec)\s*:\s*(.*)$", s)):
+            engines[-1]["attrs"].append((m.group(1).strip(), m.group(2).strip()))  # type: ignore[union-attr]
+        elif m := re.match(r"^(Number of DH's pregenerated|DH lifetime) = (.+)$", s):
+            glob.append((m.group(1), m.group(2)))
+        elif m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s):
+            glob.append((m.group(1), m.group(2)))
+        else:
+            raise fail(name, ln)
+    built = tuple(
+        EliEngine(str(e["name"]), str(e["state"]), tuple(e["caps"]), tuple(e["sessions"]),  # type: ignore[arg-type]
+                  tuple(e["attrs"]), tuple((n, tuple(lst)) for n, lst in e["suites"]))  # type: ignore[arg-type,misc]
+        for e in engines
+    )
+    return CryptoEli(hw, count, built, tuple(glob))
