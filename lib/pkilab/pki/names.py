@@ -14,6 +14,7 @@ same RDN by ``serialNumber=`` and ``ipaddress=`` (PKCS#9 unstructuredAddress), a
 
 from __future__ import annotations
 
+from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
@@ -214,6 +215,17 @@ def name_value(name: x509.Name, oid: ObjectIdentifier) -> str | None:
     return None
 
 
+_STRING_CLASSES: dict[int, type[asn1_core.AbstractString]] = {
+    0x0C: asn1_core.UTF8String,
+    0x13: asn1_core.PrintableString,
+    0x14: asn1_core.TeletexString,
+    0x16: asn1_core.IA5String,
+    0x1A: asn1_core.VisibleString,
+    0x1C: asn1_core.UniversalString,
+    0x1E: asn1_core.BMPString,
+}
+
+
 def name_from_der(der: bytes) -> x509.Name:
     """A cryptography Name from the DER of an X.501 Name (cryptography has no loader for one).
 
@@ -228,12 +240,14 @@ def name_from_der(der: bytes) -> x509.Name:
         for rdn in parsed.chosen:
             avas = []
             for ava in rdn:
-                value = ava["value"]
-                inner = value.chosen if hasattr(value, "chosen") else value
-                text = inner.native
-                if not isinstance(text, str):
-                    raise ValueError(f"attribute {ava['type'].dotted} is not a string")
-                asn1_type = _ASN1Type(inner.tag)
+                # The value may be a typed Choice or an opaque Any (OIDs asn1crypto does not
+                # know, e.g. unstructuredName): read its universal tag from the encoding.
+                raw = ava["value"].dump()
+                string_class = _STRING_CLASSES.get(raw[0])
+                if string_class is None:
+                    raise ValueError(f"attribute {ava['type'].dotted} is not a string (tag {raw[0]:#x})")
+                text = string_class.load(raw).native
+                asn1_type = _ASN1Type(raw[0])
                 avas.append(x509.NameAttribute(ObjectIdentifier(ava["type"].dotted), text, _type=asn1_type))
             rdns.append(x509.RelativeDistinguishedName(avas))
     except (ValueError, TypeError, KeyError) as exc:
