@@ -234,7 +234,8 @@ def _is_teardown_error(case: TestCase) -> bool:
 
 
 def _fold(first: TestCase, extra: TestCase) -> None:
-    first.time = float(first.time or 0.0) + float(extra.time or 0.0)
+    # Written as pytest does (%.3f): str(float) could give "1e-05", which the schema refuses.
+    first._elem.set("time", f"{float(first.time or 0.0) + float(extra.time or 0.0):.3f}")
     merged = properties(first)
     for name, value in properties(extra).items():
         if name == PROP_DEVICES and merged.get(name):
