@@ -253,21 +253,19 @@ def key_data_lines(key: rsa.RSAPrivateKey | rsa.RSAPublicKey, trailing_space: bo
     """The ``Key Data:`` hex block of ``show crypto key mypubkey rsa``.
 
     DER SubjectPublicKeyInfo in upper-case 8-digit words, eight to a line, each line indented
-    by two spaces. IOS 15 and most IOS-XE captures end every full line (eight words) with a
-    space and the last, shorter line without one; pass ``trailing_space=False`` for the builds
-    that print no trailing spaces at all.
+    by two spaces. IOS 15 and most IOS-XE captures end every line but the last with a space;
+    pass ``trailing_space=False`` for the builds that print no trailing spaces at all.
 
     Args:
         key: the key (only the public half is shown).
-        trailing_space: end each full line with one space, as IOS 15 does.
+        trailing_space: end each line but the last with one space, as IOS 15 does.
 
     Returns:
         The lines, without newlines.
     """
     text = public_key_der(key).hex().upper()
     chunks = [text[i : i + 8] for i in range(0, len(text), 8)]
-    lines = []
-    for i in range(0, len(chunks), 8):
-        row = chunks[i : i + 8]
-        lines.append("  " + " ".join(row) + (" " if trailing_space and len(row) == 8 else ""))
+    lines = ["  " + " ".join(chunks[i : i + 8]) for i in range(0, len(chunks), 8)]
+    if trailing_space:
+        lines[:-1] = [line + " " for line in lines[:-1]]
     return lines
