@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +32,8 @@ _PROMPT_ONLY_RE = re.compile(r"^[\w.:/()@-]+[#>]\s*$")
 _PAGER_RE = re.compile(r"^\s*-+\s*More\s*-+\s*$")
 # Console log lines that a router interleaves with command output (logging console).
 ASYNC_LOG_RE = re.compile(
-    r"^[*.]?(?:\d+: )?(?:[A-Z][a-z]{2} +\d+ (?:\d{4} )?)?\d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z]+)?: %[A-Z0-9_]+-\d-"
+    r"^[*.]?(?:\d+: )?(?:[A-Z][a-z]{2} +\d+ (?:\d{4} )?)?\d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z]+)?"
+    r": %[A-Z0-9_]+-\d-"
 )
 
 
@@ -110,8 +111,12 @@ _ZONES: dict[str, float] = {
     "IST": 5.5, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AEST": 10, "AEDT": 11,
 }  # fmt: skip
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 _DATE_RE = re.compile(
     r"^[*.]?(\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,6}))?\s+([A-Za-z][A-Za-z0-9+-]*)?\s*"
@@ -161,7 +166,7 @@ def _iso_datetime(text: str) -> datetime | None:
     if zone is None:
         return naive
     if zone == "Z":
-        return naive.replace(tzinfo=timezone.utc)
+        return naive.replace(tzinfo=UTC)
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))

@@ -157,7 +157,8 @@ _DETAIL_KEYS: dict[str, int] = {
     "x509v3 authority key id": _C_NONE, "x509v3 basic constraints": _C_BC,
     "x509v3 subject alternative name": _C_SAN, "authority info access": _C_AIA,
     "cert install time": _C_NONE, "cert install time in nsec": _C_NONE, "key label": _C_NONE,
-    "key storage device": _C_NONE, "x509v3 extended key usage": _C_KU, "x509v3 crl distribution points": _C_CDP,
+    "key storage device": _C_NONE, "x509v3 extended key usage": _C_KU,
+    "x509v3 crl distribution points": _C_CDP,
     "x509v3 certificate policies": _C_NONE, "key type": _C_NONE, "key size": _C_NONE,
 }  # fmt: skip
 _SPACES = re.compile(r"\s+")
@@ -192,7 +193,9 @@ def parse_certificates(text: str) -> CertificateTable:
             if ASYNC_LOG_RE.match(t):
                 interleaved.append(t)
                 continue
-            raise ParseError(_NAME, raw.rstrip(), lineno_at(text, line_pos, offset), "expected a section title")
+            raise ParseError(
+                _NAME, raw.rstrip(), lineno_at(text, line_pos, offset), "expected a section title"
+            )
         k = key.strip().lower()
         if "  " in k:
             k = _SPACES.sub(" ", k)
@@ -203,7 +206,8 @@ def parse_certificates(text: str) -> CertificateTable:
                 cur.d[name] = value.strip()
             elif value.strip():  # a name printed on the key's own line
                 (cur.issuer if ctx == _C_ISSUER else cur.subject if ctx == _C_SUBJECT else cur.cdp).append(
-                    value.strip())
+                    value.strip()
+                )
             continue
         if ctx == _C_SUBJECT and sep and k in _SUBJECT_KEYS:
             cur.d[_SUBJECT_KEYS[k]] = value.strip()
@@ -247,4 +251,3 @@ def _continuation(cur: _Builder, ctx: int, t: str) -> bool:
         cur.details.append(("Authority Info Access", t))
         return True
     return False
-

@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail
 
-__all__ = ["CryptoEli", "EliEngine", "EliSessionCount", "EngineConnection", "EngineConnections",
-           "parse_crypto_eli", "parse_engine_connections"]
+__all__ = [
+    "CryptoEli",
+    "EliEngine",
+    "EliSessionCount",
+    "EngineConnection",
+    "EngineConnections",
+    "parse_crypto_eli",
+    "parse_engine_connections",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +49,17 @@ class EngineConnections(FactsMixin):
     connections: tuple[EngineConnection, ...]
 
 
-_COLUMNS = {"ID": "id", "Interface": "interface", "IP-Address": "ip", "State": "state", "Algorithm": "algorithm",
-            "Encrypt": "encrypt", "Decrypt": "decrypt", "Type": "type", "LastSeqN": "last_seq"}
+_COLUMNS = {
+    "ID": "id",
+    "Interface": "interface",
+    "IP-Address": "ip",
+    "State": "state",
+    "Algorithm": "algorithm",
+    "Encrypt": "encrypt",
+    "Decrypt": "decrypt",
+    "Type": "type",
+    "LastSeqN": "last_seq",
+}
 
 
 def parse_engine_connections(text: str) -> EngineConnections:
@@ -80,8 +96,15 @@ def _engine_row(name: str, ln: Line, cols: list[str], toks: list[str]) -> Engine
         if key in d and not d[key].isdigit():
             raise fail(name, ln, f"{key} is not a number")
     return EngineConnection(
-        int(d["id"]), d.get("ip") or None, d["algorithm"], int(d["encrypt"]), int(d["decrypt"]),
-        d.get("interface"), d.get("type"), d.get("state"), int(d["last_seq"]) if "last_seq" in d else None,
+        int(d["id"]),
+        d.get("ip") or None,
+        d["algorithm"],
+        int(d["encrypt"]),
+        int(d["decrypt"]),
+        d.get("interface"),
+        d.get("type"),
+        d.get("state"),
+        int(d["last_seq"]) if "last_seq" in d else None,
     )
 
 
@@ -119,9 +142,28 @@ class CryptoEli(FactsMixin):
 
 
 _ELI_ENGINE = re.compile(r"^CryptoEngine (.+?) details: state = (\S+)$")
-_ELI_COUNT = re.compile(r"^([A-Za-z0-9-]+)\s*:\s*(\d+) active(?:\([^)]*\))?(?:,\s*(\d+) max)?(?:,\s*(\d+) failed)?"
-                        r"(?:,\s*(\d+) created)?$")
+_ELI_COUNT = re.compile(
+    r"^([A-Za-z0-9-]+)\s*:\s*(\d+) active(?:\([^)]*\))?(?:,\s*(\d+) max)?(?:,\s*(\d+) failed)?"
+    r"(?:,\s*(\d+) created)?$"
+)
 _ELI_SUITES = re.compile(r"^(\S+) suites?:$")
+
+
+class _Engine:
+    """Mutable collector for one ``CryptoEngine`` block."""
+
+    def __init__(self, name: str, state: str):
+        self.name, self.state = name, state
+        self.caps: list[str] = []
+        self.sessions: list[EliSessionCount] = []
+        self.attrs: list[tuple[str, str]] = []
+        self.suites: list[tuple[str, list[str]]] = []
+
+    def build(self) -> EliEngine:
+        suites = tuple((n, tuple(lst)) for n, lst in self.suites)
+        return EliEngine(
+            self.name, self.state, tuple(self.caps), tuple(self.sessions), tuple(self.attrs), suites
+        )
 
 
 def parse_crypto_eli(text: str) -> CryptoEli:
@@ -130,9 +172,8 @@ def parse_crypto_eli(text: str) -> CryptoEli:
     Raises:
         ParseError: On a line that is not an engine fact, a counter, or a cipher-suite entry.
     """
-    name = "show crypto eli"
     lines, _ = clean_lines(text)
-    engines: list[dict[str, list[object] | str]] = []
+    engines: list[_Engine] = []
     glob: list[tuple[str, str]] = []
     hw = None
     count = None
@@ -146,31 +187,29 @@ def parse_crypto_eli(text: str) -> CryptoEli:
         elif m := re.match(r"^Number of (?:hardware )?crypto engines = (\d+)$", s):
             count = int(m.group(1))
         elif m := _ELI_ENGINE.match(s):
-            engines.append({"name": m.group(1), "state": m.group(2), "caps": [], "sessions": [], "attrs": [],
-                            "suites": []})
+            engines.append(_Engine(m.group(1), m.group(2)))
             suite = None
-        elif engines and (m := _ELI_SUITES.match(s)):
-            suite = []
-            engines[-1]["suites"].append((m.group(1), suite))  # type: ignore[union-attr]
-        elif suite is not None and re.fullmatch(r"[A-Z0-9_]+", s):
-            suite.append(s)
-        elif engines and s.startswith("Capability"):
-            engines[-1]["caps"] = [c.strip() for c in s.partition(":")[2].split(",") if c.strip()]
-        elif engines and (m := _ELI_COUNT.match(s)):
-            g = m.groups()
-            engines[-1]["sessions"].append(EliSessionCount(  # type: ignore[union-attr]
-                g[0], int(g[1]), *(int(x) if x else None for x in g[2:])))
-        elif engines and (m := re.match(r"^(SSL [\w ]+|Max SSL connec)\s*:\s*(.*)$", s)):
-            engines[-1]["attrs"].append((m.group(1).strip(), m.group(2).strip()))  # type: ignore[union-attr]
-        elif m := re.match(r"^(Number of DH's pregenerated|DH lifetime) = (.+)$", s):
+        elif (m := re.match(r"^(Number of DH's pregenerated|DH lifetime) = (.+)$", s)) or (m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s)):
             glob.append((m.group(1), m.group(2)))
-        elif m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s):
-            glob.append((m.group(1), m.group(2)))
-        else:
-            raise fail(name, ln)
-    built = tuple(
-        EliEngine(str(e["name"]), str(e["state"]), tuple(e["caps"]), tuple(e["sessions"]),  # type: ignore[arg-type]
-                  tuple(e["attrs"]), tuple((n, tuple(lst)) for n, lst in e["suites"]))  # type: ignore[arg-type,misc]
-        for e in engines
-    )
-    return CryptoEli(hw, count, built, tuple(glob))
+        elif not engines or not _eli_engine_line(engines[-1], s, suite):
+            raise fail("show crypto eli", ln)
+        elif m := _ELI_SUITES.match(s):
+            suite = engines[-1].suites[-1][1]
+    return CryptoEli(hw, count, tuple(e.build() for e in engines), tuple(glob))
+
+
+def _eli_engine_line(eng: _Engine, s: str, suite: list[str] | None) -> bool:
+    if m := _ELI_SUITES.match(s):
+        eng.suites.append((m.group(1), []))
+    elif suite is not None and re.fullmatch(r"[A-Z0-9_]+", s):
+        suite.append(s)
+    elif s.startswith("Capability"):
+        eng.caps = [c.strip() for c in s.partition(":")[2].split(",") if c.strip()]
+    elif m := _ELI_COUNT.match(s):
+        g = m.groups()
+        eng.sessions.append(EliSessionCount(g[0], int(g[1]), *(int(x) if x else None for x in g[2:])))
+    elif m := re.match(r"^(SSL [\w ]+|Max SSL connec)\s*:\s*(.*)$", s):
+        eng.attrs.append((m.group(1).strip(), m.group(2).strip()))
+    else:
+        return False
+    return True

@@ -142,7 +142,8 @@ class _Flow:
             _int(d.get("path mtu")), _int(d.get("ip mtu") or d.get("ipv6 mtu")),
             d.get("ip mtu idb") or d.get("ipv6 mtu idb"), d.get("current_outbound_spi"), d.get("pfs"),
             d.get("dh_group"),
-            tuple(s.spi for s in lists["inbound esp"] if s.spi), tuple(s.spi for s in lists["outbound esp"] if s.spi),
+            tuple(s.spi for s in lists["inbound esp"] if s.spi),
+            tuple(s.spi for s in lists["outbound esp"] if s.spi),
             lists["inbound esp"], lists["outbound esp"], lists["inbound ah"], lists["outbound ah"],
             lists["inbound pcp"], lists["outbound pcp"], dict(c), tuple(self.extra),
         )  # fmt: skip
@@ -282,8 +283,8 @@ def _sa_line(sa: dict[str, str | None], s: str) -> bool:
         sa["status"] = s.partition(":")[2].strip()
     # one capture has this note cut to 'ekey has been disabled'; it is still that note
     elif s.endswith("ekey has been disabled"):
-        sa["notes"] = (sa.get("notes") + "\n" if sa.get("notes") else "") + s
+        prev = sa.get("notes")
+        sa["notes"] = f"{prev}\n{s}" if prev else s
     else:
         return False
     return True
-

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 
 from pkilab.parsers._base import FactsMixin, Line, check_gap, clean_lines, fail, strip_echo
 
-__all__ = ["IsakmpSa", "IsakmpSaDetail", "IsakmpSaDetailTable", "IsakmpSaTable", "parse_isakmp_sa",
-           "parse_isakmp_sa_detail"]
+__all__ = [
+    "IsakmpSa",
+    "IsakmpSaDetail",
+    "IsakmpSaDetailTable",
+    "IsakmpSaTable",
+    "parse_isakmp_sa",
+    "parse_isakmp_sa_detail",
+]
 
 _NAME = "show crypto isakmp sa"
 _NAME_DETAIL = "show crypto isakmp sa detail"
@@ -158,7 +164,9 @@ def _row(ln: Line, m: re.Match[str], has_slot: bool, has_status: bool, family: s
     return _sa(m.group(1), m.group(2), m.group(3), m.group(4), slot, status, family)
 
 
-def _sa(dst: str, src: str, state: str, conn: str, slot: int | None, status: str | None, fam: str) -> IsakmpSa:
+def _sa(
+    dst: str, src: str, state: str, conn: str, slot: int | None, status: str | None, fam: str
+) -> IsakmpSa:
     deleted = bool(status and "(deleted)" in status)
     return IsakmpSa(dst, src, state, int(conn), status, slot, fam, deleted)
 
@@ -169,7 +177,9 @@ _DETAIL = re.compile(
     r"(?:\n+ +(Engine-id:Conn-id|Connection-id:Engine-id) *= *(\S+) *)?$",
     re.M,
 )
-_DETAIL_HEADER = re.compile(r"^ *C-id +Local +Remote +I-VRF( +Status)? +Encr +Hash +Auth +DH +Lifetime +Cap\.? *$", re.M)
+_DETAIL_HEADER = re.compile(
+    r"^ *C-id +Local +Remote +I-VRF( +Status)? +Encr +Hash +Auth +DH +Lifetime +Cap\.? *$", re.M
+)
 _DETAIL_FILLER = re.compile(
     r"^\s*(?:Codes:.*|(?:[A-Za-z]+ - [A-Za-z][^,]*,? *)+|IPv[46] Crypto ISAKMP SA|"
     r"C-id +Local +Remote +I-VRF.*)$"
@@ -216,8 +226,25 @@ def parse_isakmp_sa_detail(text: str) -> IsakmpSaDetailTable:
         if len(mid) > 1:
             raise fail(_NAME_DETAIL, Line(start, m.group(0).split("\n")[0]), "unexpected columns")
         engine_id, engine_conn, engine_kind = _engine(kind, engine)
-        append(IsakmpSaDetail(int(cid), local, remote, mid[0] if mid else None, status, encr, hsh, auth,
-                              int(dh), life, cap, engine_id, engine_conn, engine_kind, family))
+        append(
+            IsakmpSaDetail(
+                int(cid),
+                local,
+                remote,
+                mid[0] if mid else None,
+                status,
+                encr,
+                hsh,
+                auth,
+                int(dh),
+                life,
+                cap,
+                engine_id,
+                engine_conn,
+                engine_kind,
+                family,
+            )
+        )
     check_gap(_NAME_DETAIL, text, last, len(text), _DETAIL_FILLER, offset)
     return IsakmpSaDetailTable(tuple(sas))
 

@@ -126,7 +126,8 @@ def _server(d: dict[str, str | bool | None]) -> PkiServer:
     locked = d.get("locked")
     return PkiServer(
         s("name"), status, status.startswith("enabled") if status else None, s("state"), s("granting_mode"),
-        s("last_serial"), s("fingerprint"), s("storage"), s("database_level"), s("issuer"), s("ca_expiration"),
+        s("last_serial"), s("fingerprint"), s("storage"), s("database_level"), s("issuer"),
+        s("ca_expiration"),
         s("crl_next_update"), s("crl_storage"), locked if isinstance(locked, bool) else None,
         bool(d.get("ra_mode")), s("ra_fingerprint"), s("rollover"), s("rollover_timer"),
         at(s("ca_expiration")), at(s("crl_next_update")),
@@ -171,7 +172,9 @@ _REQ_SECTIONS = {
     "router certificate requests:": "router",
 }
 _REQ_ROW = re.compile(r"^(\d+)\s+([a-zA-Z-]+)\s+(?:([0-9A-Fa-f]{32})\b\s*)?(.*)$")
-_REQ_FILLER = re.compile(r"^(?:Enrollment Request Database:|ReqID\s+State\s+Fingerprint\s+SubjectName|-{10,})$")
+_REQ_FILLER = re.compile(
+    r"^(?:Enrollment Request Database:|ReqID\s+State\s+Fingerprint\s+SubjectName|-{10,})$"
+)
 
 
 def parse_server_requests(text: str) -> ServerRequests:
@@ -302,8 +305,9 @@ def parse_server_certificates(text: str) -> IssuedCertificates:
         m = _ISSUED_ROW.match(s)
         if m is None:
             raise fail("show crypto pki server certificates", ln)
-        rows.append(IssuedCertificate(m.group(1), m.group(2), m.group(3), m.group(4), at(m.group(2)),
-                                      at(m.group(3))))
+        rows.append(
+            IssuedCertificate(m.group(1), m.group(2), m.group(3), m.group(4), at(m.group(2)), at(m.group(3)))
+        )
     return IssuedCertificates(tuple(rows))
 
 

@@ -77,14 +77,24 @@ class CryptoSessions(FactsMixin):
     sessions: tuple[CryptoSession, ...]
 
 
-_SIMPLE = {"session status": "status", "profile": "profile", "uptime": "uptime", "username": "username",
-           "group": "group", "assigned address": "assigned_address", "desc": "desc", "phase1_id": "phase1_id"}
+_SIMPLE = {
+    "session status": "status",
+    "profile": "profile",
+    "uptime": "uptime",
+    "username": "username",
+    "group": "group",
+    "assigned address": "assigned_address",
+    "desc": "desc",
+    "phase1_id": "phase1_id",
+}
 _PEER = re.compile(r"^Peer:\s*(\S+)\s+port\s+(\d+)(?:\s+fvrf:\s*(\S+)\s+ivrf:\s*(\S+))?$")
 _IKE = re.compile(r"^(IKE|IKEv1|IKEv2) SA:\s*local\s+(\S+)(?:\s+remote\s+(\S+)\s+(\S+))?$")
 _IKE_TAIL = re.compile(r"^remote\s+(\S+)\s+(\S+)$")
 _CAPS = re.compile(r"^Capabilities:\s*(\S+)\s+connid:\s*(\d+)\s+lifetime:\s*(\S+)$")
 _ACTIVE = re.compile(r"^Active SAs:\s*(\d+),\s*origin:\s*(.+)$")
-_INOUT = re.compile(r"^(Inbound|Outbound):\s*#pkts (?:dec|enc)'ed\s+(\d+)\s+drop\s+(\d+)\s+life \(KB/Sec\)\s+(.+)$")
+_INOUT = re.compile(
+    r"^(Inbound|Outbound):\s*#pkts (?:dec|enc)'ed\s+(\d+)\s+drop\s+(\d+)\s+life \(KB/Sec\)\s+(.+)$"
+)
 _LEGEND = re.compile(r"^(?:Code:\s*)?(?:[A-Z] - [A-Za-z][^,]*,?\s*)+$")
 
 
@@ -100,14 +110,30 @@ class _Sess:
     def build(self) -> CryptoSession:
         d = self.d
         ike = tuple(
-            IkeSessionSa(str(x["version"]), str(x["local"]), str(x.get("remote") or ""), str(x.get("state") or ""),
-                         _int(x.get("sid")), x.get("caps"), _int(x.get("connid")), x.get("lifetime"))
+            IkeSessionSa(
+                str(x["version"]),
+                str(x["local"]),
+                str(x.get("remote") or ""),
+                str(x.get("state") or ""),
+                _int(x.get("sid")),
+                x.get("caps"),
+                _int(x.get("connid")),
+                x.get("lifetime"),
+            )
             for x in self.ike
         )
         flows = tuple(
-            IpsecSessionFlow(str(f["flow"]), _int(f.get("active")), f.get("origin"), _int(f.get("Inbound")),
-                             _int(f.get("Outbound")), _int(f.get("Inbound_drop")), _int(f.get("Outbound_drop")),
-                             f.get("Inbound_life"), f.get("Outbound_life"))
+            IpsecSessionFlow(
+                str(f["flow"]),
+                _int(f.get("active")),
+                f.get("origin"),
+                _int(f.get("Inbound")),
+                _int(f.get("Outbound")),
+                _int(f.get("Inbound_drop")),
+                _int(f.get("Outbound_drop")),
+                f.get("Inbound_life"),
+                f.get("Outbound_life"),
+            )
             for f in self.flows
         )
         return CryptoSession(
@@ -148,8 +174,15 @@ def _line(cur: _Sess, s: str, ln: Line) -> None:
     if m := _PEER.match(s):
         cur.d.update(peer=m.group(1), port=m.group(2), fvrf=m.group(3), ivrf=m.group(4))
     elif m := _IKE.match(s):
-        cur.ike.append({"version": m.group(1), "local": m.group(2), "remote": m.group(3), "state": m.group(4),
-                        "sid": str(cur.ids[-1]) if cur.ids else None})
+        cur.ike.append(
+            {
+                "version": m.group(1),
+                "local": m.group(2),
+                "remote": m.group(3),
+                "state": m.group(4),
+                "sid": str(cur.ids[-1]) if cur.ids else None,
+            }
+        )
     elif (m := _IKE_TAIL.match(s)) and cur.ike and not cur.ike[-1].get("remote"):
         cur.ike[-1].update(remote=m.group(1), state=m.group(2))
     elif (m := _CAPS.match(s)) and cur.ike:

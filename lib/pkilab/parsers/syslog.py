@@ -25,7 +25,7 @@ class LogMessage(FactsMixin):
 
     Attributes:
         facility: ``CRYPTO``, ``PKI``…; ``None`` for a time-stamped line with no ``%`` tag (debug).
-        severity: 0–7, ``None`` when there is no tag.
+        severity: 0-7, ``None`` when there is no tag.
         mnemonic: ``IKMP_INVAL_CERT``…
         text: The message text, continuation lines joined with one space.
         timestamp: The stamp as printed, without the ``*``/``.`` marker.
@@ -139,21 +139,31 @@ def parse_logging(text: str) -> Logging:
         else:
             leading.append(s)
     final = [_joined(m, printed) for m, printed in zip(parsed, messages, strict=True)]
-    return Logging(tuple(m for m in final if m.facility is not None), tuple(header), _syslog_enabled(header),
-                   _buffer_level(header), buffer_size, tuple(leading), tuple(prompts),
-                   tuple(m for m in final if m.facility is None))
+    return Logging(
+        tuple(m for m in final if m.facility is not None),
+        tuple(header),
+        _syslog_enabled(header),
+        _buffer_level(header),
+        buffer_size,
+        tuple(leading),
+        tuple(prompts),
+        tuple(m for m in final if m.facility is None),
+    )
 
 
 def _start(s: str) -> LogMessage | None:
     m = _MESSAGE.match(s)
     if m is not None:
         seq, marker, stamp, host, fac, sev, mnem, rest = m.groups()
-        return LogMessage(fac, int(sev), mnem, rest.strip(), stamp, marker or "", int(seq) if seq else None,
-                          host, ())
+        return LogMessage(
+            fac, int(sev), mnem, rest.strip(), stamp, marker or "", int(seq) if seq else None, host, ()
+        )
     m = _STAMPED.match(s)
     if m is not None:
         seq, marker, stamp, rest = m.groups()
-        return LogMessage(None, None, None, rest.strip(), stamp, marker or "", int(seq) if seq else None, None, ())
+        return LogMessage(
+            None, None, None, rest.strip(), stamp, marker or "", int(seq) if seq else None, None, ()
+        )
     if _DEBUG.match(s):
         return LogMessage(None, None, None, s, None, "", None, None, ())
     return None
@@ -162,8 +172,17 @@ def _start(s: str) -> LogMessage | None:
 def _joined(msg: LogMessage, printed: list[str]) -> LogMessage:
     extra = [p.strip() for p in printed[1:]]
     text = " ".join([msg.text, *extra]).strip() if extra else msg.text
-    return LogMessage(msg.facility, msg.severity, msg.mnemonic, text, msg.timestamp, msg.marker, msg.sequence,
-                      msg.host, tuple(p.rstrip() for p in printed))
+    return LogMessage(
+        msg.facility,
+        msg.severity,
+        msg.mnemonic,
+        text,
+        msg.timestamp,
+        msg.marker,
+        msg.sequence,
+        msg.host,
+        tuple(p.rstrip() for p in printed),
+    )
 
 
 def _syslog_enabled(header: list[str]) -> bool | None:

@@ -1,5 +1,7 @@
-"""Router housekeeping outputs: ``show clock``, ``show ntp status|associations [detail]``,
-``dir FS:``, ``more nvram:N.cnm``, ``show version`` and ``show ip interface brief``.
+"""Router housekeeping outputs.
+
+``show clock``, ``show ntp status|associations [detail]``, ``dir FS:``, ``more nvram:N.cnm``,
+``show version`` and ``show ip interface brief``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,23 @@ from datetime import datetime
 from pkilab.parsers._base import FactsMixin, Line, at, clean_lines, fail
 
 __all__ = [
-    "Clock", "CnmFile", "DirEntry", "Directory", "DirListing", "IpInterface", "IpInterfaceBrief",
-    "NtpAssociation", "NtpAssociations", "NtpStatus", "Version", "parse_clock", "parse_dir",
-    "parse_ip_interface_brief", "parse_more_cnm", "parse_ntp_associations", "parse_ntp_status",
+    "Clock",
+    "CnmFile",
+    "DirEntry",
+    "DirListing",
+    "Directory",
+    "IpInterface",
+    "IpInterfaceBrief",
+    "NtpAssociation",
+    "NtpAssociations",
+    "NtpStatus",
+    "Version",
+    "parse_clock",
+    "parse_dir",
+    "parse_ip_interface_brief",
+    "parse_more_cnm",
+    "parse_ntp_associations",
+    "parse_ntp_status",
     "parse_version",
 ]  # fmt: skip
 
@@ -167,14 +183,15 @@ def parse_ntp_status(text: str) -> NtpStatus:
     if "sync" not in d:
         raise fail("show ntp status", lines[0] if lines else Line(0, ""), "no 'Clock is …' line")
 
-    def i(k: str) -> int | None:
+    def num(k: str) -> int | None:
         return int(d[k]) if k in d else None
 
     return NtpStatus(
-        d["sync"] == "synchronized", i("stratum"), d.get("reference"), d.get("nominal_freq"), d.get("actual_freq"),
+        d["sync"] == "synchronized", num("stratum"), d.get("reference"), d.get("nominal_freq"),
+        d.get("actual_freq"),
         d.get("precision"), d.get("uptime"), d.get("resolution"), d.get("reference_time"), d.get("offset"),
         d.get("root_delay"), d.get("root_dispersion"), d.get("peer_dispersion"), d.get("loopfilter_state"),
-        d.get("drift"), i("poll_interval"), i("last_update"),
+        d.get("drift"), num("poll_interval"), num("last_update"),
     )  # fmt: skip
 
 
@@ -218,9 +235,25 @@ _ASSOC_ROW = re.compile(
 _ASSOC_HEADER = re.compile(r"^address\s+ref clock\s+st\s+when\s+poll\s+reach\s+delay\s+offset\s+disp$")
 _ASSOC_LEGEND = re.compile(r"^[*#+~-] .*(configured|master|sys\.peer).*$")
 _DETAIL_HEAD = re.compile(r"^(\S+) ((?:configured|dynamic|preempt|ephemeral)\b.*), stratum (\d+)$")
-_DETAIL_KEYS = ("ref ID", "our mode", "root delay", "delay", "precision", "assoc ID", "assoc id", "assoc name",
-                "assoc in packets", "org time", "rcv time", "rec time", "xmt time", "filtdelay", "filtoffset",
-                "filterror", "minpoll")
+_DETAIL_KEYS = (
+    "ref ID",
+    "our mode",
+    "root delay",
+    "delay",
+    "precision",
+    "assoc ID",
+    "assoc id",
+    "assoc name",
+    "assoc in packets",
+    "org time",
+    "rcv time",
+    "rec time",
+    "xmt time",
+    "filtdelay",
+    "filtoffset",
+    "filterror",
+    "minpoll",
+)
 
 
 def parse_ntp_associations(text: str) -> NtpAssociations:
@@ -235,11 +268,19 @@ def parse_ntp_associations(text: str) -> NtpAssociations:
     detail: dict[str, object] | None = None
     for ln in lines:
         s = ln.text.strip()
-        if not s or _ASSOC_HEADER.match(s) or _ASSOC_LEGEND.match(s) or _LOAD_RE.match(s) or _TIME_SOURCE_RE.match(s):
+        if (
+            not s
+            or _ASSOC_HEADER.match(s)
+            or _ASSOC_LEGEND.match(s)
+            or _LOAD_RE.match(s)
+            or _TIME_SOURCE_RE.match(s)
+        ):
             continue
         if m := _ASSOC_ROW.match(s):
             flags, addr, ref, st, when, poll, reach, delay, off, disp = m.groups()
-            out.append(NtpAssociation(addr, ref, int(st), when, int(poll), reach, delay, off, disp, flags.strip()))
+            out.append(
+                NtpAssociation(addr, ref, int(st), when, int(poll), reach, delay, off, disp, flags.strip())
+            )
         elif m := _DETAIL_HEAD.match(s):
             if detail is not None:
                 out.append(_assoc_detail(detail))
@@ -277,13 +318,14 @@ def _assoc_detail(d: dict[str, object]) -> NtpAssociation:
             clause = clause.strip()
             key = next((k for k in _DETAIL_CLAUSE_KEYS if clause.startswith(k + " ")), None)
             if key is not None:
-                pairs.append((key, clause[len(key):].strip()))
+                pairs.append((key, clause[len(key) :].strip()))
             elif clause:
                 pairs.append(("", clause))  # e.g. the empty name after 'assoc name 192.168.1.55,'
     get = dict(pairs).get
     poll = get("our poll intvl")
     return NtpAssociation(
-        str(d["address"]), get("ref ID"), int(str(d["stratum"])), None, int(poll) if poll and poll.isdigit() else None,
+        str(d["address"]), get("ref ID"), int(str(d["stratum"])), None,
+        int(poll) if poll and poll.isdigit() else None,
         get("reach"), get("delay"), get("offset"), get("dispersion"), "",
         tuple(x.strip() for x in str(d["status"]).split(",")), tuple(pairs),
     )  # fmt: skip
@@ -313,8 +355,10 @@ class Directory(FactsMixin):
 
 @dataclass(frozen=True, slots=True)
 class DirListing(FactsMixin):
-    """``dir FS:`` (or ``dir all-filesystems``): ``files``/``total_bytes``/``free_bytes`` are the
-    first directory's (the only one unless ``all-filesystems``); every block is in ``directories``.
+    """``dir FS:`` (or ``dir all-filesystems``).
+
+    ``files``/``total_bytes``/``free_bytes`` are the first directory's (the only one unless
+    ``all-filesystems``); every block is in ``directories``.
     """
 
     files: tuple[DirEntry, ...]
@@ -354,11 +398,19 @@ def parse_dir(text: str) -> DirListing:
         if s.startswith("Directory of "):
             if path is not None:
                 dirs.append(Directory(path, tuple(files), total, free))
-            path, files, total, free = s[len("Directory of "):], [], None, None
+            path, files, total, free = s[len("Directory of ") :], [], None, None
         elif m := _DIR_ROW.match(s):
             idx, perm, size, date, fname = m.groups()
-            files.append(DirEntry(int(idx), perm, int(size), None if date in (None, "<no date>") else date,
-                                  fname.strip(), _fs(path)))
+            files.append(
+                DirEntry(
+                    int(idx),
+                    perm,
+                    int(size),
+                    None if date in (None, "<no date>") else date,
+                    fname.strip(),
+                    _fs(path),
+                )
+            )
         elif m := _DIR_ROW_XE.match(s):
             files.append(DirEntry(None, m.group(1), int(m.group(2)), None, m.group(3), _fs(path)))
         elif m := _DIR_TOTAL.match(s):
@@ -453,8 +505,16 @@ def parse_version(text: str) -> Version:
                 break
         else:
             other.append(s)
-    return Version(d.get("version"), d.get("image") or None, d.get("hostname"), d.get("uptime"),
-                   d.get("system_image"), d.get("platform"), d.get("config_register"), tuple(other))
+    return Version(
+        d.get("version"),
+        d.get("image") or None,
+        d.get("hostname"),
+        d.get("uptime"),
+        d.get("system_image"),
+        d.get("platform"),
+        d.get("config_register"),
+        tuple(other),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +540,9 @@ class IpInterfaceBrief(FactsMixin):
         return next((i for i in self.interfaces if i.interface == name), None)
 
 
-_IPB_ROW = re.compile(r"^(\S+)\s+(\S+)\s+(YES|NO)\s+(\S+)\s+(up|down|administratively down|deleted)\s+(up|down)$")
+_IPB_ROW = re.compile(
+    r"^(\S+)\s+(\S+)\s+(YES|NO)\s+(\S+)\s+(up|down|administratively down|deleted)\s+(up|down)$"
+)
 
 
 def parse_ip_interface_brief(text: str) -> IpInterfaceBrief:

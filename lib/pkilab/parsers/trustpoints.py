@@ -7,8 +7,15 @@ from dataclasses import dataclass
 
 from pkilab.parsers._base import FactsMixin, clean_lines, fail
 
-__all__ = ["Trustpoint", "TrustpointCert", "TrustpointStatus", "TrustpointStatuses", "Trustpoints",
-           "parse_trustpoints", "parse_trustpoints_status"]
+__all__ = [
+    "Trustpoint",
+    "TrustpointCert",
+    "TrustpointStatus",
+    "TrustpointStatuses",
+    "Trustpoints",
+    "parse_trustpoints",
+    "parse_trustpoints_status",
+]
 
 _TP_HEAD = re.compile(r"^Trustpoint (\S+?):?$")
 
@@ -44,6 +51,31 @@ _TP_NOTES = re.compile(
 )
 
 
+class _Tp:
+    """Mutable collector for one trustpoint."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.subject: list[str] = []
+        self.notes: list[str] = []
+        self.serial: str | None = None
+        self.scep: str | None = None
+        self.key: str | None = None
+        self.in_subject = False
+
+    def build(self) -> Trustpoint:
+        notes = tuple(self.notes)
+        return Trustpoint(
+            self.name,
+            tuple(self.subject),
+            self.serial,
+            "Certificate configured." in notes,
+            self.scep,
+            self.key,
+            notes,
+        )
+
+
 def parse_trustpoints(text: str) -> Trustpoints:
     """Parse ``show crypto pki trustpoints``.
 
@@ -52,46 +84,32 @@ def parse_trustpoints(text: str) -> Trustpoints:
     """
     name = "show crypto pki trustpoints"
     lines, _ = clean_lines(text)
-    out: list[Trustpoint] = []
-    cur: dict[str, object] | None = None
+    out: list[_Tp] = []
     for ln in lines:
         s = ln.text.strip()
         if not s:
             continue
         if m := _TP_HEAD.match(s):
-            if cur is not None:
-                out.append(_tp(cur))
-            cur = {"name": m.group(1), "subject": [], "notes": []}
+            out.append(_Tp(m.group(1)))
             continue
-        if cur is None:
+        if not out:
             raise fail(name, ln, "expected 'Trustpoint NAME:'")
-        subject, notes = cur["subject"], cur["notes"]
-        assert isinstance(subject, list) and isinstance(notes, list)
+        cur = out[-1]
         if s == "Subject Name:":
-            cur["in_subject"] = True
+            cur.in_subject = True
         elif m := re.match(r"^Serial Number(?: \(hex\))?:\s*(\S+)$", s):
-            cur["serial"], cur["in_subject"] = m.group(1), False
-        elif cur.get("in_subject") and "=" in s:
-            subject.append(s)
+            cur.serial, cur.in_subject = m.group(1), False
+        elif cur.in_subject and "=" in s:
+            cur.subject.append(s)
         elif m := re.match(r"^SCEP URL:\s*(\S+)$", s):
-            cur["scep"] = m.group(1)
+            cur.scep = m.group(1)
         elif m := re.match(r"^Using key label (\S+)$", s):
-            cur["key"] = m.group(1)
+            cur.key = m.group(1)
         elif _TP_NOTES.match(s):
-            notes.append(s)
+            cur.notes.append(s)
         else:
             raise fail(name, ln)
-    if cur is not None:
-        out.append(_tp(cur))
-    return Trustpoints(tuple(out))
-
-
-def _tp(d: dict[str, object]) -> Trustpoint:
-    notes = tuple(d["notes"])  # type: ignore[call-overload]
-    serial, scep, key = d.get("serial"), d.get("scep"), d.get("key")
-    return Trustpoint(str(d["name"]), tuple(d["subject"]), serial if isinstance(serial, str) else None,  # type: ignore[call-overload]
-                      "Certificate configured." in notes, scep if isinstance(scep, str) else None,
-                      key if isinstance(key, str) else None, notes)
+    return Trustpoints(tuple(t.build() for t in out))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +150,23 @@ class TrustpointStatuses(FactsMixin):
 _LEADER = re.compile(r"^(.+?)\s*\.{2,}\s*(.*)$")
 
 
+class _TpStatus:
+    """Mutable collector for one trustpoint of the status view."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.certs: list[dict[str, str]] = []
+        self.state: list[tuple[str, str]] = []
+        self.last: str | None = None
+        self.ctx: str | None = None
+
+    def build(self) -> TrustpointStatus:
+        certs = tuple(
+            TrustpointCert(c["kind"], c.get("subject"), c.get("MD5"), c.get("SHA1")) for c in self.certs
+        )
+        return TrustpointStatus(self.name, certs, self.last, tuple(self.state))
+
+
 def parse_trustpoints_status(text: str) -> TrustpointStatuses:
     """Parse ``show crypto pki trustpoints [NAME] status`` (dotted leaders of any length).
 
@@ -140,46 +175,32 @@ def parse_trustpoints_status(text: str) -> TrustpointStatuses:
     """
     name = "show crypto pki trustpoints status"
     lines, _ = clean_lines(text)
-    out: list[TrustpointStatus] = []
-    tp: dict[str, object] | None = None
+    out: list[_TpStatus] = []
     for ln in lines:
         s = ln.text.strip()
         if not s:
             continue
         if m := _TP_HEAD.match(s):
-            if tp is not None:
-                out.append(_tps(tp))
-            tp = {"name": m.group(1), "certs": [], "state": []}
+            out.append(_TpStatus(m.group(1)))
             continue
-        if tp is None:
+        if not out:
             raise fail(name, ln, "expected 'Trustpoint NAME:'")
-        certs, state = tp["certs"], tp["state"]
-        assert isinstance(certs, list) and isinstance(state, list)
+        tp = out[-1]
         if m := re.match(r"^(.+ certificate) configured:$", s):
-            certs.append({"kind": m.group(1)})
+            tp.certs.append({"kind": m.group(1)})
         elif s in ("Subject Name:", "State:"):
-            tp["ctx"] = s
+            tp.ctx = s
         elif m := re.match(r"^Fingerprint (MD5|SHA1):\s*(.+)$", s):
-            if not certs:
+            if not tp.certs:
                 raise fail(name, ln, "fingerprint outside a certificate block")
-            certs[-1][m.group(1)] = m.group(2).strip()
-        elif tp.get("ctx") == "Subject Name:" and "=" in s and certs:
-            certs[-1]["subject"] = s
-            tp["ctx"] = None
+            tp.certs[-1][m.group(1)] = m.group(2).strip()
+        elif tp.ctx == "Subject Name:" and "=" in s and tp.certs:
+            tp.certs[-1]["subject"] = s
+            tp.ctx = None
         elif m := re.match(r"^Last enrollment status:\s*(.+)$", s):
-            tp["last"] = m.group(1)
-        elif tp.get("ctx") == "State:" and (m := _LEADER.match(s)):
-            state.append((m.group(1).strip(), m.group(2).strip()))
+            tp.last = m.group(1)
+        elif tp.ctx == "State:" and (m := _LEADER.match(s)):
+            tp.state.append((m.group(1).strip(), m.group(2).strip()))
         else:
             raise fail(name, ln)
-    if tp is not None:
-        out.append(_tps(tp))
-    return TrustpointStatuses(tuple(out))
-
-
-def _tps(d: dict[str, object]) -> TrustpointStatus:
-    certs = tuple(TrustpointCert(c["kind"], c.get("subject"), c.get("MD5"), c.get("SHA1"))
-                  for c in d["certs"])  # type: ignore[attr-defined]
-    last = d.get("last")
-    return TrustpointStatus(str(d["name"]), certs, last if isinstance(last, str) else None,
-                            tuple(d["state"]))  # type: ignore[call-overload]
+    return TrustpointStatuses(tuple(t.build() for t in out))
