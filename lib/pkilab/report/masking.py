@@ -23,7 +23,7 @@ from pkilab.secrets import Masker
 _SECRET_KEY = re.compile(r"pass|secret|psk|pre[_-]?shared|challenge|isakmp[_-]?key", re.IGNORECASE)
 
 
-def testbed_secrets(path: Path) -> frozenset[str]:
+def secrets_in_testbed(path: Path) -> frozenset[str]:
     """Return every secret value found in the testbed file at ``path``.
 
     Raises:
@@ -64,6 +64,6 @@ def build_masker(testbeds: Iterable[Path] = (), secrets: Iterable[str] = ()) -> 
     """
     masker = Masker(secrets)
     for path in testbeds:
-        for value in testbed_secrets(path):
+        for value in secrets_in_testbed(path):
             masker.add(value)
     return masker

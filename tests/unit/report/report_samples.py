@@ -85,7 +85,11 @@ class Case:
 
     @staticmethod
     def of(
-        nodeid: str, outcome: str = "passed", devices: str = "CA,HE", seed_section: str | None = None, **kw: object
+        nodeid: str,
+        outcome: str = "passed",
+        devices: str = "CA,HE",
+        seed_section: str | None = None,
+        **kw: object,
     ) -> Case:
         """A testcase named as pytest names ``nodeid``, with the plugin's properties."""
         path, _, rest = nodeid.partition("::")
