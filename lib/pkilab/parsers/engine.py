@@ -189,7 +189,9 @@ def parse_crypto_eli(text: str) -> CryptoEli:
         elif m := _ELI_ENGINE.match(s):
             engines.append(_Engine(m.group(1), m.group(2)))
             suite = None
-        elif (m := re.match(r"^(Number of DH's pregenerated|DH lifetime) = (.+)$", s)) or (m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s)):
+        elif (m := re.match(r"^(Number of DH's pregenerated|DH lifetime) = (.+)$", s)) or (
+            m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s)
+        ):
             glob.append((m.group(1), m.group(2)))
         elif not engines or not _eli_engine_line(engines[-1], s, suite):
             raise fail("show crypto eli", ln)
