@@ -216,6 +216,24 @@ _SIBLINGS: dict[tuple[str, ...], tuple[str, ...]] = {
 }
 
 
+# Folder names of the shared output corpus (``corpus/index.json`` "command") that are not a
+# command once underscores become blanks.
+_CORPUS_SLUGS = {
+    "crypto_pki_server_info_requests": "crypto pki server NAME info requests",
+    "crypto_pki_server_info_crl": "crypto pki server NAME info crl",
+    "show_crypto_pki_server_cert": "show crypto pki server NAME certificates",
+    "show_crypto_pki_certificates_verbose": "show crypto pki certificates verbose",
+    "show_crypto_pki_trustpoints_status": "show crypto pki trustpoints status",
+    "show_crypto_key_mypubkey_all": "show crypto key mypubkey all",
+    "show_crypto_key_mypubkey_ec": "show crypto key mypubkey ec",
+    "show_crypto_key_mypubkey_rsa": "show crypto key mypubkey rsa",
+    "show_logging_other": "show logging",
+    "log_messages_crypto": "show logging",
+    "dir_nvram": "dir nvram:",
+    "dir_other": "dir",
+}
+
+
 class UnknownCommandError(UserError, LookupError):
     """No parser exists for the command (or its abbreviation is ambiguous)."""
 
@@ -304,6 +322,9 @@ def match_command(command: str) -> str:
         UnknownCommandError: No parser matches, or an abbreviation is ambiguous.
     """
     head = command.split("|", 1)[0]
+    if "_" in head and " " not in head.strip():  # a corpus folder name
+        slug = head.strip()
+        head = _CORPUS_SLUGS.get(slug, slug.replace("_", " "))
     tokens = head.split()
     if tokens and (m := re.match(r"^[\w.-]+[#>]", tokens[0])):  # a prompt pasted along
         rest = tokens[0][m.end() :]
