@@ -1,0 +1,67 @@
+"""Both sides in-process: main mode + quick mode up to QM_IDLE with matching ESP keys."""
+
+from __future__ import annotations
+
+import pytest
+from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, policy, psk_config, rsig_config
+
+from pkilab.protocols.ike import Phase1Up, Phase2Up
+from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
+
+
+def assert_tunnel(lab: Lab, auth: str) -> tuple[Phase2Up, Phase2Up]:
+    for addr in (HQ, BRANCH):
+        ups = lab.of_type(addr, Phase1Up)
+        assert len(ups) == 1, lab.events[addr]
+        assert ups[0].auth == auth
+    (b,) = lab.of_type(BRANCH, Phase2Up)
+    (h,) = lab.of_type(HQ, Phase2Up)
+    assert b.outbound == h.inbound and b.inbound == h.outbound
+    assert b.inbound.spi != b.outbound.spi
+    assert (b.local_selector, b.remote_selector) == (BRANCH_LAN, HQ_LAN)
+    assert (h.local_selector, h.remote_selector) == (HQ_LAN, BRANCH_LAN)
+    for addr in (HQ, BRANCH):
+        (sa,) = lab.engines[addr].isakmp_sas(lab.now)
+        assert sa.state == "QM_IDLE" and sa.auth == auth
+        (ipsec,) = lab.engines[addr].ipsec_sas(lab.now)
+        assert ipsec.transform == "esp-3des esp-sha-hmac"
+    return b, h
+
+
+def test_psk_tunnel_comes_up() -> None:
+    hq = psk_config({BRANCH: b"cisco123"}, HQ_LAN, BRANCH_LAN)
+    br = psk_config({HQ: b"cisco123"}, BRANCH_LAN, HQ_LAN)
+    lab = Lab.of(hq, br)
+    lab.initiate()
+    b, _ = assert_tunnel(lab, "psk")
+    assert len(b.outbound.enc_key) == 24 and len(b.outbound.auth_key) == 20
+
+
+def test_rsig_tunnel_comes_up() -> None:
+    ca = pki()
+    lab = Lab.of(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN), rsig_config("branch", ca, BRANCH_LAN, HQ_LAN))
+    lab.initiate()
+    assert_tunnel(lab, "rsig")
+    (up,) = lab.of_type(HQ, Phase1Up)
+    assert up.peer_identity == BRANCH
+
+
+@pytest.mark.parametrize(
+    ("encr", "bits", "hash_alg", "group"),
+    [
+        (P1Encr.DES, None, P1Hash.MD5, 1),
+        (P1Encr.TRIPLE_DES, None, P1Hash.SHA, 5),
+        (P1Encr.AES, 128, P1Hash.SHA, 2),
+        (P1Encr.AES, 192, P1Hash.MD5, 2),
+        (P1Encr.AES, 256, P1Hash.SHA256, 14),
+    ],
+)
+def test_phase1_algorithms(encr: P1Encr, bits: int | None, hash_alg: P1Hash, group: int) -> None:
+    pol = (policy(AuthMethod.PSK, encr, group, hash_alg, bits),)
+    hq = psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN, policies=pol)
+    br = psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN, policies=pol)
+    lab = Lab.of(hq, br)
+    lab.initiate()
+    assert_tunnel(lab, "psk")
+    (sa,) = lab.engines[HQ].isakmp_sas(lab.now)
+    assert sa.group == group and sa.hash == {P1Hash.MD5: "md5", P1Hash.SHA: "sha", P1Hash.SHA256: "sha256"}[hash_alg]
