@@ -83,7 +83,7 @@ def _run(path: Path, image: str | None, outcomes: dict[str, str], testbed: str =
 
 @pytest.fixture
 def campaign(tmp_path: Path) -> list[str]:
-    """Four runs: two pods on the new image (one flaky test), a shard on the old one, a pod of unknown image."""
+    """Two pods on the new image (one flaky test), a shard on the old one, a pod of unknown image."""
     pod1 = _run(
         tmp_path / "pod1" / "junit.xml",
         NEW,
