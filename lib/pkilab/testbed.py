@@ -8,6 +8,7 @@ naming the file, the device and the field.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -103,6 +104,16 @@ class Testbed:
     def secrets(self) -> set[str]:
         """Every secret of the testbed (passwords, enable secrets)."""
         return {s for d in self.devices for s in d.secrets()}
+
+    def shifted(self, offset: int) -> Testbed:
+        """Return a copy whose simulated ports are moved by ``offset`` (one lab per xdist worker)."""
+        if not offset:
+            return self
+        devices = tuple(
+            dataclasses.replace(d, port=d.port + offset,
+                                sim=dataclasses.replace(d.sim, http_port=d.sim.http_port + offset) if d.sim else None)
+            for d in self.devices)
+        return dataclasses.replace(self, devices=devices)
 
 
 def load(path: str | Path, known_faults: Iterable[str] | None = None) -> Testbed:

@@ -1,0 +1,162 @@
+"""pytest fixtures: the testbed, the lab, sessions by role, transcripts, ``wait_until``.
+
+* ``testbed`` (session): the validated :class:`~pkilab.testbed.Testbed`.
+* ``lab`` (session): starts the simulated lab when the testbed is simulated; nothing for real
+  routers. Reports each device's role, platform and image as JUnit suite properties.
+* ``sessions`` (session): a pool of connected :class:`~pkilab.device.session.Session`, one per
+  device, reconnected when a device dropped them (after a reload).
+* ``device`` (function): ``device("headend")`` or ``device("ese-cryagg")`` returns a session;
+  the test's transcript is cut from it and the device is recorded as used by the test.
+* ``wait_until``: :func:`pkilab.wait.wait_until`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pkilab.device.session import Session
+from pkilab.errors import SimError
+from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_testbed
+from pkilab.secrets import Masker
+from pkilab.testbed import DeviceSpec, Testbed
+from pkilab.wait import wait_until as _wait_until
+
+
+class SessionPool:
+    """Connected sessions by device name, sharing one masker."""
+
+    def __init__(self, testbed: Testbed) -> None:
+        self.testbed = testbed
+        self.masker = Masker(testbed.secrets())
+        self.sessions: dict[str, Session] = {}
+
+    def spec(self, key: str) -> DeviceSpec:
+        """The device named ``key``, or the first device with role ``key``."""
+        for d in self.testbed.devices:
+            if d.name == key:
+                return d
+        role = self.testbed.by_role(key)
+        if not role:
+            raise LookupError(f"{self.testbed.path}: no device named or with role {key!r}")
+        return role[0]
+
+    def get(self, key: str) -> Session:
+        """A connected session to the device ``key`` (name or role)."""
+        spec = self.spec(key)
+        s = self.sessions.get(spec.name)
+        if s is None or not s.connected:
+            if s is not None:
+                s.close()
+            s = Session(spec, self.masker)
+            s.connect()
+            self.sessions[spec.name] = s
+        return s
+
+    def marks(self) -> dict[str, int]:
+        """Current transcript positions of every open session."""
+        return {name: s.transcript.mark() for name, s in self.sessions.items()}
+
+    def transcripts_since(self, marks: dict[str, int]) -> str:
+        """The transcripts of the used devices after ``marks``."""
+        parts = []
+        for name, mark in sorted(marks.items()):
+            s = self.sessions.get(name)
+            if s is not None:
+                text = s.transcript.since(mark)
+                if text:
+                    parts.append(f"===== {name} =====\n{text}\n")
+        return self.masker.mask("".join(parts))
+
+    def close(self) -> None:
+        """Disconnect every session."""
+        for s in self.sessions.values():
+            s.close()
+        self.sessions.clear()
+
+
+@pytest.fixture(scope="session")
+def testbed(request: pytest.FixtureRequest) -> Testbed:
+    """The validated testbed of this run."""
+    return load_testbed(request.config)
+
+
+def _worker_offset() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return 100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest, testbed: Testbed) -> Iterator[Testbed]:
+    """Start the simulated lab (simulated testbeds only); yield the testbed the sessions use."""
+    if not testbed.simulated:
+        yield testbed
+        return
+    from pkilab.labs.sim import SimLabRunner
+
+    shifted = testbed.shifted(_worker_offset())
+    runner = SimLabRunner(shifted, request.config.getoption("--pcap-dir"))
+    try:
+        runner.start()
+    except SimError as exc:
+        pytest.exit(f"pkilab: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        yield shifted
+    finally:
+        runner.stop()
+
+
+@pytest.fixture(scope="session")
+def sessions(request: pytest.FixtureRequest, lab: Testbed,
+             record_testsuite_property: Callable[[str, object], None]) -> Iterator[SessionPool]:
+    """Sessions to the lab's devices; suite properties describe each device."""
+    pool = SessionPool(lab)
+    request.config.stash[POOL_KEY] = pool
+    record_testsuite_property("testbed", lab.name)
+    record_testsuite_property("testbed_file", str(lab.path))
+    for d in lab.devices:
+        record_testsuite_property(f"device.{d.name}.role", d.role)
+        record_testsuite_property(f"device.{d.name}.platform", d.platform)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest, sessions: SessionPool,
+           record_testsuite_property: Callable[[str, object], None]) -> Iterator[Callable[[str], Session]]:
+    """``device(name_or_role)`` → a connected session; its transcript is kept for this test."""
+    used: dict[str, int] = {}
+    request.node.stash[TRANSCRIPT_MARKS] = used
+
+    def get(key: str) -> Session:
+        s = sessions.get(key)
+        used.setdefault(s.name, s.transcript.mark())
+        image_key = f"image:{s.name}"
+        if image_key not in request.config.stash.get(_IMAGES, set()):
+            request.config.stash.setdefault(_IMAGES, set()).add(image_key)
+            record_testsuite_property(f"device.{s.name}.image", device_image(s))
+        return s
+
+    yield get
+
+
+_IMAGES = pytest.StashKey[set[str]]()
+
+
+def device_image(session: Session) -> str:
+    """The IOS image the device reports in ``show version``."""
+    from pkilab.parsers import parse
+
+    version = parse("show version", session.run("show version"))
+    return str(getattr(version, "system_image", "") or getattr(version, "version", "") or "unknown")
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    """:func:`pkilab.wait.wait_until` as a fixture."""
+    return _wait_until

@@ -1,0 +1,113 @@
+"""The pkilab pytest plugin: options, markers, testbed validation, JUnit defaults, transcripts.
+
+Registered by entry point (``pytest11``) and by the root ``conftest.py``. Fixtures live in
+:mod:`pkilab.fixtures`. State is kept in ``config.stash``, not in globals.
+
+* ``--testbed FILE`` (default ``testbeds/sim.yaml``). The testbed is loaded and validated
+  before any test that needs a device runs; an invalid one stops the run with one line and
+  pytest's usage-error exit code (4), before any connection.
+* A simulated testbed starts its lab in-process once per session (per xdist worker, on ports
+  shifted by the worker number so that workers never share a router).
+* JUnit goes to ``reports/junit.xml`` unless ``--junitxml`` says otherwise; a failed test's
+  device transcript (masked) goes into its ``system-out``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pkilab.errors import TestbedError
+from pkilab.testbed import Testbed
+
+pytest_plugins = ["pkilab.fixtures"]
+
+DEFAULT_TESTBED = "testbeds/sim.yaml"
+TESTBED_KEY = pytest.StashKey[Testbed]()
+MARKERS = (
+    "roles(*roles): the device roles the test drives (ca, headend, branch, host)",
+    "seed(section): the seed section the test certifies, recorded in the report",
+    "destructive: the test changes router state that a finalizer must restore",
+    "slow: the test takes longer than a few seconds on the simulated lab",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--testbed`` and ``--pcap-dir``."""
+    group = parser.getgroup("pkilab")
+    group.addoption("--testbed", default=None, help=f"pyATS testbed file (default {DEFAULT_TESTBED})")
+    group.addoption("--pcap-dir", default=None, help="simulated lab: write one pcap per virtual link here")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers; default the JUnit path (before pytest's junitxml plugin reads it)."""
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    if hasattr(config.option, "xmlpath") and not config.option.xmlpath \
+            and os.environ.get("PYTEST_XDIST_WORKER") is None:
+        Path("reports").mkdir(exist_ok=True)
+        config.option.xmlpath = "reports/junit.xml"
+
+
+def testbed_path(config: pytest.Config) -> str:
+    """The testbed file this run uses."""
+    return str(config.getoption("--testbed") or os.environ.get("PKILAB_TESTBED") or DEFAULT_TESTBED)
+
+
+def load_testbed(config: pytest.Config) -> Testbed:
+    """Load and validate the testbed once per run (cached in ``config.stash``)."""
+    if TESTBED_KEY not in config.stash:
+        from pkilab.sim.faults import FAULTS
+        from pkilab.testbed import load
+
+        config.stash[TESTBED_KEY] = load(testbed_path(config), known_faults=FAULTS)
+    return config.stash[TESTBED_KEY]
+
+
+_DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions"}
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
+    """Validate the testbed before anything runs; group device tests for xdist."""
+    users = [it for it in items if _DEVICE_FIXTURES & set(getattr(it, "fixturenames", ()))]
+    if not users:
+        return
+    try:
+        tb = load_testbed(config)
+    except TestbedError as exc:
+        pytest.exit(f"pkilab: testbed error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    for it in users:
+        if it.get_closest_marker("xdist_group") is None:
+            # Real routers are shared by every test: one group. Each xdist worker gets its own
+            # simulated lab, so simulated tests may spread by module.
+            group = f"{tb.name}:{it.module.__name__}" if tb.simulated else tb.name
+            it.add_marker(pytest.mark.xdist_group(group))
+        seed = it.get_closest_marker("seed")
+        if seed and seed.args:
+            it.user_properties.append(("seed_section", str(seed.args[0])))
+        it.user_properties.append(("nodeid", it.nodeid))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """Attach the devices used and, for a failure, their masked transcripts."""
+    outcome = yield
+    report = outcome.get_result()
+    used: dict[str, int] = item.stash.get(TRANSCRIPT_MARKS, {})
+    if report.when == "teardown" and used:
+        report.user_properties.append(("devices", ",".join(sorted(used))))
+    if report.failed and used:
+        pool = item.config.stash.get(POOL_KEY, None)
+        if pool is not None:
+            text = pool.transcripts_since(used)
+            if text:
+                report.sections.append(("Captured stdout device transcript", text))
+
+
+# Keys shared with pkilab.fixtures.
+TRANSCRIPT_MARKS = pytest.StashKey[dict[str, int]]()
+POOL_KEY = pytest.StashKey[Any]()
