@@ -284,7 +284,7 @@ def parse_enroll(text: str) -> EnrollResult:
             request, _ = _base64_block(lines, i + 1, name)
         elif m := re.match(r"^%\s*The fully-qualified domain name in the certificate will be:\s*(\S+)", s):
             fqdn = m.group(1)
-        elif m := re.match(r"^%\s*The subject name in the certificate will be:\s*(.+)$", s):
+        elif m := re.match(r"^%\s*The subject name in the certificate will (?:be|include):\s*(.+)$", s):
             subject = m.group(1).strip()
     msgs = _messages(lines)
     sent = any("request sent to Certificate Authority" in m for m in msgs)
