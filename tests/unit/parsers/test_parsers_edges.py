@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -70,10 +70,16 @@ def test_unknown_line_raises_and_quotes_it() -> None:
 @pytest.mark.parametrize(
     ("command", "text"),
     [
-        ("show crypto isakmp sa", "dst  src  state  conn-id status\n1.1.1.1 2.2.2.2 QM_IDLE 1001 ACTIVE\nbogus\n"),
+        (
+            "show crypto isakmp sa",
+            "dst  src  state  conn-id status\n1.1.1.1 2.2.2.2 QM_IDLE 1001 ACTIVE\nbogus\n",
+        ),
         ("show crypto pki certificates", "Certificate\n  Status: Available\n  Frobnication: yes\n"),
         ("show crypto pki server", "Certificate Server CA:\n    Status: enabled\n    Weird: 1\n"),
-        ("show crypto engine connections active", "  ID Type Algorithm Encrypt Decrypt LastSeqN IP-Address\n x\n"),
+        (
+            "show crypto engine connections active",
+            "  ID Type Algorithm Encrypt Decrypt LastSeqN IP-Address\n x\n",
+        ),
         ("show clock", "*10:22:10.625 UTC Thu May 23 2024\nextra\n"),
         ("dir nvram:", "Directory of nvram:/\n  1 -rw- 12 <no date> a\nwhat\n"),
         ("show crypto key mypubkey rsa", "Key name: a\n Usage: General Purpose Key\n odd line\n"),
@@ -97,11 +103,14 @@ def test_command_echo_and_prompt_are_tolerated() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("19:00:00 EST Dec 31 1969", datetime(1970, 1, 1, tzinfo=timezone.utc)),
-        (".02:49:05.799 EST Mon Feb 5 2035", datetime(2035, 2, 5, 2, 49, 5, 799000, tzinfo=timezone(timedelta(hours=-5)))),
-        ("21:01:48 MSK Nov 14 2024", datetime(2024, 11, 14, 18, 1, 48, tzinfo=timezone.utc)),
-        ("22:27:54 IST Oct 23 2025", datetime(2025, 10, 23, 16, 57, 54, tzinfo=timezone.utc)),
-        ("2025-10-19T14:07:56Z", datetime(2025, 10, 19, 14, 7, 56, tzinfo=timezone.utc)),
+        ("19:00:00 EST Dec 31 1969", datetime(1970, 1, 1, tzinfo=UTC)),
+        (
+            ".02:49:05.799 EST Mon Feb 5 2035",
+            datetime(2035, 2, 5, 2, 49, 5, 799000, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        ("21:01:48 MSK Nov 14 2024", datetime(2024, 11, 14, 18, 1, 48, tzinfo=UTC)),
+        ("22:27:54 IST Oct 23 2025", datetime(2025, 10, 23, 16, 57, 54, tzinfo=UTC)),
+        ("2025-10-19T14:07:56Z", datetime(2025, 10, 19, 14, 7, 56, tzinfo=UTC)),
     ],
 )
 def test_known_zones_give_aware_datetimes(text: str, expected: datetime) -> None:

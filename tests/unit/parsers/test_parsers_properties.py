@@ -22,7 +22,9 @@ class Sa:
     status: str
 
 
-sas = st.builds(Sa, ipv4, ipv4, states, st.integers(0, 99999), st.sampled_from(["ACTIVE", "STDBY", "ACTIVE (deleted)"]))
+sas = st.builds(
+    Sa, ipv4, ipv4, states, st.integers(0, 99999), st.sampled_from(["ACTIVE", "STDBY", "ACTIVE (deleted)"])
+)
 
 
 def render_isakmp(rows: list[Sa], layout: str) -> str:
@@ -31,7 +33,11 @@ def render_isakmp(rows: list[Sa], layout: str) -> str:
     out = [] if layout == "12.4" else ["IPv4 Crypto ISAKMP SA"]
     out.append(head)
     for r in rows:
-        out.append(f"{r.dst:<15} {r.src:<15} {r.state:<15}{r.conn_id:>6}" + ("    0" if slot else "") + f" {r.status}")
+        out.append(
+            f"{r.dst:<15} {r.src:<15} {r.state:<15}{r.conn_id:>6}"
+            + ("    0" if slot else "")
+            + f" {r.status}"
+        )
     if layout == "15.x":
         out += ["", "IPv6 Crypto ISAKMP SA", ""]
     return "\n".join(out) + "\n"
@@ -66,7 +72,7 @@ details = st.builds(
     DetailSa, st.integers(1, 99999), ipv4, ipv4, st.sampled_from(["", "RED", "vrf-1"]),
     st.sampled_from(["3des", "aes", "aes:256", "des"]), st.sampled_from(["sha", "md5", "sha256", "sha384"]),
     st.sampled_from(["psk", "rsig", "renc"]), st.sampled_from([1, 2, 5, 14, 16, 19, 24]),
-    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(lambda t: "%02d:%02d:%02d" % t),
+    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(lambda t: "{:02d}:{:02d}:{:02d}".format(*t)),
     st.sampled_from(["", "D", "N", "DN", "DX"]), st.integers(1, 9999),
 )  # fmt: skip
 
@@ -82,19 +88,31 @@ LEGEND_15 = (
 def render_detail(rows: list[DetailSa], layout: str, trailing: bool) -> str:
     pad = "   " if trailing else ""
     if layout == "15.x":
-        out = [LEGEND_15 + "IPv4 Crypto ISAKMP SA", "",
-               "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.", ""]
+        out = [
+            LEGEND_15 + "IPv4 Crypto ISAKMP SA",
+            "",
+            "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.",
+            "",
+        ]
         for r in rows:
-            out.append(f"{r.cid:<5} {r.local:<15} {r.remote:<15} {r.ivrf:<6} ACTIVE {r.encr:<4} {r.hash:<6} "
-                       f"{r.auth:<4} {r.dh:<2} {r.life} {r.cap}".rstrip() + pad)
+            out.append(
+                f"{r.cid:<5} {r.local:<15} {r.remote:<15} {r.ivrf:<6} ACTIVE {r.encr:<4} {r.hash:<6} "
+                f"{r.auth:<4} {r.dh:<2} {r.life} {r.cap}".rstrip()
+                + pad
+            )
             out += [f"       Engine-id:Conn-id =  SW:{r.conn}", ""]
         out += ["IPv6 Crypto ISAKMP SA", ""]
     else:
-        out = [LEGEND_15.replace("T - cTCP encapsulation, ", ""),
-               "C-id  Local           Remote          I-VRF    Encr Hash Auth DH Lifetime Cap."]
+        out = [
+            LEGEND_15.replace("T - cTCP encapsulation, ", ""),
+            "C-id  Local           Remote          I-VRF    Encr Hash Auth DH Lifetime Cap.",
+        ]
         for r in rows:
-            out.append(f"{r.cid:<5} {r.local:<15} {r.remote:<15} {r.ivrf:<8} {r.encr:<4} {r.hash:<4} {r.auth:<4} "
-                       f"{r.dh:<2} {r.life} {r.cap}".rstrip() + pad)
+            out.append(
+                f"{r.cid:<5} {r.local:<15} {r.remote:<15} {r.ivrf:<8} {r.encr:<4} {r.hash:<4} {r.auth:<4} "
+                f"{r.dh:<2} {r.life} {r.cap}".rstrip()
+                + pad
+            )
             out.append(f"       Connection-id:Engine-id =  {r.conn}:1(software)")
     return "\n".join(out) + "\n"
 
@@ -110,10 +128,20 @@ def test_isakmp_sa_detail_roundtrip(rows: list[DetailSa], layout: str, trailing:
     assert all(s.status == ("ACTIVE" if layout == "15.x" else None) for s in got)
 
 
-dn_value = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_"), min_size=1,
-                   max_size=20).map(str.strip).filter(bool)
-dn = st.lists(st.tuples(st.sampled_from(["cn", "ou", "o", "l", "st", "c", "e"]), dn_value).map("=".join),
-              min_size=1, max_size=6)
+dn_value = (
+    st.text(
+        st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_"),
+        min_size=1,
+        max_size=20,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+dn = st.lists(
+    st.tuples(st.sampled_from(["cn", "ou", "o", "l", "st", "c", "e"]), dn_value).map("=".join),
+    min_size=1,
+    max_size=6,
+)
 zones = st.sampled_from(["UTC", "GMT", "EST", "EDT", "MSK", "EET", "IST", "PDT"])
 stamps = st.builds(
     lambda h, m, s, z, mon, d, y: f"{h:02d}:{m:02d}:{s:02d} {z} {mon} {d} {y}",
@@ -141,7 +169,8 @@ class Cert:
 
 certs = st.builds(
     Cert, st.sampled_from(["Certificate", "CA Certificate", "Router Self-Signed Certificate"]),
-    st.from_regex(r"[0-9A-F]{2,20}", fullmatch=True), st.sampled_from(["General Purpose", "Signature", "Encryption"]),
+    st.from_regex(r"[0-9A-F]{2,20}", fullmatch=True),
+    st.sampled_from(["General Purpose", "Signature", "Encryption"]),
     dn, dn, st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,10}\.example\.com", fullmatch=True), stamps, stamps,
     st.none() | stamps, st.lists(trustpoint, min_size=1, max_size=3),
     st.none() | st.from_regex(r"nvram:[A-Za-z0-9]{1,8}#[0-9A-F]{1,4}(CA)?\.cer", fullmatch=True),
@@ -151,9 +180,15 @@ certs = st.builds(
 def render_cert(c: Cert, *, twelve: bool, trailing: bool, flat: bool) -> str:
     t = " " if trailing else ""
     i1, i2 = ("", "") if flat else ("  ", "    ")
-    lines = [c.section, f"{i1}Status: Available",
-             f"{i1}Certificate Serial Number{'' if twelve else ' (hex)'}: {c.serial}",
-             f"{i1}Certificate Usage: {c.usage}", f"{i1}Issuer:{t}", *[i2 + x for x in c.issuer], f"{i1}Subject:{t}"]
+    lines = [
+        c.section,
+        f"{i1}Status: Available",
+        f"{i1}Certificate Serial Number{'' if twelve else ' (hex)'}: {c.serial}",
+        f"{i1}Certificate Usage: {c.usage}",
+        f"{i1}Issuer:{t}",
+        *[i2 + x for x in c.issuer],
+        f"{i1}Subject:{t}",
+    ]
     if c.hostname:
         lines += [f"{i2}Name: {c.hostname}", f"{i2}hostname={c.hostname}"]
     lines += [i2 + x for x in c.subject]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import parser_seed_outputs as seed
 import pytest
@@ -39,7 +39,17 @@ def test_isakmp_sa_detail_12x(text: str, auth: str, lifetime: str, engine: tuple
     assert sa.ivrf is None
     assert (sa.engine_id, sa.engine_conn_id, sa.engine_kind) == engine
     facts = table.to_dict()["sas"][0]
-    assert {"conn_id", "local", "remote", "encr", "hash", "auth", "dh_group", "lifetime", "capabilities"} <= set(facts)
+    assert {
+        "conn_id",
+        "local",
+        "remote",
+        "encr",
+        "hash",
+        "auth",
+        "dh_group",
+        "lifetime",
+        "capabilities",
+    } <= set(facts)
 
 
 def test_isakmp_sa_12x_without_status_column() -> None:
@@ -67,7 +77,7 @@ def test_ca_certificates_seed_layout() -> None:
     assert router.hostname == "ese-branch.ese.cisco.com"
     assert router.name == "ese-branch.ese.cisco.com"
     assert router.renew == "19:00:00 EST Dec 31 1969"
-    assert router.renew_at == datetime(1970, 1, 1, tzinfo=timezone.utc)  # the epoch, printed in EST
+    assert router.renew_at == datetime(1970, 1, 1, tzinfo=UTC)  # the epoch, printed in EST
     assert router.end_at == datetime(2004, 10, 14, 12, 40, 3, tzinfo=EDT)
     assert router.trustpoints == ("ese-ios-ca",)
     assert (ca.section, ca.serial, ca.usage, ca.renew) == ("CA Certificate", "01", "Signature", None)
@@ -107,8 +117,11 @@ def test_info_crl() -> None:
         ("0x05", 5, "17:19:20 EST Feb 5 2004"),
         ("0x04", 4, "17:30:56 EST Feb 5 2004"),
     ]
-    assert crl.to_dict()["revoked"][0] == {"serial": "0x03", "date": "14:31:24 EST Feb 2 2004",
-                                           "date_at": "2004-02-02T14:31:24-05:00"}
+    assert crl.to_dict()["revoked"][0] == {
+        "serial": "0x03",
+        "date": "14:31:24 EST Feb 2 2004",
+        "date_at": "2004-02-02T14:31:24-05:00",
+    }
 
 
 def test_ca_crls() -> None:
@@ -137,11 +150,22 @@ def test_mypubkey_with_server_key() -> None:
 def test_dir_nvram_no_date() -> None:
     listing = parse("dir nvram:", seed.DIR_NVRAM)
     assert (listing.total_bytes, listing.free_bytes) == (57336, 43574)
-    assert [f.name for f in listing.files][-4:] == ["1.cnm", "ese-ios-ca.ser", "ese-ios-ca.crl", "ese-ios-ca#6101CA.cer"]
+    assert [f.name for f in listing.files][-4:] == [
+        "1.cnm",
+        "ese-ios-ca.ser",
+        "ese-ios-ca.crl",
+        "ese-ios-ca#6101CA.cer",
+    ]
     cer = listing.get("ese-ios-ca#6101CA.cer")
     assert cer is not None and (cer.size, cer.date, cer.permissions) == (675, None, "-rw-")
-    assert listing.to_dict()["files"][1] == {"index": 51, "permissions": "----", "size": 1924, "date": None,
-                                             "name": "private-config", "filesystem": "nvram:"}
+    assert listing.to_dict()["files"][1] == {
+        "index": 51,
+        "permissions": "----",
+        "size": 1924,
+        "date": None,
+        "name": "private-config",
+        "filesystem": "nvram:",
+    }
 
 
 def test_more_cnm() -> None:
@@ -154,7 +178,10 @@ def test_show_log_wrapped_crypto_messages() -> None:
     log = parse("show log", seed.SHOW_LOG_BRANCH)
     assert log.buffer_size == 4096 and log.syslog_enabled is True and log.buffer_level == "debugging"
     assert [(m.facility, m.severity, m.mnemonic) for m in log.messages] == [
-        ("CRYPTO", 5, "IKMP_INVAL_CERT"), ("CRYPTO", 4, "IKMP_BAD_MESSAGE"), ("CRYPTO", 6, "IKMP_MODE_FAILURE")]
+        ("CRYPTO", 5, "IKMP_INVAL_CERT"),
+        ("CRYPTO", 4, "IKMP_BAD_MESSAGE"),
+        ("CRYPTO", 6, "IKMP_MODE_FAILURE"),
+    ]
     assert log.messages[0].text == "Certificate received from 66.66.66.1 is bad: CA request failed!"
     assert log.messages[2].text == "Processing of Informational mode failed with peer at 66.66.66.1"
     assert log.messages[0].marker == "."
@@ -172,7 +199,13 @@ def test_show_clock(text: str, marker: str, time: str, zone: str, date: str) -> 
 def test_ping_partial_and_failed() -> None:
     ok = parse_ping(seed.PING_REPEAT)
     assert (ok.sent, ok.received, ok.success_rate, ok.pattern) == (15, 11, 73, "....!!!!!!!!!!!")
-    assert (ok.rtt_min, ok.rtt_avg, ok.rtt_max, ok.source, ok.target) == (4, 5, 8, "10.113.0.1", "10.59.138.12")
+    assert (ok.rtt_min, ok.rtt_avg, ok.rtt_max, ok.source, ok.target) == (
+        4,
+        5,
+        8,
+        "10.113.0.1",
+        "10.59.138.12",
+    )
     bad = parse("ping ip 10.59.138.13 source e0/0 repeat 100", seed.PING_FAIL)
     assert (bad.sent, bad.received, bad.success_rate, bad.rtt_avg) == (100, 0, 0, None)
     assert bad.pattern == "." * 100  # the pattern wraps after 70 characters
