@@ -72,7 +72,8 @@ details = st.builds(
     DetailSa, st.integers(1, 99999), ipv4, ipv4, st.sampled_from(["", "RED", "vrf-1"]),
     st.sampled_from(["3des", "aes", "aes:256", "des"]), st.sampled_from(["sha", "md5", "sha256", "sha384"]),
     st.sampled_from(["psk", "rsig", "renc"]), st.sampled_from([1, 2, 5, 14, 16, 19, 24]),
-    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(lambda t: "{:02d}:{:02d}:{:02d}".format(*t)),
+    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(
+        lambda t: "{:02d}:{:02d}:{:02d}".format(*t)),
     st.sampled_from(["", "D", "N", "DN", "DX"]), st.integers(1, 9999),
 )  # fmt: skip
 
