@@ -202,7 +202,8 @@ def test_proxy_identities_not_in_crypto_map() -> None:
 
     lab.initiate(local=Selector.parse("192.168.9.0/24"))
     assert lab.of_type(HQ, NegotiationFailed)[0].reason.startswith("proxy identities not supported")
-    assert [n.notify_type for n in lab.of_type(BRANCH, NotificationReceived)] == [Notify.INVALID_ID_INFORMATION]
+    notes = lab.of_type(BRANCH, NotificationReceived)
+    assert [n.notify_type for n in notes] == [Notify.INVALID_ID_INFORMATION]
 
 
 def test_no_credentials_means_no_attempt() -> None:

@@ -64,4 +64,5 @@ def test_phase1_algorithms(encr: P1Encr, bits: int | None, hash_alg: P1Hash, gro
     lab.initiate()
     assert_tunnel(lab, "psk")
     (sa,) = lab.engines[HQ].isakmp_sas(lab.now)
-    assert sa.group == group and sa.hash == {P1Hash.MD5: "md5", P1Hash.SHA: "sha", P1Hash.SHA256: "sha256"}[hash_alg]
+    names = {P1Hash.MD5: "md5", P1Hash.SHA: "sha", P1Hash.SHA256: "sha256"}
+    assert sa.group == group and sa.hash == names[hash_alg]

@@ -47,10 +47,12 @@ def test_scapy_dissects_every_message_of_an_rsig_exchange() -> None:
     tr = mm1[ISAKMP_payload_Transform]
     attrs = dict(tr.transforms)
     # scapy names the values: auth 3 is "RSA Sig", encryption 5 "3DES-CBC", group 2 "1024MODPgr"
-    assert (attrs["Authentication"], attrs["Encryption"], attrs["GroupDesc"]) == ("RSA Sig", "3DES-CBC", "1024MODPgr")
+    got = (attrs["Authentication"], attrs["Encryption"], attrs["GroupDesc"])
+    assert got == ("RSA Sig", "3DES-CBC", "1024MODPgr")
     vids = {v.VendorID for v in _all(mm1, ISAKMP_payload_VendorID)}
     assert {VID_DPD, VID_NATT_RFC3947} <= vids
-    assert dict(msgs[1][ISAKMP_payload_SA][ISAKMP_payload_Transform].transforms)["Authentication"] == "RSA Sig"
+    chosen = dict(msgs[1][ISAKMP_payload_SA][ISAKMP_payload_Transform].transforms)
+    assert chosen["Authentication"] == "RSA Sig"
     for m in msgs[2:4]:
         assert len(m[ISAKMP_payload_KE].ke) == 128 and m[ISAKMP_payload_Nonce].nonce
     # MM5 onwards are encrypted: the flag is set and the body is opaque to scapy.
@@ -108,7 +110,8 @@ def test_random_bytes_are_refused_cleanly(data: bytes) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(WIRE) - 1), st.integers(0, 2000), st.integers(0, 255), st.booleans())
-def test_mutated_and_truncated_messages_are_refused_cleanly(index: int, pos: int, value: int, cut: bool) -> None:
+def test_mutated_and_truncated_messages_are_refused_cleanly(index: int, pos: int, value: int,
+                                                            cut: bool) -> None:
     """Replay a real exchange into a fresh pair of engines, corrupting one message."""
     ca = pki()
     hq = IkeEngine(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN))
