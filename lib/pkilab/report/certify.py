@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -45,6 +46,8 @@ PROGRESS_PLUGIN = "pkilab.report.progress"
 # pytest's exit codes (pytest.ExitCode), named here so the mapping reads as a table.
 _PYTEST_OK, _PYTEST_FAILED, _PYTEST_INTERRUPTED, _PYTEST_INTERNAL, _PYTEST_USAGE, _PYTEST_NO_TESTS = range(6)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# pytest's terminal reporter shows a pytest.exit() message as "!!! _pytest.outcomes.Exit: MSG !!!".
+_EXIT_LINE = re.compile(r"^!+ _pytest\.outcomes\.Exit: (.*?) !+\s*$")
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
         (options.reports / name).unlink(missing_ok=True)
     command = pytest_command(options)
     print(f"pkilab certify: {' '.join(command[2:])}", file=out, flush=True)
-    code, stderr, interrupted = _run(command)
+    code, stderr, interrupted = _run(command, masker, out)
     if code == _PYTEST_USAGE:
         print(f"pkilab: error: {masker.mask(usage_error_line(stderr))}", file=sys.stderr)
         return EXIT_USAGE
@@ -173,28 +176,52 @@ def pytest_command(options: CertifyOptions) -> list[str]:
     return command + list(options.pytest_args)
 
 
-def _run(command: Sequence[str]) -> tuple[int, str, bool]:
-    """Run pytest with stdout live on ours; return (exit code, its stderr, interrupted)."""
+def _run(command: Sequence[str], masker: Masker, out: IO[str]) -> tuple[int, str, bool]:
+    """Run pytest, relaying its stdout live (masked); return (exit code, stderr, interrupted).
+
+    A ``pytest.exit`` message (how the plugin stops on a bad testbed) is printed by pytest's
+    terminal reporter on stdout; it is held back and returned with stderr, to be reported as
+    one line.
+    """
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace", env=env)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr = proc.stderr
     chunks: list[str] = []
-    assert proc.stderr is not None
-    reader = threading.Thread(target=lambda: chunks.extend(proc.stderr or ()), daemon=True)
+    reader = threading.Thread(target=lambda: chunks.extend(stderr), daemon=True)
     reader.start()
+    held: list[str] = []
     interrupted = False
     try:
+        for line in proc.stdout:
+            match = _EXIT_LINE.match(line)
+            if match:
+                held.append(f"Exit: {match.group(1)}\n")
+                continue
+            out.write(masker.mask(line))
+            out.flush()
         code = proc.wait()
     except KeyboardInterrupt:
         # The terminal sent SIGINT to pytest too: let it finish its teardown and JUnit file.
         interrupted = True
         code = proc.wait()
     reader.join(timeout=10)
-    return code, "".join(chunks), interrupted
+    return code, "".join(chunks + held), interrupted
 
 
 def usage_error_line(stderr: str) -> str:
-    """Return the one line saying what pytest (or the pkilab plugin) rejected."""
+    """Return the one line saying what pytest (or the pkilab plugin) rejected.
+
+    The plugin stops a run on a bad testbed with ``pytest.exit(…, returncode=4)``, which pytest
+    prints as ``Exit: pkilab: testbed error: …``; pytest's own usage errors are ``ERROR: …``
+    lines, argparse's ``…: error: …``.
+    """
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("Exit: "):
+            return line[len("Exit: ") :].removeprefix("pkilab: ")
     for line in lines:
         if ": error: " in line and not line.startswith("ERROR: usage:"):
             return line.split(": error: ", 1)[1]

@@ -128,10 +128,15 @@ def suite_info(suite: TestSuite) -> SuiteInfo:
             if device:
                 fields.setdefault(device, {})[attr] = value
     devices = tuple(
-        DeviceInfo(name, f.get("role") or None, f.get("platform") or None, f.get("image") or None)
+        DeviceInfo(name, f.get("role") or None, f.get("platform") or None, _known(f.get("image")))
         for name, f in fields.items()
     )
     return SuiteInfo(props.get(PROP_TESTBED) or None, props.get(PROP_TESTBED_FILE) or None, devices)
+
+
+def _known(image: str | None) -> str | None:
+    # The plugin writes "unknown" when `show version` names no image.
+    return image if image and image.strip().lower() not in ("unknown", "none", "?") else None
 
 
 def case_outcome(case: TestCase) -> Outcome:

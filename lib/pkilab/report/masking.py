@@ -8,6 +8,7 @@ patterns of :mod:`pkilab.secrets` apply in every case.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +21,8 @@ from pkilab.secrets import Masker
 # Testbed keys whose string values (and everything below them) are secrets: pyATS
 # credentials (password, enable secret), and the PKI/VPN values a testbed may carry in its
 # `custom` sections (PSKs, key-export passphrases, enrollment challenge passwords).
+_ENV_MARKUP = re.compile(r"%ENV\{(\w+)\}")
+_ENC_MARKUP = re.compile(r"%ENC\{([^}]*)\}")
 _SECRET_KEY = re.compile(r"pass|secret|psk|pre[_-]?shared|challenge|isakmp[_-]?key", re.IGNORECASE)
 
 
@@ -54,6 +57,24 @@ def _collect(node: object, secret: bool, found: set[str]) -> None:
     elif secret and isinstance(node, str | int) and not isinstance(node, bool):
         # A numeric password is a password too: YAML reads `password: 1234` as an int.
         found.add(str(node))
+        if isinstance(node, str):
+            found.update(_resolve_markup(node))
+
+
+def _resolve_markup(value: str) -> set[str]:
+    """Return the values pyATS markup in ``value`` stands for (``%ENV{VAR}``, ``%ENC{…}``).
+
+    The device sees (and a transcript may echo) the resolved value, not the markup.
+    """
+    resolved = {os.environ[name] for name in _ENV_MARKUP.findall(value) if os.environ.get(name)}
+    for encoded in _ENC_MARKUP.findall(value):
+        try:
+            from pyats.utils.secret_strings import SecretString, to_plaintext
+
+            resolved.add(str(to_plaintext(SecretString(encoded))))
+        except Exception:  # a value the pyATS secret key cannot decode: nothing to add
+            pass
+    return resolved
 
 
 def build_masker(testbeds: Iterable[Path] = (), secrets: Iterable[str] = ()) -> Masker:
