@@ -14,7 +14,7 @@ import time
 import pytest
 
 from pkilab.parsers import parse
-from pkilab.plugin import load_testbed
+from pkilab.plugin import testbed_for_collection
 
 CLOCK_TOLERANCE_SECONDS = 5.0
 SYNC_TIMEOUT_SECONDS = 90.0
@@ -34,7 +34,9 @@ def _neighbour_pairs(testbed):
 
 def pytest_generate_tests(metafunc):
     if {"device_name", "pair"} & set(metafunc.fixturenames):
-        testbed = load_testbed(metafunc.config)
+        testbed = testbed_for_collection(metafunc.config)
+        if testbed is None:
+            return
         if "device_name" in metafunc.fixturenames:
             names = [d.name for d in testbed.devices]
             metafunc.parametrize("device_name", names, ids=names)

@@ -27,6 +27,7 @@ pytest_plugins = ["pkilab.fixtures"]
 
 DEFAULT_TESTBED = "testbeds/sim.yaml"
 TESTBED_KEY = pytest.StashKey[Testbed]()
+TESTBED_ERROR_KEY = pytest.StashKey[TestbedError]()
 MARKERS = (
     "roles(*roles): the device roles the test drives (ca, headend, branch, host)",
     "seed(section): the seed section the test certifies, recorded in the report",
@@ -64,8 +65,22 @@ def load_testbed(config: pytest.Config) -> Testbed:
         from pkilab.sim.faults import FAULTS
         from pkilab.testbed import load
 
-        config.stash[TESTBED_KEY] = load(testbed_path(config), known_faults=FAULTS)
+        try:
+            config.stash[TESTBED_KEY] = load(testbed_path(config), known_faults=FAULTS)
+        except TestbedError as exc:
+            # Before any device is touched: one line, pytest's usage-error exit code.
+            config.stash[TESTBED_ERROR_KEY] = exc
+            pytest.exit(f"pkilab: testbed error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[TESTBED_KEY]
+
+
+def testbed_for_collection(config: pytest.Config) -> Testbed | None:
+    """The testbed, for ``pytest_generate_tests``; None when invalid (the run then stops with
+    the error once collection is over, instead of a collection error per module)."""
+    try:
+        return load_testbed(config)
+    except pytest.exit.Exception:
+        return None
 
 
 _DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions"}
@@ -73,13 +88,13 @@ _DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions"}
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
     """Validate the testbed before anything runs; group device tests for xdist."""
+    error = config.stash.get(TESTBED_ERROR_KEY, None)
+    if error is not None:
+        pytest.exit(f"pkilab: testbed error: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
     users = [it for it in items if _DEVICE_FIXTURES & set(getattr(it, "fixturenames", ()))]
     if not users:
         return
-    try:
-        tb = load_testbed(config)
-    except TestbedError as exc:
-        pytest.exit(f"pkilab: testbed error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    tb = load_testbed(config)
     for it in users:
         if it.get_closest_marker("xdist_group") is None:
             # Real routers are shared by every test: one group. Each xdist worker gets its own

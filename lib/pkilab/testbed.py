@@ -154,8 +154,9 @@ def _pyats_load(where: str, path: Path) -> Any:
     try:
         return loader.load(str(path))
     except Exception as exc:  # pyATS raises many kinds; all are the file's fault here
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TestbedError(where, f"rejected by the pyATS loader: {first}") from None
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        detail = " ".join(lines[:4]) if lines else type(exc).__name__
+        raise TestbedError(where, f"rejected by the pyATS loader: {detail}") from None
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
