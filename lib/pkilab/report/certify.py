@@ -42,6 +42,7 @@ from pkilab.secrets import Masker
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_SUITES = "suites"
 PROGRESS_PLUGIN = "pkilab.report.progress"
+_FALLBACK_TESTBED = "testbeds/sim.yaml"
 
 # pytest's exit codes (pytest.ExitCode), named here so the mapping reads as a table.
 _PYTEST_OK, _PYTEST_FAILED, _PYTEST_INTERRUPTED, _PYTEST_INTERNAL, _PYTEST_USAGE, _PYTEST_NO_TESTS = range(6)
@@ -119,12 +120,11 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
         TestbedError: the testbed file is missing or is not YAML.
     """
     out = out or sys.stdout
-    metadata = RunMetadata()
-    if options.testbed is not None:
-        if not options.testbed.is_file():
-            raise TestbedError(str(options.testbed), "no such file")
-        metadata = RunMetadata(suite=_testbed_properties(options.testbed))
-    masker = build_masker([options.testbed] if options.testbed else [])
+    if options.testbed is not None and not options.testbed.is_file():
+        raise TestbedError(str(options.testbed), "no such file")
+    testbed = options.testbed or default_testbed()
+    metadata = RunMetadata(suite=_testbed_properties(testbed)) if testbed else RunMetadata()
+    masker = build_masker([testbed] if testbed else [])
     options.reports.mkdir(parents=True, exist_ok=True)
     for name in (JUNIT_NAME, RESULTS_NAME, HTML_NAME, MARKDOWN_NAME):
         # A stale report from an earlier run must never pass for this one's.
@@ -150,6 +150,22 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
         return EXIT_USAGE
     failed = any(r.outcome in ("failed", "error") for r in results)
     return EXIT_OK if code == _PYTEST_OK and not failed else EXIT_FAILED
+
+
+def default_testbed() -> Path | None:
+    """Return the testbed the pkilab plugin uses when ``--testbed`` is not given, if it exists.
+
+    ``certify`` reads it only for its secrets (to mask them) and its name; the plugin itself
+    resolves the default again inside pytest.
+    """
+    try:
+        from pkilab import plugin
+
+        default = str(plugin.DEFAULT_TESTBED)
+    except (ImportError, AttributeError):
+        default = _FALLBACK_TESTBED
+    path = Path(os.environ.get("PKILAB_TESTBED") or default)
+    return path if path.is_file() else None
 
 
 def pytest_command(options: CertifyOptions) -> list[str]:

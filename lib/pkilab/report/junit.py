@@ -174,7 +174,7 @@ def enrich_junit(
     """Enrich ``xml`` in place (see the module docstring) and return it."""
     meta = metadata or RunMetadata()
     for suite in suites(xml):
-        suite_props = {**meta.suite, **properties(suite)}
+        suite_props = {**meta.suite, **_lifted(suite), **properties(suite)}
         set_properties(suite, _mask_mapping(suite_props, masker))
         info = suite_info(suite)
         _fold_duplicates(suite)
@@ -188,6 +188,21 @@ def enrich_junit(
     unique_names(xml)
     update_statistics(xml)
     return xml
+
+
+def _lifted(suite: TestSuite) -> dict[str, str]:
+    """Return the suite-level properties some testcase recorded.
+
+    Under pytest-xdist, ``record_testsuite_property`` on a worker never reaches the JUnit
+    file; a plugin can record ``testbed``, ``testbed_file`` and ``device.<name>.<field>`` as
+    testcase properties instead, and they are lifted to the suite here.
+    """
+    lifted: dict[str, str] = {}
+    for case in suite:
+        for name, value in properties(case).items():
+            if value and (name in (PROP_TESTBED, PROP_TESTBED_FILE) or name.startswith(PROP_DEVICE_PREFIX)):
+                lifted.setdefault(name, value)
+    return lifted
 
 
 def _enrich_case(case: TestCase, info: SuiteInfo, meta: RunMetadata, run: str | None) -> None:

@@ -215,3 +215,24 @@ def test_load_errors_are_user_errors(tmp_path: Path) -> None:
 
 def test_xml_safe_escapes_what_xml_cannot_carry() -> None:
     assert xml_safe("a\x1b[0mb\x07c\td\n") == "a\\x1b[0mb\\x07c\td\n"
+
+
+def test_suite_properties_recorded_on_testcases_are_lifted(tmp_path: Path) -> None:
+    # What a plugin can do under xdist, where record_testsuite_property is lost on workers.
+    case = Case(
+        name="test_a",
+        props=(
+            ("nodeid", "suites/t.py::test_a"),
+            ("devices", "BR"),
+            ("testbed", "podC"),
+            ("device.BR.image", "15.1(4)M12a"),
+            ("device.BR.role", "branch"),
+        ),
+    )
+    out = _enrich_to(tmp_path, Suite(cases=(case,), testbed=None, images={}))
+    xml = load_junit(out)
+    suite_props = properties(next(iter(xml)))
+    assert suite_props["testbed"] == "podC"
+    assert suite_props["device.BR.image"] == "15.1(4)M12a"
+    (result,) = read_results(xml)
+    assert result.image == "15.1(4)M12a"

@@ -114,3 +114,17 @@ def test_report_merge_masks_with_the_given_testbeds(tmp_path: Path, testbed: Pat
     assert main(parser_args) == 0
     assert leaks(out, ALL_SECRETS) == []
     assert report_cli.DEFAULT_TITLE in (out / "report.html").read_text()
+
+
+def test_pyats_markup_is_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyats.utils.secret_strings import SecretString
+
+    monkeypatch.setenv("PKILAB_REPORT_TEST_PW", "From-Env-Secret7")
+    encoded = SecretString.from_plaintext("From-Enc-Secret8").data
+    path = tmp_path / "tb.yaml"
+    path.write_text(
+        "testbed:\n  credentials:\n"
+        '    default: {password: "%ENV{PKILAB_REPORT_TEST_PW}"}\n'
+        f'    enable: {{password: "%ENC{{{encoded}}}"}}\n'
+    )
+    assert {"From-Env-Secret7", "From-Enc-Secret8"} <= secrets_in_testbed(path)
