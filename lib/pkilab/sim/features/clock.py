@@ -221,6 +221,8 @@ class Ntp(Feature):
         stratum = data[1]
         if assoc is None or data[0] >> 6 == 3 or not 1 <= stratum < 16:
             return
+        if self.router.has_fault("clock-ignores-ntp"):
+            return
         import time
 
         assoc.last_answer = time.monotonic()

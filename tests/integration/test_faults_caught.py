@@ -1,0 +1,49 @@
+"""Each suite that certifies a behaviour fails when the simulator is told to violate it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from junitparser import JUnitXml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# fault -> (suite file, -k expression, test that must fail)
+CASES = {
+    "clock-ignores-ntp": ("suites/test_lab_baseline.py", "clocks", "test_clocks_authoritative_and_in_step"),
+}
+
+
+def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
+    data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
+    for dev in data["devices"].values():
+        dev["connections"]["cli"]["port"] += offset
+        dev["custom"]["sim"]["http_port"] += offset
+    data["devices"][device]["custom"]["sim"]["faults"] = [fault]
+    path = tmp_path / f"faulted-{fault}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("fault", sorted(CASES))
+def test_suite_fails_on_faulted_router(tmp_path, fault):
+    suite, expr, must_fail = CASES[fault]
+    testbed = _faulted_testbed(tmp_path, fault)
+    junit = tmp_path / "junit.xml"
+    env = dict(os.environ, PKILAB_SYNC_TIMEOUT="8")
+    proc = subprocess.run([sys.executable, "-m", "pytest", suite, "-k", expr, "--testbed", str(testbed),
+                           f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    failed = {case.name for suite_ in JUnitXml.fromfile(str(junit)) for case in suite_
+              if case.result and case.result[0]._tag in ("failure", "error")}
+    assert any(name.startswith(must_fail) for name in failed), failed
+
+
+def test_every_listed_fault_has_a_catching_suite():
+    from pkilab.sim.faults import FAULTS
+
+    assert set(FAULTS) == set(CASES), "a fault without a suite that catches it proves nothing"
