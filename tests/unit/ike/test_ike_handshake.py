@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, policy, psk_config, rsig_config
 
-from pkilab.protocols.ike import Phase1Up, Phase2Up
+from pkilab.protocols.ike import IkeEngine, IpsecSaDeleted, IsakmpSaDeleted, Phase1Up, Phase2Up
 from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
 
 
@@ -66,3 +66,41 @@ def test_phase1_algorithms(encr: P1Encr, bits: int | None, hash_alg: P1Hash, gro
     (sa,) = lab.engines[HQ].isakmp_sas(lab.now)
     names = {P1Hash.MD5: "md5", P1Hash.SHA: "sha", P1Hash.SHA256: "sha256"}
     assert sa.group == group and sa.hash == names[hash_alg]
+
+
+def test_identity_dn_is_reported_from_the_certificate() -> None:
+    ca = pki()
+    br = rsig_config("branch", ca, BRANCH_LAN, HQ_LAN, identity="dn")
+    lab = Lab.of(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN), br)
+    lab.initiate()
+    (up,) = lab.of_type(HQ, Phase1Up)
+    assert up.peer_identity == "CN=branch.example"
+
+
+def test_initial_contact_from_a_rebooted_branch_clears_stale_sas() -> None:
+    hq = psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN)
+    br = psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN)
+    lab = Lab.of(hq, br)
+    lab.initiate()
+    (old,) = lab.of_type(HQ, Phase2Up)
+    lab.engines[BRANCH] = IkeEngine(br)  # reload: the branch forgets everything
+    lab.now += 5
+    lab.initiate()
+    gone = lab.of_type(HQ, IpsecSaDeleted)
+    assert [(g.inbound_spi, g.reason) for g in gone] == [(old.inbound.spi, "initial contact")]
+    assert [d.reason for d in lab.of_type(HQ, IsakmpSaDeleted)] == ["initial contact"]
+    assert len(lab.engines[HQ].isakmp_sas(lab.now)) == 1 and len(lab.engines[HQ].ipsec_sas(lab.now)) == 1
+
+
+def test_hq_show_snapshots() -> None:
+    hq = psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN)
+    br = psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN)
+    lab = Lab.of(hq, br)
+    lab.initiate()
+    (sa,) = lab.engines[HQ].isakmp_sas(lab.now)
+    assert (sa.conn_id, sa.local.addr, sa.remote.addr, sa.role) == (1001, HQ, BRANCH, "responder")
+    assert (sa.encr, sa.hash, sa.auth, sa.group, sa.status) == ("3des", "sha", "psk", 2, "ACTIVE")
+    (ipsec,) = lab.engines[HQ].ipsec_sas(lab.now)
+    assert ipsec.conn_ids == (2001, 2002) and ipsec.crypto_map == "vpn"
+    assert str(ipsec.local_selector) == "10.1.1.0/255.255.255.0/0/0"
+    assert ipsec.lifetime_remaining == 3600

@@ -19,9 +19,11 @@ from pkilab.protocols.ike.codec import (
     Header,
     IdBody,
     IkeDecodeError,
+    NotifyBody,
     Payload,
     encode_sa,
     parse_id,
+    parse_notify,
     parse_payloads,
     parse_sa,
     parse_typed_body,
@@ -29,6 +31,7 @@ from pkilab.protocols.ike.codec import (
 )
 from pkilab.protocols.ike.config import CertificateCheck, CertVerdict, TunnelRequest
 from pkilab.protocols.ike.constants import (
+    DOI_IPSEC,
     IKE_PORT,
     NATT_PORT,
     VID_DPD,
@@ -40,6 +43,7 @@ from pkilab.protocols.ike.constants import (
     IdType,
     Notify,
     PayloadType,
+    ProtocolId,
 )
 from pkilab.protocols.ike.crypto import (
     cipher_spec,
@@ -325,6 +329,11 @@ def _send_auth(eng: IkeEngine, sa: IsakmpSa, now: float, answered: bytes) -> Non
         payloads.append(Payload(PayloadType.SIG, rsa_sign_raw(rsa_cfg.private_key, digest)))
     else:
         payloads.append(Payload(PayloadType.HASH, digest))
+    others = [o for o in eng.sas() if o is not sa and o.remote.addr == sa.remote.addr and o.established]
+    if sa.role == Role.INITIATOR and not others:
+        # RFC 2407 4.6.3.3, sent by IOS too: the peer may drop state left from our previous life.
+        note = NotifyBody(DOI_IPSEC, ProtocolId.ISAKMP, Notify.INITIAL_CONTACT, sa.icookie + sa.rcookie, b"")
+        payloads.append(Payload(PayloadType.NOTIFY, note.encode()))
     msg, sa.iv = eng.seal(sa, IDP, 0, payloads, sa.iv)
     eng.send(sa, msg, now, sa.rtx, answered, timer=sa.role == Role.INITIATOR)
 
@@ -361,6 +370,8 @@ def on_auth(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: floa
     x509s = [c for enc, c in certs if enc == CertEncoding.X509_SIG]
     sa.peer_cert = x509s[0] if x509s else b""
     sa.peer_identity = _identity_text(idp, sa.peer_cert)
+    notes = [parse_notify(p.body) for p in _by_type(payloads, PayloadType.NOTIFY)]
+    sa.peer_initial_contact = any(n.notify_type == Notify.INITIAL_CONTACT for n in notes)
     if sa.policy.auth == AuthMethod.PSK:
         expected = _auth_hash(sa, sa.role == Role.RESPONDER, idp.encode())
         if got != expected:
@@ -417,6 +428,14 @@ def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: flo
 
 
 def _authenticated(eng: IkeEngine, sa: IsakmpSa, answered: bytes, now: float) -> None:
+    if sa.peer_initial_contact:
+        # The peer restarted: whatever we still hold for it is stale.
+        for other in eng.sas():
+            if other is not sa and other.remote.addr == sa.remote.addr:
+                eng.drop_sa(other, "initial contact")
+        for rec in eng.ipsec_records():
+            if rec.up.remote.addr == sa.remote.addr:
+                eng.drop_ipsec(rec, "initial contact", now, notify=False)
     if sa.role == Role.RESPONDER:
         _send_auth(eng, sa, now, answered=answered)
 

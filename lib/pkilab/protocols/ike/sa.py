@@ -81,6 +81,7 @@ class IsakmpSa:
     nat_remote: bool = False
     peer_identity: str = ""
     peer_cert: bytes = b""
+    peer_initial_contact: bool = False
     # Peer ID, SIG and the message carrying them, kept while the validator decides.
     pending_auth: tuple[IdBody, bytes, bytes] | None = None
     rtx: Retransmit = field(default_factory=Retransmit)
