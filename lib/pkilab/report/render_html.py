@@ -42,6 +42,7 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap
       font-size: 12px; max-height: 600px; }
 """
 
+_TOTAL_LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
 _TOTAL_COLOURS = {
     "passed": "var(--pass)",
     "failed": "var(--fail)",
@@ -80,7 +81,7 @@ def render_html(report: Report) -> str:
 def _totals(report: Report) -> str:
     totals = report.totals()
     boxes = [
-        f'<div class="total" style="background:{_TOTAL_COLOURS[o]}"><b>{n}</b>{escape(o)}</div>'
+        f'<div class="total" style="background:{_TOTAL_COLOURS[o]}"><b>{n}</b>{_TOTAL_LABELS[o]}</div>'
         for o, n in totals.items()
     ]
     flaky = report.matrix.counts()["flaky"]
