@@ -1,5 +1,7 @@
-"""Lab baseline: every device reachable and identified, clocks authoritative and in step,
-directly connected addresses reachable by ping where the topology joins them.
+"""Lab baseline: devices identified, clocks authoritative and in step, neighbours reachable.
+
+Every device answers and knows its name; clocks are authoritative and agree; directly connected
+addresses are reachable by ping where the topology joins them.
 
 This is the precondition of every other suite: the seed's procedures assume routers that
 answer, know their names, agree on the time (certificates are checked against each router's
@@ -15,7 +17,7 @@ import time
 import pytest
 
 from pkilab.parsers import parse
-from pkilab.plugin import testbed_for_collection
+from pkilab.plugin import collection_testbed
 
 CLOCK_TOLERANCE_SECONDS = 5.0
 # NTP needs a few polls on hardware; override for quick fault runs.
@@ -36,7 +38,7 @@ def _neighbour_pairs(testbed):
 
 def pytest_generate_tests(metafunc):
     if {"device_name", "pair"} & set(metafunc.fixturenames):
-        testbed = testbed_for_collection(metafunc.config)
+        testbed = collection_testbed(metafunc.config)
         if testbed is None:
             return
         if "device_name" in metafunc.fixturenames:

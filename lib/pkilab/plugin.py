@@ -74,9 +74,12 @@ def load_testbed(config: pytest.Config) -> Testbed:
     return config.stash[TESTBED_KEY]
 
 
-def testbed_for_collection(config: pytest.Config) -> Testbed | None:
-    """The testbed, for ``pytest_generate_tests``; None when invalid (the run then stops with
-    the error once collection is over, instead of a collection error per module)."""
+def collection_testbed(config: pytest.Config) -> Testbed | None:
+    """The testbed, for ``pytest_generate_tests``; None when invalid.
+
+    The run then stops with the error once collection is over, instead of a collection error
+    per module.
+    """
     try:
         return load_testbed(config)
     except pytest.exit.Exception:

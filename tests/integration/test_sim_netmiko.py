@@ -2,7 +2,6 @@
 errors, filters, configuration, dialogs and a reload."""
 
 import re
-import time
 
 import pytest
 

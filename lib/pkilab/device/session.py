@@ -11,7 +11,6 @@ Every exchange is appended to the session's :class:`Transcript`, masked.
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -135,7 +134,7 @@ class Session:
         On timeout raise :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
         """
         deadline = time.monotonic() + timeout
-        chan = getattr(self.conn, "remote_conn", None)
+        chan: Any = getattr(self.conn, "remote_conn", None)
         use_recv = chan is not None and hasattr(chan, "recv")
         buf = ""
         while True:
@@ -160,7 +159,7 @@ class Session:
                     chunk = self.conn.read_channel()
                     if not chunk:
                         time.sleep(0.002)  # telnet has no blocking read with timeout here
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except (OSError, EOFError) as exc:
                 self.transcript.add(buf)

@@ -89,7 +89,7 @@ class HttpServer:
             if request is not None:
                 response = dispatch(self.router, request)
                 await self._write(writer, response)
-        except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()

@@ -149,7 +149,7 @@ class Lab:
     # ---- HTTP --------------------------------------------------------------------------
     def http_changed(self, router: Router) -> None:
         """Start or stop ``router``'s HTTP server to match ``ip http server``."""
-        if self.network.loop is None or not router.up and router.name not in self._http:
+        if self.network.loop is None or (not router.up and router.name not in self._http):
             return
         from pkilab.sim.features.system import System
         from pkilab.sim.http import HttpServer
@@ -177,7 +177,7 @@ class Lab:
                         try:
                             tick(now)
                         except Exception as exc:  # one router's bug must not stop the lab
-                            router.lab_errors = getattr(router, "lab_errors", []) + [repr(exc)]
+                            router.errors.append(f"{type(f).__name__}.tick: {exc!r}")
             await asyncio.sleep(TICK_SECONDS)
 
     def router_by_address(self, address: str) -> Router | None:

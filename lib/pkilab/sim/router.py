@@ -133,9 +133,8 @@ class Router:
         self.spec = spec
         self.name = spec.name
         self.hostname = spec.name
-        from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
-
         from pkilab.sim.clock import Clock
+        from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
 
         self.fs = FileSystems(self.name)
         self.clock = Clock()
@@ -145,6 +144,7 @@ class Router:
         self.up = False
         self.reloads = 0
         self.faults: frozenset[str] = frozenset(spec.faults)
+        self.errors: list[str] = []  # simulator bugs caught at run time, for diagnostics
 
     # ---- features ----------------------------------------------------------------------
     def feature(self, cls: type[T]) -> T:

@@ -24,7 +24,7 @@ def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-class CliChannel(asyncssh.SSHServerSession):  # type: ignore[misc]
+class CliChannel(asyncssh.SSHServerSession[str]):
     """One SSH shell channel bound to a CLI session."""
 
     def __init__(self, router: Router, user: str, privilege: int) -> None:
@@ -145,7 +145,7 @@ class CliChannel(asyncssh.SSHServerSession):  # type: ignore[misc]
             step = self.session.resume(value)
 
 
-class CliServer(asyncssh.SSHServer):  # type: ignore[misc]
+class CliServer(asyncssh.SSHServer):
     """Password authentication against the router's ``username`` entries."""
 
     def __init__(self, router: Router) -> None:

@@ -88,7 +88,7 @@ class Ip(Feature):
         for intf in self.interfaces.values():
             if intf.link is not None:
                 intf.attachment = net.attach(intf.link, self.router.name, intf.name, self._receive,
-                                             self._addresses_of(intf), lambda i=intf: i.up)
+                                             self._addresses_of(intf), self._is_up(intf))
 
     def stop(self) -> None:
         """Detach from the network (reload)."""
@@ -96,6 +96,10 @@ class Ip(Feature):
         for fut in self._echo_waiters.values():
             if not fut.done():
                 fut.set_result(".")
+
+    @staticmethod
+    def _is_up(intf: Interface) -> Callable[[], bool]:
+        return lambda: intf.up
 
     @staticmethod
     def _addresses_of(intf: Interface) -> Callable[[], list[str]]:
@@ -145,7 +149,7 @@ class Ip(Feature):
         try:
             addr = ipaddress.IPv4Interface(f"{args['address']}/{args['mask']}")
         except ValueError:
-            return "Bad mask /0 for address " + args["address"]
+            return f"Bad mask /0 for address {args['address']}"
         for other in self.interfaces.values():
             if other is not ctx.obj and other.address is not None and other.address.network.overlaps(
                     addr.network) and other.address.network.prefixlen < 32:
@@ -391,7 +395,7 @@ class Ip(Feature):
             if waiter is not None and not waiter.done():
                 waiter.set_result(".")
 
-        payload = bytes((i & 0xFF for i in range(size - 28))) if size > 28 else b""
+        payload = bytes(i & 0xFF for i in range(size - 28)) if size > 28 else b""
         packet = pk.ipv4(src, dst, pk.PROTO_ICMP, pk.icmp(8, 0, self._echo_id, seq, payload),
                          ident=self.next_ident())
         handle = loop.call_later(timeout, lost, "timeout")
@@ -440,7 +444,7 @@ class Ip(Feature):
         try:
             ipaddress.IPv4Address(given)
             if given not in self.local_addresses():
-                return None, f"% Invalid source address- IP address not on any of our up interfaces\n"
+                return None, "% Invalid source address- IP address not on any of our up interfaces\n"
             return given, None
         except ValueError:
             name = normalize_interface(given)
@@ -448,5 +452,5 @@ class Ip(Feature):
             if intf is None:
                 return None, f"% Invalid source interface - {given}\n"
             if intf.address is None or not intf.up:
-                return None, f"% Invalid source. Must use same-VRF IP address or full interface name without spaces\n"
+                return None, "% Invalid source. Must use same-VRF IP address or full interface name without spaces\n"
             return str(intf.address.ip), None

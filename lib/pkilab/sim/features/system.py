@@ -14,7 +14,6 @@ from pkilab.device.modes import MODES
 from pkilab.sim.clock import lab_now
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
 from pkilab.sim.router import Feature, command
-from pkilab.testbed import image_version
 
 _HOSTNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
