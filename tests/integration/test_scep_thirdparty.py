@@ -40,6 +40,9 @@ pytestmark = pytest.mark.skipif(
 def _handler(server: ScepServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; without TCP_NODELAY the client's delayed ACK
+        # holds the body back ~40 ms per request.
+        disable_nagle_algorithm = True
 
         def _answer(self, body: bytes) -> None:
             parts = urllib.parse.urlsplit(self.path)

@@ -35,9 +35,9 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     envelope,
     new_nonce,
-    parse_message,
     sign_message,
 )
+from pkilab.protocols.scep.reader import parse_message
 from pkilab.protocols.scep.server import (
     CGI_PATH,
     Decision,

@@ -22,13 +22,10 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     certs_only,
     envelope,
-    envelope_cipher,
     new_nonce,
-    open_envelope,
-    parse_certs_only,
-    parse_message,
     sign_message,
 )
+from pkilab.protocols.scep.reader import envelope_cipher, open_envelope, parse_certs_only, parse_message
 
 KeyFactory = Callable[..., rsa.RSAPrivateKey]
 Ca = tuple[rsa.RSAPrivateKey, x509.Certificate]
@@ -57,9 +54,7 @@ def test_envelope_for_someone_else(ca_pair: Ca, signer: Signer) -> None:
     assert info.value.fail_info == "badMessageCheck"
 
 
-def test_envelope_with_wrong_key_does_not_decrypt(
-    rsa_key: KeyFactory, ca_pair: Ca
-) -> None:
+def test_envelope_with_wrong_key_does_not_decrypt(rsa_key: KeyFactory, ca_pair: Ca) -> None:
     # Same issuer and serial as the CA certificate, different key: the recipient check passes and
     # decryption must fail cleanly.
     env = envelope(b"secret" * 10, ca_pair[1])
@@ -77,12 +72,17 @@ def test_envelope_garbage(ca_pair: Ca, garbage: bytes) -> None:
 @pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512"])
 def test_signed_message_round_trip(signer: Signer, digest: str) -> None:
     nonce = new_nonce()
-    der = sign_message(b"content", signer[1], signer[0], MessageType.PKCS_REQ, "TID-1",
-                       sender_nonce=nonce, digest=digest)  # type: ignore[arg-type]
+    der = sign_message(
+        b"content", signer[1], signer[0], MessageType.PKCS_REQ, "TID-1", sender_nonce=nonce, digest=digest
+    )  # type: ignore[arg-type]
     msg = parse_message(der)
     assert msg.signature_valid
     assert (msg.message_type, msg.transaction_id, msg.sender_nonce, msg.digest) == (
-        MessageType.PKCS_REQ, "TID-1", nonce, digest)
+        MessageType.PKCS_REQ,
+        "TID-1",
+        nonce,
+        digest,
+    )
     assert msg.envelope == b"content"
     assert msg.signer_cert == signer[1]
     assert msg.pki_status is None and msg.fail_info is None and msg.recipient_nonce is None
@@ -98,8 +98,17 @@ def test_signer_info_uses_plain_rsa_encryption(signer: Signer) -> None:
 
 def test_cert_rep_attributes(signer: Signer) -> None:
     nonce = new_nonce()
-    der = sign_message(None, signer[1], signer[0], MessageType.CERT_REP, "T", recipient_nonce=nonce,
-                       sender_nonce=new_nonce(), pki_status=PkiStatus.FAILURE, fail_info=FailInfo.BAD_REQUEST)
+    der = sign_message(
+        None,
+        signer[1],
+        signer[0],
+        MessageType.CERT_REP,
+        "T",
+        recipient_nonce=nonce,
+        sender_nonce=new_nonce(),
+        pki_status=PkiStatus.FAILURE,
+        fail_info=FailInfo.BAD_REQUEST,
+    )
     msg = parse_message(der)
     assert msg.signature_valid and msg.envelope is None
     assert msg.pki_status is PkiStatus.FAILURE and msg.fail_info is FailInfo.BAD_REQUEST
@@ -133,27 +142,37 @@ def test_certs_only_round_trip(ca_pair: Ca, signer: Signer) -> None:
     certs, crls = parse_certs_only(certs_only([ca_pair[1], signer[1]], [crl]))
     # certificates is a SET OF: DER sorts it, so compare without order.
     assert sorted(c.public_bytes(Encoding.DER) for c in certs) == sorted(
-        c.public_bytes(Encoding.DER) for c in (ca_pair[1], signer[1]))
+        c.public_bytes(Encoding.DER) for c in (ca_pair[1], signer[1])
+    )
     assert crls == [crl]
     with pytest.raises(ScepError):
         parse_certs_only(b"\x30\x00")
 
 
 def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
-    path.write_bytes(key.private_bytes(
-        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.write_bytes(key.private_bytes(Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
-def test_openssl_cms_reads_our_messages(
-    ca_pair: Ca, signer: Signer, openssl: str, tmp_path: Path
-) -> None:
+def test_openssl_cms_reads_our_messages(ca_pair: Ca, signer: Signer, openssl: str, tmp_path: Path) -> None:
     env = envelope(b"inner payload", ca_pair[1], "3des")
     der = sign_message(env, signer[1], signer[0], MessageType.PKCS_REQ, "T", sender_nonce=new_nonce())
     (tmp_path / "msg.der").write_bytes(der)
     verified = subprocess.run(
-        [openssl, "cms", "-verify", "-noverify", "-inform", "DER", "-in", str(tmp_path / "msg.der"),
-         "-out", str(tmp_path / "env.der")],
-        capture_output=True, text=True, check=False,
+        [
+            openssl,
+            "cms",
+            "-verify",
+            "-noverify",
+            "-inform",
+            "DER",
+            "-in",
+            str(tmp_path / "msg.der"),
+            "-out",
+            str(tmp_path / "env.der"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert verified.returncode == 0 and "Verification successful" in verified.stderr, verified.stderr
     assert (tmp_path / "env.der").read_bytes() == env
@@ -162,15 +181,29 @@ def test_openssl_cms_reads_our_messages(
     for cipher in ("3des", "aes128", "aes256"):
         (tmp_path / "env.der").write_bytes(envelope(b"inner payload", ca_pair[1], cipher))  # type: ignore[arg-type]
         opened = subprocess.run(
-            [openssl, "cms", "-decrypt", "-inform", "DER", "-in", str(tmp_path / "env.der"),
-             "-recip", str(tmp_path / "ca.pem"), "-inkey", str(tmp_path / "ca.key")],
-            capture_output=True, check=False,
+            [
+                openssl,
+                "cms",
+                "-decrypt",
+                "-inform",
+                "DER",
+                "-in",
+                str(tmp_path / "env.der"),
+                "-recip",
+                str(tmp_path / "ca.pem"),
+                "-inkey",
+                str(tmp_path / "ca.key"),
+            ],
+            capture_output=True,
+            check=False,
         )
         assert opened.returncode == 0 and opened.stdout == b"inner payload", (cipher, opened.stderr)
     (tmp_path / "p7.der").write_bytes(certs_only([ca_pair[1], signer[1]]))
     listed = subprocess.run(
         [openssl, "pkcs7", "-inform", "DER", "-in", str(tmp_path / "p7.der"), "-print_certs", "-noout"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert listed.returncode == 0 and listed.stdout.count("subject=") == 2, listed.stderr
 
@@ -180,10 +213,69 @@ def test_we_open_openssl_envelopes(ca_pair: Ca, openssl: str, tmp_path: Path) ->
     (tmp_path / "data").write_bytes(b"from openssl")
     for flag, cipher in (("-des3", "3des"), ("-aes128", "aes128"), ("-aes256", "aes256")):
         made = subprocess.run(
-            [openssl, "cms", "-encrypt", "-binary", flag, "-outform", "DER", "-in", str(tmp_path / "data"),
-             str(tmp_path / "ca.pem")],
-            capture_output=True, check=False,
+            [
+                openssl,
+                "cms",
+                "-encrypt",
+                "-binary",
+                flag,
+                "-outform",
+                "DER",
+                "-in",
+                str(tmp_path / "data"),
+                str(tmp_path / "ca.pem"),
+            ],
+            capture_output=True,
+            check=False,
         )
         assert made.returncode == 0, made.stderr
         assert envelope_cipher(made.stdout) == cipher
         assert open_envelope(made.stdout, ca_pair[0], ca_pair[1]) == b"from openssl"
+
+
+def _ber_indefinite(der_bytes: bytes) -> bytes:
+    """The same value with its outer SEQUENCE re-encoded with an indefinite length (BER)."""
+    first = der_bytes[1]
+    header = 2 + (first & 0x7F if first & 0x80 else 0)
+    return b"\x30\x80" + der_bytes[header:] + b"\x00\x00"
+
+
+def test_both_readers_agree_and_ber_falls_back(ca_pair: Ca, signer: Signer) -> None:
+    from pkilab.protocols.scep import reader
+
+    env = envelope(b"payload", ca_pair[1], "aes128")
+    messages = [
+        sign_message(env, signer[1], signer[0], MessageType.PKCS_REQ, "T1", sender_nonce=new_nonce()),
+        sign_message(
+            None,
+            ca_pair[1],
+            ca_pair[0],
+            MessageType.CERT_REP,
+            "T2",
+            sender_nonce=new_nonce(),
+            recipient_nonce=new_nonce(),
+            pki_status=PkiStatus.PENDING,
+            digest="sha1",
+        ),
+        sign_message(
+            None,
+            ca_pair[1],
+            ca_pair[0],
+            MessageType.CERT_REP,
+            "T3",
+            pki_status=PkiStatus.FAILURE,
+            fail_info=FailInfo.BAD_CERT_ID,
+            digest="sha512",
+        ),
+    ]
+    for der_msg in messages:
+        fast = reader._parse_message_der(der_msg)
+        assert fast == reader._parse_message_asn1(der_msg)
+        assert fast.signature_valid
+        ber = _ber_indefinite(der_msg)
+        with pytest.raises(ValueError):
+            reader._parse_message_der(ber)
+        assert parse_message(ber) == fast
+    assert reader._envelope_der(env, ca_pair[1]) == reader._envelope_asn1(env, ca_pair[1])
+    assert open_envelope(_ber_indefinite(env), ca_pair[0], ca_pair[1]) == b"payload"
+    assert reader.open_envelope_with_cipher(env, ca_pair[0], ca_pair[1]) == (b"payload", "aes128")

@@ -41,12 +41,10 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     envelope,
     new_nonce,
-    open_envelope,
-    parse_certs_only,
-    parse_message,
     sign_message,
     transaction_id_for,
 )
+from pkilab.protocols.scep.reader import open_envelope, parse_certs_only, parse_message
 from pkilab.protocols.scep.server import CGI_PATH, CT_CA_CERT, CT_PKI_MESSAGE
 
 

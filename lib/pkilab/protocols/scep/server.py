@@ -59,12 +59,10 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     certs_only,
     envelope,
-    envelope_cipher,
     new_nonce,
-    open_envelope,
-    parse_message,
     sign_message,
 )
+from pkilab.protocols.scep.reader import open_envelope_with_cipher, parse_message
 
 CGI_PATH = "/cgi-bin/pkiclient.exe"
 IOS_CAPABILITIES = ("POSTPKIOperation", "Renewal", "SHA-512", "SHA-384", "SHA-256", "SHA-1", "DES3", "AES")
@@ -266,13 +264,13 @@ class ScepServer:
             return self._failure(msg, FailInfo.BAD_REQUEST, f"backend: {exc}")
         return self._failure(msg, FailInfo.BAD_REQUEST, f"message type {msg.message_type.name} not served")
 
-    def _open(self, msg: PkiMessage) -> bytes:
+    def _open(self, msg: PkiMessage) -> tuple[bytes, Cipher_]:
         if msg.envelope is None:
             raise ScepError("pkiMessage has no content", fail_info="badRequest")
-        return open_envelope(msg.envelope, self.backend.ca_key(), self.backend.ca_certificate())
+        return open_envelope_with_cipher(msg.envelope, self.backend.ca_key(), self.backend.ca_certificate())
 
     def _enroll(self, msg: PkiMessage) -> Response:
-        content = self._open(msg)
+        content, cipher = self._open(msg)
         try:
             csr = load_csr(content)
         except PkiError as exc:
@@ -293,7 +291,7 @@ class ScepServer:
             signer_cert=msg.signer_cert,
             renewal=renewal,
         )
-        return self._decision(msg, self.backend.submit(request))
+        return self._decision(msg, self.backend.submit(request), cipher)
 
     def _issued_by_us(self, cert: x509.Certificate) -> bool:
         ca = self.backend.ca_certificate()
@@ -306,39 +304,31 @@ class ScepServer:
         return True
 
     def _poll(self, msg: PkiMessage) -> Response:
-        content = self._open(msg)
+        content, cipher = self._open(msg)
         try:
             ias = scep_asn1.IssuerAndSubject.load(content, strict=True)
             subject = name_from_der(ias["subject"].dump())
         except (ValueError, TypeError, KeyError) as exc:
             message = f"GetCertInitial content is not IssuerAndSubject: {exc}"
             raise ScepError(message, fail_info="badRequest") from exc
-        return self._decision(msg, self.backend.poll(msg.transaction_id, subject))
+        return self._decision(msg, self.backend.poll(msg.transaction_id, subject), cipher)
 
     def _get_crl(self, msg: PkiMessage) -> Response:
-        self._open(msg)
+        _, cipher = self._open(msg)
         crl = self.backend.crl()
         if crl is None:
             raise ScepError("no CRL has been issued", fail_info="badCertId")
-        body = envelope(certs_only([], [crl]), msg.signer_cert, self._cipher(msg))
+        # Reply with the client's cipher: it is one the client can decrypt.
+        body = envelope(certs_only([], [crl]), msg.signer_cert, cipher)
         return self._reply(msg, PkiStatus.SUCCESS, None, body, "GetCRL")
 
-    def _decision(self, msg: PkiMessage, decision: Decision) -> Response:
+    def _decision(self, msg: PkiMessage, decision: Decision, cipher: Cipher_) -> Response:
         if isinstance(decision, Granted):
-            body = envelope(certs_only([decision.certificate]), msg.signer_cert, self._cipher(msg))
+            body = envelope(certs_only([decision.certificate]), msg.signer_cert, cipher)
             return self._reply(msg, PkiStatus.SUCCESS, None, body, "granted")
         if isinstance(decision, Pending):
             return self._reply(msg, PkiStatus.PENDING, None, None, "pending")
         return self._failure(msg, decision.fail_info, "rejected")
-
-    def _cipher(self, msg: PkiMessage) -> Cipher_:
-        # Reply with the cipher the client chose: it is one the client can decrypt.
-        if msg.envelope is None:
-            return "3des"
-        try:
-            return envelope_cipher(msg.envelope)
-        except ScepError:
-            return "3des"
 
     def _failure(self, msg: PkiMessage, fail: FailInfo, detail: str) -> Response:
         return self._reply(msg, PkiStatus.FAILURE, fail, None, f"{fail.rfc_name}: {detail}")

@@ -1,0 +1,187 @@
+"""A minimal DER writer and reader for the CMS structures SCEP exchanges.
+
+asn1crypto builds and parses these structures correctly but slowly (building a CertRep and
+parsing a PKCSReq through it cost more than the CA's RSA operations). The few shapes SCEP
+uses are simple enough to write directly and to walk as plain DER; anything that is not plain
+DER (BER indefinite lengths, constructed strings) raises :class:`NotDer` and the caller falls
+back to asn1crypto, which reads BER.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """One tag-length-value."""
+    return bytes([tag]) + _length(len(content)) + content
+
+
+def sequence(*items: bytes) -> bytes:
+    """SEQUENCE of already-encoded items."""
+    return tlv(0x30, b"".join(items))
+
+
+def set_of(items: Iterable[bytes]) -> bytes:
+    """SET OF: DER orders the encoded elements."""
+    return tlv(0x31, b"".join(sorted(items)))
+
+
+def explicit(number: int, inner: bytes) -> bytes:
+    """``[number] EXPLICIT`` around an encoded value."""
+    return tlv(0xA0 | number, inner)
+
+
+def implicit_constructed(number: int, content: bytes) -> bytes:
+    """``[number] IMPLICIT`` for a constructed type (content without its own tag)."""
+    return tlv(0xA0 | number, content)
+
+
+def integer(value: int) -> bytes:
+    """INTEGER (two's complement, minimal)."""
+    size = max(1, (value.bit_length() + 8) // 8)
+    return tlv(0x02, value.to_bytes(size, "big", signed=True))
+
+
+def octet_string(data: bytes) -> bytes:
+    """OCTET STRING."""
+    return tlv(0x04, data)
+
+
+def printable_string(text: str) -> bytes:
+    """PrintableString (the caller keeps to its character set)."""
+    return tlv(0x13, text.encode("ascii"))
+
+
+NULL = b"\x05\x00"
+
+
+@lru_cache(maxsize=256)
+def oid(dotted: str) -> bytes:
+    """OBJECT IDENTIFIER from its dotted form."""
+    arcs = [int(part) for part in dotted.split(".")]
+    body = bytearray([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body.extend(reversed(chunk))
+    return tlv(0x06, bytes(body))
+
+
+def algorithm(dotted: str, parameters: bytes | None = NULL) -> bytes:
+    """AlgorithmIdentifier; ``parameters=None`` leaves them out."""
+    return sequence(oid(dotted), parameters) if parameters is not None else sequence(oid(dotted))
+
+
+def issuer_and_serial(issuer_der: bytes, serial: int) -> bytes:
+    """IssuerAndSerialNumber from the issuer Name DER and the serial."""
+    return sequence(issuer_der, integer(serial))
+
+
+class NotDer(ValueError):
+    """The bytes are not plain DER (BER indefinite lengths, constructed strings, truncation…)."""
+
+
+@dataclass(frozen=True)
+class Tlv:
+    """One parsed element: ``data[head:end]`` is the whole TLV, ``data[start:end]`` its content."""
+
+    tag: int
+    head: int
+    start: int
+    end: int
+
+
+def read(data: bytes, pos: int = 0) -> Tlv:
+    """Read the DER element at ``pos``.
+
+    Raises:
+        NotDer: high tag numbers, indefinite or over-long lengths, or truncation.
+    """
+    if pos + 2 > len(data):
+        raise NotDer("truncated")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise NotDer("high tag number")
+    first = data[pos + 1]
+    if first < 0x80:
+        start, length = pos + 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4:
+            raise NotDer("indefinite or over-long length")
+        start = pos + 2 + count
+        length = int.from_bytes(data[pos + 2 : start], "big")
+    end = start + length
+    if end > len(data):
+        raise NotDer("truncated")
+    return Tlv(tag, pos, start, end)
+
+
+def children(data: bytes, parent: Tlv) -> list[Tlv]:
+    """The elements inside a constructed element.
+
+    Raises:
+        NotDer: as :func:`read`, or elements that overrun the parent.
+    """
+    found = []
+    pos = parent.start
+    while pos < parent.end:
+        child = read(data, pos)
+        if child.end > parent.end:
+            raise NotDer("element overruns its parent")
+        found.append(child)
+        pos = child.end
+    return found
+
+
+def expect(item: Tlv, tag: int) -> Tlv:
+    """``item`` if it has ``tag``.
+
+    Raises:
+        NotDer: another tag.
+    """
+    if item.tag != tag:
+        raise NotDer(f"expected tag {tag:#04x}, found {item.tag:#04x}")
+    return item
+
+
+def decode_oid(data: bytes, item: Tlv) -> str:
+    """The dotted form of an OBJECT IDENTIFIER element.
+
+    Raises:
+        NotDer: not an OID.
+    """
+    body = data[expect(item, 0x06).start : item.end]
+    if not body:
+        raise NotDer("empty OID")
+    first = body[0]
+    arcs = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    value = 0
+    for byte in body[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    return ".".join(str(arc) for arc in arcs)
+
+
+def decode_int(data: bytes, item: Tlv) -> int:
+    """The value of an INTEGER element.
+
+    Raises:
+        NotDer: not an INTEGER.
+    """
+    return int.from_bytes(data[expect(item, 0x02).start : item.end], "big", signed=True)

@@ -1,0 +1,425 @@
+"""Reading SCEP messages: pkiMessages, pkcsPKIEnvelopes, certs-only SignedData.
+
+Two readers produce the same results. The fast one walks plain DER with
+:mod:`pkilab.protocols.scep.der` (what IOS, strongSwan and this package send); when the bytes
+are not plain DER (BER indefinite lengths, constructed OCTET STRINGs, truncation, garbage) it
+gives way to asn1crypto, which reads BER and gives the precise error.
+"""
+
+from __future__ import annotations
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from pkilab.errors import ScepError
+from pkilab.protocols.scep import asn1 as scep_asn1
+from pkilab.protocols.scep import der
+from pkilab.protocols.scep.message import (
+    _CIPHERS,
+    _DIGESTS,
+    BAD_MESSAGE_CHECK,
+    OID_DATA,
+    OID_ENVELOPED_DATA,
+    OID_MESSAGE_DIGEST,
+    OID_SIGNED_DATA,
+    Cipher_,
+    FailInfo,
+    MessageType,
+    PkiMessage,
+    PkiStatus,
+    _sym_crypt,
+)
+
+_CIPHER_BY_ASN1: dict[str, Cipher_] = {asn1: name for name, (asn1, _, _) in _CIPHERS.items()}  # type: ignore[misc]
+_CIPHER_BY_OID: dict[str, Cipher_] = {oid: name for name, (_, oid, _) in _CIPHERS.items()}  # type: ignore[misc]
+_DIGEST_BY_OID = {oid: name for name, (_, oid) in _DIGESTS.items()}
+_SCEP_ATTRS = {oid: name for oid, (name, _) in scep_asn1._NAMES.items()}
+_NONCES = ("scep_sender_nonce", "scep_recipient_nonce")
+_STRING_TAGS = (0x13, 0x0C, 0x16)  # PrintableString, and the UTF8/IA5 some clients use
+NOT_ADDRESSED = "pkcsPKIEnvelope is not addressed to this certificate"
+
+
+def _verify(
+    cert: x509.Certificate, digest: str, digests: list[object], content: bytes | None, signed: bytes, signature: bytes
+) -> bool:
+    """Check the messageDigest attribute and the signature over the attribute SET."""
+    algorithm_cls = _DIGESTS[digest][0] if digest in _DIGESTS else None
+    try:
+        public_key = cert.public_key()
+    except Exception:  # UnsupportedAlgorithm, ValueError: a key we cannot check with
+        return False
+    if algorithm_cls is None or not isinstance(public_key, rsa.RSAPublicKey):
+        return False
+    hasher = hashes.Hash(algorithm_cls())
+    hasher.update(content or b"")
+    if digests != [hasher.finalize()]:
+        return False
+    try:
+        public_key.verify(signature, signed, asym_padding.PKCS1v15(), algorithm_cls())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _assemble(
+    attrs: dict[str, object], cert: x509.Certificate, digest: str, valid: bool, content: bytes | None
+) -> PkiMessage:
+    transaction_id = attrs.get("scep_transaction_id")
+    message_type = _int_attr(attrs, "scep_message_type")
+    if not isinstance(transaction_id, str) or message_type is None:
+        raise ScepError("pkiMessage lacks messageType or transactionID")
+    try:
+        kind = MessageType(message_type)
+        status_value = _int_attr(attrs, "scep_pki_status")
+        status = PkiStatus(status_value) if status_value is not None else None
+        fail_value = _int_attr(attrs, "scep_fail_info")
+        fail = FailInfo(fail_value) if fail_value is not None else None
+    except ValueError as exc:
+        raise ScepError(f"unknown SCEP attribute value: {exc}", fail_info="badRequest") from exc
+    sender = attrs.get("scep_sender_nonce")
+    recipient = attrs.get("scep_recipient_nonce")
+    return PkiMessage(
+        message_type=kind,
+        transaction_id=transaction_id,
+        sender_nonce=sender if isinstance(sender, bytes) else None,
+        recipient_nonce=recipient if isinstance(recipient, bytes) else None,
+        pki_status=status,
+        fail_info=fail,
+        signer_cert=cert,
+        digest=digest,
+        signature_valid=valid,
+        envelope=content,
+    )
+
+
+def parse_message(data: bytes) -> PkiMessage:
+    """Parse a pkiMessage and check its signature (the result says whether it holds).
+
+    Raises:
+        ScepError: (fail_info None) not a SignedData with one signer and SCEP attributes;
+            (badMessageCheck) no signer certificate; (badRequest) bad attribute values.
+    """
+    try:
+        return _parse_message_der(data)
+    except ScepError:
+        raise
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return _parse_message_asn1(data)
+
+
+def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
+    """Whether an IssuerAndSerialNumber or [0] SubjectKeyIdentifier designates ``cert``."""
+    if rid.tag == 0x30:
+        issuer, serial = der.children(data, rid)[:2]
+        return der.decode_int(data, serial) == cert.serial_number and (
+            data[issuer.head : issuer.end] == cert.issuer.public_bytes()
+        )
+    if rid.tag == 0x80:
+        try:
+            ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        except x509.ExtensionNotFound:
+            return False
+        return data[rid.start : rid.end] == ski
+    raise der.NotDer(f"unknown identifier tag {rid.tag:#04x}")
+
+
+def _der_attrs(data: bytes, attrs_tlv: der.Tlv) -> tuple[dict[str, object], list[object]]:
+    attrs: dict[str, object] = {}
+    digests: list[object] = []
+    for attr in der.children(data, attrs_tlv):
+        type_tlv, values_tlv = der.children(data, der.expect(attr, 0x30))[:2]
+        type_oid = der.decode_oid(data, type_tlv)
+        values = der.children(data, der.expect(values_tlv, 0x31))
+        if not values:
+            continue
+        value = values[0]
+        if type_oid == OID_MESSAGE_DIGEST:
+            digests.append(data[der.expect(value, 0x04).start : value.end])
+        name = _SCEP_ATTRS.get(type_oid)
+        if name in _NONCES:
+            attrs[name] = data[der.expect(value, 0x04).start : value.end]
+        elif name is not None:
+            if value.tag not in _STRING_TAGS:
+                raise der.NotDer(f"{name} is not a string")
+            attrs[name] = data[value.start : value.end].decode("ascii")
+    return attrs, digests
+
+
+def _parse_message_der(data: bytes) -> PkiMessage:
+    top = der.expect(der.read(data), 0x30)
+    info = der.children(data, top)
+    if top.end != len(data) or len(info) != 2 or der.decode_oid(data, info[0]) != OID_SIGNED_DATA:
+        raise der.NotDer("not a SignedData ContentInfo")
+    (signed,) = der.children(data, der.expect(info[1], 0xA0))
+    parts = der.children(data, der.expect(signed, 0x30))
+    encap = der.children(data, der.expect(parts[2], 0x30))
+    if der.decode_oid(data, encap[0]) != OID_DATA:
+        raise der.NotDer("encapsulated content is not data")
+    content = None
+    if len(encap) > 1:
+        (octets,) = der.children(data, der.expect(encap[1], 0xA0))
+        content = data[der.expect(octets, 0x04).start : octets.end]
+    certs: list[der.Tlv] = []
+    signer_infos: list[der.Tlv] = []
+    for part in parts[3:]:
+        if part.tag == 0xA0:
+            certs = der.children(data, part)
+        elif part.tag == 0x31:
+            signer_infos = der.children(data, part)
+    if len(signer_infos) != 1:
+        raise ScepError(f"not a SCEP pkiMessage: {len(signer_infos)} signers")
+    fields = der.children(data, der.expect(signer_infos[0], 0x30))
+    attrs_tlv = fields[3]
+    if attrs_tlv.tag != 0xA0:
+        raise ScepError("pkiMessage lacks messageType or transactionID")
+    digest_oid = der.decode_oid(data, der.children(data, der.expect(fields[2], 0x30))[0])
+    digest = _DIGEST_BY_OID.get(digest_oid, digest_oid)
+    signature = data[der.expect(fields[5], 0x04).start : fields[5].end]
+    attrs, digests = _der_attrs(data, attrs_tlv)
+    cert = None
+    for item in certs:
+        if item.tag == 0x30:
+            try:
+                candidate = x509.load_der_x509_certificate(data[item.head : item.end])
+            except ValueError:
+                continue  # an unreadable extra certificate cannot be the signer's
+            if _matches(data, fields[1], candidate):
+                cert = candidate
+                break
+    if cert is None:
+        raise ScepError("pkiMessage does not carry its signer's certificate", fail_info=BAD_MESSAGE_CHECK)
+    signed_attrs = b"\x31" + data[attrs_tlv.head + 1 : attrs_tlv.end]
+    valid = _verify(cert, digest, digests, content, signed_attrs, signature)
+    return _assemble(attrs, cert, digest, valid, content)
+
+
+def open_envelope(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bytes:
+    """Decrypt a pkcsPKIEnvelope addressed to ``cert`` with ``key``.
+
+    Raises:
+        ScepError: (badMessageCheck) not an envelope, not addressed to ``cert``, or does not
+            decrypt; (badAlg) a cipher this module does not know.
+    """
+    return open_envelope_with_cipher(data, key, cert)[0]
+
+
+def open_envelope_with_cipher(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> tuple[bytes, Cipher_]:
+    """As :func:`open_envelope`, also naming the cipher (a reply should use the same one)."""
+    try:
+        cipher, encrypted_key, iv, ciphertext = _envelope_der(data, cert)
+    except ScepError:
+        raise
+    except (ValueError, IndexError):
+        cipher, encrypted_key, iv, ciphertext = _envelope_asn1(data, cert)
+    return _decrypt(key, cipher, encrypted_key, iv, ciphertext), cipher
+
+
+def envelope_cipher(data: bytes) -> Cipher_:
+    """The content cipher of a pkcsPKIEnvelope.
+
+    Raises:
+        ScepError: not an EnvelopedData, or a cipher this module does not know.
+    """
+    enveloped = _load_enveloped(data)
+    name = enveloped["encrypted_content_info"]["content_encryption_algorithm"]["algorithm"].native
+    cipher = _CIPHER_BY_ASN1.get(name)
+    if cipher is None:
+        raise ScepError(f"unsupported envelope cipher {name}", fail_info="badAlg")
+    return cipher
+
+
+def _decrypt(key: rsa.RSAPrivateKey, cipher: Cipher_, encrypted_key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    try:
+        # OpenSSL's implicit rejection returns random bytes for a bad PKCS#1 block, so the key
+        # length and the CBC padding are what catch a wrong key.
+        content_key = key.decrypt(encrypted_key, asym_padding.PKCS1v15())
+        if len(content_key) != _CIPHERS[cipher][2]:
+            raise ValueError("content key has the wrong size")
+        return _sym_crypt(cipher, content_key, iv, ciphertext, encrypt=False)
+    except ValueError as exc:
+        raise ScepError(f"pkcsPKIEnvelope does not decrypt: {exc}", fail_info=BAD_MESSAGE_CHECK) from exc
+
+
+def _envelope_der(data: bytes, cert: x509.Certificate) -> tuple[Cipher_, bytes, bytes, bytes]:
+    top = der.expect(der.read(data), 0x30)
+    info = der.children(data, top)
+    if top.end != len(data) or len(info) != 2 or der.decode_oid(data, info[0]) != OID_ENVELOPED_DATA:
+        raise der.NotDer("not an EnvelopedData ContentInfo")
+    (enveloped,) = der.children(data, der.expect(info[1], 0xA0))
+    parts = der.children(data, der.expect(enveloped, 0x30))
+    at = 2 if parts[1].tag == 0xA0 else 1  # skip originatorInfo
+    encrypted_key = None
+    for recipient in der.children(data, der.expect(parts[at], 0x31)):
+        if recipient.tag != 0x30:
+            continue  # not a KeyTransRecipientInfo
+        fields = der.children(data, recipient)
+        if _matches(data, fields[1], cert):
+            encrypted_key = data[der.expect(fields[3], 0x04).start : fields[3].end]
+            break
+    if encrypted_key is None:
+        raise ScepError(NOT_ADDRESSED, fail_info=BAD_MESSAGE_CHECK)
+    eci = der.children(data, der.expect(parts[at + 1], 0x30))
+    algorithm = der.children(data, der.expect(eci[1], 0x30))
+    cipher = _CIPHER_BY_OID.get(der.decode_oid(data, algorithm[0]))
+    if cipher is None:
+        raise ScepError("unsupported envelope cipher", fail_info="badAlg")
+    iv = data[der.expect(algorithm[1], 0x04).start : algorithm[1].end]
+    ciphertext = data[der.expect(eci[2], 0x80).start : eci[2].end] if len(eci) > 2 else b""
+    return cipher, encrypted_key, iv, ciphertext
+
+
+def _envelope_asn1(data: bytes, cert: x509.Certificate) -> tuple[Cipher_, bytes, bytes, bytes]:
+    enveloped = _load_enveloped(data)
+    ktri = None
+    for info in enveloped["recipient_infos"]:
+        if info.name == "ktri" and _recipient_matches(info.chosen, cert):
+            ktri = info.chosen
+            break
+    if ktri is None:
+        raise ScepError(NOT_ADDRESSED, fail_info=BAD_MESSAGE_CHECK)
+    eci = enveloped["encrypted_content_info"]
+    cipher = _CIPHER_BY_ASN1.get(eci["content_encryption_algorithm"]["algorithm"].native)
+    if cipher is None:
+        raise ScepError("unsupported envelope cipher", fail_info="badAlg")
+    iv = eci["content_encryption_algorithm"]["parameters"].native
+    if not isinstance(iv, bytes):
+        raise ScepError("pkcsPKIEnvelope has no IV", fail_info=BAD_MESSAGE_CHECK)
+    return cipher, ktri["encrypted_key"].native, iv, eci["encrypted_content"].native or b""
+
+
+def _load_enveloped(data: bytes) -> cms.EnvelopedData:
+    try:
+        info = cms.ContentInfo.load(data, strict=True)
+        if info["content_type"].native != "enveloped_data":
+            raise ValueError(f"content type {info['content_type'].native}")
+        enveloped = info["content"]
+        # Touch what open_envelope uses, so a malformed structure fails here.
+        enveloped["encrypted_content_info"]["content_encryption_algorithm"]["algorithm"].native  # noqa: B018
+        len(enveloped["recipient_infos"])
+    except (ValueError, TypeError, KeyError) as exc:
+        message = f"pkcsPKIEnvelope is not a CMS EnvelopedData: {exc}"
+        raise ScepError(message, fail_info=BAD_MESSAGE_CHECK) from exc
+    return enveloped
+
+
+def _recipient_matches(ktri: cms.KeyTransRecipientInfo, cert: x509.Certificate) -> bool:
+    rid = ktri["rid"]
+    if rid.name != "issuer_and_serial_number":
+        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        return bool(rid.chosen.native == ski)
+    return bool(
+        rid.chosen["serial_number"].native == cert.serial_number
+        and rid.chosen["issuer"].dump() == cert.issuer.public_bytes()
+    )
+
+
+def _find_signer_cert(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:
+    sid = signer_info["sid"]
+    for choice in signed["certificates"] or []:
+        if choice.name != "certificate":
+            continue
+        cert = choice.chosen
+        try:
+            if sid.name == "issuer_and_serial_number":
+                found = (
+                    cert.serial_number == sid.chosen["serial_number"].native
+                    and cert.issuer.dump() == sid.chosen["issuer"].dump()
+                )
+            else:
+                found = cert.key_identifier == sid.chosen.native
+            if found:
+                return x509.load_der_x509_certificate(cert.dump())
+        except (ValueError, TypeError, KeyError):
+            continue  # an unreadable extra certificate cannot be the signer's
+    raise ScepError("pkiMessage does not carry its signer's certificate", fail_info=BAD_MESSAGE_CHECK)
+
+
+def _check_signature(signer_info: cms.SignerInfo, cert: x509.Certificate, content: bytes | None) -> bool:
+    attrs = signer_info["signed_attrs"]
+    digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
+    return _verify(
+        cert, signer_info["digest_algorithm"]["algorithm"].native, digests, content,
+        b"\x31" + attrs.dump()[1:], signer_info["signature"].native,
+    )
+
+
+def _scep_attrs(signer_info: cms.SignerInfo) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for attr in signer_info["signed_attrs"]:
+        name = attr["type"].native
+        if name.startswith("scep_") and len(attr["values"]):
+            found[name] = attr["values"][0].native
+    return found
+
+
+def _int_attr(attrs: dict[str, object], name: str) -> int | None:
+    value = attrs.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip().isdigit():
+        raise ScepError(f"SCEP attribute {name} is not a number: {value!r}", fail_info="badRequest")
+    return int(value)
+
+
+def _load_signed(data: bytes) -> tuple[cms.SignedData, cms.SignerInfo]:
+    try:
+        info = cms.ContentInfo.load(data, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise ValueError(f"content type {info['content_type'].native}")
+        signed = info["content"]
+        signer_infos = signed["signer_infos"]
+        if len(signer_infos) != 1:
+            raise ValueError(f"{len(signer_infos)} signers")
+        signer_info = signer_infos[0]
+        # Touch what parse_message uses, so a malformed structure fails here.
+        for attr in signer_info["signed_attrs"]:
+            attr["type"].native  # noqa: B018
+            len(attr["values"])
+        signer_info["digest_algorithm"]["algorithm"].native  # noqa: B018
+        signer_info["signature"].native  # noqa: B018
+        signed["encap_content_info"]["content"].native  # noqa: B018
+        len(signed["certificates"] or [])
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ScepError(f"not a SCEP pkiMessage: {exc}") from exc
+    return signed, signer_info
+
+
+def _parse_message_asn1(data: bytes) -> PkiMessage:
+    signed, signer_info = _load_signed(data)
+    attrs = _scep_attrs(signer_info)
+    cert = _find_signer_cert(signed, signer_info)
+    content = signed["encap_content_info"]["content"].native
+    if content is not None and not isinstance(content, bytes):
+        raise ScepError("pkiMessage content is not an OCTET STRING", fail_info="badRequest")
+    digest = signer_info["digest_algorithm"]["algorithm"].native
+    return _assemble(attrs, cert, digest, _check_signature(signer_info, cert, content), content)
+
+
+def parse_certs_only(data: bytes) -> tuple[list[x509.Certificate], list[x509.CertificateRevocationList]]:
+    """Certificates and CRLs out of a degenerate SignedData.
+
+    Raises:
+        ScepError: not a SignedData, or certificates/CRLs that do not load.
+    """
+    try:
+        info = cms.ContentInfo.load(data, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise ValueError(f"content type {info['content_type'].native}")
+        signed = info["content"]
+        certs = [
+            x509.load_der_x509_certificate(choice.chosen.dump())
+            for choice in signed["certificates"] or []
+            if choice.name == "certificate"
+        ]
+        crls = [
+            x509.load_der_x509_crl(choice.chosen.dump())
+            for choice in signed["crls"] or []
+            if choice.name == "crl"
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ScepError(f"not a certs-only SignedData: {exc}") from exc
+    return certs, crls
