@@ -106,7 +106,13 @@ class _Progress:
 
 def _masker_for(config: pytest.Config) -> Masker:
     testbed = config.getoption("testbed", default=None)
-    if testbed:
+    try:
+        from pkilab.plugin import testbed_path
+
+        testbed = testbed_path(config)  # the plugin's default applies when --testbed is absent
+    except (ImportError, ValueError):
+        pass
+    if testbed and Path(str(testbed)).is_file():
         try:
             return build_masker([Path(str(testbed))])
         except TestbedError:
