@@ -1,0 +1,308 @@
+"""Interop with strongSwan's IKEv1 (a third-party implementation of the same RFCs).
+
+Two network namespaces joined by a veth pair: the engine (``ike_udp_peer.py``) in one, charon with
+the kernel-libipsec backend in the other (the kernel here has no ESP, so charon does ESP in
+userspace and forces NAT-T: IKE moves to 4500 and ESP travels in UDP). Skipped, with the reason,
+where charon is not installed or namespaces cannot be created (not root).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+CHARON = Path("/usr/lib/ipsec/charon")
+SWANCTL = shutil.which("swanctl")
+HERE = Path(__file__).parent
+ENGINE_IP, SWAN_IP = "10.199.0.1", "10.199.0.2"
+ENGINE_LAN, SWAN_LAN = "10.1.1.0/24", "10.2.2.0/24"
+SWAN_HOST = "10.2.2.1"
+
+
+def _skip_reason() -> str | None:
+    if not CHARON.exists() or SWANCTL is None:
+        return "strongSwan not installed (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins)"
+    if not Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists():
+        return "strongSwan kernel-libipsec plugin missing (libcharon-extra-plugins)"
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return "network namespaces need root and iproute2"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+
+
+def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30)
+
+
+STRONGSWAN_CONF = """charon {{
+  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey gmp hmac sha1 sha2 md5 aes \
+kernel-libipsec kernel-netlink socket-default vici
+  filelog {{ log {{ path = {dir}/charon.log
+                  default = 1
+                  ike = 2
+                  append = no }} }}
+  plugins {{ vici {{ socket = unix://{dir}/charon.vici }} }}
+}}
+swanctl {{ socket = unix://{dir}/charon.vici }}
+"""
+
+CONNECTION = """connections {{
+  hq {{
+    version = 1
+    local_addrs = {swan}
+    remote_addrs = {engine}
+    proposals = {proposals}
+    dpd_delay = 5s
+    local {{ auth = {auth}
+            id = {swan}
+            {local_extra} }}
+    remote {{ auth = {auth}
+             id = {engine} }}
+    children {{ net {{ local_ts = {swan_lan}
+                     remote_ts = {engine_lan}
+                     esp_proposals = {esp} }} }}
+  }}
+}}
+secrets {{ {secrets} }}
+"""
+
+
+@dataclass
+class Netns:
+    engine_ns: str
+    swan_ns: str
+    dir: Path
+    charon: subprocess.Popen[bytes] | None = None
+
+    def swan(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = f"STRONGSWAN_CONF={self.dir}/strongswan.conf SWANCTL_DIR={self.dir}/swanctl"
+        return run("ip", "netns", "exec", self.swan_ns, "sh", "-c", f"{env} {SWANCTL} {' '.join(args)}",
+                   check=check)
+
+
+@pytest.fixture
+def netns(tmp_path: Path) -> Iterator[Netns]:
+    tag = f"{os.getpid() % 100000}"
+    ns = Netns(f"pkike-e{tag}", f"pkike-s{tag}", tmp_path)
+    veth_e, veth_s = f"pke{tag}", f"pks{tag}"
+    try:
+        run("ip", "netns", "add", ns.engine_ns)
+        run("ip", "netns", "add", ns.swan_ns)
+    except subprocess.CalledProcessError as exc:
+        run("ip", "netns", "del", ns.engine_ns, check=False)
+        pytest.skip(f"cannot create network namespaces: {exc.stderr.strip()}")
+    try:
+        run("ip", "link", "add", veth_e, "type", "veth", "peer", "name", veth_s)
+        run("ip", "link", "set", veth_e, "netns", ns.engine_ns)
+        run("ip", "link", "set", veth_s, "netns", ns.swan_ns)
+        for name, veth, addr in ((ns.engine_ns, veth_e, ENGINE_IP), (ns.swan_ns, veth_s, SWAN_IP)):
+            run("ip", "netns", "exec", name, "ip", "addr", "add", f"{addr}/24", "dev", veth)
+            run("ip", "netns", "exec", name, "ip", "link", "set", veth, "up")
+            run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
+        run("ip", "netns", "exec", ns.swan_ns, "ip", "addr", "add", f"{SWAN_HOST}/32", "dev", "lo")
+        (tmp_path / "swanctl").mkdir()
+        for sub in ("x509", "x509ca", "private"):
+            (tmp_path / "swanctl" / sub).mkdir()
+        (tmp_path / "strongswan.conf").write_text(STRONGSWAN_CONF.format(dir=tmp_path))
+        yield ns
+    finally:
+        if ns.charon is not None:
+            ns.charon.terminate()
+            try:
+                ns.charon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                ns.charon.kill()
+                ns.charon.wait(timeout=10)
+        run("ip", "netns", "del", ns.engine_ns, check=False)
+        run("ip", "netns", "del", ns.swan_ns, check=False)
+
+
+def start_charon(ns: Netns, connection: str) -> None:
+    (ns.dir / "swanctl" / "swanctl.conf").write_text(connection)
+    env = f"STRONGSWAN_CONF={ns.dir}/strongswan.conf SWANCTL_DIR={ns.dir}/swanctl"
+    # charon's pid file path is fixed under /run: give this instance its own /run.
+    script = f"mount -t tmpfs tmpfs /run && {env} exec {CHARON}"
+    ns.charon = subprocess.Popen(["ip", "netns", "exec", ns.swan_ns, "sh", "-c", script],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if (ns.dir / "charon.vici").exists() and ns.swan("--load-all", check=False).returncode == 0:
+            return
+        time.sleep(0.1)
+    pytest.fail("charon did not start")
+
+
+class EnginePeer:
+    def __init__(self, ns: Netns, settings: dict[str, Any]):
+        path = ns.dir / "engine.json"
+        path.write_text(json.dumps(settings))
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns.engine_ns, sys.executable, str(HERE / "ike_udp_peer.py"), str(path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: list[dict[str, Any]] = []
+        self.wait_for(lambda line: line["what"] == "ready", 20)
+
+    def wait_for(self, pred: Any, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        for line in self.lines:
+            if pred(line):
+                return line
+        while time.monotonic() < deadline:
+            raw = self.proc.stdout.readline()
+            if not raw:
+                break
+            line = json.loads(raw)
+            self.lines.append(line)
+            if pred(line):
+                return line
+        err = self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr else ""
+        pytest.fail(f"engine peer: condition not met; output {self.lines}; stderr {err}")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [x for x in self.lines if x["what"] == "event" and x["type"] == name]
+
+    def finish(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        done = self.wait_for(lambda line: line["what"] == "done", 30)
+        self.proc.wait(timeout=10)
+        return done
+
+
+def swan_ping(ns: Netns, count: int) -> str:
+    code = (
+        "import socket,struct,sys\n"
+        "def cs(b):\n s=sum(struct.unpack('!%dH'%(len(b)//2),b));s=(s&0xffff)+(s>>16);s+=s>>16;return ~s&0xffff\n"
+        f"s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP);s.bind(('{SWAN_HOST}',0))\n"
+        "s.settimeout(2);ok=0\n"
+        f"for q in range(1,{count}+1):\n"
+        " b=struct.pack('!BBHHH',8,0,0,7,q)+b'pkilab-interop!!';b=b[:2]+struct.pack('!H',cs(b))+b[4:]\n"
+        f" s.sendto(b,('{ENGINE_LAN.split('/')[0][:-1]}10',0))\n"
+        " try:\n  d=s.recv(2000);ok+=d[20]==0\n except OSError: pass\n"
+        "print(ok)\n"
+    )
+    return run("ip", "netns", "exec", ns.swan_ns, sys.executable, "-c", code).stdout.strip()
+
+
+def make_pki(d: Path) -> dict[str, Path]:
+    now = dt.datetime.now(dt.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pkilab"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = (x509.CertificateBuilder().subject_name(name("interop CA")).issuer_name(name("interop CA"))
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    out = {"ca": d / "ca.pem"}
+    out["ca"].write_bytes(ca.public_bytes(pem))
+    for cn, ip, serial in (("engine", ENGINE_IP, 2), ("swan", SWAN_IP, 3)):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        cert = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
+                .public_key(key.public_key()).serial_number(serial)
+                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address(ip))]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        out[f"{cn}_cert"], out[f"{cn}_key"] = d / f"{cn}.pem", d / f"{cn}.key"
+        out[f"{cn}_cert"].write_bytes(cert.public_bytes(pem))
+        out[f"{cn}_key"].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL,
+                                                       serialization.NoEncryption()))
+    return out
+
+
+def psk_setup(ns: Netns) -> dict[str, Any]:
+    start_charon(ns, CONNECTION.format(
+        swan=SWAN_IP, engine=ENGINE_IP, proposals="3des-sha1-modp1024", auth="psk", local_extra="",
+        swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="3des-sha1",
+        secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = cisco123 }}"))
+    return {"auth": "psk", "psk": "cisco123", "encr": "3des", "group": 2,
+            "transform": ["esp-3des", "esp-sha-hmac"]}
+
+
+def rsig_setup(ns: Netns, revoked: list[int] | None = None) -> dict[str, Any]:
+    pki = make_pki(ns.dir)
+    shutil.copy(pki["ca"], ns.dir / "swanctl" / "x509ca")
+    shutil.copy(pki["swan_cert"], ns.dir / "swanctl" / "x509")
+    shutil.copy(pki["swan_key"], ns.dir / "swanctl" / "private")
+    start_charon(ns, CONNECTION.format(
+        swan=SWAN_IP, engine=ENGINE_IP, proposals="aes128-sha1-modp2048", auth="pubkey",
+        local_extra="certs = swan.pem", swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="aes128-sha1",
+        secrets="rsa-swan { file = swan.key }"))
+    return {"auth": "rsig", "encr": "aes", "group": 14, "transform": ["esp-aes", "esp-sha-hmac"],
+            "ca": str(pki["ca"]), "cert": str(pki["engine_cert"]), "key": str(pki["engine_key"]),
+            "revoked": revoked or []}
+
+
+def base(role: str, duration: float) -> dict[str, Any]:
+    return {"role": role, "local": ENGINE_IP, "peer": SWAN_IP, "local_ts": ENGINE_LAN, "remote_ts": SWAN_LAN,
+            "duration": duration, "dpd": 5}
+
+
+@pytest.mark.parametrize("setup", [psk_setup, rsig_setup], ids=["psk", "rsig"])
+def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> None:
+    settings = {**base("respond", 60), **setup(netns)}
+    peer = EnginePeer(netns, settings)
+    result = netns.swan("--initiate", "--child", "net", "--timeout", "15", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    up = peer.wait_for(lambda x: x.get("type") == "Phase1Up", 5)
+    assert up["auth"] == settings["auth"] and up["nat_t"] and up["dpd"]
+    assert swan_ping(netns, 3) == "3"
+    done = peer.finish()
+    assert len([x for x in peer.lines if x["what"] == "esp_in"]) == 3
+    (sa,) = done["isakmp"]
+    assert sa["state"] == "QM_IDLE" and sa["capabilities"] == "DN" and done["ipsec"] == 1
+    assert not peer.events("MalformedMessage") and not peer.events("PeerDead")
+    assert not peer.events("InternalError")
+    listing = netns.swan("--list-sas").stdout
+    assert "ESTABLISHED" in listing and "TUNNEL-in-UDP" in listing
+
+
+def test_engine_initiates_rsig_and_strongswan_answers_pings(netns: Netns) -> None:
+    settings = {**base("initiate", 60), **rsig_setup(netns), "ping": {"src": "10.1.1.10", "dst": SWAN_HOST,
+                                                                      "count": 3}}
+    peer = EnginePeer(netns, settings)
+    peer.wait_for(lambda x: x.get("type") == "Phase2Up", 10)
+    replies = [peer.wait_for(lambda x, n=n: len([y for y in peer.lines if y["what"] == "esp_in"]) >= n, 5)
+               for n in (1, 2, 3)]
+    assert all(r["icmp_type"] == 0 for r in replies)
+    peer.finish()
+    assert "rsig" in json.dumps(peer.events("Phase1Up"))
+
+
+def test_revoked_strongswan_certificate_is_refused(netns: Netns) -> None:
+    settings = {**base("respond", 60), **rsig_setup(netns, revoked=[3])}
+    peer = EnginePeer(netns, settings)
+    result = netns.swan("--initiate", "--child", "net", "--timeout", "3", check=False)
+    assert result.returncode != 0
+    fail = peer.wait_for(lambda x: x.get("type") == "AuthenticationFailed", 5)
+    assert (fail["kind"], fail["reason"], fail["peer"]) == ("certificate", "certificate invalid", SWAN_IP)
+    done = peer.finish()
+    assert [s["state"] for s in done["isakmp"]] in ([], ["MM_KEY_EXCH"])
+    assert done["ipsec"] == 0
+    print(result.stdout)
+    assert "INVALID_CERT" in result.stdout
