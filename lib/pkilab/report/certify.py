@@ -177,6 +177,12 @@ def pytest_command(options: CertifyOptions) -> list[str]:
         f"--junitxml={options.reports / JUNIT_NAME}",
         "-o",
         "junit_family=xunit2",
+        # Failed tests' output (where the plugin puts the device transcript) into system-out,
+        # also when the suites run outside pkilab's own project (no pkilab ini then).
+        "-o",
+        "junit_logging=system-out",
+        "-o",
+        "junit_log_passing_tests=false",
         "-p",
         PROGRESS_PLUGIN,
         # The progress plugin prints one line per test; pytest's letters, percentages and
