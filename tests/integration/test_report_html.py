@@ -22,9 +22,7 @@ import pytest
 from pkilab.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')"
-)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')")
 
 OLD, NEW = "12.4(24)T", "15.4(3)M2"
 # The cell colours of report.html's stylesheet.

@@ -305,8 +305,7 @@ def print_summary(results: Sequence[TestResult], reports: Path, out: IO[str], ma
             lines.append(f"  {r.outcome.upper():<6} {r.nodeid}{where}  {first}")
     lines += [
         "",
-        "Reports: "
-        + ", ".join(str(reports / n) for n in (JUNIT_NAME, RESULTS_NAME, HTML_NAME, MARKDOWN_NAME)),
+        "Reports: " + ", ".join(str(reports / n) for n in (JUNIT_NAME, RESULTS_NAME, HTML_NAME, MARKDOWN_NAME)),
     ]
     print(masker.mask("\n".join(lines)), file=out, flush=True)
 

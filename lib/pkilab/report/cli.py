@@ -38,9 +38,7 @@ def register(subparsers: Any) -> None:
         help="merge runs/shards/pods into a certification matrix (Markdown and HTML)",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    merge.add_argument(
-        "runs", nargs="+", metavar="RUN", help="JUnit file or directory, optionally LABEL=PATH"
-    )
+    merge.add_argument("runs", nargs="+", metavar="RUN", help="JUnit file or directory, optionally LABEL=PATH")
     merge.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output directory")
     merge.add_argument(
         "--testbed",

@@ -96,8 +96,7 @@ def _matrix(report: Report) -> str:
     for row in report.matrix.rows:
         cells = "".join(_cell(row.cells.get(c)) for c in columns)
         rows.append(
-            f'<tr><td class="test">{escape(row.test)}</td>'
-            f"<td>{escape(row.seed_section or '—')}</td>{cells}</tr>"
+            f'<tr><td class="test">{escape(row.test)}</td><td>{escape(row.seed_section or "—")}</td>{cells}</tr>'
         )
     return (
         '<table id="matrix"><thead><tr><th>Test</th><th>Seed section</th>'

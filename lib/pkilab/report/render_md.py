@@ -73,9 +73,7 @@ def render_markdown(report: Report) -> str:
     for run in report.runs:
         testbeds = ", ".join(s.testbed or "?" for s in run.suites) or "?"
         devices = "; ".join(
-            f"{d.name} ({d.role or '?'}, {d.platform or '?'}, {d.image or '?'})"
-            for s in run.suites
-            for d in s.devices
+            f"{d.name} ({d.role or '?'}, {d.platform or '?'}, {d.image or '?'})" for s in run.suites for d in s.devices
         )
         t = run.totals
         out.append(

@@ -91,9 +91,7 @@ def _testbed(tmp_path: Path, text: str = TESTBED_YAML) -> Path:
     return path
 
 
-def _certify(
-    tmp_path: Path, *args: str, pytest_args: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[str]:
+def _certify(tmp_path: Path, *args: str, pytest_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         "-m",
@@ -126,18 +124,14 @@ def test_all_passed_exits_0_with_progress_summary_and_reports(tmp_path: Path) ->
         "results.json",
     ]
     records = json.loads((reports / "results.json").read_text())["results"]
-    assert [(r["outcome"], r["image"], r["testbed"]) for r in records] == [
-        ("passed", "15.4(3)M2", "podA")
-    ] * 3
+    assert [(r["outcome"], r["image"], r["testbed"]) for r in records] == [("passed", "15.4(3)M2", "podA")] * 3
     xmlschema.XMLSchema(str(SCHEMA)).validate(str(reports / "junit.xml"))
 
 
 def test_failure_exits_1_and_nothing_leaks(tmp_path: Path) -> None:
     suite = _suite(tmp_path, test_headend=PASSING, test_tunnel=FAILING)
     out = tmp_path / "campaign"
-    proc = _certify(
-        tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "--reports", str(out)
-    )
+    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "--reports", str(out))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     failed = [line for line in proc.stdout.splitlines() if "FAILED" in line]
     assert any("test_tunnel.py::test_tunnel_refused on CA,HE" in line for line in failed)
@@ -220,8 +214,7 @@ def test_parallel_run_with_loadgroup(tmp_path: Path) -> None:
             "testbed error: tb.yaml: device 'R1': os: must be ios",
         ),
         (
-            "ERROR: usage: pytest [options]\n"
-            "__main__.py: error: unrecognized arguments: --bogus\n  inifile: None\n",
+            "ERROR: usage: pytest [options]\n__main__.py: error: unrecognized arguments: --bogus\n  inifile: None\n",
             "unrecognized arguments: --bogus",
         ),
         ("ERROR: file or directory not found: suitez\n", "file or directory not found: suitez"),

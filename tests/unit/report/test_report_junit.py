@@ -46,14 +46,10 @@ def _enrich_to(tmp_path: Path, *suites_: Suite, metadata: RunMetadata | None = N
 
 def test_schema_rejects_what_the_common_format_forbids(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     # The schema is only worth checking against if it can fail.
-    bad_attr = (
-        '<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="t" colour="red"/></testsuite>'
-    )
+    bad_attr = '<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="t" colour="red"/></testsuite>'
     no_name = '<testsuite name="s" tests="1" failures="0" errors="0"><testcase classname="c"/></testsuite>'
     no_counts = '<testsuite name="s"><testcase name="t"/></testsuite>'
-    good = (
-        '<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="t" time="0.100"/></testsuite>'
-    )
+    good = '<testsuite name="s" tests="1" failures="0" errors="0"><testcase name="t" time="0.100"/></testsuite>'
     for text in (bad_attr, no_name, no_counts):
         assert not schema.is_valid(text), text
     assert schema.is_valid(good)
@@ -123,9 +119,7 @@ def test_enriched_pytest_output_is_valid_and_unique(tmp_path: Path, schema: xmls
     assert (suite.tests, suite.failures, suite.errors) == (4, 2, 1)
 
 
-def test_repeated_names_get_a_suffix_and_xdist_groups_are_dropped(
-    tmp_path: Path, schema: xmlschema.XMLSchema
-) -> None:
+def test_repeated_names_get_a_suffix_and_xdist_groups_are_dropped(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     cases = (
         Case(name="test_grant[HE]@HE", props=(("nodeid", "suites/test_enroll.py::test_grant[HE]@HE"),)),
         Case(name="test_grant[HE]"),  # same name, no node id: a different test the plugin did not tag
@@ -177,9 +171,7 @@ def test_image_comes_from_the_devices_the_test_used(tmp_path: Path) -> None:
 
 
 def test_timings_are_kept(tmp_path: Path) -> None:
-    suite = Suite(
-        cases=(Case.of("suites/t.py::test_a", time=1.25), Case.of("suites/t.py::test_b", time=0.004))
-    )
+    suite = Suite(cases=(Case.of("suites/t.py::test_a", time=1.25), Case.of("suites/t.py::test_b", time=0.004)))
     out = _enrich_to(tmp_path, suite)
     assert [c.time for c in _cases(out)] == [1.25, 0.004]
     assert next(iter(load_junit(out))).time == pytest.approx(1.254)
@@ -188,12 +180,8 @@ def test_timings_are_kept(tmp_path: Path) -> None:
 def test_merge_keeps_each_runs_testbed_and_images(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     runs = []
     for label, image in (("pod1", "15.4(3)M2"), ("pod2", "15.9(3)M7")):
-        suite = Suite(
-            cases=(Case.of("suites/t.py::test_a"),), testbed=label, images={"CA": image, "HE": image}
-        )
-        runs.append(
-            (label, enrich_junit(load_junit(write(tmp_path / f"{label}.xml", suite)), Masker(), run=label))
-        )
+        suite = Suite(cases=(Case.of("suites/t.py::test_a"),), testbed=label, images={"CA": image, "HE": image})
+        runs.append((label, enrich_junit(load_junit(write(tmp_path / f"{label}.xml", suite)), Masker(), run=label)))
     merged = merge_junit(runs)
     out = tmp_path / "merged.xml"
     write_junit(merged, out)

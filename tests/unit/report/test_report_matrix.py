@@ -17,9 +17,7 @@ from pkilab.report.model import TestResult
 OLD, NEW = "12.4(24)T", "15.4(3)M2"
 
 
-def _result(
-    outcome: str, image: str | None = OLD, run: str = "r", nodeid: str = "suites/t.py::test_a"
-) -> TestResult:
+def _result(outcome: str, image: str | None = OLD, run: str = "r", nodeid: str = "suites/t.py::test_a") -> TestResult:
     return TestResult(nodeid=nodeid, outcome=outcome, duration=0.1, image=image, testbed="podA", run=run)  # type: ignore[arg-type]
 
 
@@ -71,9 +69,7 @@ def _run(path: Path, image: str | None, outcomes: dict[str, str], testbed: str =
             outcome=outcome,
             seed_section="Verifying IKE" if name.startswith("test_ike") else None,
             message=f"{name} {outcome} on {image}" if outcome != "passed" else "",
-            system_out=f"HE#show crypto isakmp sa\n{name} transcript on {image}\n"
-            if outcome != "passed"
-            else "",
+            system_out=f"HE#show crypto isakmp sa\n{name} transcript on {image}\n" if outcome != "passed" else "",
         )
         for name, outcome in outcomes.items()
     )
@@ -99,9 +95,7 @@ def campaign(tmp_path: Path) -> list[str]:
     return [str(pod1.parent), f"pod2={pod2}", str(shard.parent), str(blank)]
 
 
-def test_merge_renders_the_matrix(
-    tmp_path: Path, campaign: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_merge_renders_the_matrix(tmp_path: Path, campaign: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     assert main(["report", "merge", *campaign, "-o", str(out)]) == 0
     assert "merged 4 run(s), 9 result(s) into 3 test(s) x 3 column(s)" in capsys.readouterr().out
@@ -146,9 +140,7 @@ def test_every_failing_cell_links_to_its_transcript(tmp_path: Path, campaign: li
     assert main(["report", "merge", *campaign, "-o", str(out)]) == 0
     html = (out / "report.html").read_text()
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
-    matrix = html[
-        html.index('<table id="matrix">') : html.index("</table>", html.index('<table id="matrix">'))
-    ]
+    matrix = html[html.index('<table id="matrix">') : html.index("</table>", html.index('<table id="matrix">'))]
     links = re.findall(r'href="#(tr-[0-9a-f]+)"', matrix)
     assert len(links) == 2  # the flaky cell (one failing run) and the error cell
     for anchor in links:
@@ -160,9 +152,7 @@ def test_every_failing_cell_links_to_its_transcript(tmp_path: Path, campaign: li
         assert f'<a id="{anchor}"></a>' in markdown
 
 
-def test_merged_junit_is_valid_and_keeps_image_and_testbed_per_result(
-    tmp_path: Path, campaign: list[str]
-) -> None:
+def test_merged_junit_is_valid_and_keeps_image_and_testbed_per_result(tmp_path: Path, campaign: list[str]) -> None:
     out = tmp_path / "out"
     assert main(["report", "merge", *campaign, "-o", str(out)]) == 0
     schema = xmlschema.XMLSchema(str(SCHEMA))
