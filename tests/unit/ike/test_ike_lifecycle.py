@@ -115,8 +115,8 @@ def test_clear_sends_deletes_and_the_peer_removes_its_sas() -> None:
     assert lab.of_type(HQ, IsakmpSaDeleted)[0].reason == "deleted by peer"
 
 
-def test_dpd_keeps_a_live_peer_and_declares_a_silent_one_dead() -> None:
-    dpd = DpdConfig(interval=10, retry=2, retries=5)
+def test_periodic_dpd_keeps_a_live_peer_and_declares_a_silent_one_dead() -> None:
+    dpd = DpdConfig(interval=10, retry=2, retries=5, periodic=True)
     lab = psk_lab(hq_dpd=dpd, br_dpd=dpd)
     lab.initiate()
     assert [s.capabilities for s in lab.engines[HQ].isakmp_sas(lab.now)] == ["D"]
@@ -203,3 +203,34 @@ def test_options_shorten_timers() -> None:
     lab.initiate()
     lab.advance(3.5, step=0.5)
     assert lab.of_type(BRANCH, NegotiationFailed)
+
+
+def test_on_demand_dpd_probes_only_when_sending_into_silence() -> None:
+    dpd = DpdConfig(interval=10, retry=2, retries=5)  # IOS default: on demand
+    lab = psk_lab(hq_dpd=dpd, br_dpd=dpd)
+    lab.initiate()
+    hq = lab.engines[HQ]
+    before = len(lab.wire)
+    lab.advance(30)
+    assert len(lab.wire) == before and hq.next_deadline() is not None  # lifetimes only, no probes
+    lost = lab.engines[BRANCH].clear_isakmp(lab.now)  # the branch forgets; its DELETE is lost
+    assert lost
+    hq.traffic_sent(BRANCH, lab.now)
+    deadline = hq.next_deadline()
+    assert deadline is not None and deadline <= lab.now  # silent for 30 s already: a probe is due
+    start = lab.now
+    while not lab.of_type(HQ, PeerDead) and lab.now < start + 60:
+        lab.advance(1)
+    assert lab.of_type(HQ, PeerDead) and lab.now <= start + 2 * 6 + 1
+
+
+def test_router_driven_rekey_and_kilobyte_expiry() -> None:
+    lab = psk_lab()
+    lab.initiate()
+    (first,) = lab.of_type(BRANCH, Phase2Up)
+    lab.pump(lab.record(BRANCH, lab.engines[BRANCH].rekey_ipsec(first.inbound.spi, lab.now)))
+    assert len(lab.of_type(BRANCH, Phase2Up)) == 2 and len(lab.of_type(HQ, Phase2Up)) == 2
+    lab.pump(lab.record(BRANCH, lab.engines[BRANCH].expire_ipsec(first.inbound.spi, lab.now)))
+    assert [d.inbound_spi for d in lab.of_type(BRANCH, IpsecSaDeleted)] == [first.inbound.spi]
+    assert [d.outbound_spi for d in lab.of_type(HQ, IpsecSaDeleted)] == [first.inbound.spi]
+    assert len(lab.engines[HQ].ipsec_sas(lab.now)) == 1

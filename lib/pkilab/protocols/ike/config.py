@@ -49,11 +49,18 @@ class RsaCredentials:
 
 @dataclass(frozen=True)
 class DpdConfig:
-    """``crypto isakmp keepalive S [R]``: probe after S idle seconds, retry every R seconds."""
+    """``crypto isakmp keepalive S [R] [periodic|on-demand]``.
+
+    On demand (the IOS default), a probe goes out when traffic was sent to the peer but nothing was
+    heard from it for S seconds (the router reports traffic with ``traffic_sent``/``traffic_received``);
+    periodic probes after S silent seconds regardless. Unanswered probes are retried every R seconds,
+    ``retries`` times, then the peer is declared dead.
+    """
 
     interval: float = 10.0
     retry: float = 2.0
     retries: int = 5
+    periodic: bool = False
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,11 @@ class IkeEngine:
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which :meth:`tick` has something to do, or None."""
         times: list[float] = []
+        dpd = self.config.dpd
         for sa in self._sas.values():
             times += [t for t in (sa.rtx.due, sa.expires, sa.dpd_due, sa.natt_keepalive_due) if t is not None]
+            if dpd is not None and sa.peer_dpd and sa.state == MmState.COMPLETE and not sa.dpd_waiting:
+                times.append(info.dpd_probe_time(sa, dpd))
             if sa.failed_at is not None:
                 times.append(sa.failed_at + self.options.failed_sa_linger)
             times += [ex.rtx.due for ex in sa.quick.values() if ex.rtx.due is not None]
@@ -118,7 +121,8 @@ class IkeEngine:
             times.append(rec.expires)
             if rec.rekey_at is not None and not rec.rekeyed:
                 times.append(rec.rekey_at)
-        return min(times) if times else None
+        finite = [t for t in times if t != float("inf")]
+        return min(finite) if finite else None
 
     def certificate_verdict(self, conn_id: int, verdict: CertVerdict, now: float) -> list[Event]:
         """Resume an exchange whose validator deferred its verdict."""
@@ -132,6 +136,27 @@ class IkeEngine:
         for sa in self._sas.values():
             if sa.remote.addr == peer:
                 sa.last_heard = now
+
+    def traffic_sent(self, peer: str, now: float) -> None:
+        """Note traffic encrypted to ``peer``: on-demand DPD probes only peers we are sending to."""
+        for sa in self._sas.values():
+            if sa.remote.addr == peer:
+                sa.last_traffic_sent = now
+
+    def rekey_ipsec(self, inbound_spi: int, now: float) -> list[Event]:
+        """Start a new quick mode for an SA pair we initiated (e.g. its kilobyte lifetime is nearly used)."""
+        for rec in list(self._ipsec):
+            if rec.up.inbound.spi == inbound_spi and rec.request is not None and not rec.rekeyed:
+                rec.rekeyed = True
+                self.initiate_internal(rec.request, now)
+        return self._flush()
+
+    def expire_ipsec(self, inbound_spi: int, now: float) -> list[Event]:
+        """Delete an SA pair whose kilobyte lifetime ran out, telling the peer."""
+        for rec in list(self._ipsec):
+            if rec.up.inbound.spi == inbound_spi:
+                self.drop_ipsec(rec, "lifetime expired (kilobytes)", now, notify=True)
+        return self._flush()
 
     def clear_isakmp(self, now: float, conn_id: int | None = None) -> list[Event]:
         """``clear crypto isakmp [CONN-ID]``: delete ISAKMP SAs, telling the peer."""

@@ -18,6 +18,7 @@ from pkilab.protocols.ike.codec import (
     parse_notify,
     parse_payloads,
 )
+from pkilab.protocols.ike.config import DpdConfig
 from pkilab.protocols.ike.constants import DOI_IPSEC, ExchangeType, Flag, Notify, PayloadType, ProtocolId
 from pkilab.protocols.ike.crypto import phase2_iv, prf
 from pkilab.protocols.ike.events import (
@@ -168,7 +169,7 @@ def tick(eng: IkeEngine, sa: IsakmpSa, now: float) -> None:
     if dpd is None or not sa.peer_dpd:
         return
     if not sa.dpd_waiting:
-        if now - sa.last_heard < dpd.interval:
+        if now < dpd_probe_time(sa, dpd):
             return
         sa.dpd_waiting, sa.dpd_tries = True, 0
         sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF if sa.dpd_seq else int.from_bytes(eng.rng(4), "big") >> 1
@@ -182,6 +183,13 @@ def tick(eng: IkeEngine, sa: IsakmpSa, now: float) -> None:
         sa.dpd_seq = (sa.dpd_seq + 1) & 0xFFFFFFFF
     send_notify(eng, sa, Notify.R_U_THERE, now, sa.dpd_seq.to_bytes(4, "big"))
     sa.dpd_due = now + dpd.retry
+
+
+def dpd_probe_time(sa: IsakmpSa, dpd: DpdConfig) -> float:
+    """When the next R-U-THERE is due if nothing changes (infinity: on demand with nothing sent)."""
+    if not dpd.periodic and sa.last_traffic_sent <= sa.last_heard:
+        return float("inf")
+    return sa.last_heard + dpd.interval
 
 
 def _peer_dead(eng: IkeEngine, sa: IsakmpSa, now: float) -> None:

@@ -170,7 +170,8 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: E
         raise IkeDecodeError("main mode message with a wrong responder cookie")
     entry = MAIN_MODE.get((sa.role, sa.state))
     if entry is None:
-        if sa.state != MmState.FAILED:
+        # Late copies are normal once we are done, failed, or waiting for the validator.
+        if sa.state not in (MmState.FAILED, MmState.COMPLETE, MmState.AUTH_PENDING):
             eng.emit(MalformedMessage(remote.addr, f"unexpected main mode message in {sa.state.value}"))
         return
     name, next_state = entry

@@ -91,6 +91,7 @@ class IsakmpSa:
     quick: dict[int, QuickExchange] = field(default_factory=dict)
     queued: list[TunnelRequest] = field(default_factory=list)
     last_heard: float = 0.0
+    last_traffic_sent: float = float("-inf")
     dpd_seq: int = 0
     dpd_waiting: bool = False
     dpd_tries: int = 0
