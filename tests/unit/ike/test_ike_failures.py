@@ -25,6 +25,7 @@ from pkilab.protocols.ike import (
     CertificateCheckPending,
     CertVerdict,
     IkeConfig,
+    InternalError,
     MalformedMessage,
     ModeFailure,
     NegotiationFailed,
@@ -225,3 +226,16 @@ def test_pfs_groups(pfs: int | None) -> None:
     (b,) = lab.of_type(BRANCH, Phase2Up)
     (h,) = lab.of_type(HQ, Phase2Up)
     assert b.pfs_group == pfs and h.inbound == b.outbound
+
+
+def test_validator_that_raises_is_a_refusal_not_a_crash() -> None:
+    def broken(_req: object) -> CertVerdict:
+        raise RuntimeError("CRL cache corrupt")
+
+    lab = _rsig_lab(hq_validator=broken)
+    lab.initiate()
+    (fail,) = lab.of_type(HQ, AuthenticationFailed)
+    assert fail.reason == "certificate invalid"
+    (err,) = lab.of_type(HQ, InternalError)
+    assert "CRL cache corrupt" in err.detail
+    assert states(lab, HQ) == ["MM_KEY_EXCH"]

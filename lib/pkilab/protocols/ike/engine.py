@@ -77,7 +77,7 @@ class IkeEngine:
             self._receive(bytes(data), local, remote, now)
         except IkeDecodeError as exc:
             self.emit(MalformedMessage(remote.addr, str(exc)))
-        except Exception as exc:
+        except Exception as exc:  # a bug here must not take the router down; it is reported instead
             self.emit(InternalError(remote.addr, f"{type(exc).__name__}: {exc}"))
         return self._flush()
 

@@ -57,6 +57,7 @@ from pkilab.protocols.ike.events import (
     AuthenticationFailed,
     CertificateCheckPending,
     Endpoint,
+    InternalError,
     MalformedMessage,
     NegotiationFailed,
     Phase1Up,
@@ -384,7 +385,11 @@ def on_auth(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: floa
     sa.pending_auth = (idp, got, data)
     if not x509s:
         return _finish(eng, sa, CertVerdict.bad("certificate unavailable"), now)
-    verdict = eng.config.validator(CertificateCheck(sa.remote.addr, x509s[0], tuple(x509s[1:]), now))
+    try:
+        verdict = eng.config.validator(CertificateCheck(sa.remote.addr, x509s[0], tuple(x509s[1:]), now))
+    except Exception as exc:  # the router's bug must not leave the SA half-done
+        eng.emit(InternalError(sa.remote.addr, f"certificate validator raised {type(exc).__name__}: {exc}"))
+        verdict = CertVerdict.bad("certificate invalid")
     if verdict is None:
         sa.state = MmState.AUTH_PENDING
         eng.emit(CertificateCheckPending(sa.remote.addr, sa.conn_id))
