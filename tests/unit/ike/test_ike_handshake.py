@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, policy, psk_config, rsig_config
 
-from pkilab.protocols.ike import IkeEngine, IpsecSaDeleted, IsakmpSaDeleted, Phase1Up, Phase2Up
+from pkilab.protocols.ike import IkeEngine, IpsecSaDeleted, IsakmpSaDeleted, Phase1Up, Phase2Up, StateChanged
 from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
 
 
@@ -104,3 +104,12 @@ def test_hq_show_snapshots() -> None:
     assert ipsec.conn_ids == (2001, 2002) and ipsec.crypto_map == "vpn"
     assert str(ipsec.local_selector) == "10.1.1.0/255.255.255.0/0/0"
     assert ipsec.lifetime_remaining == 3600
+
+
+def test_state_changes_are_reported_for_debug_output() -> None:
+    lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN))
+    lab.initiate()
+    steps = {addr: [(e.old, e.new) for e in lab.of_type(addr, StateChanged)] for addr in (HQ, BRANCH)}
+    assert steps[BRANCH] == [("IKE_READY", "IKE_I_MM1"), ("IKE_I_MM1", "IKE_I_MM3"),
+                             ("IKE_I_MM3", "IKE_I_MM5"), ("IKE_I_MM5", "IKE_P1_COMPLETE")]
+    assert steps[HQ] == [("IKE_READY", "IKE_R_MM2"), ("IKE_R_MM2", "IKE_R_MM4"), ("IKE_R_MM4", "IKE_P1_COMPLETE")]

@@ -33,6 +33,7 @@ from pkilab.protocols.ike.events import (
     Phase1Up,
     Phase2Up,
     SendDatagram,
+    StateChanged,
 )
 from pkilab.protocols.ike.natt import classify_4500
 from pkilab.protocols.ike.policy import IsakmpPolicy, Phase2Policy, Selector, TransformSet
@@ -71,6 +72,7 @@ __all__ = [
     "RsaCredentials",
     "Selector",
     "SendDatagram",
+    "StateChanged",
     "TransformSet",
     "TunnelRequest",
     "classify_4500",

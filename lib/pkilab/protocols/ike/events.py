@@ -161,6 +161,16 @@ class PeerDead:
 
 
 @dataclass(frozen=True)
+class StateChanged:
+    """An ISAKMP SA moved between main mode states (IOS debug names, e.g. ``IKE_I_MM1``)."""
+
+    conn_id: int
+    peer: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
 class InternalError:
     """A bug in the engine while handling a message; the message was dropped, the engine lives on."""
 
@@ -171,5 +181,5 @@ class InternalError:
 Event = (
     SendDatagram | Phase1Up | Phase2Up | AuthenticationFailed | MalformedMessage | ModeFailure
     | NotificationReceived | NegotiationFailed | CertificateCheckPending | IsakmpSaDeleted
-    | IpsecSaDeleted | PeerDead | InternalError
+    | IpsecSaDeleted | PeerDead | StateChanged | InternalError
 )

@@ -61,6 +61,7 @@ from pkilab.protocols.ike.events import (
     MalformedMessage,
     NegotiationFailed,
     Phase1Up,
+    StateChanged,
 )
 from pkilab.protocols.ike.mm_states import MAIN_MODE, MmState, Role
 from pkilab.protocols.ike.policy import IsakmpPolicy, choose_phase1, phase1_sa, policy_from_chosen
@@ -115,6 +116,7 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
         created=now, offered=tuple(policies), last_heard=now,
     )
     sa.queued.append(request)
+    eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
     body = encode_sa(phase1_sa(policies))
     sa.sai_b = body
     eng.add_sa(sa)
@@ -146,6 +148,7 @@ def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, re
     _setup_crypto(sa)
     answer = offer.__class__(offer.doi, offer.situation, (prop,))
     eng.add_sa(sa)
+    eng.emit(StateChanged(sa.conn_id, remote.addr, "IKE_READY", sa.state.value))
     msg = eng.plain(sa, IDP, [Payload(PayloadType.SA, encode_sa(answer)), *_vendor_ids(eng, sa.peer_natt)])
     eng.send(sa, msg, now, sa.rtx, answered=data)
 
@@ -157,6 +160,13 @@ def _setup_crypto(sa: IsakmpSa) -> None:
 
 
 # --- dispatch ----------------------------------------------------------------------------------
+
+
+def set_state(eng: IkeEngine, sa: IsakmpSa, new: MmState) -> None:
+    """Move the SA and report it (``debug crypto isakmp`` prints Old State / New State)."""
+    if new != sa.state:
+        eng.emit(StateChanged(sa.conn_id, sa.remote.addr, sa.state.value, new.value))
+        sa.state = new
 
 
 def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: Endpoint, remote: Endpoint,
@@ -181,7 +191,7 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: E
         return
     sa.last_heard = now
     if outcome is Outcome.OK:
-        sa.state = next_state
+        set_state(eng, sa, next_state)
     if sa.state == MmState.COMPLETE:
         complete(eng, sa, now)
 
@@ -391,7 +401,7 @@ def on_auth(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: floa
         eng.emit(InternalError(sa.remote.addr, f"certificate validator raised {type(exc).__name__}: {exc}"))
         verdict = CertVerdict.bad("certificate invalid")
     if verdict is None:
-        sa.state = MmState.AUTH_PENDING
+        set_state(eng, sa, MmState.AUTH_PENDING)
         eng.emit(CertificateCheckPending(sa.remote.addr, sa.conn_id))
         return Outcome.DIVERTED
     return _finish(eng, sa, verdict, now)
@@ -428,7 +438,7 @@ def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: flo
     if sa.pending_auth is None:
         return
     if _check_rsa(eng, sa, verdict, now):
-        sa.state = MmState.COMPLETE
+        set_state(eng, sa, MmState.COMPLETE)
         sa.last_heard = now
         complete(eng, sa, now)
 
@@ -449,7 +459,8 @@ def _authenticated(eng: IkeEngine, sa: IsakmpSa, answered: bytes, now: float) ->
 def fail(eng: IkeEngine, sa: IsakmpSa, now: float, notify: int) -> None:
     """Refuse the peer: tell it in a protected informational, keep the SA visible for a while."""
     info.send_notify(eng, sa, notify, now)
-    sa.state, sa.failed_at, sa.rtx.due = MmState.FAILED, now, None
+    set_state(eng, sa, MmState.FAILED)
+    sa.failed_at, sa.rtx.due = now, None
     sa.queued.clear()
 
 
