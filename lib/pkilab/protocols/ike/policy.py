@@ -53,6 +53,28 @@ class IsakmpPolicy:
         if not 60 <= self.lifetime <= 86400:
             raise ConfigValueError(f"isakmp policy {self.priority}: lifetime {self.lifetime} out of 60-86400")
 
+    @classmethod
+    def from_ios(cls, priority: int, encr: str = "des", hash: str = "sha", authentication: str = "rsa-sig",
+                 group: int = 1, lifetime: int = 86400) -> IsakmpPolicy:
+        """From the words of ``crypto isakmp policy N`` sub-commands (``encr aes 256`` -> ``"aes 256"``).
+
+        Raises:
+            ConfigValueError: a value IOS would reject.
+        """
+        words = encr.lower().split()
+        names = {"des": P1Encr.DES, "3des": P1Encr.TRIPLE_DES, "aes": P1Encr.AES}
+        hashes = {"md5": P1Hash.MD5, "sha": P1Hash.SHA, "sha256": P1Hash.SHA256}
+        auths = {"pre-share": AuthMethod.PSK, "rsa-sig": AuthMethod.RSA_SIG}
+        if not words or words[0] not in names or len(words) > 2 or (len(words) == 2 and words[0] != "aes"):
+            raise ConfigValueError(f"isakmp policy {priority}: bad encryption {encr!r}")
+        if hash.lower() not in hashes or authentication.lower() not in auths:
+            raise ConfigValueError(f"isakmp policy {priority}: bad hash {hash!r} or authentication {authentication!r}")
+        bits = int(words[1]) if len(words) == 2 and words[1].isdigit() else None
+        if len(words) == 2 and bits is None:
+            raise ConfigValueError(f"isakmp policy {priority}: bad AES key size {words[1]!r}")
+        return cls(priority, names[words[0]], bits, hashes[hash.lower()], auths[authentication.lower()], group,
+                   lifetime)
+
     @property
     def encr_name(self) -> str:
         """Encryption as IOS shows it in ``show crypto isakmp sa detail`` (``aes:256`` for long keys)."""
