@@ -135,17 +135,33 @@ def device(request: pytest.FixtureRequest, sessions: SessionPool,
 
     def get(key: str) -> Session:
         s = sessions.get(key)
+        if s.name not in used:
+            # Also as testcase properties: suite properties recorded on an xdist worker never
+            # reach the JUnit file; the report layer lifts these to the suite.
+            spec = sessions.spec(s.name)
+            props = request.node.user_properties
+            props.extend([("testbed", sessions.testbed.name), ("testbed_file", str(sessions.testbed.path)),
+                          (f"device.{s.name}.role", spec.role), (f"device.{s.name}.platform", spec.platform),
+                          (f"device.{s.name}.image", _image_of(request.config, s))])
         used.setdefault(s.name, s.transcript.mark())
         image_key = f"image:{s.name}"
         if image_key not in request.config.stash.get(_IMAGES, set()):
             request.config.stash.setdefault(_IMAGES, set()).add(image_key)
-            record_testsuite_property(f"device.{s.name}.image", device_image(s))
+            record_testsuite_property(f"device.{s.name}.image", _image_of(request.config, s))
         return s
 
     yield get
 
 
 _IMAGES = pytest.StashKey[set[str]]()
+_IMAGE_CACHE = pytest.StashKey[dict[str, str]]()
+
+
+def _image_of(config: pytest.Config, session: Session) -> str:
+    cache = config.stash.setdefault(_IMAGE_CACHE, {})
+    if session.name not in cache:
+        cache[session.name] = device_image(session)
+    return cache[session.name]
 
 
 def device_image(session: Session) -> str:

@@ -47,8 +47,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
         # crypto {ca|pki} export TP pem terminal {3des|des} PASSPHRASE / pkcs12 URL password P
         (r"(\bcrypto\s+(?:ca|pki)\s+export\s+\S+\s+pem\s+(?:terminal|url\s+\S+)\s+(?:3des|des)\s+)(\S+)", 2),
         (r"(\bpkcs12\s+\S+\s+password\s+)(\S+)", 2),
+        # user:password@ in URLs (copy ftp://user:pass@host/…, database url …)
+        (r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(?=@)", 2),
         # IOS prints the generated one-time enrollment password on its own line
-        (r"(^\s*%\s*New\s+password\s+for\s+.*?:\s*)(\S+)", 2),
+        (r"(^\s*%\s*New\s+(?:one-time\s+)?password\s+for\s+.*?:\s*)(\S+)", 2),
         (r"(\bOne[- ]time\s+(?:enrollment\s+)?password\s*(?:is|:)\s*)(\S+)", 2),
     )
 )
