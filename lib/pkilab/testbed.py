@@ -178,7 +178,7 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
         odd = next(d.name for d in devices if d.sim is None)
         raise TestbedError(where, "mixes simulated and real devices; give every device custom.sim or none",
                            device=odd, field="custom.sim")
-    custom = _get(tb.testbed, "custom", {}) or {}
+    custom = _get(tb, "custom", {}) or {}
     return Testbed(name=str(_get(tb, "name", path.stem)), path=path, devices=tuple(devices), links=links,
                    domain=str(_get(custom, "domain", "")), extra=dict(custom))
 
