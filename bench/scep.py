@@ -8,11 +8,16 @@ What is measured (all on this host, figures printed as one table):
   (cryptography holds the GIL while signing, so one Python process gets one core's worth).
 * core: ``ScepServer.pki_operation`` called in-process on pre-built PKCSReq messages (no HTTP):
   what the SCEP core and the CA crypto cost.
-* http: the same pre-built requests POSTed one after another over one keep-alive connection
-  to the core behind a stdlib HTTP server running in a separate process (the simulated lab
-  runs apart from the suites that drive it); every reply is checked after the clock stops.
-* enroll: a full client enrollment per request, timed: build and sign the PKCSReq (client
-  RSA-2048), POST, verify and decrypt the CertRep; the server runs in its own process.
+* http: the same pre-built requests POSTed over ``--connections`` keep-alive connections (one
+  thread each) to the core behind a stdlib HTTP server running in a separate process (the
+  simulated lab runs apart from the suites that drive it); every reply is checked after the
+  clock stops. This is the CA's throughput over SCEP: the figure the target is about.
+* enroll: full client enrollments one after another, timed: build and sign the PKCSReq
+  (client RSA-2048), POST, verify and decrypt the CertRep. The client's own two RSA-2048
+  private-key operations per enrollment cap this below half the ceiling by arithmetic.
+
+Every figure is the best of ``--rounds`` runs, the ceiling too: the machine is shared, and the
+best run is the one least disturbed by other load.
 
 Each issued certificate costs the CA three private-key operations (unwrap the request's
 content key, sign the certificate, sign the CertRep), so with an RSA-2048 CA key the core
@@ -26,7 +31,9 @@ import argparse
 import datetime as dt
 import http.client
 import multiprocessing
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,26 +57,46 @@ NOW = dt.datetime.now(dt.UTC)
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured rate."""
+    """One measured rate: wall-clock seconds, and the CPU seconds the measured side used."""
 
     name: str
     count: int
     seconds: float
+    cpu_seconds: float
 
     @property
     def rate(self) -> float:
-        """Operations per second."""
+        """Operations per wall-clock second."""
         return self.count / self.seconds
+
+    @property
+    def cpu_rate(self) -> float:
+        """Operations per CPU second (robust to other load on a shared machine)."""
+        return self.count / self.cpu_seconds if self.cpu_seconds > 0 else float("nan")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ceiling(seconds: float) -> Figure:
     key = generate_rsa_key(2048)
     count = 0
+    cpu = time.process_time()
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         key.sign(b"pkilab ceiling %d" % count, padding.PKCS1v15(), hashes.SHA256())
         count += 1
-    return Figure("RSA-2048 signatures (ceiling)", count, time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return Figure("RSA-2048 signatures (ceiling)", count, elapsed, time.process_time() - cpu)
+
+
+def best(rounds: int, run: Callable[[], Figure]) -> Figure:
+    """The fastest of ``rounds`` runs."""
+    return max((run() for _ in range(rounds)), key=lambda fig: fig.rate)
 
 
 def _ca(bits: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
@@ -93,11 +120,13 @@ def _requests(clients: list[ScepClient]) -> list[bytes]:
 def core(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], clients: list[ScepClient]) -> Figure:
     server = ScepServer(MemoryCa(ca[0], ca[1], lambda: NOW))
     bodies = _requests(clients)
+    cpu = time.process_time()
     start = time.perf_counter()
     replies = [server.pki_operation(body) for body in bodies]
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     _check(clients, [(r.status, r.content_type, r.body) for r in replies])
-    return Figure("issued/s, SCEP core in-process", len(bodies), elapsed)
+    return Figure("SCEP core in-process", len(bodies), elapsed, cpu)
 
 
 def _check(clients: list[ScepClient], replies: list[tuple[int, str, bytes]]) -> None:
@@ -146,7 +175,7 @@ def _post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, str, byte
     return response.status, response.getheader("Content-Type", ""), response.read()
 
 
-def with_server(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[int], Figure]) -> Figure:
+def with_server(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[int, int], Figure]) -> Figure:
     key_der = ca[0].private_bytes(Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child))
@@ -154,26 +183,42 @@ def with_server(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[i
     try:
         if not parent.poll(30):
             raise SystemExit("bench HTTP server did not start")
-        return run(int(parent.recv()))
+        assert process.pid is not None
+        return run(int(parent.recv()), process.pid)
     finally:
         process.terminate()
         process.join(5)
 
 
-def over_http(port: int, clients: list[ScepClient]) -> Figure:
+def over_http(port: int, pid: int, clients: list[ScepClient], connections: int) -> Figure:
     bodies = _requests(clients)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    _post(conn, bodies[0])  # warm up the connection; not counted
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
+    for conn in conns:
+        _post(conn, bodies[0])  # open and warm up each connection; not counted
+    replies: list[tuple[int, str, bytes] | None] = [None] * len(bodies)
+
+    def worker(index: int) -> None:
+        for at in range(1 + index, len(bodies), connections):
+            replies[at] = _post(conns[index], bodies[at])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    cpu = process_cpu(pid)
     start = time.perf_counter()
-    replies = [_post(conn, body) for body in bodies[1:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - start
-    _check(clients[1:], replies)
-    return Figure("issued/s, SCEP over HTTP (pre-built requests)", len(replies), elapsed)
+    cpu = process_cpu(pid) - cpu
+    done = [reply for reply in replies[1:] if reply is not None]
+    _check(clients[1:], done)
+    return Figure(f"SCEP over HTTP, {connections} connection(s)", len(done), elapsed, cpu)
 
 
-def enroll(port: int, clients: list[ScepClient]) -> Figure:
+def enroll(port: int, pid: int, clients: list[ScepClient]) -> Figure:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     csrs = [build_csr(c.key, c.subject, "bench") for c in clients]
+    cpu = process_cpu(pid) + time.process_time()
     start = time.perf_counter()
     for client, csr in zip(clients, csrs, strict=True):
         status, content_type, body = _post(conn, client.pkcs_req(csr).body)
@@ -181,7 +226,8 @@ def enroll(port: int, clients: list[ScepClient]) -> Figure:
         if result.status is not PkiStatus.SUCCESS:
             raise SystemExit(f"enrollment not granted: {result}")
     elapsed = time.perf_counter() - start
-    return Figure("issued/s, full client enrollment over HTTP", len(clients), elapsed)
+    cpu = process_cpu(pid) + time.process_time() - cpu
+    return Figure("full enrollment (client + CA CPU)", len(clients), elapsed, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,22 +236,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-bits", type=int, default=2048, help="router key modulus")
     parser.add_argument("--requests", type=int, default=200, help="enrollments per figure")
     parser.add_argument("--client-keys", type=int, default=4, help="distinct router keys (keygen is slow)")
-    parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument("--ceiling-seconds", type=float, default=1.0)
+    parser.add_argument("--connections", type=int, default=2, help="concurrent HTTP connections")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per figure (the best is kept)")
     args = parser.parse_args(argv)
 
-    top = ceiling(args.ceiling_seconds)
     ca = _ca(args.ca_bits)
     keys = [generate_rsa_key(args.client_bits) for _ in range(args.client_keys)]
+    rounds = args.rounds
+    top = best(rounds, lambda: ceiling(args.ceiling_seconds))
     figures = [
         top,
-        core(ca, _clients(ca[1], keys, args.requests)),
-        with_server(ca, lambda port: over_http(port, _clients(ca[1], keys, args.requests + 1))),
-        with_server(ca, lambda port: enroll(port, _clients(ca[1], keys, args.requests))),
+        best(rounds, lambda: core(ca, _clients(ca[1], keys, args.requests))),
+        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
+            port, pid, _clients(ca[1], keys, args.requests + 1), 1))),
+        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
+            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections))),
+        with_server(ca, lambda port, pid: best(rounds, lambda: enroll(
+            port, pid, _clients(ca[1], keys, args.requests)))),
     ]
-    print(f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES envelopes, SHA-256")
+    print(f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES envelopes, SHA-256, "
+          f"best of {rounds}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{'':38s} {'per wall s':>10s} {'% ceil':>7s} {'per CPU s':>10s} {'% ceil':>7s}")
     for fig in figures:
-        share = "" if fig is top else f"  {100 * fig.rate / top.rate:5.1f} % of ceiling"
-        print(f"{fig.name:50s} {fig.rate:8.1f}/s  ({fig.count} in {fig.seconds:.2f} s){share}")
+        wall = 100 * fig.rate / top.rate
+        cpu = 100 * fig.cpu_rate / top.cpu_rate
+        print(f"{fig.name:38s} {fig.rate:10.1f} {wall:6.1f}% {fig.cpu_rate:10.1f} {cpu:6.1f}%")
     return 0
 
 

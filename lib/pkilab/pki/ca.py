@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -110,6 +111,19 @@ def create_ca_certificate(
     return builder.sign(key, x509_hash(hash_name))
 
 
+_END_ENTITY_USAGE = x509.KeyUsage(
+    digital_signature=True, content_commitment=False, key_encipherment=True, data_encipherment=False,
+    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+)
+
+
+@lru_cache(maxsize=16)
+def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    # Cached per CA certificate: reading its extensions costs more than signing with a 1024-bit key.
+    ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
 def issue_certificate(
     ca_cert: x509.Certificate,
     ca_key: rsa.RSAPrivateKey,
@@ -147,7 +161,6 @@ def issue_certificate(
     if start >= ca_end:
         raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
     end = min(start + dt.timedelta(days=lifetime_days), ca_end)
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -156,16 +169,9 @@ def issue_certificate(
         .serial_number(serial)
         .not_valid_before(start)
         .not_valid_after(end)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_END_ENTITY_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .add_extension(_authority_key_id(ca_cert), critical=False)
     )
     if cdp_url:
         uri = x509.UniformResourceIdentifier(cdp_url)
@@ -228,13 +234,12 @@ def build_crl(
     start, end = utc(this_update), utc(next_update)
     if end <= start:
         raise PkiError("CRL next update must be after this update")
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca_cert.subject)
         .last_update(start)
         .next_update(end)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .add_extension(_authority_key_id(ca_cert), critical=False)
     )
     if crl_number is not None:
         builder = builder.add_extension(x509.CRLNumber(crl_number), critical=False)

@@ -169,6 +169,28 @@ def _verify_raw(req: asn1_csr.CertificationRequest, public_key: rsa.RSAPublicKey
     return True
 
 
+# sha1WithRSAEncryption .. sha512WithRSAEncryption, md5WithRSAEncryption
+_RSA_SIGNATURES = {
+    "1.2.840.113549.1.1.4": "md5",
+    "1.2.840.113549.1.1.5": "sha1",
+    "1.2.840.113549.1.1.14": "sha224",
+    "1.2.840.113549.1.1.11": "sha256",
+    "1.2.840.113549.1.1.12": "sha384",
+    "1.2.840.113549.1.1.13": "sha512",
+}
+
+
+def _verify_csr(csr: x509.CertificateSigningRequest, public_key: rsa.RSAPublicKey) -> bool:
+    name = _RSA_SIGNATURES.get(csr.signature_algorithm_oid.dotted_string)
+    if name is None:
+        return False
+    try:
+        public_key.verify(csr.signature, csr.tbs_certrequest_bytes, padding.PKCS1v15(), hash_algorithm(name))
+    except InvalidSignature:
+        return False
+    return True
+
+
 def load_csr(data: bytes) -> CsrInfo:
     """Read a PKCS#10 request (DER or PEM), tolerating attributes out of DER order.
 
@@ -200,9 +222,12 @@ def load_csr(data: bytes) -> CsrInfo:
         raise PkiError(f"certificate request is unreadable: {exc}") from exc
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise PkiError("certificate request does not carry an RSA key")
-    # Checked on the received bytes, with the RSA primitive: cryptography's own check refuses
+    # Checked on the signed bytes with the RSA primitive: cryptography's own check refuses
     # SHA-1 signatures, which routers and strongSwan still make.
-    valid = _verify_raw(asn1_csr.CertificationRequest.load(der), public_key)
+    if reordered:
+        valid = _verify_raw(asn1_csr.CertificationRequest.load(der), public_key)
+    else:
+        valid = _verify_csr(csr, public_key)
     return CsrInfo(
         der=der,
         csr=csr,

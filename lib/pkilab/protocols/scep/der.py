@@ -10,8 +10,8 @@ back to asn1crypto, which reads BER.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
 def _length(n: int) -> bytes:
@@ -23,7 +23,10 @@ def _length(n: int) -> bytes:
 
 def tlv(tag: int, content: bytes) -> bytes:
     """One tag-length-value."""
-    return bytes([tag]) + _length(len(content)) + content
+    n = len(content)
+    if n < 0x80:
+        return bytes((tag, n)) + content
+    return bytes([tag]) + _length(n) + content
 
 
 def sequence(*items: bytes) -> bytes:
@@ -80,6 +83,7 @@ def oid(dotted: str) -> bytes:
     return tlv(0x06, bytes(body))
 
 
+@lru_cache(maxsize=64)
 def algorithm(dotted: str, parameters: bytes | None = NULL) -> bytes:
     """AlgorithmIdentifier; ``parameters=None`` leaves them out."""
     return sequence(oid(dotted), parameters) if parameters is not None else sequence(oid(dotted))
@@ -94,8 +98,7 @@ class NotDer(ValueError):
     """The bytes are not plain DER (BER indefinite lengths, constructed strings, truncation…)."""
 
 
-@dataclass(frozen=True)
-class Tlv:
+class Tlv(NamedTuple):
     """One parsed element: ``data[head:end]`` is the whole TLV, ``data[start:end]`` its content."""
 
     tag: int
@@ -164,7 +167,11 @@ def decode_oid(data: bytes, item: Tlv) -> str:
     Raises:
         NotDer: not an OID.
     """
-    body = data[expect(item, 0x06).start : item.end]
+    return _decode_oid_body(data[expect(item, 0x06).start : item.end])
+
+
+@lru_cache(maxsize=256)
+def _decode_oid_body(body: bytes) -> str:
     if not body:
         raise NotDer("empty OID")
     first = body[0]

@@ -20,6 +20,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 from typing import Literal
 
 from cryptography import x509
@@ -165,8 +166,14 @@ def _sym_crypt(name: str, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> 
     return unpadder.update(plain) + unpadder.finalize()
 
 
+@lru_cache(maxsize=64)
+def issuer_der(cert: x509.Certificate) -> bytes:
+    """The DER of a certificate's issuer (cached: the CA's is needed for every message)."""
+    return cert.issuer.public_bytes()
+
+
 def _issuer_and_serial(cert: x509.Certificate) -> bytes:
-    return der.issuer_and_serial(cert.issuer.public_bytes(), cert.serial_number)
+    return der.issuer_and_serial(issuer_der(cert), cert.serial_number)
 
 
 def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des") -> bytes:

@@ -32,6 +32,7 @@ from pkilab.protocols.scep.message import (
     PkiMessage,
     PkiStatus,
     _sym_crypt,
+    issuer_der,
 )
 
 _CIPHER_BY_ASN1: dict[str, Cipher_] = {asn1: name for name, (asn1, _, _) in _CIPHERS.items()}  # type: ignore[misc]
@@ -116,7 +117,7 @@ def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
     if rid.tag == 0x30:
         issuer, serial = der.children(data, rid)[:2]
         return der.decode_int(data, serial) == cert.serial_number and (
-            data[issuer.head : issuer.end] == cert.issuer.public_bytes()
+            data[issuer.head : issuer.end] == issuer_der(cert)
         )
     if rid.tag == 0x80:
         try:
