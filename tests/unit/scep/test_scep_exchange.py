@@ -24,8 +24,10 @@ from pkilab.protocols.scep.client import (
     ScepClient,
     get_ca_caps_request,
     get_ca_cert_request,
+    get_crl_request,
     parse_ca_caps,
     parse_ca_cert,
+    parse_crl,
     self_signed_certificate,
 )
 from pkilab.protocols.scep.memory import MemoryCa
@@ -287,6 +289,21 @@ def test_http_errors(server: ScepServer) -> None:
     assert server.handle("GET", CGI_PATH, {"operation": "Bogus"}, b"").status == 400
     assert server.handle("GET", CGI_PATH, {}, b"").status == 400
     assert server.handle("GET", CGI_PATH + "/", {"operation": "GetCACaps"}, b"").status == 200
+
+
+def test_crl_from_the_cdp_url(server: ScepServer, memory_ca: MemoryCa, ca_pair: Ca) -> None:
+    response = send(server, get_crl_request())
+    crl = parse_crl(response.status, response.body)
+    assert crl.issuer == ca_pair[1].subject
+    memory_ca.revoke(7)
+    response = send(server, get_crl_request())
+    assert parse_crl(response.status, response.body).get_revoked_certificate_by_serial_number(7) is not None
+    pem = parse_crl(200, crl.public_bytes(Encoding.PEM))
+    assert pem == crl
+    with pytest.raises(ScepError):
+        parse_crl(404, b"404 Not Found")
+    with pytest.raises(ScepError):
+        parse_crl(200, b"not a crl")
 
 
 def test_crl_plain_and_over_scep(

@@ -1,6 +1,8 @@
 """Sans-IO SCEP (RFC 8894): pkiMessage codec, server core and client core.
 
-* :mod:`.message`: sign/verify pkiMessages, envelopes, certs-only SignedData.
+* :mod:`.message`: build pkiMessages, envelopes, certs-only SignedData; the SCEP enums.
+* :mod:`.reader`: parse and verify them (fast DER path, asn1crypto fallback for BER).
+* :mod:`.memory`: a minimal in-memory backend for tests and benchmarks.
 * :mod:`.server`: :class:`ScepServer` answers HTTP requests for a :class:`ScepBackend`.
 * :mod:`.client`: :class:`ScepClient` builds requests and reads CertReps for a router.
 """
@@ -12,8 +14,10 @@ from pkilab.protocols.scep.client import (
     ScepClient,
     get_ca_caps_request,
     get_ca_cert_request,
+    get_crl_request,
     parse_ca_caps,
     parse_ca_cert,
+    parse_crl,
 )
 from pkilab.protocols.scep.message import FailInfo, MessageType, PkiMessage, PkiStatus
 from pkilab.protocols.scep.server import (
@@ -52,6 +56,8 @@ __all__ = [
     "ServerOptions",
     "get_ca_caps_request",
     "get_ca_cert_request",
+    "get_crl_request",
     "parse_ca_caps",
     "parse_ca_cert",
+    "parse_crl",
 ]

@@ -143,6 +143,28 @@ def parse_ca_cert(content_type: str, body: bytes) -> list[x509.Certificate]:
     return certs
 
 
+def get_crl_request(options: ClientOptions | None = None) -> HttpRequest:
+    """A plain GET of the CRL at the IOS CDP URL (``…/pkiclient.exe?operation=GetCRL``)."""
+    opts = options or ClientOptions()
+    return HttpRequest("GET", f"{opts.path}?operation=GetCRL")
+
+
+def parse_crl(status: int, body: bytes) -> x509.CertificateRevocationList:
+    """The CRL in a CDP answer (DER, or PEM as some servers send).
+
+    Raises:
+        ScepError: an HTTP error or a body that is not a CRL.
+    """
+    if status != 200:
+        raise ScepError(f"CRL fetch answered HTTP {status}")
+    try:
+        if body.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_crl(body)
+        return x509.load_der_x509_crl(body)
+    except ValueError as exc:
+        raise ScepError(f"CRL fetch answer is not a CRL: {exc}") from exc
+
+
 def self_signed_certificate(key: rsa.RSAPrivateKey, subject: x509.Name, now: dt.datetime) -> x509.Certificate:
     """The throw-away certificate a router signs its first SCEP request with."""
     start = utc(now)
