@@ -48,10 +48,12 @@ def emit(what: str, **fields: Any) -> None:
 
 def build_config(s: dict[str, Any]) -> tuple[IkeConfig, Phase2Policy, Selector, Selector]:
     local_sel, remote_sel = Selector.parse(s["local_ts"]), Selector.parse(s["remote_ts"])
-    p2 = Phase2Policy((TransformSet.from_ios("T", s["transform"]),), name="vpn")
+    p2 = Phase2Policy((TransformSet.from_ios("T", s["transform"]),), pfs_group=s.get("pfs"), name="vpn")
     encr = {"3des": P1Encr.TRIPLE_DES, "aes": P1Encr.AES}[s["encr"]]
     auth = AuthMethod.PSK if s["auth"] == "psk" else AuthMethod.RSA_SIG
-    pol = (IsakmpPolicy(10, encr, 128 if encr == P1Encr.AES else None, P1Hash.SHA, auth, s["group"], 28800),)
+    hash_alg = {"sha": P1Hash.SHA, "sha256": P1Hash.SHA256, "md5": P1Hash.MD5}[s.get("hash", "sha")]
+    bits = s.get("key_bits", 128) if encr == P1Encr.AES else None
+    pol = (IsakmpPolicy(10, encr, bits, hash_alg, auth, s["group"], 28800),)
     cfg = IkeConfig(policies=pol, dpd=DpdConfig(s.get("dpd", 10), 2, 5),
                     phase2_lookup=lambda _p, loc, rem: p2 if (loc, rem) == (local_sel, remote_sel) else None)
     if auth == AuthMethod.PSK:

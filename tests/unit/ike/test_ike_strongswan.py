@@ -235,6 +235,16 @@ def make_pki(d: Path) -> dict[str, Path]:
     return out
 
 
+def psk_strong_setup(ns: Netns) -> dict[str, Any]:
+    """AES-256, SHA-256 PRF, group 5, and PFS group 5 in quick mode with HMAC-MD5."""
+    start_charon(ns, CONNECTION.format(
+        swan=SWAN_IP, engine=ENGINE_IP, proposals="aes256-sha256-modp1536", auth="psk", local_extra="",
+        swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="aes256-md5-modp1536",
+        secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = another-key }}"))
+    return {"auth": "psk", "psk": "another-key", "encr": "aes", "key_bits": 256, "hash": "sha256", "group": 5,
+            "pfs": 5, "transform": ["esp-aes", "256", "esp-md5-hmac"]}
+
+
 def psk_setup(ns: Netns) -> dict[str, Any]:
     start_charon(ns, CONNECTION.format(
         swan=SWAN_IP, engine=ENGINE_IP, proposals="3des-sha1-modp1024", auth="psk", local_extra="",
@@ -263,7 +273,7 @@ def base(role: str, duration: float) -> dict[str, Any]:
             "duration": duration, "dpd": 5}
 
 
-@pytest.mark.parametrize("setup", [psk_setup, rsig_setup], ids=["psk", "rsig"])
+@pytest.mark.parametrize("setup", [psk_setup, rsig_setup, psk_strong_setup], ids=["psk", "rsig", "aes256-pfs"])
 def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> None:
     settings = {**base("respond", 60), **setup(netns)}
     peer = EnginePeer(netns, settings)
@@ -271,6 +281,8 @@ def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     up = peer.wait_for(lambda x: x.get("type") == "Phase1Up", 5)
     assert up["auth"] == settings["auth"] and up["nat_t"] and up["dpd"]
+    child = peer.wait_for(lambda x: x.get("type") == "Phase2Up", 5)
+    assert child["pfs_group"] == settings.get("pfs") and child["udp_encapsulation"]
     assert swan_ping(netns, 3) == "3"
     done = peer.finish()
     assert len([x for x in peer.lines if x["what"] == "esp_in"]) == 3
