@@ -234,3 +234,13 @@ def test_router_driven_rekey_and_kilobyte_expiry() -> None:
     assert [d.inbound_spi for d in lab.of_type(BRANCH, IpsecSaDeleted)] == [first.inbound.spi]
     assert [d.outbound_spi for d in lab.of_type(HQ, IpsecSaDeleted)] == [first.inbound.spi]
     assert len(lab.engines[HQ].ipsec_sas(lab.now)) == 1
+
+
+def test_responder_lifetime_is_announced_and_adopted() -> None:
+    short = dataclasses.replace(P2, lifetime_seconds=1800, lifetime_kilobytes=1000)
+    lab = psk_lab(hq_phase2_lookup=lambda *_a: short)
+    lab.initiate()  # the branch offers 3600 s / 4608000 KB
+    (b,) = lab.of_type(BRANCH, Phase2Up)
+    (h,) = lab.of_type(HQ, Phase2Up)
+    assert (b.lifetime_seconds, b.lifetime_kilobytes) == (h.lifetime_seconds, h.lifetime_kilobytes) == (1800, 1000)
+    assert lab.engines[BRANCH].ipsec_sas(lab.now)[0].lifetime_remaining == 1800

@@ -278,6 +278,7 @@ def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> Non
     settings = {**base("respond", 60), **setup(netns)}
     peer = EnginePeer(netns, settings)
     result = netns.swan("--initiate", "--child", "net", "--timeout", "15", check=False)
+    print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
     up = peer.wait_for(lambda x: x.get("type") == "Phase1Up", 5)
     assert up["auth"] == settings["auth"] and up["nat_t"] and up["dpd"]

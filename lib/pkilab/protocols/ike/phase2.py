@@ -5,19 +5,24 @@ The transitions are in :mod:`pkilab.protocols.ike.qm_states`; this module holds 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pkilab.protocols.ike import info
 from pkilab.protocols.ike.codec import (
+    Attribute,
     Header,
     IkeDecodeError,
+    NotifyBody,
     Payload,
     SaBody,
     encode_payloads,
     encode_sa,
+    parse_attributes,
     parse_id,
+    parse_notify,
     parse_sa,
 )
 from pkilab.protocols.ike.config import TunnelRequest
@@ -27,7 +32,9 @@ from pkilab.protocols.ike.constants import (
     Encapsulation,
     EspTransform,
     ExchangeType,
+    LifeType,
     Notify,
+    P2Attr,
     P2Auth,
     PayloadType,
     ProtocolId,
@@ -35,7 +42,14 @@ from pkilab.protocols.ike.constants import (
 from pkilab.protocols.ike.crypto import dh_group, keymat, phase2_iv, prf
 from pkilab.protocols.ike.events import EspKeys, MalformedMessage, NegotiationFailed, Phase2Up
 from pkilab.protocols.ike.mm_states import MmState, Role
-from pkilab.protocols.ike.policy import Phase2Choice, Phase2Policy, Selector, match_phase2, phase2_sa
+from pkilab.protocols.ike.policy import (
+    Phase2Choice,
+    Phase2Policy,
+    Selector,
+    lifetimes,
+    match_phase2,
+    phase2_sa,
+)
 from pkilab.protocols.ike.qm_states import QUICK_MODE, QmState
 from pkilab.protocols.ike.sa import IsakmpSa, QuickExchange
 
@@ -175,6 +189,7 @@ def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     if ex.ke_r:
         out.append(Payload(PayloadType.KE, ex.ke_r))
     out += ids
+    out += _responder_lifetime(offer_lifetimes(choice), choice)
     h2 = _hash(sa, mid + ex.ni + encode_payloads(out))
     ex.pending = _make_up(eng, sa, ex, choice, choice.proposal.spi, cr, ci)
     _send(eng, sa, ex, [Payload(PayloadType.HASH, h2), *out], now, data, timer=False)
@@ -192,6 +207,43 @@ def _responder_pfs(eng: IkeEngine, ex: QuickExchange, rest: list[Payload], choic
     ex.dh_priv = ex.group.private_key(eng.rng)
     ex.ke_r = ex.group.public_key(ex.dh_priv)
     return ex.group.shared_secret(ex.dh_priv, ex.ke_i) is not None
+
+
+def offer_lifetimes(choice: Phase2Choice) -> tuple[int | None, int | None]:
+    """The lifetimes the initiator proposed in the chosen transform."""
+    return lifetimes(choice.proposal.transforms[0].attributes)
+
+
+def _responder_lifetime(offered: tuple[int | None, int | None], choice: Phase2Choice) -> list[Payload]:
+    """RESPONDER-LIFETIME (RFC 2407 4.6.3.1) when ours is shorter than offered, as IOS sends it."""
+    secs, kbytes = offered
+    attrs: list[Attribute] = []
+    if secs is not None and choice.lifetime_seconds < secs:
+        attrs += [Attribute(P2Attr.LIFE_TYPE, LifeType.SECONDS), Attribute(P2Attr.LIFE_DURATION,
+                                                                           choice.lifetime_seconds)]
+    if kbytes is not None and choice.lifetime_kilobytes < kbytes:
+        attrs += [Attribute(P2Attr.LIFE_TYPE, LifeType.KILOBYTES), Attribute(P2Attr.LIFE_DURATION,
+                                                                             choice.lifetime_kilobytes)]
+    if not attrs:
+        return []
+    data = b"".join(a.encode() for a in attrs)
+    note = NotifyBody(DOI_IPSEC, ProtocolId.ESP, Notify.RESPONDER_LIFETIME, choice.proposal.spi, data)
+    return [Payload(PayloadType.NOTIFY, note.encode())]
+
+
+def _apply_responder_lifetime(choice: Phase2Choice, rest: list[Payload]) -> Phase2Choice:
+    """Adopt shorter lifetimes the responder announced."""
+    for p in rest:
+        if p.type != PayloadType.NOTIFY:
+            continue
+        note = parse_notify(p.body)
+        if note.notify_type != Notify.RESPONDER_LIFETIME:
+            continue
+        secs, kbytes = lifetimes(parse_attributes(note.data))
+        choice = dataclasses.replace(
+            choice, lifetime_seconds=min(choice.lifetime_seconds, secs or choice.lifetime_seconds),
+            lifetime_kilobytes=min(choice.lifetime_kilobytes, kbytes or choice.lifetime_kilobytes))
+    return choice
 
 
 def _refuse(eng: IkeEngine, sa: IsakmpSa, notify: int, reason: str, now: float) -> bool:
@@ -221,6 +273,7 @@ def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
         if len(kes) != 1 or ex.group.shared_secret(ex.dh_priv, kes[0]) is None:
             raise IkeDecodeError("QM2 without a usable KE for PFS")
         ex.ke_r = kes[0]
+    choice = _apply_responder_lifetime(choice, rest)
     ex.choice = choice
     h3 = _hash(sa, b"\x00" + mid + ex.ni + ex.nr)
     ex.rtx.due = None

@@ -324,7 +324,8 @@ class Phase2Choice:
     encapsulation: int
 
 
-def _lifetimes(attrs: Sequence[Attribute]) -> tuple[int | None, int | None]:
+def lifetimes(attrs: Sequence[Attribute]) -> tuple[int | None, int | None]:
+    """(seconds, kilobytes) from SA life type/duration attribute pairs; None where absent."""
     secs = kbytes = None
     kind = LifeType.SECONDS
     for a in attrs:
@@ -364,7 +365,7 @@ def match_phase2(offer: SaBody, local: Phase2Policy, encaps: Sequence[int]) -> P
                 continue
             if ts.encr == EspTransform.AES and (key or 0) != (ts.key_bits or 128):
                 continue
-            secs, kbytes = _lifetimes(tr.attributes)
+            secs, kbytes = lifetimes(tr.attributes)
             return Phase2Choice(
                 ts, prop, group, min(secs or local.lifetime_seconds, local.lifetime_seconds),
                 min(kbytes or local.lifetime_kilobytes, local.lifetime_kilobytes), encap,
