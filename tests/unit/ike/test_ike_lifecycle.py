@@ -14,6 +14,7 @@ from pkilab.protocols.ike import (
     IpsecSaDeleted,
     IsakmpSaDeleted,
     NegotiationFailed,
+    NoSa,
     PeerDead,
     Phase1Up,
     Phase2Up,
@@ -132,6 +133,8 @@ def test_periodic_dpd_keeps_a_live_peer_and_declares_a_silent_one_dead() -> None
     assert start + 10 + 2 * 5 <= lab.now <= start + 10 + 2 * 6
     (dead,) = lab.of_type(HQ, PeerDead)
     assert dead.peer == BRANCH
+    # the probes reached a branch with no SA: IOS's IKMP_NO_SA, and no answer
+    assert {n.exchange for n in lab.of_type(BRANCH, NoSa)} == {5}
     assert lab.engines[HQ].isakmp_sas(lab.now) == [] and lab.engines[HQ].ipsec_sas(lab.now) == []
     deletions = lab.of_type(HQ, IpsecSaDeleted)
     assert deletions and deletions[0].reason == "peer dead (DPD)"

@@ -31,6 +31,7 @@ from pkilab.protocols.ike.events import (
     IpsecSaDeleted,
     IsakmpSaDeleted,
     MalformedMessage,
+    NoSa,
     Phase2Up,
     SendDatagram,
 )
@@ -352,13 +353,15 @@ class IkeEngine:
         if header.exchange == ExchangeType.IDENTITY_PROTECTION:
             if sa is None:
                 if header.rcookie != ZERO_COOKIE:
-                    raise IkeDecodeError("main mode message for an unknown ISAKMP SA")
+                    self.emit(NoSa(remote.addr, header.exchange))
+                    return
                 phase1.respond_mm1(self, header, data, local, remote, now)
             else:
                 phase1.dispatch(self, sa, header, data, local, remote, now)
             return
         if sa is None or (sa.rcookie != header.rcookie and sa.rcookie != ZERO_COOKIE):
-            raise IkeDecodeError(f"exchange {header.exchange} for an unknown ISAKMP SA")
+            self.emit(NoSa(remote.addr, header.exchange))
+            return
         if header.exchange == ExchangeType.QUICK:
             phase2.dispatch(self, sa, header, data, now)
         elif header.exchange == ExchangeType.INFORMATIONAL:

@@ -100,6 +100,18 @@ class MalformedMessage:
 
 
 @dataclass(frozen=True)
+class NoSa:
+    """A well-formed message for an ISAKMP SA we do not have, and not a first main mode message.
+
+    IOS logs ``%CRYPTO-4-IKMP_NO_SA: IKE message from PEER has no SA and is not an initialization
+    offer`` (e.g. DPD from a peer whose SA was cleared here). Nothing is sent back.
+    """
+
+    peer: str
+    exchange: int
+
+
+@dataclass(frozen=True)
 class ModeFailure:
     """An exchange of ``mode`` (``Informational``, ``Quick``, ``Main``) could not be processed."""
 
@@ -179,7 +191,7 @@ class InternalError:
 
 
 Event = (
-    SendDatagram | Phase1Up | Phase2Up | AuthenticationFailed | MalformedMessage | ModeFailure
+    SendDatagram | Phase1Up | Phase2Up | AuthenticationFailed | MalformedMessage | NoSa | ModeFailure
     | NotificationReceived | NegotiationFailed | CertificateCheckPending | IsakmpSaDeleted
     | IpsecSaDeleted | PeerDead | StateChanged | InternalError
 )
