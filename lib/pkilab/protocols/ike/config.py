@@ -12,7 +12,11 @@ from pkilab.protocols.ike.policy import IsakmpPolicy, Phase2Policy, Selector
 
 @dataclass(frozen=True)
 class CertificateCheck:
-    """What the router's validator gets: the peer's certificate as received in the CERT payload."""
+    """What the router's validator gets: the peer's certificate as received in the CERT payload.
+
+    ``now`` is the engine's time (monotonic, like IOS uptime). Certificate validity must be judged by
+    the router's calendar clock, which ``clock set`` can move; the validator reads that itself.
+    """
 
     peer: str
     certificate: bytes  # DER
