@@ -112,10 +112,7 @@ _ZONES: dict[str, float] = {
 }  # fmt: skip
 
 _MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
 
 _DATE_RE = re.compile(
@@ -172,6 +169,20 @@ def _iso_datetime(text: str) -> datetime | None:
     return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
 
 
+def builder_twin(cls: type) -> Any:
+    """Return a mutable class with the same slots as the frozen slots dataclass ``cls``.
+
+    Parsers of very large tables fill an instance of the twin with plain attribute stores
+    and then set its ``__class__`` to ``cls``: the result is an ordinary frozen ``cls``
+    instance, built several times faster than through the frozen ``__init__`` (which pays an
+    ``object.__setattr__`` call per field). Layouts are identical, so CPython allows the swap.
+    """
+    slots = cls.__dict__.get("__slots__")
+    if not slots:
+        raise TypeError(f"{cls.__name__} is not a slots dataclass")
+    return type(f"_{cls.__name__}Builder", cls.__bases__, {"__slots__": tuple(slots), "__module__": cls.__module__})
+
+
 def _facts(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
@@ -191,6 +202,8 @@ def _facts(value: Any) -> Any:
 
 class FactsMixin:
     """Gives a result dataclass ``to_dict()``: its JSON facts, field names unchanged."""
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parsed facts as plain JSON-ready data (datetimes as ISO 8601)."""

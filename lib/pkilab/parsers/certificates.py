@@ -193,9 +193,7 @@ def parse_certificates(text: str) -> CertificateTable:
             if ASYNC_LOG_RE.match(t):
                 interleaved.append(t)
                 continue
-            raise ParseError(
-                _NAME, raw.rstrip(), lineno_at(text, line_pos, offset), "expected a section title"
-            )
+            raise ParseError(_NAME, raw.rstrip(), lineno_at(text, line_pos, offset), "expected a section title")
         k = key.strip().lower()
         if "  " in k:
             k = _SPACES.sub(" ", k)

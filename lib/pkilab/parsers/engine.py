@@ -161,9 +161,7 @@ class _Engine:
 
     def build(self) -> EliEngine:
         suites = tuple((n, tuple(lst)) for n, lst in self.suites)
-        return EliEngine(
-            self.name, self.state, tuple(self.caps), tuple(self.sessions), tuple(self.attrs), suites
-        )
+        return EliEngine(self.name, self.state, tuple(self.caps), tuple(self.sessions), tuple(self.attrs), suites)
 
 
 def parse_crypto_eli(text: str) -> CryptoEli:

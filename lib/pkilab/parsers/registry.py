@@ -294,9 +294,7 @@ def _canon_prefix(words: tuple[str, ...]) -> tuple[str, ...]:
 
 def _match(tokens: list[str], pat: _Pattern, table: dict[tuple[str, ...], frozenset[str]]) -> int | None:
     """Return the number of keywords matched, or None when ``tokens`` do not fit ``pat``."""
-    if len(tokens) > len(pat.words) or (
-        len(tokens) < len(pat.words) and pat.target != "exec_dialogs:parse_ping"
-    ):
+    if len(tokens) > len(pat.words) or (len(tokens) < len(pat.words) and pat.target != "exec_dialogs:parse_ping"):
         return None
     score = 0
     for i, (tok, word) in enumerate(zip(tokens, pat.words, strict=False)):

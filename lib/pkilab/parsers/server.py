@@ -172,9 +172,7 @@ _REQ_SECTIONS = {
     "router certificate requests:": "router",
 }
 _REQ_ROW = re.compile(r"^(\d+)\s+([a-zA-Z-]+)\s+(?:([0-9A-Fa-f]{32})\b\s*)?(.*)$")
-_REQ_FILLER = re.compile(
-    r"^(?:Enrollment Request Database:|ReqID\s+State\s+Fingerprint\s+SubjectName|-{10,})$"
-)
+_REQ_FILLER = re.compile(r"^(?:Enrollment Request Database:|ReqID\s+State\s+Fingerprint\s+SubjectName|-{10,})$")
 
 
 def parse_server_requests(text: str) -> ServerRequests:
@@ -305,9 +303,7 @@ def parse_server_certificates(text: str) -> IssuedCertificates:
         m = _ISSUED_ROW.match(s)
         if m is None:
             raise fail("show crypto pki server certificates", ln)
-        rows.append(
-            IssuedCertificate(m.group(1), m.group(2), m.group(3), m.group(4), at(m.group(2)), at(m.group(3)))
-        )
+        rows.append(IssuedCertificate(m.group(1), m.group(2), m.group(3), m.group(4), at(m.group(2)), at(m.group(3))))
     return IssuedCertificates(tuple(rows))
 
 

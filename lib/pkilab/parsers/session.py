@@ -92,9 +92,7 @@ _IKE = re.compile(r"^(IKE|IKEv1|IKEv2) SA:\s*local\s+(\S+)(?:\s+remote\s+(\S+)\s
 _IKE_TAIL = re.compile(r"^remote\s+(\S+)\s+(\S+)$")
 _CAPS = re.compile(r"^Capabilities:\s*(\S+)\s+connid:\s*(\d+)\s+lifetime:\s*(\S+)$")
 _ACTIVE = re.compile(r"^Active SAs:\s*(\d+),\s*origin:\s*(.+)$")
-_INOUT = re.compile(
-    r"^(Inbound|Outbound):\s*#pkts (?:dec|enc)'ed\s+(\d+)\s+drop\s+(\d+)\s+life \(KB/Sec\)\s+(.+)$"
-)
+_INOUT = re.compile(r"^(Inbound|Outbound):\s*#pkts (?:dec|enc)'ed\s+(\d+)\s+drop\s+(\d+)\s+life \(KB/Sec\)\s+(.+)$")
 _LEGEND = re.compile(r"^(?:Code:\s*)?(?:[A-Z] - [A-Za-z][^,]*,?\s*)+$")
 
 

@@ -155,15 +155,11 @@ def _start(s: str) -> LogMessage | None:
     m = _MESSAGE.match(s)
     if m is not None:
         seq, marker, stamp, host, fac, sev, mnem, rest = m.groups()
-        return LogMessage(
-            fac, int(sev), mnem, rest.strip(), stamp, marker or "", int(seq) if seq else None, host, ()
-        )
+        return LogMessage(fac, int(sev), mnem, rest.strip(), stamp, marker or "", int(seq) if seq else None, host, ())
     m = _STAMPED.match(s)
     if m is not None:
         seq, marker, stamp, rest = m.groups()
-        return LogMessage(
-            None, None, None, rest.strip(), stamp, marker or "", int(seq) if seq else None, None, ()
-        )
+        return LogMessage(None, None, None, rest.strip(), stamp, marker or "", int(seq) if seq else None, None, ())
     if _DEBUG.match(s):
         return LogMessage(None, None, None, s, None, "", None, None, ())
     return None

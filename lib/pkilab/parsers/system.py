@@ -268,19 +268,11 @@ def parse_ntp_associations(text: str) -> NtpAssociations:
     detail: dict[str, object] | None = None
     for ln in lines:
         s = ln.text.strip()
-        if (
-            not s
-            or _ASSOC_HEADER.match(s)
-            or _ASSOC_LEGEND.match(s)
-            or _LOAD_RE.match(s)
-            or _TIME_SOURCE_RE.match(s)
-        ):
+        if not s or _ASSOC_HEADER.match(s) or _ASSOC_LEGEND.match(s) or _LOAD_RE.match(s) or _TIME_SOURCE_RE.match(s):
             continue
         if m := _ASSOC_ROW.match(s):
             flags, addr, ref, st, when, poll, reach, delay, off, disp = m.groups()
-            out.append(
-                NtpAssociation(addr, ref, int(st), when, int(poll), reach, delay, off, disp, flags.strip())
-            )
+            out.append(NtpAssociation(addr, ref, int(st), when, int(poll), reach, delay, off, disp, flags.strip()))
         elif m := _DETAIL_HEAD.match(s):
             if detail is not None:
                 out.append(_assoc_detail(detail))
@@ -540,9 +532,7 @@ class IpInterfaceBrief(FactsMixin):
         return next((i for i in self.interfaces if i.interface == name), None)
 
 
-_IPB_ROW = re.compile(
-    r"^(\S+)\s+(\S+)\s+(YES|NO)\s+(\S+)\s+(up|down|administratively down|deleted)\s+(up|down)$"
-)
+_IPB_ROW = re.compile(r"^(\S+)\s+(\S+)\s+(YES|NO)\s+(\S+)\s+(up|down|administratively down|deleted)\s+(up|down)$")
 
 
 def parse_ip_interface_brief(text: str) -> IpInterfaceBrief:

@@ -161,9 +161,7 @@ class _TpStatus:
         self.ctx: str | None = None
 
     def build(self) -> TrustpointStatus:
-        certs = tuple(
-            TrustpointCert(c["kind"], c.get("subject"), c.get("MD5"), c.get("SHA1")) for c in self.certs
-        )
+        certs = tuple(TrustpointCert(c["kind"], c.get("subject"), c.get("MD5"), c.get("SHA1")) for c in self.certs)
         return TrustpointStatus(self.name, certs, self.last, tuple(self.state))
 
 
