@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, policy, psk_config, rsig_config
+import random
 
-from pkilab.protocols.ike import IkeEngine, IpsecSaDeleted, IsakmpSaDeleted, Phase1Up, Phase2Up, StateChanged
+import pytest
+from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, P2, Lab, mirror_lookup, pki, policy, psk_config, rsig_config
+
+from pkilab.protocols.ike import (
+    IkeEngine,
+    InternalError,
+    IpsecSaDeleted,
+    IsakmpSaDeleted,
+    Phase1Up,
+    Phase2Policy,
+    Phase2Up,
+    Selector,
+    StateChanged,
+    TunnelRequest,
+)
 from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
 
 
@@ -113,3 +126,40 @@ def test_state_changes_are_reported_for_debug_output() -> None:
     assert steps[BRANCH] == [("IKE_READY", "IKE_I_MM1"), ("IKE_I_MM1", "IKE_I_MM3"),
                              ("IKE_I_MM3", "IKE_I_MM5"), ("IKE_I_MM5", "IKE_P1_COMPLETE")]
     assert steps[HQ] == [("IKE_READY", "IKE_R_MM2"), ("IKE_R_MM2", "IKE_R_MM4"), ("IKE_R_MM4", "IKE_P1_COMPLETE")]
+
+
+def test_one_headend_many_branches() -> None:
+    rng = random.Random(7)
+    branches = {f"66.67.0.{i}": Selector.parse(f"10.50.{i}.0/24") for i in range(1, 21)}
+
+    def hq_lookup(peer: str, loc: Selector, rem: Selector) -> Phase2Policy | None:
+        return P2 if loc == HQ_LAN and rem == branches.get(peer) else None
+
+    hq_cfg = psk_config({}, HQ_LAN, BRANCH_LAN, psk_lookup=lambda peer: b"k" if peer in branches else None,
+                        phase2_lookup=hq_lookup)
+    lab = Lab({HQ: IkeEngine(hq_cfg, rng=rng.randbytes)})
+    for addr, lan in branches.items():
+        lab.engines[addr] = IkeEngine(psk_config({HQ: b"k"}, lan, HQ_LAN, phase2_lookup=mirror_lookup(lan, HQ_LAN)),
+                                      rng=rng.randbytes)
+    for addr, lan in branches.items():
+        out = lab.engines[addr].initiate(TunnelRequest(HQ, addr, lan, HQ_LAN, P2), lab.now)
+        lab.pump(lab.record(addr, out))
+    hq = lab.engines[HQ]
+    sas = hq.ipsec_sas(lab.now)
+    assert len(sas) == 20 and len({s.inbound_spi for s in sas}) == 20
+    assert sorted(s.remote.addr for s in sas) == sorted(branches)
+    assert {s.conn_id for s in hq.isakmp_sas(lab.now)} == set(range(1001, 1021))
+    for s in sas:
+        assert s.remote_selector == branches[s.remote.addr]
+
+
+def test_simultaneous_initiation_from_both_sides() -> None:
+    lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN))
+    out_b = lab.engines[BRANCH].initiate(TunnelRequest(HQ, BRANCH, BRANCH_LAN, HQ_LAN, P2), lab.now)
+    out_h = lab.engines[HQ].initiate(TunnelRequest(BRANCH, HQ, HQ_LAN, BRANCH_LAN, P2), lab.now)
+    lab.pump(lab.record(BRANCH, out_b) + lab.record(HQ, out_h))
+    for addr in (HQ, BRANCH):
+        assert not lab.of_type(addr, InternalError)
+        assert len(lab.of_type(addr, Phase2Up)) == 2  # one pair per direction, as IOS may end up with
+        assert {s.state for s in lab.engines[addr].isakmp_sas(lab.now)} == {"QM_IDLE"}
+

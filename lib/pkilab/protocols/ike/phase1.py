@@ -341,7 +341,9 @@ def _send_auth(eng: IkeEngine, sa: IsakmpSa, now: float, answered: bytes) -> Non
         payloads.append(Payload(PayloadType.SIG, rsa_sign_raw(rsa_cfg.private_key, digest)))
     else:
         payloads.append(Payload(PayloadType.HASH, digest))
-    others = [o for o in eng.sas() if o is not sa and o.remote.addr == sa.remote.addr and o.established]
+    # Only when we hold nothing else for the peer: during a simultaneous negotiation from both
+    # sides, an INITIAL-CONTACT would make the peer drop the SA that is just coming up.
+    others = [o for o in eng.sas() if o is not sa and o.remote.addr == sa.remote.addr and o.failed_at is None]
     if sa.role == Role.INITIATOR and not others:
         # RFC 2407 4.6.3.3, sent by IOS too: the peer may drop state left from our previous life.
         note = NotifyBody(DOI_IPSEC, ProtocolId.ISAKMP, Notify.INITIAL_CONTACT, sa.icookie + sa.rcookie, b"")
@@ -447,7 +449,7 @@ def _authenticated(eng: IkeEngine, sa: IsakmpSa, answered: bytes, now: float) ->
     if sa.peer_initial_contact:
         # The peer restarted: whatever we still hold for it is stale.
         for other in eng.sas():
-            if other is not sa and other.remote.addr == sa.remote.addr:
+            if other is not sa and other.remote.addr == sa.remote.addr and other.established is not None:
                 eng.drop_sa(other, "initial contact")
         for rec in eng.ipsec_records():
             if rec.up.remote.addr == sa.remote.addr:
