@@ -155,3 +155,33 @@ def test_config_dataclass_is_replaceable_at_runtime() -> None:
     hq.config = dataclasses.replace(hq.config, psk_lookup={}.get)  # "no crypto isakmp key …"
     lab.initiate()
     assert not lab.of_type(HQ, Phase1Up)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 8), st.integers(0, 2000), st.integers(0, 255), st.sampled_from(["flip", "cut", "append"]))
+def test_live_exchange_with_one_corrupted_message(index: int, pos: int, value: int, how: str) -> None:
+    """Corrupt one message in flight (either direction): both engines refuse cleanly, nothing is half-up."""
+    lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN))
+    seen = {"n": 0}
+
+    def tamper(dg: SendDatagram) -> bytes:
+        n, seen["n"] = seen["n"], seen["n"] + 1
+        if n != index:
+            return dg.data
+        data = bytearray(dg.data)
+        if how == "flip":
+            data[pos % len(data)] ^= value or 1
+        elif how == "cut":
+            data = data[: pos % len(data)]
+        else:
+            data += bytes([value]) * (pos % 40 + 1)
+        return bytes(data)
+
+    lab.tamper = tamper
+    lab.initiate()
+    lab.advance(70, step=5)  # let retransmissions repair what they can
+    events = lab.events.get(HQ, []) + lab.events.get(BRANCH, [])
+    assert not [e for e in events if isinstance(e, InternalError)], events
+    b_up, h_up = lab.of_type(BRANCH, Phase2Up), lab.of_type(HQ, Phase2Up)
+    for b, h in zip(b_up, h_up, strict=False):
+        assert b.outbound == h.inbound and b.inbound == h.outbound  # whatever came up, keys agree
