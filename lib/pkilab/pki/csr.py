@@ -207,12 +207,12 @@ def load_csr(data: bytes) -> CsrInfo:
     reordered = False
     try:
         csr = x509.load_der_x509_csr(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         try:
             req = asn1_csr.CertificationRequest.load(der, strict=True)
             fixed = _reencode(req)
             csr = x509.load_der_x509_csr(fixed)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, x509.InvalidVersion) as exc:
             raise PkiError(f"not a PKCS#10 certificate request: {exc}") from exc
         reordered = True
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import random
 import urllib.parse
 from collections.abc import Callable
 
@@ -367,3 +368,47 @@ def test_client_rejects_replies_that_are_not_for_it(
         alice.read_cert_rep(alice_reply.status, alice_reply.content_type, alice_reply.body)
     with pytest.raises(ScepError, match="HTTP 400"):
         alice.read_cert_rep(400, "text/plain", b"400 Bad Request")
+
+
+def _mutate(rng: random.Random, valid: bytes) -> bytes:
+    data = bytearray(valid)
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.random()
+        at = rng.randrange(len(data))
+        if kind < 0.6:
+            data[at] ^= 1 << rng.randrange(8)
+        elif kind < 0.8:
+            del data[at : at + rng.randint(1, 40)]
+        else:
+            data[at:at] = rng.randbytes(rng.randint(1, 8))
+    return bytes(data)
+
+
+def test_mutated_replies_only_raise_scep_errors(server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca) -> None:
+    rng = random.Random(4242)
+    client = new_client(rsa_key, ca_pair[1])
+    request = client.pkcs_req(build_csr(client.key, client.subject, "pw"))
+    reply = send(server, request)
+    outcomes: set[str] = set()
+    for _ in range(300):
+        try:
+            result = client.read_cert_rep(200, reply.content_type, _mutate(rng, reply.body))
+            outcomes.add(result.status.name)
+        except (ScepError, PkiError):
+            outcomes.add("error")
+    assert "error" in outcomes
+
+
+def test_mutated_messages_never_break_the_server(server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca) -> None:
+    """Flip, cut and splice bytes of a valid request: every answer is a CertRep or an HTTP 400."""
+    rng = random.Random(20260301)
+    valid = send_body(new_client(rsa_key, ca_pair[1]))
+    statuses: set[int] = set()
+    for _ in range(600):
+        response = _post(server, _mutate(rng, valid))
+        statuses.add(response.status)
+        assert response.status in (200, 400), response.detail
+        if response.status == 200:
+            reply = parse_message(response.body)
+            assert reply.signature_valid and reply.message_type is MessageType.CERT_REP
+    assert statuses == {200, 400}

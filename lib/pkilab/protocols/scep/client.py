@@ -135,7 +135,7 @@ def parse_ca_cert(content_type: str, body: bytes) -> list[x509.Certificate]:
     if kind == CT_CA_CERT:
         try:
             return [x509.load_der_x509_certificate(body)]
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise ScepError(f"GetCACert answer is not a DER certificate: {exc}") from exc
     certs, _ = parse_certs_only(body)
     if not certs:

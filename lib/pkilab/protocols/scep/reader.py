@@ -42,6 +42,7 @@ _SCEP_ATTRS = {oid: name for oid, (name, _) in scep_asn1._NAMES.items()}
 _NONCES = ("scep_sender_nonce", "scep_recipient_nonce")
 _STRING_TAGS = (0x13, 0x0C, 0x16)  # PrintableString, and the UTF8/IA5 some clients use
 NOT_ADDRESSED = "pkcsPKIEnvelope is not addressed to this certificate"
+_PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
 
 
 def _verify(
@@ -73,6 +74,9 @@ def _assemble(
     message_type = _int_attr(attrs, "scep_message_type")
     if not isinstance(transaction_id, str) or message_type is None:
         raise ScepError("pkiMessage lacks messageType or transactionID")
+    if not transaction_id or not set(transaction_id) <= _PRINTABLE:
+        # A reply must carry it back as a PrintableString.
+        raise ScepError(f"transactionID {transaction_id!r} is not a PrintableString")
     try:
         kind = MessageType(message_type)
         status_value = _int_attr(attrs, "scep_pki_status")
@@ -108,8 +112,14 @@ def parse_message(data: bytes) -> PkiMessage:
         return _parse_message_der(data)
     except ScepError:
         raise
-    except (ValueError, IndexError, UnicodeDecodeError):
+    except (ValueError, IndexError):
+        pass
+    try:
         return _parse_message_asn1(data)
+    except ScepError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # asn1crypto parses lazily
+        raise ScepError(f"not a SCEP pkiMessage: {exc}") from exc
 
 
 def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
@@ -186,7 +196,7 @@ def _parse_message_der(data: bytes) -> PkiMessage:
         if item.tag == 0x30:
             try:
                 candidate = x509.load_der_x509_certificate(data[item.head : item.end])
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):
                 continue  # an unreadable extra certificate cannot be the signer's
             if _matches(data, fields[1], candidate):
                 cert = candidate
@@ -215,7 +225,13 @@ def open_envelope_with_cipher(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Ce
     except ScepError:
         raise
     except (ValueError, IndexError):
-        cipher, encrypted_key, iv, ciphertext = _envelope_asn1(data, cert)
+        try:
+            cipher, encrypted_key, iv, ciphertext = _envelope_asn1(data, cert)
+        except ScepError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # asn1crypto parses lazily
+            message = f"pkcsPKIEnvelope is not a CMS EnvelopedData: {exc}"
+            raise ScepError(message, fail_info=BAD_MESSAGE_CHECK) from exc
     return _decrypt(key, cipher, encrypted_key, iv, ciphertext), cipher
 
 
@@ -226,7 +242,11 @@ def envelope_cipher(data: bytes) -> Cipher_:
         ScepError: not an EnvelopedData, or a cipher this module does not know.
     """
     enveloped = _load_enveloped(data)
-    name = enveloped["encrypted_content_info"]["content_encryption_algorithm"]["algorithm"].native
+    try:
+        name = enveloped["encrypted_content_info"]["content_encryption_algorithm"]["algorithm"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        message = f"pkcsPKIEnvelope is not a CMS EnvelopedData: {exc}"
+        raise ScepError(message, fail_info=BAD_MESSAGE_CHECK) from exc
     cipher = _CIPHER_BY_ASN1.get(name)
     if cipher is None:
         raise ScepError(f"unsupported envelope cipher {name}", fail_info="badAlg")
@@ -334,7 +354,7 @@ def _find_signer_cert(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x5
                 found = cert.key_identifier == sid.chosen.native
             if found:
                 return x509.load_der_x509_certificate(cert.dump())
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, x509.InvalidVersion):
             continue  # an unreadable extra certificate cannot be the signer's
     raise ScepError("pkiMessage does not carry its signer's certificate", fail_info=BAD_MESSAGE_CHECK)
 
@@ -421,6 +441,6 @@ def parse_certs_only(data: bytes) -> tuple[list[x509.Certificate], list[x509.Cer
             for choice in signed["crls"] or []
             if choice.name == "crl"
         ]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, x509.InvalidVersion) as exc:
         raise ScepError(f"not a certs-only SignedData: {exc}") from exc
     return certs, crls
