@@ -247,3 +247,23 @@ def test_responder_lifetime_is_announced_and_adopted() -> None:
     (h,) = lab.of_type(HQ, Phase2Up)
     assert (b.lifetime_seconds, b.lifetime_kilobytes) == (h.lifetime_seconds, h.lifetime_kilobytes) == (1800, 1000)
     assert lab.engines[BRANCH].ipsec_sas(lab.now)[0].lifetime_remaining == 1800
+
+
+def test_lost_qm2_is_recovered_by_qm1_retransmission() -> None:
+    lab = psk_lab()
+    lost: list[SendDatagram] = []
+
+    def drop_first_qm2(dg: SendDatagram) -> bool:
+        if len(lab.wire) == 8 and not lost:  # MM1..MM6, QM1, then QM2
+            lost.append(dg)
+            return True
+        return False
+
+    lab.drop = drop_first_qm2
+    lab.initiate()
+    assert lost and lab.of_type(BRANCH, Phase1Up) and not lab.of_type(BRANCH, Phase2Up)
+    lab.advance(10)
+    (b,) = lab.of_type(BRANCH, Phase2Up)
+    (h,) = lab.of_type(HQ, Phase2Up)
+    assert b.outbound == h.inbound
+    assert lab.wire[8].data == lab.wire[6].data and lab.wire[9].data == lost[0].data  # QM1 again, same QM2
