@@ -34,6 +34,7 @@ from pkilab.protocols.ike import (
     Phase2Policy,
     Phase2Up,
     RsaCredentials,
+    SendDatagram,
     TransformSet,
 )
 from pkilab.protocols.ike.constants import AuthMethod, Notify, P1Encr
@@ -239,3 +240,26 @@ def test_validator_that_raises_is_a_refusal_not_a_crash() -> None:
     (err,) = lab.of_type(HQ, InternalError)
     assert "CRL cache corrupt" in err.detail
     assert states(lab, HQ) == ["MM_KEY_EXCH"]
+
+
+def test_forged_mm2_does_not_lock_out_the_real_one() -> None:
+    hq = psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN)
+    br = psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN)
+    lab = Lab.of(hq, br)
+    forged: list[bytes] = []
+
+    def forge_first_mm2(dg: SendDatagram) -> bytes:
+        if len(lab.wire) == 2 and not forged:
+            data = bytearray(dg.data)
+            data[8:16] = b"\x01" * 8  # another responder cookie
+            data[40] ^= 0xFF  # and a broken SA payload
+            forged.append(bytes(data))
+            return bytes(data)
+        return dg.data
+
+    lab.tamper = forge_first_mm2
+    lab.initiate()
+    assert forged and lab.of_type(BRANCH, MalformedMessage)
+    lab.tamper = None
+    lab.advance(10)  # MM1 retransmitted; the responder answers with the genuine MM2 again
+    assert lab.of_type(BRANCH, Phase2Up) and lab.of_type(HQ, Phase2Up)

@@ -175,8 +175,9 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: E
     if data == sa.rtx.received:
         eng.resend(sa.rtx)  # the peer did not get our answer
         return
-    if sa.role == Role.INITIATOR and sa.state == MmState.I_MM1 and sa.rcookie == ZERO:
-        sa.rcookie = header.rcookie
+    learning = sa.role == Role.INITIATOR and sa.state == MmState.I_MM1 and sa.rcookie == ZERO
+    if learning and header.rcookie != ZERO:
+        sa.rcookie = header.rcookie  # MM2 tells us the responder cookie; undone below if MM2 is bad
     if header.rcookie != sa.rcookie:
         raise IkeDecodeError("main mode message with a wrong responder cookie")
     entry = MAIN_MODE.get((sa.role, sa.state))
@@ -186,7 +187,12 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: E
             eng.emit(MalformedMessage(remote.addr, f"unexpected main mode message in {sa.state.value}"))
         return
     name, next_state = entry
-    outcome = HANDLERS[name](eng, sa, header, data, now, local, remote)
+    outcome = Outcome.STAY
+    try:
+        outcome = HANDLERS[name](eng, sa, header, data, now, local, remote)
+    finally:
+        if learning and outcome is Outcome.STAY:
+            sa.rcookie = ZERO  # a forged or broken MM2 must not lock out the real one
     if outcome is Outcome.STAY:
         return
     sa.last_heard = now
