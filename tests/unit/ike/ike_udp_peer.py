@@ -98,8 +98,11 @@ class Peer:
             if isinstance(ev, SendDatagram):
                 self.socks[ev.local.port].sendto(ev.data, (ev.remote.addr, ev.remote.port))
                 continue
-            emit("event", type=type(ev).__name__, **{f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)
-                                                     if f.name not in ("inbound", "outbound")})
+            keys = [f.name for f in dataclasses.fields(ev) if f.name not in ("inbound", "outbound")]
+            fields = {k: getattr(ev, k) for k in keys}
+            if isinstance(ev, Phase2Up):
+                fields.update(inbound_spi=ev.inbound.spi, outbound_spi=ev.outbound.spi)
+            emit("event", type=type(ev).__name__, **fields)
             if isinstance(ev, Phase2Up):
                 i, o = sa_pair(ev)
                 self.inbound[i.spi] = (i, o, ev)

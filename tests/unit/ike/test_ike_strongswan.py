@@ -319,3 +319,19 @@ def test_revoked_strongswan_certificate_is_refused(netns: Netns) -> None:
     assert done["ipsec"] == 0
     print(result.stdout)
     assert "INVALID_CERT" in result.stdout
+
+
+def test_strongswan_deletes_reach_the_engine(netns: Netns) -> None:
+    """strongSwan's protected informationals (DELETE for ESP and ISAKMP) decrypt and verify here."""
+    peer = EnginePeer(netns, {**base("respond", 60), **psk_setup(netns)})
+    assert netns.swan("--initiate", "--child", "net", "--timeout", "15", check=False).returncode == 0
+    child = peer.wait_for(lambda x: x.get("type") == "Phase2Up", 5)
+    netns.swan("--terminate", "--ike", "hq", "--timeout", "10", check=False)
+    gone = peer.wait_for(lambda x: x.get("type") == "IsakmpSaDeleted", 10)
+    assert gone["reason"] == "deleted by peer"
+    esp = peer.wait_for(lambda x: x.get("type") == "IpsecSaDeleted", 5)
+    assert esp["reason"] == "deleted by peer"
+    assert (esp["inbound_spi"], esp["outbound_spi"]) == (child["inbound_spi"], child["outbound_spi"])
+    done = peer.finish()
+    assert done["isakmp"] == [] and done["ipsec"] == 0
+    assert not peer.events("MalformedMessage") and not peer.events("ModeFailure")
