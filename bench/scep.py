@@ -8,10 +8,12 @@ What is measured (all on this host, figures printed as one table):
   (cryptography holds the GIL while signing, so one Python process gets one core's worth).
 * core: ``ScepServer.pki_operation`` called in-process on pre-built PKCSReq messages (no HTTP):
   what the SCEP core and the CA crypto cost.
-* http: the same pre-built requests POSTed over ``--connections`` keep-alive connections (one
-  thread each) to the core behind a stdlib HTTP server running in a separate process (the
-  simulated lab runs apart from the suites that drive it); every reply is checked after the
-  clock stops. This is the CA's throughput over SCEP: the figure the target is about.
+* SCEP/HTTP: the same pre-built requests POSTed over one or ``--connections`` keep-alive
+  connections (one client thread each) to the core behind a local HTTP server in a separate
+  process (the simulated lab runs apart from the suites that drive it); every reply is
+  checked after the clock stops. This is the CA's throughput over SCEP, the figure the target
+  is about. Two adapters: a lean asyncio one (as a lab's event-loop HTTP server would be) and
+  the stdlib ``http.server`` one (its header parsing alone costs about as much as the SCEP work).
 * enroll: full client enrollments one after another, timed: build and sign the PKCSReq
   (client RSA-2048), POST, verify and decrypt the CertRep. The client's own two RSA-2048
   private-key operations per enrollment cap this below half the ceiling by arithmetic.
@@ -28,6 +30,7 @@ which is the default here.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import http.client
 import multiprocessing
@@ -37,6 +40,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from urllib.parse import parse_qsl, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -137,13 +142,44 @@ def _check(clients: list[ScepClient], replies: list[tuple[int, str, bytes]]) -> 
         client.issued_certificate(result)
 
 
-def _serve(ca_der: bytes, key_der: bytes, port_out: multiprocessing.connection.Connection) -> None:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import parse_qsl, urlsplit
-
+def _serve(ca_der: bytes, key_der: bytes, port_out: Connection, adapter: str) -> None:
     key = serialization.load_der_private_key(key_der, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     server = ScepServer(MemoryCa(key, x509.load_der_x509_certificate(ca_der), lambda: dt.datetime.now(dt.UTC)))
+    if adapter == "asyncio":
+        asyncio.run(_serve_asyncio(server, port_out))
+    else:
+        _serve_threading(server, port_out)
+
+
+async def _serve_asyncio(server: ScepServer, port_out: Connection) -> None:
+    """A lean HTTP/1.1 keep-alive adapter: what a lab's asyncio HTTP server costs per request."""
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                parts = urlsplit(target)
+                response = server.handle(method, parts.path, dict(parse_qsl(parts.query)), body)
+                writer.write(
+                    f"HTTP/1.1 {response.status} X\r\nContent-Type: {response.content_type}\r\n"
+                    f"Content-Length: {len(response.body)}\r\n\r\n".encode() + response.body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    listener = await asyncio.start_server(connection, "127.0.0.1", 0)
+    port_out.send(listener.sockets[0].getsockname()[1])
+    await listener.serve_forever()
+
+
+def _serve_threading(server: ScepServer, port_out: Connection) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -175,10 +211,14 @@ def _post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, str, byte
     return response.status, response.getheader("Content-Type", ""), response.read()
 
 
-def with_server(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[int, int], Figure]) -> Figure:
+def with_server(
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[int, int], Figure], adapter: str = "asyncio"
+) -> Figure:
     key_der = ca[0].private_bytes(Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.Process(target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child))
+    process = multiprocessing.Process(
+        target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child, adapter)
+    )
     process.start()
     try:
         if not parent.poll(30):
@@ -190,7 +230,7 @@ def with_server(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[i
         process.join(5)
 
 
-def over_http(port: int, pid: int, clients: list[ScepClient], connections: int) -> Figure:
+def over_http(port: int, pid: int, clients: list[ScepClient], connections: int, adapter: str) -> Figure:
     bodies = _requests(clients)
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
     for conn in conns:
@@ -212,7 +252,7 @@ def over_http(port: int, pid: int, clients: list[ScepClient], connections: int) 
     cpu = process_cpu(pid) - cpu
     done = [reply for reply in replies[1:] if reply is not None]
     _check(clients[1:], done)
-    return Figure(f"SCEP over HTTP, {connections} connection(s)", len(done), elapsed, cpu)
+    return Figure(f"SCEP/HTTP ({adapter}), {connections} conn.", len(done), elapsed, cpu)
 
 
 def enroll(port: int, pid: int, clients: list[ScepClient]) -> Figure:
@@ -249,9 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         top,
         best(rounds, lambda: core(ca, _clients(ca[1], keys, args.requests))),
         with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
-            port, pid, _clients(ca[1], keys, args.requests + 1), 1))),
+            port, pid, _clients(ca[1], keys, args.requests + 1), 1, "asyncio"))),
         with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
-            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections))),
+            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "asyncio"))),
+        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
+            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "http.server")),
+            adapter="http.server"),
         with_server(ca, lambda port, pid: best(rounds, lambda: enroll(
             port, pid, _clients(ca[1], keys, args.requests)))),
     ]
