@@ -190,6 +190,8 @@ def _facts(value: Any) -> Any:
             if f.metadata.get("facts") is False:
                 continue
             out[f.name] = _facts(getattr(value, f.name))
+        for name in getattr(value, "_derived_facts", ()):
+            out[name] = _facts(getattr(value, name))
         return out
     if isinstance(value, tuple | list):
         return [_facts(v) for v in value]
@@ -201,7 +203,11 @@ def _facts(value: Any) -> Any:
 
 
 class FactsMixin:
-    """Gives a result dataclass ``to_dict()``: its JSON facts, field names unchanged."""
+    """Gives a result dataclass ``to_dict()``: its JSON facts, field names unchanged.
+
+    A class may name properties in ``_derived_facts`` (a class attribute) to have them
+    included in ``to_dict()`` after the fields.
+    """
 
     __slots__ = ()
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from pkilab.errors import ParseError
-from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, at, lineno_at, strip_echo
+from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, at, builder_twin, strip_echo
 
 __all__ = ["Certificate", "CertificateTable", "parse_certificates"]
 
@@ -28,7 +29,8 @@ class Certificate(FactsMixin):
     """One section of ``show crypto pki certificates``.
 
     Dates are kept as printed (``start``, ``end``, ``renew``) and as datetimes
-    (``start_at``…: timezone-aware when the zone is known, naive otherwise, ``None`` if absent).
+    (``start_at``…: timezone-aware when the zone is known, naive otherwise, ``None`` if absent;
+    read on access from the printed text through a cache, and part of ``to_dict()``).
     Distinguished names are tuples of ``attr=value`` lines in printed order.
     """
 
@@ -50,13 +52,27 @@ class Certificate(FactsMixin):
     crl_distribution_points: tuple[str, ...]
     fingerprint_md5: str | None
     fingerprint_sha1: str | None
-    start_at: datetime | None
-    end_at: datetime | None
-    renew_at: datetime | None
     # verbose-only facts, in printed order: ("Signature Algorithm", "SHA256 with RSA Encryption")…
     details: tuple[tuple[str, str], ...] = ()
     key_usage: tuple[str, ...] = ()
     subject_alt_names: tuple[str, ...] = ()
+
+    _derived_facts: ClassVar[tuple[str, ...]] = ("start_at", "end_at", "renew_at")
+
+    @property
+    def start_at(self) -> datetime | None:
+        """``start`` as a datetime (aware when the zone is known; computed on access, cached)."""
+        return at(self.start)
+
+    @property
+    def end_at(self) -> datetime | None:
+        """``end`` as a datetime."""
+        return at(self.end)
+
+    @property
+    def renew_at(self) -> datetime | None:
+        """``renew`` as a datetime (``19:00:00 EST Dec 31 1969`` is the epoch: renewal is due)."""
+        return at(self.renew)
 
     @property
     def issuer_dn(self) -> str:
@@ -109,11 +125,7 @@ class _Builder:
 
     def build(self) -> Certificate:
         d = self.d
-        hostname = None
-        for rdn in self.subject:
-            for part in rdn.split("+"):
-                if part[:9].lower() == "hostname=":
-                    hostname = part[9:]
+        hostname = _hostname(self.subject)
         tps = d.get("tp")
         start, end, renew = d.get("start"), d.get("end"), d.get("renew")
         return Certificate(
@@ -121,7 +133,7 @@ class _Builder:
             tuple(tps.split()) if tps else (), start, end, renew,
             tuple(self.issuer), tuple(self.subject), d.get("name"), hostname, d.get("ip"),
             d.get("subject_serial"), d.get("storage"), tuple(self.cdp), d.get("md5"), d.get("sha1"),
-            at(start), at(end), at(renew), tuple(self.details), tuple(self.ku), tuple(self.san),
+            tuple(self.details), tuple(self.ku), tuple(self.san),
         )  # fmt: skip
 
 
@@ -164,67 +176,162 @@ _DETAIL_KEYS: dict[str, int] = {
 _SPACES = re.compile(r"\s+")
 
 
+_WS = r"[ \t]*"
+_VAL = r"([^\n]*)"  # greedy: trailing blanks are stripped in _fast_cert
+_DNS = r"((?:[ \t]*[A-Za-z][A-Za-z0-9.]*=[^\n]*\n)*)"
+# One whole plain section in its usual order (12.x to 15.x, any indentation, trailing blanks).
+_CERT_BLOCK = re.compile(
+    rf"((?:[A-Z][A-Za-z -]* )?Certificate)\n{_WS}Status: (\w+){_WS}\n"
+    rf"{_WS}Certificate Serial Number(?: \(hex\))?: (\S+){_WS}\n{_WS}Certificate Usage: {_VAL}\n"
+    rf"{_WS}Issuer:{_WS}\n{_DNS}{_WS}Subject:{_WS}\n"
+    rf"(?:{_WS}Name: {_VAL}\n)?(?:{_WS}IP Address: {_VAL}\n)?(?:{_WS}Serial Number: {_VAL}\n)?{_DNS}"
+    rf"(?:{_WS}CRL Distribution Points:{_WS}\n((?:{_WS}[a-z]+://[^\n]*\n)*))?"
+    rf"{_WS}Validity Date:{_WS}\n{_WS}start date: {_VAL}\n{_WS}end +date: {_VAL}\n"
+    rf"(?:{_WS}renew date: {_VAL}\n)?{_WS}Associated Trustpoints?: {_VAL}"
+    rf"(?:\n{_WS}Storage: {_VAL})?\n?"
+)
+_CertBuilder = builder_twin(Certificate)
+_new = object.__new__
+
+
 def parse_certificates(text: str) -> CertificateTable:
     """Parse ``show crypto pki certificates`` (plain or ``verbose``), any release.
+
+    A section printed in the usual order is read by one expression (``_CERT_BLOCK``); any
+    other block goes through the line reader, which knows every line IOS prints here.
 
     Raises:
         ParseError: On a line that is neither a section title, a known ``Key: value`` line,
             nor a name/URL/decoded line under the key that announces it.
     """
     text, offset = strip_echo(text)
-    certs: list[Certificate] = []
-    interleaved: list[str] = []
-    cur: _Builder | None = None
-    ctx = _C_NONE
-    pos = 0
-    for raw in text.split("\n"):
-        line_pos = pos
-        pos += len(raw) + 1
+    reader = _LineReader()
+    certs = reader.certs
+    match = _CERT_BLOCK.fullmatch
+    no = 1 + offset
+    for block in text.split("\n\n"):
+        m = match(block)
+        if m is not None:
+            reader.flush()
+            certs.append(_fast_cert(m))
+        else:
+            for i, raw in enumerate(block.split("\n")):
+                reader.feed(raw, no + i)
+        no += block.count("\n") + 2  # the block's lines and the blank line after it
+    reader.flush()
+    return CertificateTable(tuple(certs), tuple(reader.interleaved))
+
+
+def _lines(group: str | None) -> tuple[str, ...]:
+    return tuple(filter(None, map(str.strip, group.split("\n")))) if group else ()
+
+
+def _fast_cert(m: re.Match[str]) -> Certificate:
+    section, status, serial, usage, issuer, name, ip, sn, subject, cdp, start, end, renew, tps, storage = m.groups()
+    usage, start, end, tps = usage.rstrip(), start.rstrip(), end.rstrip(), tps.rstrip()
+    name = name.rstrip() if name else name
+    ip = ip.rstrip() if ip else ip
+    sn = sn.rstrip() if sn else sn
+    renew = renew.rstrip() if renew else renew
+    storage = storage.rstrip() if storage else storage
+    subj = _lines(subject)
+    hostname = None
+    if "ostname=" in subject:
+        hostname = _hostname(subj)
+    c = _new(_CertBuilder)
+    c.section = section
+    c.status = status
+    c.serial = serial
+    c.usage = usage
+    c.trustpoints = tuple(tps.split())
+    c.start = start
+    c.end = end
+    c.renew = renew
+    c.issuer = _lines(issuer)
+    c.subject = subj
+    c.name = name
+    c.hostname = hostname
+    c.ip_address = ip
+    c.subject_serial_number = sn
+    c.storage = storage
+    c.crl_distribution_points = _lines(cdp)
+    c.fingerprint_md5 = None
+    c.fingerprint_sha1 = None
+    c.details = ()
+    c.key_usage = ()
+    c.subject_alt_names = ()
+    c.__class__ = Certificate
+    result: Certificate = c
+    return result
+
+
+def _hostname(subject: tuple[str, ...] | list[str]) -> str | None:
+    hostname = None
+    for rdn in subject:
+        for part in rdn.split("+"):
+            if part[:9].lower() == "hostname=":
+                hostname = part[9:]
+    return hostname
+
+
+class _LineReader:
+    """Reads sections line by line, keeping the section in progress across blank lines."""
+
+    def __init__(self) -> None:
+        self.certs: list[Certificate] = []
+        self.interleaved: list[str] = []
+        self.cur: _Builder | None = None
+        self.ctx = _C_NONE
+
+    def flush(self) -> None:
+        """Close the section in progress."""
+        if self.cur is not None:
+            self.certs.append(self.cur.build())
+            self.cur = None
+
+    def feed(self, raw: str, no: int) -> None:
+        """Read one line (``no`` is its number in the output)."""
         t = raw.strip()
         if not t:
-            continue
+            return
         key, sep, value = t.partition(":")
         if not sep and "=" not in t and t.endswith("Certificate"):
-            if cur is not None:
-                certs.append(cur.build())
-            cur, ctx = _Builder(t), _C_NONE
-            continue
+            self.flush()
+            self.cur, self.ctx = _Builder(t), _C_NONE
+            return
+        cur = self.cur
         if cur is None:
             if ASYNC_LOG_RE.match(t):
-                interleaved.append(t)
-                continue
-            raise ParseError(_NAME, raw.rstrip(), lineno_at(text, line_pos, offset), "expected a section title")
+                self.interleaved.append(t)
+                return
+            raise ParseError(_NAME, raw.rstrip(), no, "expected a section title")
         k = key.strip().lower()
         if "  " in k:
             k = _SPACES.sub(" ", k)
         entry = _KEYS.get(k) if sep else None
-        if entry is not None and not (ctx == _C_SAN and k in _SUBJECT_KEYS):
-            name, ctx = entry
+        if entry is not None and not (self.ctx == _C_SAN and k in _SUBJECT_KEYS):
+            name, self.ctx = entry
             if name is not None:
                 cur.d[name] = value.strip()
             elif value.strip():  # a name printed on the key's own line
+                ctx = self.ctx
                 (cur.issuer if ctx == _C_ISSUER else cur.subject if ctx == _C_SUBJECT else cur.cdp).append(
                     value.strip()
                 )
-            continue
-        if ctx == _C_SUBJECT and sep and k in _SUBJECT_KEYS:
+            return
+        if self.ctx == _C_SUBJECT and sep and k in _SUBJECT_KEYS:
             cur.d[_SUBJECT_KEYS[k]] = value.strip()
-            continue
+            return
         if sep and k in _DETAIL_KEYS:
-            ctx = _DETAIL_KEYS[k]
+            self.ctx = _DETAIL_KEYS[k]
             cur.details.append((key.strip(), value.strip()))
-            continue
-        if _continuation(cur, ctx, t):
-            continue
-        if _PAGER_RE.match(t):
-            continue
+            return
+        if _continuation(cur, self.ctx, t) or _PAGER_RE.match(t):
+            return
         if ASYNC_LOG_RE.match(t):
-            interleaved.append(t)
-            continue
-        raise ParseError(_NAME, raw.rstrip(), lineno_at(text, line_pos, offset))
-    if cur is not None:
-        certs.append(cur.build())
-    return CertificateTable(tuple(certs), tuple(interleaved))
+            self.interleaved.append(t)
+            return
+        raise ParseError(_NAME, raw.rstrip(), no)
 
 
 def _continuation(cur: _Builder, ctx: int, t: str) -> bool:

@@ -224,18 +224,32 @@ def _read_blocks(text: str, no: int, reader: _DetailReader) -> None:
                 life = tk[k - 1]
                 k -= 1
             width = k - 4 - has_status  # C-id, Local, Remote, [I-VRF]
-            if ":" in life and (width == 3 or width == 4) and tk[k - 1].isdigit() and conn.isdigit():
+            if ":" in life and (width == 3 or width == 4):
+                # one store per statement: a multiple assignment would build a tuple per SA
                 sa = new(builder)
-                sa.conn_id, sa.local, sa.remote = int(tk[0]), tk[1], tk[2]
-                sa.ivrf = tk[3] if width == 4 else None
-                sa.status = tk[width] if has_status else None
-                sa.encr, sa.hash, sa.auth, sa.dh_group = tk[k - 4], tk[k - 3], tk[k - 2], int(tk[k - 1])
-                sa.lifetime, sa.capabilities, sa.engine_id, sa.engine_conn_id = life, cap, engine, int(conn)
-                sa.engine_kind, sa.family = None, family
-                sa.__class__ = cls
-                append(sa)
-                no += 3
-                continue
+                try:
+                    sa.conn_id = int(tk[0])
+                    sa.dh_group = int(tk[k - 1])
+                    sa.engine_conn_id = int(conn)
+                except ValueError:
+                    pass  # not a plain row: the line reader decides
+                else:
+                    sa.local = tk[1]
+                    sa.remote = tk[2]
+                    sa.ivrf = tk[3] if width == 4 else None
+                    sa.status = tk[width] if has_status else None
+                    sa.encr = tk[k - 4]
+                    sa.hash = tk[k - 3]
+                    sa.auth = tk[k - 2]
+                    sa.lifetime = life
+                    sa.capabilities = cap
+                    sa.engine_id = engine
+                    sa.engine_kind = None
+                    sa.family = family
+                    sa.__class__ = cls
+                    append(sa)
+                    no += 3
+                    continue
         reader.last = None
         for line in block.split("\n"):
             reader.line(no, line)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_parsers_fastpaths import certs_by_lines, detail_by_lines
 
 from pkilab.parsers import parse
 
@@ -22,9 +23,7 @@ class Sa:
     status: str
 
 
-sas = st.builds(
-    Sa, ipv4, ipv4, states, st.integers(0, 99999), st.sampled_from(["ACTIVE", "STDBY", "ACTIVE (deleted)"])
-)
+sas = st.builds(Sa, ipv4, ipv4, states, st.integers(0, 99999), st.sampled_from(["ACTIVE", "STDBY", "ACTIVE (deleted)"]))
 
 
 def render_isakmp(rows: list[Sa], layout: str) -> str:
@@ -33,11 +32,7 @@ def render_isakmp(rows: list[Sa], layout: str) -> str:
     out = [] if layout == "12.4" else ["IPv4 Crypto ISAKMP SA"]
     out.append(head)
     for r in rows:
-        out.append(
-            f"{r.dst:<15} {r.src:<15} {r.state:<15}{r.conn_id:>6}"
-            + ("    0" if slot else "")
-            + f" {r.status}"
-        )
+        out.append(f"{r.dst:<15} {r.src:<15} {r.state:<15}{r.conn_id:>6}" + ("    0" if slot else "") + f" {r.status}")
     if layout == "15.x":
         out += ["", "IPv6 Crypto ISAKMP SA", ""]
     return "\n".join(out) + "\n"
@@ -121,7 +116,9 @@ def render_detail(rows: list[DetailSa], layout: str, trailing: bool) -> str:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(details, max_size=8), st.sampled_from(["12.x", "15.x"]), st.booleans())
 def test_isakmp_sa_detail_roundtrip(rows: list[DetailSa], layout: str, trailing: bool) -> None:
-    got = parse("sh cry isa sa det", render_detail(rows, layout, trailing)).sas
+    text = render_detail(rows, layout, trailing)
+    got = parse("sh cry isa sa det", text).sas
+    assert got == detail_by_lines(text).sas  # the block fast path agrees with the line reader
     assert [(s.conn_id, s.local, s.remote, s.ivrf or "", s.encr, s.hash, s.auth, s.dh_group, s.lifetime,
              s.capabilities, s.engine_conn_id) for s in got] == [
         (r.cid, r.local, r.remote, r.ivrf, r.encr, r.hash, r.auth, r.dh, r.life, r.cap, r.conn) for r in rows
@@ -207,6 +204,7 @@ def render_cert(c: Cert, *, twelve: bool, trailing: bool, flat: bool) -> str:
 def test_certificates_roundtrip(cs: list[Cert], twelve: bool, trailing: bool, flat: bool) -> None:
     text = "\n".join(render_cert(c, twelve=twelve, trailing=trailing, flat=flat) for c in cs)
     got = parse("show crypto ca certificates", text).certificates
+    assert got == certs_by_lines(text).certificates  # the block fast path agrees with the line reader
     assert len(got) == len(cs)
     for g, c in zip(got, cs, strict=True):
         assert (g.section, g.status, g.serial, g.usage) == (c.section, "Available", c.serial, c.usage)
