@@ -11,7 +11,13 @@ from pkilab.errors import ConfigValueError
 from pkilab.protocols.ike import IsakmpPolicy, Selector, TransformSet
 from pkilab.protocols.ike.codec import IkeDecodeError, encode_sa, parse_id, parse_sa
 from pkilab.protocols.ike.constants import AuthMethod, EspTransform, P1Encr, P1Hash, P2Auth
-from pkilab.protocols.ike.crypto import dh_group, rsa_sign_raw, rsa_verify_raw
+from pkilab.protocols.ike.crypto import (
+    _rsa_sign_python,
+    _rsa_verify_python,
+    dh_group,
+    rsa_sign_raw,
+    rsa_verify_raw,
+)
 from pkilab.protocols.ike.policy import choose_phase1, phase1_sa
 
 
@@ -80,3 +86,14 @@ def test_raw_rsa_signature_has_no_digest_info() -> None:
     assert rsa_verify_raw(key.public_key(), data, sig)
     assert not rsa_verify_raw(key.public_key(), data[::-1], sig)
     assert not rsa_verify_raw(rsa_key("other").public_key(), data, sig)
+    assert not rsa_verify_raw(key.public_key(), data, sig[:-1])
+
+
+def test_pure_python_rsa_path_agrees_with_openssl() -> None:
+    """The fallback for cryptography releases without NoDigestInfo gives identical signatures."""
+    key = rsa_key("sig-test")
+    data = bytes(range(32))
+    sig = _rsa_sign_python(key, data)
+    assert sig == rsa_sign_raw(key, data)  # PKCS#1 v1.5 is deterministic
+    assert _rsa_verify_python(key.public_key(), data, sig)
+    assert not _rsa_verify_python(key.public_key(), data[1:], sig)

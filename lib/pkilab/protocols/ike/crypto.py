@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from pkilab.protocols.ike.constants import P1Encr, P1Hash
@@ -207,12 +209,22 @@ def keymat(
 # --- raw RSA signatures (no DigestInfo, as IKEv1 signs the bare HASH_I/HASH_R) -------------------
 
 
+# cryptography added NoDigestInfo in a recent release; older ones get the pure-Python path.
+_NO_DIGEST_INFO = getattr(asym_utils, "NoDigestInfo", None)
+
+
 def rsa_sign_raw(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     """PKCS#1 v1.5 type 1 signature over ``data`` itself, without an ASN.1 DigestInfo.
 
     Raises:
         ValueError: data too long for the modulus.
     """
+    if _NO_DIGEST_INFO is not None:
+        return key.sign(data, padding.PKCS1v15(), _NO_DIGEST_INFO())
+    return _rsa_sign_python(key, data)
+
+
+def _rsa_sign_python(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     priv = key.private_numbers()
     pub = priv.public_numbers
     k = (pub.n.bit_length() + 7) // 8
@@ -229,6 +241,16 @@ def rsa_sign_raw(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
 
 def rsa_verify_raw(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> bool:
     """Check a raw PKCS#1 v1.5 type 1 signature made by :func:`rsa_sign_raw` (or a peer)."""
+    if _NO_DIGEST_INFO is not None:
+        try:
+            key.verify(signature, data, padding.PKCS1v15(), _NO_DIGEST_INFO())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+    return _rsa_verify_python(key, data, signature)
+
+
+def _rsa_verify_python(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> bool:
     pub = key.public_numbers()
     k = (pub.n.bit_length() + 7) // 8
     s = int.from_bytes(signature, "big")
