@@ -1,0 +1,157 @@
+"""RSA key pairs of the simulated router: generate, show, export/import, zeroize, NVRAM."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+
+from pkilab.sim.features.admin import Admin
+from pkilab.sim.features.keys import Keys
+
+
+def keys_of(lab, name="r1") -> Keys:
+    return lab.routers[name].feature(Keys)
+
+
+def test_generate_with_modulus_prints_seed_messages(lab, cli):
+    cli("configure terminal")
+    out = cli("crypto key generate rsa general-keys label ese-ios-ca modulus 1024 exportable")
+    assert "The name for the keys will be: ese-ios-ca\n% The key modulus size is 1024 bits\n" in out
+    assert "% Generating 1024 bit RSA keys ...[OK]" in out
+    pair = keys_of(lab).get("ese-ios-ca")
+    assert pair is not None and pair.bits == 1024 and pair.exportable
+
+
+def test_generate_without_modulus_asks_and_defaults_to_512(lab, cli):
+    out = cli("crypto key generate rsa")
+    assert "The name for the keys will be: r1.example.com" in out
+    assert out.endswith("How many bits in the modulus [512]: ")
+    out = cli("100")
+    assert "% Invalid modulus size, must be in the range of 360 to 4096" in out
+    assert out.endswith("How many bits in the modulus [512]: ")
+    out = cli("")
+    assert "% Generating 512 bit RSA keys ...[OK]" in out
+    assert out.endswith("r1#")
+    pair = keys_of(lab).get(keys_of(lab).default_label())
+    assert pair is not None and pair.bits == 512 and not pair.exportable
+
+
+def test_modulus_out_of_range_is_refused(lab, cli):
+    out = cli("crypto key generate rsa label k modulus 5000")
+    assert "% Invalid modulus size" in out
+    assert keys_of(lab).get("k") is None
+
+
+def test_existing_label_asks_before_replacing(lab, cli):
+    cli("crypto key generate rsa label k modulus 512")
+    first = keys_of(lab).get("k")
+    out = cli("crypto key generate rsa label k modulus 512")
+    assert "% You already have RSA keys defined named k.\n" in out
+    assert out.endswith("% Do you really want to replace them? [yes/no]: ")
+    cli("no")
+    assert keys_of(lab).get("k") is first
+    cli("crypto key generate rsa label k modulus 512")
+    cli("yes")
+    assert keys_of(lab).get("k") is not first
+
+
+def test_no_domain_no_label_is_refused(lab, cli):
+    cli("configure terminal")
+    cli("no ip domain name")
+    out = cli("crypto key generate rsa modulus 512")
+    assert "% Please define a domain-name first." in out
+    assert keys_of(lab).pairs == {}
+
+
+def test_show_mypubkey_renders_key_data(lab, cli):
+    cli("crypto key generate rsa label shown modulus 512 exportable")
+    pair = keys_of(lab).get("shown")
+    out = cli("show crypto key mypubkey rsa shown")
+    lines = out.splitlines()
+    assert lines[0].startswith("% Key pair was generated at: ")
+    assert lines[1:7] == ["Key name: shown", "Key type: RSA KEYS", " Storage Device: not specified",
+                          " Usage: General Purpose Key", " Key is exportable.", " Key Data:"]
+    der = pair.private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    shown = "".join("".join(ln.split()) for ln in lines[7:-1])
+    assert shown == der.hex().upper()
+    assert "Key name: other" not in cli("show crypto key mypubkey rsa")
+
+
+def test_export_to_nvram_and_import_back(lab, cli):
+    cli("configure terminal")
+    cli("crypto key generate rsa general-keys label ese-ios-ca modulus 512 exportable")
+    original = keys_of(lab).get("ese-ios-ca")
+    out = cli("crypto key export rsa ese-ios-ca pem url nvram: 3des cisco123")
+    assert "% Key name: ese-ios-ca\n   Usage: General Purpose Key\nExporting public key...\n" in out
+    assert out.endswith("Destination filename [ese-ios-ca.pub]? ")
+    out = cli("")
+    assert "Writing file to nvram:ese-ios-ca.pub" in out
+    assert out.endswith("Destination filename [ese-ios-ca.prv]? ")
+    out = cli("")
+    assert "Writing file to nvram:ese-ios-ca.prv" in out
+    fs = lab.routers["r1"].fs
+    assert b"BEGIN PUBLIC KEY" in fs.read("nvram:ese-ios-ca.pub")
+    assert b"DEK-Info: DES-EDE3-CBC," in fs.read("nvram:ese-ios-ca.prv")
+
+    keys_of(lab).remove("ese-ios-ca")
+    out = cli("crypto key import rsa ese-ios-ca pem url nvram: wrong-pass")
+    assert out.endswith("Source filename [ese-ios-ca.pub]? ")
+    cli("")
+    out = cli("")
+    assert "% Key pair import failed." in out
+    assert keys_of(lab).get("ese-ios-ca") is None
+
+    out = cli("crypto key import rsa ese-ios-ca pem url nvram: cisco123")
+    assert out.startswith("% Importing public key or certificate PEM file...\n")
+    out = cli("")
+    assert "Reading file from nvram:ese-ios-ca.pub" in out and "% Importing private key PEM file..." in out
+    out = cli("")
+    assert "Reading file from nvram:ese-ios-ca.prv\n% Key pair import succeeded." in out
+    restored = keys_of(lab).get("ese-ios-ca")
+    assert restored is not None
+    assert restored.private_key.private_numbers() == original.private_key.private_numbers()
+
+
+def test_export_terminal_and_not_exportable(lab, cli):
+    cli("crypto key generate rsa label open modulus 512 exportable")
+    cli("crypto key generate rsa label closed modulus 512")
+    out = cli("crypto key export rsa open pem terminal des secret1")
+    assert "-----BEGIN PUBLIC KEY-----" in out and "DEK-Info: DES-CBC," in out
+    out = cli("crypto key export rsa closed pem terminal 3des secret1")
+    assert "% RSA keypair 'closed' is not exportable." in out
+    assert "BEGIN" not in out
+
+
+def test_zeroize_all_and_one(lab, cli):
+    removed: list[str] = []
+    keys_of(lab).on_remove.append(removed.append)
+    cli("crypto key generate rsa label a modulus 512")
+    cli("crypto key generate rsa label b modulus 512")
+    out = cli("crypto key zeroize rsa a")
+    assert "% Keys to be removed are named 'a'." in out
+    assert out.endswith("Do you really want to remove these keys? [yes/no]: ")
+    cli("yes")
+    assert keys_of(lab).get("a") is None and keys_of(lab).get("b") is not None
+    out = cli("crypto key zeroize rsa")
+    assert "% All RSA keys will be removed.\n% All router certs issued using these keys will also be removed.\n" in out
+    cli("no")
+    assert keys_of(lab).get("b") is not None
+    cli("crypto key zeroize rsa")
+    cli("yes")
+    assert keys_of(lab).pairs == {}
+    assert removed == ["a", "b"]
+
+
+def test_keys_survive_reload_only_when_saved(lab, cli):
+    router = lab.routers["r1"]
+    cli("crypto key generate rsa label kept modulus 512 exportable")
+    router.feature(Admin).save()
+    cli("crypto key generate rsa label lost modulus 512")
+    before = keys_of(lab).get("kept")
+    router.boot()
+    after = keys_of(lab)
+    assert after.get("lost") is None
+    kept = after.get("kept")
+    assert kept is not None and kept.exportable
+    assert kept.private_key.private_numbers() == before.private_key.private_numbers()
+    assert "Storage Device: private-config" in router.new_session(15).feed("show crypto key mypubkey rsa").output
