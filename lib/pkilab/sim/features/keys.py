@@ -27,6 +27,7 @@ from pkilab.pki.keys import (
     DEFAULT_MODULUS,
     MAX_MODULUS,
     MIN_MODULUS,
+    ExportCipher,
     export_key_pem,
     generate_rsa_key,
     import_key_pem,
@@ -245,7 +246,7 @@ class Keys(Feature):
             return f"% RSA keypair '{label}' does not exist."
         if not pair.exportable:
             return f"% RSA keypair '{label}' is not exportable."
-        cipher = "3des" if args.get("3des") else "des"
+        cipher: ExportCipher = "3des" if args.get("3des") else "des"
         pub_pem, prv_pem = export_key_pem(pair.private_key, cipher, args["passphrase"].strip())
         yield f"% Key name: {label}\n   Usage: {pair.usage}\n"
         if args.get("terminal"):
