@@ -194,6 +194,11 @@ def test_transform_set_mismatch_fails_phase2_only() -> None:
     assert [f.reason for f in lab.of_type(HQ, NegotiationFailed)] == ["no IPsec proposal chosen"]
     assert [n.notify_type for n in lab.of_type(BRANCH, NotificationReceived)] == [Notify.NO_PROPOSAL_CHOSEN]
     assert not lab.of_type(BRANCH, Phase2Up)
+    assert [f.reason for f in lab.of_type(BRANCH, NegotiationFailed)] == [
+        "peer refused quick mode (NO_PROPOSAL_CHOSEN)"]
+    sent = len(lab.wire)
+    lab.advance(60, step=5)
+    assert len(lab.wire) == sent  # no QM1 retransmissions after the refusal
 
 
 def test_proxy_identities_not_in_crypto_map() -> None:

@@ -267,3 +267,12 @@ def test_lost_qm2_is_recovered_by_qm1_retransmission() -> None:
     (h,) = lab.of_type(HQ, Phase2Up)
     assert b.outbound == h.inbound
     assert lab.wire[8].data == lab.wire[6].data and lab.wire[9].data == lost[0].data  # QM1 again, same QM2
+
+
+def test_finished_quick_modes_are_forgotten_after_the_retransmission_window() -> None:
+    lab = psk_lab()
+    lab.initiate()
+    assert all(len(sa.quick) == 1 for addr in (HQ, BRANCH) for sa in lab.engines[addr].sas())
+    lab.advance(61, step=10)
+    assert all(not sa.quick for addr in (HQ, BRANCH) for sa in lab.engines[addr].sas())
+    assert len(lab.engines[HQ].ipsec_sas(lab.now)) == 1  # the SAs themselves stay

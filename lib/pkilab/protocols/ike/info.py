@@ -30,6 +30,7 @@ from pkilab.protocols.ike.events import (
     SendDatagram,
 )
 from pkilab.protocols.ike.mm_states import MmState
+from pkilab.protocols.ike.qm_states import QmState
 from pkilab.protocols.ike.sa import IsakmpSa
 
 if TYPE_CHECKING:
@@ -142,6 +143,13 @@ def _on_notify(eng: IkeEngine, sa: IsakmpSa, note: NotifyBody, now: float) -> No
             sa.dpd_waiting, sa.dpd_tries, sa.dpd_due = False, 0, None
         return
     eng.emit(NotificationReceived(sa.remote.addr, note.notify_type, protected=True))
+    if note.notify_type in (Notify.NO_PROPOSAL_CHOSEN, Notify.INVALID_ID_INFORMATION):
+        # The peer refused our quick mode: stop retransmitting it (one quick mode at a time is the norm).
+        for mid, ex in list(sa.quick.items()):
+            if ex.state == QmState.I_QM1:
+                del sa.quick[mid]
+                reason = f"peer refused quick mode ({Notify(note.notify_type).name})"
+                eng.emit(NegotiationFailed(sa.remote.addr, sa.conn_id, 2, reason))
 
 
 def _on_delete(eng: IkeEngine, sa: IsakmpSa, delete: DeleteBody, now: float) -> None:

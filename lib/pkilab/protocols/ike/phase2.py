@@ -335,7 +335,7 @@ def tick(eng: IkeEngine, sa: IsakmpSa, now: float) -> None:
                 continue
             eng.resend(ex.rtx)
             ex.rtx.due = now + opts.retransmit_interval
-        elif ex.state == QmState.R_QM2 and now >= ex.created + stale:
+        elif ex.state in (QmState.R_QM2, QmState.DONE) and now >= ex.created + stale:
             del sa.quick[mid]
 
 

@@ -7,7 +7,9 @@ Rules:
 2. A first message with an unknown message ID starts a responder exchange (state R_START).
 3. No entry: a retransmission of the peer's previous message gets our last message again; anything
    else is dropped and reported as malformed.
-4. DONE exchanges are kept (so a late retransmission of QM2 still gets QM3) until the ISAKMP SA goes.
+4. DONE exchanges are kept for the retransmission window (so a late copy of QM2 still gets QM3),
+   then forgotten; so are responder exchanges that never saw QM3.
+5. A protected NO-PROPOSAL-CHOSEN or INVALID-ID-INFORMATION ends the initiator's pending exchanges.
 """
 
 from __future__ import annotations
