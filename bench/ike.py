@@ -82,7 +82,10 @@ class Setup:
         pol = (IsakmpPolicy(10, P1Encr.AES, 128, P1Hash.SHA, auth, group),)
         creds = RsaCredentials(self.certs[who], self.keys[who], (self.ca_name.public_bytes(),))
         return IkeConfig(
-            policies=pol, rsa=creds, validator=self.validator, psk_lookup=lambda _p: b"bench-key",
+            policies=pol,
+            rsa=creds,
+            validator=self.validator,
+            psk_lookup=lambda _p: b"bench-key",
             phase2_lookup=lambda _peer, loc, rem: P2,
         )
 
@@ -160,15 +163,19 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     setup = Setup()
-    for label, auth, group in (("rsig + group 14 (RSA-2048)", AuthMethod.RSA_SIG, 14),
-                               ("rsig + group 2", AuthMethod.RSA_SIG, 2),
-                               ("psk + group 14", AuthMethod.PSK, 14),
-                               ("psk + group 2", AuthMethod.PSK, 2)):
+    for label, auth, group in (
+        ("rsig + group 14 (RSA-2048)", AuthMethod.RSA_SIG, 14),
+        ("rsig + group 2", AuthMethod.RSA_SIG, 2),
+        ("psk + group 14", AuthMethod.PSK, 14),
+        ("psk + group 2", AuthMethod.PSK, 2),
+    ):
         rate = handshakes(setup, auth, group, args.rounds)
         print(f"{label:28s} {rate:7.1f} main+quick mode handshakes/s ({1000 / rate:.1f} ms each)")
     secs = hub(setup, args.branches)
-    print(f"one headend, {args.branches} branches (rsig, group 14): {secs:.2f} s "
-          f"({1000 * secs / args.branches:.1f} ms per branch, both ends' work in one process)")
+    print(
+        f"one headend, {args.branches} branches (rsig, group 14): {secs:.2f} s "
+        f"({1000 * secs / args.branches:.1f} ms per branch, both ends' work in one process)"
+    )
     if args.profile:
         print(profile(lambda: handshakes(setup, AuthMethod.RSA_SIG, 14, args.rounds), 15))
 

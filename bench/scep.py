@@ -167,7 +167,8 @@ async def _serve_asyncio(server: ScepServer, port_out: Connection) -> None:
                 response = server.handle(method, parts.path, dict(parse_qsl(parts.query)), body)
                 writer.write(
                     f"HTTP/1.1 {response.status} X\r\nContent-Type: {response.content_type}\r\n"
-                    f"Content-Length: {len(response.body)}\r\n\r\n".encode() + response.body
+                    f"Content-Length: {len(response.body)}\r\n\r\n".encode()
+                    + response.body
                 )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -216,9 +217,7 @@ def with_server(
 ) -> Figure:
     key_der = ca[0].private_bytes(Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.Process(
-        target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child, adapter)
-    )
+    process = multiprocessing.Process(target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child, adapter))
     process.start()
     try:
         if not parent.poll(30):
@@ -288,18 +287,35 @@ def main(argv: list[str] | None = None) -> int:
     figures = [
         top,
         best(rounds, lambda: core(ca, _clients(ca[1], keys, args.requests))),
-        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
-            port, pid, _clients(ca[1], keys, args.requests + 1), 1, "asyncio"))),
-        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
-            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "asyncio"))),
-        with_server(ca, lambda port, pid: best(rounds, lambda: over_http(
-            port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "http.server")),
-            adapter="http.server"),
-        with_server(ca, lambda port, pid: best(rounds, lambda: enroll(
-            port, pid, _clients(ca[1], keys, args.requests)))),
+        with_server(
+            ca,
+            lambda port, pid: best(
+                rounds, lambda: over_http(port, pid, _clients(ca[1], keys, args.requests + 1), 1, "asyncio")
+            ),
+        ),
+        with_server(
+            ca,
+            lambda port, pid: best(
+                rounds,
+                lambda: over_http(port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "asyncio"),
+            ),
+        ),
+        with_server(
+            ca,
+            lambda port, pid: best(
+                rounds,
+                lambda: over_http(port, pid, _clients(ca[1], keys, args.requests + 1), args.connections, "http.server"),
+            ),
+            adapter="http.server",
+        ),
+        with_server(
+            ca, lambda port, pid: best(rounds, lambda: enroll(port, pid, _clients(ca[1], keys, args.requests)))
+        ),
     ]
-    print(f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES envelopes, SHA-256, "
-          f"best of {rounds}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES envelopes, SHA-256, "
+        f"best of {rounds}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print(f"{'':38s} {'per wall s':>10s} {'% ceil':>7s} {'per CPU s':>10s} {'% ceil':>7s}")
     for fig in figures:
         wall = 100 * fig.rate / top.rate

@@ -47,11 +47,15 @@ def main() -> None:
     finally:
         runner.stop()
     samples.sort()
-    print(f"lab start (4 devices, in-process): {start * 1000:.0f} ms (lab.start itself "
-          f"{runner.lab.started_in * 1000:.0f} ms)")
+    print(
+        f"lab start (4 devices, in-process): {start * 1000:.0f} ms (lab.start itself "
+        f"{runner.lab.started_in * 1000:.0f} ms)"
+    )
     print(f"session connect + enable (netmiko): {connect * 1000:.0f} ms")
-    print(f"pkilab Session.run('show clock'): median {statistics.median(samples):.2f} ms, "
-          f"p95 {samples[int(len(samples) * 0.95)]:.2f} ms over {len(samples)}")
+    print(
+        f"pkilab Session.run('show clock'): median {statistics.median(samples):.2f} ms, "
+        f"p95 {samples[int(len(samples) * 0.95)]:.2f} ms over {len(samples)}"
+    )
     print(f"netmiko send_command('show clock'): median {statistics.median(netmiko):.2f} ms over {len(netmiko)}")
 
 

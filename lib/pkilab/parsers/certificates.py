@@ -177,7 +177,7 @@ _SPACES = re.compile(r"\s+")
 
 
 _WS = r"[ \t]*"
-_VAL = r"([^\n]*)"  # greedy: trailing blanks are stripped in _fast_cert
+_VAL = r"((?:[^\n]*\S)?)[ \t]*"  # greedy, then back over trailing blanks only
 _DNS = r"((?:[ \t]*[A-Za-z][A-Za-z0-9.]*=[^\n]*\n)*)"
 # One whole plain section in its usual order (12.x to 15.x, any indentation, trailing blanks).
 _CERT_BLOCK = re.compile(
@@ -228,15 +228,13 @@ def _lines(group: str | None) -> tuple[str, ...]:
 
 def _fast_cert(m: re.Match[str]) -> Certificate:
     section, status, serial, usage, issuer, name, ip, sn, subject, cdp, start, end, renew, tps, storage = m.groups()
-    usage, start, end, tps = usage.rstrip(), start.rstrip(), end.rstrip(), tps.rstrip()
-    name = name.rstrip() if name else name
-    ip = ip.rstrip() if ip else ip
-    sn = sn.rstrip() if sn else sn
-    renew = renew.rstrip() if renew else renew
-    storage = storage.rstrip() if storage else storage
-    subj = _lines(subject)
+    subj = tuple(filter(None, map(str.strip, subject.split("\n"))))
     hostname = None
-    if "ostname=" in subject:
+    at_ = subject.find("hostname=")
+    if at_ >= 0 and subject.find("hostname=", at_ + 1) < 0 and (at_ == 0 or subject[at_ - 1] in "+ \n\t"):
+        ends = [e for e in (subject.find("\n", at_), subject.find("+", at_)) if e >= 0]
+        hostname = subject[at_ + 9 : min(ends) if ends else len(subject)].rstrip()
+    elif "ostname=" in subject or "OSTNAME=" in subject:
         hostname = _hostname(subj)
     c = _new(_CertBuilder)
     c.section = section
@@ -247,7 +245,7 @@ def _fast_cert(m: re.Match[str]) -> Certificate:
     c.start = start
     c.end = end
     c.renew = renew
-    c.issuer = _lines(issuer)
+    c.issuer = tuple(filter(None, map(str.strip, issuer.split("\n"))))
     c.subject = subj
     c.name = name
     c.hostname = hostname
