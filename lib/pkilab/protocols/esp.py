@@ -141,11 +141,13 @@ def _addr(text: str) -> bytes:
     return bytes(int(x) for x in text.split("."))
 
 
-def ipv4_header(src: str, dst: str, proto: int, payload_len: int, ident: int = 0, ttl: int = 255,
-                tos: int = 0) -> bytes:
+def ipv4_header(
+    src: str, dst: str, proto: int, payload_len: int, ident: int = 0, ttl: int = 255, tos: int = 0
+) -> bytes:
     """A 20-byte IPv4 header with a correct checksum."""
-    head = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + payload_len, ident & 0xFFFF, 0, ttl, proto, 0,
-                       _addr(src), _addr(dst))
+    head = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, tos, 20 + payload_len, ident & 0xFFFF, 0, ttl, proto, 0, _addr(src), _addr(dst)
+    )
     return head[:10] + struct.pack("!H", _checksum(head)) + head[12:]
 
 

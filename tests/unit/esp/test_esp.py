@@ -25,17 +25,20 @@ def inner_packet(n: int = 0) -> bytes:
     return bytes(IP(src="10.2.2.10", dst="10.1.1.10") / ICMP(seq=n) / (b"x" * (n % 37)))
 
 
-def make(cipher: str, klen: int, auth: str, alen: int, udp: bool = False, spi: int = 0x1234,
-         seed: int = 0) -> EspSa:
+def make(cipher: str, klen: int, auth: str, alen: int, udp: bool = False, spi: int = 0x1234, seed: int = 0) -> EspSa:
     rnd = random.Random(seed)
-    return EspSa(spi, cipher, rnd.randbytes(klen), auth, rnd.randbytes(alen), SRC, DST,
-                 (4500, 4500) if udp else None)
+    return EspSa(spi, cipher, rnd.randbytes(klen), auth, rnd.randbytes(alen), SRC, DST, (4500, 4500) if udp else None)
 
 
 def scapy_sa(sa: EspSa, scapy_cipher: str, scapy_auth: str) -> SecurityAssociation:
     return SecurityAssociation(
-        ESP, spi=sa.spi, crypt_algo=scapy_cipher, crypt_key=sa.enc_key, auth_algo=scapy_auth,
-        auth_key=sa.auth_key, tunnel_header=IP(src=sa.src, dst=sa.dst),
+        ESP,
+        spi=sa.spi,
+        crypt_algo=scapy_cipher,
+        crypt_key=sa.enc_key,
+        auth_algo=scapy_auth,
+        auth_key=sa.auth_key,
+        tunnel_header=IP(src=sa.src, dst=sa.dst),
         nat_t_header=UDP(sport=4500, dport=4500) if sa.udp_ports else None,
     )
 
@@ -43,8 +46,9 @@ def scapy_sa(sa: EspSa, scapy_cipher: str, scapy_auth: str) -> SecurityAssociati
 @pytest.mark.parametrize("udp", [False, True])
 @pytest.mark.parametrize(("auth", "alen", "scapy_auth"), AUTHS)
 @pytest.mark.parametrize(("cipher", "klen", "scapy_cipher"), ALGOS)
-def test_scapy_decrypts_ours_and_we_decrypt_scapys(cipher: str, klen: int, scapy_cipher: str, auth: str,
-                                                   alen: int, scapy_auth: str, udp: bool) -> None:
+def test_scapy_decrypts_ours_and_we_decrypt_scapys(
+    cipher: str, klen: int, scapy_cipher: str, auth: str, alen: int, scapy_auth: str, udp: bool
+) -> None:
     mine = make(cipher, klen, auth, alen, udp)
     theirs = scapy_sa(mine, scapy_cipher, scapy_auth)
     for n in range(3):

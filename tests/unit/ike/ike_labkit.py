@@ -54,8 +54,15 @@ class Pki:
     ca_cert: x509.Certificate
     ca_key: rsa.RSAPrivateKey
 
-    def issue(self, cn: str, key: rsa.RSAPrivateKey, days: int = 365, start_offset: int = -1,
-              serial: int | None = None, issuer_key: rsa.RSAPrivateKey | None = None) -> bytes:
+    def issue(
+        self,
+        cn: str,
+        key: rsa.RSAPrivateKey,
+        days: int = 365,
+        start_offset: int = -1,
+        serial: int | None = None,
+        issuer_key: rsa.RSAPrivateKey | None = None,
+    ) -> bytes:
         start = EPOCH + dt.timedelta(days=start_offset)
         cert = (
             x509.CertificateBuilder()
@@ -87,8 +94,9 @@ def pki(label: str = "ca") -> Pki:
     return Pki(cert, key)
 
 
-def clock_validator(ca: Pki, revoked: frozenset[int] = frozenset(),
-                    now_offset: float = 0.0) -> Callable[[CertificateCheck], CertVerdict]:
+def clock_validator(
+    ca: Pki, revoked: frozenset[int] = frozenset(), now_offset: float = 0.0
+) -> Callable[[CertificateCheck], CertVerdict]:
     """A validator like the router's: issuer signature, validity by the lab clock, a CRL serial list.
 
     The engine's ``now`` is seconds since EPOCH in these tests.
@@ -114,9 +122,15 @@ TS_3DES_SHA = TransformSet.from_ios("ESE", ["esp-3des", "esp-sha-hmac"])
 P2 = Phase2Policy((TS_3DES_SHA,), name="vpn")
 
 
-def policy(auth: AuthMethod = AuthMethod.RSA_SIG, encr: P1Encr = P1Encr.TRIPLE_DES, group: int = 2,
-           hash_alg: P1Hash = P1Hash.SHA, key_bits: int | None = None, priority: int = 10,
-           lifetime: int = 86400) -> IsakmpPolicy:
+def policy(
+    auth: AuthMethod = AuthMethod.RSA_SIG,
+    encr: P1Encr = P1Encr.TRIPLE_DES,
+    group: int = 2,
+    hash_alg: P1Hash = P1Hash.SHA,
+    key_bits: int | None = None,
+    priority: int = 10,
+    lifetime: int = 86400,
+) -> IsakmpPolicy:
     return IsakmpPolicy(priority, encr, key_bits, hash_alg, auth, group, lifetime)
 
 
@@ -131,15 +145,15 @@ def rsig_config(name: str, ca: Pki, local: Selector, remote: Selector, **kw: obj
     key = rsa_key(name)
     cert = ca.issue(f"{name}.example", key)
     creds = RsaCredentials(cert, key, (ca.ca_cert.subject.public_bytes(),))
-    base = dict(policies=(policy(),), rsa=creds, validator=clock_validator(ca),
-                phase2_lookup=mirror_lookup(local, remote))
+    base = dict(
+        policies=(policy(),), rsa=creds, validator=clock_validator(ca), phase2_lookup=mirror_lookup(local, remote)
+    )
     base.update(kw)
     return IkeConfig(**base)  # type: ignore[arg-type]
 
 
 def psk_config(keys: dict[str, bytes], local: Selector, remote: Selector, **kw: object) -> IkeConfig:
-    base = dict(policies=(policy(AuthMethod.PSK),), psk_lookup=keys.get,
-                phase2_lookup=mirror_lookup(local, remote))
+    base = dict(policies=(policy(AuthMethod.PSK),), psk_lookup=keys.get, phase2_lookup=mirror_lookup(local, remote))
     base.update(kw)
     return IkeConfig(**base)  # type: ignore[arg-type]
 
@@ -158,8 +172,10 @@ class Lab:
     @classmethod
     def of(cls, hq_cfg: IkeConfig, branch_cfg: IkeConfig, seed: int = 1, **kw: object) -> Lab:
         rng = random.Random(seed)
-        engines = {addr: IkeEngine(cfg, rng=rng.randbytes, **kw)  # type: ignore[arg-type]
-                   for addr, cfg in ((HQ, hq_cfg), (BRANCH, branch_cfg))}
+        engines = {
+            addr: IkeEngine(cfg, rng=rng.randbytes, **kw)  # type: ignore[arg-type]
+            for addr, cfg in ((HQ, hq_cfg), (BRANCH, branch_cfg))
+        }
         return cls(engines)
 
     def record(self, addr: str, events: list[Event]) -> list[SendDatagram]:
@@ -177,8 +193,14 @@ class Lab:
             out = self.engines[dg.remote.addr].receive(data, dg.remote, dg.local, self.now)
             queue.extend(self.record(dg.remote.addr, out))
 
-    def initiate(self, addr: str = BRANCH, peer: str = HQ, local: Selector = BRANCH_LAN,
-                 remote: Selector = HQ_LAN, p2: Phase2Policy = P2) -> None:
+    def initiate(
+        self,
+        addr: str = BRANCH,
+        peer: str = HQ,
+        local: Selector = BRANCH_LAN,
+        remote: Selector = HQ_LAN,
+        p2: Phase2Policy = P2,
+    ) -> None:
         req = TunnelRequest(peer, addr, local, remote, p2)
         self.pump(self.record(addr, self.engines[addr].initiate(req, self.now)))
 

@@ -54,8 +54,11 @@ def build_config(s: dict[str, Any]) -> tuple[IkeConfig, Phase2Policy, Selector, 
     hash_alg = {"sha": P1Hash.SHA, "sha256": P1Hash.SHA256, "md5": P1Hash.MD5}[s.get("hash", "sha")]
     bits = s.get("key_bits", 128) if encr == P1Encr.AES else None
     pol = (IsakmpPolicy(10, encr, bits, hash_alg, auth, s["group"], 28800),)
-    cfg = IkeConfig(policies=pol, dpd=DpdConfig(s.get("dpd", 10), 2, 5),
-                    phase2_lookup=lambda _p, loc, rem: p2 if (loc, rem) == (local_sel, remote_sel) else None)
+    cfg = IkeConfig(
+        policies=pol,
+        dpd=DpdConfig(s.get("dpd", 10), 2, 5),
+        phase2_lookup=lambda _p, loc, rem: p2 if (loc, rem) == (local_sel, remote_sel) else None,
+    )
     if auth == AuthMethod.PSK:
         return dataclasses.replace(cfg, psk_lookup={s["peer"]: s["psk"].encode()}.get), p2, local_sel, remote_sel
     ca = x509.load_pem_x509_certificate(Path(s["ca"]).read_bytes())
@@ -71,8 +74,11 @@ def build_config(s: dict[str, Any]) -> tuple[IkeConfig, Phase2Policy, Selector, 
             return CertVerdict.bad("certificate invalid")
         return CertVerdict.bad("certificate invalid") if peer.serial_number in revoked else CertVerdict.good()
 
-    creds = RsaCredentials(cert.public_bytes(serialization.Encoding.DER), key,  # type: ignore[arg-type]
-                           (ca.subject.public_bytes(),))
+    creds = RsaCredentials(
+        cert.public_bytes(serialization.Encoding.DER),
+        key,  # type: ignore[arg-type]
+        (ca.subject.public_bytes(),),
+    )
     return dataclasses.replace(cfg, rsa=creds, validator=validator), p2, local_sel, remote_sel
 
 
@@ -158,15 +164,19 @@ class Peer:
                 if lport == 4500 and classify_4500(data) == "esp":
                     self.esp(sock, data, addr, port)
                 else:
-                    self.handle(self.engine.receive(data, Endpoint(s["local"], lport), Endpoint(addr, port),
-                                                    self.now()))
+                    self.handle(
+                        self.engine.receive(data, Endpoint(s["local"], lport), Endpoint(addr, port), self.now())
+                    )
             self.handle(self.engine.tick(self.now()))
             if "ping" in s and self.outbound and pings < s["ping"]["count"] and self.now() >= next_ping:
                 pings += 1
                 self.ping(pings)
                 next_ping = self.now() + 0.3
-        emit("done", isakmp=[dataclasses.asdict(x) for x in self.engine.isakmp_sas(self.now())],
-             ipsec=len(self.engine.ipsec_sas(self.now())))
+        emit(
+            "done",
+            isakmp=[dataclasses.asdict(x) for x in self.engine.isakmp_sas(self.now())],
+            ipsec=len(self.engine.ipsec_sas(self.now())),
+        )
 
 
 if __name__ == "__main__":

@@ -195,7 +195,8 @@ def test_transform_set_mismatch_fails_phase2_only() -> None:
     assert [n.notify_type for n in lab.of_type(BRANCH, NotificationReceived)] == [Notify.NO_PROPOSAL_CHOSEN]
     assert not lab.of_type(BRANCH, Phase2Up)
     assert [f.reason for f in lab.of_type(BRANCH, NegotiationFailed)] == [
-        "peer refused quick mode (NO_PROPOSAL_CHOSEN)"]
+        "peer refused quick mode (NO_PROPOSAL_CHOSEN)"
+    ]
     sent = len(lab.wire)
     lab.advance(60, step=5)
     assert len(lab.wire) == sent  # no QM1 retransmissions after the refusal

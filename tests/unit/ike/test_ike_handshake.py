@@ -123,8 +123,12 @@ def test_state_changes_are_reported_for_debug_output() -> None:
     lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN))
     lab.initiate()
     steps = {addr: [(e.old, e.new) for e in lab.of_type(addr, StateChanged)] for addr in (HQ, BRANCH)}
-    assert steps[BRANCH] == [("IKE_READY", "IKE_I_MM1"), ("IKE_I_MM1", "IKE_I_MM3"),
-                             ("IKE_I_MM3", "IKE_I_MM5"), ("IKE_I_MM5", "IKE_P1_COMPLETE")]
+    assert steps[BRANCH] == [
+        ("IKE_READY", "IKE_I_MM1"),
+        ("IKE_I_MM1", "IKE_I_MM3"),
+        ("IKE_I_MM3", "IKE_I_MM5"),
+        ("IKE_I_MM5", "IKE_P1_COMPLETE"),
+    ]
     assert steps[HQ] == [("IKE_READY", "IKE_R_MM2"), ("IKE_R_MM2", "IKE_R_MM4"), ("IKE_R_MM4", "IKE_P1_COMPLETE")]
 
 
@@ -135,12 +139,14 @@ def test_one_headend_many_branches() -> None:
     def hq_lookup(peer: str, loc: Selector, rem: Selector) -> Phase2Policy | None:
         return P2 if loc == HQ_LAN and rem == branches.get(peer) else None
 
-    hq_cfg = psk_config({}, HQ_LAN, BRANCH_LAN, psk_lookup=lambda peer: b"k" if peer in branches else None,
-                        phase2_lookup=hq_lookup)
+    hq_cfg = psk_config(
+        {}, HQ_LAN, BRANCH_LAN, psk_lookup=lambda peer: b"k" if peer in branches else None, phase2_lookup=hq_lookup
+    )
     lab = Lab({HQ: IkeEngine(hq_cfg, rng=rng.randbytes)})
     for addr, lan in branches.items():
-        lab.engines[addr] = IkeEngine(psk_config({HQ: b"k"}, lan, HQ_LAN, phase2_lookup=mirror_lookup(lan, HQ_LAN)),
-                                      rng=rng.randbytes)
+        lab.engines[addr] = IkeEngine(
+            psk_config({HQ: b"k"}, lan, HQ_LAN, phase2_lookup=mirror_lookup(lan, HQ_LAN)), rng=rng.randbytes
+        )
     for addr, lan in branches.items():
         out = lab.engines[addr].initiate(TunnelRequest(HQ, addr, lan, HQ_LAN, P2), lab.now)
         lab.pump(lab.record(addr, out))
@@ -162,4 +168,3 @@ def test_simultaneous_initiation_from_both_sides() -> None:
         assert not lab.of_type(addr, InternalError)
         assert len(lab.of_type(addr, Phase2Up)) == 2  # one pair per direction, as IOS may end up with
         assert {s.state for s in lab.engines[addr].isakmp_sas(lab.now)} == {"QM_IDLE"}
-

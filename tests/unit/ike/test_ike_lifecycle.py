@@ -26,8 +26,9 @@ from pkilab.protocols.ike.constants import AuthMethod
 def psk_lab(**kw: object) -> Lab:
     hq_kw = {k[3:]: v for k, v in kw.items() if k.startswith("hq_")}
     br_kw = {k[3:]: v for k, v in kw.items() if k.startswith("br_")}
-    return Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN, **hq_kw),
-                  psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN, **br_kw))
+    return Lab.of(
+        psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN, **hq_kw), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN, **br_kw)
+    )
 
 
 def test_lost_mm3_is_retransmitted_and_the_tunnel_still_comes_up() -> None:
@@ -200,8 +201,9 @@ def test_next_deadline_drives_retransmission() -> None:
 
 def test_options_shorten_timers() -> None:
     opts = EngineOptions(retransmit_interval=1.0, retransmit_limit=2)
-    lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN),
-                 options=opts)
+    lab = Lab.of(
+        psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN), options=opts
+    )
     lab.drop = lambda _dg: True
     lab.initiate()
     lab.advance(3.5, step=0.5)

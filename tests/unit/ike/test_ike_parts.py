@@ -24,12 +24,24 @@ from pkilab.protocols.ike.policy import choose_phase1, phase1_sa
 def test_isakmp_policy_from_ios_words() -> None:
     pol = IsakmpPolicy.from_ios(10, "aes 256", "sha", "pre-share", 14, 3600)
     assert (pol.encr, pol.key_bits, pol.hash, pol.auth, pol.group, pol.lifetime) == (
-        P1Encr.AES, 256, P1Hash.SHA, AuthMethod.PSK, 14, 3600)
+        P1Encr.AES,
+        256,
+        P1Hash.SHA,
+        AuthMethod.PSK,
+        14,
+        3600,
+    )
     assert (pol.encr_name, pol.hash_name, pol.auth_name) == ("aes:256", "sha", "psk")
     default = IsakmpPolicy.from_ios(20)
     assert (default.encr_name, default.hash_name, default.auth_name, default.group) == ("des", "sha", "rsig", 1)
-    for bad in ({"encr": "3des 128"}, {"encr": "blowfish"}, {"hash": "sha512"}, {"group": 3},
-                {"lifetime": 10}, {"authentication": "rsa-encr"}):
+    for bad in (
+        {"encr": "3des 128"},
+        {"encr": "blowfish"},
+        {"hash": "sha512"},
+        {"group": 3},
+        {"lifetime": 10},
+        {"authentication": "rsa-encr"},
+    ):
         with pytest.raises(ConfigValueError):
             IsakmpPolicy.from_ios(30, **bad)  # type: ignore[arg-type]
 
@@ -55,10 +67,20 @@ def test_selectors_round_trip_through_id_payloads() -> None:
 
 
 def test_phase1_choice_follows_ios_rules() -> None:
-    mine = [IsakmpPolicy(20, P1Encr.TRIPLE_DES, group=2, lifetime=86400),
-            IsakmpPolicy(10, P1Encr.AES, 256, group=14, lifetime=3600)]
-    offer = parse_sa(encode_sa(phase1_sa([IsakmpPolicy(1, P1Encr.TRIPLE_DES, group=2, lifetime=28800),
-                                          IsakmpPolicy(2, P1Encr.AES, 256, group=14, lifetime=7200)])))
+    mine = [
+        IsakmpPolicy(20, P1Encr.TRIPLE_DES, group=2, lifetime=86400),
+        IsakmpPolicy(10, P1Encr.AES, 256, group=14, lifetime=3600),
+    ]
+    offer = parse_sa(
+        encode_sa(
+            phase1_sa(
+                [
+                    IsakmpPolicy(1, P1Encr.TRIPLE_DES, group=2, lifetime=28800),
+                    IsakmpPolicy(2, P1Encr.AES, 256, group=14, lifetime=7200),
+                ]
+            )
+        )
+    )
     chosen = choose_phase1(offer, mine)
     assert chosen is not None
     # priority 10 (aes) is checked first but the offer's 7200 s exceeds its 3600 s: 3des wins.

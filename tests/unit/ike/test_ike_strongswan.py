@@ -94,8 +94,7 @@ class Netns:
 
     def swan(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = f"STRONGSWAN_CONF={self.dir}/strongswan.conf SWANCTL_DIR={self.dir}/swanctl"
-        return run("ip", "netns", "exec", self.swan_ns, "sh", "-c", f"{env} {SWANCTL} {' '.join(args)}",
-                   check=check)
+        return run("ip", "netns", "exec", self.swan_ns, "sh", "-c", f"{env} {SWANCTL} {' '.join(args)}", check=check)
 
 
 @pytest.fixture
@@ -140,8 +139,9 @@ def start_charon(ns: Netns, connection: str) -> None:
     env = f"STRONGSWAN_CONF={ns.dir}/strongswan.conf SWANCTL_DIR={ns.dir}/swanctl"
     # charon's pid file path is fixed under /run: give this instance its own /run.
     script = f"mount -t tmpfs tmpfs /run && {env} exec {CHARON}"
-    ns.charon = subprocess.Popen(["ip", "netns", "exec", ns.swan_ns, "sh", "-c", script],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ns.charon = subprocess.Popen(
+        ["ip", "netns", "exec", ns.swan_ns, "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if (ns.dir / "charon.vici").exists() and ns.swan("--load-all", check=False).returncode == 0:
@@ -156,7 +156,10 @@ class EnginePeer:
         path.write_text(json.dumps(settings))
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns.engine_ns, sys.executable, str(HERE / "ike_udp_peer.py"), str(path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines: list[dict[str, Any]] = []
         self.wait_for(lambda line: line["what"] == "ready", 20)
@@ -208,50 +211,90 @@ def make_pki(d: Path) -> dict[str, Path]:
     now = dt.datetime.now(dt.UTC)
 
     def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pkilab"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        return x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pkilab"), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+        )
 
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca = (x509.CertificateBuilder().subject_name(name("interop CA")).issuer_name(name("interop CA"))
-          .public_key(ca_key.public_key()).serial_number(1)
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("interop CA"))
+        .issuer_name(name("interop CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     out = {"ca": d / "ca.pem"}
     out["ca"].write_bytes(ca.public_bytes(pem))
     for cn, ip, serial in (("engine", ENGINE_IP, 2), ("swan", SWAN_IP, 3)):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        cert = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
-                .public_key(key.public_key()).serial_number(serial)
-                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address(ip))]),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address(ip))]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
         out[f"{cn}_cert"], out[f"{cn}_key"] = d / f"{cn}.pem", d / f"{cn}.key"
         out[f"{cn}_cert"].write_bytes(cert.public_bytes(pem))
-        out[f"{cn}_key"].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL,
-                                                       serialization.NoEncryption()))
+        out[f"{cn}_key"].write_bytes(
+            key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+        )
     return out
 
 
 def psk_strong_setup(ns: Netns) -> dict[str, Any]:
     """AES-256, SHA-256 PRF, group 5, and PFS group 5 in quick mode with HMAC-MD5."""
-    start_charon(ns, CONNECTION.format(
-        swan=SWAN_IP, engine=ENGINE_IP, proposals="aes256-sha256-modp1536", auth="psk", local_extra="",
-        swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="aes256-md5-modp1536",
-        secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = another-key }}"))
-    return {"auth": "psk", "psk": "another-key", "encr": "aes", "key_bits": 256, "hash": "sha256", "group": 5,
-            "pfs": 5, "transform": ["esp-aes", "256", "esp-md5-hmac"]}
+    start_charon(
+        ns,
+        CONNECTION.format(
+            swan=SWAN_IP,
+            engine=ENGINE_IP,
+            proposals="aes256-sha256-modp1536",
+            auth="psk",
+            local_extra="",
+            swan_lan=SWAN_LAN,
+            engine_lan=ENGINE_LAN,
+            esp="aes256-md5-modp1536",
+            secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = another-key }}",
+        ),
+    )
+    return {
+        "auth": "psk",
+        "psk": "another-key",
+        "encr": "aes",
+        "key_bits": 256,
+        "hash": "sha256",
+        "group": 5,
+        "pfs": 5,
+        "transform": ["esp-aes", "256", "esp-md5-hmac"],
+    }
 
 
 def psk_setup(ns: Netns) -> dict[str, Any]:
-    start_charon(ns, CONNECTION.format(
-        swan=SWAN_IP, engine=ENGINE_IP, proposals="3des-sha1-modp1024", auth="psk", local_extra="",
-        swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="3des-sha1",
-        secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = cisco123 }}"))
-    return {"auth": "psk", "psk": "cisco123", "encr": "3des", "group": 2,
-            "transform": ["esp-3des", "esp-sha-hmac"]}
+    start_charon(
+        ns,
+        CONNECTION.format(
+            swan=SWAN_IP,
+            engine=ENGINE_IP,
+            proposals="3des-sha1-modp1024",
+            auth="psk",
+            local_extra="",
+            swan_lan=SWAN_LAN,
+            engine_lan=ENGINE_LAN,
+            esp="3des-sha1",
+            secrets=f"ike-hq {{ id = {ENGINE_IP}\n secret = cisco123 }}",
+        ),
+    )
+    return {"auth": "psk", "psk": "cisco123", "encr": "3des", "group": 2, "transform": ["esp-3des", "esp-sha-hmac"]}
 
 
 def rsig_setup(ns: Netns, revoked: list[int] | None = None) -> dict[str, Any]:
@@ -259,18 +302,42 @@ def rsig_setup(ns: Netns, revoked: list[int] | None = None) -> dict[str, Any]:
     shutil.copy(pki["ca"], ns.dir / "swanctl" / "x509ca")
     shutil.copy(pki["swan_cert"], ns.dir / "swanctl" / "x509")
     shutil.copy(pki["swan_key"], ns.dir / "swanctl" / "private")
-    start_charon(ns, CONNECTION.format(
-        swan=SWAN_IP, engine=ENGINE_IP, proposals="aes128-sha1-modp2048", auth="pubkey",
-        local_extra="certs = swan.pem", swan_lan=SWAN_LAN, engine_lan=ENGINE_LAN, esp="aes128-sha1",
-        secrets="rsa-swan { file = swan.key }"))
-    return {"auth": "rsig", "encr": "aes", "group": 14, "transform": ["esp-aes", "esp-sha-hmac"],
-            "ca": str(pki["ca"]), "cert": str(pki["engine_cert"]), "key": str(pki["engine_key"]),
-            "revoked": revoked or []}
+    start_charon(
+        ns,
+        CONNECTION.format(
+            swan=SWAN_IP,
+            engine=ENGINE_IP,
+            proposals="aes128-sha1-modp2048",
+            auth="pubkey",
+            local_extra="certs = swan.pem",
+            swan_lan=SWAN_LAN,
+            engine_lan=ENGINE_LAN,
+            esp="aes128-sha1",
+            secrets="rsa-swan { file = swan.key }",
+        ),
+    )
+    return {
+        "auth": "rsig",
+        "encr": "aes",
+        "group": 14,
+        "transform": ["esp-aes", "esp-sha-hmac"],
+        "ca": str(pki["ca"]),
+        "cert": str(pki["engine_cert"]),
+        "key": str(pki["engine_key"]),
+        "revoked": revoked or [],
+    }
 
 
 def base(role: str, duration: float) -> dict[str, Any]:
-    return {"role": role, "local": ENGINE_IP, "peer": SWAN_IP, "local_ts": ENGINE_LAN, "remote_ts": SWAN_LAN,
-            "duration": duration, "dpd": 5}
+    return {
+        "role": role,
+        "local": ENGINE_IP,
+        "peer": SWAN_IP,
+        "local_ts": ENGINE_LAN,
+        "remote_ts": SWAN_LAN,
+        "duration": duration,
+        "dpd": 5,
+    }
 
 
 @pytest.mark.parametrize("setup", [psk_setup, rsig_setup, psk_strong_setup], ids=["psk", "rsig", "aes256-pfs"])
@@ -296,12 +363,12 @@ def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> Non
 
 
 def test_engine_initiates_rsig_and_strongswan_answers_pings(netns: Netns) -> None:
-    settings = {**base("initiate", 60), **rsig_setup(netns), "ping": {"src": "10.1.1.10", "dst": SWAN_HOST,
-                                                                      "count": 3}}
+    settings = {**base("initiate", 60), **rsig_setup(netns), "ping": {"src": "10.1.1.10", "dst": SWAN_HOST, "count": 3}}
     peer = EnginePeer(netns, settings)
     peer.wait_for(lambda x: x.get("type") == "Phase2Up", 10)
-    replies = [peer.wait_for(lambda x, n=n: len([y for y in peer.lines if y["what"] == "esp_in"]) >= n, 5)
-               for n in (1, 2, 3)]
+    replies = [
+        peer.wait_for(lambda x, n=n: len([y for y in peer.lines if y["what"] == "esp_in"]) >= n, 5) for n in (1, 2, 3)
+    ]
     assert all(r["icmp_type"] == 0 for r in replies)
     peer.finish()
     assert "rsig" in json.dumps(peer.events("Phase1Up"))

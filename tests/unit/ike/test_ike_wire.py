@@ -110,8 +110,7 @@ def test_random_bytes_are_refused_cleanly(data: bytes) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(WIRE) - 1), st.integers(0, 2000), st.integers(0, 255), st.booleans())
-def test_mutated_and_truncated_messages_are_refused_cleanly(index: int, pos: int, value: int,
-                                                            cut: bool) -> None:
+def test_mutated_and_truncated_messages_are_refused_cleanly(index: int, pos: int, value: int, cut: bool) -> None:
     """Replay a real exchange into a fresh pair of engines, corrupting one message."""
     ca = pki()
     hq = IkeEngine(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN))

@@ -38,8 +38,14 @@ class Header:
     def encode(self) -> bytes:
         """Return the 28 header bytes."""
         return _HEADER.pack(
-            self.icookie, self.rcookie, self.next_payload, self.version, self.exchange, self.flags,
-            self.message_id, self.length,
+            self.icookie,
+            self.rcookie,
+            self.next_payload,
+            self.version,
+            self.exchange,
+            self.flags,
+            self.message_id,
+            self.length,
         )
 
 
@@ -195,8 +201,16 @@ def encode_sa(sa: SaBody) -> bytes:
             trans.append(head + attrs)
         tbytes = b"".join(trans)
         nxt = PayloadType.PROPOSAL if pi + 1 < len(sa.proposals) else 0
-        head = struct.pack("!BBHBBBB", nxt, 0, 8 + len(prop.spi) + len(tbytes), prop.number, prop.protocol,
-                           len(prop.spi), len(prop.transforms))
+        head = struct.pack(
+            "!BBHBBBB",
+            nxt,
+            0,
+            8 + len(prop.spi) + len(tbytes),
+            prop.number,
+            prop.protocol,
+            len(prop.spi),
+            len(prop.transforms),
+        )
         props.append(head + prop.spi + tbytes)
     return struct.pack("!II", sa.doi, sa.situation) + b"".join(props)
 

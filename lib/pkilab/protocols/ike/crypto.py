@@ -169,8 +169,14 @@ class Phase1Keys:
 
 
 def derive_phase1(
-    hash_alg: int, cipher: CipherSpec, skeyid: bytes, shared: bytes, cky_i: bytes, cky_r: bytes,
-    ke_i: bytes, ke_r: bytes,
+    hash_alg: int,
+    cipher: CipherSpec,
+    skeyid: bytes,
+    shared: bytes,
+    cky_i: bytes,
+    cky_r: bytes,
+    ke_i: bytes,
+    ke_r: bytes,
 ) -> Phase1Keys:
     """Derive SKEYID_d/a/e, the cipher key (appendix B) and the phase 1 IV (RFC 2409 5 and B)."""
     skeyid_d = prf(hash_alg, skeyid, shared + cky_i + cky_r + b"\x00")
@@ -194,7 +200,13 @@ def phase2_iv(hash_alg: int, block_size: int, last_p1_block: bytes, message_id: 
 
 
 def keymat(
-    hash_alg: int, skeyid_d: bytes, protocol: int, spi: bytes, ni: bytes, nr: bytes, length: int,
+    hash_alg: int,
+    skeyid_d: bytes,
+    protocol: int,
+    spi: bytes,
+    ni: bytes,
+    nr: bytes,
+    length: int,
     shared: bytes = b"",
 ) -> bytes:
     """Quick mode KEYMAT for one SA, extended to ``length`` bytes (RFC 2409 5.5)."""

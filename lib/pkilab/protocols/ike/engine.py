@@ -249,8 +249,9 @@ class IkeEngine:
                 info.send_esp_delete(self, sa, rec.up.inbound.spi, now)
         self.emit(IpsecSaDeleted(rec.up.remote.addr, rec.up.inbound.spi, rec.up.outbound.spi, reason))
 
-    def send(self, sa: IsakmpSa, data: bytes, now: float, rtx: Retransmit | None, answered: bytes = b"",
-             timer: bool = False) -> None:
+    def send(
+        self, sa: IsakmpSa, data: bytes, now: float, rtx: Retransmit | None, answered: bytes = b"", timer: bool = False
+    ) -> None:
         """Send ``data`` on the SA's endpoints; remember it for retransmission when ``rtx`` is given.
 
         Args:
@@ -277,16 +278,18 @@ class IkeEngine:
         if rtx.data and rtx.local and rtx.remote:
             self.send_raw(rtx.local, rtx.remote, rtx.data)
 
-    def seal(self, sa: IsakmpSa, exchange: int, mid: int, payloads: Sequence[Payload], iv: bytes,
-             flags: int = 0) -> tuple[bytes, bytes]:
+    def seal(
+        self, sa: IsakmpSa, exchange: int, mid: int, payloads: Sequence[Payload], iv: bytes, flags: int = 0
+    ) -> tuple[bytes, bytes]:
         """Encrypt a message with the phase 1 key; return it and the IV for what follows."""
         assert sa.cipher is not None and sa.keys is not None  # only called once keys exist
         body = encode_payloads(payloads)
         bs = sa.cipher.block_size
         body += bytes((-len(body)) % bs)
         ct = sa.cipher.encrypt(sa.keys.enc_key, iv, body)
-        hdr = Header(sa.icookie, sa.rcookie, payloads[0].type, exchange, flags | Flag.ENCRYPTION, mid,
-                     HEADER_LEN + len(ct))
+        hdr = Header(
+            sa.icookie, sa.rcookie, payloads[0].type, exchange, flags | Flag.ENCRYPTION, mid, HEADER_LEN + len(ct)
+        )
         return hdr.encode() + ct, ct[-bs:]
 
     def plain(self, sa: IsakmpSa, exchange: int, payloads: Sequence[Payload], mid: int = 0) -> bytes:
@@ -330,7 +333,10 @@ class IkeEngine:
         for rec in self._ipsec:
             up = rec.up
             if (up.remote.addr, up.local_selector, up.remote_selector) == (
-                request.peer, request.local_selector, request.remote_selector) and not rec.rekeyed:
+                request.peer,
+                request.local_selector,
+                request.remote_selector,
+            ) and not rec.rekeyed:
                 return True
         for sa in self._sas.values():
             if sa.remote.addr != request.peer or sa.failed_at is not None:
@@ -347,7 +353,7 @@ class IkeEngine:
                 return  # NAT keepalive (RFC 3948 2.3)
             if not data.startswith(NON_ESP_MARKER):
                 raise IkeDecodeError("datagram on port 4500 without the non-ESP marker")
-            data = data[len(NON_ESP_MARKER):]
+            data = data[len(NON_ESP_MARKER) :]
         header = parse_header(data)
         sa = self._sas.get(header.icookie)
         if header.exchange == ExchangeType.IDENTITY_PROTECTION:

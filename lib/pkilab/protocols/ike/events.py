@@ -191,7 +191,19 @@ class InternalError:
 
 
 Event = (
-    SendDatagram | Phase1Up | Phase2Up | AuthenticationFailed | MalformedMessage | NoSa | ModeFailure
-    | NotificationReceived | NegotiationFailed | CertificateCheckPending | IsakmpSaDeleted
-    | IpsecSaDeleted | PeerDead | StateChanged | InternalError
+    SendDatagram
+    | Phase1Up
+    | Phase2Up
+    | AuthenticationFailed
+    | MalformedMessage
+    | NoSa
+    | ModeFailure
+    | NotificationReceived
+    | NegotiationFailed
+    | CertificateCheckPending
+    | IsakmpSaDeleted
+    | IpsecSaDeleted
+    | PeerDead
+    | StateChanged
+    | InternalError
 )

@@ -206,4 +206,3 @@ def _peer_dead(eng: IkeEngine, sa: IsakmpSa, now: float) -> None:
         if rec.up.remote.addr == sa.remote.addr:
             eng.drop_ipsec(rec, "peer dead (DPD)", now, notify=False)
     eng.drop_sa(sa, "peer dead (DPD)")
-

@@ -24,8 +24,7 @@ def natd_payloads(sa: IsakmpSa, force: bool) -> list[Payload]:
     assert sa.policy is not None
     h = sa.policy.hash
     theirs = natd_hash(h, sa.icookie, sa.rcookie, sa.remote.addr, sa.remote.port)
-    ours = natd_hash(h, sa.icookie, sa.rcookie, "0.0.0.0" if force else sa.local.addr,
-                     0 if force else sa.local.port)
+    ours = natd_hash(h, sa.icookie, sa.rcookie, "0.0.0.0" if force else sa.local.addr, 0 if force else sa.local.port)
     return [Payload(PayloadType.NAT_D, theirs), Payload(PayloadType.NAT_D, ours)]
 
 

@@ -111,9 +111,16 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
         eng.emit(NegotiationFailed(request.peer, 0, 1, "no usable isakmp policy (no key or certificate)"))
         return
     sa = IsakmpSa(
-        conn_id=eng.new_conn_id(), role=Role.INITIATOR, local=Endpoint(request.local_addr, IKE_PORT),
-        remote=Endpoint(request.peer, IKE_PORT), icookie=eng.rng(8), rcookie=ZERO, state=MmState.I_MM1,
-        created=now, offered=tuple(policies), last_heard=now,
+        conn_id=eng.new_conn_id(),
+        role=Role.INITIATOR,
+        local=Endpoint(request.local_addr, IKE_PORT),
+        remote=Endpoint(request.peer, IKE_PORT),
+        icookie=eng.rng(8),
+        rcookie=ZERO,
+        state=MmState.I_MM1,
+        created=now,
+        offered=tuple(policies),
+        last_heard=now,
     )
     sa.queued.append(request)
     eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
@@ -124,8 +131,7 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
     eng.send(sa, msg, now, sa.rtx, timer=True)
 
 
-def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, remote: Endpoint,
-                now: float) -> None:
+def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, remote: Endpoint, now: float) -> None:
     """A new peer's MM1: choose a policy and answer with MM2, or refuse with NO-PROPOSAL-CHOSEN."""
     payloads = parse_payloads(header.next_payload, data[HEADER_LEN:])
     if not payloads or payloads[0].type != PayloadType.SA:
@@ -133,8 +139,15 @@ def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, re
     offer = parse_sa(payloads[0].body)
     vids = {p.body for p in payloads if p.type == PayloadType.VENDOR}
     sa = IsakmpSa(
-        conn_id=eng.new_conn_id(), role=Role.RESPONDER, local=local, remote=remote, icookie=header.icookie,
-        rcookie=eng.rng(8), state=MmState.R_MM2, created=now, last_heard=now,
+        conn_id=eng.new_conn_id(),
+        role=Role.RESPONDER,
+        local=local,
+        remote=remote,
+        icookie=header.icookie,
+        rcookie=eng.rng(8),
+        state=MmState.R_MM2,
+        created=now,
+        last_heard=now,
     )
     chosen = choose_phase1(offer, usable_policies(eng, remote.addr))
     if chosen is None:
@@ -169,8 +182,9 @@ def set_state(eng: IkeEngine, sa: IsakmpSa, new: MmState) -> None:
         sa.state = new
 
 
-def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: Endpoint, remote: Endpoint,
-             now: float) -> None:
+def dispatch(
+    eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, local: Endpoint, remote: Endpoint, now: float
+) -> None:
     """Route a main mode message for an existing SA through the state table."""
     if data == sa.rtx.received:
         eng.resend(sa.rtx)  # the peer did not get our answer
@@ -373,8 +387,9 @@ def _identity_text(idb: IdBody, cert: bytes) -> str:
     return idb.data.hex()
 
 
-def on_auth(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: float, local: Endpoint,
-            remote: Endpoint) -> Outcome:
+def on_auth(
+    eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: float, local: Endpoint, remote: Endpoint
+) -> Outcome:
     """MM5 (responder) or MM6 (initiator): check the peer's identity, hash or signature."""
     assert sa.policy is not None
     payloads, next_iv = eng.unseal(sa, header, data, sa.iv)

@@ -75,8 +75,9 @@ def _hash(sa: IsakmpSa, data: bytes) -> bytes:
     return prf(sa.policy.hash, sa.keys.skeyid_a, data)
 
 
-def _send(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], now: float,
-          answered: bytes, timer: bool) -> None:
+def _send(
+    eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], now: float, answered: bytes, timer: bool
+) -> None:
     msg, ex.iv = eng.seal(sa, QM, ex.message_id, payloads, ex.iv)
     eng.send(sa, msg, now, ex.rtx, answered, timer=timer)
 
@@ -89,12 +90,21 @@ def start(eng: IkeEngine, sa: IsakmpSa, request: TunnelRequest, now: float) -> N
         eng.emit(NegotiationFailed(request.peer, sa.conn_id, 2, "no transform set"))
         return
     mid = eng.new_message_id()
-    ex = QuickExchange(mid, Role.INITIATOR, QmState.I_QM1,
-                       phase2_iv(sa.policy.hash, sa.cipher.block_size, sa.iv, mid), now, request, policy)
+    ex = QuickExchange(
+        mid,
+        Role.INITIATOR,
+        QmState.I_QM1,
+        phase2_iv(sa.policy.hash, sa.cipher.block_size, sa.iv, mid),
+        now,
+        request,
+        policy,
+    )
     ex.ni, ex.spi_in = eng.rng(eng.options.nonce_len), eng.new_spi()
     ex.id_ci, ex.id_cr = request.local_selector.id_body(), request.remote_selector.id_body()
-    rest = [Payload(PayloadType.SA, encode_sa(phase2_sa(policy, ex.spi_in, Encapsulation(_encaps(sa)[0])))),
-            Payload(PayloadType.NONCE, ex.ni)]
+    rest = [
+        Payload(PayloadType.SA, encode_sa(phase2_sa(policy, ex.spi_in, Encapsulation(_encaps(sa)[0])))),
+        Payload(PayloadType.NONCE, ex.ni),
+    ]
     if policy.pfs_group:
         ex.group = dh_group(policy.pfs_group)
         ex.dh_priv = ex.group.private_key(eng.rng)
@@ -159,8 +169,7 @@ def _proxies(sa: IsakmpSa, payloads: list[Payload]) -> tuple[Selector, Selector,
     return ci, cr, ids
 
 
-def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes,
-           now: float) -> bool:
+def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
     """QM1: check HASH(1), find the crypto map, choose a proposal, answer with QM2."""
     mid = _mid(ex.message_id)
     rest = payloads[1:]
@@ -182,9 +191,11 @@ def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     ex.nr, ex.spi_in = eng.rng(eng.options.nonce_len), eng.new_spi()
     if not _responder_pfs(eng, ex, rest, choice):
         raise IkeDecodeError("QM1 PFS group without a matching KE payload")
-    answer = SaBody(DOI_IPSEC, SIT_IDENTITY_ONLY,
-                    (choice.proposal.__class__(choice.proposal.number, ProtocolId.ESP, ex.spi_in,
-                                               choice.proposal.transforms),))
+    answer = SaBody(
+        DOI_IPSEC,
+        SIT_IDENTITY_ONLY,
+        (choice.proposal.__class__(choice.proposal.number, ProtocolId.ESP, ex.spi_in, choice.proposal.transforms),),
+    )
     out = [Payload(PayloadType.SA, encode_sa(answer)), Payload(PayloadType.NONCE, ex.nr)]
     if ex.ke_r:
         out.append(Payload(PayloadType.KE, ex.ke_r))
@@ -219,11 +230,15 @@ def _responder_lifetime(offered: tuple[int | None, int | None], choice: Phase2Ch
     secs, kbytes = offered
     attrs: list[Attribute] = []
     if secs is not None and choice.lifetime_seconds < secs:
-        attrs += [Attribute(P2Attr.LIFE_TYPE, LifeType.SECONDS), Attribute(P2Attr.LIFE_DURATION,
-                                                                           choice.lifetime_seconds)]
+        attrs += [
+            Attribute(P2Attr.LIFE_TYPE, LifeType.SECONDS),
+            Attribute(P2Attr.LIFE_DURATION, choice.lifetime_seconds),
+        ]
     if kbytes is not None and choice.lifetime_kilobytes < kbytes:
-        attrs += [Attribute(P2Attr.LIFE_TYPE, LifeType.KILOBYTES), Attribute(P2Attr.LIFE_DURATION,
-                                                                             choice.lifetime_kilobytes)]
+        attrs += [
+            Attribute(P2Attr.LIFE_TYPE, LifeType.KILOBYTES),
+            Attribute(P2Attr.LIFE_DURATION, choice.lifetime_kilobytes),
+        ]
     if not attrs:
         return []
     data = b"".join(a.encode() for a in attrs)
@@ -241,8 +256,10 @@ def _apply_responder_lifetime(choice: Phase2Choice, rest: list[Payload]) -> Phas
             continue
         secs, kbytes = lifetimes(parse_attributes(note.data))
         choice = dataclasses.replace(
-            choice, lifetime_seconds=min(choice.lifetime_seconds, secs or choice.lifetime_seconds),
-            lifetime_kilobytes=min(choice.lifetime_kilobytes, kbytes or choice.lifetime_kilobytes))
+            choice,
+            lifetime_seconds=min(choice.lifetime_seconds, secs or choice.lifetime_seconds),
+            lifetime_kilobytes=min(choice.lifetime_kilobytes, kbytes or choice.lifetime_kilobytes),
+        )
     return choice
 
 
@@ -252,8 +269,7 @@ def _refuse(eng: IkeEngine, sa: IsakmpSa, notify: int, reason: str, now: float) 
     return False
 
 
-def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes,
-           now: float) -> bool:
+def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
     """QM2: check HASH(2) and the chosen proposal, derive keys, send QM3, report the SAs."""
     assert ex.policy is not None and ex.request is not None
     mid = _mid(ex.message_id)
@@ -284,8 +300,7 @@ def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     return True
 
 
-def on_qm3(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes,
-           now: float) -> bool:
+def on_qm3(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
     """QM3: check HASH(3) and report the SAs prepared when QM2 was sent."""
     _check(sa, payloads[0].body, b"\x00" + _mid(ex.message_id) + ex.ni + ex.nr)
     if ex.pending is not None:
@@ -294,8 +309,15 @@ def on_qm3(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     return True
 
 
-def _make_up(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, choice: Phase2Choice, spi_out: bytes,
-             local_sel: Selector, remote_sel: Selector) -> Phase2Up:
+def _make_up(
+    eng: IkeEngine,
+    sa: IsakmpSa,
+    ex: QuickExchange,
+    choice: Phase2Choice,
+    spi_out: bytes,
+    local_sel: Selector,
+    remote_sel: Selector,
+) -> Phase2Up:
     assert sa.policy is not None and sa.keys is not None
     shared = b""
     if ex.group is not None:
@@ -305,19 +327,34 @@ def _make_up(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, choice: Phase2Choi
     need = ts.enc_key_len + ts.auth_key_len
 
     def keys(spi: bytes) -> EspKeys:
-        km = keymat(sa.policy.hash if sa.policy else 0, sa.keys.skeyid_d if sa.keys else b"", ProtocolId.ESP,
-                    spi, ex.ni, ex.nr, need, shared)
+        km = keymat(
+            sa.policy.hash if sa.policy else 0,
+            sa.keys.skeyid_d if sa.keys else b"",
+            ProtocolId.ESP,
+            spi,
+            ex.ni,
+            ex.nr,
+            need,
+            shared,
+        )
         auth = "sha1" if ts.auth == P2Auth.HMAC_SHA else "md5"
-        return EspKeys(int.from_bytes(spi, "big"), _CIPHER[ts.encr], km[: ts.enc_key_len], auth,
-                       km[ts.enc_key_len :])
+        return EspKeys(int.from_bytes(spi, "big"), _CIPHER[ts.encr], km[: ts.enc_key_len], auth, km[ts.enc_key_len :])
 
     policy = ex.policy or Phase2Policy(())
     return Phase2Up(
-        isakmp_conn_id=sa.conn_id, local=sa.local, remote=sa.remote, local_selector=local_sel,
-        remote_selector=remote_sel, inbound=keys(ex.spi_in), outbound=keys(spi_out), transform=ts.ios_words,
-        pfs_group=choice.pfs_group, lifetime_seconds=choice.lifetime_seconds,
+        isakmp_conn_id=sa.conn_id,
+        local=sa.local,
+        remote=sa.remote,
+        local_selector=local_sel,
+        remote_selector=remote_sel,
+        inbound=keys(ex.spi_in),
+        outbound=keys(spi_out),
+        transform=ts.ios_words,
+        pfs_group=choice.pfs_group,
+        lifetime_seconds=choice.lifetime_seconds,
         lifetime_kilobytes=choice.lifetime_kilobytes,
-        udp_encapsulation=choice.encapsulation != Encapsulation.TUNNEL, crypto_map=policy.name,
+        udp_encapsulation=choice.encapsulation != Encapsulation.TUNNEL,
+        crypto_map=policy.name,
     )
 
 

@@ -54,8 +54,15 @@ class IsakmpPolicy:
             raise ConfigValueError(f"isakmp policy {self.priority}: lifetime {self.lifetime} out of 60-86400")
 
     @classmethod
-    def from_ios(cls, priority: int, encr: str = "des", hash: str = "sha", authentication: str = "rsa-sig",
-                 group: int = 1, lifetime: int = 86400) -> IsakmpPolicy:
+    def from_ios(
+        cls,
+        priority: int,
+        encr: str = "des",
+        hash: str = "sha",
+        authentication: str = "rsa-sig",
+        group: int = 1,
+        lifetime: int = 86400,
+    ) -> IsakmpPolicy:
         """From the words of ``crypto isakmp policy N`` sub-commands (``encr aes 256`` -> ``"aes 256"``).
 
         Raises:
@@ -72,8 +79,9 @@ class IsakmpPolicy:
         bits = int(words[1]) if len(words) == 2 and words[1].isdigit() else None
         if len(words) == 2 and bits is None:
             raise ConfigValueError(f"isakmp policy {priority}: bad AES key size {words[1]!r}")
-        return cls(priority, names[words[0]], bits, hashes[hash.lower()], auths[authentication.lower()], group,
-                   lifetime)
+        return cls(
+            priority, names[words[0]], bits, hashes[hash.lower()], auths[authentication.lower()], group, lifetime
+        )
 
     @property
     def encr_name(self) -> str:
@@ -131,9 +139,7 @@ def _policy_from_transform(tr: Transform) -> IsakmpPolicy | None:
     return IsakmpPolicy(0, encr, key_bits, hash_alg, auth, group, min(max(lifetime or 86400, 60), 86400))
 
 
-def choose_phase1(
-    offer: SaBody, policies: Sequence[IsakmpPolicy]
-) -> tuple[IsakmpPolicy, Proposal, Transform] | None:
+def choose_phase1(offer: SaBody, policies: Sequence[IsakmpPolicy]) -> tuple[IsakmpPolicy, Proposal, Transform] | None:
     """Pick a phase 1 transform the way IOS does: local policies by priority, then offered transforms.
 
     The offered lifetime must not exceed the local policy's; the offered lifetime is then used.
@@ -152,11 +158,16 @@ def choose_phase1(
                 if theirs is None:
                     continue
                 same = (theirs.encr, theirs.hash, theirs.auth, theirs.group) == (
-                    local.encr, local.hash, local.auth, local.group)
+                    local.encr,
+                    local.hash,
+                    local.auth,
+                    local.group,
+                )
                 same_key = (theirs.key_bits or 128) == (local.key_bits or 128)
                 if same and same_key and theirs.lifetime <= local.lifetime:
-                    agreed = IsakmpPolicy(local.priority, local.encr, local.key_bits, local.hash, local.auth,
-                                          local.group, theirs.lifetime)
+                    agreed = IsakmpPolicy(
+                        local.priority, local.encr, local.key_bits, local.hash, local.auth, local.group, theirs.lifetime
+                    )
                     return agreed, Proposal(prop.number, prop.protocol, prop.spi, (tr,)), tr
     return None
 
@@ -170,17 +181,25 @@ def policy_from_chosen(answer: SaBody, offered: Sequence[IsakmpPolicy]) -> Isakm
         return None
     for mine in offered:
         if (mine.encr, mine.hash, mine.auth, mine.group, mine.key_bits or 128) == (
-            theirs.encr, theirs.hash, theirs.auth, theirs.group, theirs.key_bits or 128
+            theirs.encr,
+            theirs.hash,
+            theirs.auth,
+            theirs.group,
+            theirs.key_bits or 128,
         ) and theirs.lifetime <= mine.lifetime:
-            return IsakmpPolicy(mine.priority, mine.encr, mine.key_bits, mine.hash, mine.auth, mine.group,
-                                theirs.lifetime)
+            return IsakmpPolicy(
+                mine.priority, mine.encr, mine.key_bits, mine.hash, mine.auth, mine.group, theirs.lifetime
+            )
     return None
 
 
 # --- phase 2 -----------------------------------------------------------------------------------
 
-_ESP_ENCR = {"esp-des": (EspTransform.DES, None), "esp-3des": (EspTransform.TRIPLE_DES, None),
-             "esp-aes": (EspTransform.AES, 128)}
+_ESP_ENCR = {
+    "esp-des": (EspTransform.DES, None),
+    "esp-3des": (EspTransform.TRIPLE_DES, None),
+    "esp-aes": (EspTransform.AES, 128),
+}
 _ESP_AUTH = {"esp-md5-hmac": P2Auth.HMAC_MD5, "esp-sha-hmac": P2Auth.HMAC_SHA}
 
 
@@ -367,7 +386,11 @@ def match_phase2(offer: SaBody, local: Phase2Policy, encaps: Sequence[int]) -> P
                 continue
             secs, kbytes = lifetimes(tr.attributes)
             return Phase2Choice(
-                ts, prop, group, min(secs or local.lifetime_seconds, local.lifetime_seconds),
-                min(kbytes or local.lifetime_kilobytes, local.lifetime_kilobytes), encap,
+                ts,
+                prop,
+                group,
+                min(secs or local.lifetime_seconds, local.lifetime_seconds),
+                min(kbytes or local.lifetime_kilobytes, local.lifetime_kilobytes),
+                encap,
             )
     return None

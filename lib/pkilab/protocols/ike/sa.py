@@ -162,11 +162,19 @@ def isakmp_info(sa: IsakmpSa, now: float, dpd_enabled: bool) -> IsakmpSaInfo:
     remaining = None if sa.expires is None else max(0.0, sa.expires - now)
     caps = ("D" if dpd_enabled and sa.peer_dpd else "") + ("N" if sa.nat_t else "")
     return IsakmpSaInfo(
-        conn_id=sa.conn_id, local=sa.local, remote=sa.remote, state=SHOW_NAMES[sa.state],
-        role=sa.role.value, status="ACTIVE" if sa.failed_at is None else "ACTIVE (deleted)",
-        encr=pol.encr_name if pol else "", hash=pol.hash_name if pol else "",
-        auth=pol.auth_name if pol else "", group=pol.group if pol else 0, lifetime_remaining=remaining,
-        capabilities=caps, peer_identity=sa.peer_identity,
+        conn_id=sa.conn_id,
+        local=sa.local,
+        remote=sa.remote,
+        state=SHOW_NAMES[sa.state],
+        role=sa.role.value,
+        status="ACTIVE" if sa.failed_at is None else "ACTIVE (deleted)",
+        encr=pol.encr_name if pol else "",
+        hash=pol.hash_name if pol else "",
+        auth=pol.auth_name if pol else "",
+        group=pol.group if pol else 0,
+        lifetime_remaining=remaining,
+        capabilities=caps,
+        peer_identity=sa.peer_identity,
     )
 
 
@@ -174,10 +182,18 @@ def ipsec_info(rec: IpsecSaRecord, now: float) -> IpsecSaInfo:
     """Snapshot of an ESP SA pair for show output."""
     up = rec.up
     return IpsecSaInfo(
-        isakmp_conn_id=up.isakmp_conn_id, conn_ids=rec.conn_ids, local=up.local, remote=up.remote,
-        local_selector=up.local_selector, remote_selector=up.remote_selector,
-        inbound_spi=up.inbound.spi, outbound_spi=up.outbound.spi, transform=up.transform,
-        pfs_group=up.pfs_group, lifetime_remaining=max(0.0, rec.expires - now),
-        lifetime_kilobytes=up.lifetime_kilobytes, udp_encapsulation=up.udp_encapsulation,
+        isakmp_conn_id=up.isakmp_conn_id,
+        conn_ids=rec.conn_ids,
+        local=up.local,
+        remote=up.remote,
+        local_selector=up.local_selector,
+        remote_selector=up.remote_selector,
+        inbound_spi=up.inbound.spi,
+        outbound_spi=up.outbound.spi,
+        transform=up.transform,
+        pfs_group=up.pfs_group,
+        lifetime_remaining=max(0.0, rec.expires - now),
+        lifetime_kilobytes=up.lifetime_kilobytes,
+        udp_encapsulation=up.udp_encapsulation,
         crypto_map=up.crypto_map,
     )
