@@ -128,7 +128,7 @@ class Lab:
     # ---- reload ------------------------------------------------------------------------
     def reload(self, router: Router) -> None:
         """Reload ``router``: drop its sessions now, boot it again after a short pause."""
-        self._spawn(self._reload(router))
+        self.spawn(self._reload(router))
 
     async def _reload(self, router: Router) -> None:
         await asyncio.sleep(0.05)  # let the reload dialog's last bytes leave
@@ -141,7 +141,8 @@ class Lab:
         router.boot()
         await self._open(router)
 
-    def _spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` as a task of the lab (kept referenced until it ends)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -159,10 +160,10 @@ class Lab:
         if wanted and running is None:
             server = HttpServer(router, "127.0.0.1", router.spec.sim.http_port if router.spec.sim else 0)
             self._http[router.name] = server
-            self._spawn(server.start())
+            self.spawn(server.start())
         elif not wanted and running is not None:
             del self._http[router.name]
-            self._spawn(running.stop())
+            self.spawn(running.stop())
 
     # ---- timers ------------------------------------------------------------------------
     async def _tick(self) -> None:

@@ -151,6 +151,10 @@ class Router:
         """Return this router's instance of feature ``cls``."""
         return self.features[cls]  # type: ignore[return-value]
 
+    def features_by_name(self) -> dict[str, Feature]:
+        """This router's features by class name (to reach a feature without importing it)."""
+        return {cls.__name__: f for cls, f in self.features.items()}
+
     def has_fault(self, name: str) -> bool:
         """Return True when the testbed tells this router to misbehave in way ``name``."""
         return name in self.faults

@@ -1,5 +1,5 @@
 """The simulated router's features; importing this package registers them all."""
 
-from pkilab.sim.features import acl, admin, clock, ip, keys, system
+from pkilab.sim.features import acl, admin, clock, enroll, ip, keys, system, trustpoint
 
-__all__ = ["acl", "admin", "clock", "ip", "keys", "system"]
+__all__ = ["acl", "admin", "clock", "enroll", "ip", "keys", "system", "trustpoint"]

@@ -75,6 +75,8 @@ class Ip(Feature):
         self.static: list[Route] = []
         self.extra_routes: list[Route] = []  # added by features (reverse-route injection)
         self.udp_services: dict[int, UdpService] = {}
+        # TCP: segments for client ports in use (vhttp requests); port 80 is served by vhttp.
+        self.tcp_clients: dict[int, Callable[[pk.IPv4, Trace | None], None]] = {}
         self.egress_hooks: list[EgressHook] = []
         self.ingress_hooks: list[Callable[[Interface, pk.IPv4, bytes, Trace | None], bool]] = []
         self._echo_waiters: dict[tuple[int, int], asyncio.Future[str]] = {}
@@ -358,6 +360,17 @@ class Ip(Feature):
                 fut = self._echo_waiters.pop((msg.ident, msg.seq), None)
                 if fut is not None and not fut.done():
                     fut.set_result("!")
+        elif ip.proto == pk.PROTO_TCP:
+            from pkilab.sim import vhttp
+
+            seg = vhttp.parse_segment(ip.payload)
+            if seg is None:
+                return
+            client = self.tcp_clients.get(seg[1])
+            if client is not None:
+                client(ip, trace)
+            else:
+                vhttp.serve(self, ip, trace)
         elif ip.proto == pk.PROTO_UDP:
             datagram = pk.Udp.parse(ip.payload)
             if datagram is None:

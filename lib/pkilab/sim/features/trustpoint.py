@@ -1,0 +1,442 @@
+"""Trustpoints: configuration, certificates held, CRL cache, show commands, peer validation.
+
+``crypto pki trustpoint NAME`` (``crypto ca`` is a synonym) holds the CA certificate (after
+``authenticate``), the router's own certificate (after ``enroll``/``import``), a pending
+request, and the cached CRL. Certificates are written to NVRAM as ``TP#61SSCA.cer`` /
+``TP#61SS.cer`` by ``write memory`` and referenced from ``crypto pki certificate chain``, which
+is how a reload finds them again. The exec dialogs live in :mod:`.enroll`.
+
+:meth:`Trustpoints.validate_peer` is what IKE calls for a peer's certificate: chain to the
+trustpoint's CA, validity by this router's clock, and the CRL per ``revocation-check``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from pkilab.pki import fingerprints
+from pkilab.pki.names import render_dn, render_dn_lines
+from pkilab.sim.features.system import System
+from pkilab.sim.interp import Ask, Ctx
+from pkilab.sim.router import Feature, command
+
+EPOCH_RENEW = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # printed as 19:00:00 EST Dec 31 1969
+
+
+@dataclass
+class Pending:
+    """An enrollment waiting for the CA."""
+
+    transaction_id: str
+    subject: x509.Name
+    csr_der: bytes
+    key_label: str
+    started: float
+
+
+@dataclass
+class Trustpoint:
+    """One trustpoint's configuration and state."""
+
+    name: str
+    enrollment_url: str | None = None
+    enrollment_mode_ra: bool = False
+    enrollment_terminal: bool = False
+    revocation: str = "crl"  # "crl", "none" or "crl none"
+    auto_enroll: int | None = None
+    regenerate: bool = False
+    source_interface: str | None = None
+    rsakeypair: str | None = None
+    fqdn: str | None = None
+    subject_name: str | None = None
+    serial_number: str | None = None
+    ip_address: str | None = None
+    ca_cert: x509.Certificate | None = None
+    cert: x509.Certificate | None = None
+    pending: Pending | None = None
+    crl: x509.CertificateRevocationList | None = None
+    crl_fetched: dt.datetime | None = None
+    crl_source: str = ""
+    renew_failed_at: float = 0.0
+    renew_cleared: bool = False  # auto-enroll removed after enrolling: IOS shows the 1969 date
+    extra: list[str] = field(default_factory=list)
+
+    def file_of(self, cert: x509.Certificate, ca: bool) -> str:
+        """The NVRAM file IOS keeps a certificate in: ``TP#61<serial hex>[CA].cer``."""
+        return f"{self.name}#61{cert.serial_number:02X}{'CA' if ca else ''}.cer"
+
+    def renew_at(self) -> dt.datetime | None:
+        """When auto-enroll re-enrolls: the configured percentage of the lifetime."""
+        if self.cert is None or self.auto_enroll is None:
+            return None
+        start, end = self.cert.not_valid_before_utc, self.cert.not_valid_after_utc
+        return start + (end - start) * (self.auto_enroll / 100.0)
+
+
+class Trustpoints(Feature):
+    """Every trustpoint of the router."""
+
+    order = 500
+
+    def __init__(self, router: Any) -> None:
+        super().__init__(router)
+        self.points: dict[str, Trustpoint] = {}
+
+    # ---- running configuration -----------------------------------------------------------
+    def config_lines(self) -> list[str]:
+        """Trustpoints, then their certificate chains (as NVRAM references)."""
+        lines: list[str] = []
+        for tp in self.points.values():
+            lines.append(f"crypto pki trustpoint {tp.name}")
+            if tp.enrollment_terminal:
+                lines.append(" enrollment terminal")
+            if tp.enrollment_mode_ra:
+                lines.append(" enrollment mode ra")
+            if tp.enrollment_url:
+                lines.append(f" enrollment url {tp.enrollment_url}")
+            if tp.serial_number:
+                lines.append(f" serial-number {tp.serial_number}")
+            if tp.ip_address:
+                lines.append(f" ip-address {tp.ip_address}")
+            if tp.fqdn:
+                lines.append(f" fqdn {tp.fqdn}")
+            if tp.subject_name:
+                lines.append(f" subject-name {tp.subject_name}")
+            if tp.source_interface:
+                lines.append(f" source interface {tp.source_interface}")
+            lines.append(f" revocation-check {tp.revocation}")
+            if tp.rsakeypair:
+                lines.append(f" rsakeypair {tp.rsakeypair}")
+            if tp.auto_enroll is not None:
+                lines.append(f" auto-enroll {tp.auto_enroll}{' regenerate' if tp.regenerate else ''}")
+            lines.extend(f" {x}" for x in tp.extra)
+            lines.append("!")
+        for tp in self.points.values():
+            if tp.ca_cert is None and tp.cert is None:
+                continue
+            lines.append(f"crypto pki certificate chain {tp.name}")
+            if tp.cert is not None:
+                lines.append(f" certificate {tp.cert.serial_number:02X} nvram:{tp.file_of(tp.cert, False)}")
+            if tp.ca_cert is not None:
+                lines.append(f" certificate ca {tp.ca_cert.serial_number:02X} nvram:{tp.file_of(tp.ca_cert, True)}")
+            lines.append("!")
+        return lines
+
+    def save_private(self) -> None:
+        """``write memory``: write the certificates to NVRAM, dropping replaced ones."""
+        fs = self.router.fs
+        wanted: dict[str, bytes] = {}
+        for tp in self.points.values():
+            for cert, ca in ((tp.ca_cert, True), (tp.cert, False)):
+                if cert is not None:
+                    wanted[tp.file_of(cert, ca)] = cert.public_bytes(serialization.Encoding.DER)
+        nvram = fs.by_name["nvram"]
+        for path in list(nvram.files):
+            owner = path.split("#61", 1)[0]
+            if path.endswith(".cer") and "#61" in path and owner in self.points and path not in wanted:
+                nvram.delete(path)
+        for path, data in wanted.items():
+            fs.write(f"nvram:{path}", data)
+
+    # ---- configuration -----------------------------------------------------------------
+    def get(self, name: str) -> Trustpoint | None:
+        """The trustpoint ``name``."""
+        return self.points.get(name)
+
+    def ensure(self, name: str) -> Trustpoint:
+        """The trustpoint ``name``, created when missing."""
+        return self.points.setdefault(name, Trustpoint(name))
+
+    @command("config", "crypto {pki | ca} trustpoint name:WORD")
+    def trustpoint(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``crypto pki trustpoint NAME`` → ``(ca-trustpoint)#``."""
+        ctx.enter("ca-trustpoint", self.ensure(args["name"]))
+        self.router.feature(System).touch()
+
+    @command("config", "no crypto {pki | ca} trustpoint name:WORD")
+    def no_trustpoint(self, ctx: Ctx, args: dict[str, Any]) -> Any:
+        """``no crypto pki trustpoint NAME`` with the seed's dialog when it holds certificates."""
+        tp = self.points.get(args["name"])
+        if tp is None:
+            return None
+        if (tp.cert is not None or tp.ca_cert is not None) and ctx.interactive:
+            return self._remove_dialog(tp)
+        del self.points[tp.name]
+        return None
+
+    def _remove_dialog(self, tp: Trustpoint) -> Any:
+        answer = yield Ask("% Removing an enrolled trustpoint will destroy all certificates\n"
+                           "received from the related Certificate Authority.\n\n"
+                           "Are you sure you want to do this? [yes/no]: ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return None
+        self.points.pop(tp.name, None)
+        return "% Be sure to ask the CA administrator to revoke your certificates.\n\n" \
+               "No enrollment sessions are currently active."
+
+    @command("ca-trustpoint", "enrollment url url:WORD")
+    def enrollment_url(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``enrollment url URL``."""
+        ctx.obj.enrollment_url = args["url"]
+        ctx.obj.enrollment_terminal = False
+
+    @command("ca-trustpoint", "enrollment mode ra")
+    def enrollment_ra(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``enrollment mode ra``."""
+        ctx.obj.enrollment_mode_ra = True
+
+    @command("ca-trustpoint", "enrollment terminal [pem]")
+    def enrollment_terminal(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``enrollment terminal``."""
+        ctx.obj.enrollment_terminal = True
+        ctx.obj.enrollment_url = None
+
+    @command("ca-trustpoint", "no enrollment {url | terminal | mode} [LINE]")
+    def no_enrollment(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no enrollment …``."""
+        if args.get("url"):
+            ctx.obj.enrollment_url = None
+        elif args.get("terminal"):
+            ctx.obj.enrollment_terminal = False
+        else:
+            ctx.obj.enrollment_mode_ra = False
+
+    @command("ca-trustpoint", "revocation-check {crl | none} [none]")
+    def revocation_check(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``revocation-check crl | none | crl none``."""
+        if args.get("crl"):
+            ctx.obj.revocation = "crl none" if args.get("none") else "crl"
+        else:
+            ctx.obj.revocation = "none"
+
+    @command("ca-trustpoint", "auto-enroll [percent:<1-100>] [regenerate]")
+    def auto_enroll(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``auto-enroll [PERCENT] [regenerate]``."""
+        ctx.obj.auto_enroll = args.get("percent", 100)
+        ctx.obj.regenerate = bool(args.get("regenerate"))
+        ctx.obj.renew_cleared = False
+
+    @command("ca-trustpoint", "no auto-enroll [LINE]")
+    def no_auto_enroll(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no auto-enroll``: an enrolled certificate's renew timer is zeroed, as IOS shows."""
+        if ctx.obj.auto_enroll is not None and ctx.obj.cert is not None:
+            ctx.obj.renew_cleared = True
+        ctx.obj.auto_enroll = None
+        ctx.obj.regenerate = False
+
+    @command("ca-trustpoint", "source interface IF")
+    def source_interface(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``source interface IF``: SCEP traffic leaves from this interface's address."""
+        ctx.obj.source_interface = args["interface"]
+
+    @command("ca-trustpoint", "rsakeypair label:WORD [LINE]")
+    def rsakeypair(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``rsakeypair LABEL``."""
+        ctx.obj.rsakeypair = args["label"]
+
+    @command("ca-trustpoint", "fqdn name:WORD")
+    def fqdn(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``fqdn NAME``."""
+        ctx.obj.fqdn = args["name"]
+
+    @command("ca-trustpoint", "subject-name LINE")
+    def subject_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``subject-name DN``."""
+        ctx.obj.subject_name = args["line"]
+
+    @command("ca-trustpoint", "serial-number [none]")
+    def serial_number(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``serial-number [none]``: whether enroll puts the router serial in the subject."""
+        ctx.obj.serial_number = "none" if args.get("none") else ""
+
+    @command("ca-trustpoint", "ip-address {none | A.B.C.D | IF}")
+    def ip_address(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``ip-address none|ADDR|IF``."""
+        ctx.obj.ip_address = args.get("address") or args.get("interface") or "none"
+
+    @command("ca-trustpoint", "{crl | usage | password | hash} LINE")
+    def kept(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """Options kept as typed."""
+        key = next(k for k in ("crl", "usage", "password", "hash") if args.get(k))
+        ctx.obj.extra = [x for x in ctx.obj.extra if not x.startswith(key + " ")] + [f"{key} {args['line']}"]
+
+    @command("config", "crypto {pki | ca} certificate chain name:WORD")
+    def chain(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``crypto pki certificate chain NAME`` → ``(config-cert-chain)#``."""
+        ctx.enter("config-cert-chain", self.ensure(args["name"]))
+
+    @command("config-cert-chain", "certificate [ca] serial:HEX path:WORD")
+    def chain_certificate(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``certificate [ca] SERIAL nvram:FILE``: load a certificate kept in a file."""
+        try:
+            cert = x509.load_der_x509_certificate(self.router.fs.read(args["path"]))
+        except Exception:
+            return f"% Error loading certificate from {args['path']}"
+        if cert.serial_number != args["serial"]:
+            return f"% Certificate serial number {cert.serial_number:02X} does not match {args['serial']:02X}"
+        if args.get("ca"):
+            ctx.obj.ca_cert = cert
+        else:
+            ctx.obj.cert = cert
+        return None
+
+    # ---- identity for IKE ----------------------------------------------------------------
+    def identity(self) -> tuple[Trustpoint, x509.Certificate] | None:
+        """The first trustpoint holding a router certificate (IKE's RSA-signature identity)."""
+        for tp in self.points.values():
+            if tp.cert is not None and tp.ca_cert is not None:
+                return tp, tp.cert
+        return None
+
+    def validate_peer(self, cert: x509.Certificate) -> tuple[str, Trustpoint | None]:
+        """Check a peer's certificate as IOS does during IKE.
+
+        Returns ``("ok", tp)``, ``("invalid", tp|None)`` (unknown CA, bad signature, not valid
+        by this router's clock, revoked), or ``("need-crl", tp)`` when the CRL must be fetched
+        first (missing or past NextUpdate with ``revocation-check crl``).
+        """
+        now = self.router.clock.now()
+        for tp in self.points.values():
+            ca = tp.ca_cert
+            if ca is None or cert.issuer != ca.subject or not _signed_by(cert, ca):
+                continue
+            if self.router.has_fault("accept-expired-certificates"):
+                pass
+            elif not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                return "invalid", tp
+            if tp.revocation == "none" or self.router.has_fault("ignore-crl"):
+                return "ok", tp
+            if tp.crl is None or (tp.crl.next_update_utc is not None and tp.crl.next_update_utc < now):
+                if tp.revocation == "crl none" and tp.crl is None:
+                    return "ok", tp
+                return "need-crl", tp
+            if tp.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+                return "invalid", tp
+            return "ok", tp
+        if self.router.has_fault("accept-unknown-ca"):
+            return "ok", None
+        return "invalid", None
+
+    # ---- show commands -------------------------------------------------------------------
+    def _cert_block(self, title: str, cert: x509.Certificate, tp: Trustpoint, ca: bool) -> list[str]:
+        clock = self.router.clock
+        lines = [title, "  Status: Available", f"  Certificate Serial Number (hex): {cert.serial_number:02X}",
+                 f"  Certificate Usage: {'Signature' if ca else 'General Purpose'}", "  Issuer: "]
+        lines += [f"    {x}" for x in render_dn_lines(cert.issuer)]
+        lines.append("  Subject:")
+        if not ca:
+            from pkilab.pki.names import name_value
+
+            host = name_value(cert.subject, x509.ObjectIdentifier("1.2.840.113549.1.9.2"))
+            if host:
+                lines.append(f"    Name: {host}")
+        lines += [f"    {x}" for x in render_dn_lines(cert.subject)]
+        lines += ["  Validity Date: ", f"    start date: {clock.format_date(cert.not_valid_before_utc)}",
+                  f"    end   date: {clock.format_date(cert.not_valid_after_utc)}"]
+        if not ca and tp.cert is cert:
+            renew = tp.renew_at()
+            if renew is not None:
+                lines.append(f"    renew date: {clock.format_date(renew)}")
+            elif tp.renew_cleared:
+                lines.append(f"    renew date: {clock.format_date(EPOCH_RENEW)}")
+        lines += [f"  Associated Trustpoints: {tp.name} ", f"  Storage: nvram:{tp.file_of(cert, ca)}", ""]
+        return lines
+
+    @command("exec", "show crypto {pki | ca} certificates [verbose] [name:WORD]", level=1)
+    def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto pki certificates``: router certificates, pending requests, CA certificates."""
+        out: list[str] = []
+        for tp in self.points.values():
+            if args.get("name") and args["name"] != tp.name:
+                continue
+            if tp.cert is not None:
+                out += self._cert_block("Certificate", tp.cert, tp, ca=False)
+            if tp.pending is not None:
+                from pkilab.pki.names import name_value
+
+                host = name_value(tp.pending.subject, x509.ObjectIdentifier("1.2.840.113549.1.9.2"))
+                out += ["Certificate", "  Subject:", f"    Name: {host or render_dn(tp.pending.subject)}",
+                        "   Status: Pending", "   Key Usage: General Purpose",
+                        f"   Certificate Request Fingerprint MD5: {fingerprints.md5_words(tp.pending.csr_der)}",
+                        f"   Certificate Request Fingerprint SHA1: {fingerprints.sha1_words(tp.pending.csr_der)}",
+                        f"   Associated Trustpoint: {tp.name}", ""]
+            if tp.ca_cert is not None:
+                out += self._cert_block("CA Certificate", tp.ca_cert, tp, ca=True)
+        return "\n".join(out)
+
+    @command("exec", "show crypto {pki | ca} crls", level=1)
+    def show_crls(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto pki crls`` (IOS 15 layout)."""
+        clock = self.router.clock
+        out: list[str] = []
+        for tp in self.points.values():
+            crl = tp.crl
+            if crl is None:
+                continue
+            nxt = clock.format_date(crl.next_update_utc) if crl.next_update_utc else "none"
+            size = len(crl.public_bytes(serialization.Encoding.DER))
+            out += ["CRL Issuer Name:", f"    {render_dn(crl.issuer)}",
+                    f"    LastUpdate: {clock.format_date(crl.last_update_utc)}", f"    NextUpdate: {nxt}", "",
+                    f"    CRL downloaded at: {clock.format_date(tp.crl_fetched or clock.now())}", "",
+                    "    Retrieved from CRL Distribution Point:",
+                    f"      {tp.crl_source or '** CDP Not Published - Retrieved via SCEP'}", "",
+                    f" CRL DER is {size} bytes", " CRL is stored in parsed CRL cache", "", ""]
+        return "\n".join(out)
+
+    @command("exec", "show crypto {pki | ca} trustpoints [name:WORD] [status]", level=1)
+    def show_trustpoints(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto pki trustpoints [NAME] [status]``."""
+        out: list[str] = []
+        for tp in self.points.values():
+            if args.get("name") and args["name"] != tp.name:
+                continue
+            out.append(f"Trustpoint {tp.name}:")
+            if args.get("status"):
+                out += self._status_lines(tp)
+                continue
+            if tp.ca_cert is not None:
+                out += ["    Subject Name: ", f"    {render_dn(tp.ca_cert.subject)}",
+                        f"          Serial Number (hex): {tp.ca_cert.serial_number:02X}", "    Certificate configured."]
+            else:
+                out.append("    Not authenticated.")
+            if tp.enrollment_url:
+                out.append(f"    SCEP URL: {tp.enrollment_url}/cgi-bin")
+            out += ["", ""]
+        return "\n".join(out)
+
+    def _status_lines(self, tp: Trustpoint) -> list[str]:
+        out: list[str] = []
+        if tp.ca_cert is not None:
+            out += ["  Issuing CA certificate configured:", "    Subject Name:", f"     {render_dn(tp.ca_cert.subject)}",
+                    f"    Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} ",
+                    f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} "]
+        if tp.cert is not None:
+            out += ["  Router General Purpose certificate configured:", "    Subject Name:",
+                    f"     {render_dn(tp.cert.subject)}", f"    Fingerprint MD5: {fingerprints.md5_words(tp.cert)} ",
+                    f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.cert)} "]
+        keys = self.router.features_by_name().get("Keys")
+        label = tp.rsakeypair or (keys.default_label() if keys is not None else "")
+        pair = keys.get(label) if keys is not None else None
+        gen = f"Yes (General Purpose, {'exportable' if pair.exportable else 'non-exportable'})" if pair else "No"
+        out += ["  State:", f"    Keys generated ............. {gen}",
+                f"    Issuing CA authenticated ....... {'Yes' if tp.ca_cert is not None else 'No'}",
+                f"    Certificate request(s) ..... {'Pending' if tp.pending else ('Yes' if tp.cert else 'None')}",
+                "", ""]
+        return out
+
+
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    public = ca.public_key()
+    if not isinstance(public, rsa.RSAPublicKey) or cert.signature_hash_algorithm is None:
+        return False
+    try:
+        public.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+    except Exception:
+        return False
+    return True
