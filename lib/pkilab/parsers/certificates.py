@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import ClassVar
 
 from pkilab.errors import ParseError
@@ -176,16 +177,16 @@ _DETAIL_KEYS: dict[str, int] = {
 _SPACES = re.compile(r"\s+")
 
 
-_WS = r"[ \t]*"
-_VAL = r"((?:[^\n]*\S)?)[ \t]*"  # greedy, then back over trailing blanks only
-_DNS = r"((?:[ \t]*[A-Za-z][A-Za-z0-9.]*=[^\n]*\n)*)"
+_WS = r"[ \t]*+"
+_VAL = r"([^\n]*+)"  # possessive: no backtracking; trailing blanks are stripped in _fast_cert
+_DNS = r"((?:[ \t]*+[A-Za-z][A-Za-z0-9.]*+=[^\n]*+\n)*+)"
 # One whole plain section in its usual order (12.x to 15.x, any indentation, trailing blanks).
 _CERT_BLOCK = re.compile(
     rf"((?:[A-Z][A-Za-z -]* )?Certificate)\n{_WS}Status: (\w+){_WS}\n"
     rf"{_WS}Certificate Serial Number(?: \(hex\))?: (\S+){_WS}\n{_WS}Certificate Usage: {_VAL}\n"
     rf"{_WS}Issuer:{_WS}\n{_DNS}{_WS}Subject:{_WS}\n"
     rf"(?:{_WS}Name: {_VAL}\n)?(?:{_WS}IP Address: {_VAL}\n)?(?:{_WS}Serial Number: {_VAL}\n)?{_DNS}"
-    rf"(?:{_WS}CRL Distribution Points:{_WS}\n((?:{_WS}[a-z]+://[^\n]*\n)*))?"
+    rf"(?:{_WS}CRL Distribution Points:{_WS}\n((?:{_WS}[a-z]++://[^\n]*+\n)*+))?"
     rf"{_WS}Validity Date:{_WS}\n{_WS}start date: {_VAL}\n{_WS}end +date: {_VAL}\n"
     rf"(?:{_WS}renew date: {_VAL}\n)?{_WS}Associated Trustpoints?: {_VAL}"
     rf"(?:\n{_WS}Storage: {_VAL})?\n?"
@@ -207,19 +208,38 @@ def parse_certificates(text: str) -> CertificateTable:
     text, offset = strip_echo(text)
     reader = _LineReader()
     certs = reader.certs
-    match = _CERT_BLOCK.fullmatch
-    no = 1 + offset
-    for block in text.split("\n\n"):
-        m = match(block)
+    match = _CERT_BLOCK.match
+    size = len(text)
+    pos = 0
+    no, no_pos = 1 + offset, 0  # line number of the character at no_pos (counted lazily)
+    while pos < size:
+        if text[pos] == "\n":  # blank lines between sections
+            pos += 1
+            continue
+        m = match(text, pos)
         if m is not None:
-            reader.flush()
-            certs.append(_fast_cert(m))
-        else:
-            for i, raw in enumerate(block.split("\n")):
-                reader.feed(raw, no + i)
-        no += block.count("\n") + 2  # the block's lines and the blank line after it
+            end = m.end()
+            if end == size or text[end] == "\n":  # the section ends where the block does
+                reader.flush()
+                certs.append(_fast_cert(m))
+                pos = end
+                continue
+        block_end = text.find("\n\n", pos)
+        if block_end < 0:
+            block_end = size
+        no += text.count("\n", no_pos, pos)
+        no_pos = pos
+        for i, raw in enumerate(text[pos:block_end].split("\n")):
+            reader.feed(raw, no + i)
+        pos = block_end
     reader.flush()
     return CertificateTable(tuple(certs), tuple(reader.interleaved))
+
+
+@lru_cache(maxsize=2048)
+def _dn_lines(group: str) -> tuple[str, ...]:
+    """The stripped lines of a name block (issuer blocks repeat: one CA signs many certificates)."""
+    return tuple(filter(None, map(str.strip, group.split("\n"))))
 
 
 def _lines(group: str | None) -> tuple[str, ...]:
@@ -228,6 +248,17 @@ def _lines(group: str | None) -> tuple[str, ...]:
 
 def _fast_cert(m: re.Match[str]) -> Certificate:
     section, status, serial, usage, issuer, name, ip, sn, subject, cdp, start, end, renew, tps, storage = m.groups()
+    usage, start, end = usage.rstrip(), start.rstrip(), end.rstrip()
+    if name:
+        name = name.rstrip()
+    if ip:
+        ip = ip.rstrip()
+    if sn:
+        sn = sn.rstrip()
+    if renew:
+        renew = renew.rstrip()
+    if storage:
+        storage = storage.rstrip()
     subj = tuple(filter(None, map(str.strip, subject.split("\n"))))
     hostname = None
     at_ = subject.find("hostname=")
@@ -245,7 +276,7 @@ def _fast_cert(m: re.Match[str]) -> Certificate:
     c.start = start
     c.end = end
     c.renew = renew
-    c.issuer = tuple(filter(None, map(str.strip, issuer.split("\n"))))
+    c.issuer = _dn_lines(issuer)
     c.subject = subj
     c.name = name
     c.hostname = hostname
