@@ -145,7 +145,7 @@ async def request(ip_feature: Ip, dst: str, port: int, method: str, target: str,
         ip_feature.send(pk.ipv4(src, dst, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()),
                         Trace(on_drop=on_drop))
         return await asyncio.wait_for(fut, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise HttpTransportError(f"no answer from {dst}:{port}") from None
     finally:
         ip_feature.tcp_clients.pop(sport, None)

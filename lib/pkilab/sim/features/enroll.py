@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.pki import fingerprints
 from pkilab.pki.csr import build_csr
@@ -34,6 +35,7 @@ from pkilab.protocols.scep.client import (
 from pkilab.protocols.scep.message import PkiStatus
 from pkilab.sim import vhttp
 from pkilab.sim.features.ip import Ip
+from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
 from pkilab.sim.features.trustpoint import Pending, Trustpoint, Trustpoints
 from pkilab.sim.grammar import normalize_interface
@@ -78,8 +80,8 @@ class Enrollment(Feature):
     def _tp(self, name: str) -> Trustpoint | None:
         return self.tps.get(name)
 
-    def _keys(self) -> Any:
-        return self.router.features_by_name().get("Keys")
+    def _keys(self) -> Keys:
+        return self.router.feature(Keys)
 
     # ---- SCEP transport ------------------------------------------------------------------
     def _endpoint(self, tp: Trustpoint) -> tuple[str, int, str, str]:
@@ -173,8 +175,6 @@ class Enrollment(Feature):
     def _key_for(self, tp: Trustpoint) -> tuple[str, Any, str]:
         """(label, private key, message) — generating a key as IOS 15 does when none exists."""
         keys = self._keys()
-        if keys is None:
-            raise EnrollError("% RSA keys are not available on this router")
         label = tp.rsakeypair or keys.default_label()
         pair = keys.get(label)
         message = ""
@@ -238,7 +238,8 @@ class Enrollment(Feature):
         b64 = base64.encodebytes(csr_der).decode().replace("\n", "")
         body = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
         while True:
-            yield f"Certificate Request follows:\n\n{body}\n\n---End - This line not part of the certificate request---\n"
+            yield (f"Certificate Request follows:\n\n{body}\n\n"
+                   "---End - This line not part of the certificate request---\n")
             again = yield Ask("Redisplay enrollment request? [yes/no]: ")
             if not _ask_yes(again):
                 return None
@@ -317,9 +318,10 @@ class Enrollment(Feature):
         except ValueError:
             return "% Error: the certificate could not be read"
         keys = self._keys()
-        label = tp.rsakeypair or (keys.default_label() if keys else "")
-        pair = keys.get(label) if keys else None
-        if pair is None or cert.public_key().public_numbers() != pair.private_key.public_key().public_numbers():
+        pair = keys.get(tp.rsakeypair or keys.default_label())
+        public = cert.public_key()
+        if pair is None or not isinstance(public, rsa.RSAPublicKey) or \
+                public.public_numbers() != pair.private_key.public_key().public_numbers():
             return "% Error: the certificate does not match this router's key pair"
         if cert.issuer != tp.ca_cert.subject:
             return "% Error: the certificate was not issued by the trustpoint's CA"
@@ -334,8 +336,8 @@ class Enrollment(Feature):
             return f"% Trustpoint {args['name']} has no CA certificate"
         out = ["% CA certificate:", tp.ca_cert.public_bytes(serialization.Encoding.PEM).decode().rstrip()]
         keys = self._keys()
-        label = tp.rsakeypair or (keys.default_label() if keys else "")
-        pair = keys.get(label) if keys else None
+        label = tp.rsakeypair or keys.default_label()
+        pair = keys.get(label)
         if pair is not None and not pair.exportable:
             out.append(f"% RSA keypair '{label}' is not exportable.")
         elif pair is not None:

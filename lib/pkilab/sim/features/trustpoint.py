@@ -413,16 +413,18 @@ class Trustpoints(Feature):
     def _status_lines(self, tp: Trustpoint) -> list[str]:
         out: list[str] = []
         if tp.ca_cert is not None:
-            out += ["  Issuing CA certificate configured:", "    Subject Name:", f"     {render_dn(tp.ca_cert.subject)}",
+            out += ["  Issuing CA certificate configured:", "    Subject Name:",
+                    f"     {render_dn(tp.ca_cert.subject)}",
                     f"    Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} ",
                     f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} "]
         if tp.cert is not None:
             out += ["  Router General Purpose certificate configured:", "    Subject Name:",
                     f"     {render_dn(tp.cert.subject)}", f"    Fingerprint MD5: {fingerprints.md5_words(tp.cert)} ",
                     f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.cert)} "]
-        keys = self.router.features_by_name().get("Keys")
-        label = tp.rsakeypair or (keys.default_label() if keys is not None else "")
-        pair = keys.get(label) if keys is not None else None
+        from pkilab.sim.features.keys import Keys
+
+        keys = self.router.feature(Keys)
+        pair = keys.get(tp.rsakeypair or keys.default_label())
         gen = f"Yes (General Purpose, {'exportable' if pair.exportable else 'non-exportable'})" if pair else "No"
         out += ["  State:", f"    Keys generated ............. {gen}",
                 f"    Issuing CA authenticated ....... {'Yes' if tp.ca_cert is not None else 'No'}",

@@ -1,0 +1,198 @@
+"""The seed's PKI procedures as steps over sessions: CA bring-up, trustpoints, enrollment, grants.
+
+Each step drives a router only through a :class:`~pkilab.device.session.Session` (CLI text in,
+CLI text out) and returns parsed state, so the same procedure runs on a real IOS router and on
+the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they become lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pkilab.config import values as v
+from pkilab.device.session import Answer, Session
+from pkilab.errors import PkilabError
+from pkilab.parsers import parse
+from pkilab.wait import wait_until
+
+SEED_ISSUER = "CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US, EA = ese-vpn-team"
+YES = r"\[yes/no\]:"
+
+
+@dataclass(frozen=True)
+class CaServerSettings:
+    """``crypto pki server`` settings (the seed's values by default)."""
+
+    name: str = "ese-ios-ca"
+    modulus: int = 1024
+    exportable: bool = True
+    database_level: str = "names"
+    database_url: str | None = None
+    issuer_name: str = SEED_ISSUER
+    lifetime_crl: int = 24
+    lifetime_certificate: int = 254
+    lifetime_ca_certificate: int = 508
+    grant_auto: bool = False
+    cdp_url: str | None = None
+
+    def lines(self) -> list[str]:
+        """The ``(cs-server)#`` configuration lines, values checked."""
+        name = v.word(self.name, "ca.name")
+        level = v.choice(self.database_level, "ca.database_level", ("minimal", "names", "complete"))
+        lines = [f"crypto pki server {name}", f"database level {level}"]
+        if self.database_url:
+            lines.append(f"database url {v.word(self.database_url, 'ca.database_url')}")
+        lines += [f"issuer-name {v.dn(self.issuer_name, 'ca.issuer_name')}",
+                  f"lifetime crl {v.integer(self.lifetime_crl, 'ca.lifetime_crl', 1, 336)}",
+                  f"lifetime certificate {v.integer(self.lifetime_certificate, 'ca.lifetime_certificate', 1, 1825)}",
+                  "lifetime ca-certificate "
+                  f"{v.integer(self.lifetime_ca_certificate, 'ca.lifetime_ca_certificate', 1, 1825)}"]
+        if self.cdp_url:
+            lines.append(f"cdp-url {v.url(self.cdp_url, 'ca.cdp_url')}")
+        return lines
+
+
+@dataclass(frozen=True)
+class TrustpointSettings:
+    """``crypto pki trustpoint`` settings of an enrolling router."""
+
+    name: str = "ese-ios-ca"
+    enrollment_url: str | None = "http://ese-ios-ca:80"
+    terminal: bool = False
+    revocation: str = "crl"
+    auto_enroll: int | None = 70
+    source_interface: str | None = None
+    rsakeypair: str | None = None
+
+    def lines(self) -> list[str]:
+        """The ``(ca-trustpoint)#`` lines, values checked."""
+        lines = [f"crypto pki trustpoint {v.word(self.name, 'trustpoint.name')}"]
+        if self.terminal:
+            lines.append("enrollment terminal")
+        elif self.enrollment_url:
+            lines += ["enrollment mode ra", f"enrollment url {v.url(self.enrollment_url, 'trustpoint.enrollment_url')}"]
+        check = v.choice(self.revocation, "trustpoint.revocation", ("crl", "none", "crl none"))
+        lines.append(f"revocation-check {check}")
+        if self.source_interface:
+            lines.append(f"source interface {v.word(self.source_interface, 'trustpoint.source_interface')}")
+        if self.rsakeypair:
+            lines.append(f"rsakeypair {v.word(self.rsakeypair, 'trustpoint.rsakeypair')}")
+        if self.auto_enroll is not None:
+            lines.append(f"auto-enroll {v.integer(self.auto_enroll, 'trustpoint.auto_enroll', 1, 100)}")
+        return lines
+
+
+class ProcedureError(PkilabError):
+    """A procedure step did not reach the state the seed documents."""
+
+
+def generate_keys(session: Session, label: str | None, modulus: int, exportable: bool) -> str:
+    """``crypto key generate rsa general-keys [label L] modulus N [exportable]`` (config mode)."""
+    words = ["crypto key generate rsa general-keys"]
+    if label:
+        words.append(f"label {v.word(label, 'key.label')}")
+    words.append(f"modulus {v.integer(modulus, 'key.modulus', 360, 4096)}")
+    if exportable:
+        words.append("exportable")
+    session.run("configure terminal")
+    try:
+        return session.dialog(" ".join(words), [Answer(r"replace them\? \[yes/no\]:", "yes")], timeout=120)
+    finally:
+        session.run("end", check=False)
+
+
+def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> object:
+    """The seed's "Configuring the Cisco IOS CA Server": keys, server settings, ``no shutdown``.
+
+    Returns the parsed ``show crypto pki server`` entry once the server is enabled.
+    """
+    session.config(["ip http server"])
+    generate_keys(session, s.name, s.modulus, s.exportable)
+    session.run("configure terminal")
+    try:
+        for line in s.lines():
+            session.run(line)
+        if s.grant_auto:
+            session.dialog("grant auto", [Answer(YES, "yes")], check=True)
+        session.dialog("no shutdown", [Answer(YES, "yes"),
+                                       Answer(r"Password:", "pkilab-ca-pass", secret=True),
+                                       Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True)],
+                       timeout=timeout)
+    finally:
+        session.run("end", check=False)
+    return wait_until(lambda: _enabled_server(session, s.name), timeout, 0.3,
+                      f"{session.name}: certificate server {s.name} enabled")
+
+
+def _enabled_server(session: Session, name: str) -> object | None:
+    servers = parse("show crypto pki server", session.run("show crypto pki server")).servers
+    return next((srv for srv in servers if (srv.name in (None, name)) and srv.enabled), None)
+
+
+def remove_ca(session: Session, name: str) -> None:
+    """``no crypto pki server NAME`` with its dialogs, then the key pair."""
+    session.run("configure terminal")
+    try:
+        session.dialog(f"no crypto pki server {v.word(name, 'ca.name')}",
+                       [Answer(r"sure you want to do this\? \[yes/no\]:", "yes"),
+                        Answer(r"signing certificate and\s+key\? \[yes/no\]:", "yes")], check=False)
+        session.dialog(f"crypto key zeroize rsa {name}", [Answer(YES, "yes")], check=False)
+    finally:
+        session.run("end", check=False)
+
+
+def configure_trustpoint(session: Session, s: TrustpointSettings) -> None:
+    """Create and configure a trustpoint (seed: "Create and configure a trustpoint")."""
+    session.config(s.lines())
+
+
+def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> object:
+    """``crypto pki authenticate NAME``: accept the CA certificate; return the parsed dialog."""
+    v.word(name, "trustpoint.name")
+    if pasted_pem is None:
+        out = session.dialog(f"crypto pki authenticate {name}", [Answer(YES, "yes")], timeout=60)
+    else:
+        session._write(f"crypto pki authenticate {name}\n")  # the certificate is pasted line by line
+        for line in pasted_pem.strip().splitlines():
+            session._write(line.strip() + "\n")
+        out = session.dialog("quit", [Answer(YES, "yes")], timeout=60)
+    result = parse("crypto pki authenticate", out)
+    if not getattr(result, "accepted", False):
+        raise ProcedureError(f"{session.name}: CA certificate of {name} not accepted: {out.strip()[-200:]}")
+    return result
+
+
+def enroll(session: Session, name: str, challenge: str, include_serial: bool = False) -> object:
+    """``crypto pki enroll NAME`` over SCEP with the seed's dialog; return the parsed outcome."""
+    v.word(name, "trustpoint.name")
+    v.word(challenge, "challenge password", secret=True)
+    out = session.dialog(f"crypto pki enroll {name}", [
+        Answer(r"Re-enroll and replace it\? \[yes/no\]:", "yes"),
+        Answer(r"Re-enter password:", challenge, secret=True),
+        Answer(r"Password:", challenge, secret=True),
+        Answer(r"serial number in the subject name\? \[yes/no\]:", "yes" if include_serial else "no"),
+        Answer(r"IP address in the subject name\? \[no\]:", "no"),
+        Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
+    ], timeout=60)
+    return parse("crypto pki enroll", out)
+
+
+def server_requests(ca: Session, name: str) -> object:
+    """``crypto pki server NAME info requests``, parsed."""
+    return parse(f"crypto pki server {name} info requests", ca.run(f"crypto pki server {v.word(name, 'ca.name')} "
+                                                                  "info requests"))
+
+
+def grant(ca: Session, name: str, request_id: int | str) -> str:
+    """``crypto pki server NAME grant ID|all``."""
+    rid = request_id if request_id == "all" else v.integer(int(request_id), "request id", 1, 999)
+    return ca.run(f"crypto pki server {v.word(name, 'ca.name')} grant {rid}")
+
+
+def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> object:
+    """Poll ``show crypto pki certificates NAME`` until the router certificate is Available."""
+    def available() -> object | None:
+        certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
+        return next((c for c in certs.certificates if c.section == "Certificate" and c.status == "Available"), None)
+
+    return wait_until(available, timeout, 0.3, f"{session.name}: certificate of trustpoint {name} Available")
