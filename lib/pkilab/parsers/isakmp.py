@@ -216,6 +216,31 @@ def _read_blocks(text: str, no: int, reader: _DetailReader) -> None:
         n = len(tk)
         if n > 11 and tk[-3] == "Engine-id:Conn-id" and tk[-2] == "=" and block.count("\n") == 1:
             engine, _, conn = tk[-1].partition(":")
+            if n == 13 and has_status and ":" in tk[8]:  # the usual 15.x row: no I-VRF, a Cap. value
+                sa = new(builder)
+                try:
+                    sa.conn_id = int(tk[0])
+                    sa.dh_group = int(tk[7])
+                    sa.engine_conn_id = int(conn)
+                except ValueError:
+                    pass  # not a plain row: the line reader decides
+                else:
+                    sa.local = tk[1]
+                    sa.remote = tk[2]
+                    sa.ivrf = None
+                    sa.status = tk[3]
+                    sa.encr = tk[4]
+                    sa.hash = tk[5]
+                    sa.auth = tk[6]
+                    sa.lifetime = tk[8]
+                    sa.capabilities = tk[9]
+                    sa.engine_id = engine
+                    sa.engine_kind = None
+                    sa.family = family
+                    sa.__class__ = cls
+                    append(sa)
+                    no += 3
+                    continue
             k = n - 4  # index of the row's last token (Cap., or the lifetime when Cap. is blank)
             cap = tk[k]
             if ":" in cap:
