@@ -1,0 +1,377 @@
+"""The running IOS certificate server: its database, files, one-time passwords and SCEP backend.
+
+:class:`RunningCa` is what ``no shutdown`` brings up and ``shutdown`` drops. Its state is the
+enrollment request database (in memory, as on IOS), the last serial number and the revoked
+serials. What must outlive a restart or a restore is written at the database URL as IOS does:
+
+* ``NAME.ser`` — the last serial number issued (and the request and CRL counters);
+* ``NAME.crl`` — the current CRL in DER, reissued on start, on ``revoke`` and when it expires;
+* ``N.cnm`` (database level ``names`` or ``complete``) — ``subjectname_str = …`` and
+  ``expiration = …`` of certificate ``N`` in the router's date format;
+* ``N.cer`` (level ``complete``) — the certificate itself in DER.
+
+A CA restored from these files (and its exported key pair and CA certificate) continues the
+serial numbers and keeps the revoked serials. It implements
+:class:`pkilab.protocols.scep.server.ScepBackend`; nothing here reads the host clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pkilab.errors import PkiError
+from pkilab.pki.ca import RevokedEntry, build_crl, create_ca_certificate, issue_from_csr
+from pkilab.pki.csr import CsrInfo
+from pkilab.pki.fingerprints import request_fingerprint
+from pkilab.pki.names import parse_ios_dn, render_dn
+from pkilab.protocols.scep.message import FailInfo
+from pkilab.protocols.scep.server import Decision, EnrollmentRequest, Granted, Pending, Rejected
+from pkilab.sim.filesys import FileSystemError, FileSystems
+
+DB_LEVEL_TEXT = {
+    "minimal": "Minimum - no cert data written to storage",
+    "names": "Names - subject name data written as <serialnum>.cnm",
+    "complete": "Complete - all issued certs written as <serialnum>.cer",
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The ``crypto pki server NAME`` sub-commands (IOS defaults)."""
+
+    database_level: str = "minimal"
+    database_url: str = "nvram:"
+    issuer_name: str | None = None
+    crl_hours: int = 168
+    cert_days: int = 365
+    ca_days: int = 1095
+    grant: str = "manual"  # manual | auto | none
+    cdp_url: str | None = None
+
+    def issuer_text(self, name: str) -> str:
+        """The issuer name as configured, ``CN=NAME`` by default."""
+        return self.issuer_name or f"CN={name}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One entry of the enrollment request database.
+
+    Attributes:
+        req_id: the ``ReqID``.
+        state: ``pending``, ``granted`` or ``rejected``.
+        csr: the request.
+        fingerprint: MD5 of the request DER (32 hex digits).
+        transaction_id: the SCEP transactionID (None for terminal/url requests).
+        source: ``scep``, ``terminal`` or ``url``.
+        pem: print/write the granted certificate as PEM (``request pkcs10 … pem``).
+        url: where a ``url`` request came from.
+        certificate: the certificate once granted.
+    """
+
+    req_id: int
+    state: str
+    csr: CsrInfo
+    fingerprint: str
+    transaction_id: str | None
+    source: str
+    pem: bool = False
+    url: str | None = None
+    certificate: x509.Certificate | None = None
+
+
+@dataclass(frozen=True)
+class OneTimePassword:
+    """The newest ``password generate`` password and when it stops being valid."""
+
+    value: str
+    expires: dt.datetime
+
+
+@dataclass(frozen=True)
+class CaContext:
+    """What the running CA needs from its router.
+
+    Attributes:
+        name: the server (and key pair, and trustpoint) name.
+        fs: the router's file systems.
+        now: the router's clock (UTC).
+        format_date: renders a UTC instant as the router prints dates.
+        log: writes a ``%FAC-SEV-MNEMONIC: text`` log message.
+    """
+
+    name: str
+    fs: FileSystems
+    now: Callable[[], dt.datetime]
+    format_date: Callable[[dt.datetime], str]
+    log: Callable[[str], None]
+
+
+def join_url(root: str, filename: str) -> str:
+    """A file under the database URL (``nvram:`` + ``x.ser``, ``flash:/cs`` + ``x.ser``)."""
+    return root + filename if root.endswith((":", "/")) else f"{root}/{filename}"
+
+
+def read_serial_file(data: bytes) -> dict[str, int]:
+    """The counters of a ``NAME.ser`` file (``serial``, ``request``, ``crl``)."""
+    out: dict[str, int] = {}
+    for line in data.decode("ascii", "replace").splitlines():
+        m = re.fullmatch(r"\s*(\w+)\s*=\s*(0x[0-9A-Fa-f]+|\d+)\s*", line)
+        if m:
+            out[m.group(1)] = int(m.group(2), 0)
+    return out
+
+
+class RunningCa:
+    """A started certificate server (see the module docstring)."""
+
+    def __init__(self, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey,
+                 certificate: x509.Certificate) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.key = key
+        self.certificate = certificate
+        self.last_serial = 1
+        self.next_req_id = 1
+        self.crl_number = 0
+        self.records: dict[int, Record] = {}
+        self.by_transaction: dict[str, int] = {}
+        self.revoked: list[RevokedEntry] = []
+        self.password: OneTimePassword | None = None
+        self.spent_passwords: set[str] = set()
+        self.current_crl: x509.CertificateRevocationList | None = None
+
+    # ---- start -------------------------------------------------------------------------
+    @classmethod
+    def start(cls, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey,
+              existing: x509.Certificate | None) -> RunningCa:
+        """Bring the CA up: reuse ``existing`` (a restore) or make a new CA certificate.
+
+        Raises:
+            PkiError: the issuer name is not a DN, or a lifetime is out of range.
+            FileSystemError: the database URL cannot be written.
+        """
+        now = ctx.now()
+        fresh = existing is None
+        if existing is None:
+            subject = parse_ios_dn(settings.issuer_text(ctx.name))
+            existing = create_ca_certificate(key, subject, now, settings.ca_days)
+        ca = cls(ctx, settings, key, existing)
+        ca._load_files()
+        if fresh:
+            ca.last_serial = max(ca.last_serial, 1)
+            ca._write_names(existing)
+        ca.refresh_crl()
+        return ca
+
+    def _load_files(self) -> None:
+        fs = self.ctx.fs
+        try:
+            counters = read_serial_file(fs.read(self.db_file(f"{self.ctx.name}.ser")))
+        except FileSystemError:
+            counters = {}
+        self.last_serial = counters.get("serial", 1)
+        self.next_req_id = counters.get("request", 1)
+        self.crl_number = counters.get("crl", 0)
+        try:
+            old = x509.load_der_x509_crl(fs.read(self.db_file(f"{self.ctx.name}.crl")))
+        except (FileSystemError, ValueError):
+            return
+        if old.issuer == self.certificate.subject and old.is_signature_valid(self.key.public_key()):
+            self.revoked = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]
+
+    # ---- files -------------------------------------------------------------------------
+    def db_file(self, filename: str) -> str:
+        """The URL of ``filename`` at the database URL."""
+        return join_url(self.settings.database_url, filename)
+
+    def _write(self, filename: str, data: bytes) -> None:
+        try:
+            self.ctx.fs.write(self.db_file(filename), data)
+        except FileSystemError as exc:
+            self.ctx.log(f"%PKI-3-CS_DB_WRITE_FAIL: Certificate Server database write failed: {exc}")
+
+    def _write_serial(self) -> None:
+        text = f"serial = 0x{self.last_serial:X}\nrequest = {self.next_req_id}\ncrl = {self.crl_number}\n"
+        self._write(f"{self.ctx.name}.ser", text.encode("ascii"))
+
+    def _write_names(self, cert: x509.Certificate) -> None:
+        level = self.settings.database_level
+        if level == "minimal":
+            return
+        text = (f"subjectname_str = {render_dn(cert.subject)}\n"
+                f"expiration = {self.ctx.format_date(cert.not_valid_after_utc)}\n")
+        self._write(f"{cert.serial_number:X}.cnm", text.encode("ascii"))
+        if level == "complete":
+            self._write(f"{cert.serial_number:X}.cer", cert.public_bytes(Encoding.DER))
+
+    # ---- CRL ---------------------------------------------------------------------------
+    def refresh_crl(self) -> x509.CertificateRevocationList:
+        """Issue a fresh CRL now (valid ``lifetime crl`` hours) and write ``NAME.crl``."""
+        now = self.ctx.now()
+        self.crl_number += 1
+        crl = build_crl(self.certificate, self.key, now, now + dt.timedelta(hours=self.settings.crl_hours),
+                        self.revoked, crl_number=self.crl_number)
+        self.current_crl = crl
+        self._write(f"{self.ctx.name}.crl", crl.public_bytes(Encoding.DER))
+        self._write_serial()
+        return crl
+
+    def tick(self) -> None:
+        """Reissue the CRL once it reaches its next update (by the router's clock)."""
+        crl = self.current_crl
+        if crl is not None and crl.next_update_utc is not None and self.ctx.now() >= crl.next_update_utc:
+            self.refresh_crl()
+
+    def revoke(self, serial: int) -> str | None:
+        """Revoke ``serial`` and publish a fresh CRL; return IOS's complaint, or None."""
+        if serial < 2 or serial > self.last_serial:
+            return f"% Serial number 0x{serial:X} hasn't been issued by this Certificate Server."
+        if any(r.serial == serial for r in self.revoked):
+            return f"% Certificate 0x{serial:X} is already revoked."
+        self.revoked.append(RevokedEntry(serial, self.ctx.now()))
+        self.refresh_crl()
+        return None
+
+    # ---- requests ----------------------------------------------------------------------
+    def add_request(self, csr: CsrInfo, source: str, transaction_id: str | None = None, pem: bool = False,
+                    url: str | None = None) -> Record:
+        """Put a request in the database as pending."""
+        record = Record(self.next_req_id, "pending", csr, request_fingerprint(csr.der), transaction_id, source,
+                        pem, url)
+        self.records[record.req_id] = record
+        if transaction_id is not None:
+            self.by_transaction[transaction_id] = record.req_id
+        self.next_req_id = self.next_req_id % 999 + 1  # ReqIDs are <1-999> and wrap
+        self._write_serial()
+        return record
+
+    def grant(self, req_id: int) -> Record:
+        """Issue the certificate of a pending request.
+
+        Raises:
+            PkiError: the CA certificate has expired or the request does not verify.
+            KeyError: no pending request ``req_id``.
+        """
+        record = self.records[req_id]
+        if record.state != "pending":
+            raise KeyError(req_id)
+        serial = self.last_serial + 1
+        cert = issue_from_csr(self.certificate, self.key, record.csr, serial, self.ctx.now(),
+                              self.settings.cert_days, cdp_url=self.settings.cdp_url)
+        self.last_serial = serial
+        self._write_serial()
+        self._write_names(cert)
+        record = replace(record, state="granted", certificate=cert)
+        self.records[req_id] = record
+        return record
+
+    def reject(self, req_id: int) -> Record:
+        """Reject a pending request.
+
+        Raises:
+            KeyError: no pending request ``req_id``.
+        """
+        record = self.records[req_id]
+        if record.state != "pending":
+            raise KeyError(req_id)
+        record = replace(record, state="rejected")
+        self.records[req_id] = record
+        return record
+
+    # ---- one-time passwords ------------------------------------------------------------
+    def generate_password(self, minutes: int) -> OneTimePassword:
+        """A new one-time password; the previous one stops being valid."""
+        if self.password is not None:
+            self.spent_passwords.add(self.password.value)
+        self.password = OneTimePassword(secrets.token_hex(8).upper(), self.ctx.now() + dt.timedelta(minutes=minutes))
+        return self.password
+
+    def _check_password(self, password: str | None) -> str:
+        """``valid`` (and spend it), ``stale`` (reused, replaced or expired) or ``none``."""
+        if not password:
+            return "none"
+        otp = self.password
+        if otp is not None and secrets.compare_digest(password, otp.value):
+            self.password = None
+            self.spent_passwords.add(otp.value)
+            return "valid" if self.ctx.now() < otp.expires else "stale"
+        return "stale" if password in self.spent_passwords else "none"
+
+    # ---- ScepBackend -------------------------------------------------------------------
+    def ca_certificate(self) -> x509.Certificate:
+        """The CA certificate."""
+        return self.certificate
+
+    def ca_key(self) -> rsa.RSAPrivateKey:
+        """The CA key pair."""
+        return self.key
+
+    def crl(self) -> x509.CertificateRevocationList | None:
+        """The current CRL."""
+        return self.current_crl
+
+    def submit(self, request: EnrollmentRequest) -> Decision:
+        """Decide on a SCEP enrollment as IOS does.
+
+        A transactionID already known answers with that request's state (a client resending
+        its request). A one-time password that was replaced, used or has expired is refused;
+        the valid one grants at once. Otherwise ``grant auto`` grants, ``grant none`` rejects
+        and manual mode holds the request for ``grant``. Any other challenge password is the
+        requester's revocation password and does not matter here.
+        """
+        known = self.by_transaction.get(request.transaction_id)
+        if known is not None and known in self.records:
+            return self._decision(self.records[known])
+        verdict = self._check_password(request.csr.challenge_password)
+        if verdict == "stale":
+            self.ctx.log("%PKI-6-CS_ENROLL_FAIL: Enrollment request rejected: invalid one-time password")
+            return Rejected(FailInfo.BAD_REQUEST)
+        record = self.add_request(request.csr, "scep", request.transaction_id)
+        if verdict == "valid" or self.settings.grant == "auto":
+            record = self.grant(record.req_id)
+        elif self.settings.grant == "none":
+            record = self.reject(record.req_id)
+        return self._decision(record)
+
+    def poll(self, transaction_id: str, subject: x509.Name) -> Decision:
+        """The state of an earlier SCEP request (GetCertInitial)."""
+        req_id = self.by_transaction.get(transaction_id)
+        record = self.records.get(req_id) if req_id is not None else None
+        if record is None or record.csr.subject != subject:
+            return Rejected(FailInfo.BAD_CERT_ID)
+        return self._decision(record)
+
+    @staticmethod
+    def _decision(record: Record) -> Decision:
+        if record.state == "granted" and record.certificate is not None:
+            return Granted(record.certificate)
+        if record.state == "rejected":
+            return Rejected(FailInfo.BAD_REQUEST)
+        return Pending()
+
+
+def certificate_text(cert: x509.Certificate, pem: bool) -> str:
+    """A granted certificate as ``grant`` prints it: base64 lines, or PEM with its armour."""
+    if pem:
+        return cert.public_bytes(Encoding.PEM).decode("ascii")
+    text = base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii")
+    return "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))
+
+
+def check_issuer(text: str) -> str | None:
+    """IOS's complaint about an ``issuer-name`` that is not a DN, or None."""
+    try:
+        parse_ios_dn(text)
+    except PkiError:
+        return "% Invalid issuer name"
+    return None

@@ -1,0 +1,563 @@
+"""The IOS certificate server: ``crypto pki server NAME`` (``crypto ca server``), its exec and show commands, SCEP.
+
+Configuration lives in :class:`~pkilab.sim.features.ca_db.ServerSettings`; ``no shutdown``
+starts a :class:`~pkilab.sim.features.ca_db.RunningCa` once its conditions hold — the key pair
+``NAME`` (generated, 1024 bits and exportable, when missing, as IOS 15 does), an authoritative
+clock and ``ip http server``. A server left enabled in the startup configuration starts by
+itself (:meth:`CaServer.tick`) once NTP or ``clock set`` makes the clock authoritative, which is
+how the seed's restore procedure brings a CA back. Starting creates the trustpoint ``NAME``
+(``rsakeypair NAME`` and the CA certificate) in :class:`~pkilab.sim.features.trustpoint.Trustpoints`,
+and a restored CA reuses the CA certificate of that trustpoint (or ``nvram:NAME#6101CA.cer``).
+
+Other features use :meth:`CaServer.ca_certificate`, :meth:`CaServer.ca_key`,
+:meth:`CaServer.crl` and :meth:`CaServer.running`. SCEP is served at
+``/cgi-bin/pkiclient.exe`` (``http_apps``) by the sans-IO core of
+:mod:`pkilab.protocols.scep.server` with the running CA as its backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Generator
+from dataclasses import replace
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pkilab.errors import PkiError
+from pkilab.pki.csr import load_csr
+from pkilab.pki.fingerprints import md5_words
+from pkilab.pki.names import render_dn
+from pkilab.protocols.scep.server import CGI_PATH, ScepServer
+from pkilab.sim.features.ca_db import (
+    DB_LEVEL_TEXT,
+    CaContext,
+    Record,
+    RunningCa,
+    ServerSettings,
+    certificate_text,
+    check_issuer,
+    join_url,
+)
+from pkilab.sim.features.keys import Keys
+from pkilab.sim.features.system import System
+from pkilab.sim.features.trustpoint import Trustpoints
+from pkilab.sim.filesys import FileSystemError
+from pkilab.sim.http import HttpRequest, HttpResponse
+from pkilab.sim.interp import Ask, Ctx
+from pkilab.sim.router import Feature, command
+
+CA_KEY_BITS = 1024
+LOCKED = "% Server's configuration is locked  (enter \"shut\" to unlock it)"
+TIME_NOT_SET = "% Time has not been set. Cannot start the Certificate server"
+HTTP_OFF = "% Please enable the HTTP server (ip http server) to start the Certificate Server"
+_SERVER = "crypto {pki | ca} server name:WORD"
+
+
+def _confirm(prompt: str) -> Generator[Any, str, bool]:
+    """Ask ``prompt`` until the answer is yes or no."""
+    while True:
+        answer = (yield Ask(prompt)).strip().lower()
+        if answer in ("y", "ye", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        yield "% Please answer 'yes' or 'no'.\n"
+
+
+class CaServer(Feature):
+    """The router's certificate server (IOS allows one)."""
+
+    order = 450
+
+    def __init__(self, router: Any) -> None:
+        super().__init__(router)
+        self.name: str | None = None
+        self.settings = ServerSettings()
+        self.shutdown = True
+        self.ca: RunningCa | None = None
+        self.scep: ScepServer | None = None
+        self.problem: str | None = None
+
+    # ---- API for other features ---------------------------------------------------------
+    def running(self) -> RunningCa | None:
+        """The running CA, or None."""
+        return self.ca
+
+    def ca_certificate(self) -> x509.Certificate | None:
+        """The CA certificate of the running server."""
+        return self.ca.certificate if self.ca else None
+
+    def ca_key(self) -> rsa.RSAPrivateKey | None:
+        """The CA key pair of the running server."""
+        return self.ca.key if self.ca else None
+
+    def crl(self) -> x509.CertificateRevocationList | None:
+        """The running server's current CRL."""
+        return self.ca.current_crl if self.ca else None
+
+    @property
+    def http_apps(self) -> dict[str, Any]:
+        """SCEP at IOS's CGI path."""
+        return {CGI_PATH: self._http}
+
+    def _http(self, request: HttpRequest) -> HttpResponse:
+        if self.scep is None:
+            return HttpResponse(404, "text/html", b"<html><body>404 Not Found</body></html>\n")
+        resp = self.scep.handle(request.method, request.path, request.query, request.body)
+        return HttpResponse(resp.status, resp.content_type, resp.body)
+
+    # ---- running configuration -----------------------------------------------------------
+    def config_lines(self) -> list[str]:
+        """``crypto pki server NAME`` and its non-default settings."""
+        if self.name is None:
+            return []
+        s = self.settings
+        lines = [f"crypto pki server {self.name}"]
+        if s.database_level != "minimal":
+            lines.append(f" database level {s.database_level}")
+        if s.database_url != "nvram:":
+            lines.append(f" database url {s.database_url}")
+        if s.issuer_name:
+            lines.append(f" issuer-name {s.issuer_name}")
+        if s.grant != "manual":
+            lines.append(f" grant {s.grant}")
+        if s.crl_hours != 168:
+            lines.append(f" lifetime crl {s.crl_hours}")
+        if s.cert_days != 365:
+            lines.append(f" lifetime certificate {s.cert_days}")
+        if s.ca_days != 1095:
+            lines.append(f" lifetime ca-certificate {s.ca_days}")
+        if s.cdp_url:
+            lines.append(f" cdp-url {s.cdp_url}")
+        lines.append(" shutdown" if self.shutdown else " no shutdown")
+        return lines + ["!"]
+
+    def _set(self, locked: bool = False, **changes: Any) -> str | None:
+        if locked and self.ca is not None:
+            return LOCKED
+        self.settings = replace(self.settings, **changes)
+        if self.ca is not None:
+            self.ca.settings = self.settings
+        self.router.feature(System).touch()
+        return None
+
+    # ---- configuration mode --------------------------------------------------------------
+    @command("config", _SERVER)
+    def server(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``crypto pki server NAME`` → ``(cs-server)#``."""
+        if self.name is not None and self.name != args["name"]:
+            return f"% Certificate Server {self.name} is already configured; only one is allowed."
+        if self.name is None:
+            self.name = args["name"]
+            self.router.feature(System).touch()
+        ctx.enter("cs-server", self)
+        return None
+
+    @command("cs-server", "database level {minimal | names | complete}")
+    def database_level(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``database level``."""
+        level = next(w for w in ("minimal", "names", "complete") if args.get(w))
+        return self._set(locked=True, database_level=level)
+
+    @command("cs-server", "no database level [LINE]")
+    def no_database_level(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no database level``: back to minimal."""
+        return self._set(locked=True, database_level="minimal")
+
+    @command("cs-server", "database url url:WORD")
+    def database_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``database url ROOT``."""
+        url = args["url"]
+        if ":" not in url:
+            return "% Invalid URL"
+        return self._set(locked=True, database_url=url)
+
+    @command("cs-server", "no database url [LINE]")
+    def no_database_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no database url``: back to nvram:."""
+        return self._set(locked=True, database_url="nvram:")
+
+    @command("cs-server", "issuer-name dn:LINE")
+    def issuer_name(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``issuer-name DN``."""
+        dn = " ".join(args["dn"].split())
+        return check_issuer(dn) or self._set(locked=True, issuer_name=dn)
+
+    @command("cs-server", "no issuer-name [LINE]")
+    def no_issuer_name(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no issuer-name``."""
+        return self._set(locked=True, issuer_name=None)
+
+    @command("cs-server", "lifetime crl hours:<1-336>")
+    def lifetime_crl(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``lifetime crl HOURS``."""
+        return self._set(crl_hours=args["hours"])
+
+    @command("cs-server", "lifetime certificate days:<1-1825>")
+    def lifetime_cert(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``lifetime certificate DAYS``."""
+        return self._set(cert_days=args["days"])
+
+    @command("cs-server", "lifetime ca-certificate days:<1-1825>")
+    def lifetime_ca(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``lifetime ca-certificate DAYS``."""
+        return self._set(locked=True, ca_days=args["days"])
+
+    @command("cs-server", "no lifetime {crl | certificate | ca-certificate} [LINE]")
+    def no_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no lifetime …``: back to the default."""
+        if args.get("crl"):
+            return self._set(crl_hours=168)
+        if args.get("certificate"):
+            return self._set(cert_days=365)
+        return self._set(locked=True, ca_days=1095)
+
+    @command("cs-server", "grant {auto | none}")
+    def grant_mode(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``grant auto`` (confirmed, as the seed shows) or ``grant none``."""
+        if args.get("auto"):
+            if ctx.interactive:
+                yield "% This will cause all certificate requests to be automatically granted.\n"
+                if not (yield from _confirm("Are you sure you want to do this? [yes/no]: ")):
+                    return None
+            return self._set(grant="auto")
+        return self._set(grant="none")
+
+    @command("cs-server", "no grant [{auto | none}]")
+    def no_grant(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no grant …``: manual granting."""
+        return self._set(grant="manual")
+
+    @command("cs-server", "cdp-url url:WORD")
+    def cdp_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``cdp-url URL``: written as the CRL distribution point of issued certificates."""
+        return self._set(cdp_url=args["url"])
+
+    @command("cs-server", "no cdp-url [LINE]")
+    def no_cdp_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no cdp-url``."""
+        return self._set(cdp_url=None)
+
+    @command("cs-server", "shutdown")
+    def shut(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``shutdown``: stop the server (its files and trustpoint stay)."""
+        self.shutdown = True
+        self.router.feature(System).touch()
+        if self.ca is not None:
+            self._stop()
+            return "% Certificate Server disabled."
+        return None
+
+    @command("cs-server", "no shutdown")
+    def no_shut(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``no shutdown`` with the seed's dialog; starts the server when it can."""
+        if not self.shutdown and self.ca is not None:
+            return None
+        if ctx.interactive:
+            yield "% Once you start the server, you can no longer change some of\n% the configuration.\n"
+            if not (yield from _confirm("Are you sure you want to do this? [yes/no]: ")):
+                return None
+        self.shutdown = False
+        self.router.feature(System).touch()
+        problem = yield from self._start()
+        return problem if problem else "% Certificate Server enabled."
+
+    # ---- start / stop --------------------------------------------------------------------
+    def _start(self) -> Generator[str, Any, str | None]:
+        """Start the server; yield key-generation messages; return why it could not start."""
+        assert self.name is not None
+        if not self.router.clock.authoritative:
+            self.problem = "time"
+            return TIME_NOT_SET
+        if not self.router.feature(System).http_server:
+            self.problem = "http"
+            return HTTP_OFF
+        keys = self.router.feature(Keys)
+        pair = keys.get(self.name)
+        if pair is None:
+            yield f"% Generating {CA_KEY_BITS} bit RSA keys, keys will be exportable...\n[OK]\n"
+            pair = keys.generate(self.name, CA_KEY_BITS, exportable=True)
+        system = self.router.feature(System)
+        clock = self.router.clock
+        ctx = CaContext(self.name, self.router.fs, clock.now, clock.format_date, system.logmsg)
+        try:
+            self.ca = RunningCa.start(ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key))
+        except (PkiError, FileSystemError) as exc:
+            self.problem = "failed"
+            return f"% Failed to start the Certificate Server: {exc}"
+        self.scep = ScepServer(self.ca)
+        self.problem = None
+        tp = self.router.feature(Trustpoints).ensure(self.name)
+        tp.rsakeypair = self.name
+        tp.ca_cert = self.ca.certificate
+        system.logmsg("%PKI-6-CS_ENABLED: Certificate server now enabled.")
+        return None
+
+    def _existing_ca(self, key: rsa.RSAPrivateKey) -> x509.Certificate | None:
+        """The CA certificate to keep: the trustpoint's, or ``nvram:NAME#6101CA.cer``, if it is ours."""
+        assert self.name is not None
+        candidates: list[x509.Certificate] = []
+        tp = self.router.feature(Trustpoints).get(self.name)
+        if tp is not None and tp.ca_cert is not None:
+            candidates.append(tp.ca_cert)
+        try:
+            candidates.append(x509.load_der_x509_certificate(self.router.fs.read(f"nvram:{self.name}#6101CA.cer")))
+        except (FileSystemError, ValueError):
+            pass
+        mine = key.public_key().public_numbers()
+        for cert in candidates:
+            public = cert.public_key()
+            if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == mine:
+                return cert
+        return None
+
+    def _stop(self) -> None:
+        self.ca = None
+        self.scep = None
+        self.router.feature(System).logmsg("%PKI-6-CS_DISABLED: Certificate server now disabled.")
+
+    def tick(self, now: float) -> None:
+        """Start an enabled server once its conditions hold; keep the CRL fresh."""
+        if self.name is None or self.shutdown:
+            return
+        if self.ca is None:
+            for _ in self._start():  # key-generation messages have no session to go to
+                pass
+            return
+        self.ca.tick()
+
+    def start(self) -> None:
+        """After boot: an enabled server starts at once when the clock allows it."""
+        self.tick(0.0)
+
+    @command("config", "no " + _SERVER)
+    def no_server(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``no crypto pki server NAME`` with the seed's two questions."""
+        name = self.name
+        if name is None or name != args["name"]:
+            return None
+        remove_tp = False
+        if ctx.interactive:
+            yield "% This will stop the Certificate Server process and delete the server configuration\n"
+            if not (yield from _confirm("Are you sure you want to do this? [yes/no]: ")):
+                return None
+            remove_tp = yield from _confirm("% Do you also want to remove the associated trustpoint and signing "
+                                            "certificate and\nkey? [yes/no]: ")
+        if self.ca is not None:
+            self._stop()
+        self.name, self.settings, self.shutdown, self.problem = None, ServerSettings(), True, None
+        self.router.feature(System).touch()
+        if remove_tp:
+            self.router.feature(Trustpoints).points.pop(name, None)
+            self.router.feature(Keys).remove(name)
+            yield "No enrollment sessions are currently active.\n"
+        return "% Certificate Server Process stopped"
+
+    # ---- show ----------------------------------------------------------------------------
+    @command("exec", "show crypto {pki | ca} server [name:WORD]")
+    def show_server(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto pki server`` in IOS 15's layout."""
+        if self.name is None or args.get("name", self.name) != self.name:
+            return ""
+        s, ca, clock = self.settings, self.ca, self.router.clock
+        if ca is not None:
+            status, state = "enabled", "enabled"
+        elif self.shutdown:
+            status, state = "disabled", "disabled"
+        else:
+            status = {"time": "disabled, Time has not been set", "http": "disabled, HTTP Server is disabled"}.get(
+                self.problem or "", "disabled")
+            state = "check failed"
+        lock = ("Server's configuration is locked  (enter \"shut\" to unlock it)" if ca is not None
+                else "Server's configuration is unlocked  (enter \"no shut\" to lock it)")
+        lines = [f"Certificate Server {self.name}:", f"    Status: {status}", f"    State: {state}", f"    {lock}",
+                 f"    Issuer name: {s.issuer_text(self.name)}"]
+        if ca is not None:
+            crl = ca.current_crl
+            lines += [f"    CA cert fingerprint: {md5_words(ca.certificate)}",
+                      f"    Granting mode is: {s.grant}",
+                      f"    Last certificate issued serial number (hex): {ca.last_serial:X}",
+                      f"    CA certificate expiration timer: {clock.format_date(ca.certificate.not_valid_after_utc)}"]
+            if crl is not None and crl.next_update_utc is not None:
+                lines.append(f"    CRL NextUpdate timer: {clock.format_date(crl.next_update_utc)}")
+        else:
+            lines += ["    CA cert fingerprint: -Not found-", f"    Granting mode is: {s.grant}"]
+        lines += [f"    Current primary storage dir: {s.database_url}",
+                  f"    Database Level: {DB_LEVEL_TEXT[s.database_level]}"]
+        return "\n".join(lines) + "\n"
+
+    def _running(self, name: str) -> RunningCa | str:
+        if self.name != name:
+            return f"% Certificate server {name} does not exist."
+        if self.ca is None:
+            return "% Certificate server not enabled."
+        return self.ca
+
+    @command("exec", "show crypto {pki | ca} server name:WORD requests")
+    @command("exec", _SERVER + " info {requests | request}")
+    def info_requests(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``crypto pki server NAME info requests`` in IOS 15's three-section layout."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        head = ["ReqID  State      Fingerprint                      SubjectName",
+                "-" * 62]
+        rows = [f"{r.req_id:<7}{r.state:<11}{r.fingerprint} {render_dn(r.csr.subject)}"
+                for r in sorted(ca.records.values(), key=lambda r: r.req_id, reverse=True)]
+        lines = ["Enrollment Request Database:", "", "Subordinate CA certificate requests:", *head, "",
+                 "RA certificate requests:", *head, "", "Router certificates requests:", *head, *rows, ""]
+        return "\n".join(lines) + "\n"
+
+    @command("exec", "show crypto {pki | ca} server name:WORD crl")
+    @command("exec", _SERVER + " info crl")
+    def info_crl(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``crypto pki server NAME info crl``."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        crl = ca.current_crl
+        if crl is None:
+            return "% CRL not available."
+        fmt = self.router.clock.format_date
+        entries = list(crl)
+        lines = ["Certificate Revocation List:", f"    Issuer: {render_dn(crl.issuer)}",
+                 f"    This Update: {fmt(crl.last_update_utc)}"]
+        if crl.next_update_utc is not None:
+            lines.append(f"    Next Update: {fmt(crl.next_update_utc)}")
+        lines += [f"    Number of CRL entries: {len(entries)}",
+                  f"    CRL size: {len(crl.public_bytes(Encoding.DER))} bytes"]
+        for entry in entries:
+            lines += [f"    Serial Number (hex): {entry.serial_number:02X}",
+                      f"    Revocation Date: {fmt(entry.revocation_date_utc)}"]
+        return "\n".join(lines) + "\n"
+
+    # ---- exec administration -------------------------------------------------------------
+    @command("exec", _SERVER + " grant {id:<1-999> | all}", help={"all": "all pending requests"})
+    def grant(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``grant N|all``: issue pending requests; terminal requests print their certificate."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        out: list[str] = []
+        for record in self._targets(ca, args):
+            try:
+                granted = ca.grant(record.req_id)
+            except PkiError as exc:
+                out.append(f"% Failed to grant request {record.req_id}: {exc}\n")
+                continue
+            out.append(self._deliver(granted))
+        if not out and "id" in args:
+            return f"% Request id {args['id']} not found."
+        return "".join(out) or None
+
+    @command("exec", _SERVER + " reject {id:<1-999> | all}", help={"all": "all pending requests"})
+    def reject(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``reject N|all``."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        targets = self._targets(ca, args)
+        if not targets and "id" in args:
+            return f"% Request id {args['id']} not found."
+        for record in targets:
+            ca.reject(record.req_id)
+        return None
+
+    @staticmethod
+    def _targets(ca: RunningCa, args: dict[str, Any]) -> list[Record]:
+        pending = [r for r in ca.records.values() if r.state == "pending"]
+        return pending if args.get("all") else [r for r in pending if r.req_id == args["id"]]
+
+    def _deliver(self, record: Record) -> str:
+        """Print a terminal request's certificate; write a url request's next to it."""
+        cert = record.certificate
+        if cert is None or record.source == "scep":
+            return ""
+        text = certificate_text(cert, record.pem)
+        if record.source == "terminal":
+            return "% Granted certificate:\n" + text
+        target = (record.url or "").rsplit(".", 1)[0] + ".crt"
+        try:
+            self.router.fs.write(target, text.encode("ascii") if record.pem else cert.public_bytes(Encoding.DER))
+        except FileSystemError as exc:
+            return f"{exc}\n"
+        return f"% Granted certificate written to {target}\n"
+
+    @command("exec", _SERVER + " revoke serial:WORD")
+    def revoke(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``revoke SERIAL`` (``0x`` for hex, as the seed notes); publishes a fresh CRL."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        try:
+            serial = int(args["serial"], 0)
+        except ValueError:
+            return f"% Invalid serial number {args['serial']}"
+        return ca.revoke(serial)
+
+    @command("exec", _SERVER + " password generate [minutes:<1-1440>]")
+    def password_generate(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``password generate [MINUTES]``: a one-time SCEP password (default 60 minutes)."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        minutes = args.get("minutes", 60)
+        otp = ca.generate_password(minutes)
+        return f"One-time enrollment password: {otp.value}\nValidity period: {minutes} minutes"
+
+    @command("exec", _SERVER + " request pkcs10 {terminal | url url:WORD} [{base64 | pem}]")
+    def request_pkcs10(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``request pkcs10 {terminal | url URL} [pem]``: add a pasted or stored request."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        if args.get("terminal"):
+            yield ("% Enter Base64 encoded or PEM formatted PKCS10 enrollment request.\n"
+                   "% End with a blank line or \"quit\" on a line by itself.\n")
+            pasted: list[str] = []
+            while True:
+                line = (yield Ask("")).strip()
+                if not line or line.lower() == "quit":
+                    break
+                pasted.append(line)
+            data = _decode_request("\n".join(pasted).encode("ascii", "replace"))
+        else:
+            try:
+                data = _decode_request(self.router.fs.read(args["url"]))
+            except FileSystemError as exc:
+                return str(exc)
+        try:
+            csr = load_csr(data)
+        except PkiError:
+            return "% Failed to decode the PKCS10 enrollment request."
+        if not csr.signature_valid:
+            return "% The PKCS10 enrollment request signature is invalid."
+        source = "terminal" if args.get("terminal") else "url"
+        record = ca.add_request(csr, source, pem=bool(args.get("pem")), url=args.get("url"))
+        if self.settings.grant == "none":
+            ca.reject(record.req_id)
+            return f"% Enrollment request rejected, reqId={record.req_id}"
+        if self.settings.grant == "auto":
+            try:
+                return self._deliver(ca.grant(record.req_id))
+            except PkiError as exc:
+                return f"% Failed to grant request {record.req_id}: {exc}"
+        return f"% Enrollment request pending, reqId={record.req_id}"
+
+
+def _decode_request(data: bytes) -> bytes:
+    """PEM as is; bare base64 decoded to DER; anything else passed on for the parser to refuse."""
+    text = data.strip()
+    if text.startswith(b"-----BEGIN"):
+        return text
+    try:
+        return base64.b64decode(b"".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return data
+
+
+__all__ = ["CaServer", "join_url"]
