@@ -8,7 +8,9 @@ quoting it, and the cleaning step only removes terminal artifacts (a command ech
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -167,6 +169,22 @@ def _iso_datetime(text: str) -> datetime | None:
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a parser builds many acyclic objects.
+
+    Results are trees of tuples and dataclasses without cycles; collections triggered by
+    their allocation would only walk them again (and the rest of the heap) for nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def builder_twin(cls: type) -> Any:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from pkilab.errors import ParseError
-from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, at, builder_twin, strip_echo
+from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, at, builder_twin, gc_paused, strip_echo
 
 __all__ = ["Certificate", "CertificateTable", "parse_certificates"]
 
@@ -209,29 +209,30 @@ def parse_certificates(text: str) -> CertificateTable:
     reader = _LineReader()
     certs = reader.certs
     match = _CERT_BLOCK.match
-    size = len(text)
-    pos = 0
-    no, no_pos = 1 + offset, 0  # line number of the character at no_pos (counted lazily)
-    while pos < size:
-        if text[pos] == "\n":  # blank lines between sections
-            pos += 1
-            continue
-        m = match(text, pos)
-        if m is not None:
-            end = m.end()
-            if end == size or text[end] == "\n":  # the section ends where the block does
-                reader.flush()
-                certs.append(_fast_cert(m))
-                pos = end
+    with gc_paused():
+        size = len(text)
+        pos = 0
+        no, no_pos = 1 + offset, 0  # line number of the character at no_pos (counted lazily)
+        while pos < size:
+            if text[pos] == "\n":  # blank lines between sections
+                pos += 1
                 continue
-        block_end = text.find("\n\n", pos)
-        if block_end < 0:
-            block_end = size
-        no += text.count("\n", no_pos, pos)
-        no_pos = pos
-        for i, raw in enumerate(text[pos:block_end].split("\n")):
-            reader.feed(raw, no + i)
-        pos = block_end
+            m = match(text, pos)
+            if m is not None:
+                end = m.end()
+                if end == size or text[end] == "\n":  # the section ends where the block does
+                    reader.flush()
+                    certs.append(_fast_cert(m))
+                    pos = end
+                    continue
+            block_end = text.find("\n\n", pos)
+            if block_end < 0:
+                block_end = size
+            no += text.count("\n", no_pos, pos)
+            no_pos = pos
+            for i, raw in enumerate(text[pos:block_end].split("\n")):
+                reader.feed(raw, no + i)
+            pos = block_end
     reader.flush()
     return CertificateTable(tuple(certs), tuple(reader.interleaved))
 

@@ -10,13 +10,12 @@ printed as ``dst:``/``src:``/``state:`` blocks). The detail table exists with an
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pkilab.errors import ParseError
-from pkilab.parsers._base import FactsMixin, Line, builder_twin, clean_lines, fail, strip_echo
+from pkilab.parsers._base import FactsMixin, Line, builder_twin, clean_lines, fail, gc_paused, strip_echo
 
 __all__ = [
     "IsakmpSa",
@@ -196,13 +195,8 @@ def parse_isakmp_sa_detail(text: str) -> IsakmpSaDetailTable:
     """
     text, offset = strip_echo(text)
     reader = _DetailReader()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # tens of thousands of acyclic objects: collections would only re-scan them
-    try:
+    with gc_paused():
         _read_blocks(text, 1 + offset, reader)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return IsakmpSaDetailTable(tuple(reader.sas))
 
 
