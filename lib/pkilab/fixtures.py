@@ -84,6 +84,11 @@ def testbed(request: pytest.FixtureRequest) -> Testbed:
     return load_testbed(request.config)
 
 
+def worker_offset() -> int:
+    """Port offset of this xdist worker (0 outside xdist): each worker runs its own simulated lab."""
+    return _worker_offset()
+
+
 def _worker_offset() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return 100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0

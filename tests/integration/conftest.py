@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.testbed import load
 
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def sim_testbed():
     # Ports moved away from the suites' lab so both can run in one pytest session.
-    return load(ROOT / "testbeds" / "sim.yaml").shifted(1000)
+    return load(ROOT / "testbeds" / "sim.yaml").shifted(1000 + worker_offset())
 
 
 @pytest.fixture(scope="module")

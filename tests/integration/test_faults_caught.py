@@ -9,6 +9,8 @@ import pytest
 import yaml
 from junitparser import JUnitXml
 
+from pkilab.fixtures import worker_offset
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # fault -> (suite file, -k expression, test that must fail)
@@ -31,7 +33,7 @@ def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
 @pytest.mark.parametrize("fault", sorted(CASES))
 def test_suite_fails_on_faulted_router(tmp_path, fault):
     suite, expr, must_fail = CASES[fault]
-    testbed = _faulted_testbed(tmp_path, fault)
+    testbed = _faulted_testbed(tmp_path, fault, offset=2000 + worker_offset())
     junit = tmp_path / "junit.xml"
     env = dict(os.environ, PKILAB_SYNC_TIMEOUT="8")
     proc = subprocess.run([sys.executable, "-m", "pytest", suite, "-k", expr, "--testbed", str(testbed),

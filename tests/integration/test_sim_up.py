@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from pkilab.fixtures import worker_offset
 from pkilab.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
     data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
     for dev in data["devices"].values():
-        dev["connections"]["cli"]["port"] += 4000
-        dev["custom"]["sim"]["http_port"] += 4000
+        dev["connections"]["cli"]["port"] += 4000 + worker_offset()
+        dev["custom"]["sim"]["http_port"] += 4000 + worker_offset()
     testbed = tmp_path / "tb.yaml"
     testbed.write_text(yaml.safe_dump(data))
     proc = subprocess.Popen([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(testbed),
@@ -32,7 +33,7 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
         assert len(lines) == 5 and lines[-1].startswith("ready (4 devices")
         from netmiko import ConnectHandler
 
-        conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=6223, username="admin",
+        conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=6223 + worker_offset(), username="admin",
                               password="pkilab-login", secret="pkilab-enable")
         conn.enable()
         assert "Success rate is 100 percent (5/5)" in conn.send_command("ping 66.66.66.1")
