@@ -248,6 +248,19 @@ def make_pki(d: Path) -> dict[str, Path]:
         out[f"{cn}_key"].write_bytes(
             key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
         )
+    revoked = x509.RevokedCertificateBuilder().serial_number(2).revocation_date(now - dt.timedelta(hours=1)).build()
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=1))
+        .add_revoked_certificate(revoked)
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    out["crl_revoking_engine"] = d / "ca.crl"
+    out["crl_revoking_engine"].write_bytes(crl.public_bytes(pem))
     return out
 
 
@@ -297,8 +310,11 @@ def psk_setup(ns: Netns) -> dict[str, Any]:
     return {"auth": "psk", "psk": "cisco123", "encr": "3des", "group": 2, "transform": ["esp-3des", "esp-sha-hmac"]}
 
 
-def rsig_setup(ns: Netns, revoked: list[int] | None = None) -> dict[str, Any]:
+def rsig_setup(ns: Netns, revoked: list[int] | None = None, swan_crl: bool = False) -> dict[str, Any]:
     pki = make_pki(ns.dir)
+    if swan_crl:  # strongSwan holds a CRL revoking the engine's certificate (serial 2)
+        (ns.dir / "swanctl" / "x509crl").mkdir()
+        shutil.copy(pki["crl_revoking_engine"], ns.dir / "swanctl" / "x509crl")
     shutil.copy(pki["ca"], ns.dir / "swanctl" / "x509ca")
     shutil.copy(pki["swan_cert"], ns.dir / "swanctl" / "x509")
     shutil.copy(pki["swan_key"], ns.dir / "swanctl" / "private")
@@ -402,3 +418,16 @@ def test_strongswan_deletes_reach_the_engine(netns: Netns) -> None:
     done = peer.finish()
     assert done["isakmp"] == [] and done["ipsec"] == 0
     assert not peer.events("MalformedMessage") and not peer.events("ModeFailure")
+
+
+def test_strongswan_refuses_a_revoked_engine_like_ios_refuses_a_branch(netns: Netns) -> None:
+    """The engine as a revoked branch: strongSwan's refusal arrives before phase 1 completes."""
+    peer = EnginePeer(netns, {**base("initiate", 60), **rsig_setup(netns, swan_crl=True)})
+    failed = peer.wait_for(lambda x: x.get("type") == "ModeFailure", 15)
+    assert failed["mode"] == "Informational" and failed["peer"] == SWAN_IP
+    # strongSwan's protected AUTHENTICATION-FAILED decrypted and verified, then refused as IOS does
+    assert [n["notify_type"] for n in peer.events("NotificationReceived")] == [24]
+    done = peer.finish()
+    assert not peer.events("Phase1Up") and done["ipsec"] == 0
+    assert [s["state"] for s in done["isakmp"]] == ["MM_KEY_EXCH"]
+    assert peer.events("MalformedMessage") and not peer.events("InternalError")
