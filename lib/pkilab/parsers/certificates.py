@@ -263,9 +263,11 @@ def _fast_cert(m: re.Match[str]) -> Certificate:
     subj = tuple(filter(None, map(str.strip, subject.split("\n"))))
     hostname = None
     at_ = subject.find("hostname=")
-    if at_ >= 0 and subject.find("hostname=", at_ + 1) < 0 and (at_ == 0 or subject[at_ - 1] in "+ \n\t"):
-        ends = [e for e in (subject.find("\n", at_), subject.find("+", at_)) if e >= 0]
-        hostname = subject[at_ + 9 : min(ends) if ends else len(subject)].rstrip()
+    if at_ > 0 and subject[at_ - 1] in "+ \t" and subject.find("hostname=", at_ + 9) < 0:
+        hostname = subject[at_ + 9 : subject.find("\n", at_)]  # name lines always end with a newline
+        if "+" in hostname:
+            hostname = hostname[: hostname.find("+")]
+        hostname = hostname.rstrip()
     elif "ostname=" in subject or "OSTNAME=" in subject:
         hostname = _hostname(subj)
     c = _new(_CertBuilder)
