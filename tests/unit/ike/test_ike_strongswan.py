@@ -378,8 +378,9 @@ def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> Non
     assert "ESTABLISHED" in listing and "TUNNEL-in-UDP" in listing
 
 
-def test_engine_initiates_rsig_and_strongswan_answers_pings(netns: Netns) -> None:
-    settings = {**base("initiate", 60), **rsig_setup(netns), "ping": {"src": "10.1.1.10", "dst": SWAN_HOST, "count": 3}}
+@pytest.mark.parametrize("setup", [psk_setup, rsig_setup], ids=["psk", "rsig"])
+def test_engine_initiates_and_strongswan_answers_pings(netns: Netns, setup: Any) -> None:
+    settings = {**base("initiate", 60), **setup(netns), "ping": {"src": "10.1.1.10", "dst": SWAN_HOST, "count": 3}}
     peer = EnginePeer(netns, settings)
     peer.wait_for(lambda x: x.get("type") == "Phase2Up", 10)
     replies = [
@@ -387,7 +388,7 @@ def test_engine_initiates_rsig_and_strongswan_answers_pings(netns: Netns) -> Non
     ]
     assert all(r["icmp_type"] == 0 for r in replies)
     peer.finish()
-    assert "rsig" in json.dumps(peer.events("Phase1Up"))
+    assert [u["auth"] for u in peer.events("Phase1Up")] == [settings["auth"]]
 
 
 def test_revoked_strongswan_certificate_is_refused(netns: Netns) -> None:
