@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
         help="parse a saved IOS output and print its facts as JSON",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description="Print the facts of a saved IOS output as JSON (exit 1: a line was not understood; "
+        "exit 2: no parser for the command).",
     )
     p.add_argument("command", help='the command as typed, e.g. "sh cry isa sa det"')
     p.add_argument("file", nargs="?", default="-", help="file holding the output ('-' or absent: stdin)")
