@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,9 +63,10 @@ class Pki:
         start_offset: int = -1,
         serial: int | None = None,
         issuer_key: rsa.RSAPrivateKey | None = None,
+        ips: tuple[str, ...] = (),
     ) -> bytes:
         start = EPOCH + dt.timedelta(days=start_offset)
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name(cn))
             .issuer_name(self.ca_cert.subject)
@@ -72,8 +74,11 @@ class Pki:
             .serial_number(serial or x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=days))
-            .sign(issuer_key or self.ca_key, hashes.SHA256())
         )
+        if ips:
+            sans = [x509.IPAddress(ipaddress.IPv4Address(ip)) for ip in ips]
+            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        cert = builder.sign(issuer_key or self.ca_key, hashes.SHA256())
         return cert.public_bytes(serialization.Encoding.DER)
 
 

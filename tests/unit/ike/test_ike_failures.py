@@ -24,6 +24,7 @@ from pkilab.protocols.ike import (
     AuthenticationFailed,
     CertificateCheckPending,
     CertVerdict,
+    IdentityNotInCertificate,
     IkeConfig,
     InternalError,
     MalformedMessage,
@@ -269,3 +270,16 @@ def test_forged_mm2_does_not_lock_out_the_real_one() -> None:
     lab.tamper = None
     lab.advance(10)  # MM1 retransmitted; the responder answers with the genuine MM2 again
     assert lab.of_type(BRANCH, Phase2Up) and lab.of_type(HQ, Phase2Up)
+
+
+def test_address_id_missing_from_the_certificate_is_only_a_warning() -> None:
+    ca = pki()
+    lab = _rsig_lab(ca.issue("branch.example", rsa_key("branch")))  # no subjectAltName, as a plain IOS enrollment
+    lab.initiate()
+    (warn,) = lab.of_type(HQ, IdentityNotInCertificate)
+    assert (warn.peer, warn.identity, warn.id_type, warn.certificate_addresses) == (BRANCH, BRANCH, 1, ())
+    assert lab.of_type(HQ, Phase2Up)  # authentication still succeeded
+
+    lab = _rsig_lab(ca.issue("branch.example", rsa_key("branch"), ips=(BRANCH,)))
+    lab.initiate()
+    assert not lab.of_type(HQ, IdentityNotInCertificate) and lab.of_type(HQ, Phase2Up)

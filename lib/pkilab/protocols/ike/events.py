@@ -92,6 +92,21 @@ class AuthenticationFailed:
 
 
 @dataclass(frozen=True)
+class IdentityNotInCertificate:
+    """The peer's address ID is not among its certificate's addresses (authentication still succeeds).
+
+    IOS logs ``%CRYPTO-6-IKMP_NO_ID_CERT_ADDR_MATCH: (NOT ERROR BUT WARNING ONLY)ID of ADDR (type 1)
+    and certificate addr with …`` — routers enrolled without ``ip-address`` trigger it.
+    """
+
+    peer: str
+    conn_id: int
+    identity: str
+    id_type: int
+    certificate_addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MalformedMessage:
     """A message failed its sanity check (undecodable, bad hash, unexpected in this state)."""
 
@@ -195,6 +210,7 @@ Event = (
     | Phase1Up
     | Phase2Up
     | AuthenticationFailed
+    | IdentityNotInCertificate
     | MalformedMessage
     | NoSa
     | ModeFailure

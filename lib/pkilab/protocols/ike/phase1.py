@@ -57,6 +57,7 @@ from pkilab.protocols.ike.events import (
     AuthenticationFailed,
     CertificateCheckPending,
     Endpoint,
+    IdentityNotInCertificate,
     InternalError,
     MalformedMessage,
     NegotiationFailed,
@@ -444,16 +445,32 @@ def _check_rsa(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -
         fail(eng, sa, now, Notify.INVALID_CERTIFICATE)
         return False
     try:
-        key = x509.load_der_x509_certificate(sa.peer_cert).public_key()
+        cert: x509.Certificate | None = x509.load_der_x509_certificate(sa.peer_cert)
     except ValueError:
-        key = None
+        cert = None
+    key = cert.public_key() if cert is not None else None
     expected = _auth_hash(sa, sa.role == Role.RESPONDER, idp.encode())
-    if not isinstance(key, rsa.RSAPublicKey) or not rsa_verify_raw(key, expected, sig):
+    if cert is None or not isinstance(key, rsa.RSAPublicKey) or not rsa_verify_raw(key, expected, sig):
         eng.emit(AuthenticationFailed(sa.remote.addr, sa.conn_id, "signature", "signature invalid"))
         fail(eng, sa, now, Notify.INVALID_SIGNATURE)
         return False
+    _warn_id_not_in_cert(eng, sa, idp, cert)
     _authenticated(eng, sa, data, now)
     return True
+
+
+def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody, cert: x509.Certificate) -> None:
+    """IOS warns (IKMP_NO_ID_CERT_ADDR_MATCH) when an address ID is not among the certificate's addresses."""
+    if idp.id_type != IdType.IPV4_ADDR or len(idp.data) != 4:
+        return
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        addrs = tuple(str(a) for a in san.get_values_for_type(x509.IPAddress))
+    except x509.ExtensionNotFound:
+        addrs = ()
+    identity = str(ipaddress.IPv4Address(idp.data))
+    if identity not in addrs:
+        eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, identity, idp.id_type, addrs))
 
 
 def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -> None:
