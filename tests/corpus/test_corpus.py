@@ -14,6 +14,7 @@ expected parse cannot agree with a faithful parser, the difference is listed in 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import runpy
@@ -300,9 +301,7 @@ def _leaves(obj: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]
 
 
 def _ours(result: Any) -> set[str]:
-    return {
-        " ".join(str(v).split()).lower() for _, v in _leaves(result.to_dict()) if v is not None and v != ""
-    }
+    return {" ".join(str(v).split()).lower() for _, v in _leaves(result.to_dict()) if v is not None and v != ""}
 
 
 def _found(value: Any, ours: set[str]) -> bool:
@@ -311,9 +310,7 @@ def _found(value: Any, ours: set[str]) -> bool:
         return True
     if want in ours or any(want in o for o in ours) or any(len(o) >= 3 and want.startswith(o) for o in ours):
         return True
-    unit = re.fullmatch(
-        r"(-?[\d.]+) ?(?:bytes|seconds|sec|sec ago|msec|ms|hz|bit)", want
-    )  # pkilab keeps the number
+    unit = re.fullmatch(r"(-?[\d.]+) ?(?:bytes|seconds|sec|sec ago|msec|ms|hz|bit)", want)  # pkilab keeps the number
     return unit is not None and unit.group(1) in ours
 
 
@@ -380,21 +377,25 @@ def test_fabricated_engine_id_is_unknown_not_invented() -> None:
 
 def test_stitched_timer_capture_keeps_the_stray_line() -> None:
     # INDEX.md: a stray 'SESSION CLEANUP' line after three blank lines; it stays in the last section
-    r = _parse_file(
-        "show_crypto_pki_timers/genieparser__iosxe__ShowCryptoPkiTimerDetail__golden_output_2.txt"
-    )
+    r = _parse_file("show_crypto_pki_timers/genieparser__iosxe__ShowCryptoPkiTimerDetail__golden_output_2.txt")
     assert r.timers[-1].label == "SESSION CLEANUP" and r.timers[-1].section == "CS Timers"
 
 
 def test_flattened_captures_parse_by_content() -> None:
-    flat = _parse_file(
-        "show_crypto_ipsec_sa_detail/genieparser__iosxe__ShowCryptoIpsecSaDetail__golden_output.txt"
-    )
+    flat = _parse_file("show_crypto_ipsec_sa_detail/genieparser__iosxe__ShowCryptoIpsecSaDetail__golden_output.txt")
     assert flat.flows and all(f.peer for f in flat.flows)
     pager = _parse_file(
         "show_crypto_pki_certificates/gh-id21591510299__R27_otus_more_pager_interleaved_syslog_FLATTENED.txt"
     )
     assert [c.section for c in pager.certificates] == ["Certificate", "CA Certificate"]
-    assert pager.interleaved_log == (
-        "*Feb 27 10:19:24.994: %SYS-5-CONFIG_I: Configured from console by console",
-    )
+    assert pager.interleaved_log == ("*Feb 27 10:19:24.994: %SYS-5-CONFIG_I: Configured from console by console",)
+
+
+def test_the_value_check_catches_a_wrong_fact() -> None:
+    rel = "show_crypto_isakmp_sa_detail/genieparser__iosxe__ShowCryptoIsakmpSaDetail__golden_output_isakmp_no_ipv6"
+    result = _parse_file(rel + ".txt")
+    expected = runpy.run_path(str(CORPUS / (rel + ".expected.py")))["expected_output"]
+    keys = GENIE_KEYS["show_crypto_isakmp_sa_detail"]
+    assert _check(expected, keys, _ours(result), "x") == []
+    wrong = dataclasses.replace(result, sas=tuple(dataclasses.replace(sa, dh_group=5) for sa in result.sas))
+    assert _check(expected, keys, _ours(wrong), "x") == ["dh_group=16", "dh_group=16"]
