@@ -156,7 +156,7 @@ def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> 
         for line in pasted_pem.strip().splitlines():
             session._write(line.strip() + "\n")
         out = session.dialog("quit", [Answer(YES, "yes")], timeout=60)
-    result = parse("crypto pki authenticate", out)
+    result = parse(f"crypto pki authenticate {name}", out)
     if not getattr(result, "accepted", False):
         raise ProcedureError(f"{session.name}: CA certificate of {name} not accepted: {out.strip()[-200:]}")
     return result
@@ -174,7 +174,7 @@ def enroll(session: Session, name: str, challenge: str, include_serial: bool = F
         Answer(r"IP address in the subject name\? \[no\]:", "no"),
         Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
     ], timeout=60)
-    return parse("crypto pki enroll", out)
+    return parse(f"crypto pki enroll {name}", out)
 
 
 def server_requests(ca: Session, name: str) -> object:

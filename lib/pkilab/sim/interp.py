@@ -216,6 +216,9 @@ class CliSession:
             out = match.handler(ctx, match.args)
         except SessionClosed:
             return Step("".join(self._out), closed=True)
+        except Exception as exc:  # a simulator bug: say so on the CLI and keep the session alive
+            self._internal_error(exc)
+            return None
         finally:
             if saved is not None:
                 self.mode_stack = saved
@@ -250,7 +253,16 @@ class CliSession:
         except SessionClosed:
             self._gen = None
             return Step("".join(self._out), closed=True)
+        except Exception as exc:  # a simulator bug: say so on the CLI and keep the session alive
+            self._gen = None
+            self._internal_error(exc)
         return self._finish()
+
+    def _internal_error(self, exc: Exception) -> None:
+        import traceback
+
+        self.router.errors.append("".join(traceback.format_exception(exc)))
+        self._out.append(f"% Internal simulator error: {type(exc).__name__}: {exc}\n")
 
     def _finish(self) -> Step:
         text = "".join(self._out)

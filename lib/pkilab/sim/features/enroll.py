@@ -220,7 +220,7 @@ class Enrollment(Feature):
         except EnrollError as exc:
             return str(exc)
         yield note
-        csr = build_csr(key, subject, password, hash_name="sha1")
+        csr = build_csr(key, subject, password, hash_name="sha256")
         csr_der = csr.public_bytes(serialization.Encoding.DER)
         if tp.enrollment_terminal:
             return (yield from self._terminal_request(csr_der))
@@ -408,7 +408,7 @@ class Enrollment(Feature):
                     label = f"{label}"
                     key = keys.generate(label, key.key_size, False).private_key
                 _, subject = self._subject(tp, False, None)
-                self.start_enrollment(tp, label, key, subject, build_csr(key, subject, None, hash_name="sha1"),
+                self.start_enrollment(tp, label, key, subject, build_csr(key, subject, None, hash_name="sha256"),
                                       renewal=True)
             except Exception as exc:
                 tp.renew_failed_at = now
