@@ -36,6 +36,7 @@ INDEX: list[dict[str, Any]] = json.loads((CORPUS / "index.json").read_text())
 
 # folder -> expected-parse keys whose values pkilab must reproduce
 GENIE_KEYS: dict[str, set[str]] = {
+    "show_logging_other": {"logs", "log_buffer_bytes"},
     "show_crypto_isakmp_sa": {
         "destination",
         "source",
@@ -209,6 +210,7 @@ GENIE_KEYS: dict[str, set[str]] = {
 }
 
 NTC_KEYS: dict[str, set[str]] = {
+    "show_logging_other": {"facility", "severity", "mnemonic", "time", "message"},
     "show_clock": {"time", "timezone", "month", "day", "year"},
     "show_logging": {"facility", "severity", "mnemonic", "time"},
     "show_crypto_pki_certificates": {
