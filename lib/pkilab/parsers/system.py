@@ -490,10 +490,11 @@ def parse_version(text: str) -> Version:
             m = rx.match(s)
             if m and key not in d:
                 if key == "software":
-                    d["image"], d["version"] = m.group(1) or "", m.group(2)
+                    d["software"], d["image"], d["version"] = s, m.group(1) or "", m.group(2)
                 elif key == "uptime":
                     d["hostname"], d["uptime"] = m.group(1), m.group(2)
-                d[key] = m.group(1) or ""
+                else:
+                    d[key] = m.group(1)
                 break
         else:
             other.append(s)
