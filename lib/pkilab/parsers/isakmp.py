@@ -124,7 +124,7 @@ def parse_isakmp_sa(text: str) -> IsakmpSaTable:
     lines, _ = clean_lines(text)
     sas: list[IsakmpSa] = []
     family = "IPv4"
-    has_slot = False
+    has_slot: bool | None = None  # None: no header seen (a '| include' output)
     has_status = True
     block: dict[str, str] = {}
     for ln in lines:
@@ -153,9 +153,11 @@ def parse_isakmp_sa(text: str) -> IsakmpSaTable:
     return IsakmpSaTable(tuple(sas))
 
 
-def _row(ln: Line, m: re.Match[str], has_slot: bool, has_status: bool, family: str) -> IsakmpSa:
+def _row(ln: Line, m: re.Match[str], has_slot: bool | None, has_status: bool, family: str) -> IsakmpSa:
     rest = m.group(5).split()
     slot = None
+    if has_slot is None:  # headerless (filtered) output: a number before the status is the slot
+        has_slot = len(rest) > 1 and rest[0].isdigit()
     if has_slot:
         if not rest or not rest[0].isdigit():
             raise fail(_NAME, ln, "slot column missing")

@@ -146,3 +146,11 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert err.count("\n") == 1 and "nonsense" in err
     assert main(["parse", "show frobnicate", str(f)]) == 2
     assert main(["parse", "show clock", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_filtered_isakmp_rows_without_header() -> None:
+    rows = "192.168.1.2     10.1.1.2        QM_IDLE           1075    0 ACTIVE\n"
+    (sa,) = parse("sh cry isa sa | i QM_IDLE", rows).sas
+    assert (sa.conn_id, sa.slot, sa.status) == (1075, 0, "ACTIVE")
+    (sa,) = parse("sh cry isa sa | i QM_IDLE", "103.1.1.1  102.1.1.1  QM_IDLE  1033 ACTIVE\n").sas
+    assert (sa.conn_id, sa.slot, sa.status) == (1033, None, "ACTIVE")
