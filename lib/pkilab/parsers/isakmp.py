@@ -237,40 +237,13 @@ def _read_blocks(text: str, no: int, reader: _DetailReader) -> None:
                     append(sa)
                     no += 3
                     continue
-            k = n - 4  # index of the row's last token (Cap., or the lifetime when Cap. is blank)
-            cap = tk[k]
-            if ":" in cap:
-                life, cap = cap, ""
-            else:
-                life = tk[k - 1]
-                k -= 1
-            width = k - 4 - has_status  # C-id, Local, Remote, [I-VRF]
-            if ":" in life and (width == 3 or width == 4):
-                # one store per statement: a multiple assignment would build a tuple per SA
-                sa = new(builder)
-                try:
-                    sa.conn_id = int(tk[0])
-                    sa.dh_group = int(tk[k - 1])
-                    sa.engine_conn_id = int(conn)
-                except ValueError:
-                    pass  # not a plain row: the line reader decides
-                else:
-                    sa.local = tk[1]
-                    sa.remote = tk[2]
-                    sa.ivrf = tk[3] if width == 4 else None
-                    sa.status = tk[width] if has_status else None
-                    sa.encr = tk[k - 4]
-                    sa.hash = tk[k - 3]
-                    sa.auth = tk[k - 2]
-                    sa.lifetime = life
-                    sa.capabilities = cap
-                    sa.engine_id = engine
-                    sa.engine_kind = None
-                    sa.family = family
-                    sa.__class__ = cls
-                    append(sa)
-                    no += 3
-                    continue
+            sa = _other_row(tk, engine, conn, has_status)
+            if sa is not None:
+                sa.family = family
+                sa.__class__ = cls
+                append(sa)
+                no += 3
+                continue
         reader.last = None
         for line in block.split("\n"):
             reader.line(no, line)
@@ -278,6 +251,39 @@ def _read_blocks(text: str, no: int, reader: _DetailReader) -> None:
         no += 1
         has_status, family = reader.has_status, reader.family
     reader.finish()
+
+
+def _other_row(tk: list[str], engine: str, conn: str, has_status: bool) -> Any:
+    """Build an SA from the tokens of a row with a blank I-VRF/Cap. column, or return None."""
+    k = len(tk) - 4  # index of the row's last token (Cap., or the lifetime when Cap. is blank)
+    cap = tk[k]
+    if ":" in cap:
+        life, cap = cap, ""
+    else:
+        life = tk[k - 1]
+        k -= 1
+    width = k - 4 - has_status  # C-id, Local, Remote, [I-VRF]
+    if ":" not in life or width not in (3, 4):
+        return None
+    sa = _new(_Builder)
+    try:
+        sa.conn_id = int(tk[0])
+        sa.dh_group = int(tk[k - 1])
+        sa.engine_conn_id = int(conn)
+    except ValueError:
+        return None  # not a plain row: the line reader decides
+    sa.local = tk[1]
+    sa.remote = tk[2]
+    sa.ivrf = tk[3] if width == 4 else None
+    sa.status = tk[width] if has_status else None
+    sa.encr = tk[k - 4]
+    sa.hash = tk[k - 3]
+    sa.auth = tk[k - 2]
+    sa.lifetime = life
+    sa.capabilities = cap
+    sa.engine_id = engine
+    sa.engine_kind = None
+    return sa
 
 
 class _DetailReader:
