@@ -396,3 +396,37 @@ def test_crypto_ca_synonyms(lab, cli, synonym):
     seed_ca(cli)
     assert "Enrollment Request Database:" in cli(f"{synonym} {CA} info requests")
     assert f"Certificate Server {CA}:" in cli("show crypto ca server")
+
+
+def test_restart_continues_serials(lab, cli):
+    seed_ca(cli, grant_auto=True)
+    enroll(lab, "one.example.com")
+    cli("configure terminal")
+    cli(f"crypto pki server {CA}")
+    cli("shutdown")
+    assert server(lab).running() is None
+    cli("no shutdown")
+    assert "% Certificate Server enabled." in cli("yes")
+    cli("end")
+    _, rep, _ = enroll(lab, "two.example.com")
+    assert rep.certificates[0].serial_number == 3
+
+
+def test_expired_crl_is_reissued_by_the_router_clock(lab, cli):
+    seed_ca(cli)
+    first = server(lab).crl()
+    server(lab).tick(0.0)
+    assert server(lab).crl() is first  # still current
+    cli("clock set 10:00:00 31 Jan 2026")  # past the 24-hour CRL lifetime
+    server(lab).tick(0.0)
+    fresh = server(lab).crl()
+    assert fresh is not first
+    assert fresh.last_update_utc == dt.datetime(2026, 1, 31, 10, 0, tzinfo=dt.UTC)
+    assert "CRL NextUpdate timer: 10:00:00 UTC Feb 1 2026" in cli("show crypto pki server")
+
+
+def test_exec_commands_name_the_server(lab, cli):
+    assert "% Certificate server other does not exist." in cli("crypto pki server other info requests")
+    seed_ca(cli)
+    assert "% Certificate server other does not exist." in cli("crypto pki server other grant all")
+    assert cli("show crypto pki server other") == "r1#"

@@ -222,8 +222,8 @@ class RunningCa:
         crl = build_crl(self.certificate, self.key, now, now + dt.timedelta(hours=self.settings.crl_hours),
                         self.revoked, crl_number=self.crl_number)
         self.current_crl = crl
+        self._write_serial()  # before the CRL: the seed's dir listing has NAME.ser first
         self._write(f"{self.ctx.name}.crl", crl.public_bytes(Encoding.DER))
-        self._write_serial()
         return crl
 
     def tick(self) -> None:
