@@ -200,7 +200,7 @@ class CryptoShow(Feature):
                 f"crypto map: {t.up.crypto_map}",
                 f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
                 f"        IV size: {sa.block_size} bytes", "        replay detection support: Y",
-                "        Status: ACTIVE(ACTIVE)", ""]
+                "        Status: ACTIVE(ACTIVE)"]
 
     # ---- engine connections -----------------------------------------------------------------------
     @command("exec", "show crypto engine connections [active]", level=1)
@@ -271,7 +271,8 @@ class CryptoShow(Feature):
             if detail:
                 lines.append("  Session ID: 0")
             state = "Active" if sa.state == "QM_IDLE" else "Inactive"
-            lines.append(f"  IKEv1 SA: local {sa.local} remote {sa.remote} {state}")
+            lines.append(f"  IKEv1 SA: local {sa.local.addr}/{sa.local.port} remote {sa.remote.addr}/{sa.remote.port} "
+                         f"{state}")
             if detail:
                 lines.append(f"          Capabilities:{sa.capabilities or '(none)'} connid:{sa.conn_id} "
                              f"lifetime:{hms(sa.lifetime_remaining) or '0'}")
