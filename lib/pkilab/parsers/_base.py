@@ -52,20 +52,21 @@ class Line:
         return self.text.lstrip()
 
 
-def clean_lines(text: str, *, keep_async_log: bool = False) -> tuple[list[Line], list[str]]:
+def clean_lines(text: str, *, keep_async_log: bool = True) -> tuple[list[Line], list[str]]:
     """Split ``text`` into lines, dropping terminal artifacts.
 
     Removed: a leading command echo (``Router#show clock``, ``show crypto pki server X crl``),
-    a prompt-only last line, ``--More--`` pager lines, and (unless ``keep_async_log``)
-    console log messages interleaved by the router, which are returned apart so nothing is
-    lost. Trailing blanks are removed from every line; blank lines are kept.
+    a prompt-only last line and ``--More--`` pager lines. Console log messages interleaved by
+    the router stay in place by default, so that a parser that does not expect them refuses
+    them; with ``keep_async_log=False`` they are returned apart instead. Trailing blanks are
+    removed from every line; blank lines are kept.
 
     Args:
         text: The output as printed.
-        keep_async_log: Keep ``%FAC-SEV-MNEMONIC`` console lines in place (for ``show logging``).
+        keep_async_log: Leave ``%FAC-SEV-MNEMONIC`` console lines among the lines.
 
     Returns:
-        The kept lines and the interleaved console messages.
+        The kept lines and the console messages taken out.
     """
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines: list[Line] = []
