@@ -177,9 +177,9 @@ _DETAIL_KEYS: dict[str, int] = {
 _SPACES = re.compile(r"\s+")
 
 
-_WS = r"[ \t]*+"
+_WS = r" *+"  # IOS indents with blanks only
 _VAL = r"([^\n]*+)"  # possessive: no backtracking; trailing blanks are stripped in _fast_cert
-_DNS = r"((?:[ \t]*+[A-Za-z][A-Za-z0-9.]*+=[^\n]*+\n)*+)"
+_DNS = r"((?: *+[A-Za-z][A-Za-z0-9.]*+=[^\n]*+\n)*+)"
 # One whole plain section in its usual order (12.x to 15.x, any indentation, trailing blanks).
 _CERT_BLOCK = re.compile(
     rf"((?:[A-Z][A-Za-z -]* )?Certificate)\n{_WS}Status: (\w+){_WS}\n"
@@ -221,7 +221,8 @@ def parse_certificates(text: str) -> CertificateTable:
             if m is not None:
                 end = m.end()
                 if end == size or text[end] == "\n":  # the section ends where the block does
-                    reader.flush()
+                    if reader.cur is not None:
+                        reader.flush()
                     certs.append(_fast_cert(m))
                     pos = end
                     continue
@@ -249,7 +250,9 @@ def _lines(group: str | None) -> tuple[str, ...]:
 
 def _fast_cert(m: re.Match[str]) -> Certificate:
     section, status, serial, usage, issuer, name, ip, sn, subject, cdp, start, end, renew, tps, storage = m.groups()
-    usage, start, end = usage.rstrip(), start.rstrip(), end.rstrip()
+    usage = usage.rstrip()
+    start = start.rstrip()
+    end = end.rstrip()
     if name:
         name = name.rstrip()
     if ip:
