@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import serialization
+import datetime as dt
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.features.keys import Keys
+from pkilab.sim.features.trustpoint import Trustpoints
 
 
 def keys_of(lab, name="r1") -> Keys:
@@ -155,3 +161,25 @@ def test_keys_survive_reload_only_when_saved(lab, cli):
     assert kept is not None and kept.exportable
     assert kept.private_key.private_numbers() == before.private_key.private_numbers()
     assert "Storage Device: private-config" in router.new_session(15).feed("show crypto key mypubkey rsa").output
+
+
+def test_zeroize_removes_router_certificates_made_with_the_key(lab, cli):
+    cli("crypto key generate rsa label mine modulus 512")
+    cli("crypto key generate rsa label other modulus 512")
+    pair = keys_of(lab).get("mine")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "r1")])
+    now = dt.datetime.now(dt.UTC)
+    signer = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(pair.private_key.public_key())
+            .serial_number(2).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(signer, hashes.SHA256()))
+    tps = lab.routers["r1"].feature(Trustpoints)
+    tp = tps.ensure("tp1")
+    tp.cert = cert
+    tps.ensure("tp2").cert = cert
+    cli("crypto key zeroize rsa other")
+    cli("yes")
+    assert tp.cert is cert
+    cli("crypto key zeroize rsa mine")
+    cli("yes")
+    assert tp.cert is None and tps.get("tp2").cert is None

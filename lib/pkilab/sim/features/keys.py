@@ -145,12 +145,27 @@ class Keys(Feature):
         return pair
 
     def remove(self, label: str) -> bool:
-        """Remove the key pair ``label``; return False when there is none."""
-        if self.pairs.pop(label, None) is None:
+        """Remove the key pair ``label`` and the router certificates made for it; False when there is none."""
+        pair = self.pairs.pop(label, None)
+        if pair is None:
             return False
+        self._drop_certificates(pair)
         for callback in list(self.on_remove):
             callback(label)
         return True
+
+    def _drop_certificates(self, pair: KeyPair) -> None:
+        """"All router certs issued using these keys will also be removed" (CA certificates stay)."""
+        trustpoints = self.router.features_by_name().get("Trustpoints")
+        mine = pair.private_key.public_key().public_numbers()
+        for tp in getattr(trustpoints, "points", {}).values():
+            cert = getattr(tp, "cert", None)
+            public = cert.public_key() if cert is not None else None
+            if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == mine:
+                tp.cert = None
+            pending = getattr(tp, "pending", None)
+            if pending is not None and getattr(pending, "key_label", None) == pair.label:
+                tp.pending = None
 
     # ---- NVRAM -------------------------------------------------------------------------
     def _load_private(self) -> None:
