@@ -247,28 +247,34 @@ def sign_message(
     hash_cls, digest_oid = _DIGESTS[digest]
     hasher = hashes.Hash(hash_cls())
     hasher.update(content or b"")
-    attrs = [
-        _attr(OID_CONTENT_TYPE, der.oid(OID_DATA)),
-        _attr(OID_MESSAGE_DIGEST, der.octet_string(hasher.finalize())),
-        _attr(scep_asn1.MESSAGE_TYPE, der.printable_string(str(int(message_type)))),
-        _attr(scep_asn1.TRANSACTION_ID, der.printable_string(transaction_id)),
-    ]
+    strings = {scep_asn1.MESSAGE_TYPE: str(int(message_type)), scep_asn1.TRANSACTION_ID: transaction_id}
     if pki_status is not None:
-        attrs.append(_attr(scep_asn1.PKI_STATUS, der.printable_string(str(int(pki_status)))))
+        strings[scep_asn1.PKI_STATUS] = str(int(pki_status))
     if fail_info is not None:
-        attrs.append(_attr(scep_asn1.FAIL_INFO, der.printable_string(str(int(fail_info)))))
+        strings[scep_asn1.FAIL_INFO] = str(int(fail_info))
+    octets = {OID_MESSAGE_DIGEST: hasher.finalize()}
     if sender_nonce is not None:
-        attrs.append(_attr(scep_asn1.SENDER_NONCE, der.octet_string(sender_nonce)))
+        octets[scep_asn1.SENDER_NONCE] = sender_nonce
     if recipient_nonce is not None:
-        attrs.append(_attr(scep_asn1.RECIPIENT_NONCE, der.octet_string(recipient_nonce)))
-    signed_attrs = der.set_of(attrs)
+        octets[scep_asn1.RECIPIENT_NONCE] = recipient_nonce
+    signed_attrs = der.set_of([
+        _attr(OID_CONTENT_TYPE, der.oid(OID_DATA)),
+        *(_attr(oid, der.printable_string(text)) for oid, text in strings.items()),
+        *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
+    ])
     # The signature covers the attributes DER-encoded as a SET (tag 0x31), not as the [0] field.
     signature = signer_key.sign(signed_attrs, asym_padding.PKCS1v15(), hash_cls())
+    return _signed_data(content, signer_cert, digest_oid, signed_attrs, signature)
+
+
+def _signed_data(
+    content: bytes | None, signer_cert: x509.Certificate, digest_oid: str, signed_attrs: bytes, signature: bytes
+) -> bytes:
     signer_info = der.sequence(
         der.integer(1),
         _issuer_and_serial(signer_cert),
         der.algorithm(digest_oid, None),
-        b"\xa0" + signed_attrs[1:],
+        b"\xa0" + signed_attrs[1:],  # the same SET, tagged [0] IMPLICIT
         der.algorithm(OID_RSA_ENCRYPTION),
         der.octet_string(signature),
     )
