@@ -430,3 +430,37 @@ def test_exec_commands_name_the_server(lab, cli):
     seed_ca(cli)
     assert "% Certificate server other does not exist." in cli("crypto pki server other grant all")
     assert cli("show crypto pki server other") == "r1#"
+
+
+def test_show_server_certificates_lists_issued_ones(lab, cli):
+    seed_ca(cli, grant_auto=True, level="complete")
+    enroll(lab, "listed.example.com")
+    out = cli(f"show crypto pki server {CA} certificates").splitlines()
+    assert out[0] == "Serial Issued date              Expire date               Subject Name"
+    assert out[1].startswith("1       09:58:20 UTC Jan 30 2026 09:58:20 UTC Jun 22 2027  cn=ese-ios-ca ou=ESE ")
+    assert out[2].startswith("2       ") and out[2].endswith("  hostname=listed.example.com")
+    # A complete database is read back on restart.
+    cli("configure terminal")
+    cli(f"crypto pki server {CA}")
+    cli("shutdown")
+    cli("no shutdown")
+    cli("yes")
+    cli("end")
+    assert cli(f"show crypto pki server {CA} cert").splitlines()[2].startswith("2       ")
+
+
+def test_unreachable_database_url_does_not_start(lab, cli):
+    cli("clock set 12:00:00 1 Feb 2026")
+    cli("configure terminal")
+    cli("ip http server")
+    cli(f"crypto pki server {CA}")
+    cli("database url tftp://10.1.1.1/certs")
+    cli("no shutdown")
+    out = cli("yes")
+    assert "% Failed to start the Certificate Server: cannot open tftp://10.1.1.1/certs" in out
+    assert server(lab).running() is None
+    cli("shutdown")
+    cli("database url flash:/certs")
+    cli("no shutdown")
+    assert "% Certificate Server enabled." in cli("yes")
+    assert lab.routers["r1"].fs.exists(f"flash:/certs/{CA}.ser")

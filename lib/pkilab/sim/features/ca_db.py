@@ -149,6 +149,7 @@ class RunningCa:
         self.password: OneTimePassword | None = None
         self.spent_passwords: set[str] = set()
         self.current_crl: x509.CertificateRevocationList | None = None
+        self.issued: dict[int, x509.Certificate] = {certificate.serial_number: certificate}
 
     # ---- start -------------------------------------------------------------------------
     @classmethod
@@ -182,12 +183,28 @@ class RunningCa:
         self.last_serial = counters.get("serial", 1)
         self.next_req_id = counters.get("request", 1)
         self.crl_number = counters.get("crl", 0)
+        if self.settings.database_level == "complete":
+            self._load_issued()
         try:
             old = x509.load_der_x509_crl(fs.read(self.db_file(f"{self.ctx.name}.crl")))
         except (FileSystemError, ValueError):
             return
         if old.issuer == self.certificate.subject and old.is_signature_valid(self.key.public_key()):
             self.revoked = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]
+
+    def _load_issued(self) -> None:
+        """The ``N.cer`` files of a ``complete`` database that this CA signed."""
+        filesystem, folder = self.ctx.fs.resolve(self.db_file(""))
+        for path, entry in filesystem.files.items():
+            rest = path[len(folder):] if path.startswith(folder) else ""
+            if not re.fullmatch(r"[0-9A-F]+\.cer", rest):
+                continue
+            try:
+                cert = x509.load_der_x509_certificate(entry.data)
+                cert.verify_directly_issued_by(self.certificate)
+            except Exception:  # not a certificate of ours: IOS ignores it too
+                continue
+            self.issued[cert.serial_number] = cert
 
     # ---- files -------------------------------------------------------------------------
     def db_file(self, filename: str) -> str:
@@ -269,6 +286,7 @@ class RunningCa:
         cert = issue_from_csr(self.certificate, self.key, record.csr, serial, self.ctx.now(),
                               self.settings.cert_days, cdp_url=self.settings.cdp_url)
         self.last_serial = serial
+        self.issued[serial] = cert
         self._write_serial()
         self._write_names(cert)
         record = replace(record, state="granted", certificate=cert)

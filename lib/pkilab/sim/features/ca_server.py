@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pkilab.errors import PkiError
 from pkilab.pki.csr import load_csr
 from pkilab.pki.fingerprints import md5_words
-from pkilab.pki.names import render_dn
+from pkilab.pki.names import render_dn, render_dn_lines
 from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
@@ -276,6 +276,11 @@ class CaServer(Feature):
         if not self.router.feature(System).http_server:
             self.problem = "http"
             return HTTP_OFF
+        try:
+            self.router.fs.resolve(join_url(self.settings.database_url, f"{self.name}.ser"))
+        except FileSystemError:
+            self.problem = "storage"
+            return f"% Failed to start the Certificate Server: cannot open {self.settings.database_url}"
         keys = self.router.feature(Keys)
         pair = keys.get(self.name)
         if pair is None:
@@ -433,6 +438,19 @@ class CaServer(Feature):
         for entry in entries:
             lines += [f"    Serial Number (hex): {entry.serial_number:02X}",
                       f"    Revocation Date: {fmt(entry.revocation_date_utc)}"]
+        return "\n".join(lines) + "\n"
+
+    @command("exec", "show crypto {pki | ca} server name:WORD {certificates | cert}")
+    def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto pki server NAME certificates``: what the CA has issued (and knows of)."""
+        ca = self._running(args["name"])
+        if isinstance(ca, str):
+            return ca
+        fmt = self.router.clock.format_date
+        lines = ["Serial Issued date              Expire date               Subject Name"]
+        for serial, cert in sorted(ca.issued.items()):
+            subject = " ".join(render_dn_lines(cert.subject))
+            lines.append(f"{serial:<8X}{fmt(cert.not_valid_before_utc)} {fmt(cert.not_valid_after_utc)}  {subject}")
         return "\n".join(lines) + "\n"
 
     # ---- exec administration -------------------------------------------------------------
