@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pkilab.pki.ca import create_ca_certificate
@@ -32,9 +33,7 @@ from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 
 PKI = shutil.which("pki")
 OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(
-    PKI is None, reason="strongSwan 'pki' not installed (Debian package strongswan-pki)"
-)
+pytestmark = pytest.mark.skipif(PKI is None, reason="strongSwan 'pki' not installed (Debian package strongswan-pki)")
 
 
 def _handler(server: ScepServer) -> type[BaseHTTPRequestHandler]:
@@ -46,9 +45,7 @@ def _handler(server: ScepServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, body: bytes) -> None:
             parts = urllib.parse.urlsplit(self.path)
-            response = server.handle(
-                self.command, parts.path, dict(urllib.parse.parse_qsl(parts.query)), body
-            )
+            response = server.handle(self.command, parts.path, dict(urllib.parse.parse_qsl(parts.query)), body)
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
@@ -77,9 +74,7 @@ class Lab:
         assert PKI is not None
         run = subprocess.run([PKI, *args], capture_output=True, text=True, timeout=timeout, check=False)
         if "no capable fetcher found" in run.stderr:
-            pytest.skip(
-                "strongSwan has no HTTP fetcher (install libstrongswan-extra-plugins for its curl plugin)"
-            )
+            pytest.skip("strongSwan has no HTTP fetcher (install libstrongswan-extra-plugins for its curl plugin)")
         return run
 
     def enroll(
@@ -106,22 +101,22 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def keys() -> tuple[object, object]:
+def keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
     return generate_rsa_key(2048), generate_rsa_key(2048)
 
 
 @pytest.fixture
-def lab(keys: tuple[object, object], tmp_path: Path) -> Iterator[Lab]:
+def lab(keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey], tmp_path: Path) -> Iterator[Lab]:
     ca_key, client_key = keys
     now = dt.datetime.now(dt.UTC)
     subject = parse_ios_dn("CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US")
-    ca_cert = create_ca_certificate(ca_key, subject, now - dt.timedelta(minutes=5), 1095)  # type: ignore[arg-type]
-    ca = MemoryCa(ca_key, ca_cert, lambda: dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+    ca_cert = create_ca_certificate(ca_key, subject, now - dt.timedelta(minutes=5), 1095)
+    ca = MemoryCa(ca_key, ca_cert, lambda: dt.datetime.now(dt.UTC))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ScepServer(ca)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     (tmp_path / "key.der").write_bytes(
-        client_key.private_bytes(  # type: ignore[attr-defined]
+        client_key.private_bytes(
             Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
         )
     )
@@ -243,9 +238,7 @@ def test_openssl_crl_check_before_and_after_revoke(lab: Lab) -> None:
 
 
 def test_garbage_does_not_stop_the_server(lab: Lab) -> None:
-    request = urllib.request.Request(
-        f"{lab.url}?operation=PKIOperation", data=b"\x30\x80garbage", method="POST"
-    )
+    request = urllib.request.Request(f"{lab.url}?operation=PKIOperation", data=b"\x30\x80garbage", method="POST")
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=10)
     assert info.value.code == 400

@@ -313,7 +313,7 @@ def test_crl_plain_and_over_scep(
     plain = server.handle("GET", CGI_PATH, {"operation": "GetCRL"}, b"")
     assert plain.status == 200 and plain.content_type == "application/pkix-crl"
     crl = x509.load_der_x509_crl(plain.body)
-    assert crl.is_signature_valid(ca_pair[1].public_key())
+    assert crl.is_signature_valid(ca_pair[0].public_key())
     memory_ca.revoke(2)
     client = new_client(rsa_key, ca_pair[1])
     response = send(server, client.get_crl())

@@ -17,6 +17,8 @@ from pkilab.pki.ca import build_crl
 from pkilab.pki.names import router_subject
 from pkilab.protocols.scep.client import self_signed_certificate
 from pkilab.protocols.scep.message import (
+    Cipher_,
+    Digest,
     FailInfo,
     MessageType,
     PkiStatus,
@@ -70,11 +72,11 @@ def test_envelope_garbage(ca_pair: Ca, garbage: bytes) -> None:
 
 
 @pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512"])
-def test_signed_message_round_trip(signer: Signer, digest: str) -> None:
+def test_signed_message_round_trip(signer: Signer, digest: Digest) -> None:
     nonce = new_nonce()
     der = sign_message(
         b"content", signer[1], signer[0], MessageType.PKCS_REQ, "TID-1", sender_nonce=nonce, digest=digest
-    )  # type: ignore[arg-type]
+    )
     msg = parse_message(der)
     assert msg.signature_valid
     assert (msg.message_type, msg.transaction_id, msg.sender_nonce, msg.digest) == (
@@ -178,8 +180,9 @@ def test_openssl_cms_reads_our_messages(ca_pair: Ca, signer: Signer, openssl: st
     assert (tmp_path / "env.der").read_bytes() == env
     (tmp_path / "ca.pem").write_bytes(ca_pair[1].public_bytes(Encoding.PEM))
     _write_key(tmp_path / "ca.key", ca_pair[0])
-    for cipher in ("3des", "aes128", "aes256"):
-        (tmp_path / "env.der").write_bytes(envelope(b"inner payload", ca_pair[1], cipher))  # type: ignore[arg-type]
+    ciphers: tuple[Cipher_, ...] = ("3des", "aes128", "aes256")
+    for cipher in ciphers:
+        (tmp_path / "env.der").write_bytes(envelope(b"inner payload", ca_pair[1], cipher))
         opened = subprocess.run(
             [
                 openssl,
