@@ -183,3 +183,24 @@ def test_zeroize_removes_router_certificates_made_with_the_key(lab, cli):
     cli("crypto key zeroize rsa mine")
     cli("yes")
     assert tp.cert is None and tps.get("tp2").cert is None
+
+
+def test_import_pasted_at_the_terminal(lab, cli):
+    cli("crypto key generate rsa label pasted modulus 512 exportable")
+    original = keys_of(lab).get("pasted")
+    out = cli("crypto key export rsa pasted pem terminal 3des s3cret")
+    pub = out[out.index("-----BEGIN PUBLIC KEY-----"):out.index("-----END PUBLIC KEY-----") + 24]
+    prv = out[out.index("-----BEGIN RSA PRIVATE KEY-----"):out.index("-----END RSA PRIVATE KEY-----") + 29]
+    keys_of(lab).remove("pasted")
+    out = cli("crypto key import rsa pasted exportable pem terminal s3cret")
+    assert out.startswith("% Enter PEM-formatted public General Purpose key or certificate.\n"
+                          "% End with a blank line or \"quit\" on a line by itself.\n")
+    for line in pub.splitlines():
+        cli(line)
+    assert "% Enter PEM-formatted encrypted private General Purpose key." in cli("quit")
+    for line in prv.splitlines():
+        cli(line)
+    assert "% Key pair import succeeded." in cli("quit")
+    restored = keys_of(lab).get("pasted")
+    assert restored is not None and restored.exportable
+    assert restored.private_key.private_numbers() == original.private_key.private_numbers()

@@ -278,14 +278,27 @@ class Keys(Feature):
             yield f"Writing file to {target}\n" + ("\n" if ext == "pub" else "")
         return None
 
-    @command("config", "crypto key import rsa label:WORD [general-purpose] [exportable] pem url url:WORD "
-                       "passphrase:LINE")
-    @command("exec", "crypto key import rsa label:WORD [general-purpose] [exportable] pem url url:WORD "
-                     "passphrase:LINE")
+    @command("config", "crypto key import rsa label:WORD [general-purpose] [exportable] pem "
+                       "{terminal | url url:WORD} passphrase:LINE")
+    @command("exec", "crypto key import rsa label:WORD [general-purpose] [exportable] pem "
+                     "{terminal | url url:WORD} passphrase:LINE")
     def import_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
-        """``crypto key import rsa L [exportable] pem url URL PASSPHRASE`` (seed step 11)."""
+        """``crypto key import rsa L [exportable] pem {terminal | url URL} PASSPHRASE`` (seed step 11)."""
         label = args["label"]
-        base = _directory(args["url"])
+        if args.get("terminal"):
+            texts = yield from self._import_pasted()
+        else:
+            texts = yield from self._import_files(label, _directory(args["url"]))
+        if isinstance(texts, str):
+            return f"{texts}\n% Key pair import failed."
+        try:
+            key = import_key_pem(texts[0], texts[1], args["passphrase"].strip())
+        except PkiError:
+            return "% Key pair import failed."
+        self.install(label, key, bool(args.get("exportable")))
+        return "% Key pair import succeeded."
+
+    def _import_files(self, label: str, base: str) -> Generator[Any, str, list[str] | str]:
         texts: list[str] = []
         for title, ext in (("public key or certificate", "pub"), ("private key", "prv")):
             yield f"% Importing {title} PEM file...\n"
@@ -295,13 +308,24 @@ class Keys(Feature):
             try:
                 texts.append(self.router.fs.read(source).decode("ascii", "replace"))
             except FileSystemError as exc:
-                return f"{exc}\n% Key pair import failed."
-        try:
-            key = import_key_pem(texts[0], texts[1], args["passphrase"].strip())
-        except PkiError:
-            return "% Key pair import failed."
-        self.install(label, key, bool(args.get("exportable")))
-        return "% Key pair import succeeded."
+                return str(exc)
+        return texts
+
+    @staticmethod
+    def _import_pasted() -> Generator[Any, str, list[str] | str]:
+        texts: list[str] = []
+        for what, end in (("public General Purpose key or certificate", 'a blank line or "quit"'),
+                          ("encrypted private General Purpose key", '"quit"')):
+            yield f"% Enter PEM-formatted {what}.\n% End with {end} on a line by itself.\n"
+            lines: list[str] = []
+            while True:
+                line = (yield Ask("")).rstrip()
+                # The private key PEM has a blank line after its headers: only "quit" ends it.
+                if line.strip().lower() == "quit" or (not line.strip() and "blank" in end):
+                    break
+                lines.append(line)
+            texts.append("\n".join(lines) + "\n")
+        return texts
 
     # ---- zeroize -----------------------------------------------------------------------
     @command("config", "crypto key zeroize rsa [label:WORD]")
