@@ -94,11 +94,6 @@ def clean_lines(text: str, *, keep_async_log: bool = True) -> tuple[list[Line], 
     return lines, async_log
 
 
-def content(lines: list[Line]) -> Iterator[Line]:
-    """Yield the lines that are not blank."""
-    return (ln for ln in lines if ln.text.strip())
-
-
 def fail(parser: str, line: Line, reason: str = "unexpected line") -> ParseError:
     """Build the :class:`ParseError` for ``line`` (raise the result)."""
     return ParseError(parser, line.text, line.no, reason)
@@ -242,12 +237,6 @@ def at(text: str | None) -> datetime | None:
     return ios_datetime(text) if text else None
 
 
-def kv_split(text: str, sep: str = ":") -> tuple[str, str]:
-    """Split ``key: value`` at the first separator, both sides stripped."""
-    key, _, value = text.partition(sep)
-    return key.strip(), value.strip()
-
-
 def strip_echo(text: str) -> tuple[str, int]:
     """Normalise newlines and drop a leading command echo, for parsers that scan the whole text.
 
@@ -269,31 +258,3 @@ def strip_echo(text: str) -> tuple[str, int]:
             return "", skipped
         skipped += 1
         pos = end + 1
-
-
-def lineno_at(text: str, pos: int, offset: int = 0) -> int:
-    """Return the 1-based line number of character ``pos`` of ``text`` (plus ``offset`` lines)."""
-    return text.count("\n", 0, pos) + 1 + offset
-
-
-def line_at(text: str, pos: int) -> str:
-    """Return the whole line of ``text`` that holds character ``pos``, trailing blanks removed."""
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return (text[start:] if end < 0 else text[start:end]).rstrip()
-
-
-def check_gap(parser: str, text: str, start: int, end: int, filler: re.Pattern[str], offset: int = 0) -> None:
-    """Raise :class:`ParseError` unless ``text[start:end]`` is made only of ``filler`` lines.
-
-    Parsers that find records with one ``finditer`` over the whole text call this on the text
-    between records, so that a line no record pattern took is never skipped silently.
-    """
-    if start >= end:
-        return
-    gap = text[start:end]
-    pos = 0
-    for line in gap.split("\n"):
-        if line.strip() and not filler.match(line.rstrip()):
-            raise ParseError(parser, line.rstrip(), lineno_at(text, start + pos, offset))
-        pos += len(line) + 1
