@@ -37,6 +37,8 @@ class IsakmpMessage:
     exchange: int
     encrypted: bool
     auth_methods: tuple[int, ...]  # from the cleartext SA payload (main mode 1 and 2)
+    initiator_cookie: str = ""
+    responder_cookie: str = ""  # all zeros in the first message of main mode
 
     @property
     def exchange_name(self) -> str:
@@ -73,13 +75,16 @@ class CaptureSummary:
         """``psk``/``rsig`` offered or chosen in cleartext main mode SA payloads."""
         return {AUTH_NAMES.get(a, str(a)) for m in self.isakmp if m.exchange == 2 for a in m.auth_methods}
 
+    def offered_auth(self) -> list[tuple[str, ...]]:
+        """The methods of each main mode offer (MM1, zero responder cookie), one tuple per offer."""
+        return [tuple(AUTH_NAMES.get(a, str(a)) for a in m.auth_methods) for m in self.isakmp
+                if m.exchange == 2 and m.auth_methods and set(m.responder_cookie) == {"0"}]
+
     def chosen_auth(self) -> list[str]:
-        """The method of each main mode answer (MM2: the responder's single chosen transform)."""
-        out = []
-        for m in self.isakmp:
-            if m.exchange == 2 and len(m.auth_methods) == 1 and m.sport == 500 and not m.encrypted:
-                out.append(AUTH_NAMES.get(m.auth_methods[0], str(m.auth_methods[0])))
-        return out
+        """The method the responder chose in each main mode answer (MM2: its single transform)."""
+        return [AUTH_NAMES.get(m.auth_methods[0], str(m.auth_methods[0])) for m in self.isakmp
+                if m.exchange == 2 and len(m.auth_methods) == 1 and set(m.responder_cookie) != {"0"}
+                and not m.encrypted]
 
     def esp_between(self, a: str, b: str) -> list[EspPacket]:
         """ESP packets exchanged between the outside addresses ``a`` and ``b`` (either direction)."""
@@ -116,7 +121,7 @@ def _isakmp(pkt: Any, ip: Any, udp: Any) -> IsakmpMessage:
         layer = layer.payload
     encrypted = bool(int(isa.flags) & 1)
     return IsakmpMessage(ip.src, ip.dst, int(udp.sport), int(udp.dport), int(isa.exch_type), encrypted,
-                         tuple(methods))
+                         tuple(methods), bytes(isa.init_cookie).hex(), bytes(isa.resp_cookie).hex())
 
 
 def analyze(path: str | Path) -> CaptureSummary:
@@ -141,7 +146,7 @@ def analyze(path: str | Path) -> CaptureSummary:
         if IP not in pkt:
             continue
         ip = pkt[IP]
-        udp = pkt[UDP] if UDP in pkt else None
+        udp = pkt.getlayer(UDP)
         if udp is not None and ISAKMP in pkt:
             isakmp.append(_isakmp(pkt, ip, udp))
         elif ESP in pkt:

@@ -396,7 +396,9 @@ class Crypto(Feature):
     # ---- exec commands -----------------------------------------------------------------------------------------
     @command("exec", "clear crypto isakmp [conn:<1-65535>]")
     def clear_isakmp(self, ctx: Ctx, args: dict[str, Any]) -> None:
-        """``clear crypto isakmp [CONN-ID]``: delete ISAKMP SAs (the peer is told)."""
+        """``clear crypto isakmp [CONN-ID]``: delete ISAKMP SAs (the peer is told); retry at once."""
+        if args.get("conn") is None:
+            self._holddown.clear()  # the failed SAs that held new attempts back are gone
         self.dispatch(self._engine().clear_isakmp(time.monotonic(), args.get("conn")))
 
     @command("exec", "clear crypto sa [peer A.B.C.D]")

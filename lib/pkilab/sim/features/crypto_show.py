@@ -97,8 +97,11 @@ class CryptoShow(Feature):
         lines = [*LEGEND, "IPv4 Crypto ISAKMP SA", "",
                  "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.", ""]
         for sa in sas:
+            if not sa.encr:
+                continue  # no policy chosen yet (MM_NO_STATE): nothing to show in these columns
+            life = hms(sa.lifetime_remaining) or "00:00:00"
             row = (f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{sa.status.split()[0]:<7}"
-                   f"{sa.encr:<5}{sa.hash:<7}{sa.auth:<5}{sa.group or '':<3}{hms(sa.lifetime_remaining):<9}"
+                   f"{sa.encr:<5}{sa.hash:<7}{sa.auth:<5}{sa.group or '':<3}{life:<9}"
                    f"{sa.capabilities}")
             lines += [row.rstrip(), f"       Engine-id:Conn-id =  SW:{sa.conn_id - 1000}", ""]
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
