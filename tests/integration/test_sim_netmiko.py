@@ -96,6 +96,8 @@ def test_copy_run_start_dialog_and_reload_restores_startup(netmiko_factory, sim_
     brief = again.send_command("show ip interface brief")
     assert "Loopback99" not in brief, "an unsaved change survived the reload"
     assert "10.59.138.13" in brief
+    ping = parse("ping", again.send_command("ping 10.59.138.1"))
+    assert ping.received == ping.sent, "interfaces saved up come back up after the reload"
     version = parse("show version", again.send_command("show version"))
     assert version.hostname == "hq-host"
     assert re.search(r"uptime is 0 minutes", again.send_command("show version"))

@@ -237,6 +237,31 @@ class Session:
         return output
 
 
+    def reload(self, save: bool = False) -> str:
+        """``reload``: answer the save question, confirm; the device drops the session.
+
+        Returns what the device printed before dropping it. Reconnect with :meth:`connect`
+        (poll: the router is down while it boots).
+        """
+        answers = [Answer(r"Save\? \[yes/no\]:", "yes" if save else "no"), Answer(r"\[confirm\]", "")]
+        try:
+            return self.dialog("reload", answers, check=False, timeout=60)
+        except DeviceConnectionError:
+            return ""
+        finally:
+            self.close()
+
+    def paste(self, command: str, lines: Iterable[str], end: str = "quit", timeout: float | None = None,
+              answers: Sequence[Answer] = ()) -> str:
+        """Run a command that reads pasted text (certificates, requests), then ``end``."""
+        _check_line(command)
+        self._write(command + "\n")
+        for line in lines:
+            _check_line(line)
+            self._write(line + "\n")
+        return self.dialog(end, answers, timeout=timeout, check=False)
+
+
 def _check_line(text: str) -> None:
     if "\n" in text or "\r" in text:
         raise ValueError(f"a command line must be one line: {text!r}")

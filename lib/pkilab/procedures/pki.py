@@ -152,10 +152,8 @@ def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> 
     if pasted_pem is None:
         out = session.dialog(f"crypto pki authenticate {name}", [Answer(YES, "yes")], timeout=60)
     else:
-        session._write(f"crypto pki authenticate {name}\n")  # the certificate is pasted line by line
-        for line in pasted_pem.strip().splitlines():
-            session._write(line.strip() + "\n")
-        out = session.dialog("quit", [Answer(YES, "yes")], timeout=60)
+        out = session.paste(f"crypto pki authenticate {name}", [ln.strip() for ln in pasted_pem.strip().splitlines()],
+                            answers=[Answer(YES, "yes")], timeout=60)
     result = parse(f"crypto pki authenticate {name}", out)
     if not getattr(result, "accepted", False):
         raise ProcedureError(f"{session.name}: CA certificate of {name} not accepted: {out.strip()[-200:]}")

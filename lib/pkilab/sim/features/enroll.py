@@ -70,6 +70,7 @@ class Enrollment(Feature):
     def __init__(self, router: Any) -> None:
         super().__init__(router)
         self.busy: set[str] = set()
+        self.sequence = int(time.time()) % 10000
         self.timers: dict[str, float] = {}
 
     @property
@@ -254,6 +255,10 @@ class Enrollment(Feature):
         signer = tp.cert if renewal else None
         client = ScepClient(key, subject, tp.ca_cert, self.router.clock.now(),  # type: ignore[arg-type]
                             ClientOptions(cipher="3des", digest="sha1", ca_ident=tp.name), signer_cert=signer)
+        # One transaction per request: a re-enrollment with the same key is a new request, not a
+        # retransmission of the old one (which the CA would answer with the old certificate).
+        self.sequence += 1
+        client.transaction_id = f"{client.transaction_id}{self.sequence:04d}"
         tp.pending = Pending(client.transaction_id, subject, csr_der, label, time.monotonic())
         self.busy.add(tp.name)
         self.router.lab.spawn(self._run_enrollment(tp, client, csr, renewal))
@@ -266,7 +271,10 @@ class Enrollment(Feature):
                 status, ctype, body = await self._http(tp, req.method, req.target, req.body, req.content_type or "")
                 result = client.read_cert_rep(status, ctype, body)
                 if result.status == PkiStatus.SUCCESS:
-                    self._install(tp, client.issued_certificate(result))
+                    issued = client.issued_certificate(result)
+                    if renewal and tp.cert is not None and issued.serial_number == tp.cert.serial_number:
+                        raise EnrollError("the CA returned the certificate being renewed")
+                    self._install(tp, issued)
                     system.logmsg("%PKI-6-CERTRET: Certificate received from Certificate Authority")
                     return
                 if result.status == PkiStatus.FAILURE:

@@ -142,6 +142,10 @@ class Ip(Feature):
             if not name.startswith(("Loopback", "Tunnel")):
                 return "% Invalid input detected at '^' marker."
             intf = self.interfaces[name] = Interface(name, physical=False, shutdown=False)
+        if not ctx.interactive:
+            # A saved configuration lists "shutdown" for the interfaces that are down; the others
+            # come up when it is loaded.
+            intf.shutdown = False
         ctx.enter("config-if", intf)
         return None
 
