@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
 import runpy
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pkilab.errors import ParseError
 from pkilab.parsers import match_command, parse
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -401,3 +403,29 @@ def test_the_value_check_catches_a_wrong_fact() -> None:
     assert _check(expected, keys, _ours(result), "x") == []
     wrong = dataclasses.replace(result, sas=tuple(dataclasses.replace(sa, dh_group=5) for sa in result.sas))
     assert _check(expected, keys, _ours(wrong), "x") == ["dh_group=16", "dh_group=16"]
+
+
+def test_damaged_outputs_fail_only_with_parse_error() -> None:
+    # A parser meeting something it does not know must say so with ParseError, not crash.
+    rnd = random.Random(3)
+    junk = ["x", "1", "12 34", "Status:", "Issuer:", "cn=", ":", "  Engine-id:Conn-id =  SW:", "Certificate",
+            "interface:", "spi: 0x", "#pkts encaps:", "Key name:", "Peer:", "Trustpoint X:", "|", "dst",
+            "1001 1.1.1.1", "Directory of x", "Log Buffer (10 bytes):", "Serial Number: 0x", "CRL Issuer Name:"]  # fmt: skip
+    for entry in INDEX:
+        lines = (CORPUS / entry["file"]).read_text(encoding="utf-8", errors="replace").split("\n")
+        for _ in range(5):
+            damaged = list(lines)
+            i = rnd.randrange(len(damaged))
+            op = rnd.randrange(3)
+            if op == 0:
+                damaged.insert(i, rnd.choice(junk))
+            elif op == 1:
+                damaged[i] = damaged[i][: rnd.randrange(len(damaged[i]) + 1)]
+            else:
+                words = damaged[i].split()
+                rnd.shuffle(words)
+                damaged[i] = " ".join(words)
+            try:
+                parse(entry["command"], "\n".join(damaged))
+            except ParseError:
+                pass
