@@ -464,3 +464,26 @@ def test_unreachable_database_url_does_not_start(lab, cli):
     cli("no shutdown")
     assert "% Certificate Server enabled." in cli("yes")
     assert lab.routers["r1"].fs.exists(f"flash:/certs/{CA}.ser")
+
+
+def test_hash_and_kept_knobs(lab, cli):
+    cli("clock set 12:00:00 1 Feb 2026")
+    cli("configure terminal")
+    cli("ip http server")
+    cli(f"crypto pki server {CA}")
+    cli("hash sha512")
+    cli("database archive pkcs12 password p4ss")
+    cli("no database archive")
+    cli("lifetime enrollment-request 24")
+    cli("grant auto")
+    cli("yes")
+    cli("no shutdown")
+    assert "% Certificate Server enabled." in cli("yes")
+    cli("end")
+    run = cli("show running-config")
+    assert " hash sha512\n no database archive\n lifetime enrollment-request 24\n" in run
+    assert "archive pkcs12" not in run
+    assert server(lab).ca_certificate().signature_hash_algorithm.name == "sha512"
+    _, rep, _ = enroll(lab, "h.example.com")
+    assert rep.certificates[0].signature_hash_algorithm.name == "sha512"
+    assert server(lab).crl().signature_hash_algorithm.name == "sha512"

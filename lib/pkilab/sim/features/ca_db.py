@@ -56,6 +56,17 @@ class ServerSettings:
     ca_days: int = 1095
     grant: str = "manual"  # manual | auto | none
     cdp_url: str | None = None
+    hash: str | None = None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def signing_hash(self) -> str:
+        """The hash certificates and CRLs are signed with.
+
+        ``hash md5|sha1`` is kept in the configuration but signs with SHA-256: cryptography
+        refuses to make X.509 signatures with those hashes.
+        """
+        return self.hash if self.hash in ("sha256", "sha384", "sha512") else "sha256"
 
     def issuer_text(self, name: str) -> str:
         """The issuer name as configured, ``CN=NAME`` by default."""
@@ -165,7 +176,7 @@ class RunningCa:
         fresh = existing is None
         if existing is None:
             subject = parse_ios_dn(settings.issuer_text(ctx.name))
-            existing = create_ca_certificate(key, subject, now, settings.ca_days)
+            existing = create_ca_certificate(key, subject, now, settings.ca_days, hash_name=settings.signing_hash)
         ca = cls(ctx, settings, key, existing)
         ca._load_files()
         if fresh:
@@ -237,7 +248,7 @@ class RunningCa:
         now = self.ctx.now()
         self.crl_number += 1
         crl = build_crl(self.certificate, self.key, now, now + dt.timedelta(hours=self.settings.crl_hours),
-                        self.revoked, crl_number=self.crl_number)
+                        self.revoked, crl_number=self.crl_number, hash_name=self.settings.signing_hash)
         self.current_crl = crl
         self._write_serial()  # before the CRL: the seed's dir listing has NAME.ser first
         self._write(f"{self.ctx.name}.crl", crl.public_bytes(Encoding.DER))
@@ -284,7 +295,8 @@ class RunningCa:
             raise KeyError(req_id)
         serial = self.last_serial + 1
         cert = issue_from_csr(self.certificate, self.key, record.csr, serial, self.ctx.now(),
-                              self.settings.cert_days, cdp_url=self.settings.cdp_url)
+                              self.settings.cert_days, cdp_url=self.settings.cdp_url,
+                              hash_name=self.settings.signing_hash)
         self.last_serial = serial
         self.issued[serial] = cert
         self._write_serial()

@@ -133,6 +133,9 @@ class CaServer(Feature):
             lines.append(f" lifetime ca-certificate {s.ca_days}")
         if s.cdp_url:
             lines.append(f" cdp-url {s.cdp_url}")
+        if s.hash:
+            lines.append(f" hash {s.hash}")
+        lines.extend(f" {x}" for x in s.extra)
         lines.append(" shutdown" if self.shutdown else " no shutdown")
         return lines + ["!"]
 
@@ -140,6 +143,8 @@ class CaServer(Feature):
         if locked and self.ca is not None:
             return LOCKED
         self.settings = replace(self.settings, **changes)
+        if self.problem in ("failed", "storage"):
+            self.problem = None
         if self.ca is not None:
             self.ca.settings = self.settings
         self.router.feature(System).touch()
@@ -242,6 +247,30 @@ class CaServer(Feature):
         """``no cdp-url``."""
         return self._set(cdp_url=None)
 
+    @command("cs-server", "hash {md5 | sha1 | sha256 | sha384 | sha512}")
+    def hash_cmd(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``hash``: the signature hash of issued certificates and CRLs (see ``signing_hash``)."""
+        name = next(h for h in ("md5", "sha1", "sha256", "sha384", "sha512") if args.get(h))
+        return self._set(locked=True, hash=name)
+
+    @command("cs-server", "no hash [LINE]")
+    def no_hash(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no hash``."""
+        return self._set(locked=True, hash=None)
+
+    # Accepted and kept: IOS 15 knobs with no behaviour in the simulator.
+    @command("cs-server", "database archive LINE")
+    @command("cs-server", "no database archive")
+    @command("cs-server", "lifetime enrollment-request LINE")
+    @command("cs-server", "auto-rollover [LINE]")
+    def kept(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """Keep a server setting the simulator does not act on."""
+        words = [w for w in ("no", "database", "archive", "lifetime", "enrollment-request", "auto-rollover")
+                 if args.get(w)]
+        line = " ".join([*words, args.get("line", "")]).strip()
+        others = tuple(x for x in self.settings.extra if _knob(x) != _knob(line))
+        return self._set(extra=(*others, line))
+
     @command("cs-server", "shutdown")
     def shut(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``shutdown``: stop the server (its files and trustpoint stay)."""
@@ -330,6 +359,8 @@ class CaServer(Feature):
         if self.name is None or self.shutdown:
             return
         if self.ca is None:
+            if self.problem in ("failed", "storage"):
+                return  # tried and failed: wait for a configuration change, not every tick
             for _ in self._start():  # key-generation messages have no session to go to
                 pass
             return
@@ -565,6 +596,12 @@ class CaServer(Feature):
             except PkiError as exc:
                 return f"% Failed to grant request {record.req_id}: {exc}"
         return f"% Enrollment request pending, reqId={record.req_id}"
+
+
+def _knob(line: str) -> str:
+    """The setting a kept line is about (``no database archive`` and ``database archive …`` match)."""
+    words = line.removeprefix("no ").split()
+    return " ".join(words[:2] if words[0] in ("database", "lifetime") else words[:1])
 
 
 def _decode_request(data: bytes) -> bytes:
