@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # A command echo: an optional prompt then a command word. Only ever removed from the top.
-_ECHO_RE = re.compile(r"^\s*(?:[\w.:/()@-]+[#>]\s*)?(?:sh|sho|show|crypto|cry|dir|more|ping)(?:\s|$)")
+_ECHO_RE = re.compile(r"^\s*(?:[\w.:/()@-]+[#>]\s*)?(?:do\s+)?(?:sh|sho|show|crypto|cry|dir|more|ping)(?:\s|$)")
 _PROMPT_ONLY_RE = re.compile(r"^[\w.:/()@-]+[#>]\s*$")
 _PAGER_RE = re.compile(r"^\s*-+\s*More\s*-+\s*$")
 # Console log lines that a router interleaves with command output (logging console).

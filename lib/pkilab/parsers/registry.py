@@ -38,6 +38,7 @@ _GRAMMAR: tuple[tuple[str, str], ...] = (
     ("show crypto eli [{all|detail}]", "engine:parse_crypto_eli"),
     ("show crypto {pki|ca} certificates [{verbose|ARG}]", "certificates:parse_certificates"),
     ("show crypto {pki|ca} certificates ARG verbose", "certificates:parse_certificates"),
+    ("show crypto {pki|ca} certificates verbose ARG", "certificates:parse_certificates"),
     ("show crypto {pki|ca} trustpoints [ARG]", "trustpoints:parse_trustpoints"),
     ("show crypto {pki|ca} trustpoints [ARG] status", "trustpoints:parse_trustpoints_status"),
     ("show crypto {pki|ca} server [ARG]", "server:parse_pki_server"),
@@ -324,9 +325,11 @@ def match_command(command: str) -> str:
         slug = head.strip()
         head = _CORPUS_SLUGS.get(slug, slug.replace("_", " "))
     tokens = head.split()
-    if tokens and (m := re.match(r"^[\w.-]+[#>]", tokens[0])):  # a prompt pasted along
+    if tokens and (m := re.match(r"^[\w.-]+(?:\([\w-]+\))?[#>]", tokens[0])):  # a prompt pasted along
         rest = tokens[0][m.end() :]
         tokens = ([rest] if rest else []) + tokens[1:]
+    if len(tokens) > 1 and tokens[0].lower() == "do":  # an exec command typed in configuration mode
+        tokens = tokens[1:]
     if not tokens:
         raise UnknownCommandError("empty command")
     table = _keywords_at()

@@ -41,6 +41,11 @@ IPv6 Crypto ISAKMP SA
         ("sh log | begin Log Buffer", "syslog:parse_logging"),
         ("sh ip int br", "system:parse_ip_interface_brief"),
         ("ping 10.1.1.1 source Loopback0 repeat 5", "exec_dialogs:parse_ping"),
+        ("MSK-R14(cs-server)#do sho crypto pki server CA requests", "server:parse_server_requests"),
+        ("show crypto pki certificates verbose CA-ROOT", "certificates:parse_certificates"),
+        ("show crypto pki timer detail", "server:parse_pki_timers"),
+        ("show crypto session remote 1.1.1.1 detail", "session:parse_crypto_session"),
+        ("show crypto ipsec sa ipv6 detailed", "ipsec:parse_ipsec_sa"),
     ],
 )
 def test_command_matching(command: str, target: str) -> None:
@@ -91,6 +96,11 @@ def test_unknown_line_raises_and_quotes_it() -> None:
 def test_parsers_refuse_what_they_do_not_understand(command: str, text: str) -> None:
     with pytest.raises(ParseError):
         parse(command, text)
+
+
+def test_config_mode_echo_is_tolerated() -> None:
+    text = "R12(config)#do show crypto pki trustpoints\nTrustpoint R12:\n    Subject Name:\n    cn=R12\n"
+    assert parse("do show crypto pki trustpoints", text).trustpoints[0].subject == ("cn=R12",)
 
 
 def test_command_echo_and_prompt_are_tolerated() -> None:
