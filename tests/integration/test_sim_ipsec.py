@@ -192,7 +192,7 @@ def test_ca_down_and_revocation_check_crl_none(lab):
     s["ese-cryagg"].reload(save=True)
     he = s["ese-cryagg"] = _reconnect(runner, "ese-cryagg")
     clear(br)
-    marks, rate = ping(br, 10)
+    _, rate = ping(br, 10)
     assert rate == 0
     refused = wait_until(lambda: logged(he, "IKMP_INVAL_CERT"), 10, 0.2, "headend refuses the branch")
     assert refused[-1] == "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: CA request failed!"
