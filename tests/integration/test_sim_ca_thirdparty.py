@@ -103,6 +103,11 @@ def _key(tmp_path: Path) -> Path:
     return path
 
 
+def _say(conn, line: str) -> str:
+    """Type one line of a dialog; keep the question (netmiko would strip it as a prompt)."""
+    return conn.send_command_timing(line, strip_prompt=False, strip_command=False)
+
+
 def _ca(ca_der: Path) -> x509.Certificate:
     return x509.load_der_x509_certificate(ca_der.read_bytes())
 
@@ -170,3 +175,44 @@ def test_grant_auto_then_crl_check_before_and_after_revoke(ca_conn, url, ca_der,
     assert "% " not in ca_conn.send_command(f"crypto pki server {CA} revoke 0x{serial:X}")
     assert f"Serial Number (hex): {serial:02X}" in ca_conn.send_command(f"crypto pki server {CA} info crl")
     assert "certificate revoked" in verdict()
+
+
+def test_restore_from_exported_files_continues_serials(ca_conn, url, ca_der, tmp_path):
+    """The seed's "Backing Up and Restoring the Cisco IOS CA Server", typed over SSH."""
+    before = re.search(r"serial number \(hex\): ([0-9A-F]+)", ca_conn.send_command("show crypto pki server"))
+    assert before is not None
+    ca_conn.config_mode()
+    out = _say(ca_conn, f"crypto key export rsa {CA} pem url nvram: 3des cisco123")
+    assert f"Destination filename [{CA}.pub]?" in out
+    out = _say(ca_conn, "")
+    assert f"Destination filename [{CA}.prv]?" in out
+    assert f"Writing file to nvram:{CA}.prv" in _say(ca_conn, "")
+    ca_conn.exit_config_mode()
+    ca_conn.save_config()
+    ca_conn.config_mode()
+    assert "Are you sure you want to do this? [yes/no]:" in _say(ca_conn, f"no crypto pki server {CA}")
+    assert "key? [yes/no]:" in _say(ca_conn, "yes")
+    assert "% Certificate Server Process stopped" in _say(ca_conn, "yes")
+    assert f"Source filename [{CA}.pub]?" in _say(ca_conn,
+        f"crypto key import rsa {CA} pem url nvram: cisco123")
+    _say(ca_conn, "")
+    assert "% Key pair import succeeded." in _say(ca_conn, "")
+    out = ca_conn.send_config_set([
+        f"crypto ca trustpoint {CA}", "revocation-check crl", f"rsakeypair {CA}",
+        f"crypto ca certificate chain {CA}", f"certificate ca 01 nvram:{CA}#6101CA.cer", "exit",
+        f"crypto pki server {CA}", "database level names", "database url nvram:",
+        "issuer-name CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US",
+        "lifetime crl 24", "lifetime certificate 254", "no shutdown", "yes",
+    ], cmd_verify=False, enter_config_mode=False)
+    assert "% Certificate Server enabled." in out, out
+    ca_conn.exit_config_mode()
+    show = ca_conn.send_command("show crypto pki server")
+    assert f"Last certificate issued serial number (hex): {before.group(1)}" in show
+    # The restored CA is the same CA: strongSwan's copy of its certificate still encrypts to it.
+    otp = re.search(r"One-time enrollment password: (\S+)",
+                    ca_conn.send_command(f"crypto pki server {CA} password generate"))
+    assert otp is not None
+    run = subprocess.run(_scep_args(url, ca_der, _key(tmp_path), "restored.example.com", otp.group(1)),
+                         capture_output=True, text=True, timeout=90, check=False)
+    assert run.returncode == 0, run.stderr
+    assert x509.load_pem_x509_certificate(run.stdout.encode()).serial_number == int(before.group(1), 16) + 1
