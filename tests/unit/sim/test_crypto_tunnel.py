@@ -7,6 +7,7 @@ whole exchange has run by the time ``send`` returns; no event loop, no sleeping.
 
 import datetime as dt
 import ipaddress
+import time
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,42 @@ def test_engine_events_never_break_the_router(pair):
     assert any("IKMP_BAD_MESSAGE" in t for t in log_lines(pair.cli("he")))
     assert all(r.errors == [] for r in pair.routers.values())
     assert ipaddress.IPv4Network("10.113.0.0/24") in [r.network for r in pair.routers["he"].feature(Ip).routes()]
+
+
+def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch):
+    now = [time.monotonic()]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # the routers' uptime clock, moved by hand
+    br, he = pair.cli("br"), pair.cli("he")
+    br("configure terminal")
+    br("crypto ipsec security-association lifetime seconds 120")
+    br("end")
+    ping(pair, 1)
+    assert ping(pair, 2) == []
+    crypto = pair.routers["br"].feature(Crypto)
+    first = crypto.data.tunnels[0]
+    assert first.up.lifetime_seconds == 120  # the initiator's shorter lifetime was accepted
+    now[0] += 110  # past 90 % of the lifetime: quick mode again, the old pair still installed
+    crypto.tick(now[0])
+    assert len(crypto.data.tunnels) == 2
+    assert ping(pair, 3) == []
+    newest = crypto.data.tunnels[-1]
+    assert newest.outbound.counters.packets == 1  # new traffic uses the new SA
+    now[0] += 11  # the old pair expires; its DELETE reaches the headend
+    crypto.tick(now[0])
+    assert crypto.data.tunnels == [newest]
+    assert len(pair.routers["he"].feature(Crypto).data.tunnels) == 1
+    flows = parse("show crypto ipsec sa detail", out(he, "show crypto ipsec sa detail")).flows
+    assert len(flows) == 1 and flows[0].pkts_decaps == 1
+
+
+def test_kilobyte_lifetime_asks_for_a_rekey(pair):
+    br = pair.cli("br")
+    br("configure terminal")
+    br("crypto ipsec security-association lifetime kilobytes 2560")
+    br("end")
+    ping(pair, 1)
+    crypto = pair.routers["br"].feature(Crypto)
+    assert crypto.data.tunnels[0].up.lifetime_kilobytes == 2560
+    crypto.data.tunnels[0].outbound.counters.bytes = int(2560 * 1024 * 0.95)  # as if 2.4 MB had gone through
+    assert ping(pair, 2) == []
+    assert len(crypto.data.tunnels) == 2  # rekeyed before the volume ran out
