@@ -487,3 +487,24 @@ def test_hash_and_kept_knobs(lab, cli):
     _, rep, _ = enroll(lab, "h.example.com")
     assert rep.certificates[0].signature_hash_algorithm.name == "sha512"
     assert server(lab).crl().signature_hash_algorithm.name == "sha512"
+
+
+def test_resent_request_is_not_doubled_but_a_reenrollment_is_new(lab, cli):
+    seed_ca(cli)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    subject = router_subject("same-key.example.com")
+    client = ScepClient(key, subject, server(lab).ca_certificate(), lab.routers["r1"].clock.now())
+    csr = build_csr(key, subject, "pw")
+    first = http(lab, client.pkcs_req(csr))
+    assert client.read_cert_rep(first.status, first.content_type, first.body).status == PkiStatus.PENDING
+    again = http(lab, client.pkcs_req(csr))
+    assert client.read_cert_rep(again.status, again.content_type, again.body).status == PkiStatus.PENDING
+    assert len(server(lab).running().records) == 1
+    cli(f"crypto pki server {CA} grant 1")
+    old = client.issued_certificate(poll(lab, client))
+    # Auto-enroll without regenerate: same key, same transactionID, a new request.
+    renewal = http(lab, client.pkcs_req(build_csr(key, subject, "pw2")))
+    assert client.read_cert_rep(renewal.status, renewal.content_type, renewal.body).status == PkiStatus.PENDING
+    cli(f"crypto pki server {CA} grant 2")
+    new = client.issued_certificate(poll(lab, client))
+    assert (old.serial_number, new.serial_number) == (2, 3)

@@ -353,15 +353,17 @@ class RunningCa:
     def submit(self, request: EnrollmentRequest) -> Decision:
         """Decide on a SCEP enrollment as IOS does.
 
-        A transactionID already known answers with that request's state (a client resending
-        its request). A one-time password that was replaced, used or has expired is refused;
-        the valid one grants at once. Otherwise ``grant auto`` grants, ``grant none`` rejects
-        and manual mode holds the request for ``grant``. Any other challenge password is the
-        requester's revocation password and does not matter here.
+        The same request sent again under its transactionID answers with that request's state;
+        a new request under a known transactionID (a re-enrollment with the same key pair) is a
+        new request, as the seed says re-enrollments are. A one-time password that was
+        replaced, used or has expired is refused; the valid one grants at once. Otherwise
+        ``grant auto`` grants, ``grant none`` rejects and manual mode holds the request for
+        ``grant``. Any other challenge password is the requester's revocation password and
+        does not matter here.
         """
-        known = self.by_transaction.get(request.transaction_id)
-        if known is not None and known in self.records:
-            return self._decision(self.records[known])
+        known = self.records.get(self.by_transaction.get(request.transaction_id, 0))
+        if known is not None and known.csr.der == request.csr.der:
+            return self._decision(known)
         verdict = self._check_password(request.csr.challenge_password)
         if verdict == "stale":
             self.ctx.log("%PKI-6-CS_ENROLL_FAIL: Enrollment request rejected: invalid one-time password")
