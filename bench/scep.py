@@ -1,33 +1,32 @@
 """Certificates issued per second over SCEP, next to this machine's RSA-2048 signing ceiling.
 
-Run: ``.venv/bin/python bench/scep.py [--ca-bits 1024] [--requests 200]``
+Run: ``.venv/bin/python bench/scep.py [--ca-bits 1024] [--requests 300]``
 
-What is measured (all on this host, figures printed as one table):
+Figures (routers with RSA-2048 keys, 3DES envelopes, SHA-256):
 
-* ceiling: RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second with cryptography, one thread
-  (cryptography holds the GIL while signing, so one Python process gets one core's worth).
-* core: ``ScepServer.pki_operation`` called in-process on pre-built PKCSReq messages (no HTTP):
-  what the SCEP core and the CA crypto cost.
+* ceiling: RSA-2048 PKCS#1 v1.5 SHA-256 signatures with cryptography, one thread
+  (cryptography holds the GIL while signing: one Python process gets one core's worth).
+* core: ``ScepServer.pki_operation`` in-process on pre-built PKCSReq messages (no HTTP).
 * SCEP/HTTP: the same pre-built requests POSTed over one or ``--connections`` keep-alive
-  connections (one client thread each) to the core behind a local HTTP server in a separate
-  process (the simulated lab runs apart from the suites that drive it); every reply is
-  checked after the clock stops. This is the CA's throughput over SCEP, the figure the target
-  is about. Two adapters: a lean asyncio one (as a lab's event-loop HTTP server would be) and
-  the stdlib ``http.server`` one (its header parsing alone costs about as much as the SCEP work).
-* enroll: full client enrollments one after another, timed: build and sign the PKCSReq
-  (client RSA-2048), POST, verify and decrypt the CertRep. The client's own two RSA-2048
-  private-key operations per enrollment cap this below half the ceiling by arithmetic.
+  connections to the core behind a local HTTP server in a separate process (the simulated lab
+  runs apart from the suites that drive it). This is the CA's throughput over SCEP, the figure
+  the target is about. Two adapters: a lean asyncio one (what an event-loop HTTP server in the
+  lab costs) and the stdlib ``http.server`` one (its header parsing costs about as much as the
+  SCEP work).
+* enroll: full enrollments by one client, one after another: build and sign the PKCSReq
+  (RSA-2048), POST, verify and decrypt the CertRep. The client's own two RSA-2048 private-key
+  operations cap this below half the ceiling by arithmetic; it shows end-to-end latency.
 
-Each run is bracketed by two one-second ceiling measurements and compared with their mean,
-and each figure is the best of ``--rounds`` runs: the machine is shared with other work, so
-this compares like with like and keeps the least disturbed run. Rates are also given per CPU
-second of the measured process (the CA's process for the HTTP figures; client and CA together
-for full enrollments), which other load disturbs less than wall-clock time.
+The machine is shared with other work whose load comes and goes, so every figure is measured
+in chunks of ``--chunk`` operations alternating with chunks of ceiling signatures, and the two
+totals are compared: both sides see the same load. Shares are given by wall-clock time and by
+CPU time of the measured side (the CA process for HTTP, read from the adapter; client and CA
+together for full enrollments), which other load disturbs less. Every reply is checked after
+the clock stops.
 
-Each issued certificate costs the CA three private-key operations (unwrap the request's
-content key, sign the certificate, sign the CertRep), so with an RSA-2048 CA key the core
-cannot pass a third of the RSA-2048 ceiling; the seed's CA key is 1024 bits (``modulus 1024``),
-which is the default here.
+Each certificate costs the CA three private-key operations (unwrap the request's content key,
+sign the certificate, sign the CertRep), so with an RSA-2048 CA key the core cannot pass a
+third of the ceiling; the seed's CA key is 1024 bits (``modulus 1024``), the default here.
 """
 
 from __future__ import annotations
@@ -39,9 +38,10 @@ import http.client
 import multiprocessing
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from urllib.parse import parse_qsl, urlsplit
@@ -61,88 +61,54 @@ from pkilab.protocols.scep.message import PkiStatus
 from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 
 NOW = dt.datetime.now(dt.UTC)
+CPU_PATH = "/bench/cpu"  # bench-only: the adapter reports its process CPU time here
+Reply = tuple[int, str, bytes]
+Ca = tuple[rsa.RSAPrivateKey, x509.Certificate]
 
 
 @dataclass(frozen=True)
-class Figure:
-    """One measured rate: wall-clock seconds, and the CPU seconds the measured side used."""
+class Row:
+    """One figure: operations, and wall/CPU seconds for them and for the interleaved ceiling."""
 
     name: str
     count: int
-    seconds: float
-    cpu_seconds: float
-
-    @property
-    def rate(self) -> float:
-        """Operations per wall-clock second."""
-        return self.count / self.seconds
-
-    @property
-    def cpu_rate(self) -> float:
-        """Operations per CPU second (robust to other load on a shared machine)."""
-        return self.count / self.cpu_seconds if self.cpu_seconds > 0 else float("nan")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) a process has used, from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-_CEILING_KEY: list[rsa.RSAPrivateKey] = []
-
-
-def ceiling(seconds: float) -> Figure:
-    if not _CEILING_KEY:
-        _CEILING_KEY.append(generate_rsa_key(2048))
-    key = _CEILING_KEY[0]
-    count = 0
-    cpu = time.process_time()
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        key.sign(b"pkilab ceiling %d" % count, padding.PKCS1v15(), hashes.SHA256())
-        count += 1
-    elapsed = time.perf_counter() - start
-    return Figure("RSA-2048 signatures (ceiling)", count, elapsed, time.process_time() - cpu)
-
-
-@dataclass(frozen=True)
-class Measured:
-    """A figure next to the ceiling measured just before and just after it."""
-
-    figure: Figure
+    wall: float
+    cpu: float
+    ceiling_count: int
     ceiling_wall: float
     ceiling_cpu: float
 
-    @property
-    def wall_share(self) -> float:
-        """Percent of the ceiling, wall-clock rates."""
-        return 100 * self.figure.rate / self.ceiling_wall
-
-    @property
-    def cpu_share(self) -> float:
-        """Percent of the ceiling, per-CPU-second rates."""
-        return 100 * self.figure.cpu_rate / self.ceiling_cpu
-
-
-def bracketed(rounds: int, seconds: float, run: Callable[[], Figure]) -> Measured:
-    """Run ``rounds`` times between two ceiling measurements; keep the best share.
-
-    The machine is shared: bracketing each run with the ceiling compares the two under the
-    same load, and the best round is the least disturbed one.
-    """
-    results = []
-    for _ in range(rounds):
-        before = ceiling(seconds)
-        fig = run()
-        after = ceiling(seconds)
-        wall = (before.rate + after.rate) / 2
-        results.append(Measured(fig, wall, (before.cpu_rate + after.cpu_rate) / 2))
-    return max(results, key=lambda m: m.wall_share)
+    def line(self) -> str:
+        """The table line."""
+        rate, crate = self.count / self.wall, self.count / self.cpu
+        top, ctop = self.ceiling_count / self.ceiling_wall, self.ceiling_count / self.ceiling_cpu
+        return (
+            f"{self.name:34s} {rate:7.1f} {top:9.1f} {100 * rate / top:5.1f}% "
+            f"{crate:8.1f} {ctop:9.1f} {100 * crate / ctop:5.1f}%"
+        )
 
 
-def _ca(bits: int) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+# A chunk runs ``n`` operations and returns (wall seconds, CPU seconds of the measured side).
+Chunk = Callable[[int], tuple[float, float]]
+
+
+def interleaved(name: str, total: int, size: int, chunk: Chunk, signer: rsa.RSAPrivateKey) -> Row:
+    """Alternate chunks of the figure with chunks of RSA-2048 signatures, and total both."""
+    wall = cpu = top_wall = top_cpu = 0.0
+    done = 0
+    while done < total:
+        n = min(size, total - done)
+        w, c = chunk(n)
+        wall, cpu, done = wall + w, cpu + c, done + n
+        start_cpu, start = time.process_time(), time.perf_counter()
+        for i in range(n):
+            signer.sign(b"pkilab ceiling %d" % i, padding.PKCS1v15(), hashes.SHA256())
+        top_wall += time.perf_counter() - start
+        top_cpu += time.process_time() - start_cpu
+    return Row(name, total, wall, cpu, total, top_wall, top_cpu)
+
+
+def _ca(bits: int) -> Ca:
     key = generate_rsa_key(bits)
     subject = parse_ios_dn("CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US")
     return key, create_ca_certificate(key, subject, NOW - dt.timedelta(hours=1), 1095)
@@ -160,19 +126,7 @@ def _requests(clients: list[ScepClient]) -> list[bytes]:
     return [c.pkcs_req(build_csr(c.key, c.subject, "bench")).body for c in clients]
 
 
-def core(ca: tuple[rsa.RSAPrivateKey, x509.Certificate], clients: list[ScepClient]) -> Figure:
-    server = ScepServer(MemoryCa(ca[0], ca[1], lambda: NOW))
-    bodies = _requests(clients)
-    cpu = time.process_time()
-    start = time.perf_counter()
-    replies = [server.pki_operation(body) for body in bodies]
-    elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu
-    _check(clients, [(r.status, r.content_type, r.body) for r in replies])
-    return Figure("SCEP core in-process", len(bodies), elapsed, cpu)
-
-
-def _check(clients: list[ScepClient], replies: list[tuple[int, str, bytes]]) -> None:
+def _check(clients: list[ScepClient], replies: list[Reply]) -> None:
     for client, (status, content_type, body) in zip(clients, replies, strict=True):
         result = client.read_cert_rep(status, content_type, body)
         if result.status is not PkiStatus.SUCCESS:
@@ -180,34 +134,46 @@ def _check(clients: list[ScepClient], replies: list[tuple[int, str, bytes]]) -> 
         client.issued_certificate(result)
 
 
+def _post(conn: http.client.HTTPConnection, body: bytes) -> Reply:
+    conn.request("POST", f"{CGI_PATH}?operation=PKIOperation", body, {"Content-Type": "application/x-pki-message"})
+    response = conn.getresponse()
+    return response.status, response.getheader("Content-Type", ""), response.read()
+
+
+# ---- the CA process -------------------------------------------------------------------------
+
+
 def _serve(ca_der: bytes, key_der: bytes, port_out: Connection, adapter: str) -> None:
     key = serialization.load_der_private_key(key_der, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     server = ScepServer(MemoryCa(key, x509.load_der_x509_certificate(ca_der), lambda: dt.datetime.now(dt.UTC)))
+
+    def answer(method: str, target: str, body: bytes) -> tuple[int, str, bytes]:
+        parts = urlsplit(target)
+        if parts.path == CPU_PATH:
+            return 200, "text/plain", repr(time.process_time()).encode()
+        response = server.handle(method, parts.path, dict(parse_qsl(parts.query)), body)
+        return response.status, response.content_type, response.body
+
     if adapter == "asyncio":
-        asyncio.run(_serve_asyncio(server, port_out))
+        asyncio.run(_serve_asyncio(answer, port_out))
     else:
-        _serve_threading(server, port_out)
+        _serve_threading(answer, port_out)
 
 
-async def _serve_asyncio(server: ScepServer, port_out: Connection) -> None:
-    """A lean HTTP/1.1 keep-alive adapter: what a lab's asyncio HTTP server costs per request."""
+async def _serve_asyncio(answer: Callable[[str, str, bytes], Reply], port_out: Connection) -> None:
+    """A lean HTTP/1.1 keep-alive adapter; headers and body leave in one write."""
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
+                lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                parts = urlsplit(target)
-                response = server.handle(method, parts.path, dict(parse_qsl(parts.query)), body)
-                writer.write(
-                    f"HTTP/1.1 {response.status} X\r\nContent-Type: {response.content_type}\r\n"
-                    f"Content-Length: {len(response.body)}\r\n\r\n".encode()
-                    + response.body
-                )
+                status, content_type, payload = answer(method, target, body)
+                head = f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n\r\n"
+                writer.write(head.encode() + payload)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
@@ -217,7 +183,7 @@ async def _serve_asyncio(server: ScepServer, port_out: Connection) -> None:
     await listener.serve_forever()
 
 
-def _serve_threading(server: ScepServer, port_out: Connection) -> None:
+def _serve_threading(answer: Callable[[str, str, bytes], Reply], port_out: Connection) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
@@ -226,15 +192,19 @@ def _serve_threading(server: ScepServer, port_out: Connection) -> None:
         # holds the body back ~40 ms per request.
         disable_nagle_algorithm = True
 
-        def do_POST(self) -> None:
-            parts = urlsplit(self.path)
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            response = server.handle("POST", parts.path, dict(parse_qsl(parts.query)), body)
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+        def _reply(self, body: bytes) -> None:
+            status, content_type, payload = answer(self.command, self.path, body)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(response.body)
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._reply(b"")
+
+        def do_POST(self) -> None:
+            self._reply(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -244,15 +214,9 @@ def _serve_threading(server: ScepServer, port_out: Connection) -> None:
     httpd.serve_forever()
 
 
-def _post(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, str, bytes]:
-    conn.request("POST", f"{CGI_PATH}?operation=PKIOperation", body, {"Content-Type": "application/x-pki-message"})
-    response = conn.getresponse()
-    return response.status, response.getheader("Content-Type", ""), response.read()
-
-
-def with_server(
-    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], run: Callable[[int, int], Measured], adapter: str = "asyncio"
-) -> Measured:
+@contextmanager
+def ca_process(ca: Ca, adapter: str) -> Iterator[int]:
+    """Run the CA behind ``adapter`` in its own process; yield its port."""
     key_der = ca[0].private_bytes(Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.Process(target=_serve, args=(ca[1].public_bytes(Encoding.DER), key_der, child, adapter))
@@ -260,97 +224,122 @@ def with_server(
     try:
         if not parent.poll(30):
             raise SystemExit("bench HTTP server did not start")
-        assert process.pid is not None
-        return run(int(parent.recv()), process.pid)
+        yield int(parent.recv())
     finally:
         process.terminate()
         process.join(5)
 
 
-def over_http(port: int, pid: int, clients: list[ScepClient], connections: int, adapter: str) -> Figure:
+def _server_cpu(conn: http.client.HTTPConnection) -> float:
+    conn.request("GET", CPU_PATH)
+    return float(conn.getresponse().read())
+
+
+# ---- figures --------------------------------------------------------------------------------
+
+
+def core_figure(ca: Ca, clients: list[ScepClient], size: int, signer: rsa.RSAPrivateKey) -> Row:
+    server = ScepServer(MemoryCa(ca[0], ca[1], lambda: NOW))
     bodies = _requests(clients)
-    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
-    for conn in conns:
-        _post(conn, bodies[0])  # open and warm up each connection; not counted
-    replies: list[tuple[int, str, bytes] | None] = [None] * len(bodies)
+    replies: list[Reply] = []
 
-    def worker(index: int) -> None:
-        for at in range(1 + index, len(bodies), connections):
-            replies[at] = _post(conns[index], bodies[at])
+    def chunk(n: int) -> tuple[float, float]:
+        todo = bodies[len(replies) : len(replies) + n]
+        cpu, start = time.process_time(), time.perf_counter()
+        answers = [server.pki_operation(body) for body in todo]
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        replies.extend((a.status, a.content_type, a.body) for a in answers)
+        return wall, cpu
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    cpu = process_cpu(pid)
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    cpu = process_cpu(pid) - cpu
-    done = [reply for reply in replies[1:] if reply is not None]
-    _check(clients[1:], done)
-    return Figure(f"SCEP/HTTP ({adapter}), {connections} conn.", len(done), elapsed, cpu)
+    row = interleaved("SCEP core in-process", len(bodies), size, chunk, signer)
+    _check(clients, replies)
+    return row
 
 
-def enroll(port: int, pid: int, clients: list[ScepClient]) -> Figure:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def http_figure(
+    ca: Ca, clients: list[ScepClient], size: int, signer: rsa.RSAPrivateKey, adapter: str, connections: int
+) -> Row:
+    bodies = _requests(clients)
+    replies: list[Reply] = []
+    with ca_process(ca, adapter) as port:
+        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(connections)]
+        probe = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        _server_cpu(probe)
+        with ThreadPoolExecutor(connections) as pool:
+
+            def chunk(n: int) -> tuple[float, float]:
+                todo = bodies[len(replies) : len(replies) + n]
+                cpu, start = _server_cpu(probe), time.perf_counter()
+                # One task per connection, each working through its own share in order.
+                shares = list(
+                    pool.map(lambda k: [_post(conns[k], b) for b in todo[k::connections]], range(connections))
+                )
+                answers: list[Reply] = [shares[i % connections][i // connections] for i in range(len(todo))]
+                wall, cpu = time.perf_counter() - start, _server_cpu(probe) - cpu
+                replies.extend(answers)
+                return wall, cpu
+
+            row = interleaved(f"SCEP/HTTP {adapter}, {connections} conn.", len(bodies), size, chunk, signer)
+    _check(clients, replies)
+    return row
+
+
+def enroll_figure(ca: Ca, clients: list[ScepClient], size: int, signer: rsa.RSAPrivateKey) -> Row:
     csrs = [build_csr(c.key, c.subject, "bench") for c in clients]
-    cpu = process_cpu(pid) + time.process_time()
-    start = time.perf_counter()
-    for client, csr in zip(clients, csrs, strict=True):
-        status, content_type, body = _post(conn, client.pkcs_req(csr).body)
-        result = client.read_cert_rep(status, content_type, body)
-        if result.status is not PkiStatus.SUCCESS:
-            raise SystemExit(f"enrollment not granted: {result}")
-    elapsed = time.perf_counter() - start
-    cpu = process_cpu(pid) + time.process_time() - cpu
-    return Figure("full enrollment (client + CA CPU)", len(clients), elapsed, cpu)
+    done = [0]
+    with ca_process(ca, "asyncio") as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        probe = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def chunk(n: int) -> tuple[float, float]:
+            cpu = _server_cpu(probe) + time.process_time()
+            start = time.perf_counter()
+            for client, csr in zip(clients[done[0] : done[0] + n], csrs[done[0] : done[0] + n], strict=True):
+                status, content_type, body = _post(conn, client.pkcs_req(csr).body)
+                if client.read_cert_rep(status, content_type, body).status is not PkiStatus.SUCCESS:
+                    raise SystemExit("enrollment not granted")
+            wall = time.perf_counter() - start
+            done[0] += n
+            return wall, _server_cpu(probe) + time.process_time() - cpu
+
+        return interleaved("full enrollment, 1 client (+client)", len(clients), size, chunk, signer)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--ca-bits", type=int, default=1024, help="CA key modulus (seed: 1024)")
     parser.add_argument("--client-bits", type=int, default=2048, help="router key modulus")
-    parser.add_argument("--requests", type=int, default=200, help="enrollments per figure")
+    parser.add_argument("--requests", type=int, default=300, help="enrollments per figure")
+    parser.add_argument("--chunk", type=int, default=20, help="operations per interleaved chunk")
     parser.add_argument("--client-keys", type=int, default=4, help="distinct router keys (keygen is slow)")
-    parser.add_argument("--ceiling-seconds", type=float, default=1.0)
     parser.add_argument("--connections", type=int, default=2, help="concurrent HTTP connections")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per figure (the best is kept)")
     args = parser.parse_args(argv)
 
     ca = _ca(args.ca_bits)
     keys = [generate_rsa_key(args.client_bits) for _ in range(args.client_keys)]
-    rounds, secs, n = args.rounds, args.ceiling_seconds, args.requests
+    signer = generate_rsa_key(2048)
+    n, size = args.requests, args.chunk
 
-    def http(connections: int, adapter: str) -> Measured:
-        return with_server(
-            ca,
-            lambda port, pid: bracketed(
-                rounds, secs, lambda: over_http(port, pid, _clients(ca[1], keys, n + 1), connections, adapter)
-            ),
-            adapter=adapter,
-        )
+    def fresh() -> list[ScepClient]:
+        return _clients(ca[1], keys, n)
 
-    top = max((ceiling(secs) for _ in range(rounds)), key=lambda fig: fig.rate)
     rows = [
-        bracketed(rounds, secs, lambda: core(ca, _clients(ca[1], keys, n))),
-        http(1, "asyncio"),
-        http(args.connections, "asyncio"),
-        http(args.connections, "http.server"),
-        with_server(ca, lambda port, pid: bracketed(rounds, secs, lambda: enroll(port, pid, _clients(ca[1], keys, n)))),
+        core_figure(ca, fresh(), size, signer),
+        http_figure(ca, fresh(), size, signer, "asyncio", 1),
+        http_figure(ca, fresh(), size, signer, "asyncio", args.connections),
+        http_figure(ca, fresh(), size, signer, "http.server", args.connections),
+        enroll_figure(ca, fresh(), size, signer),
     ]
     print(
-        f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES envelopes, SHA-256, "
-        f"best of {rounds}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+        f"CA key RSA-{args.ca_bits}, router keys RSA-{args.client_bits}, 3DES, SHA-256; {n} certificates per "
+        f"figure in chunks of {size}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'':36s} {'/s':>7s} {'ceiling/s':>9s} {'share':>6s} {'/CPU s':>7s} {'share':>6s}")
-    print(f"{top.name:36s} {top.rate:7.1f} {'':9s} {'':6s} {top.cpu_rate:7.1f}")
+    heads = ("wall", "ceiling", "share", "CPU", "ceiling", "share")
+    print(
+        f"{'issued per second':34s} " + " ".join(f"{h:>{w}s}" for h, w in zip(heads, (7, 9, 6, 8, 9, 6), strict=True))
+    )
     for row in rows:
-        fig = row.figure
-        print(
-            f"{fig.name:36s} {fig.rate:7.1f} {row.ceiling_wall:9.1f} {row.wall_share:5.1f}% "
-            f"{fig.cpu_rate:7.1f} {row.cpu_share:5.1f}%"
-        )
+        print(row.line())
     return 0
 
 
