@@ -481,7 +481,7 @@ def test_hash_and_kept_knobs(lab, cli):
     assert "% Certificate Server enabled." in cli("yes")
     cli("end")
     run = cli("show running-config")
-    assert " hash sha512\n no database archive\n lifetime enrollment-request 24\n" in run
+    assert " lifetime enrollment-request 24\n hash sha512\n no database archive\n" in run
     assert "archive pkcs12" not in run
     assert server(lab).ca_certificate().signature_hash_algorithm.name == "sha512"
     _, rep, _ = enroll(lab, "h.example.com")
@@ -508,3 +508,21 @@ def test_resent_request_is_not_doubled_but_a_reenrollment_is_new(lab, cli):
     cli(f"crypto pki server {CA} grant 2")
     new = client.issued_certificate(poll(lab, client))
     assert (old.serial_number, new.serial_number) == (2, 3)
+
+
+def test_pending_requests_time_out(lab, cli):
+    seed_ca(cli)
+    cli("configure terminal")
+    cli(f"crypto pki server {CA}")
+    cli("lifetime enrollment-request 2")
+    cli("end")
+    client, rep, _ = enroll(lab, "slow.example.com")
+    assert rep.status == PkiStatus.PENDING
+    cli("clock set 11:00:00 30 Jan 2026")
+    server(lab).tick(0.0)
+    assert poll(lab, client).status == PkiStatus.PENDING
+    cli("clock set 12:00:00 30 Jan 2026")
+    server(lab).tick(0.0)
+    rep = poll(lab, client)
+    assert rep.status == PkiStatus.FAILURE and rep.fail_info == FailInfo.BAD_CERT_ID
+    assert "slow.example.com" not in cli(f"crypto pki server {CA} info requests")

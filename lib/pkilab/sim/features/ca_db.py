@@ -56,6 +56,7 @@ class ServerSettings:
     ca_days: int = 1095
     grant: str = "manual"  # manual | auto | none
     cdp_url: str | None = None
+    request_hours: int = 168
     hash: str | None = None
     extra: tuple[str, ...] = ()
 
@@ -87,6 +88,7 @@ class Record:
         pem: print/write the granted certificate as PEM (``request pkcs10 … pem``).
         url: where a ``url`` request came from.
         certificate: the certificate once granted.
+        created: when it arrived (the router's clock); pending requests time out.
     """
 
     req_id: int
@@ -98,6 +100,7 @@ class Record:
     pem: bool = False
     url: str | None = None
     certificate: x509.Certificate | None = None
+    created: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -255,10 +258,22 @@ class RunningCa:
         return crl
 
     def tick(self) -> None:
-        """Reissue the CRL once it reaches its next update (by the router's clock)."""
+        """By the router's clock: reissue an expired CRL; drop requests pending too long.
+
+        A request left pending past ``lifetime enrollment-request`` leaves the database; the
+        client's next poll is refused and it enrolls again, as the seed's Q6 describes.
+        """
+        now = self.ctx.now()
         crl = self.current_crl
-        if crl is not None and crl.next_update_utc is not None and self.ctx.now() >= crl.next_update_utc:
+        if crl is not None and crl.next_update_utc is not None and now >= crl.next_update_utc:
             self.refresh_crl()
+        limit = dt.timedelta(hours=self.settings.request_hours)
+        for record in list(self.records.values()):
+            if record.state == "pending" and record.created is not None and now - record.created >= limit:
+                del self.records[record.req_id]
+                tid = record.transaction_id
+                if tid is not None and self.by_transaction.get(tid) == record.req_id:
+                    del self.by_transaction[tid]
 
     def revoke(self, serial: int) -> str | None:
         """Revoke ``serial`` and publish a fresh CRL; return IOS's complaint, or None."""
@@ -275,7 +290,7 @@ class RunningCa:
                     url: str | None = None) -> Record:
         """Put a request in the database as pending."""
         record = Record(self.next_req_id, "pending", csr, request_fingerprint(csr.der), transaction_id, source,
-                        pem, url)
+                        pem, url, created=self.ctx.now())
         self.records[record.req_id] = record
         if transaction_id is not None:
             self.by_transaction[transaction_id] = record.req_id

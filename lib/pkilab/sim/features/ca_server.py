@@ -131,6 +131,8 @@ class CaServer(Feature):
             lines.append(f" lifetime certificate {s.cert_days}")
         if s.ca_days != 1095:
             lines.append(f" lifetime ca-certificate {s.ca_days}")
+        if s.request_hours != 168:
+            lines.append(f" lifetime enrollment-request {s.request_hours}")
         if s.cdp_url:
             lines.append(f" cdp-url {s.cdp_url}")
         if s.hash:
@@ -212,13 +214,20 @@ class CaServer(Feature):
         """``lifetime ca-certificate DAYS``."""
         return self._set(locked=True, ca_days=args["days"])
 
-    @command("cs-server", "no lifetime {crl | certificate | ca-certificate} [LINE]")
+    @command("cs-server", "lifetime enrollment-request hours:<1-1000>")
+    def lifetime_request(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``lifetime enrollment-request HOURS``: how long a request may stay pending."""
+        return self._set(request_hours=args["hours"])
+
+    @command("cs-server", "no lifetime {crl | certificate | ca-certificate | enrollment-request} [LINE]")
     def no_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no lifetime …``: back to the default."""
         if args.get("crl"):
             return self._set(crl_hours=168)
         if args.get("certificate"):
             return self._set(cert_days=365)
+        if args.get("enrollment-request"):
+            return self._set(request_hours=168)
         return self._set(locked=True, ca_days=1095)
 
     @command("cs-server", "grant {auto | none}")
@@ -261,11 +270,10 @@ class CaServer(Feature):
     # Accepted and kept: IOS 15 knobs with no behaviour in the simulator.
     @command("cs-server", "database archive LINE")
     @command("cs-server", "no database archive")
-    @command("cs-server", "lifetime enrollment-request LINE")
     @command("cs-server", "auto-rollover [LINE]")
     def kept(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """Keep a server setting the simulator does not act on."""
-        words = [w for w in ("no", "database", "archive", "lifetime", "enrollment-request", "auto-rollover")
+        words = [w for w in ("no", "database", "archive", "auto-rollover")
                  if args.get(w)]
         line = " ".join([*words, args.get("line", "")]).strip()
         others = tuple(x for x in self.settings.extra if _knob(x) != _knob(line))
@@ -601,7 +609,7 @@ class CaServer(Feature):
 def _knob(line: str) -> str:
     """The setting a kept line is about (``no database archive`` and ``database archive …`` match)."""
     words = line.removeprefix("no ").split()
-    return " ".join(words[:2] if words[0] in ("database", "lifetime") else words[:1])
+    return " ".join(words[:2] if words[0] == "database" else words[:1])
 
 
 def _decode_request(data: bytes) -> bytes:
