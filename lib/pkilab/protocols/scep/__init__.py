@@ -19,7 +19,9 @@ from pkilab.protocols.scep.client import (
     parse_ca_cert,
     parse_crl,
 )
+from pkilab.protocols.scep.memory import MemoryCa
 from pkilab.protocols.scep.message import FailInfo, MessageType, PkiMessage, PkiStatus
+from pkilab.protocols.scep.reader import open_envelope, parse_certs_only, parse_message
 from pkilab.protocols.scep.server import (
     CGI_PATH,
     IOS_CAPABILITIES,
@@ -44,6 +46,7 @@ __all__ = [
     "FailInfo",
     "Granted",
     "HttpRequest",
+    "MemoryCa",
     "MessageType",
     "Pending",
     "PkiMessage",
@@ -57,7 +60,10 @@ __all__ = [
     "get_ca_caps_request",
     "get_ca_cert_request",
     "get_crl_request",
+    "open_envelope",
     "parse_ca_caps",
     "parse_ca_cert",
+    "parse_certs_only",
     "parse_crl",
+    "parse_message",
 ]

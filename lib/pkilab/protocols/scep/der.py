@@ -107,6 +107,9 @@ class Tlv(NamedTuple):
     end: int
 
 
+_new_tlv = tuple.__new__  # skips the NamedTuple constructor's argument handling: read() is hot
+
+
 def read(data: bytes, pos: int = 0) -> Tlv:
     """Read the DER element at ``pos``.
 
@@ -130,7 +133,7 @@ def read(data: bytes, pos: int = 0) -> Tlv:
     end = start + length
     if end > len(data):
         raise NotDer("truncated")
-    return Tlv(tag, pos, start, end)
+    return _new_tlv(Tlv, (tag, pos, start, end))
 
 
 def children(data: bytes, parent: Tlv) -> list[Tlv]:

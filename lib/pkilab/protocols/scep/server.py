@@ -278,11 +278,7 @@ class ScepServer:
         if not csr.signature_valid:
             raise ScepError("certificate request signature does not verify", fail_info="badMessageCheck")
         renewal = self._issued_by_us(msg.signer_cert)
-        signer_key = msg.signer_cert.public_key()
-        if not renewal and (
-            not isinstance(signer_key, rsa.RSAPublicKey)
-            or signer_key.public_numbers() != csr.public_key.public_numbers()
-        ):
+        if not renewal and msg.signer_cert.public_key() != csr.public_key:
             raise ScepError("pkiMessage signer key is not the requested key", fail_info="badMessageCheck")
         request = EnrollmentRequest(
             transaction_id=msg.transaction_id,
