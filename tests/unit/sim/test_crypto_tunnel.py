@@ -5,6 +5,7 @@ The offline lab delivers packets synchronously, so a packet that starts IKE is d
 whole exchange has run by the time ``send`` returns; no event loop, no sleeping.
 """
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import time
@@ -370,3 +371,27 @@ def test_kilobyte_lifetime_asks_for_a_rekey(pair):
     crypto.data.tunnels[0].outbound.counters.bytes = int(2560 * 1024 * 0.95)  # as if 2.4 MB had gone through
     assert ping(pair, 2) == []
     assert len(crypto.data.tunnels) == 2  # rekeyed before the volume ran out
+
+
+def test_cleartext_that_should_be_esp_is_dropped(pair):
+    he, br = pair.cli("he"), pair.cli("br")
+    he("configure terminal")
+    he("ip route 10.113.0.0 255.255.255.0 66.66.66.2")  # a route, but no SA: the echo leaves in the clear
+    he("end")
+    trace = Trace()
+    pair.routers["he"].feature(Ip).send(pk.ipv4("10.59.138.1", "10.113.0.1", pk.PROTO_ICMP,
+                                                pk.icmp(8, 0, 3, 1, b"c" * 16)), trace)
+    assert trace.reasons == ["br: cleartext packet matches crypto map test"]
+    assert any(t.startswith("%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. (ip) "
+                            "vrf/dest_addr= /10.113.0.1, src_addr= 10.59.138.1") for t in log_lines(br))
+
+
+def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
+    specs = _specs()
+    faulty = dataclasses.replace(specs[1], sim=dataclasses.replace(specs[1].sim, faults=("ipsec-cleartext",)))
+    lab = CaptureLab(tmp_path, specs[0], faulty)
+    ping(lab, 1)
+    lab.lab.network.close()
+    summary = analyze(tmp_path / "outside.pcap")
+    assert summary.esp == () and summary.isakmp == ()
+    assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == [("10.113.0.1", "10.59.138.1", 1)]

@@ -10,6 +10,7 @@ re-injected as if it had arrived on the interface.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class DataPlane:
         self.by_spi: dict[int, TunnelSa] = {}
         self.no_sa_drops = 0
         self._inv_spi_logged: dict[int, float] = {}
+        self._not_ipsec_logged = -1e9
 
     # ---- SA installation -------------------------------------------------------------------
     def install(self, up: Phase2Up, interface: str, reverse_route: bool, now: float) -> TunnelSa:
@@ -126,7 +128,7 @@ class DataPlane:
     # ---- egress ------------------------------------------------------------------------------
     def egress(self, intf: Interface, packet: bytes, trace: Trace | None) -> bool:
         """Crypto map processing of a packet leaving ``intf``; True when it was consumed."""
-        if intf.crypto_map is None:
+        if intf.crypto_map is None or self.router.has_fault("ipsec-cleartext"):
             return False
         ip = pk.IPv4.parse(packet)
         if ip is None or ip.proto == pk.PROTO_ESP or self._is_ike(ip):
@@ -207,8 +209,14 @@ class DataPlane:
 
     # ---- ingress -----------------------------------------------------------------------------
     def ingress(self, intf: Interface, ip: pk.IPv4, packet: bytes, trace: Trace | None) -> bool:
-        """Decrypt ESP addressed to this router; True when the packet was consumed."""
-        if ip.proto != pk.PROTO_ESP or ip.dst not in self.router.feature(Ip).local_addresses():
+        """Decrypt ESP addressed to this router, drop cleartext that should have been ESP; True if consumed."""
+        if ip.proto != pk.PROTO_ESP:
+            if intf.crypto_map is not None and not self._is_ike(ip) and self._should_be_esp(intf.crypto_map, ip):
+                self._not_ipsec(ip)
+                self.drop(trace, f"{self.router.hostname}: cleartext packet matches crypto map {intf.crypto_map}")
+                return True
+            return False
+        if ip.dst not in self.router.feature(Ip).local_addresses():
             return False
         if len(ip.payload) < 8:
             self.drop(trace, "truncated ESP")
@@ -237,6 +245,29 @@ class DataPlane:
         self.crypto.traffic_received(tun.peer, now)
         self._check_volume(tun, now)
         self.router.feature(Ip).deliver(intf, inner, trace)
+
+    def _should_be_esp(self, tag: str, ip: pk.IPv4) -> bool:
+        """True when ``ip`` arrived in the clear although the map protects its flow (seen from the peer)."""
+        mirror = dataclasses.replace(ip, src=ip.dst, dst=ip.src)
+        for entry in self.router.feature(CryptoConfig).map_entries(tag):
+            if entry.dynamic_template:
+                if self.outbound_for(mirror, tag, None) is not None:
+                    return True
+                continue
+            acl = self.router.feature(Acl).lists.get(entry.acl or "")
+            hit = acl.evaluate(mirror, count=False) if acl is not None and entry.peers else None
+            if hit is not None and hit.action == "permit":
+                return True
+        return False
+
+    def _not_ipsec(self, ip: pk.IPv4) -> None:
+        now = time.monotonic()
+        if now - self._not_ipsec_logged < 60.0:
+            return
+        self._not_ipsec_logged = now
+        self.router.feature(System).logmsg(
+            f"%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. (ip) vrf/dest_addr= /{ip.dst}, "
+            f"src_addr= {ip.src}, prot= {ip.proto}")
 
     def _invalid_spi(self, intf: Interface | None, src: str, dst: str, spi: int) -> None:
         now = time.monotonic()
