@@ -194,3 +194,46 @@ def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> ob
         return next((c for c in certs.certificates if c.section == "Certificate" and c.status == "Available"), None)
 
     return wait_until(available, timeout, 0.3, f"{session.name}: certificate of trustpoint {name} Available")
+
+
+def generate_password(ca: Session, name: str, minutes: int | None = None) -> str:
+    """``crypto pki server NAME password generate [MINUTES]``; return the one-time password."""
+    import re
+
+    cmd = f"crypto pki server {v.word(name, 'ca.name')} password generate"
+    if minutes is not None:
+        cmd += f" {v.integer(minutes, 'minutes', 1, 1440)}"
+    out = ca.run(cmd)
+    match = re.search(r"password(?: is|:)\s*(\S+)", out, re.IGNORECASE)
+    if match is None:
+        raise ProcedureError(f"{ca.name}: no one-time password in {out.strip()!r}")
+    ca.masker.add(match.group(1))
+    return match.group(1)
+
+
+def reject(ca: Session, name: str, request_id: int | str) -> str:
+    """``crypto pki server NAME reject ID|all``."""
+    rid = request_id if request_id == "all" else v.integer(int(request_id), "request id", 1, 999)
+    return ca.run(f"crypto pki server {v.word(name, 'ca.name')} reject {rid}")
+
+
+def set_grant_mode(ca: Session, name: str, auto: bool) -> None:
+    """``grant auto`` (with its confirmation), or back to manual granting (``no grant auto``).
+
+    IOS's ``grant none`` rejects every request automatically; manual is the absence of both.
+    """
+    ca.run("configure terminal")
+    try:
+        ca.run(f"crypto pki server {v.word(name, 'ca.name')}")
+        if auto:
+            ca.dialog("grant auto", [Answer(YES, "yes")], check=True)
+        else:
+            ca.run("no grant auto")
+    finally:
+        ca.run("end", check=False)
+
+
+def router_certificate(session: Session, name: str) -> object | None:
+    """The router certificate of trustpoint ``name`` (any status), or None."""
+    certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
+    return next((c for c in certs.certificates if c.section == "Certificate"), None)
