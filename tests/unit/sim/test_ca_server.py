@@ -526,3 +526,11 @@ def test_pending_requests_time_out(lab, cli):
     rep = poll(lab, client)
     assert rep.status == PkiStatus.FAILURE and rep.fail_info == FailInfo.BAD_CERT_ID
     assert "slow.example.com" not in cli(f"crypto pki server {CA} info requests")
+
+
+def test_abbreviated_info_commands(lab, cli):
+    seed_ca(cli)
+    full = cli(f"crypto pki server {CA} info requests")
+    assert cli(f"crypto pki server {CA} info request") == full  # the seed's command table spelling
+    assert cli(f"cry pki ser {CA} in req") == full
+    assert "Certificate Revocation List:" in cli(f"crypto pki server {CA} info crl")

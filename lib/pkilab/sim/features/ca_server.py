@@ -442,7 +442,7 @@ class CaServer(Feature):
         return self.ca
 
     @command("exec", "show crypto {pki | ca} server name:WORD requests")
-    @command("exec", _SERVER + " info {requests | request}")
+    @command("exec", _SERVER + " info requests")
     def info_requests(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki server NAME info requests`` in IOS 15's three-section layout."""
         ca = self._running(args["name"])
