@@ -446,7 +446,7 @@ def test_show_server_certificates_lists_issued_ones(lab, cli):
     cli("no shutdown")
     cli("yes")
     cli("end")
-    assert cli(f"show crypto pki server {CA} cert").splitlines()[2].startswith("2       ")
+    assert cli(f"show crypto pki server {CA} ce").splitlines()[2].startswith("2       ")
 
 
 def test_unreachable_database_url_does_not_start(lab, cli):

@@ -479,7 +479,7 @@ class CaServer(Feature):
                       f"    Revocation Date: {fmt(entry.revocation_date_utc)}"]
         return "\n".join(lines) + "\n"
 
-    @command("exec", "show crypto {pki | ca} server name:WORD {certificates | cert}")
+    @command("exec", "show crypto {pki | ca} server name:WORD certificates")
     def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki server NAME certificates``: what the CA has issued (and knows of)."""
         ca = self._running(args["name"])
