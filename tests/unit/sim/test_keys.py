@@ -204,3 +204,10 @@ def test_import_pasted_at_the_terminal(lab, cli):
     restored = keys_of(lab).get("pasted")
     assert restored is not None and restored.exportable
     assert restored.private_key.private_numbers() == original.private_key.private_numbers()
+
+
+def test_generate_options_in_any_order(lab, cli):
+    out = cli("crypto key generate rsa modulus 512 exportable label anyorder")
+    assert "The name for the keys will be: anyorder" in out
+    pair = keys_of(lab).get("anyorder")
+    assert pair is not None and pair.exportable and pair.bits == 512

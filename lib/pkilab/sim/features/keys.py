@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -107,6 +108,17 @@ def _yes_no(answer: str) -> bool | None:
     return True if a in _YES else False if a in _NO else None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _generate_patterns(func: F) -> F:
+    """``crypto key generate rsa`` options in any order, in exec and configuration mode, as IOS takes them."""
+    for order in itertools.permutations(("[label label:WORD]", "[modulus modulus:WORD]", "[exportable]")):
+        pattern = "crypto key generate rsa [general-keys] " + " ".join(order)
+        func = command("config", pattern)(command("exec", pattern)(func))
+    return func
+
+
 class Keys(Feature):
     """The router's RSA key pairs."""
 
@@ -187,10 +199,7 @@ class Keys(Feature):
         self.saved = set(self.pairs)
 
     # ---- crypto key generate rsa -------------------------------------------------------
-    @command("config", "crypto key generate rsa [general-keys] [label label:WORD] [modulus modulus:WORD] "
-                       "[exportable]")
-    @command("exec", "crypto key generate rsa [general-keys] [label label:WORD] [modulus modulus:WORD] "
-                     "[exportable]")
+    @_generate_patterns
     def generate_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key generate rsa`` with IOS 15's dialog."""
         label = args.get("label")
