@@ -395,3 +395,18 @@ def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
     summary = analyze(tmp_path / "outside.pcap")
     assert summary.esp == () and summary.isakmp == ()
     assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == [("10.113.0.1", "10.59.138.1", 1)]
+
+
+def test_show_crypto_eli_and_debugging(pair):
+    br = pair.cli("br")
+    assert "Crypto ISAKMP debugging is on" in br("debug crypto isakmp")
+    br("debug crypto engine")
+    shown = br("show debugging")
+    assert "Crypto ISAKMP debugging is on" in shown and "Crypto Engine debugging is on" in shown
+    ping(pair, 1)
+    eli = parse("show crypto eli", out(br, "show crypto eli"))
+    counts = {c.name: (c.active, c.failed) for c in eli.engines[0].sessions}
+    assert counts == {"IKE-Session": (1, 0), "DH": (0, 0), "IPSec-Session": (2, 0)}
+    assert "ISAKMP:(1001):Old State = IKE_READY  New State = IKE_I_MM1" in br("show logging")
+    br("undebug all")
+    assert br("show debugging").strip().endswith("br#")

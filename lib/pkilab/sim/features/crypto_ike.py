@@ -64,7 +64,8 @@ RETRY_HOLDDOWN = 5.0
 # DPD for SAs whose ISAKMP SA is gone (cleared on the far side): unanswered traffic for this
 # long (at most the keepalive interval) tears them down. IOS takes about 30 s; the lab is faster.
 ORPHAN_DPD_MAX = 2.0
-DEBUG_NAMES = {"isakmp": "Crypto ISAKMP", "ipsec": "Crypto IPSEC", "pki": "Crypto PKI Trans"}
+DEBUG_NAMES = {"isakmp": "Crypto ISAKMP", "ipsec": "Crypto IPSEC", "pki": "Crypto PKI Trans",
+               "engine": "Crypto Engine"}
 
 
 class Crypto(Feature):
@@ -80,6 +81,7 @@ class Crypto(Feature):
         self._deferred: dict[str, tuple[x509.Certificate, Trustpoint]] = {}
         self._waiting: dict[str, list[tuple[int, x509.Certificate]]] = {}  # trustpoint -> (conn, cert)
         self._holddown: dict[str, float] = {}
+        self.failed_negotiations = 0  # show crypto eli
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -343,6 +345,7 @@ class Crypto(Feature):
     def _handle_failure(self, ev: Event) -> None:
         log = self.system.logmsg
         if isinstance(ev, AuthenticationFailed):
+            self.failed_negotiations += 1
             self._holddown[ev.peer] = time.monotonic() + RETRY_HOLDDOWN
             if ev.kind == "certificate":
                 log(f"%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from {ev.peer} is bad: {ev.reason}")
@@ -359,6 +362,7 @@ class Crypto(Feature):
         elif isinstance(ev, CertificateCheckPending):
             self._start_fetch(ev.peer, ev.conn_id)
         elif isinstance(ev, NegotiationFailed):
+            self.failed_negotiations += 1
             self._isakmp_debug(f"ISAKMP:({ev.conn_id}):phase {ev.phase} with {ev.peer} failed: {ev.reason}")
         elif isinstance(ev, IsakmpSaDeleted):
             self._isakmp_debug(f"ISAKMP:({ev.conn_id}):deleting SA reason \"{ev.reason}\" with {ev.peer}")
@@ -406,17 +410,17 @@ class Crypto(Feature):
         """``clear crypto sa [peer ADDR]``: delete IPsec SAs (the peer is told while phase 1 is up)."""
         self.dispatch(self._engine().clear_ipsec(time.monotonic(), args.get("address")))
 
-    @command("exec", "debug crypto {isakmp | ipsec | pki} [LINE]")
+    @command("exec", "debug crypto {isakmp | ipsec | pki | engine} [LINE]")
     def debug_on(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``debug crypto isakmp|ipsec|pki transactions``: messages go to the log and ``terminal monitor``."""
-        which = next(k for k in ("isakmp", "ipsec", "pki") if args.get(k))
+        which = next(k for k in DEBUG_NAMES if args.get(k))
         self.debug.add(which)
         return f"{DEBUG_NAMES[which]} debugging is on"
 
-    @command("exec", "{no debug | undebug} crypto {isakmp | ipsec | pki} [LINE]")
+    @command("exec", "{no debug | undebug} crypto {isakmp | ipsec | pki | engine} [LINE]")
     def debug_off(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``no debug crypto …``."""
-        which = next(k for k in ("isakmp", "ipsec", "pki") if args.get(k))
+        which = next(k for k in DEBUG_NAMES if args.get(k))
         self.debug.discard(which)
         return f"{DEBUG_NAMES[which]} debugging is off"
 
@@ -432,5 +436,5 @@ class Crypto(Feature):
         if not self.debug:
             return ""
         lines = ["Cryptographic Subsystem:"]
-        lines += [f"  {DEBUG_NAMES[k]} debugging is on" for k in ("isakmp", "ipsec", "pki") if k in self.debug]
+        lines += [f"  {name} debugging is on" for k, name in DEBUG_NAMES.items() if k in self.debug]
         return "\n".join(lines)

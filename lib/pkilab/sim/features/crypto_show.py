@@ -228,6 +228,19 @@ class CryptoShow(Feature):
             lines.append(f"{sa.conn_id:>5}  {'IKE':<8}{alg:<15}{0:>7}{0:>9}{0:>9} {sa.local.addr}")
         return "\n".join(lines)
 
+    @command("exec", "show crypto eli", level=1)
+    def show_eli(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto eli``: the software engine's session counters (a c7200 without accelerator)."""
+        ike = [s for s in self._isakmp() if s.state == "QM_IDLE"]
+        ipsec = 2 * len(self.crypto.data.tunnels)
+        failed = self.crypto.failed_negotiations
+        return "\n".join(["Hardware Encryption : INACTIVE", " Number of hardware crypto engines = 0", "",
+                          " CryptoEngine Software Crypto Engine details: state = Active",
+                          " Capability    : DES, 3DES, AES, RSA", "",
+                          f" IKE-Session   : {len(ike):>5} active,  5000 max, {failed} failed",
+                          f" DH            : {0:>5} active,  5000 max, 0 failed",
+                          f" IPSec-Session : {ipsec:>5} active, 10000 max, 0 failed", ""])
+
     # ---- crypto session ------------------------------------------------------------------------------
     @command("exec", "show crypto session [detail]", level=1)
     def show_session(self, ctx: Ctx, args: dict[str, Any]) -> str:
