@@ -237,3 +237,50 @@ def router_certificate(session: Session, name: str) -> object | None:
     """The router certificate of trustpoint ``name`` (any status), or None."""
     certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
     return next((c for c in certs.certificates if c.section == "Certificate"), None)
+
+
+def export_ca_pem(session: Session, name: str, passphrase: str) -> str:
+    """``crypto pki export NAME pem terminal 3des PASS`` on an enrolled router: the CA certificate PEM."""
+    import re
+
+    session.masker.add(passphrase)
+    out = session.run(f"crypto pki export {v.word(name, 'trustpoint.name')} pem terminal 3des "
+                      f"{v.word(passphrase, 'passphrase', secret=True)}")
+    match = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out, re.S)
+    if match is None:
+        raise ProcedureError(f"{session.name}: no CA certificate in the export of {name}")
+    return match.group(0)
+
+
+def terminal_request(session: Session, name: str) -> str:
+    """``crypto pki enroll NAME`` on an ``enrollment terminal`` trustpoint: the PKCS#10 it prints."""
+    out = session.dialog(f"crypto pki enroll {v.word(name, 'trustpoint.name')}", [
+        Answer(r"serial number in the subject name\? \[yes/no\]:", "no"),
+        Answer(r"IP address in the subject name\? \[no\]:", "no"),
+        Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
+        Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no")], timeout=60)
+    request = parse(f"crypto pki enroll {name}", out).request
+    if not request:
+        raise ProcedureError(f"{session.name}: no certificate request printed")
+    return str(request)
+
+
+def submit_terminal_request(ca: Session, name: str, request: str) -> int:
+    """``crypto pki server NAME request pkcs10 terminal`` with the pasted request; its request id."""
+    cmd = f"crypto pki server {v.word(name, 'ca.name')} request pkcs10 terminal"
+    return int(parse(cmd, ca.paste(cmd, request.splitlines())).request_id)
+
+
+def grant_terminal(ca: Session, name: str, request_id: int) -> str:
+    """``grant N`` for a terminal request: the base64 certificate IOS prints."""
+    cmd = f"crypto pki server {v.word(name, 'ca.name')} grant {v.integer(request_id, 'request id', 1, 999)}"
+    cert = parse(cmd, ca.run(cmd)).certificate
+    if not cert:
+        raise ProcedureError(f"{ca.name}: grant {request_id} printed no certificate")
+    return str(cert)
+
+
+def import_certificate(session: Session, name: str, certificate_b64: str) -> object:
+    """``crypto pki import NAME certificate`` with the pasted certificate; the parsed outcome."""
+    cmd = f"crypto pki import {v.word(name, 'trustpoint.name')} certificate"
+    return parse(cmd, session.paste(cmd, certificate_b64.splitlines()))
