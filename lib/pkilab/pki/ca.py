@@ -124,6 +124,17 @@ def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
+@lru_cache(maxsize=16)
+def _end_entity_builder(ca_cert: x509.Certificate) -> x509.CertificateBuilder:
+    # What every certificate of one CA shares; builders are immutable, so this can be reused.
+    return (
+        x509.CertificateBuilder()
+        .issuer_name(ca_cert.subject)
+        .add_extension(_END_ENTITY_USAGE, critical=True)
+        .add_extension(_authority_key_id(ca_cert), critical=False)
+    )
+
+
 def issue_certificate(
     ca_cert: x509.Certificate,
     ca_key: rsa.RSAPrivateKey,
@@ -162,16 +173,13 @@ def issue_certificate(
         raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
     end = min(start + dt.timedelta(days=lifetime_days), ca_end)
     builder = (
-        x509.CertificateBuilder()
+        _end_entity_builder(ca_cert)
         .subject_name(subject)
-        .issuer_name(ca_cert.subject)
         .public_key(public_key)
         .serial_number(serial)
         .not_valid_before(start)
         .not_valid_after(end)
-        .add_extension(_END_ENTITY_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_authority_key_id(ca_cert), critical=False)
     )
     if cdp_url:
         uri = x509.UniformResourceIdentifier(cdp_url)

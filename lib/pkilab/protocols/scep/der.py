@@ -116,22 +116,22 @@ def read(data: bytes, pos: int = 0) -> Tlv:
     Raises:
         NotDer: high tag numbers, indefinite or over-long lengths, or truncation.
     """
-    if pos + 2 > len(data):
+    size = len(data)
+    if pos + 2 > size:
         raise NotDer("truncated")
     tag = data[pos]
     if tag & 0x1F == 0x1F:
         raise NotDer("high tag number")
     first = data[pos + 1]
     if first < 0x80:
-        start, length = pos + 2, first
+        start, end = pos + 2, pos + 2 + first
     else:
         count = first & 0x7F
         if count == 0 or count > 4:
             raise NotDer("indefinite or over-long length")
         start = pos + 2 + count
-        length = int.from_bytes(data[pos + 2 : start], "big")
-    end = start + length
-    if end > len(data):
+        end = start + int.from_bytes(data[pos + 2 : start], "big")
+    if end > size:
         raise NotDer("truncated")
     return _new_tlv(Tlv, (tag, pos, start, end))
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
@@ -155,15 +155,20 @@ def _block_cipher(name: str, key: bytes) -> BlockCipherAlgorithm:
 
 def _sym_crypt(name: str, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
     cipher = Cipher(_block_cipher(name, key), modes.CBC(iv))
-    block_bits = 64 if name in ("des", "3des") else 128
+    block = 8 if name in ("des", "3des") else 16
+    # PKCS#7 padding by hand: the padding objects cost more than the 3DES of a request.
     if encrypt:
-        padder = padding.PKCS7(block_bits).padder()
+        pad = block - len(data) % block
         enc = cipher.encryptor()
-        return enc.update(padder.update(data) + padder.finalize()) + enc.finalize()
+        return enc.update(data + bytes((pad,)) * pad) + enc.finalize()
+    if not data or len(data) % block:
+        raise ValueError("ciphertext is not a whole number of blocks")
     dec = cipher.decryptor()
     plain = dec.update(data) + dec.finalize()
-    unpadder = padding.PKCS7(block_bits).unpadder()
-    return unpadder.update(plain) + unpadder.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= block or plain[-pad:] != bytes((pad,)) * pad:
+        raise ValueError("bad padding")
+    return plain[:-pad]
 
 
 @lru_cache(maxsize=64)
@@ -207,6 +212,9 @@ def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des")
 
 def _attr(type_oid: str, value: bytes) -> bytes:
     return der.sequence(der.oid(type_oid), der.set_of([value]))
+
+
+_CONTENT_TYPE_DATA = _attr(OID_CONTENT_TYPE, der.oid(OID_DATA))
 
 
 def sign_message(
@@ -258,7 +266,7 @@ def sign_message(
     if recipient_nonce is not None:
         octets[scep_asn1.RECIPIENT_NONCE] = recipient_nonce
     signed_attrs = der.set_of([
-        _attr(OID_CONTENT_TYPE, der.oid(OID_DATA)),
+        _CONTENT_TYPE_DATA,
         *(_attr(oid, der.printable_string(text)) for oid, text in strings.items()),
         *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
     ])

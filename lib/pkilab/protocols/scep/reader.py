@@ -141,13 +141,17 @@ def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
 def _der_attrs(data: bytes, attrs_tlv: der.Tlv) -> tuple[dict[str, object], list[object]]:
     attrs: dict[str, object] = {}
     digests: list[object] = []
+    read = der.read
     for attr in der.children(data, attrs_tlv):
-        type_tlv, values_tlv = der.children(data, der.expect(attr, 0x30))[:2]
-        type_oid = der.decode_oid(data, type_tlv)
-        values = der.children(data, der.expect(values_tlv, 0x31))
-        if not values:
+        # Attribute ::= SEQUENCE { type OID, values SET OF ANY }: only the first value counts.
+        type_tlv = read(data, der.expect(attr, 0x30).start)
+        values_tlv = der.expect(read(data, type_tlv.end), 0x31)
+        if values_tlv.end > attr.end or values_tlv.start == values_tlv.end:
             continue
-        value = values[0]
+        value = read(data, values_tlv.start)
+        if value.end > values_tlv.end:
+            raise der.NotDer("attribute value overruns its SET")
+        type_oid = der.decode_oid(data, type_tlv)
         if type_oid == OID_MESSAGE_DIGEST:
             digests.append(data[der.expect(value, 0x04).start : value.end])
         name = _SCEP_ATTRS.get(type_oid)
