@@ -13,9 +13,14 @@ from pkilab.fixtures import worker_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# fault -> (suite file, -k expression, test that must fail)
+# fault -> (suite file, -k expression, test that must fail, faulted device)
 CASES = {
-    "clock-ignores-ntp": ("suites/test_lab_baseline.py", "clocks", "test_clocks_authoritative_and_in_step"),
+    "clock-ignores-ntp": ("suites/test_lab_baseline.py", "clocks", "test_clocks_authoritative_and_in_step",
+                          "ese-branch"),
+    "wrong-ca-fingerprint": ("suites/test_enrollment_scep.py", "manual_grant", "test_headend_manual_grant",
+                             "ese-cryagg"),
+    "no-renew-date": ("suites/test_enrollment_scep.py", "manual_grant or issued", "test_issued_certificate_fields",
+                      "ese-cryagg"),
 }
 
 
@@ -32,8 +37,8 @@ def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
 
 @pytest.mark.parametrize("fault", sorted(CASES))
 def test_suite_fails_on_faulted_router(tmp_path, fault):
-    suite, expr, must_fail = CASES[fault]
-    testbed = _faulted_testbed(tmp_path, fault, offset=2000 + worker_offset())
+    suite, expr, must_fail, device = CASES[fault]
+    testbed = _faulted_testbed(tmp_path, fault, device=device, offset=2000 + worker_offset())
     junit = tmp_path / "junit.xml"
     env = dict(os.environ, PKILAB_SYNC_TIMEOUT="8")
     proc = subprocess.run([sys.executable, "-m", "pytest", suite, "-k", expr, "--testbed", str(testbed),

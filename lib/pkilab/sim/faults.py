@@ -9,4 +9,6 @@ from __future__ import annotations
 #: name -> what it breaks. Each entry is implemented where the behaviour lives.
 FAULTS: dict[str, str] = {
     "clock-ignores-ntp": "the router never synchronizes its clock from NTP (stays unauthoritative)",
+    "wrong-ca-fingerprint": "crypto pki authenticate shows a fingerprint that is not the CA certificate's",
+    "no-renew-date": "show crypto pki certificates omits the renew date set by auto-enroll",
 }

@@ -150,7 +150,10 @@ class Enrollment(Feature):
         ca = next((c for c in certs if c.subject == c.issuer), certs[0] if certs else None)
         if ca is None:
             return "% Error in receiving Certificate Authority certificate: status = FAIL, cert length = 0"
-        yield (f"Certificate has the following attributes:\n       Fingerprint MD5: {fingerprints.md5_words(ca)} \n"
+        shown = fingerprints.md5_words(ca)
+        if self.router.has_fault("wrong-ca-fingerprint"):
+            shown = fingerprints.words(bytes(b ^ 0x5A for b in bytes.fromhex(shown.replace(" ", ""))))
+        yield (f"Certificate has the following attributes:\n       Fingerprint MD5: {shown} \n"
                f"      Fingerprint SHA1: {fingerprints.sha1_words(ca)} \n\n")
         answer = yield Ask("% Do you accept this certificate? [yes/no]: ")
         if not _ask_yes(answer):

@@ -341,7 +341,7 @@ class Trustpoints(Feature):
                   f"    end   date: {clock.format_date(cert.not_valid_after_utc)}"]
         if not ca and tp.cert is cert:
             renew = tp.renew_at()
-            if renew is not None:
+            if renew is not None and not self.router.has_fault("no-renew-date"):
                 lines.append(f"    renew date: {clock.format_date(renew)}")
             elif tp.renew_cleared:
                 lines.append(f"    renew date: {clock.format_date(EPOCH_RENEW)}")
