@@ -374,7 +374,6 @@ def test_restore_continues_serials_and_revocations(lab, cli):
     assert rep.certificates[0].serial_number == 5
 
 
-@pytest.mark.xfail(strict=True, reason="System.config_lines does not save 'ip http server' (sim/features/system.py)")
 def test_reload_restarts_the_saved_server(lab, cli):
     seed_ca(cli, grant_auto=True)
     enroll(lab, "before.example.com")

@@ -85,6 +85,8 @@ class System(Feature):
             lines.append(f"ip domain name {self.domain}")
         for name, addr in self.hosts.items():
             lines.append(f"ip host {name} {addr}")
+        if self.http_server:
+            lines.append("ip http server")
         lines.extend(self.misc)
         for user, (priv, hashed) in self.users.items():
             p = f" privilege {priv}" if priv != 1 else ""
