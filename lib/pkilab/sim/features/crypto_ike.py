@@ -24,6 +24,7 @@ from pkilab.protocols.ike import (
     CertVerdict,
     DpdConfig,
     Endpoint,
+    EngineOptions,
     Event,
     IkeConfig,
     IkeEngine,
@@ -57,6 +58,11 @@ from pkilab.sim.features.trustpoint import Trustpoint, Trustpoints
 from pkilab.sim.interp import Ctx
 from pkilab.sim.router import Feature, command
 
+# IOS retransmits IKE every 10 s, five times, and probes a silent peer (DPD) after the keepalive
+# interval; the lab runs these timers five times faster, in the same order, so that a refused
+# attempt ends in about 12 s instead of a minute. Lifetimes are not scaled.
+SIM_SPEEDUP = 5.0
+SIM_OPTIONS = EngineOptions(retransmit_interval=10.0 / SIM_SPEEDUP, retransmit_limit=5)
 CA_FAILED = "CA request failed!"
 INVALID = "certificate invalid"
 # After a failed negotiation with a peer, traffic does not start a new one for this long.
@@ -86,7 +92,7 @@ class Crypto(Feature):
     # ---- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         """Create the engine and hook into UDP 500/4500 and the interfaces' data path."""
-        self.engine = IkeEngine(self.build_config())
+        self.engine = IkeEngine(self.build_config(), SIM_OPTIONS)
         ip = self.router.feature(Ip)
         ip.udp_services[500] = self._udp
         ip.udp_services[4500] = self._udp
@@ -108,7 +114,7 @@ class Crypto(Feature):
         """The engine's configuration from the router's crypto config, certificate and key."""
         cfg = self.router.feature(CryptoConfig)
         ka = cfg.keepalive
-        dpd = DpdConfig(float(ka.interval), float(ka.retry), periodic=ka.periodic) if ka else None
+        dpd = DpdConfig(ka.interval / SIM_SPEEDUP, ka.retry / SIM_SPEEDUP, periodic=ka.periodic) if ka else None
         policies = cfg.engine_policies() or (IsakmpPolicy(65535),)
         return IkeConfig(policies=policies, identity=cfg.identity, hostname=self._fqdn(), psk_lookup=cfg.psk_for,
                          rsa=self._credentials(), validator=self.check_peer, phase2_lookup=self.phase2_for,
@@ -133,7 +139,7 @@ class Crypto(Feature):
 
     def _engine(self) -> IkeEngine:
         if self.engine is None:
-            self.engine = IkeEngine(self.build_config())
+            self.engine = IkeEngine(self.build_config(), SIM_OPTIONS)
         else:
             # Callbacks are consulted at each use, but keys, certificates and policies are values.
             self.engine.config = self.build_config()
