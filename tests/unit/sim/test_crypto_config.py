@@ -189,3 +189,15 @@ def test_empty_show_outputs_parse():
         ("66.66.66.1", "10.113.0.0/255.255.255.0/0/0", 0)]
     sessions = parse("show crypto session", cli("show crypto session").rsplit("\n", 1)[0]).sessions
     assert [(s.peer, s.status) for s in sessions] == [("66.66.66.1", "DOWN")]
+
+
+def test_show_dynamic_map_and_keys():
+    lab = OfflineLab(make_spec("he", "66.66.66.1/24", "outside"))
+    cli = lab.cli("he")
+    _type(cli, HEADEND)
+    shown = cli("show crypto dynamic-map")
+    assert 'Crypto Map Template"dmap" 10' in shown
+    assert "\t\tvpn-test:  { esp-3des esp-sha-hmac  } , " in shown
+    assert "\tReverse Route Injection Enabled" in shown
+    keys = cli("show crypto isakmp key").splitlines()
+    assert keys[2].split() == ["default", "66.66.66.2", "bigsecret"]

@@ -349,6 +349,29 @@ class CryptoShow(Feature):
                 lines += [f"\tInterfaces using crypto map {tag}:", *[f"\t\t{u}" for u in users], ""]
         return "\n".join(lines)
 
+    @command("exec", "show crypto dynamic-map [tag tag:WORD]", level=1)
+    def show_dynamic_map(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto dynamic-map [tag NAME]``: the templates dynamic entries are made from."""
+        cfg = self.router.feature(CryptoConfig)
+        lines: list[str] = []
+        for name, entries in cfg.dynamic_maps.items():
+            if args.get("tag") and args["tag"] != name:
+                continue
+            for seq in sorted(entries):
+                body = self._map_entry(cfg, entries[seq], name, seq)[1:]
+                lines += [f"Crypto Map Template\"{name}\" {seq}", *body, ""]
+        return "\n".join(lines)
+
+    @command("exec", "show crypto isakmp key", level=1)
+    def show_keys(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto isakmp key``."""
+        lines = [f"{'Keyring':<13}{'Hostname/Address':<44}Preshared Key", ""]
+        for k in self.router.feature(CryptoConfig).keys:
+            net = k.network
+            where = str(net.network_address) if net.prefixlen == 32 else f"{net.network_address} [{net.netmask}]"
+            lines.append(f"{'default':<13}{where:<44}{k.key}")
+        return "\n".join(lines)
+
     def _map_entry(self, cfg: CryptoConfig, e: MapEntry, tag: str, seq: int) -> list[str]:
         head = [f"Crypto Map IPv4 \"{tag}\" {seq} ipsec-isakmp"]
         if e.dynamic_template:
