@@ -410,3 +410,24 @@ def test_show_crypto_eli_and_debugging(pair):
     assert "ISAKMP:(1001):Old State = IKE_READY  New State = IKE_I_MM1" in br("show logging")
     br("undebug all")
     assert br("show debugging").strip().endswith("br#")
+
+
+def test_aes_group14_pfs_tunnel():
+    strong = ["crypto isakmp policy 5", " encr aes 256", " hash sha256", " authentication pre-share", " group 14",
+              "crypto ipsec transform-set strong esp-aes 256 esp-md5-hmac"]
+    he_extra = [*strong, "crypto dynamic-map dmap 10", " set transform-set strong", " set pfs group5"]
+    br_extra = [*strong, "crypto map test 10 ipsec-isakmp", " set transform-set strong", " set pfs group5"]
+    he_spec, br_spec = _specs()
+    he_spec = dataclasses.replace(he_spec, sim=dataclasses.replace(he_spec.sim, config=he_spec.sim.config
+                                                                   + tuple(he_extra)))
+    br_spec = dataclasses.replace(br_spec, sim=dataclasses.replace(br_spec.sim, config=br_spec.sim.config
+                                                                   + tuple(br_extra)))
+    lab = OfflineLab(he_spec, br_spec)
+    ping(lab, 1)
+    assert ping(lab, 2) == []
+    br = lab.cli("br")
+    (sa,) = detail(br)
+    assert (sa.encr, sa.hash, sa.auth, sa.dh_group) == ("aes:256", "sha256", "psk", 14)
+    (flow,) = parse("show crypto ipsec sa", out(br, "show crypto ipsec sa")).flows
+    assert "PFS (Y/N): Y, DH group: group5" in br("show crypto ipsec sa")
+    assert flow.inbound_esp[0].transform == "esp-256-aes esp-md5-hmac"

@@ -101,7 +101,7 @@ class CryptoShow(Feature):
                 continue  # no policy chosen yet (MM_NO_STATE): nothing to show in these columns
             life = hms(sa.lifetime_remaining) or "00:00:00"
             row = (f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{sa.status.split()[0]:<7}"
-                   f"{sa.encr:<5}{sa.hash:<7}{sa.auth:<5}{sa.group or '':<3}{life:<9}"
+                   f"{sa.encr:<4} {sa.hash:<6} {sa.auth:<4} {sa.group or '':<2} {life:<9}"
                    f"{sa.capabilities}")
             lines += [row.rstrip(), f"       Engine-id:Conn-id =  SW:{sa.conn_id - 1000}", ""]
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
