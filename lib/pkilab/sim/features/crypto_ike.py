@@ -285,7 +285,13 @@ class Crypto(Feature):
         except CryptoConfigError:
             return
         request = TunnelRequest(peer, str(intf.address.ip), selector_of(hit, True), selector_of(hit, False), policy)
-        self.dispatch(self._engine().initiate(request, now))
+        # IKE starts after the packet's own processing (and the command printing it) is done, as
+        # the IOS IKE process runs apart from the packet path; the offline lab has no loop.
+        self.router.lab.network.loop_call(self._initiate, request)
+
+    def _initiate(self, request: TunnelRequest) -> None:
+        if self.engine is not None and self.router.up:
+            self.dispatch(self._engine().initiate(request, time.monotonic()))
 
     def traffic_sent(self, peer: str, now: float) -> None:
         """The data plane encrypted a packet to ``peer`` (on-demand DPD)."""
