@@ -94,6 +94,13 @@ def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
     flows = parse("show crypto ipsec sa", out(br, "show crypto ipsec sa")).flows
     assert (flows[0].pkts_encaps, flows[0].pkts_decaps) == (2, 2)  # echoes out, replies back
     hflows = parse("show crypto ipsec sa", out(he, "show crypto ipsec sa")).flows
+    for command in ("show crypto ipsec sa peer 66.66.66.2 detail", "show crypto ipsec sa interface fa0/0",
+                    "show crypto ipsec sa map dynamic-map"):
+        flows_seen = parse(command, out(he, command)).flows
+        assert [(f.peer, f.local_ident, f.pkts_encaps) for f in flows_seen] == [
+            (f.peer, f.local_ident, f.pkts_encaps) for f in hflows]
+    assert parse("show crypto ipsec sa peer 66.66.66.9", out(he, "show crypto ipsec sa peer 66.66.66.9")).flows == ()
+    assert out(he, "show crypto ipsec sa map other").strip() == ""
     assert hflows[0].remote_ident == "10.113.0.0/255.255.255.0/0/0"
     # reverse-route injection on the headend
     assert "S        10.113.0.0/24 [1/0] via 66.66.66.2" in he("show ip route")

@@ -107,14 +107,16 @@ class CryptoShow(Feature):
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
 
     # ---- show crypto ipsec sa ---------------------------------------------------------------------
-    @command("exec", "show crypto ipsec sa [peer A.B.C.D] [detail]", level=1)
+    @command("exec", "show crypto ipsec sa [{peer A.B.C.D | interface IF | map tag:WORD}] [detail]", level=1)
     def show_ipsec_sa(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto ipsec sa [peer ADDR] [detail]``."""
+        """``show crypto ipsec sa [peer ADDR | interface IF | map TAG] [detail]``."""
         infos = self._ipsec()
         peer = args.get("address")
         out: list[str] = []
         for intf in sorted(self.router.feature(Ip).interfaces.values(), key=lambda i: i.name):
             if intf.crypto_map is None or intf.address is None:
+                continue
+            if args.get("interface") not in (None, intf.name) or args.get("tag") not in (None, intf.crypto_map):
                 continue
             flows = self._flows(intf, peer)
             if peer is not None and not flows:
