@@ -15,7 +15,7 @@ import pytest
 from pkilab.device.session import Answer
 from pkilab.errors import CommandError
 from pkilab.parsers import parse
-from pkilab.procedures import baseline, pki
+from pkilab.procedures import baseline, clock, pki
 from pkilab.wait import wait_until
 
 SEED = pki.CaServerSettings()  # ese-ios-ca, names, lifetimes crl 24 / certificate 254 / ca-certificate 508
@@ -127,28 +127,25 @@ def test_no_start_without_authoritative_clock(device, sessions):
     """A router whose clock nobody vouches for (no NTP, never set) refuses to start a CA."""
     session = device("branch")
     before = baseline.snapshot(session)
-    ntp = parse("show ntp status", session.run("show ntp status"))
-    server_line = f"ntp server {ntp.reference}" if ntp.reference else None
+    servers = clock.ntp_servers(session)
     try:
-        undo = [f"no {server_line}"] if server_line else []
-        session.config(undo + ["ip http server"])
+        session.config([f"no {line}" for line in servers] + ["ip http server"])
         session.run("write memory")
         session.reload(save=False)
         session = wait_until(lambda: _reconnect(sessions, "branch"), 60, 0.5, "branch back after reload")
-        clock = parse("show clock", session.run("show clock"))
-        assert clock.marker == "*", "the clock must be unauthoritative for this check"
+        shown = parse("show clock", session.run("show clock"))
+        assert shown.marker == "*", "after a reload without NTP the clock is not authoritative"
         session.run("configure terminal")
         session.run(f"crypto pki server {SEED.name}")
         out = session.dialog("no shutdown", [Answer(r"\[yes/no\]:", "yes")], check=False)
         session.run("end", check=False)
         assert "Time has not been set" in out, out
-        servers = parse("show crypto pki server", session.run("show crypto pki server")).servers
-        assert not any(s.enabled for s in servers)
+        servers_now = parse("show crypto pki server", session.run("show crypto pki server")).servers
+        assert not any(s.enabled for s in servers_now)
     finally:
         session = _reconnect(sessions, "branch") or session
-        baseline.restore(session, before, (["no ip http server"] + ([server_line] if server_line else [])))
-        wait_until(lambda: parse("show clock", session.run("show clock")).marker != "*", 60, 0.5,
-                   "branch clock synchronized again")
+        baseline.restore(session, before, ["no ip http server", *servers])
+        clock.wait_synchronized(session)
 
 
 def _reconnect(sessions, role):

@@ -1,0 +1,65 @@
+"""Router clocks: NTP configuration, skewing a clock by hand and putting it back.
+
+:func:`skewed` is the seed's "set the clock into the future" step as a context manager: it
+removes the router's NTP servers, sets the clock, and afterwards restores the NTP servers and
+waits until the router is synchronized again — also when the body failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+from pkilab.config import values as v
+from pkilab.device.session import Session
+from pkilab.parsers import parse
+from pkilab.wait import wait_until
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def ntp_servers(session: Session) -> list[str]:
+    """The ``ntp server`` / ``ntp peer`` lines of the running configuration."""
+    out = session.run("show running-config | include ^ntp (server|peer)")
+    return [ln.strip() for ln in out.splitlines() if ln.startswith(("ntp server ", "ntp peer "))]
+
+
+def wait_synchronized(session: Session, timeout: float = 90) -> object:
+    """Poll ``show clock`` until the clock is authoritative (no ``*``)."""
+    return wait_until(lambda: _authoritative(session), timeout, 0.5, f"{session.name}: clock authoritative")
+
+
+def _authoritative(session: Session) -> object | None:
+    clock = parse("show clock", session.run("show clock"))
+    return clock if clock.marker != "*" else None
+
+
+def set_clock(session: Session, local: dt.datetime) -> None:
+    """``clock set hh:mm:ss Mon D YYYY`` in the router's local time."""
+    v.integer(local.year, "clock year", 1993, 2035)
+    session.run(f"clock set {local:%H:%M:%S} {_MONTHS[local.month - 1]} {local.day} {local.year}")
+
+
+@contextlib.contextmanager
+def ntp_removed(session: Session, timeout: float = 90) -> Iterator[list[str]]:
+    """Remove the NTP servers for the body; restore them and wait for synchronization after."""
+    servers = ntp_servers(session)
+    if servers:
+        session.config([f"no {line}" for line in servers])
+    try:
+        yield servers
+    finally:
+        if not session.connected:
+            session.connect()
+        if servers:
+            session.config(servers)
+            wait_synchronized(session, timeout)
+
+
+@contextlib.contextmanager
+def skewed(session: Session, local: dt.datetime, timeout: float = 90) -> Iterator[None]:
+    """The seed's clock skew: no NTP, ``clock set`` to ``local``; always restored afterwards."""
+    with ntp_removed(session, timeout):
+        set_clock(session, local)
+        yield
