@@ -147,6 +147,18 @@ def test_rsig_after_the_psk_is_removed(lab):
     ping_until_up(br)
     for session in (he, br):
         assert [x.auth for x in detail(session)] == ["rsig"]
+    # The headend fetched the CRL for that check (it had none); a new negotiation does not fetch it again.
+    (crl,) = parse("show crypto pki crls", he.run("show crypto pki crls")).crls
+    he.run("debug crypto pki transactions")
+    try:
+        clear(he, br)
+        ping_until_up(br)
+        checks = [ln for ln in he.run("show logging").splitlines() if "CRYPTO_PKI:" in ln]
+    finally:
+        he.run("undebug all")
+    assert any("Certificate validated" in ln for ln in checks), checks  # the certificate was checked …
+    assert not any("fetching" in ln for ln in checks), checks  # … against the cached CRL
+    assert parse("show crypto pki crls", he.run("show crypto pki crls")).crls == (crl,)
     summary = analyze(pcaps / "outside.pcap")
     assert summary.chosen_auth()[-1] == "rsig"  # the last main mode chose RSA signatures (auth 3)
     assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == []  # only ESP between the LANs
