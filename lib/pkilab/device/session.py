@@ -128,23 +128,26 @@ class Session:
             raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
 
     def _read_until(self, patterns: Sequence[re.Pattern[str]], timeout: float,
-                    quiet: bool = False) -> tuple[str, int]:
+                    quiet: bool = False, prefix: str = "") -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
-        On timeout raise :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
+        ``prefix`` is output already read that the patterns must see in front of the new text
+        (a chunk that starts with the hostname is not a prompt when a line came before it).
+        The returned text does not include ``prefix``. On timeout raise
+        :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
         """
         deadline = time.monotonic() + timeout
         chan: Any = getattr(self.conn, "remote_conn", None)
         use_recv = chan is not None and hasattr(chan, "recv")
-        buf = ""
+        buf = prefix
         while True:
             for i, pat in enumerate(patterns):
                 if pat.search(buf):
-                    return buf, i
+                    return buf[len(prefix):], i
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if quiet:
-                    return buf, -1
+                    return buf[len(prefix):], -1
                 self.transcript.add(buf)
                 raise DeviceTimeoutError(self.name, f"no prompt after {timeout:.0f} s; last output: "
                                                     f"{self.masker.mask(buf[-120:])!r}")
@@ -210,27 +213,29 @@ class Session:
         question = re.compile(r"(\[yes/no\]|\[confirm\]|\?|:)\s*$")
         self._write(command + "\n")
         collected = ""
+        since_answer = ""  # what the device said since our last line: patterns match its end
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            text, idx = self._read_until(patterns + [question], max(0.1, deadline - time.monotonic()))
+            text, idx = self._read_until(patterns + [question], max(0.1, deadline - time.monotonic()),
+                                         prefix=since_answer)
             collected += text
+            since_answer += text
             self.transcript.add(text)
-            if idx == 0:
-                break
             if idx == len(patterns):
                 # Looks like a question none of the answers expects: unless more output follows
                 # shortly (a line cut mid-read), the dialog is stuck on it.
-                more, idx = self._read_until(patterns, 0.5, quiet=True)
+                more, idx = self._read_until(patterns, 0.5, quiet=True, prefix=since_answer)
                 collected += more
+                since_answer += more
                 self.transcript.add(more)
-                if idx == 0:
-                    break
                 if idx < 0:
                     last = (collected.strip().splitlines() or [""])[-1]
                     raise UnexpectedPromptError(self.name, f"{command!r}: unexpected question "
                                                            f"{self.masker.mask(last)!r}")
-            answer = answers[idx - 1]
-            self._write(answer.reply + "\n")
+            if idx == 0:
+                break
+            self._write(answers[idx - 1].reply + "\n")
+            since_answer = ""
         output = _strip(collected, command, self._prompt())
         if check and is_failure(output):
             raise CommandError(self.name, command, output)

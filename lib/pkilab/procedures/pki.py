@@ -284,3 +284,47 @@ def import_certificate(session: Session, name: str, certificate_b64: str) -> obj
     """``crypto pki import NAME certificate`` with the pasted certificate; the parsed outcome."""
     cmd = f"crypto pki import {v.word(name, 'trustpoint.name')} certificate"
     return parse(cmd, session.paste(cmd, certificate_b64.splitlines()))
+
+
+def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> str:
+    """``crypto key export rsa L pem url nvram: 3des PASS`` (config mode), accepting the file names."""
+    session.masker.add(passphrase)
+    session.run("configure terminal")
+    try:
+        return session.dialog(
+            f"crypto key export rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} 3des "
+            f"{v.word(passphrase, 'passphrase', secret=True)}",
+            [Answer(r"Destination filename \[[^\]]*\]\?", "")], timeout=60)
+    finally:
+        session.run("end", check=False)
+
+
+def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> bool:
+    """``crypto key import rsa L pem url nvram: PASS``; True when IOS says the import succeeded."""
+    session.masker.add(passphrase)
+    session.run("configure terminal")
+    try:
+        out = session.dialog(
+            f"crypto key import rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} "
+            f"{v.word(passphrase, 'passphrase', secret=True)}",
+            [Answer(r"Source filename \[[^\]]*\]\?", "")], timeout=60, check=False)
+    finally:
+        session.run("end", check=False)
+    return "Key pair import succeeded" in out
+
+
+def copy_file(session: Session, source: str, destination: str) -> str:
+    """``copy SRC DST`` accepting the proposed destination file name."""
+    return session.dialog(f"copy {v.word(source, 'source')} {v.word(destination, 'destination')}",
+                          [Answer(r"Destination filename \[[^\]]*\]\?", "")], timeout=60)
+
+
+def revoke(ca: Session, name: str, serial: int) -> str:
+    """``crypto pki server NAME revoke 0xSERIAL`` (the seed: "0x" is required)."""
+    return ca.run(f"crypto pki server {v.word(name, 'ca.name')} revoke 0x{v.integer(serial, 'serial', 1, 2**63):X}")
+
+
+def server_crl(ca: Session, name: str) -> object:
+    """``crypto pki server NAME info crl``, parsed."""
+    cmd = f"crypto pki server {v.word(name, 'ca.name')} info crl"
+    return parse(cmd, ca.run(cmd))
