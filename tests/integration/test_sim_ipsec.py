@@ -174,6 +174,7 @@ def test_certificate_expired_by_the_branch_clock(lab):
         marks, rate = ping(br, 10)
         assert rate == 0 and set(marks) == {"."}
         assert "QM_IDLE" not in [x.state for x in isakmp(br)]
+        assert "QM_IDLE" not in [x.state for x in isakmp(he)]  # refused by the branch: deleted
         bad = logged(br, "IKMP_INVAL_CERT")
         assert bad and bad[-1].startswith("%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.1 is bad:")
     finally:

@@ -70,6 +70,9 @@ RETRY_HOLDDOWN = 5.0
 # DPD for SAs whose ISAKMP SA is gone (cleared on the far side): unanswered traffic for this
 # long (at most the keepalive interval) tears them down. IOS takes about 30 s; the lab is faster.
 ORPHAN_DPD_MAX = 2.0
+# Protected notifications by which a peer says it will not use the SA we just completed
+# (RFC 2408 3.14.1: INVALID-CERTIFICATE, AUTHENTICATION-FAILED).
+PEER_REFUSED = (20, 24)
 DEBUG_NAMES = {"isakmp": "Crypto ISAKMP", "ipsec": "Crypto IPSEC", "pki": "Crypto PKI Trans",
                "engine": "Crypto Engine"}
 
@@ -383,8 +386,21 @@ class Crypto(Feature):
         elif isinstance(ev, NotificationReceived):
             self._isakmp_debug(f"ISAKMP: received notify {ev.notify_type} from {ev.peer}"
                                f"{' (protected)' if ev.protected else ''}")
+            if ev.protected and ev.notify_type in PEER_REFUSED:
+                self._peer_refused(ev.peer)
         elif isinstance(ev, InternalError):
             self.router.errors.append(f"IKE engine: {ev.peer}: {ev.detail}")
+
+    def _peer_refused(self, peer: str) -> None:
+        """The peer refused our certificate after we completed main mode: that SA will never be used."""
+        if self.engine is None:
+            return
+        now = time.monotonic()
+        done = [s for s in self.engine.isakmp_sas(now) if s.remote.addr == peer and s.state == "QM_IDLE"]
+        if done:
+            newest = max(done, key=lambda s: s.conn_id)
+            self._isakmp_debug(f"ISAKMP:({newest.conn_id}):peer {peer} refused our certificate, deleting the SA")
+            self.dispatch(self.engine.clear_isakmp(now, newest.conn_id))
 
     def _phase2_up(self, ev: Phase2Up) -> None:
         found = self.find_entry(ev.remote.addr, ev.local_selector, ev.remote_selector)
