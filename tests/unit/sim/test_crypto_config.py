@@ -201,3 +201,14 @@ def test_show_dynamic_map_and_keys():
     assert "\tReverse Route Injection Enabled" in shown
     keys = cli("show crypto isakmp key").splitlines()
     assert keys[2].split() == ["default", "66.66.66.2", "bigsecret"]
+
+
+def test_show_transform_sets_and_lifetime():
+    lab = OfflineLab(make_spec())
+    cli = lab.cli()
+    _type(cli, "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac\n"
+               "crypto ipsec security-association lifetime seconds 1800")
+    assert "Transform set vpn-test: { esp-3des esp-sha-hmac  } " in cli("show crypto ipsec transform-set")
+    assert "will negotiate = { Tunnel,  }, " in cli("show crypto ipsec transform-set vpn-test")
+    assert "Security association lifetime: 4608000 kilobytes/1800 seconds" in cli(
+        "show crypto ipsec security-association lifetime")

@@ -364,6 +364,23 @@ class CryptoShow(Feature):
                 lines += [f"Crypto Map Template\"{name}\" {seq}", *body, ""]
         return "\n".join(lines)
 
+    @command("exec", "show crypto ipsec transform-set [name:WORD]", level=1)
+    def show_transform_sets(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto ipsec transform-set [NAME]``."""
+        lines: list[str] = []
+        for ts in self.router.feature(CryptoConfig).transform_sets.values():
+            if args.get("name") not in (None, ts.name):
+                continue
+            lines += [f"Transform set {ts.name}: {{ {' '.join(ts.words)}  }} ",
+                      f"   will negotiate = {{ {ts.mode.capitalize()},  }}, ", ""]
+        return "\n".join(lines)
+
+    @command("exec", "show crypto ipsec security-association lifetime", level=1)
+    def show_sa_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> str:
+        """``show crypto ipsec security-association lifetime``."""
+        cfg = self.router.feature(CryptoConfig)
+        return f"Security association lifetime: {cfg.sa_kilobytes} kilobytes/{cfg.sa_seconds} seconds"
+
     @command("exec", "show crypto isakmp key", level=1)
     def show_keys(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto isakmp key``."""
