@@ -130,6 +130,7 @@ def analyze(path: str | Path) -> CaptureSummary:
     Raises:
         CaptureError: the file is missing or not a capture scapy can read.
     """
+    from scapy.error import Scapy_Exception
     from scapy.layers.inet import IP, UDP
     from scapy.layers.ipsec import ESP
     from scapy.layers.isakmp import ISAKMP
@@ -137,7 +138,7 @@ def analyze(path: str | Path) -> CaptureSummary:
 
     try:
         packets = rdpcap(str(path))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, Scapy_Exception) as exc:
         raise CaptureError(f"{path}: cannot read the capture ({exc})") from None
     isakmp: list[IsakmpMessage] = []
     esp: list[EspPacket] = []

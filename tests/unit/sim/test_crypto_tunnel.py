@@ -443,3 +443,14 @@ def test_aes_group14_pfs_tunnel():
     (flow,) = parse("show crypto ipsec sa", out(br, "show crypto ipsec sa")).flows
     assert "PFS (Y/N): Y, DH group: group5" in br("show crypto ipsec sa")
     assert flow.inbound_esp[0].transform == "esp-256-aes esp-md5-hmac"
+
+
+def test_capture_errors_are_clear(tmp_path):
+    from pkilab.capture import CaptureError
+
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture")
+    with pytest.raises(CaptureError, match="cannot read the capture"):
+        analyze(bad)
+    with pytest.raises(CaptureError):
+        analyze(tmp_path / "missing.pcap")
