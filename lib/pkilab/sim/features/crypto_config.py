@@ -155,7 +155,6 @@ class CryptoConfig(Feature):
         self.sa_kilobytes = DEFAULT_SA_KILOBYTES
         self.dynamic_maps: dict[str, dict[int, MapEntry]] = {}
         self.maps: dict[str, dict[int, MapEntry]] = {}
-        self.generation = 0  # bumped on every change, so the IKE glue knows to rebuild its inputs
 
     # ---- running configuration ---------------------------------------------------------------
     def config_lines(self) -> list[str]:
@@ -196,8 +195,7 @@ class CryptoConfig(Feature):
         return lines
 
     def changed(self) -> None:
-        """Note a configuration change."""
-        self.generation += 1
+        """Note a configuration change (``Last configuration change``); the IKE glue reads the state at each use."""
         self.router.feature(System).touch()
 
     # ---- lookups for the IKE glue and the data plane ------------------------------------------
