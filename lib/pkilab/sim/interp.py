@@ -243,7 +243,12 @@ class CliSession:
                     self._out = []
                     return Step(text, echo=item.echo)
                 elif isinstance(item, Await):
-                    return Step("", wait=item.awaitable)
+                    # Output so far goes out now (ping marks appear as they happen); a filter
+                    # only applies to commands that never wait.
+                    text = "" if self._filter is not None else "".join(self._out)
+                    if self._filter is None:
+                        self._out = []
+                    return Step(text, wait=item.awaitable)
                 else:
                     raise TypeError(f"handler yielded {item!r}")
         except StopIteration as stop:

@@ -1,7 +1,7 @@
 """Crypto configuration of the simulated router: the seed's headend and branch configs as typed,
 rendered back in the running configuration, replayed by a reload, and the configuration views."""
 
-from conftest import OfflineLab, make_spec
+from simkit import OfflineLab, make_spec
 
 from pkilab.parsers import parse
 

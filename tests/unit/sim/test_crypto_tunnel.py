@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Cli, OfflineLab, make_spec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from simkit import Cli, OfflineLab, make_spec
 from test_crypto_config import BRANCH, HEADEND
 
 from pkilab.capture.ipsec import analyze

@@ -65,7 +65,7 @@ def _if_sort_key(name: str) -> tuple[str, list[int]]:
 class Ip(Feature):
     """Interfaces, routing, forwarding, ICMP and UDP delivery."""
 
-    order = 200
+    order = 600  # IOS prints interfaces after the crypto configuration
 
     def __init__(self, router: Any) -> None:
         super().__init__(router)

@@ -280,6 +280,10 @@ class System(Feature):
         """``logging buffered [SIZE]``."""
         self.log.buffer_size = args.get("size", self.log.buffer_size)
 
+    @command("config", "{boot-start-marker | boot-end-marker}")
+    def boot_markers(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """The markers IOS writes around ``boot`` commands; always rendered, nothing to keep."""
+
     @command("config", "ip http server")
     def http_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip http server``: the lab starts this router's HTTP server."""

@@ -1,0 +1,80 @@
+"""The seed's whole lab as one scenario: CA, headend and branch enrolled, hub-and-spoke up.
+
+``seed_lab(ca, headend, branch)`` is a context manager that brings up the IOS CA, enrolls the
+headend directly and the branch through the PSK prep tunnel (SCEP sourced from its LAN), and
+optionally removes the pre-shared key so that the tunnel is authenticated by certificates. On
+exit everything is removed again, even when the body failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pkilab.device.session import Session
+from pkilab.procedures import baseline, pki, vpn
+
+CA = pki.CaServerSettings()
+HQ_HOST = "10.59.138.13"
+BRANCH_LAN_IF = "Ethernet0/0"
+PREP = ["ip host ese-ios-ca 10.59.138.12"]
+
+
+@dataclass
+class SeedLab:
+    """Sessions and settings of the running scenario."""
+
+    ca: Session
+    headend: Session
+    branch: Session
+    vpn: vpn.VpnSettings
+    headend_cert: object
+    branch_cert: object
+
+
+def enroll_with_grant(router: Session, ca: Session, tp: pki.TrustpointSettings, hostname: str) -> object:
+    """Authenticate, enroll, grant on the CA (manual mode), wait for the certificate."""
+    from pkilab.wait import wait_until
+
+    pki.configure_trustpoint(router, tp)
+    pki.authenticate(router, tp.name)
+    pki.enroll(router, tp.name, "whatever")
+    request = wait_until(lambda: [r for r in pki.server_requests(ca, CA.name).requests
+                                  if r.state == "pending" and hostname in r.subject], 30, 0.3,
+                         f"{router.name}: request pending on the CA")[0]
+    pki.grant(ca, CA.name, request.id)
+    return pki.wait_for_certificate(router, tp.name, timeout=30)
+
+
+@contextlib.contextmanager
+def seed_lab(ca: Session, headend: Session, branch: Session, rsig: bool = True,
+             branch_revocation: str = "crl none") -> Iterator[SeedLab]:
+    """Build the seed's lab for the body and remove it afterwards."""
+    saved = {s.name: baseline.snapshot(s) for s in (ca, headend, branch)}
+    settings = vpn.VpnSettings()
+    try:
+        pki.bring_up_ca(ca, CA)
+        for router in (headend, branch):
+            router.config(PREP)
+            pki.generate_keys(router, None, 1024, exportable=False)
+        he_cert = enroll_with_grant(headend, ca, pki.TrustpointSettings(), "ese-cryagg")
+        with vpn.hub_and_spoke(headend, branch, settings):
+            vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
+            br_cert = enroll_with_grant(branch, ca, pki.TrustpointSettings(
+                revocation=branch_revocation, source_interface=BRANCH_LAN_IF), "ese-branch")
+            headend.run("crypto pki crl request ese-ios-ca")
+            if rsig:
+                headend.config([f"no {settings.psk_line(settings.branch_address)}"])
+                vpn.clear_sas(headend, branch)
+                vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
+            yield SeedLab(ca, headend, branch, settings, he_cert, br_cert)
+    finally:
+        problems: list[str] = []
+        for s, undo in ((branch, ["no ip host ese-ios-ca"]), (headend, ["no ip host ese-ios-ca"]),
+                        (ca, ["no ip http server"])):
+            if not s.connected:
+                s.connect()
+            problems += baseline.restore(s, saved[s.name], undo)
+        if problems:
+            raise baseline.RestoreError("; ".join(problems))

@@ -1,0 +1,47 @@
+"""Removing the Pre-Shared Key (seed section of that name, and the prep tunnel before it).
+
+The prep tunnel is authenticated by the pre-shared key (``psk`` in ``show crypto isakmp sa
+detail``); once the key is removed from the headend and the SAs are cleared, traffic from the
+branch LAN brings the tunnel up again authenticated by certificates (``rsig``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pkilab.procedures import scenario, vpn
+
+pytestmark = [pytest.mark.roles("ca", "headend", "branch"), pytest.mark.destructive]
+
+
+@pytest.fixture(scope="module")
+def seed(sessions):
+    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"),
+                           rsig=False) as seed:
+        yield seed
+
+
+@pytest.mark.seed("Enrollment with a Cisco IOS Software CA Over SCEP (prep tunnel: show crypto isa sa detail)")
+def test_prep_tunnel_is_pre_shared_key(device, seed):
+    he, br = device("headend"), device("branch")
+    vpn.bring_up(br, scenario.HQ_HOST, scenario.BRANCH_LAN_IF)
+    for session, peer in ((he, seed.vpn.branch_address), (br, seed.vpn.headend_address)):
+        sas = [sa for sa in vpn.isakmp_detail(session) if sa.remote == peer]
+        assert sas, f"{session.name}: no ISAKMP SA with {peer}"
+        assert (sas[0].auth, sas[0].encr, sas[0].hash, sas[0].dh_group) == ("psk", "3des", "sha", 2)
+        assert "D" in (sas[0].capabilities or ""), "DPD negotiated (crypto isakmp keepalive)"
+
+
+@pytest.mark.seed("Removing the Pre-Shared Key, Steps 1-4")
+def test_key_removed_then_certificates_authenticate(device, seed):
+    he, br = device("headend"), device("branch")
+    he.config([f"no {seed.vpn.psk_line(seed.vpn.branch_address)}"])
+    vpn.clear_sas(he, br)
+    assert not [sa for sa in vpn.isakmp_sas(br) if sa.state == "QM_IDLE"], "SAs cleared"
+    result = vpn.bring_up(br, scenario.HQ_HOST, scenario.BRANCH_LAN_IF)
+    assert result.received > 0
+    for session, peer in ((he, seed.vpn.branch_address), (br, seed.vpn.headend_address)):
+        sas = [sa for sa in vpn.isakmp_detail(session) if sa.remote == peer]
+        assert sas and sas[0].auth == "rsig", f"{session.name}: {sas}"
+    states = [sa.state for sa in vpn.isakmp_sas(br) if sa.dst == seed.vpn.headend_address]
+    assert "QM_IDLE" in states

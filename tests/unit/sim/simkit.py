@@ -1,0 +1,45 @@
+"""Offline simulated routers for unit tests (no sockets): shared by the sim unit tests."""
+
+import ipaddress
+
+from pkilab.sim.interp import CliSession
+from pkilab.sim.lab import Lab, initial_config
+from pkilab.sim.router import Router
+from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
+
+
+def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
+    return DeviceSpec(
+        name=name, role="branch", os="ios", platform="c7200", protocol="ssh", host="127.0.0.1", port=2999,
+        username="admin", password="login-pw", enable_password="enable-pw",
+        interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(addr), link),
+                    InterfaceSpec("Ethernet0/0", None, None)),
+        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin", config=tuple(config)))
+
+
+class OfflineLab:
+    """Routers booted without sockets or an event loop: the network delivers synchronously."""
+
+    def __init__(self, *specs):
+        self.lab = Lab(Testbed(name="t", path="t.yaml", devices=tuple(specs)))
+        self.routers = {}
+        for spec in specs:
+            r = Router(self.lab, spec)
+            self.lab.routers[spec.name] = r
+            assert r.boot(initial_config(spec, "example.com")) == []
+            self.routers[spec.name] = r
+
+    def cli(self, name="r1", privilege=15):
+        return Cli(self.routers[name].new_session(privilege))
+
+
+class Cli:
+    """Drive a CliSession synchronously: type lines, answer dialogs."""
+
+    def __init__(self, session: CliSession):
+        self.session = session
+
+    def __call__(self, line: str) -> str:
+        step = self.session.feed(line)
+        assert step.wait is None, "command needs the event loop"
+        return step.output
