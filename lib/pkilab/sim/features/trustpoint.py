@@ -306,17 +306,21 @@ class Trustpoints(Feature):
             ca = tp.ca_cert
             if ca is None or cert.issuer != ca.subject or not _signed_by(cert, ca):
                 continue
-            if self.router.has_fault("accept-expired-certificates"):
-                pass
-            elif not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                return "invalid", tp
-            if tp.revocation == "none" or self.router.has_fault("ignore-crl"):
-                return "ok", tp
-            if tp.crl is None or (tp.crl.next_update_utc is not None and tp.crl.next_update_utc < now):
-                if tp.revocation == "crl none" and tp.crl is None:
-                    return "ok", tp
+            # The seed: "revocation-check crl none … never checks or fetches the CRL" (Q4), which is
+            # why it is the outage workaround; only "crl" checks.
+            checks_crl = tp.revocation == "crl" and not self.router.has_fault("ignore-crl")
+            stale = tp.crl is None or (tp.crl.next_update_utc is not None and tp.crl.next_update_utc < now)
+            # With a mandatory CRL check IOS first needs a current CRL: a router whose CRL has
+            # expired (the seed's clock set to 2035) fails with "CA request failed!" when the CA
+            # cannot be reached, before looking at the certificate's dates.
+            if checks_crl and stale:
                 return "need-crl", tp
-            if tp.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+            if not self.router.has_fault("accept-expired-certificates") and \
+                    not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                return "invalid", tp
+            if not checks_crl:
+                return "ok", tp
+            if tp.crl is not None and tp.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
                 return "invalid", tp
             return "ok", tp
         if self.router.has_fault("accept-unknown-ca"):
