@@ -278,6 +278,11 @@ def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] |
     bind = sim.get("bind") or {}
     if not hasattr(bind, "items"):
         raise TestbedError(where, "must map INTERFACE: ADDRESS", name, "custom.sim.bind")
+    for intf, addr in bind.items():
+        try:
+            ipaddress.IPv4Address(str(addr))
+        except ValueError:
+            raise TestbedError(where, f"{intf}: {addr!r} is not an IPv4 address", name, "custom.sim.bind") from None
     config = sim.get("config") or []
     if not isinstance(config, list) or not all(isinstance(c, str) and _SAFE_LINE_RE.match(c) for c in config):
         raise TestbedError(where, "must be a list of single printable configuration lines", name,

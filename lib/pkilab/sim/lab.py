@@ -20,6 +20,7 @@ import asyncssh
 import pkilab.sim.features  # noqa: F401  (registers every feature)
 from pkilab.errors import SimError
 from pkilab.sim.features.admin import Admin
+from pkilab.sim.hostbind import HostBind, start_binds
 from pkilab.sim.network import Network
 from pkilab.sim.router import Router
 from pkilab.sim.ssh import start_server
@@ -61,6 +62,7 @@ class Lab:
         self._ticker: asyncio.Task[None] | None = None
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.started_in: float | None = None
+        self.binds: list[HostBind] = []  # custom.sim.bind: interfaces bridged to host addresses
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -75,6 +77,8 @@ class Lab:
                 raise SimError(f"{self.testbed.path}: device {spec.name!r}: custom.sim.config: IOS rejects "
                                f"{rejected[0]!r}")
             router.feature(Admin).save()
+        # custom.sim.bind: real UDP 500/4500 sockets joined to the routers' virtual links.
+        self.binds = await start_binds(self)
         for router in self.routers.values():
             await self._open(router)
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
@@ -102,6 +106,9 @@ class Lab:
         for router in self.routers.values():
             for f in router.features.values():
                 f.stop()
+        for bind in self.binds:
+            bind.close()
+        self.binds = []
         self.network.close()
 
     async def _close(self, name: str) -> None:
