@@ -64,6 +64,10 @@ def seed_lab(ca: Session, headend: Session, branch: Session, rsig: bool = True,
             br_cert = enroll_with_grant(branch, ca, pki.TrustpointSettings(
                 revocation=branch_revocation, source_interface=BRANCH_LAN_IF), "ese-branch")
             headend.run("crypto pki crl request ese-ios-ca")
+            if branch_revocation == "crl":
+                # The branch checks the headend's certificate against the CRL: fetch it while the
+                # prep tunnel still carries traffic to the CA.
+                branch.run("crypto pki crl request ese-ios-ca")
             if rsig:
                 headend.config([f"no {settings.psk_line(settings.branch_address)}"])
                 vpn.clear_sas(headend, branch)

@@ -137,3 +137,28 @@ def hub_and_spoke(headend: Session, branch: Session, s: VpnSettings | None = Non
                 session.connect()
             session.config(undo, check=False)
             clear_sas(session)
+
+
+def set_revocation(session: Session, trustpoint: str, mode: str) -> None:
+    """``revocation-check crl|none|crl none`` on a trustpoint."""
+    check = v.choice(mode, "revocation-check", ("crl", "none", "crl none"))
+    session.config([f"crypto pki trustpoint {v.word(trustpoint, 'trustpoint')}", f"revocation-check {check}"])
+
+
+@contextlib.contextmanager
+def interface_down(session: Session, interface: str) -> Iterator[None]:
+    """``shutdown`` an interface for the body (a CA cut off its LAN); ``no shutdown`` afterwards."""
+    name = v.word(interface, "interface")
+    session.config([f"interface {name}", "shutdown"])
+    try:
+        yield
+    finally:
+        if not session.connected:
+            session.connect()
+        session.config([f"interface {name}", "no shutdown"])
+
+
+def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = 30) -> list[object]:
+    """Poll the logging buffer until a ``mnemonic`` message containing ``text`` is there."""
+    return wait_until(lambda: [m for m in logged(session, mnemonic) if text in m.text], timeout, 0.3,
+                      f"{session.name}: %{mnemonic} {text!r} logged")
