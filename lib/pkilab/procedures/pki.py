@@ -8,6 +8,7 @@ the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
@@ -175,7 +176,7 @@ def enroll(session: Session, name: str, challenge: str, include_serial: bool = F
     return parse(f"crypto pki enroll {name}", out)
 
 
-def server_requests(ca: Session, name: str) -> object:
+def server_requests(ca: Session, name: str) -> Any:
     """``crypto pki server NAME info requests``, parsed."""
     return parse(f"crypto pki server {name} info requests", ca.run(f"crypto pki server {v.word(name, 'ca.name')} "
                                                                   "info requests"))

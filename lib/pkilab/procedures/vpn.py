@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pkilab.config import values as v
 from pkilab.device.session import Session
@@ -109,7 +110,7 @@ def isakmp_detail(session: Session) -> tuple[object, ...]:
     return tuple(parse("show crypto isakmp sa detail", session.run("show crypto isakmp sa detail")).sas)
 
 
-def logged(session: Session, mnemonic: str) -> list[object]:
+def logged(session: Session, mnemonic: str) -> list[Any]:
     """Messages of the logging buffer with ``mnemonic`` (``IKMP_INVAL_CERT`` …)."""
     return [m for m in parse("show logging", session.run("show logging")).messages if m.mnemonic == mnemonic]
 
