@@ -52,7 +52,8 @@ class VpnSettings:
         """The seed's "Branch End Hub-and-Spoke Configuration"."""
         return [*self.common(), self.psk_line(self.headend_address),
                 "ip access-list extended CryptoMapACL", f"permit ip {self.branch_lan} {self.protected}",
-                "deny ip any any", "crypto map test 10 ipsec-isakmp", f"set peer {v.ipv4(self.headend_address, 'peer')}",
+                "deny ip any any", "crypto map test 10 ipsec-isakmp",
+                f"set peer {v.ipv4(self.headend_address, 'peer')}",
                 f"set transform-set {self.transform_set}", "match address CryptoMapACL",
                 f"interface {v.word(self.branch_outside_if, 'vpn.branch_outside_if')}", "crypto map test"]
 
