@@ -8,6 +8,9 @@
 * ``device`` (function): ``device("headend")`` or ``device("ese-cryagg")`` returns a session;
   the test's transcript is cut from it and the device is recorded as used by the test.
 * ``wait_until``: :func:`pkilab.wait.wait_until`.
+* ``hostsrv`` (module): the TFTP and HTTP file servers on the test host
+  (:class:`pkilab.hostsrv.HostServers`) at the testbed's ``custom.hostsrv``; skips the module
+  when the testbed has none.
 """
 
 from __future__ import annotations
@@ -181,3 +184,23 @@ def device_image(session: Session) -> str:
 def wait_until() -> Callable[..., Any]:
     """:func:`pkilab.wait.wait_until` as a fixture."""
     return _wait_until
+
+
+@pytest.fixture(scope="module")
+def hostsrv(lab: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The test host's TFTP/HTTP file servers for this module (``testbed.custom.hostsrv``)."""
+    from pkilab.errors import PkilabError
+    from pkilab.hostsrv import HostServers, spec_from_testbed
+
+    spec = spec_from_testbed(lab)
+    if spec is None:
+        pytest.skip(f"{lab.path}: no custom.hostsrv (address, tftp_port, http_port) for the host's file servers")
+    servers = HostServers(spec, spec.root or tmp_path_factory.mktemp("hostsrv"))
+    try:
+        servers.start()
+    except PkilabError as exc:
+        pytest.fail(f"{lab.path}: {exc}", pytrace=False)
+    try:
+        yield servers
+    finally:
+        servers.stop()

@@ -35,9 +35,11 @@ from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
     CaContext,
+    DatabaseStore,
     Record,
     RunningCa,
     ServerSettings,
+    TftpReach,
     certificate_text,
     check_issuer,
     join_url,
@@ -313,8 +315,10 @@ class CaServer(Feature):
         if not self.router.feature(System).http_server:
             self.problem = "http"
             return HTTP_OFF
+        store = DatabaseStore(self.router.fs, TftpReach.of(self.router.feature(System).resolve,
+                                                           getattr(self.router.lab, "testbed", None)))
         try:
-            self.router.fs.resolve(join_url(self.settings.database_url, f"{self.name}.ser"))
+            store.check(join_url(self.settings.database_url, f"{self.name}.ser"))
         except FileSystemError:
             self.problem = "storage"
             return f"% Failed to start the Certificate Server: cannot open {self.settings.database_url}"
@@ -325,7 +329,7 @@ class CaServer(Feature):
             pair = keys.generate(self.name, CA_KEY_BITS, exportable=True)
         system = self.router.feature(System)
         clock = self.router.clock
-        ctx = CaContext(self.name, self.router.fs, clock.now, clock.format_date, system.logmsg)
+        ctx = CaContext(self.name, store, clock.now, clock.format_date, system.logmsg)
         try:
             self.ca = RunningCa.start(ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key))
         except (PkiError, FileSystemError) as exc:

@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pkilab.hostsrv import spec_from_testbed
 from pkilab.pki import fingerprints
 from pkilab.pki.csr import build_csr
 from pkilab.pki.keys import export_key_pem
@@ -386,6 +387,12 @@ class Enrollment(Feature):
         address = self.router.feature(System).resolve(parts.hostname or "")
         if address is None:
             raise EnrollError(f"cannot resolve {parts.hostname}")
+        spec = spec_from_testbed(getattr(self.router.lab, "testbed", None))
+        if spec is not None and address == spec.address:
+            # The test host's HTTP server (pkilab.hostsrv), reachable from every simulated router.
+            port = parts.port or 80
+            target = f"http://{address}:{port}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+            return x509.load_der_x509_crl(await asyncio.to_thread(_http_get, target, url))
         resp = await vhttp.request(self.router.feature(Ip), address, parts.port or 80, "GET",
                                    parts.path + (f"?{parts.query}" if parts.query else ""), parts.hostname or "")
         if resp.status != 200:
@@ -470,3 +477,17 @@ def _cdp_url(cert: x509.Certificate | None) -> str | None:
             if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith("http"):
                 return str(name.value)
     return None
+
+
+def _http_get(target: str, url: str) -> bytes:
+    """GET ``target`` over the host's network; EnrollError unless the answer is 200."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(target, timeout=5) as resp:
+            return bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise EnrollError(f"HTTP {exc.code} from {url}") from None
+    except OSError as exc:
+        raise EnrollError(f"cannot reach {url}: {exc}") from None
