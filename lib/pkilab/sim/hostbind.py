@@ -53,8 +53,9 @@ class _Elsewhere(list[str]):
         seg = self._bind.lab.network.segments.get(self._bind.link)
         if seg is None or not isinstance(address, str):
             return False
-        return not any(a is not self._bind.attachment and a.up() and address in a.addresses()
-                       for a in seg.attachments)
+        # Other bridges on the segment claim the same "everything else": ask only real members.
+        return not any(not isinstance(getattr(a.receiver, "__self__", None), HostBind) and a.up()
+                       and address in a.addresses() for a in seg.attachments)
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -134,6 +135,12 @@ class HostBind:
         """The router sent a packet to an address off the virtual link: send its UDP payload from the host."""
         ip = pk.IPv4.parse(packet)
         udp = pk.Udp.parse(ip.payload) if ip is not None and ip.proto == pk.PROTO_UDP else None
+        if ip is not None and ip.src != self._interface_address():
+            # Several routers of one segment may be bound: the first bridge gets what the others send.
+            owner = next((b for b in self.lab.binds if b.link == self.link and b._interface_address() == ip.src), None)
+            if owner is not None and owner is not self:
+                owner.to_host(_interface, packet, trace)
+                return
         transport = self._transports.get(udp.sport) if udp is not None else None
         if ip is None or udp is None or transport is None or ip.src != self._interface_address():
             self.counters.refused += 1
