@@ -1,0 +1,137 @@
+"""Using TFTP/HTTP Server for Off-System Storage of CA Files (seed section of that name).
+
+The test host plays the seed's UNIX server: one directory served by TFTP and HTTP (the
+``hostsrv`` fixture, ``testbed.custom.hostsrv``). The files are pre-created as the seed's step 1
+says; the CA is configured with ``database url tftp://…/certs`` and ``cdp-url http://…/certs/…``;
+its database lands on the server, the headend's certificate carries the CDP, and the headend
+fetches the CRL from the server over HTTP. A file that was not pre-created cannot be written.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+
+from pkilab.parsers import parse
+from pkilab.procedures import baseline, offsystem, pki
+from pkilab.wait import wait_until
+
+FOLDER = "certs"
+PASSPHRASE = "cisco123"
+PREP = ["ip host ese-ios-ca 10.59.138.12"]
+
+pytestmark = [pytest.mark.roles("ca", "headend"), pytest.mark.destructive]
+
+
+def _settings(hostsrv):
+    name = pki.CaServerSettings().name
+    return pki.CaServerSettings(
+        database_url=hostsrv.spec.tftp_url(FOLDER, offsystem.SERVER_NAME), grant_auto=True,
+        cdp_url=hostsrv.spec.http_url(f"{FOLDER}/{name}.crl", offsystem.SERVER_NAME))
+
+
+def _server_file(hostsrv, name):
+    return hostsrv.root / FOLDER / name
+
+
+@pytest.fixture(scope="module")
+def offsite(sessions, hostsrv):
+    """The seed's steps 1-4 and 7: files pre-created, CA on TFTP storage, the headend enrolled."""
+    ca, headend = sessions.get("ca"), sessions.get("headend")
+    settings = _settings(hostsrv)
+    saved = {s.name: baseline.snapshot(s) for s in (ca, headend)}
+    hostsrv.precreate(FOLDER, offsystem.ca_files(settings.name))
+    host = offsystem.host_line(hostsrv.spec.address)
+    try:
+        ca.config([host])
+        pki.bring_up_ca(ca, settings)
+        ca.run("write memory")
+        headend.config([*PREP, host])
+        # Exportable so that the issued certificate can be read back whole (its CDP extension).
+        pki.generate_keys(headend, None, 1024, exportable=True)
+        tp = pki.TrustpointSettings()
+        pki.configure_trustpoint(headend, tp)
+        pki.authenticate(headend, tp.name)
+        pki.enroll(headend, tp.name, "whatever")
+        cert = pki.wait_for_certificate(headend, tp.name, timeout=60)
+        yield {"ca": ca, "headend": headend, "settings": settings, "tp": tp, "cert": cert}
+    finally:
+        problems: list[str] = []
+        for s, undo in ((headend, ["no ip host ese-ios-ca", f"no ip host {offsystem.SERVER_NAME}"]),
+                        (ca, [f"no ip host {offsystem.SERVER_NAME}", "no ip http server"])):
+            if not s.connected:
+                s.connect()
+            problems += baseline.restore(s, saved[s.name], undo)
+        if problems:
+            raise baseline.RestoreError("; ".join(problems))
+
+
+def test_ca_database_written_over_tftp(offsite, hostsrv):
+    """Step 4: with ``no shutdown`` the CA writes its .ser, .crl and 1.cnm to the server."""
+    settings = offsite["settings"]
+    server = parse("show crypto pki server", offsite["ca"].run("show crypto pki server")).servers[0]
+    assert server.storage == settings.database_url
+    for name in (f"{settings.name}.ser", f"{settings.name}.crl", "1.cnm"):
+        assert _server_file(hostsrv, name).stat().st_size > 0, f"{name} not written on the server"
+    crl = x509.load_der_x509_crl(_server_file(hostsrv, f"{settings.name}.crl").read_bytes())
+    assert crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == settings.name
+    writes = {t.filename.lstrip("/") for t in hostsrv.tftp.transfers if t.op == "write" and not t.error}
+    assert f"{FOLDER}/{settings.name}.ser" in writes
+
+
+def test_enrollment_writes_serial_cnm(offsite, hostsrv):
+    """Step 7: each enrollment writes ``serialnum.cnm`` to the server."""
+    serial = int(offsite["cert"].serial, 16)
+    cnm = _server_file(hostsrv, f"{serial:X}.cnm")
+    text = wait_until(lambda: cnm.read_text() if cnm.exists() and cnm.stat().st_size else None, 20, 0.2,
+                      f"{cnm.name} written on the server")
+    assert "ese-cryagg" in text
+
+
+def test_certificate_carries_cdp(offsite):
+    """Step 7: the certificate issued to the headend points at the server's HTTP URL."""
+    settings = offsite["settings"]
+    pem = offsystem.router_certificate_pem(offsite["headend"], offsite["tp"].name, PASSPHRASE)
+    cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    assert cert.serial_number == int(offsite["cert"].serial, 16)
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    urls = [n.value for p in points for n in p.full_name or () if isinstance(n, x509.UniformResourceIdentifier)]
+    assert urls == [settings.cdp_url]
+
+
+def test_headend_fetches_crl_over_http(offsite, hostsrv):
+    """The headend fetches the CRL from the CDP, i.e. from the server over HTTP."""
+    settings = offsite["settings"]
+    headend = offsite["headend"]
+    path = f"/{FOLDER}/{settings.name}.crl"
+    offsystem.crl_request(headend, offsite["tp"].name)
+
+    def fetched():
+        crls = offsystem.crls(headend).crls
+        return next((c for c in crls if settings.cdp_url in c.retrieved_from), None)
+
+    crl = wait_until(fetched, 30, 0.3, f"{headend.name}: CRL retrieved from {settings.cdp_url}")
+    assert crl.der_size == _server_file(hostsrv, f"{settings.name}.crl").stat().st_size
+    assert any(h.path == path and h.method == "GET" and h.status == 200 for h in hostsrv.http.hits)
+
+
+def test_copy_restore_files_to_server(offsite, hostsrv):
+    """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
+    ca, name = offsite["ca"], offsite["settings"].name
+    pki.export_keys(ca, name, PASSPHRASE)
+    for source, target in ((f"nvram:{name}.pub", f"{name}.pub"), (f"nvram:{name}.prv", f"{name}.prv"),
+                           ("startup-config", "startup-confg")):
+        url = hostsrv.spec.tftp_url(f"{FOLDER}/{target}", offsystem.SERVER_NAME)
+        out = offsystem.copy_to_tftp(ca, source, url)
+        assert "bytes copied" in out, out
+        assert _server_file(hostsrv, target).stat().st_size > 0
+    assert b"BEGIN" in _server_file(hostsrv, f"{name}.pub").read_bytes()
+    assert b"crypto pki server" in _server_file(hostsrv, "startup-confg").read_bytes()
+
+
+def test_file_not_precreated_is_refused(offsite, hostsrv):
+    """The seed's note: TFTP daemons only update existing files; a new file is refused."""
+    url = hostsrv.spec.tftp_url(f"{FOLDER}/not-precreated.cnm", offsystem.SERVER_NAME)
+    out = offsystem.copy_to_tftp(offsite["ca"], "startup-config", url)
+    assert "%Error" in out and "bytes copied" not in out
+    assert not _server_file(hostsrv, "not-precreated.cnm").exists()
