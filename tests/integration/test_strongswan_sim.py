@@ -329,14 +329,15 @@ def ns_ping(n: Net, src: str, dst: str, count: int) -> int:
         f"s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP);s.bind(('{src}',0))\n"
         "s.settimeout(2);ok=0\n"
         f"for q in range(1,{count}+1):\n"
-        " b=struct.pack('!BBHHH',8,0,0,77,q)+b'pkilab-strongswan';b=b[:2]+struct.pack('!H',cs(b))+b[4:]\n"
+        " b=struct.pack('!BBHHH',8,0,0,77,q)+b'pkilab-strongswan!';b=b[:2]+struct.pack('!H',cs(b))+b[4:]\n"
         f" s.sendto(b,('{dst}',0))\n"
         " try:\n  d=s.recv(2000);ok+=d[20]==0 and d[12:16]==socket.inet_aton('" + dst + "')\n"
         " except OSError: pass\n"
         "print(ok)\n"
     )
-    out = run("ip", "netns", "exec", n.ns, sys.executable, "-c", code, timeout=count * 3 + 10).stdout.strip()
-    return int(out or 0)
+    done = run("ip", "netns", "exec", n.ns, sys.executable, "-c", code, timeout=count * 3 + 10, check=False)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
 
 
 def detail(session: Session) -> list[Any]:
