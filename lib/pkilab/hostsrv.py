@@ -248,6 +248,9 @@ class TftpServer:
     def stop(self) -> None:
         """Stop serving and close the socket."""
         self._stop.set()
+        if self._sock is not None:
+            with contextlib.suppress(OSError), _client_socket(self.host) as wake:
+                wake.sendto(b"", (self.host, self.port))  # ends the wait in recvfrom now
         if self._thread is not None:
             self._thread.join(5)
         if self._sock is not None:
@@ -260,6 +263,8 @@ class TftpServer:
                 raw, client = self._sock.recvfrom(BLOCK + 64)
             except (TimeoutError, OSError):
                 continue
+            if self._stop.is_set():
+                break
             threading.Thread(target=self._transfer, args=(raw, client), daemon=True).start()
 
     def _record(self, transfer: Transfer) -> None:
@@ -342,7 +347,7 @@ class HttpFileServer:
         self._server = http.server.ThreadingHTTPServer(
             (self.host, self.port), functools.partial(handler, directory=str(self.root)))
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"pkilab-http-{self.port}", daemon=True)
         self._thread.start()
         return self
@@ -424,6 +429,10 @@ class HostServers:
                 raise PkilabError(f"custom.hostsrv.{name}: cannot listen on {server.host}:{server.port} "
                                   f"({exc.strerror})") from None
         return self
+
+    def bound_spec(self) -> HostServerSpec:
+        """The spec with the ports actually bound (they differ when the spec asked for port 0)."""
+        return HostServerSpec(self.spec.address, self.tftp.port, self.http.port, self.root)
 
     def stop(self) -> None:
         """Stop both (idempotent)."""
