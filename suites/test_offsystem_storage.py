@@ -115,6 +115,27 @@ def test_headend_fetches_crl_over_http(offsite, hostsrv):
     assert any(h.path == path and h.method == "GET" and h.status == 200 for h in hostsrv.http.hits)
 
 
+def _fetch_failures(session):
+    messages = parse("show logging", session.run("show logging")).messages
+    return sum(1 for m in messages if m.mnemonic == "CRL_FETCH_FAIL")
+
+
+def test_crl_fetch_fails_while_http_server_is_down(offsite, hostsrv):
+    """Table 3's disadvantage: with the HTTP server down the CDP fetch fails; back up, it works."""
+    headend, tp = offsite["headend"], offsite["tp"].name
+    before = _fetch_failures(headend)
+    hostsrv.http.stop()
+    try:
+        offsystem.crl_request(headend, tp)
+        wait_until(lambda: _fetch_failures(headend) > before, 30, 0.3, f"{headend.name}: CRL fetch failure logged")
+    finally:
+        hostsrv.http.start()
+    served = len(hostsrv.http.hits)
+    offsystem.crl_request(headend, tp)
+    wait_until(lambda: len(hostsrv.http.hits) > served, 30, 0.3, "the CRL fetched again once the server is back")
+    assert _fetch_failures(headend) == before + 1
+
+
 def test_copy_restore_files_to_server(offsite, hostsrv):
     """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
     ca, name = offsite["ca"], offsite["settings"].name

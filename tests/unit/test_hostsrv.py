@@ -291,6 +291,9 @@ def test_simulated_copy_to_tftp(servers):
     out = cli("")
     assert "bytes copied" in out
     assert b"hostname ca" in (servers.root / "certs" / "startup-confg").read_bytes()
+    assert cli("copy tftp://files/certs/startup-confg flash:").endswith("[startup-confg]? ")
+    assert "bytes copied" in cli("")
+    assert "hostname ca" in cli("more flash:startup-confg")
     cli("copy start tftp://files/certs/never-created")
     cli("")
     assert cli("").splitlines()[0] == "%Error opening tftp://files/certs/never-created (No such file or directory)"
