@@ -140,12 +140,17 @@ def test_copy_restore_files_to_server(offsite, hostsrv):
     """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
     ca, name = offsite["ca"], offsite["settings"].name
     pki.export_keys(ca, name, PASSPHRASE)
-    for source, target in ((f"nvram:{name}.pub", f"{name}.pub"), (f"nvram:{name}.prv", f"{name}.prv"),
-                           ("startup-config", "startup-confg")):
+    ca_cer = next(f.name for f in parse("dir nvram:", ca.run("dir nvram:")).files
+                  if f.name.startswith(f"{name}#") and f.name.endswith("CA.cer"))
+    for source, target in ((f"nvram:{ca_cer}", ca_cer), (f"nvram:{name}.pub", f"{name}.pub"),
+                           (f"nvram:{name}.prv", f"{name}.prv"), ("startup-config", "startup-confg")):
         url = hostsrv.spec.tftp_url(f"{FOLDER}/{target}", offsystem.SERVER_NAME)
         out = offsystem.copy_to_tftp(ca, source, url)
         assert "bytes copied" in out, out
         assert _server_file(hostsrv, target).stat().st_size > 0
+    ca_cert = x509.load_der_x509_certificate(_server_file(hostsrv, ca_cer).read_bytes())
+    assert ca_cert.subject == ca_cert.issuer
+    assert ca_cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == name
     assert b"BEGIN" in _server_file(hostsrv, f"{name}.pub").read_bytes()
     assert b"crypto pki server" in _server_file(hostsrv, "startup-confg").read_bytes()
 
