@@ -45,3 +45,18 @@ def test_key_removed_then_certificates_authenticate(device, seed):
         assert sas and sas[0].auth == "rsig", f"{session.name}: {sas}"
     states = [sa.state for sa in vpn.isakmp_sas(br) if sa.dst == seed.vpn.headend_address]
     assert "QM_IDLE" in states
+
+
+@pytest.mark.seed("Removing the Pre-Shared Key, Step 4 note (no longer a viable authentication)")
+def test_removed_key_no_longer_authenticates(device, seed):
+    """With the key gone from the headend, a branch offering only the pre-shared-key policy is refused."""
+    he, br = device("headend"), device("branch")
+    br.config(["no crypto isakmp policy 10"])
+    try:
+        vpn.clear_sas(he, br)
+        result = vpn.ping(br, scenario.HQ_HOST, scenario.BRANCH_LAN_IF, 10)
+        assert result.received == 0, f"the removed key still authenticates: {result.pattern}"
+        assert not [sa for sa in vpn.isakmp_sas(br) if sa.state == "QM_IDLE"]
+    finally:
+        br.config(["crypto isakmp policy 10", "encr 3des", "group 2"])
+        vpn.clear_sas(he, br)

@@ -21,6 +21,20 @@ CASES = {
                              "ese-cryagg"),
     "no-renew-date": ("suites/test_enrollment_scep.py", "manual_grant or issued", "test_issued_certificate_fields",
                       "ese-cryagg"),
+    "ca-starts-without-clock": ("suites/test_ca_server.py", "authoritative_clock",
+                                "test_no_start_without_authoritative_clock", "ese-branch"),
+    "revoked-serial-off-crl": ("suites/test_revocation.py", "revoked_serial", "test_revoked_serial_on_the_crl",
+                               "ese-ios-ca"),
+    "reused-otp-accepted": ("suites/test_enrollment_scep.py", "one_time", "test_one_time_password",
+                            "ese-ios-ca"),
+    "serial-reset-on-restore": ("suites/test_backup_restore.py", "restore", "test_restore_continues",
+                                "ese-ios-ca"),
+    "ignore-crl": ("suites/test_revocation.py", "revoked_serial or refused_once_cleared",
+                   "test_revoked_branch_refused_once_cleared", "ese-cryagg"),
+    "accept-expired-certificates": ("suites/test_clock_skew.py", "before_certificate_start",
+                                    "test_clock_before_certificate_start_refused", "ese-branch"),
+    "psk-survives-removal": ("suites/test_psk_to_rsig.py", "psk", "test_removed_key_no_longer_authenticates",
+                             "ese-cryagg"),
 }
 
 

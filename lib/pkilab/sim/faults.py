@@ -11,4 +11,11 @@ FAULTS: dict[str, str] = {
     "clock-ignores-ntp": "the router never synchronizes its clock from NTP (stays unauthoritative)",
     "wrong-ca-fingerprint": "crypto pki authenticate shows a fingerprint that is not the CA certificate's",
     "no-renew-date": "show crypto pki certificates omits the renew date set by auto-enroll",
+    "ca-starts-without-clock": "the certificate server starts although the clock is not authoritative",
+    "revoked-serial-off-crl": "the certificate server leaves revoked serials off the CRL it publishes",
+    "reused-otp-accepted": "the certificate server accepts a one-time enrollment password again",
+    "serial-reset-on-restore": "a restored certificate server restarts its serial numbers at 1",
+    "ignore-crl": "the router accepts a revoked peer certificate (never consults the CRL)",
+    "accept-expired-certificates": "the router accepts peer certificates outside their validity dates",
+    "psk-survives-removal": "a removed crypto isakmp key keeps authenticating its peer",
 }

@@ -259,11 +259,12 @@ class RunningCa:
         self.spent_passwords: set[str] = set()
         self.current_crl: x509.CertificateRevocationList | None = None
         self.issued: dict[int, x509.Certificate] = {certificate.serial_number: certificate}
+        self.faults: frozenset[str] = frozenset()  # simulator fault switches of the router
 
     # ---- start -------------------------------------------------------------------------
     @classmethod
     def start(cls, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey,
-              existing: x509.Certificate | None) -> RunningCa:
+              existing: x509.Certificate | None, faults: frozenset[str] = frozenset()) -> RunningCa:
         """Bring the CA up: reuse ``existing`` (a restore) or make a new CA certificate.
 
         Raises:
@@ -276,6 +277,7 @@ class RunningCa:
             subject = parse_ios_dn(settings.issuer_text(ctx.name))
             existing = create_ca_certificate(key, subject, now, settings.ca_days, hash_name=settings.signing_hash)
         ca = cls(ctx, settings, key, existing)
+        ca.faults = faults
         ca._load_files()
         if fresh:
             ca.last_serial = max(ca.last_serial, 1)
@@ -289,7 +291,7 @@ class RunningCa:
             counters = read_serial_file(fs.read(self.db_file(f"{self.ctx.name}.ser")))
         except FileSystemError:
             counters = {}
-        self.last_serial = counters.get("serial", 1)
+        self.last_serial = 1 if "serial-reset-on-restore" in self.faults else counters.get("serial", 1)
         self.next_req_id = counters.get("request", 1)
         self.crl_number = counters.get("crl", 0)
         if self.settings.database_level == "complete":
@@ -348,8 +350,9 @@ class RunningCa:
         """Issue a fresh CRL now (valid ``lifetime crl`` hours) and write ``NAME.crl``."""
         now = self.ctx.now()
         self.crl_number += 1
+        listed = [] if "revoked-serial-off-crl" in self.faults else self.revoked
         crl = build_crl(self.certificate, self.key, now, now + dt.timedelta(hours=self.settings.crl_hours),
-                        self.revoked, crl_number=self.crl_number, hash_name=self.settings.signing_hash)
+                        listed, crl_number=self.crl_number, hash_name=self.settings.signing_hash)
         self.current_crl = crl
         self._write_serial()  # before the CRL: the seed's dir listing has NAME.ser first
         self._write(f"{self.ctx.name}.crl", crl.public_bytes(Encoding.DER))
@@ -448,7 +451,9 @@ class RunningCa:
             self.password = None
             self.spent_passwords.add(otp.value)
             return "valid" if self.ctx.now() < otp.expires else "stale"
-        return "stale" if password in self.spent_passwords else "none"
+        if password in self.spent_passwords:
+            return "valid" if "reused-otp-accepted" in self.faults else "stale"
+        return "none"
 
     # ---- ScepBackend -------------------------------------------------------------------
     def ca_certificate(self) -> x509.Certificate:

@@ -309,7 +309,7 @@ class CaServer(Feature):
     def _start(self) -> Generator[str, Any, str | None]:
         """Start the server; yield key-generation messages; return why it could not start."""
         assert self.name is not None
-        if not self.router.clock.authoritative:
+        if not self.router.clock.authoritative and not self.router.has_fault("ca-starts-without-clock"):
             self.problem = "time"
             return TIME_NOT_SET
         if not self.router.feature(System).http_server:
@@ -331,7 +331,8 @@ class CaServer(Feature):
         clock = self.router.clock
         ctx = CaContext(self.name, store, clock.now, clock.format_date, system.logmsg)
         try:
-            self.ca = RunningCa.start(ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key))
+            self.ca = RunningCa.start(ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key),
+                                      self.router.faults)
         except (PkiError, FileSystemError) as exc:
             self.problem = "failed"
             return f"% Failed to start the Certificate Server: {exc}"

@@ -147,6 +147,7 @@ class CryptoConfig(Feature):
         super().__init__(router)
         self.policies: dict[int, PolicyEntry] = {}
         self.keys: list[PskEntry] = []
+        self.removed_keys: list[PskEntry] = []  # only with the fault psk-survives-removal
         self.keepalive: Keepalive | None = None
         self.identity = "address"
         self.transform_sets: dict[str, TransformEntry] = {}
@@ -202,7 +203,7 @@ class CryptoConfig(Feature):
     def psk_for(self, peer: str) -> bytes | None:
         """The pre-shared key for ``peer`` (longest matching address/mask)."""
         addr = ipaddress.IPv4Address(peer)
-        hits = [k for k in self.keys if addr in k.network]
+        hits = [k for k in self.keys + self.removed_keys if addr in k.network]
         if not hits:
             return None
         return max(hits, key=lambda k: k.network.prefixlen).key.encode()
@@ -331,6 +332,9 @@ class CryptoConfig(Feature):
         kept = [k for k in self.keys if not (k.network == net and k.key == args["key"])]
         if len(kept) == len(self.keys):
             return f"% Pre-shared key for {args['address']} not found"
+        if self.router.has_fault("psk-survives-removal"):
+            # The fault: the key leaves the configuration but IKE keeps using it.
+            self.removed_keys += [k for k in self.keys if k not in kept]
         self.keys = kept
         self.changed()
         return None
