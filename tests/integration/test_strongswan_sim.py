@@ -22,7 +22,6 @@ import socketserver
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +175,7 @@ class _Relay(socketserver.BaseRequestHandler):
 def relay(listen: tuple[str, int], target: tuple[str, int]) -> socketserver.ThreadingTCPServer:
     """Forward TCP ``listen`` → ``target`` in a thread (the CA's HTTP server only listens on loopback)."""
     handler = type("Relay", (_Relay,), {"target": target})
+    socketserver.ThreadingTCPServer.allow_reuse_address = True  # the previous run's connections linger
     server = socketserver.ThreadingTCPServer(listen, handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -349,7 +349,15 @@ def flows(session: Session, peer: str) -> list[Any]:
 
 
 def inval_cert(session: Session) -> list[str]:
-    return [m.text for m in vpn.logged(session, "IKMP_INVAL_CERT")]  # type: ignore[attr-defined]
+    return [m.text for m in vpn.logged(session, "IKMP_INVAL_CERT")]
+
+
+def clock_near_now(session: Session) -> bool:
+    shown = parse("show clock", session.run("show clock")).datetime
+    if shown is None:
+        return False
+    now = dt.datetime.now(dt.UTC)
+    return bool(abs((shown if shown.tzinfo else shown.replace(tzinfo=dt.UTC)) - now) < dt.timedelta(minutes=5))
 
 
 def swan_initiate(n: Net, timeout: int = 20) -> subprocess.CompletedProcess[str]:
@@ -385,7 +393,7 @@ def scep_enroll(lab: Lab, cn: str) -> x509.Certificate:
          "--interval", "1", "--maxpolltime", "60", "--outform", "pem"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        request = wait_until(lambda: [r for r in pki.server_requests(lab.ca, CA_NAME).requests  # type: ignore[attr-defined]
+        request = wait_until(lambda: [r for r in pki.server_requests(lab.ca, CA_NAME).requests
                                       if r.state == "pending" and cn.lower() in r.subject.lower()],
                              60, 0.3, "strongSwan's request pending on the CA")[0]
         pki.grant(lab.ca, CA_NAME, request.id)
@@ -455,9 +463,12 @@ def test_headend_clock_past_the_certificate_refuses_then_accepts(lab: Lab) -> No
         assert wait_until(lambda: [t for t in inval_cert(lab.headend) if n.swan_ip in t], 15, 0.3,
                           "IKMP_INVAL_CERT on the headend")
         assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]  # type: ignore[attr-defined]
+    # `skewed` returns once the clock is authoritative, which `clock set` already made it: wait for
+    # NTP to have put the time back.
+    wait_until(lambda: clock_near_now(lab.headend), 30, 0.3, "headend clock back from NTP")
     swan_reset(n, lab)
     up = swan_initiate(n, 30)
-    assert up.returncode == 0, up.stdout + up.stderr
+    assert up.returncode == 0, lab.headend.run("show clock") + lab.headend.run("show logging")
     assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
 
 
