@@ -98,6 +98,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not users:
         return
     tb = load_testbed(config)
+    from pkilab.testbed import ROLES
+
+    present = {d.role for d in tb.devices}
+    for it in items:
+        for mark in it.iter_markers("roles"):
+            unknown = [r for r in mark.args if r not in ROLES]
+            if unknown or mark.kwargs:
+                raise pytest.UsageError(f"{it.nodeid}: roles() takes role names among {', '.join(ROLES)}; "
+                                        f"got {mark.args!r} {mark.kwargs or ''}".rstrip())
+            missing = [r for r in mark.args if r not in present]
+            if missing:
+                it.add_marker(pytest.mark.skip(reason=f"testbed {tb.name} has no device with role "
+                                                      f"{', '.join(missing)}"))
     for it in users:
         if it.get_closest_marker("xdist_group") is None:
             # Real routers are shared by every test: one group. Each xdist worker gets its own
