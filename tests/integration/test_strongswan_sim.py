@@ -52,6 +52,8 @@ SWAN_LAN_HOST = "10.114.0.1"  # strongSwan as a branch: its LAN (lo in the names
 SWAN_RESPONDER_HOST = "10.2.2.1"  # strongSwan as a responder to the simulated branch
 PSK = "bigsecret"
 PORT_BASE = 7000
+NAT_T_RFC3947 = "4a131c81070358455c5728f20e95452f"  # vendor ID MD5("RFC 3947")
+NAT_D = 20
 
 
 def _skip_reason() -> str | None:
@@ -360,6 +362,64 @@ def clock_near_now(session: Session) -> bool:
     return bool(abs((shown if shown.tzinfo else shown.replace(tzinfo=dt.UTC)) - now) < dt.timedelta(minutes=5))
 
 
+@dataclass(frozen=True)
+class IkeSeen:
+    """One cleartext ISAKMP message of a capture: its ports, exchange and payload types."""
+
+    src: str
+    dst: str
+    sport: int
+    dport: int
+    exchange: int
+    payloads: tuple[int, ...]
+    vendor_ids: tuple[str, ...]
+
+
+def ike_in_capture(pcap: Path, start: int = 0) -> tuple[list[IkeSeen], list[tuple[str, str, int]]]:
+    """scapy on a segment's pcap from packet ``start``: cleartext ISAKMP messages (on 500, and on 4500
+    after the non-ESP marker) with their payload chains, and ESP packets (src, dst, UDP port or 0)."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.utils import rdpcap
+
+    seen: list[IkeSeen] = []
+    esp: list[tuple[str, str, int]] = []
+    for pkt in list(rdpcap(str(pcap)))[start:]:
+        if IP not in pkt:
+            continue
+        ip = pkt[IP]
+        if int(ip.proto) == 50:
+            esp.append((ip.src, ip.dst, 0))
+            continue
+        udp = pkt.getlayer(UDP)
+        if udp is None or not {500, 4500} & {int(udp.sport), int(udp.dport)}:
+            continue
+        data = bytes(udp.payload)
+        if 4500 in (udp.sport, udp.dport):
+            if data == b"\xff" or len(data) < 8:
+                continue  # NAT keepalive
+            if data[:4] != b"\x00" * 4:
+                esp.append((ip.src, ip.dst, 4500))
+                continue
+            data = data[4:]
+        if len(data) < 28 or data[19] & 1:  # encrypted: payloads not visible
+            continue
+        kinds, vids, kind, off = [], [], data[16], 28
+        while kind and off + 4 <= len(data):
+            length = int.from_bytes(data[off + 2:off + 4], "big")
+            kinds.append(kind)
+            if kind == 13:
+                vids.append(data[off + 4:off + length].hex())
+            kind, off = data[off], off + max(length, 4)
+        seen.append(IkeSeen(ip.src, ip.dst, int(udp.sport), int(udp.dport), data[18], tuple(kinds), tuple(vids)))
+    return seen, esp
+
+
+def pcap_count(pcap: Path) -> int:
+    from scapy.utils import rdpcap
+
+    return len(rdpcap(str(pcap)))
+
+
 def swan_initiate(n: Net, timeout: int = 20) -> subprocess.CompletedProcess[str]:
     return n.swan("--initiate", "--child", "hq", "--timeout", str(timeout), timeout=timeout + 15)
 
@@ -439,6 +499,7 @@ def test_strongswan_enrolls_with_scep_and_brings_up_rsig(lab: Lab) -> None:
     lab.headend.config([f"no crypto isakmp key {PSK} address {n.swan_ip}", "crypto isakmp identity dn"])
     write_swanctl(n, rsig=True)
     swan_reset(n, lab)
+    lab.facts["pcap_start"] = pcap_count(lab.pcaps / "outside.pcap")
     start_charon(n)
     up = swan_initiate(n, 40)  # the headend fetches the CRL first
     assert up.returncode == 0, up.stdout + up.stderr
@@ -450,6 +511,14 @@ def test_strongswan_enrolls_with_scep_and_brings_up_rsig(lab: Lab) -> None:
     summary = analyze(lab.pcaps / "outside.pcap")
     assert "rsig" in summary.chosen_auth()
     assert summary.esp_between(n.host_ip, n.swan_ip)
+    seen, esp = ike_in_capture(lab.pcaps / "outside.pcap", lab.facts["pcap_start"])
+    main = [m for m in seen if m.exchange == 2]  # identity protection (main mode)
+    assert any(m.src == n.swan_ip and NAT_T_RFC3947 in m.vendor_ids for m in main)
+    assert any(m.src == n.host_ip and NAT_T_RFC3947 in m.vendor_ids for m in main)
+    # MM3 and MM4: NAT-D of the peer's address and of our own, both ways
+    assert {(m.src, m.payloads.count(NAT_D)) for m in main if NAT_D in m.payloads} == {(n.swan_ip, 2),
+                                                                                       (n.host_ip, 2)}
+    assert {(s, d, p) for s, d, p in esp} == {(n.host_ip, n.swan_ip, 4500), (n.swan_ip, n.host_ip, 4500)}
 
 
 def test_headend_clock_past_the_certificate_refuses_then_accepts(lab: Lab) -> None:
@@ -508,3 +577,20 @@ def test_simulated_branch_to_strongswan_responder(lab: Lab) -> None:
     assert flow.pkts_encaps >= 10 and flow.pkts_decaps >= 10 and flow.peer_port == 4500
     listing = n.swan("--list-sas").stdout
     assert re.search(r"sim: #\d+, ESTABLISHED, IKEv1", listing) and "TUNNEL-in-UDP" in listing
+
+
+def test_no_nat_transparency_turns_nat_t_off(lab: Lab) -> None:
+    """``no crypto ipsec nat-transparency udp-encaps`` on the branch: no NAT-T vendor ID, no NAT-D, no 4500."""
+    n = lab.net
+    pcap = lab.pcaps / "outside.pcap"
+    vpn.clear_sas(lab.branch)
+    n.swan("--terminate", "--ike", "sim", "--timeout", "5", timeout=20)
+    lab.branch.config(["no crypto ipsec nat-transparency udp-encaps"])
+    start = pcap_count(pcap)
+    vpn.ping(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0", 5)
+    seen = wait_until(lambda: [m for m in ike_in_capture(pcap, start)[0] if m.exchange == 2 and m.src == n.branch_ip],
+                      15, 0.3, "the branch's main mode in the capture")
+    assert all(NAT_T_RFC3947 not in m.vendor_ids and NAT_D not in m.payloads for m in seen)
+    assert not [m for m in ike_in_capture(pcap, start)[0] if 4500 in (m.sport, m.dport)]
+    assert all("N" not in sa.capabilities for sa in detail(lab.branch))
+    lab.branch.config(["crypto ipsec nat-transparency udp-encaps"])
