@@ -3,7 +3,8 @@
 Revoke → the CA's CRL lists the serial → the headend requests the CRL → the established tunnel
 keeps working until it is cleared → then the revoked branch is refused: the headend logs
 IKMP_INVAL_CERT, the branch IKMP_MODE_FAILURE, its ISAKMP SA never reaches QM_IDLE and pings fail.
-A headend with ``revocation-check none`` does not check (and lets the revoked branch in).
+Other branches keep connecting. A headend with ``revocation-check none`` does not check (and lets
+the revoked branch in).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ pytestmark = [pytest.mark.roles("ca", "headend", "branch"), pytest.mark.destruct
 
 @pytest.fixture(scope="module")
 def seed(sessions):
-    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch")) as lab:
+    """The seed's lab, with every further branch of the testbed as another spoke."""
+    others = tuple(scenario.spoke_from_testbed(sessions.get(d.name)) for d in sessions.testbed.by_role("branch")[1:])
+    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"),
+                           spokes=others) as lab:
         yield lab
 
 
@@ -51,6 +55,19 @@ def test_revoked_branch_refused_once_cleared(device, seed):
                                              f"{seed.vpn.headend_address}")
     assert not [sa for sa in vpn.isakmp_sas(br) if sa.state == "QM_IDLE"], "never QM_IDLE"
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
+
+
+@pytest.mark.seed("Revoking a Digital Certificate… (only the revoked branch loses access)")
+def test_other_branches_still_connect(device, seed):
+    if not seed.spokes:
+        pytest.skip("the testbed has a single branch")
+    he = device("headend")
+    for spoke in seed.spokes:
+        session = device(spoke.session.name)
+        vpn.clear_sas(session)
+        assert vpn.bring_up(session, scenario.HQ_HOST, spoke.lan_if).received > 0
+        sas = [sa for sa in vpn.isakmp_detail(he) if sa.remote == spoke.vpn.branch_address]
+        assert sas and sas[0].auth == "rsig", f"{spoke.session.name}: {sas}"
 
 
 @pytest.mark.seed("Distributing the CRL over SCEP, Q4 (revocation-check none never checks)")

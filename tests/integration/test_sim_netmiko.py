@@ -11,7 +11,7 @@ from pkilab.wait import wait_until
 pytestmark = pytest.mark.usefixtures("running_lab")
 
 
-@pytest.mark.parametrize("name", ["ese-ios-ca", "ese-cryagg", "ese-branch", "hq-host"])
+@pytest.mark.parametrize("name", ["ese-ios-ca", "ese-cryagg", "ese-branch", "ese-branch2", "hq-host"])
 def test_every_device_logs_in_to_user_exec_and_enables(netmiko_factory, name):
     conn = netmiko_factory(name)
     assert conn.find_prompt() == f"{name}>"

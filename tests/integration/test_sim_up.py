@@ -30,7 +30,7 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
             line = proc.stdout.readline()
             assert line, f"sim up ended early: {proc.stderr.read()}"
             lines.append(line.strip())
-        assert len(lines) == 5 and lines[-1].startswith("ready (4 devices")
+        assert len(lines) == 6 and lines[-1].startswith("ready (5 devices")
         from netmiko import ConnectHandler
 
         conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=6223 + worker_offset(), username="admin",

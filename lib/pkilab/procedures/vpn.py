@@ -8,6 +8,7 @@ RSA signatures (the default), policy 20 the pre-shared-key prep tunnel.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,13 @@ class VpnSettings:
                 f"crypto ipsec transform-set {ts} esp-3des esp-sha-hmac",
                 "no crypto ipsec nat-transparency udp-encaps"]
 
-    def headend(self) -> list[str]:
+    def for_branch(self, address: str, lan: str) -> VpnSettings:
+        """The same VPN seen from another branch (its outside address and LAN)."""
+        return dataclasses.replace(self, branch_address=v.ipv4(address, "branch address"), branch_lan=lan)
+
+    def headend(self, more_branches: tuple[str, ...] = ()) -> list[str]:
         """The seed's "IPSec Headend Hub-and-Spoke Configuration Using dmaps (DPD/RRI)"."""
-        return [*self.common(), self.psk_line(self.branch_address),
+        return [*self.common(), self.psk_line(self.branch_address), *(self.psk_line(a) for a in more_branches),
                 "crypto dynamic-map dmap 10", f"set transform-set {self.transform_set}", "reverse-route",
                 "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap",
                 f"interface {v.word(self.headend_outside_if, 'vpn.headend_outside_if')}", "crypto map dynamic-map"]
@@ -61,11 +66,12 @@ class VpnSettings:
         """``crypto isakmp key KEY address PEER``."""
         return f"crypto isakmp key {v.word(self.psk, 'vpn.psk', secret=True)} address {v.ipv4(peer, 'peer')}"
 
-    def headend_undo(self) -> list[str]:
+    def headend_undo(self, more_branches: tuple[str, ...] = ()) -> list[str]:
         """Lines that remove the headend's VPN configuration."""
         return [f"interface {self.headend_outside_if}", "no crypto map dynamic-map",
                 "no crypto map dynamic-map 10", "no crypto dynamic-map dmap 10",
-                f"no {self.psk_line(self.branch_address)}", *self._common_undo()]
+                f"no {self.psk_line(self.branch_address)}", *(f"no {self.psk_line(a)}" for a in more_branches),
+                *self._common_undo()]
 
     def branch_undo(self) -> list[str]:
         """Lines that remove the branch's VPN configuration."""
@@ -124,17 +130,23 @@ def clear_log(session: Session) -> None:
 
 
 @contextlib.contextmanager
-def hub_and_spoke(headend: Session, branch: Session, s: VpnSettings | None = None) -> Iterator[VpnSettings]:
-    """Configure the seed's headend and branch for the body; remove it all afterwards."""
+def hub_and_spoke(headend: Session, branch: Session, s: VpnSettings | None = None,
+                  more: tuple[tuple[Session, VpnSettings], ...] = ()) -> Iterator[VpnSettings]:
+    """Configure the seed's headend and branch (and more branches) for the body; remove it all after."""
     s = s or VpnSettings()
-    headend.masker.add(s.psk)
-    branch.masker.add(s.psk)
+    extra = tuple(b.branch_address for _, b in more)
+    for session in (headend, branch, *(x for x, _ in more)):
+        session.masker.add(s.psk)
     try:
-        headend.config(s.headend())
+        headend.config(s.headend(extra))
         branch.config(s.branch())
+        for session, settings in more:
+            session.config(settings.branch())
         yield s
     finally:
-        for session, undo in ((headend, s.headend_undo()), (branch, s.branch_undo())):
+        undos = [(headend, s.headend_undo(extra)), (branch, s.branch_undo()),
+                 *((x, b.branch_undo()) for x, b in more)]
+        for session, undo in undos:
             if not session.connected:
                 session.connect()
             session.config(undo, check=False)

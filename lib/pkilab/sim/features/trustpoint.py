@@ -341,6 +341,11 @@ class Trustpoints(Feature):
             if host:
                 lines.append(f"    Name: {host}")
         lines += [f"    {x}" for x in render_dn_lines(cert.subject)]
+        from pkilab.sim.features.enroll import _cdp_url
+
+        cdp = _cdp_url(cert)
+        if cdp:
+            lines += ["  CRL Distribution Points: ", f"    {cdp}"]
         lines += ["  Validity Date: ", f"    start date: {clock.format_date(cert.not_valid_before_utc)}",
                   f"    end   date: {clock.format_date(cert.not_valid_after_utc)}"]
         if not ca and tp.cert is cert:
