@@ -58,6 +58,10 @@ NAT_T_RFC3947 = "4a131c81070358455c5728f20e95452f"  # vendor ID MD5("RFC 3947")
 NAT_D = 20
 
 
+# The tests run in file order on one lab and one charon: with `--dist loadgroup` one worker takes them all.
+pytestmark = pytest.mark.xdist_group("strongswan-sim")
+
+
 def _skip_reason() -> str | None:
     if not CHARON.exists() or SWANCTL is None or PKI is None:
         return "strongSwan not installed (strongswan-charon, strongswan-swanctl, strongswan-pki)"
