@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.capture.ipsec import analyze
 from pkilab.device.session import Session
-from pkilab.errors import SimError, TestbedError
+from pkilab.errors import DeviceError, SimError, TestbedError
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
@@ -630,3 +630,28 @@ def test_no_nat_transparency_turns_nat_t_off(lab: Lab) -> None:
     assert (n.branch_ip, n.swan_ip, 0) in ike_in_capture(pcap, start)[1]
     assert lost.received == 0  # type: ignore[attr-defined]
     lab.branch.config(["crypto ipsec nat-transparency udp-encaps"])
+
+
+def test_bound_headend_answers_again_after_a_reload(lab: Lab) -> None:
+    """The bridge outlives a reload of its router: strongSwan's next PSK attempt reaches the rebooted headend."""
+    n = lab.net
+    lab.headend.config([f"crypto isakmp key {PSK} address {n.swan_ip}", "crypto isakmp identity address"])
+    lab.headend.run("write memory")
+    n.swan("--terminate", "--ike", "hq", "--timeout", "5", timeout=20)
+    write_swanctl(n, rsig=False)
+    start_charon(n)
+    lab.headend.reload(save=False)
+    wait_until(lambda: _reconnected(lab.headend), 30, 0.3, "headend back after the reload")
+    up = swan_initiate(n)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
+    (sa,) = [x for x in detail(lab.headend) if x.status == "ACTIVE"]
+    assert (sa.remote, sa.auth) == (n.swan_ip, "psk") and "N" in sa.capabilities
+
+
+def _reconnected(session: Session) -> bool:
+    try:
+        session.connect()
+    except DeviceError:  # the router is still booting: connection refused
+        return False
+    return True
