@@ -26,8 +26,21 @@ def ntp_servers(session: Session) -> list[str]:
 
 
 def wait_synchronized(session: Session, timeout: float = 90) -> object:
-    """Poll ``show clock`` until the clock is authoritative (no ``*``)."""
-    return wait_until(lambda: _authoritative(session), timeout, 0.5, f"{session.name}: clock authoritative")
+    """Poll until the clock is authoritative (no ``*``) and, when NTP is configured, NTP-synchronized.
+
+    ``clock set`` alone makes a clock authoritative (``.``), so after a skew the restore must wait
+    for NTP to bring the time back, not merely for the marker to change.
+    """
+    needs_ntp = bool(ntp_servers(session))
+
+    def ready() -> object | None:
+        shown = _authoritative(session)
+        if shown is None or not needs_ntp:
+            return shown
+        status = parse("show ntp status", session.run("show ntp status"))
+        return shown if status.synchronized and getattr(shown, "marker", "") == "" else None
+
+    return wait_until(ready, timeout, 0.5, f"{session.name}: clock synchronized")
 
 
 def _authoritative(session: Session) -> object | None:
