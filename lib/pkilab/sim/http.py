@@ -27,6 +27,7 @@ class HttpRequest:
     query: dict[str, str]
     body: bytes
     client: str
+    keep_alive: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ HttpApp = Callable[[HttpRequest], HttpResponse]
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             413: "Request Entity Too Large", 500: "Internal Server Error"}
 MAX_BODY = 1 << 20
+IDLE_SECONDS = 10.0
 
 
 def dispatch(router: Router, request: HttpRequest) -> HttpResponse:
@@ -84,12 +86,19 @@ class HttpServer:
             self.server = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # HTTP/1.1 keep-alive: requests on one connection are answered in turn until the client
+        # closes it, asks to close, or stays idle for IDLE_SECONDS.
         try:
-            request = await asyncio.wait_for(self._read(reader, writer), 10)
-            if request is not None:
+            while True:
+                async with asyncio.timeout(IDLE_SECONDS):
+                    request = await self._read(reader, writer)
+                if request is None:
+                    break
                 response = dispatch(self.router, request)
-                await self._write(writer, response)
-        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+                await self._write(writer, response, keep_alive=request.keep_alive)
+                if not request.keep_alive:
+                    break
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             writer.close()
@@ -110,12 +119,16 @@ class HttpServer:
         body = await reader.readexactly(length) if length else b""
         url = urlsplit(target)
         peer: Any = writer.get_extra_info("peername")
+        connection = headers.get("connection", "").lower()
+        keep = connection == "keep-alive" if parts[2].upper() == "HTTP/1.0" else connection != "close"
         return HttpRequest(method.upper(), url.path, dict(parse_qsl(url.query, keep_blank_values=True)), body,
-                           str(peer[0]) if peer else "")
+                           str(peer[0]) if peer else "", keep)
 
     @staticmethod
-    async def _write(writer: asyncio.StreamWriter, response: HttpResponse) -> None:
+    async def _write(writer: asyncio.StreamWriter, response: HttpResponse, keep_alive: bool = False) -> None:
         reason = _REASONS.get(response.status, "Error")
+        connection = "keep-alive" if keep_alive else "close"
         writer.write(f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-                     f"Content-Length: {len(response.body)}\r\nConnection: close\r\n\r\n".encode() + response.body)
+                     f"Content-Length: {len(response.body)}\r\nConnection: {connection}\r\n\r\n".encode()
+                     + response.body)
         await writer.drain()
