@@ -34,16 +34,18 @@ class FileSystem:
     files: dict[str, File] = field(default_factory=dict)
     next_index: int = 1
     show_date: bool = False
+    _used: int = 0  # kept up to date by write/delete: a CA writes a file per certificate
 
     def used(self) -> int:
         """Bytes used by all files."""
-        return sum(len(f.data) for f in self.files.values())
+        return self._used
 
     def write(self, path: str, data: bytes, perms: str = "-rw-", index: int | None = None) -> None:
         """Create or replace a file, keeping its index when it exists."""
         old = self.files.get(path)
-        if self.used() - (len(old.data) if old else 0) + len(data) > self.size:
+        if self._used - (len(old.data) if old else 0) + len(data) > self.size:
             raise FileSystemError(f"%Error opening {self.name}:{path} (No space left on device)")
+        self._used += len(data) - (len(old.data) if old else 0)
         if old is not None:
             old.data = data
             return
@@ -61,8 +63,10 @@ class FileSystem:
 
     def delete(self, path: str) -> None:
         """Delete a file."""
-        if self.files.pop(path, None) is None:
+        gone = self.files.pop(path, None)
+        if gone is None:
             raise FileSystemError(f"%Error deleting {self.name}:{path} (No such file or directory)")
+        self._used -= len(gone.data)
 
     def listing(self) -> str:
         """Render ``dir`` output as IOS 15 prints it."""
