@@ -12,9 +12,9 @@ signatures per second with cryptography, measured in alternation with the CA's c
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
 import http.client
+import os
 import subprocess
 import sys
 import tempfile
