@@ -84,6 +84,7 @@ class Pki:
         self.serial = 1
 
     def enroll(self, router: Router) -> None:
+        """Give the router an RSA-2048 key pair and a certificate of this CA."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         keys = router.feature(Keys)
         label = keys.default_label()
@@ -146,7 +147,7 @@ def handshakes(rsig: bool, count: int) -> list[float]:
 
 
 def many_branches(rsig: bool, count: int) -> tuple[float, int]:
-    headend, branches = build(rsig, count)
+    _, branches = build(rsig, count)
     started = time.perf_counter()
     for i, branch in enumerate(branches):
         echo(branch, i)

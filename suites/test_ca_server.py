@@ -41,7 +41,6 @@ def ca(sessions):
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Step 15")
 def test_server_enabled_as_configured(device, ca):
-    session, _ = ca
     server = parse("show crypto pki server", device("ca").run("show crypto pki server")).servers[0]
     assert server.enabled and server.status == "enabled"
     assert server.granting_mode == "manual"

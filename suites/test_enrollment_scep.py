@@ -1,5 +1,7 @@
-"""Enrollment with a Cisco IOS Software CA over SCEP (seed: "Enrolling a VPN Headend Router…",
-"Approving an Enrollment…", "Commands for Managing the PKI Server").
+"""Enrollment with a Cisco IOS Software CA over SCEP.
+
+Seed sections: "Enrolling a VPN Headend Router…", "Approving an Enrollment…", "Commands for Managing
+the PKI Server".
 
 The headend enrolls with a manual grant: the request is pending on both sides with the same
 fingerprint, the grant delivers an Available certificate whose fields follow the CA's settings,
