@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -61,8 +60,8 @@ async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
     print(f"ready ({len(testbed.devices)} devices in {lab.started_in:.2f} s)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+    if sys.platform != "win32":  # the event loop has no signal handlers there; Ctrl-C still stops it
+        for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await lab.stop()
