@@ -103,6 +103,7 @@ class Lab:
             task.cancel()
         for name in list(self._servers):
             await self._close(name)
+        await asyncio.sleep(0)  # let the cancelled session tasks finish before the loop stops
         for router in self.routers.values():
             for f in router.features.values():
                 f.stop()

@@ -82,7 +82,9 @@ class CliChannel(asyncssh.SSHServerSession[str]):
             self._write("\n" + line + "\n")
 
     def close(self) -> None:
-        """Drop the connection (reload)."""
+        """Drop the connection (reload, lab stop) and end its input task."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
         if self.chan is not None:
             with contextlib.suppress(Exception):
                 self.chan.close()
