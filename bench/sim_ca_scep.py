@@ -78,7 +78,7 @@ def main() -> None:
         lab = subprocess.Popen([sys.executable, *prefix, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            while not (line := lab.stdout.readline() if lab.stdout else "").startswith("ready"):
+            while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":
                 if not line:
                     raise SystemExit(f"the lab did not start: {lab.stderr.read() if lab.stderr else ''}")
             run(load(path), args.count, args.chunk, args.connections, lab.pid)

@@ -26,11 +26,11 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         lines = []
-        while not lines or not lines[-1].startswith("ready"):
+        while not lines or lines[-1] != "ready":
             line = proc.stdout.readline()
             assert line, f"sim up ended early: {proc.stderr.read()}"
             lines.append(line.strip())
-        assert len(lines) == 6 and lines[-1].startswith("ready (5 devices")
+        assert len(lines) == 7 and lines[-2].startswith("5 devices listening after")
         from netmiko import ConnectHandler
 
         conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=6223 + worker_offset(), username="admin",

@@ -57,7 +57,8 @@ async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
     await lab.start()
     for spec in testbed.devices:
         print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
-    print(f"ready ({len(testbed.devices)} devices in {lab.started_in:.2f} s)", flush=True)
+    print(f"{len(testbed.devices)} devices listening after {lab.started_in:.2f} s", flush=True)
+    print("ready", flush=True)  # alone on its line: what scripts wait for
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if sys.platform != "win32":  # the event loop has no signal handlers there; Ctrl-C still stops it
