@@ -89,13 +89,27 @@ def collection_testbed(config: pytest.Config) -> Testbed | None:
 _DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions"}
 
 
+def _group_by_module(items: list[Any]) -> None:
+    """Give every test without an ``xdist_group`` its module's group (``--dist loadgroup``).
+
+    Tests of one module share module fixtures (a scenario built step by step, a lab started by the
+    module), so they must run on one worker in file order; modules still spread over workers.
+    """
+    for it in items:
+        module = getattr(it, "module", None)
+        if module is not None and it.get_closest_marker("xdist_group") is None:
+            it.add_marker(pytest.mark.xdist_group(module.__name__))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the xdist_group markers
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
-    """Validate the testbed before anything runs; group device tests for xdist."""
+    """Validate the testbed before anything runs; group tests for xdist."""
     error = config.stash.get(TESTBED_ERROR_KEY, None)
     if error is not None:
         pytest.exit(f"pkilab: testbed error: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
     users = [it for it in items if _DEVICE_FIXTURES & set(getattr(it, "fixturenames", ()))]
     if not users:
+        _group_by_module(items)
         return
     tb = load_testbed(config)
     from pkilab.testbed import ROLES
@@ -115,12 +129,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if it.get_closest_marker("xdist_group") is None:
             # Real routers are shared by every test: one group. Each xdist worker gets its own
             # simulated lab, so simulated tests may spread by module.
-            group = f"{tb.name}:{it.module.__name__}" if tb.simulated else tb.name
+            group = it.module.__name__ if tb.simulated else tb.name
             it.add_marker(pytest.mark.xdist_group(group))
         seed = it.get_closest_marker("seed")
         if seed and seed.args:
             it.user_properties.append(("seed_section", str(seed.args[0])))
         it.user_properties.append(("nodeid", it.nodeid))
+    _group_by_module(items)
 
 
 @pytest.hookimpl(hookwrapper=True)
