@@ -97,9 +97,12 @@ def test_certificates_survive_a_reload(lab):
 def test_crl_request_fetches_the_cas_crl(lab):
     _, s = lab
     he = s["ese-cryagg"]
-    he.run("crypto pki crl request ese-ios-ca")
-    crls = wait_until(lambda: parse("show crypto pki crls", he.run("show crypto pki crls")).crls, 10, 0.2,
-                      "CRL cached on the headend")
+    def fetched():
+        # Right after the reload the headend may still be bringing itself up: ask again, as a user would.
+        he.run("crypto pki crl request ese-ios-ca")
+        return parse("show crypto pki crls", he.run("show crypto pki crls")).crls
+
+    crls = wait_until(fetched, 30, 0.5, "CRL cached on the headend")
     assert crls[0].issuer.startswith("cn=ese-ios-ca")
     assert any("Retrieved via SCEP" in x for x in crls[0].retrieved_from)
 
