@@ -323,8 +323,6 @@ class Trustpoints(Feature):
             if tp.crl is not None and tp.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
                 return "invalid", tp
             return "ok", tp
-        if self.router.has_fault("accept-unknown-ca"):
-            return "ok", None
         return "invalid", None
 
     # ---- show commands -------------------------------------------------------------------
