@@ -131,7 +131,7 @@ def test_no_start_without_authoritative_clock(device, sessions):
         session.config([f"no {line}" for line in servers] + ["ip http server"])
         session.run("write memory")
         session.reload(save=False)
-        session = wait_until(lambda: _reconnect(sessions, "branch"), 60, 0.5, "branch back after reload")
+        session = wait_until(lambda: sessions.alive("branch"), 60, 0.5, "branch back after reload")
         shown = parse("show clock", session.run("show clock"))
         assert shown.marker == "*", "after a reload without NTP the clock is not authoritative"
         session.run("configure terminal")
@@ -142,15 +142,6 @@ def test_no_start_without_authoritative_clock(device, sessions):
         servers_now = parse("show crypto pki server", session.run("show crypto pki server")).servers
         assert not any(s.enabled for s in servers_now)
     finally:
-        session = _reconnect(sessions, "branch") or session
+        session = sessions.alive("branch") or session
         baseline.restore(session, before, ["no ip http server", *servers])
         clock.wait_synchronized(session)
-
-
-def _reconnect(sessions, role):
-    try:
-        s = sessions.get(role)
-        s.run("show clock")
-        return s
-    except Exception:
-        return None

@@ -59,6 +59,15 @@ class SessionPool:
             self.sessions[spec.name] = s
         return s
 
+    def alive(self, key: str) -> Session | None:
+        """A session that answers a command now, or None (the device is rebooting or unreachable)."""
+        try:
+            s = self.get(key)
+            s.run("show clock")
+            return s
+        except Exception:  # any failure means "not back yet" to the caller polling with a deadline
+            return None
+
     def marks(self) -> dict[str, int]:
         """Current transcript positions of every open session."""
         return {name: s.transcript.mark() for name, s in self.sessions.items()}
@@ -152,16 +161,13 @@ def device(request: pytest.FixtureRequest, sessions: SessionPool,
                           (f"device.{s.name}.role", spec.role), (f"device.{s.name}.platform", spec.platform),
                           (f"device.{s.name}.image", _image_of(request.config, s))])
         used.setdefault(s.name, s.transcript.mark())
-        image_key = f"image:{s.name}"
-        if image_key not in request.config.stash.get(_IMAGES, set()):
-            request.config.stash.setdefault(_IMAGES, set()).add(image_key)
+        if s.name not in request.config.stash.get(_IMAGE_CACHE, {}):
             record_testsuite_property(f"device.{s.name}.image", _image_of(request.config, s))
         return s
 
     yield get
 
 
-_IMAGES = pytest.StashKey[set[str]]()
 _IMAGE_CACHE = pytest.StashKey[dict[str, str]]()
 
 

@@ -256,3 +256,18 @@ def build_crl(
             x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(utc(entry.revoked_at)).build()
         )
     return builder.sign(ca_key, x509_hash(hash_name))
+
+
+def http_cdp_url(cert: x509.Certificate | None) -> str | None:
+    """The first http(s) CRL distribution point of ``cert`` (None when it names none)."""
+    if cert is None:
+        return None
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return None
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith("http"):
+                return str(name.value)
+    return None

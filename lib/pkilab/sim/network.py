@@ -127,13 +127,7 @@ class Network:
         seg = self.segments[link]
         if seg.pcap is not None:
             seg.pcap.write(target.mac + sender.mac + b"\x08\x00" + packet)
-        self._schedule(target.receiver, target.interface, packet, trace)
-
-    def _schedule(self, receiver: Receiver, interface: str, packet: bytes, trace: Trace | None) -> None:
-        if self.loop is None:
-            receiver(interface, packet, trace)
-        else:
-            self.loop.call_soon(receiver, interface, packet, trace)
+        self.loop_call(target.receiver, target.interface, packet, trace)
 
     def loop_call(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` on the next loop iteration (at once when there is no loop)."""

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.hostsrv import spec_from_testbed
 from pkilab.pki import fingerprints
+from pkilab.pki.ca import http_cdp_url
 from pkilab.pki.csr import build_csr
 from pkilab.pki.keys import export_key_pem
 from pkilab.pki.names import render_dn, router_subject
@@ -364,8 +365,7 @@ class Enrollment(Feature):
         """Fetch the CRL (the certificate's CDP over HTTP, else SCEP GetCRL); True on success."""
         system = self.router.feature(System)
         try:
-            cdp = _cdp_url(peer_cert) if peer_cert is not None else (
-                _cdp_url(tp.cert) if tp.cert is not None else None)
+            cdp = http_cdp_url(peer_cert if peer_cert is not None else tp.cert)
             if cdp:
                 crl = await self._fetch_cdp(cdp)
                 source = cdp
@@ -463,20 +463,6 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}"
     return f"{int(minutes)}:{secs:06.3f}" if minutes else f"{secs:.3f}"
-
-
-def _cdp_url(cert: x509.Certificate | None) -> str | None:
-    if cert is None:
-        return None
-    try:
-        cdps = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    except x509.ExtensionNotFound:
-        return None
-    for point in cdps:
-        for name in point.full_name or ():
-            if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith("http"):
-                return str(name.value)
-    return None
 
 
 def _http_get(target: str, url: str) -> bytes:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pkilab.pki import fingerprints
+from pkilab.pki.ca import http_cdp_url
 from pkilab.pki.names import render_dn, render_dn_lines
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ask, Ctx
@@ -339,9 +340,7 @@ class Trustpoints(Feature):
             if host:
                 lines.append(f"    Name: {host}")
         lines += [f"    {x}" for x in render_dn_lines(cert.subject)]
-        from pkilab.sim.features.enroll import _cdp_url
-
-        cdp = _cdp_url(cert)
+        cdp = http_cdp_url(cert)
         if cdp:
             lines += ["  CRL Distribution Points: ", f"    {cdp}"]
         lines += ["  Validity Date: ", f"    start date: {clock.format_date(cert.not_valid_before_utc)}",
