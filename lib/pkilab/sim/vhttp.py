@@ -17,7 +17,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from pkilab.sim import packets as pk
-from pkilab.sim.http import HttpRequest, HttpResponse, dispatch
+from pkilab.sim.http import HttpError, HttpResponse, dispatch, encode_response, parse_request
 from pkilab.sim.network import Trace
 
 if TYPE_CHECKING:
@@ -91,23 +91,17 @@ def serve(ip_feature: Ip, packet: pk.IPv4, trace: Trace | None) -> None:
         ip_feature.send(pk.ipv4(packet.dst, packet.src, pk.PROTO_TCP, reset, ident=ip_feature.next_ident()), trace)
         return
     response = _handle(router, data, packet.src)
-    reply = (f"HTTP/1.1 {response.status} {'OK' if response.status == 200 else 'Error'}\r\n"
-             f"Content-Type: {response.content_type}\r\nContent-Length: {len(response.body)}\r\n"
-             f"Connection: close\r\n\r\n").encode() + response.body
-    segment = tcp_segment(packet.dst, packet.src, 80, sport, PSH_ACK, reply)
+    segment = tcp_segment(packet.dst, packet.src, 80, sport, PSH_ACK, encode_response(response))
     ip_feature.send(pk.ipv4(packet.dst, packet.src, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()), trace)
 
 
 def _handle(router: object, data: bytes, client: str) -> HttpResponse:
-    from urllib.parse import parse_qsl, urlsplit
-
-    head, sep, body = data.partition(b"\r\n\r\n")
-    parts = head.decode("latin-1").split("\r\n")[0].split()
-    if not sep or len(parts) != 3:
+    try:
+        request, _ = parse_request(data, client)
+    except HttpError as exc:
+        return exc.response
+    if request is None:  # the whole request travels in one segment: incomplete is malformed
         return HttpResponse(400, "text/plain", b"Bad Request\n")
-    url = urlsplit(parts[1])
-    request = HttpRequest(parts[0].upper(), url.path, dict(parse_qsl(url.query, keep_blank_values=True)), body,
-                          client)
     return dispatch(router, request)  # type: ignore[arg-type]
 
 

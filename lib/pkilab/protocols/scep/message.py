@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -171,14 +171,40 @@ def _sym_crypt(name: str, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> 
     return plain[:-pad]
 
 
+class CertIds(NamedTuple):
+    """What designates a certificate in CMS, read from its own DER (no Name objects are built).
+
+    Attributes:
+        serial: the serial number.
+        issuer: the issuer Name, DER as the certificate carries it.
+        subject: the subject Name, DER as the certificate carries it.
+    """
+
+    serial: int
+    issuer: bytes
+    subject: bytes
+
+
 @lru_cache(maxsize=64)
-def issuer_der(cert: x509.Certificate) -> bytes:
-    """The DER of a certificate's issuer (cached: the CA's is needed for every message)."""
-    return cert.issuer.public_bytes()
+def cert_ids(cert: x509.Certificate) -> CertIds:
+    """Serial, issuer and subject of ``cert`` (cached: the CA's are needed for every message)."""
+    tbs = cert.tbs_certificate_bytes
+    fields = der.children(tbs, der.read(tbs))
+    at = 1 if fields[0].tag == 0xA0 else 0  # [0] version is absent from v1 certificates
+    issuer, subject = fields[at + 2], fields[at + 4]
+    return CertIds(cert.serial_number, tbs[issuer.head : issuer.end], tbs[subject.head : subject.end])
 
 
+@lru_cache(maxsize=64)
+def cert_der(cert: x509.Certificate) -> bytes:
+    """The DER of a certificate (cached: the CA's goes into every reply)."""
+    return cert.public_bytes(Encoding.DER)
+
+
+@lru_cache(maxsize=64)
 def _issuer_and_serial(cert: x509.Certificate) -> bytes:
-    return der.issuer_and_serial(issuer_der(cert), cert.serial_number)
+    ids = cert_ids(cert)
+    return der.issuer_and_serial(ids.issuer, ids.serial)
 
 
 def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des") -> bytes:
@@ -294,7 +320,7 @@ def _signed_data(
         der.integer(1),
         der.set_of([der.algorithm(digest_oid, None)]),
         encap,
-        der.implicit_constructed(0, signer_cert.public_bytes(Encoding.DER)),
+        der.implicit_constructed(0, cert_der(signer_cert)),
         der.set_of([signer_info]),
     )
     return der.sequence(der.oid(OID_SIGNED_DATA), der.explicit(0, signed))

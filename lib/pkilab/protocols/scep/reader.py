@@ -32,7 +32,7 @@ from pkilab.protocols.scep.message import (
     PkiMessage,
     PkiStatus,
     _sym_crypt,
-    issuer_der,
+    cert_ids,
 )
 
 _CIPHER_BY_ASN1: dict[str, Cipher_] = {asn1: name for name, (asn1, _, _) in _CIPHERS.items()}  # type: ignore[misc]
@@ -126,9 +126,8 @@ def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
     """Whether an IssuerAndSerialNumber or [0] SubjectKeyIdentifier designates ``cert``."""
     if rid.tag == 0x30:
         issuer, serial = der.children(data, rid)[:2]
-        return der.decode_int(data, serial) == cert.serial_number and (
-            data[issuer.head : issuer.end] == issuer_der(cert)
-        )
+        ids = cert_ids(cert)
+        return der.decode_int(data, serial) == ids.serial and data[issuer.head : issuer.end] == ids.issuer
     if rid.tag == 0x80:
         try:
             ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest

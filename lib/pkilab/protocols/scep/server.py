@@ -57,6 +57,8 @@ from pkilab.protocols.scep.message import (
     MessageType,
     PkiMessage,
     PkiStatus,
+    cert_der,
+    cert_ids,
     certs_only,
     envelope,
     new_nonce,
@@ -224,8 +226,7 @@ class ScepServer:
             text = "".join(cap + "\n" for cap in self.options.capabilities)
             return Response(200, CT_TEXT, text.encode("ascii"), "GetCACaps")
         if operation == "GetCACert":
-            cert = self.backend.ca_certificate().public_bytes(Encoding.DER)
-            return Response(200, CT_CA_CERT, cert, "GetCACert")
+            return Response(200, CT_CA_CERT, cert_der(self.backend.ca_certificate()), "GetCACert")
         if operation == "GetCRL":
             crl = self.backend.crl()
             if crl is None:
@@ -291,7 +292,8 @@ class ScepServer:
 
     def _issued_by_us(self, cert: x509.Certificate) -> bool:
         ca = self.backend.ca_certificate()
-        if cert.issuer != ca.subject or cert.subject == ca.subject:
+        ids, ca_ids = cert_ids(cert), cert_ids(ca)
+        if ids.issuer != ca_ids.subject or ids.subject == ca_ids.subject:
             return False
         try:
             cert.verify_directly_issued_by(ca)
