@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtensionOID
 
 from pkilab.errors import PkiError
 from pkilab.pki.csr import CsrInfo, x509_hash
@@ -125,14 +126,19 @@ def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
 
 
 @lru_cache(maxsize=16)
-def _end_entity_builder(ca_cert: x509.Certificate) -> x509.CertificateBuilder:
-    # What every certificate of one CA shares; builders are immutable, so this can be reused.
-    return (
-        x509.CertificateBuilder()
-        .issuer_name(ca_cert.subject)
-        .add_extension(_END_ENTITY_USAGE, critical=True)
-        .add_extension(_authority_key_id(ca_cert), critical=False)
-    )
+def _end_entity_common(ca_cert: x509.Certificate) -> tuple[x509.Name, list[x509.Extension[x509.ExtensionType]]]:
+    # What every certificate of one CA shares: the issuer and the first two extensions.
+    return ca_cert.subject, [
+        x509.Extension(ExtensionOID.KEY_USAGE, True, _END_ENTITY_USAGE),
+        x509.Extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False, _authority_key_id(ca_cert)),
+    ]
+
+
+@lru_cache(maxsize=16)
+def _cdp_extension(url: str) -> x509.Extension[x509.ExtensionType]:
+    uri = x509.UniformResourceIdentifier(url)
+    point = x509.DistributionPoint(full_name=[uri], relative_name=None, reasons=None, crl_issuer=None)
+    return x509.Extension(ExtensionOID.CRL_DISTRIBUTION_POINTS, False, x509.CRLDistributionPoints([point]))
 
 
 def issue_certificate(
@@ -172,19 +178,15 @@ def issue_certificate(
     if start >= ca_end:
         raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
     end = min(start + dt.timedelta(days=lifetime_days), ca_end)
-    builder = (
-        _end_entity_builder(ca_cert)
-        .subject_name(subject)
-        .public_key(public_key)
-        .serial_number(serial)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
+    issuer, common = _end_entity_common(ca_cert)
+    extensions = [*common, x509.Extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER, False,
+                                          x509.SubjectKeyIdentifier.from_public_key(public_key))]
     if cdp_url:
-        uri = x509.UniformResourceIdentifier(cdp_url)
-        point = x509.DistributionPoint(full_name=[uri], relative_name=None, reasons=None, crl_issuer=None)
-        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        extensions.append(_cdp_extension(cdp_url))
+    # One constructor call instead of a chain of setters (each copies the builder and re-checks
+    # its argument); the times are naive UTC, as the setters would make them.
+    builder = x509.CertificateBuilder(issuer, subject, public_key, serial, start.replace(tzinfo=None),
+                                      end.replace(tzinfo=None), extensions)
     return builder.sign(ca_key, x509_hash(hash_name))
 
 

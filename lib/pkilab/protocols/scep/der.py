@@ -142,14 +142,29 @@ def children(data: bytes, parent: Tlv) -> list[Tlv]:
     Raises:
         NotDer: as :func:`read`, or elements that overrun the parent.
     """
+    # read() inlined: SCEP messages are walked element by element and this loop is their hot path.
     found = []
-    pos = parent.start
-    while pos < parent.end:
-        child = read(data, pos)
-        if child.end > parent.end:
+    pos, stop = parent.start, parent.end
+    while pos < stop:
+        if pos + 2 > stop:
             raise NotDer("element overruns its parent")
-        found.append(child)
-        pos = child.end
+        tag = data[pos]
+        if tag & 0x1F == 0x1F:
+            raise NotDer("high tag number")
+        first = data[pos + 1]
+        if first < 0x80:
+            start = pos + 2
+            end = start + first
+        else:
+            count = first & 0x7F
+            if count == 0 or count > 4:
+                raise NotDer("indefinite or over-long length")
+            start = pos + 2 + count
+            end = start + int.from_bytes(data[pos + 2 : start], "big")
+        if end > stop:
+            raise NotDer("element overruns its parent")
+        found.append(_new_tlv(Tlv, (tag, pos, start, end)))
+        pos = end
     return found
 
 

@@ -137,23 +137,28 @@ def _matches(data: bytes, rid: der.Tlv, cert: x509.Certificate) -> bool:
     raise der.NotDer(f"unknown identifier tag {rid.tag:#04x}")
 
 
+_ATTR_BY_OID_DER = {der.oid(oid): name for oid, name in _SCEP_ATTRS.items()}
+_MESSAGE_DIGEST_DER = der.oid(OID_MESSAGE_DIGEST)
+
+
 def _der_attrs(data: bytes, attrs_tlv: der.Tlv) -> tuple[dict[str, object], list[object]]:
     attrs: dict[str, object] = {}
     digests: list[object] = []
-    read = der.read
-    for attr in der.children(data, attrs_tlv):
+    children = der.children
+    for attr in children(data, attrs_tlv):
         # Attribute ::= SEQUENCE { type OID, values SET OF ANY }: only the first value counts.
-        type_tlv = read(data, der.expect(attr, 0x30).start)
-        values_tlv = der.expect(read(data, type_tlv.end), 0x31)
-        if values_tlv.end > attr.end or values_tlv.start == values_tlv.end:
+        parts = children(data, der.expect(attr, 0x30))
+        if len(parts) != 2 or parts[0].tag != 0x06:
+            raise der.NotDer("not an Attribute")
+        type_tlv, values_tlv = parts
+        values = children(data, der.expect(values_tlv, 0x31))
+        if not values:
             continue
-        value = read(data, values_tlv.start)
-        if value.end > values_tlv.end:
-            raise der.NotDer("attribute value overruns its SET")
-        type_oid = der.decode_oid(data, type_tlv)
-        if type_oid == OID_MESSAGE_DIGEST:
+        value = values[0]
+        type_der = data[type_tlv.head : type_tlv.end]
+        if type_der == _MESSAGE_DIGEST_DER:
             digests.append(data[der.expect(value, 0x04).start : value.end])
-        name = _SCEP_ATTRS.get(type_oid)
+        name = _ATTR_BY_OID_DER.get(type_der)
         if name in _NONCES:
             attrs[name] = data[der.expect(value, 0x04).start : value.end]
         elif name is not None:

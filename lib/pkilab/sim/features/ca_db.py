@@ -335,11 +335,12 @@ class RunningCa:
         text = f"serial = 0x{self.last_serial:X}\nrequest = {self.next_req_id}\ncrl = {self.crl_number}\n"
         self._write(f"{self.ctx.name}.ser", text.encode("ascii"))
 
-    def _write_names(self, cert: x509.Certificate) -> None:
+    def _write_names(self, cert: x509.Certificate, subject: x509.Name | None = None) -> None:
+        # ``subject``: the certificate's subject when the caller has it already (its request's).
         level = self.settings.database_level
         if level == "minimal":
             return
-        text = (f"subjectname_str = {render_dn(cert.subject)}\n"
+        text = (f"subjectname_str = {render_dn(subject or cert.subject)}\n"
                 f"expiration = {self.ctx.format_date(cert.not_valid_after_utc)}\n")
         self._write(f"{cert.serial_number:X}.cnm", text.encode("ascii"))
         if level == "complete":
@@ -388,15 +389,16 @@ class RunningCa:
 
     # ---- requests ----------------------------------------------------------------------
     def add_request(self, csr: CsrInfo, source: str, transaction_id: str | None = None, pem: bool = False,
-                    url: str | None = None) -> Record:
-        """Put a request in the database as pending."""
+                    url: str | None = None, save: bool = True) -> Record:
+        """Put a request in the database as pending (``save=False``: the caller writes NAME.ser)."""
         record = Record(self.next_req_id, "pending", csr, request_fingerprint(csr.der), transaction_id, source,
                         pem, url, created=self.ctx.now())
         self.records[record.req_id] = record
         if transaction_id is not None:
             self.by_transaction[transaction_id] = record.req_id
         self.next_req_id = self.next_req_id % 999 + 1  # ReqIDs are <1-999> and wrap
-        self._write_serial()
+        if save:
+            self._write_serial()
         return record
 
     def grant(self, req_id: int) -> Record:
@@ -416,7 +418,7 @@ class RunningCa:
         self.last_serial = serial
         self.issued[serial] = cert
         self._write_serial()
-        self._write_names(cert)
+        self._write_names(cert, record.csr.subject)
         record = replace(record, state="granted", certificate=cert)
         self.records[req_id] = record
         return record
@@ -486,9 +488,14 @@ class RunningCa:
         if verdict == "stale":
             self.ctx.log("%PKI-6-CS_ENROLL_FAIL: Enrollment request rejected: invalid one-time password")
             return Rejected(FailInfo.BAD_REQUEST)
-        record = self.add_request(request.csr, "scep", request.transaction_id)
-        if verdict == "valid" or self.settings.grant == "auto":
-            record = self.grant(record.req_id)
+        granting = verdict == "valid" or self.settings.grant == "auto"
+        record = self.add_request(request.csr, "scep", request.transaction_id, save=not granting)
+        if granting:
+            try:
+                record = self.grant(record.req_id)  # writes NAME.ser
+            except Exception:
+                self._write_serial()  # the request stays, pending
+                raise
         elif self.settings.grant == "none":
             record = self.reject(record.req_id)
         return self._decision(record)
