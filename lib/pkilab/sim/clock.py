@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 UTC = dt.UTC
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -22,6 +23,7 @@ def lab_now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+@lru_cache(maxsize=256)
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> int:
     """Day of month of the ``n``-th ``weekday`` (0=Mon) of a month; n=-1 for the last."""
     days = [d for d in range(1, calendar.monthrange(year, month)[1] + 1)

@@ -140,6 +140,9 @@ class PkiMessage:
     envelope: bytes | None
 
 
+_PKCS1 = asym_padding.PKCS1v15()
+
+
 def new_nonce() -> bytes:
     """A fresh 16-byte nonce."""
     return os.urandom(16)
@@ -225,7 +228,7 @@ def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des")
         der.integer(0),
         _issuer_and_serial(recipient),
         der.algorithm(OID_RSA_ENCRYPTION),
-        der.octet_string(public_key.encrypt(content_key, asym_padding.PKCS1v15())),
+        der.octet_string(public_key.encrypt(content_key, _PKCS1)),
     )
     encrypted_content_info = der.sequence(
         der.oid(OID_DATA),
@@ -279,14 +282,12 @@ def sign_message(
     if digest not in _DIGESTS:
         raise ScepError(f"unsupported SCEP digest {digest!r}")
     hash_cls, digest_oid = _DIGESTS[digest]
-    hasher = hashes.Hash(hash_cls())
-    hasher.update(content or b"")
     strings = {scep_asn1.MESSAGE_TYPE: str(int(message_type)), scep_asn1.TRANSACTION_ID: transaction_id}
     if pki_status is not None:
         strings[scep_asn1.PKI_STATUS] = str(int(pki_status))
     if fail_info is not None:
         strings[scep_asn1.FAIL_INFO] = str(int(fail_info))
-    octets = {OID_MESSAGE_DIGEST: hasher.finalize()}
+    octets = {OID_MESSAGE_DIGEST: hashlib.new(digest, content or b"").digest()}
     if sender_nonce is not None:
         octets[scep_asn1.SENDER_NONCE] = sender_nonce
     if recipient_nonce is not None:
@@ -297,7 +298,7 @@ def sign_message(
         *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
     ])
     # The signature covers the attributes DER-encoded as a SET (tag 0x31), not as the [0] field.
-    signature = signer_key.sign(signed_attrs, asym_padding.PKCS1v15(), hash_cls())
+    signature = signer_key.sign(signed_attrs, _PKCS1, hash_cls())
     return _signed_data(content, signer_cert, digest_oid, signed_attrs, signature)
 
 

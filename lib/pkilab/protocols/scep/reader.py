@@ -8,10 +8,11 @@ gives way to asn1crypto, which reads BER and gives the precise error.
 
 from __future__ import annotations
 
+import hashlib
+
 from asn1crypto import cms
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -42,6 +43,7 @@ _SCEP_ATTRS = {oid: name for oid, (name, _) in scep_asn1._NAMES.items()}
 _NONCES = ("scep_sender_nonce", "scep_recipient_nonce")
 _STRING_TAGS = (0x13, 0x0C, 0x16)  # PrintableString, and the UTF8/IA5 some clients use
 NOT_ADDRESSED = "pkcsPKIEnvelope is not addressed to this certificate"
+_PKCS1 = asym_padding.PKCS1v15()
 _PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
 
 
@@ -56,12 +58,10 @@ def _verify(
         return False
     if algorithm_cls is None or not isinstance(public_key, rsa.RSAPublicKey):
         return False
-    hasher = hashes.Hash(algorithm_cls())
-    hasher.update(content or b"")
-    if digests != [hasher.finalize()]:
+    if digests != [hashlib.new(digest, content or b"").digest()]:
         return False
     try:
-        public_key.verify(signature, signed, asym_padding.PKCS1v15(), algorithm_cls())
+        public_key.verify(signature, signed, _PKCS1, algorithm_cls())
     except InvalidSignature:
         return False
     return True
@@ -141,6 +141,23 @@ _ATTR_BY_OID_DER = {der.oid(oid): name for oid, name in _SCEP_ATTRS.items()}
 _MESSAGE_DIGEST_DER = der.oid(OID_MESSAGE_DIGEST)
 
 
+def _designates(data: bytes, rid: der.Tlv, cert: der.Tlv) -> bool:
+    """Whether IssuerAndSerialNumber ``rid`` names the certificate at ``cert``, from the bytes alone.
+
+    A cheap first look at the certificates of a SignedData before one is loaded; a certificate
+    too broken to walk is not the signer's.
+    """
+    try:
+        tbs = der.children(data, der.children(data, cert)[0])
+        at = 1 if tbs[0].tag == 0xA0 else 0  # [0] version is absent from v1 certificates
+        serial, issuer = tbs[at], tbs[at + 2]
+        rid_issuer, rid_serial = der.children(data, rid)[:2]
+    except (der.NotDer, IndexError):
+        return False
+    return (data[rid_issuer.head : rid_issuer.end] == data[issuer.head : issuer.end]
+            and data[rid_serial.start : rid_serial.end] == data[serial.start : serial.end])
+
+
 def _der_attrs(data: bytes, attrs_tlv: der.Tlv) -> tuple[dict[str, object], list[object]]:
     attrs: dict[str, object] = {}
     digests: list[object] = []
@@ -201,14 +218,15 @@ def _parse_message_der(data: bytes) -> PkiMessage:
     attrs, digests = _der_attrs(data, attrs_tlv)
     cert = None
     for item in certs:
-        if item.tag == 0x30:
-            try:
-                candidate = x509.load_der_x509_certificate(data[item.head : item.end])
-            except (ValueError, x509.InvalidVersion):
-                continue  # an unreadable extra certificate cannot be the signer's
-            if _matches(data, fields[1], candidate):
-                cert = candidate
-                break
+        if item.tag != 0x30 or (fields[1].tag == 0x30 and not _designates(data, fields[1], item)):
+            continue
+        try:
+            candidate = x509.load_der_x509_certificate(data[item.head : item.end])
+        except (ValueError, x509.InvalidVersion):
+            continue  # an unreadable extra certificate cannot be the signer's
+        if _matches(data, fields[1], candidate):
+            cert = candidate
+            break
     if cert is None:
         raise ScepError("pkiMessage does not carry its signer's certificate", fail_info=BAD_MESSAGE_CHECK)
     signed_attrs = b"\x31" + data[attrs_tlv.head + 1 : attrs_tlv.end]
