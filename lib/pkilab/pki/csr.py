@@ -191,11 +191,13 @@ def _verify_csr(csr: x509.CertificateSigningRequest, public_key: rsa.RSAPublicKe
     return True
 
 
-def load_csr(data: bytes) -> CsrInfo:
+def load_csr(data: bytes, known_key: rsa.RSAPublicKey | None = None) -> CsrInfo:
     """Read a PKCS#10 request (DER or PEM), tolerating attributes out of DER order.
 
     Args:
         data: the request bytes.
+        known_key: a key object the caller already holds (a SCEP signer's); when the request
+            carries the same key, that object checks the signature (it is set up already).
 
     Returns:
         The request's fields and whether its signature checks out.
@@ -217,6 +219,8 @@ def load_csr(data: bytes) -> CsrInfo:
         reordered = True
     try:
         public_key = csr.public_key()
+        if known_key is not None and known_key == public_key:
+            public_key = known_key
         subject = csr.subject
     except ValueError as exc:
         raise PkiError(f"certificate request is unreadable: {exc}") from exc

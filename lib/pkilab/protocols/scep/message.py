@@ -28,6 +28,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -199,6 +200,16 @@ def cert_ids(cert: x509.Certificate) -> CertIds:
 
 
 @lru_cache(maxsize=64)
+def cert_public_key(cert: x509.Certificate) -> CertificatePublicKeyTypes:
+    """The public key of ``cert``, one object per certificate.
+
+    A key object sets up its modulus arithmetic on first use; a request's signer key verifies
+    the request and then receives the reply's envelope, so reusing the object saves that work.
+    """
+    return cert.public_key()
+
+
+@lru_cache(maxsize=64)
 def cert_der(cert: x509.Certificate) -> bytes:
     """The DER of a certificate (cached: the CA's goes into every reply)."""
     return cert.public_bytes(Encoding.DER)
@@ -218,7 +229,7 @@ def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des")
     """
     if cipher not in _CIPHERS:
         raise ScepError(f"unsupported SCEP cipher {cipher!r}")
-    public_key = recipient.public_key()
+    public_key = cert_public_key(recipient)
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise ScepError("SCEP recipient certificate has no RSA key")
     _, cipher_oid, key_size = _CIPHERS[cipher]

@@ -34,6 +34,7 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     _sym_crypt,
     cert_ids,
+    cert_public_key,
 )
 
 _CIPHER_BY_ASN1: dict[str, Cipher_] = {asn1: name for name, (asn1, _, _) in _CIPHERS.items()}  # type: ignore[misc]
@@ -53,7 +54,7 @@ def _verify(
     """Check the messageDigest attribute and the signature over the attribute SET."""
     algorithm_cls = _DIGESTS[digest][0] if digest in _DIGESTS else None
     try:
-        public_key = cert.public_key()
+        public_key = cert_public_key(cert)
     except Exception:  # UnsupportedAlgorithm, ValueError: a key we cannot check with
         return False
     if algorithm_cls is None or not isinstance(public_key, rsa.RSAPublicKey):
@@ -224,7 +225,7 @@ def _parse_message_der(data: bytes) -> PkiMessage:
             candidate = x509.load_der_x509_certificate(data[item.head : item.end])
         except (ValueError, x509.InvalidVersion):
             continue  # an unreadable extra certificate cannot be the signer's
-        if _matches(data, fields[1], candidate):
+        if fields[1].tag == 0x30 or _matches(data, fields[1], candidate):  # _designates has checked 0x30
             cert = candidate
             break
     if cert is None:

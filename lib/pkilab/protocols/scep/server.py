@@ -59,6 +59,7 @@ from pkilab.protocols.scep.message import (
     PkiStatus,
     cert_der,
     cert_ids,
+    cert_public_key,
     certs_only,
     envelope,
     new_nonce,
@@ -272,14 +273,15 @@ class ScepServer:
 
     def _enroll(self, msg: PkiMessage) -> Response:
         content, cipher = self._open(msg)
+        signer_key = cert_public_key(msg.signer_cert)
         try:
-            csr = load_csr(content)
+            csr = load_csr(content, signer_key if isinstance(signer_key, rsa.RSAPublicKey) else None)
         except PkiError as exc:
             raise ScepError(str(exc), fail_info="badRequest") from exc
         if not csr.signature_valid:
             raise ScepError("certificate request signature does not verify", fail_info="badMessageCheck")
         renewal = self._issued_by_us(msg.signer_cert)
-        if not renewal and msg.signer_cert.public_key() != csr.public_key:
+        if not renewal and signer_key != csr.public_key:
             raise ScepError("pkiMessage signer key is not the requested key", fail_info="badMessageCheck")
         request = EnrollmentRequest(
             transaction_id=msg.transaction_id,

@@ -389,10 +389,13 @@ class RunningCa:
 
     # ---- requests ----------------------------------------------------------------------
     def add_request(self, csr: CsrInfo, source: str, transaction_id: str | None = None, pem: bool = False,
-                    url: str | None = None, save: bool = True) -> Record:
-        """Put a request in the database as pending (``save=False``: the caller writes NAME.ser)."""
-        record = Record(self.next_req_id, "pending", csr, request_fingerprint(csr.der), transaction_id, source,
-                        pem, url, created=self.ctx.now())
+                    url: str | None = None, save: bool = True, fingerprint: str | None = None) -> Record:
+        """Put a request in the database as pending.
+
+        ``save=False``: the caller writes NAME.ser; ``fingerprint``: the request's, when known.
+        """
+        record = Record(self.next_req_id, "pending", csr, fingerprint or request_fingerprint(csr.der),
+                        transaction_id, source, pem, url, created=self.ctx.now())
         self.records[record.req_id] = record
         if transaction_id is not None:
             self.by_transaction[transaction_id] = record.req_id
@@ -489,7 +492,8 @@ class RunningCa:
             self.ctx.log("%PKI-6-CS_ENROLL_FAIL: Enrollment request rejected: invalid one-time password")
             return Rejected(FailInfo.BAD_REQUEST)
         granting = verdict == "valid" or self.settings.grant == "auto"
-        record = self.add_request(request.csr, "scep", request.transaction_id, save=not granting)
+        record = self.add_request(request.csr, "scep", request.transaction_id, save=not granting,
+                                  fingerprint=request.fingerprint)
         if granting:
             try:
                 record = self.grant(record.req_id)  # writes NAME.ser
