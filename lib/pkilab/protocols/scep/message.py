@@ -251,7 +251,8 @@ def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des")
 
 
 def _attr(type_oid: str, value: bytes) -> bytes:
-    return der.sequence(der.oid(type_oid), der.set_of([value]))
+    # Attribute ::= SEQUENCE { type, SET OF value } with one value: no sorting needed.
+    return der.tlv(0x30, der.oid(type_oid) + der.tlv(0x31, value))
 
 
 _CONTENT_TYPE_DATA = _attr(OID_CONTENT_TYPE, der.oid(OID_DATA))
@@ -292,7 +293,7 @@ def sign_message(
     """
     if digest not in _DIGESTS:
         raise ScepError(f"unsupported SCEP digest {digest!r}")
-    hash_cls, digest_oid = _DIGESTS[digest]
+    digest_oid = _DIGESTS[digest][1]
     strings = {scep_asn1.MESSAGE_TYPE: str(int(message_type)), scep_asn1.TRANSACTION_ID: transaction_id}
     if pki_status is not None:
         strings[scep_asn1.PKI_STATUS] = str(int(pki_status))
@@ -309,32 +310,44 @@ def sign_message(
         *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
     ])
     # The signature covers the attributes DER-encoded as a SET (tag 0x31), not as the [0] field.
-    signature = signer_key.sign(signed_attrs, _PKCS1, hash_cls())
+    signature = signer_key.sign(signed_attrs, _PKCS1, _hash(digest))
     return _signed_data(content, signer_cert, digest_oid, signed_attrs, signature)
+
+
+@lru_cache(maxsize=8)
+def _hash(digest: str) -> hashes.HashAlgorithm:
+    return _DIGESTS[digest][0]()
+
+
+@lru_cache(maxsize=32)
+def _signed_data_parts(signer_cert: x509.Certificate, digest_oid: str) -> tuple[bytes, bytes, bytes]:
+    # What a signer's messages share: the SignerInfo's head (version, sid, digestAlgorithm), the
+    # SignedData's head (version, digestAlgorithms) and its certificates field.
+    digest_algorithm = der.algorithm(digest_oid, None)
+    return (der.integer(1) + _issuer_and_serial(signer_cert) + digest_algorithm,
+            der.integer(1) + der.set_of([digest_algorithm]),
+            der.implicit_constructed(0, cert_der(signer_cert)))
+
+
+_RSA_ENCRYPTION_ALGORITHM = der.algorithm(OID_RSA_ENCRYPTION)
+_ENCAP_NO_CONTENT = der.sequence(der.oid(OID_DATA))
 
 
 def _signed_data(
     content: bytes | None, signer_cert: x509.Certificate, digest_oid: str, signed_attrs: bytes, signature: bytes
 ) -> bytes:
-    signer_info = der.sequence(
-        der.integer(1),
-        _issuer_and_serial(signer_cert),
-        der.algorithm(digest_oid, None),
+    signer_head, signed_head, certificates = _signed_data_parts(signer_cert, digest_oid)
+    signer_info = der.tlv(0x30, b"".join((
+        signer_head,
         b"\xa0" + signed_attrs[1:],  # the same SET, tagged [0] IMPLICIT
-        der.algorithm(OID_RSA_ENCRYPTION),
+        _RSA_ENCRYPTION_ALGORITHM,
         der.octet_string(signature),
-    )
+    )))
     if content is None:
-        encap = der.sequence(der.oid(OID_DATA))
+        encap = _ENCAP_NO_CONTENT
     else:
         encap = der.sequence(der.oid(OID_DATA), der.explicit(0, der.octet_string(content)))
-    signed = der.sequence(
-        der.integer(1),
-        der.set_of([der.algorithm(digest_oid, None)]),
-        encap,
-        der.implicit_constructed(0, cert_der(signer_cert)),
-        der.set_of([signer_info]),
-    )
+    signed = der.tlv(0x30, b"".join((signed_head, encap, certificates, der.tlv(0x31, signer_info))))
     return der.sequence(der.oid(OID_SIGNED_DATA), der.explicit(0, signed))
 
 
