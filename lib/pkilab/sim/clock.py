@@ -43,17 +43,21 @@ class SummerTime:
 
     def active(self, standard: dt.datetime) -> bool:
         """Return True when summer time applies at ``standard`` local (standard-time) moment."""
-        y = standard.year
+        start, end = _summer_bounds(self, standard.year)
+        naive = standard.replace(tzinfo=None)
+        return start <= naive < end if start < end else not end <= naive < start
 
-        def moment(rule: tuple[int, int, int, int, int]) -> dt.datetime:
-            week, wd, month, hh, mm = rule
-            day = _nth_weekday(y, month, wd, week if week <= 4 else -1)
-            return dt.datetime(y, month, day, hh, mm, tzinfo=standard.tzinfo)
 
-        start, end = moment(self.start), moment(self.end)
-        # The end rule is given in summer time; compare in standard time.
-        end -= dt.timedelta(minutes=self.offset_minutes)
-        return start <= standard < end if start < end else not end <= standard < start
+@lru_cache(maxsize=64)
+def _summer_bounds(rules: SummerTime, year: int) -> tuple[dt.datetime, dt.datetime]:
+    """Where summer time starts and ends in ``year``, both in standard local time (naive)."""
+
+    def moment(rule: tuple[int, int, int, int, int]) -> dt.datetime:
+        week, wd, month, hh, mm = rule
+        return dt.datetime(year, month, _nth_weekday(year, month, wd, week if week <= 4 else -1), hh, mm)
+
+    # The end rule is given in summer time; compare in standard time.
+    return moment(rules.start), moment(rules.end) - dt.timedelta(minutes=rules.offset_minutes)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -127,6 +127,7 @@ class PkiMessage:
         digest: the digest algorithm name.
         signature_valid: whether the signature and the message digest check out.
         envelope: the encapsulated pkcsPKIEnvelope bytes, or None.
+        signer_issuer: the signer certificate's issuer Name DER, when the reader has it at hand.
     """
 
     message_type: MessageType
@@ -139,6 +140,7 @@ class PkiMessage:
     digest: str
     signature_valid: bool
     envelope: bytes | None
+    signer_issuer: bytes | None = field(default=None, compare=False)  # a hint, not content
 
 
 _PKCS1 = asym_padding.PKCS1v15()

@@ -69,7 +69,8 @@ def _verify(
 
 
 def _assemble(
-    attrs: dict[str, object], cert: x509.Certificate, digest: str, valid: bool, content: bytes | None
+    attrs: dict[str, object], cert: x509.Certificate, digest: str, valid: bool, content: bytes | None,
+    signer_issuer: bytes | None = None,
 ) -> PkiMessage:
     transaction_id = attrs.get("scep_transaction_id")
     message_type = _int_attr(attrs, "scep_message_type")
@@ -99,6 +100,7 @@ def _assemble(
         digest=digest,
         signature_valid=valid,
         envelope=content,
+        signer_issuer=signer_issuer,
     )
 
 
@@ -232,7 +234,9 @@ def _parse_message_der(data: bytes) -> PkiMessage:
         raise ScepError("pkiMessage does not carry its signer's certificate", fail_info=BAD_MESSAGE_CHECK)
     signed_attrs = b"\x31" + data[attrs_tlv.head + 1 : attrs_tlv.end]
     valid = _verify(cert, digest, digests, content, signed_attrs, signature)
-    return _assemble(attrs, cert, digest, valid, content)
+    rid = fields[1]
+    issuer = data[rid.start : der.children(data, rid)[0].end] if rid.tag == 0x30 else None  # _designates checked it
+    return _assemble(attrs, cert, digest, valid, content, issuer)
 
 
 def open_envelope(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bytes:

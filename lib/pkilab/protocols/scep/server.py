@@ -280,7 +280,7 @@ class ScepServer:
             raise ScepError(str(exc), fail_info="badRequest") from exc
         if not csr.signature_valid:
             raise ScepError("certificate request signature does not verify", fail_info="badMessageCheck")
-        renewal = self._issued_by_us(msg.signer_cert)
+        renewal = self._issued_by_us(msg.signer_cert, msg.signer_issuer)
         if not renewal and signer_key != csr.public_key:
             raise ScepError("pkiMessage signer key is not the requested key", fail_info="badMessageCheck")
         request = EnrollmentRequest(
@@ -292,9 +292,13 @@ class ScepServer:
         )
         return self._decision(msg, self.backend.submit(request), cipher)
 
-    def _issued_by_us(self, cert: x509.Certificate) -> bool:
+    def _issued_by_us(self, cert: x509.Certificate, issuer: bytes | None = None) -> bool:
+        # ``issuer``: the certificate's issuer DER when the message reader had it (saves a parse).
         ca = self.backend.ca_certificate()
-        ids, ca_ids = cert_ids(cert), cert_ids(ca)
+        ca_ids = cert_ids(ca)
+        if issuer is not None and issuer != ca_ids.subject:
+            return False
+        ids = cert_ids(cert)
         if ids.issuer != ca_ids.subject or ids.subject == ca_ids.subject:
             return False
         try:
