@@ -21,15 +21,18 @@ What IOS puts in its certificates (and so do these functions):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtensionOID
 
 from pkilab.errors import PkiError
+from pkilab.pki import der
 from pkilab.pki.csr import CsrInfo, x509_hash
 
 DEFAULT_CA_LIFETIME_DAYS = 1095
@@ -125,20 +128,51 @@ def _authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
-@lru_cache(maxsize=16)
-def _end_entity_common(ca_cert: x509.Certificate) -> tuple[x509.Name, list[x509.Extension[x509.ExtensionType]]]:
-    # What every certificate of one CA shares: the issuer and the first two extensions.
-    return ca_cert.subject, [
-        x509.Extension(ExtensionOID.KEY_USAGE, True, _END_ENTITY_USAGE),
-        x509.Extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False, _authority_key_id(ca_cert)),
-    ]
+# sha224WithRSAEncryption .. sha512WithRSAEncryption: the hashes x509_hash accepts.
+_SIGNATURE_OIDS = {
+    "sha224": "1.2.840.113549.1.1.14",
+    "sha256": "1.2.840.113549.1.1.11",
+    "sha384": "1.2.840.113549.1.1.12",
+    "sha512": "1.2.840.113549.1.1.13",
+}
+_PKCS1 = padding.PKCS1v15()
+_V3 = der.explicit(0, der.integer(2))
+
+
+def _extension_der(ext: x509.Extension[x509.ExtensionType]) -> bytes:
+    critical = b"\x01\x01\xff" if ext.critical else b""
+    return der.sequence(der.oid(ext.oid.dotted_string), critical, der.octet_string(ext.value.public_bytes()))
 
 
 @lru_cache(maxsize=16)
-def _cdp_extension(url: str) -> x509.Extension[x509.ExtensionType]:
+def _end_entity_common(ca_cert: x509.Certificate) -> tuple[bytes, bytes]:
+    # What every certificate of one CA shares: its subject as their issuer, and the keyUsage and
+    # authorityKeyIdentifier extensions, all DER.
+    return ca_cert.subject.public_bytes(), (
+        _extension_der(x509.Extension(ExtensionOID.KEY_USAGE, True, _END_ENTITY_USAGE))
+        + _extension_der(x509.Extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False, _authority_key_id(ca_cert)))
+    )
+
+
+@lru_cache(maxsize=16)
+def _cdp_extension(url: str) -> bytes:
     uri = x509.UniformResourceIdentifier(url)
     point = x509.DistributionPoint(full_name=[uri], relative_name=None, reasons=None, crl_issuer=None)
-    return x509.Extension(ExtensionOID.CRL_DISTRIBUTION_POINTS, False, x509.CRLDistributionPoints([point]))
+    return _extension_der(x509.Extension(ExtensionOID.CRL_DISTRIBUTION_POINTS, False,
+                                         x509.CRLDistributionPoints([point])))
+
+
+def _time(moment: dt.datetime) -> bytes:
+    # RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always Zulu, seconds.
+    if moment.year < 2050:
+        return der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return der.tlv(0x18, moment.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+
+
+def _key_identifier(spki: bytes) -> bytes:
+    # RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bits.
+    bits = der.children(spki, der.read(spki))[1]
+    return hashlib.sha1(spki[bits.start + 1 : bits.end], usedforsecurity=False).digest()
 
 
 def issue_certificate(
@@ -178,16 +212,30 @@ def issue_certificate(
     if start >= ca_end:
         raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
     end = min(start + dt.timedelta(days=lifetime_days), ca_end)
+    if hash_name not in _SIGNATURE_OIDS:
+        x509_hash(hash_name)  # raises PkiError naming the hash
+    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return _sign_certificate(ca_cert, ca_key, subject.public_bytes(), spki, serial, start, end, cdp_url, hash_name)
+
+
+def _sign_certificate(
+    ca_cert: x509.Certificate, ca_key: rsa.RSAPrivateKey, subject: bytes, spki: bytes, serial: int,
+    start: dt.datetime, end: dt.datetime, cdp_url: str | None, hash_name: str,
+) -> x509.Certificate:
+    # The TBSCertificate is written as DER and signed with the RSA primitive, then read back by
+    # cryptography (which checks its structure). Its builder makes the same bytes (a unit test
+    # compares them) but costs as much again as the CA's 1024-bit signature on top of it.
     issuer, common = _end_entity_common(ca_cert)
-    extensions = [*common, x509.Extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER, False,
-                                          x509.SubjectKeyIdentifier.from_public_key(public_key))]
-    if cdp_url:
-        extensions.append(_cdp_extension(cdp_url))
-    # One constructor call instead of a chain of setters (each copies the builder and re-checks
-    # its argument); the times are naive UTC, as the setters would make them.
-    builder = x509.CertificateBuilder(issuer, subject, public_key, serial, start.replace(tzinfo=None),
-                                      end.replace(tzinfo=None), extensions)
-    return builder.sign(ca_key, x509_hash(hash_name))
+    ski = der.sequence(der.oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string),
+                       der.octet_string(der.octet_string(_key_identifier(spki))))
+    extensions = common + ski + (_cdp_extension(cdp_url) if cdp_url else b"")
+    algorithm = der.algorithm(_SIGNATURE_OIDS[hash_name])
+    tbs = der.sequence(
+        _V3, der.integer(serial), algorithm, issuer, der.sequence(_time(start), _time(end)), subject, spki,
+        der.explicit(3, der.sequence(extensions)),
+    )
+    signature = ca_key.sign(tbs, _PKCS1, x509_hash(hash_name))
+    return x509.load_der_x509_certificate(der.sequence(tbs, algorithm, der.tlv(0x03, b"\x00" + signature)))
 
 
 def issue_from_csr(

@@ -226,3 +226,48 @@ def test_crl_contents(ca: Ca) -> None:
     assert crl.is_signature_valid(cert.public_key())  # type: ignore[arg-type]
     with pytest.raises(PkiError):
         build_crl(cert, key, NOW, NOW)
+
+
+def _builder_certificate(ca: Ca, subject: x509.Name, key: rsa.RSAPublicKey, serial: int, start: dt.datetime,
+                         end: dt.datetime, cdp_url: str | None, hash_name: str) -> x509.Certificate:
+    """What cryptography's own builder makes of the same inputs (the reference for the DER path)."""
+    ca_key, ca_cert = ca
+    ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    builder = (x509.CertificateBuilder().issuer_name(ca_cert.subject).subject_name(subject).public_key(key)
+               .serial_number(serial).not_valid_before(start).not_valid_after(end)
+               .add_extension(usage, critical=True)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False))
+    if cdp_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(cdp_url)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    return builder.sign(ca_key, {"sha256": hashes.SHA256(), "sha512": hashes.SHA512()}[hash_name])
+
+
+@pytest.mark.parametrize(("subject", "serial", "now", "days", "cdp", "hash_name"), [
+    (router_subject("ese-branch.cisco.com"), 2, NOW, 254, None, "sha256"),
+    (router_subject("r1.example.com", "4279256517", "66.66.66.2"), 0x1234, NOW, 254, "http://ca/crl", "sha256"),
+    (parse_ios_dn("CN=r2, OU=ESE, O=Cisco Systems Inc, C=US"), 300, dt.datetime(2049, 6, 1, tzinfo=dt.UTC),
+     365, None, "sha512"),  # a certificate that ends in 2050: GeneralizedTime
+])
+def test_certificates_are_the_bytes_cryptographys_builder_makes(
+    rsa_key: KeyFactory, subject: x509.Name, serial: int, now: dt.datetime, days: int, cdp: str | None,
+    hash_name: str,
+) -> None:
+    ca_key = rsa_key(1024, slot=7)
+    ca = (ca_key, create_ca_certificate(ca_key, parse_ios_dn(ISSUER), now - dt.timedelta(days=1), 1825))
+    key = rsa_key(2048).public_key()
+    cert = issue_certificate(ca[1], ca_key, subject, key, serial, now, days, cdp_url=cdp, hash_name=hash_name)
+    reference = _builder_certificate(ca, subject, key, serial, now, now + dt.timedelta(days=days), cdp, hash_name)
+    # PKCS#1 v1.5 signatures are deterministic: equal bytes mean equal to-be-signed bytes too.
+    assert cert.public_bytes(Encoding.DER) == reference.public_bytes(Encoding.DER)
+    cert.verify_directly_issued_by(ca[1])
+
+
+def test_issuing_refuses_a_hash_x509_does_not_sign_with(rsa_key: KeyFactory, ca: Ca) -> None:
+    with pytest.raises(PkiError, match="sha1"):
+        issue_certificate(ca[1], ca[0], router_subject("r.example.com"), rsa_key(2048).public_key(), 5, NOW,
+                          hash_name="sha1")

@@ -1,7 +1,7 @@
 """Reading SCEP messages: pkiMessages, pkcsPKIEnvelopes, certs-only SignedData.
 
 Two readers produce the same results. The fast one walks plain DER with
-:mod:`pkilab.protocols.scep.der` (what IOS, strongSwan and this package send); when the bytes
+:mod:`pkilab.pki.der` (what IOS, strongSwan and this package send); when the bytes
 are not plain DER (BER indefinite lengths, constructed OCTET STRINGs, truncation, garbage) it
 gives way to asn1crypto, which reads BER and gives the precise error.
 """
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.errors import ScepError
 from pkilab.protocols.scep import asn1 as scep_asn1
-from pkilab.protocols.scep import der
+from pkilab.pki import der
 from pkilab.protocols.scep.message import (
     _CIPHERS,
     _DIGESTS,
