@@ -164,9 +164,11 @@ def _cdp_extension(url: str) -> bytes:
 
 def _time(moment: dt.datetime) -> bytes:
     # RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always Zulu, seconds.
-    if moment.year < 2050:
-        return der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return der.tlv(0x18, moment.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+    m = moment
+    text = f"{m.month:02d}{m.day:02d}{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
+    if m.year < 2050:
+        return der.tlv(0x17, f"{m.year % 100:02d}{text}".encode("ascii"))
+    return der.tlv(0x18, f"{m.year:04d}{text}".encode("ascii"))
 
 
 def _key_identifier(spki: bytes) -> bytes:
@@ -206,16 +208,25 @@ def issue_certificate(
     Raises:
         PkiError: a lifetime out of range, or the CA certificate has already expired.
     """
+    start, end = _validity(ca_cert, now, lifetime_days)
+    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return _sign_certificate(ca_cert, ca_key, subject.public_bytes(), spki, serial, start, end, cdp_url,
+                             _checked(hash_name))
+
+
+def _validity(ca_cert: x509.Certificate, now: dt.datetime, lifetime_days: int) -> tuple[dt.datetime, dt.datetime]:
     _check_days(lifetime_days, "certificate")
     start = utc(now)
     ca_end = ca_cert.not_valid_after_utc
     if start >= ca_end:
         raise PkiError(f"CA certificate expired at {ca_end:%Y-%m-%d %H:%M:%S} UTC; cannot issue")
-    end = min(start + dt.timedelta(days=lifetime_days), ca_end)
+    return start, min(start + dt.timedelta(days=lifetime_days), ca_end)
+
+
+def _checked(hash_name: str) -> str:
     if hash_name not in _SIGNATURE_OIDS:
         x509_hash(hash_name)  # raises PkiError naming the hash
-    spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return _sign_certificate(ca_cert, ca_key, subject.public_bytes(), spki, serial, start, end, cdp_url, hash_name)
+    return hash_name
 
 
 def _sign_certificate(
@@ -256,10 +267,12 @@ def issue_from_csr(
     """
     if not request.signature_valid:
         raise PkiError("certificate request signature does not verify")
-    return issue_certificate(
-        ca_cert, ca_key, request.subject, request.public_key, serial, now, lifetime_days,
-        cdp_url=cdp_url, hash_name=hash_name,
-    )
+    start, end = _validity(ca_cert, now, lifetime_days)
+    # The request's own subject and key bytes go into the certificate, as IOS copies them.
+    info = request.csr.tbs_certrequest_bytes
+    fields = der.children(info, der.read(info))  # version, subject, subjectPKInfo, attributes
+    subject, spki = (info[f.head : f.end] for f in fields[1:3])
+    return _sign_certificate(ca_cert, ca_key, subject, spki, serial, start, end, cdp_url, _checked(hash_name))
 
 
 def build_crl(

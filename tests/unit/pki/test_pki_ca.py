@@ -271,3 +271,12 @@ def test_issuing_refuses_a_hash_x509_does_not_sign_with(rsa_key: KeyFactory, ca:
     with pytest.raises(PkiError, match="sha1"):
         issue_certificate(ca[1], ca[0], router_subject("r.example.com"), rsa_key(2048).public_key(), 5, NOW,
                           hash_name="sha1")
+
+
+def test_a_request_gets_the_certificate_its_subject_and_key_would(rsa_key: KeyFactory, ca: Ca) -> None:
+    key = rsa_key(2048, slot=3)
+    subject = router_subject("ese-branch.cisco.com", "4279256517", "66.66.66.2")
+    request = load_csr(build_csr(key, subject, "challenge").public_bytes(Encoding.DER))
+    from_request = issue_from_csr(ca[1], ca[0], request, 9, NOW, 30, cdp_url="http://ca/x.crl")
+    direct = issue_certificate(ca[1], ca[0], subject, key.public_key(), 9, NOW, 30, cdp_url="http://ca/x.crl")
+    assert from_request.public_bytes(Encoding.DER) == direct.public_bytes(Encoding.DER)
