@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pkilab.errors import ScepError
-from pkilab.protocols.scep import asn1 as scep_asn1
 from pkilab.pki import der
+from pkilab.protocols.scep import asn1 as scep_asn1
 
 Cipher_ = Literal["des", "3des", "aes128", "aes256"]
 Digest = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.errors import ScepError
-from pkilab.protocols.scep import asn1 as scep_asn1
 from pkilab.pki import der
+from pkilab.protocols.scep import asn1 as scep_asn1
 from pkilab.protocols.scep.message import (
     _CIPHERS,
     _DIGESTS,
@@ -161,21 +161,34 @@ def _designates(data: bytes, rid: der.Tlv, cert: der.Tlv) -> bool:
             and data[rid_serial.start : rid_serial.end] == data[serial.start : serial.end])
 
 
+def _attribute(data: bytes, attr: der.Tlv) -> tuple[bytes, der.Tlv | None]:
+    """The type (OID DER) and first value of an Attribute ::= SEQUENCE { type, values SET OF ANY }."""
+    p, end = attr.start, attr.end
+    # Every SCEP attribute is short: read its three headers in place (the general walk below
+    # builds lists for the same answer).
+    if attr.tag == 0x30 and end - p >= 4 and data[p] == 0x06 and data[p + 1] < 0x80:
+        q = p + 2 + data[p + 1]
+        if q + 2 <= end and data[q] == 0x31 and data[q + 1] < 0x80 and q + 2 + data[q + 1] == end:
+            v = q + 2
+            if v == end:
+                return data[p:q], None
+            if v + 2 <= end and data[v + 1] < 0x80 and v + 2 + data[v + 1] <= end and data[v] & 0x1F != 0x1F:
+                return data[p:q], der.Tlv(data[v], v, v + 2, v + 2 + data[v + 1])
+    parts = der.children(data, der.expect(attr, 0x30))
+    if len(parts) != 2 or parts[0].tag != 0x06:
+        raise der.NotDer("not an Attribute")
+    values = der.children(data, der.expect(parts[1], 0x31))
+    return data[parts[0].head : parts[0].end], values[0] if values else None
+
+
 def _der_attrs(data: bytes, attrs_tlv: der.Tlv) -> tuple[dict[str, object], list[object]]:
     attrs: dict[str, object] = {}
     digests: list[object] = []
-    children = der.children
-    for attr in children(data, attrs_tlv):
-        # Attribute ::= SEQUENCE { type OID, values SET OF ANY }: only the first value counts.
-        parts = children(data, der.expect(attr, 0x30))
-        if len(parts) != 2 or parts[0].tag != 0x06:
-            raise der.NotDer("not an Attribute")
-        type_tlv, values_tlv = parts
-        values = children(data, der.expect(values_tlv, 0x31))
-        if not values:
+    for attr in der.children(data, attrs_tlv):
+        # Only the first value of each attribute counts.
+        type_der, value = _attribute(data, attr)
+        if value is None:
             continue
-        value = values[0]
-        type_der = data[type_tlv.head : type_tlv.end]
         if type_der == _MESSAGE_DIGEST_DER:
             digests.append(data[der.expect(value, 0x04).start : value.end])
         name = _ATTR_BY_OID_DER.get(type_der)
