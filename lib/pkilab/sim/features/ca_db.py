@@ -253,6 +253,7 @@ class RunningCa:
         self.next_req_id = 1
         self.crl_number = 0
         self.records: dict[int, Record] = {}
+        self.pending: set[int] = set()  # ReqIDs of the pending records (what tick() looks at)
         self.by_transaction: dict[str, int] = {}
         self.revoked: list[RevokedEntry] = []
         self.password: OneTimePassword | None = None
@@ -370,8 +371,10 @@ class RunningCa:
         if crl is not None and crl.next_update_utc is not None and now >= crl.next_update_utc:
             self.refresh_crl()
         limit = dt.timedelta(hours=self.settings.request_hours)
-        for record in list(self.records.values()):
-            if record.state == "pending" and record.created is not None and now - record.created >= limit:
+        for req_id in list(self.pending):
+            record = self.records[req_id]
+            if record.created is not None and now - record.created >= limit:
+                self.pending.discard(req_id)
                 del self.records[record.req_id]
                 tid = record.transaction_id
                 if tid is not None and self.by_transaction.get(tid) == record.req_id:
@@ -397,6 +400,7 @@ class RunningCa:
         record = Record(self.next_req_id, "pending", csr, fingerprint or request_fingerprint(csr.der),
                         transaction_id, source, pem, url, created=self.ctx.now())
         self.records[record.req_id] = record
+        self.pending.add(record.req_id)
         if transaction_id is not None:
             self.by_transaction[transaction_id] = record.req_id
         self.next_req_id = self.next_req_id % 999 + 1  # ReqIDs are <1-999> and wrap
@@ -424,6 +428,7 @@ class RunningCa:
         self._write_names(cert, record.csr.subject)
         record = replace(record, state="granted", certificate=cert)
         self.records[req_id] = record
+        self.pending.discard(req_id)
         return record
 
     def reject(self, req_id: int) -> Record:
@@ -437,6 +442,7 @@ class RunningCa:
             raise KeyError(req_id)
         record = replace(record, state="rejected")
         self.records[req_id] = record
+        self.pending.discard(req_id)
         return record
 
     # ---- one-time passwords ------------------------------------------------------------
