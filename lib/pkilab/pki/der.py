@@ -40,7 +40,8 @@ def sequence(*items: bytes) -> bytes:
 
 def set_of(items: Iterable[bytes]) -> bytes:
     """SET OF: DER orders the encoded elements."""
-    return tlv(0x31, b"".join(sorted(items)))
+    items = list(items)
+    return tlv(0x31, b"".join(sorted(items)) if len(items) > 1 else b"".join(items))
 
 
 def explicit(number: int, inner: bytes) -> bytes:

@@ -110,6 +110,10 @@ OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
 OID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
 OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_OID_DATA_DER = der.oid(OID_DATA)
+_OID_ENVELOPED_DATA_DER = der.oid(OID_ENVELOPED_DATA)
+_INTEGER_0 = der.integer(0)
+_RSA_ENCRYPTION_ALGORITHM = der.algorithm(OID_RSA_ENCRYPTION)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ class PkiMessage:
         digest: the digest algorithm name.
         signature_valid: whether the signature and the message digest check out.
         envelope: the encapsulated pkcsPKIEnvelope bytes, or None.
-        signer_issuer: the signer certificate's issuer Name DER, when the reader has it at hand.
+        signer_sid: the SignerInfo's IssuerAndSerialNumber DER, once the reader has matched it to
+            ``signer_cert`` (a reply's envelope names its recipient with it).
     """
 
     message_type: MessageType
@@ -140,7 +145,7 @@ class PkiMessage:
     digest: str
     signature_valid: bool
     envelope: bytes | None
-    signer_issuer: bytes | None = field(default=None, compare=False)  # a hint, not content
+    signer_sid: bytes | None = field(default=None, compare=False)  # a hint, not content
 
 
 _PKCS1 = asym_padding.PKCS1v15()
@@ -223,8 +228,12 @@ def _issuer_and_serial(cert: x509.Certificate) -> bytes:
     return der.issuer_and_serial(ids.issuer, ids.serial)
 
 
-def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des") -> bytes:
+def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des",
+             recipient_sid: bytes | None = None) -> bytes:
     """Encrypt ``data`` to ``recipient`` as a CMS EnvelopedData ContentInfo (a pkcsPKIEnvelope).
+
+    ``recipient_sid``: the recipient's IssuerAndSerialNumber DER when the caller has it (a
+    request's signer identifier); otherwise it is read from the certificate.
 
     Raises:
         ScepError: an unknown cipher or a recipient without an RSA key.
@@ -238,18 +247,18 @@ def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des")
     content_key = os.urandom(key_size)
     iv = os.urandom(8 if cipher in ("des", "3des") else 16)
     ktri = der.sequence(
-        der.integer(0),
-        _issuer_and_serial(recipient),
-        der.algorithm(OID_RSA_ENCRYPTION),
+        _INTEGER_0,
+        recipient_sid or _issuer_and_serial(recipient),
+        _RSA_ENCRYPTION_ALGORITHM,
         der.octet_string(public_key.encrypt(content_key, _PKCS1)),
     )
     encrypted_content_info = der.sequence(
-        der.oid(OID_DATA),
+        _OID_DATA_DER,
         der.algorithm(cipher_oid, der.octet_string(iv)),
         der.tlv(0x80, _sym_crypt(cipher, content_key, iv, data, encrypt=True)),
     )
-    enveloped = der.sequence(der.integer(0), der.set_of([ktri]), encrypted_content_info)
-    return der.sequence(der.oid(OID_ENVELOPED_DATA), der.explicit(0, enveloped))
+    enveloped = der.sequence(_INTEGER_0, der.tlv(0x31, ktri), encrypted_content_info)  # one recipient
+    return der.sequence(_OID_ENVELOPED_DATA_DER, der.explicit(0, enveloped))
 
 
 def _attr(type_oid: str, value: bytes) -> bytes:
@@ -331,8 +340,7 @@ def _signed_data_parts(signer_cert: x509.Certificate, digest_oid: str) -> tuple[
             der.implicit_constructed(0, cert_der(signer_cert)))
 
 
-_RSA_ENCRYPTION_ALGORITHM = der.algorithm(OID_RSA_ENCRYPTION)
-_ENCAP_NO_CONTENT = der.sequence(der.oid(OID_DATA))
+_ENCAP_NO_CONTENT = der.sequence(_OID_DATA_DER)
 
 
 def _signed_data(

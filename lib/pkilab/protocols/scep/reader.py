@@ -70,7 +70,7 @@ def _verify(
 
 def _assemble(
     attrs: dict[str, object], cert: x509.Certificate, digest: str, valid: bool, content: bytes | None,
-    signer_issuer: bytes | None = None,
+    signer_sid: bytes | None = None,
 ) -> PkiMessage:
     transaction_id = attrs.get("scep_transaction_id")
     message_type = _int_attr(attrs, "scep_message_type")
@@ -100,7 +100,7 @@ def _assemble(
         digest=digest,
         signature_valid=valid,
         envelope=content,
-        signer_issuer=signer_issuer,
+        signer_sid=signer_sid,
     )
 
 
@@ -150,12 +150,16 @@ def _designates(data: bytes, rid: der.Tlv, cert: der.Tlv) -> bool:
     A cheap first look at the certificates of a SignedData before one is loaded; a certificate
     too broken to walk is not the signer's.
     """
+    read = der.read
     try:
-        tbs = der.children(data, der.children(data, cert)[0])
-        at = 1 if tbs[0].tag == 0xA0 else 0  # [0] version is absent from v1 certificates
-        serial, issuer = tbs[at], tbs[at + 2]
-        rid_issuer, rid_serial = der.children(data, rid)[:2]
-    except (der.NotDer, IndexError):
+        first = read(data, read(data, cert.start).start)  # the TBSCertificate's first field
+        serial = read(data, first.end) if first.tag == 0xA0 else first  # [0] version is absent from v1
+        issuer = read(data, read(data, serial.end).end)  # after the signature algorithm
+        rid_issuer = read(data, rid.start)
+        rid_serial = read(data, rid_issuer.end)
+    except der.NotDer:
+        return False
+    if issuer.end > cert.end or rid_serial.end > rid.end:
         return False
     return (data[rid_issuer.head : rid_issuer.end] == data[issuer.head : issuer.end]
             and data[rid_serial.start : rid_serial.end] == data[serial.start : serial.end])
@@ -248,8 +252,8 @@ def _parse_message_der(data: bytes) -> PkiMessage:
     signed_attrs = b"\x31" + data[attrs_tlv.head + 1 : attrs_tlv.end]
     valid = _verify(cert, digest, digests, content, signed_attrs, signature)
     rid = fields[1]
-    issuer = data[rid.start : der.children(data, rid)[0].end] if rid.tag == 0x30 else None  # _designates checked it
-    return _assemble(attrs, cert, digest, valid, content, issuer)
+    sid = data[rid.head : rid.end] if rid.tag == 0x30 else None  # _designates matched it to the certificate
+    return _assemble(attrs, cert, digest, valid, content, sid)
 
 
 def open_envelope(data: bytes, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bytes:

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pkilab.errors import PkiError, PkilabError, ScepError
+from pkilab.pki import der
 from pkilab.pki.csr import CsrInfo, load_csr
 from pkilab.pki.fingerprints import request_fingerprint
 from pkilab.pki.names import name_from_der
@@ -280,7 +281,7 @@ class ScepServer:
             raise ScepError(str(exc), fail_info="badRequest") from exc
         if not csr.signature_valid:
             raise ScepError("certificate request signature does not verify", fail_info="badMessageCheck")
-        renewal = self._issued_by_us(msg.signer_cert, msg.signer_issuer)
+        renewal = self._issued_by_us(msg.signer_cert, msg.signer_sid)
         if not renewal and signer_key != csr.public_key:
             raise ScepError("pkiMessage signer key is not the requested key", fail_info="badMessageCheck")
         request = EnrollmentRequest(
@@ -292,12 +293,14 @@ class ScepServer:
         )
         return self._decision(msg, self.backend.submit(request), cipher)
 
-    def _issued_by_us(self, cert: x509.Certificate, issuer: bytes | None = None) -> bool:
-        # ``issuer``: the certificate's issuer DER when the message reader had it (saves a parse).
+    def _issued_by_us(self, cert: x509.Certificate, sid: bytes | None = None) -> bool:
+        # ``sid``: the certificate's IssuerAndSerialNumber DER when the reader had it (saves a parse).
         ca = self.backend.ca_certificate()
         ca_ids = cert_ids(ca)
-        if issuer is not None and issuer != ca_ids.subject:
-            return False
+        if sid is not None:
+            issuer = der.read(sid, der.read(sid).start)
+            if sid[issuer.head : issuer.end] != ca_ids.subject:
+                return False
         ids = cert_ids(cert)
         if ids.issuer != ca_ids.subject or ids.subject == ca_ids.subject:
             return False
@@ -328,7 +331,7 @@ class ScepServer:
 
     def _decision(self, msg: PkiMessage, decision: Decision, cipher: Cipher_) -> Response:
         if isinstance(decision, Granted):
-            body = envelope(certs_only([decision.certificate]), msg.signer_cert, cipher)
+            body = envelope(certs_only([decision.certificate]), msg.signer_cert, cipher, msg.signer_sid)
             return self._reply(msg, PkiStatus.SUCCESS, None, body, "granted")
         if isinstance(decision, Pending):
             return self._reply(msg, PkiStatus.PENDING, None, None, "pending")
