@@ -119,7 +119,8 @@ class Clock:
     def format_date(self, utc: dt.datetime) -> str:
         """Render as IOS prints certificate dates: ``10:58:20 EDT Jun 21 2005``."""
         local, zone = self.zone_at(utc)
-        return f"{local:%H:%M:%S} {zone} {_MONTHS[local.month - 1]} {local.day} {local.year}"
+        return (f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone} {_MONTHS[local.month - 1]} "
+                f"{local.day} {local.year}")
 
     def format_log(self, utc: dt.datetime) -> str:
         """Render a log timestamp as ``service timestamps log datetime msec``: ``Feb  2 20:56:49.844``."""
