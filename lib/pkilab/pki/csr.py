@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AttributeOID
 
 from pkilab.errors import PkiError
+from pkilab.pki.der import tlv
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
@@ -118,27 +119,16 @@ def build_csr(
     return builder.sign(key, x509_hash(hash_name))
 
 
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
 def _reencode(req: asn1_csr.CertificationRequest) -> bytes:
     """The same request with its attribute SET sorted into DER order (signature untouched)."""
     info = req["certification_request_info"]
     attributes = sorted(attr.dump() for attr in info["attributes"])
-    info_der = _tlv(
+    info_der = tlv(
         0x30,
         info["version"].dump() + info["subject"].dump() + info["subject_pk_info"].dump()
-        + _tlv(0xA0, b"".join(attributes)),
+        + tlv(0xA0, b"".join(attributes)),
     )
-    return _tlv(0x30, info_der + req["signature_algorithm"].dump() + req["signature"].dump())
+    return tlv(0x30, info_der + req["signature_algorithm"].dump() + req["signature"].dump())
 
 
 def _to_der(data: bytes) -> bytes:

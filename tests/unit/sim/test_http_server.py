@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 from simkit import OfflineLab, make_spec
@@ -66,6 +68,18 @@ async def _exchange(port: int, payload: bytes, until_closed: bool = True) -> byt
     return data
 
 
+@contextlib.asynccontextmanager
+async def _serving(router) -> AsyncIterator[int]:
+    """The router's HTTP server on an ephemeral loopback port, stopped afterwards."""
+    server = HttpServer(router, "127.0.0.1", 0)
+    await server.start()
+    assert server.server is not None
+    try:
+        yield server.server.sockets[0].getsockname()[1]
+    finally:
+        await server.stop()
+
+
 @pytest.fixture
 def router():
     lab = OfflineLab(make_spec("r1", config=["ip http server"]))
@@ -74,15 +88,9 @@ def router():
 
 def test_the_server_answers_pipelined_requests_in_turn_and_closes_when_asked(router) -> None:
     async def scenario() -> bytes:
-        server = HttpServer(router, "127.0.0.1", 0)
-        await server.start()
-        assert server.server is not None
-        port = server.server.sockets[0].getsockname()[1]
-        try:
+        async with _serving(router) as port:
             pipelined = b"GET /nothing HTTP/1.1\r\n\r\nGET /other HTTP/1.1\r\nConnection: close\r\n\r\n"
             return await _exchange(port, pipelined)
-        finally:
-            await server.stop()
 
     data = asyncio.run(scenario())
     assert data.count(b"HTTP/1.1 404 Not Found") == 2  # no application serves these paths
@@ -91,14 +99,8 @@ def test_the_server_answers_pipelined_requests_in_turn_and_closes_when_asked(rou
 
 def test_a_bad_request_is_answered_and_the_connection_closed(router) -> None:
     async def scenario() -> bytes:
-        server = HttpServer(router, "127.0.0.1", 0)
-        await server.start()
-        assert server.server is not None
-        port = server.server.sockets[0].getsockname()[1]
-        try:
+        async with _serving(router) as port:
             return await _exchange(port, b"NONSENSE\r\n\r\nGET / HTTP/1.1\r\n\r\n")
-        finally:
-            await server.stop()
 
     data = asyncio.run(scenario())
     assert data.startswith(b"HTTP/1.1 400 Bad Request") and data.count(b"HTTP/1.1") == 1
@@ -108,17 +110,11 @@ def test_an_idle_keep_alive_connection_is_closed(router, monkeypatch: pytest.Mon
     monkeypatch.setattr(http, "IDLE_SECONDS", 0.2)
 
     async def scenario() -> tuple[bytes, float]:
-        server = HttpServer(router, "127.0.0.1", 0)
-        await server.start()
-        assert server.server is not None
-        port = server.server.sockets[0].getsockname()[1]
-        loop = asyncio.get_running_loop()
-        try:
+        async with _serving(router) as port:
+            loop = asyncio.get_running_loop()
             start = loop.time()
             data = await _exchange(port, b"GET / HTTP/1.1\r\n\r\n")  # keep-alive: ends only when the server closes
             return data, loop.time() - start
-        finally:
-            await server.stop()
 
     data, elapsed = asyncio.run(scenario())
     assert data.startswith(b"HTTP/1.1 404") and b"Connection: keep-alive" in data
