@@ -20,7 +20,6 @@ import shutil
 import socket
 import socketserver
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import swankit
 from pkilab.capture.ipsec import analyze
 from pkilab.device.session import Session
 from pkilab.errors import DeviceError, SimError, TestbedError
@@ -42,11 +42,9 @@ from pkilab.parsers import parse
 from pkilab.procedures import clock, pki, scenario, vpn
 from pkilab.testbed import load
 from pkilab.wait import wait_until
+from swankit import PKI, SWANCTL, ns_ping, run, skip_reason, stop_charon, swanctl_env, write_strongswan_conf
 
 ROOT = Path(__file__).resolve().parents[2]
-CHARON = Path("/usr/lib/ipsec/charon")
-SWANCTL = shutil.which("swanctl")
-PKI = shutil.which("pki")
 CA_NAME = "ese-ios-ca"
 HQ_HOST = "10.59.138.13"
 SWAN_LAN_HOST = "10.114.0.1"  # strongSwan as a branch: its LAN (lo in the namespace)
@@ -61,34 +59,6 @@ NAT_D = 20
 # The tests run in file order on one lab and one charon: with `--dist loadgroup` one worker takes them all.
 pytestmark = pytest.mark.xdist_group("strongswan-sim")
 
-
-def _skip_reason() -> str | None:
-    if not CHARON.exists() or SWANCTL is None or PKI is None:
-        return "strongSwan not installed (strongswan-charon, strongswan-swanctl, strongswan-pki)"
-    if not Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists():
-        return "strongSwan kernel-libipsec plugin missing (libcharon-extra-plugins)"
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        return "network namespaces need root and iproute2"
-    return None
-
-
-
-
-def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout)
-
-
-STRONGSWAN_CONF = """charon {{
-  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey gmp hmac sha1 sha2 md5 des aes \
-kernel-libipsec kernel-netlink socket-default vici
-  filelog {{ log {{ path = {dir}/charon.log
-                  default = 1
-                  ike = 2
-                  append = no }} }}
-  plugins {{ vici {{ socket = unix://{dir}/charon.vici }} }}
-}}
-swanctl {{ socket = unix://{dir}/charon.vici }}
-"""
 
 # hq: strongSwan as the seed's branch (initiator); sim: strongSwan as the headend the simulated
 # branch calls. Both IKEv1 main mode, 3DES/SHA-1/group 2 as the seed's ISAKMP policies.
@@ -146,8 +116,7 @@ class Net:
     relays: list[socketserver.BaseServer] = field(default_factory=list)
 
     def in_ns(self, *cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        env = f"STRONGSWAN_CONF={self.dir}/strongswan.conf SWANCTL_DIR={self.dir}/swanctl"
-        return run("ip", "netns", "exec", self.ns, "env", *env.split(), *cmd, check=check, timeout=timeout)
+        return run("ip", "netns", "exec", self.ns, "env", *swanctl_env(self.dir), *cmd, check=check, timeout=timeout)
 
     def swan(self, *args: str, check: bool = False, timeout: float = 40) -> subprocess.CompletedProcess[str]:
         assert SWANCTL is not None
@@ -191,7 +160,7 @@ def relay(listen: tuple[str, int], target: tuple[str, int]) -> socketserver.Thre
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    reason = _skip_reason()
+    reason = skip_reason(need_pki=True)
     if reason is not None:
         pytest.skip(reason)
     index = worker_offset() // 100  # 0 outside xdist, 1.. per worker
@@ -217,30 +186,16 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             run("ip", "netns", "exec", n.ns, "ip", "addr", "add", f"{host}/32", "dev", "lo")
         wait_until(lambda: "tentative" not in run("ip", "addr", "show", "dev", veth_h).stdout, 10, 0.1,
                    "veth addresses usable")
-        swanctl = d / "swanctl"
-        for sub in ("", "x509", "x509ca", "private"):
-            (swanctl / sub).mkdir(exist_ok=True)
-        (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(dir=d))
+        write_strongswan_conf(d)
         yield n
     finally:
         for server in n.relays:
             server.shutdown()
             server.server_close()
-        stop_charon(n)
+        stop_charon(n.charon)
+        n.charon = None
         run("ip", "link", "del", veth_h, check=False)
         run("ip", "netns", "del", n.ns, check=False)
-
-
-def stop_charon(n: Net) -> None:
-    if n.charon is None:
-        return
-    n.charon.terminate()
-    try:
-        n.charon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        n.charon.kill()
-        n.charon.wait(timeout=10)
-    n.charon = None
 
 
 def write_swanctl(n: Net, rsig: bool) -> None:
@@ -261,12 +216,7 @@ def start_charon(n: Net) -> None:
     if n.charon is not None:
         assert n.swan("--load-all").returncode == 0
         return
-    env = f"STRONGSWAN_CONF={n.dir}/strongswan.conf SWANCTL_DIR={n.dir}/swanctl"
-    script = f"mount -t tmpfs tmpfs /run && {env} exec {CHARON}"
-    n.charon = subprocess.Popen(["ip", "netns", "exec", n.ns, "sh", "-c", script],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: (n.dir / "charon.vici").exists() and n.swan("--load-all").returncode == 0, 15, 0.1,
-               "charon started and its configuration loaded")
+    n.charon = swankit.start_charon(n.ns, n.dir, lambda: n.swan("--load-all").returncode == 0)
 
 
 @dataclass
@@ -333,25 +283,6 @@ def headend_lines(n: Net) -> list[str]:
     """The seed's headend (dynamic map, DPD, RRI) with NAT-T on and the PSK for strongSwan's address."""
     s = vpn.VpnSettings(headend_address=n.host_ip, branch_address=n.swan_ip)
     return [*s.headend(), "crypto ipsec nat-transparency udp-encaps"]
-
-
-def ns_ping(n: Net, src: str, dst: str, count: int) -> int:
-    """Echo requests from ``src`` in the namespace (raw socket: no ping binary needed); replies counted."""
-    code = (
-        "import socket,struct\n"
-        "def cs(b):\n s=sum(struct.unpack('!%dH'%(len(b)//2),b));s=(s&0xffff)+(s>>16);s+=s>>16;return ~s&0xffff\n"
-        f"s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP);s.bind(('{src}',0))\n"
-        "s.settimeout(2);ok=0\n"
-        f"for q in range(1,{count}+1):\n"
-        " b=struct.pack('!BBHHH',8,0,0,77,q)+b'pkilab-strongswan!';b=b[:2]+struct.pack('!H',cs(b))+b[4:]\n"
-        f" s.sendto(b,('{dst}',0))\n"
-        " try:\n  d=s.recv(2000);ok+=d[20]==0 and d[12:16]==socket.inet_aton('" + dst + "')\n"
-        " except OSError: pass\n"
-        "print(ok)\n"
-    )
-    done = run("ip", "netns", "exec", n.ns, sys.executable, "-c", code, timeout=count * 3 + 10, check=False)
-    assert done.returncode == 0, done.stderr
-    return int(done.stdout.strip())
 
 
 def detail(session: Session) -> list[Any]:
@@ -456,7 +387,7 @@ def scep_enroll(lab: Lab, cn: str) -> x509.Certificate:
     if "no capable fetcher found" in got.stderr:
         pytest.skip("strongSwan has no HTTP fetcher (install libstrongswan-extra-plugins)")
     assert got.returncode == 0, got.stderr
-    env = f"STRONGSWAN_CONF={n.dir}/strongswan.conf"
+    env = swanctl_env(n.dir)[0]  # STRONGSWAN_CONF=...
     # strongSwan 5.9.8 misreads some GetCACaps lists: des3 (NOTES.md).
     proc = subprocess.Popen(
         ["ip", "netns", "exec", n.ns, "env", env, PKI, "--scep", "--url", lab.url, "--in", str(key_path),
@@ -504,7 +435,7 @@ def test_psk_strongswan_branch_to_simulated_headend(lab: Lab) -> None:
     start_charon(n)
     up = swan_initiate(n)
     assert up.returncode == 0, up.stdout + up.stderr
-    assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 5) >= 4
+    assert ns_ping(n.ns, SWAN_LAN_HOST, HQ_HOST, 5) >= 4
     (sa,) = detail(lab.headend)
     assert (sa.remote, sa.auth, sa.encr, sa.dh_group) == (n.swan_ip, "psk", "3des", 2)
     assert "N" in sa.capabilities and "D" in sa.capabilities  # NAT-T in use (libipsec), DPD negotiated
@@ -530,7 +461,7 @@ def test_strongswan_enrolls_with_scep_and_brings_up_rsig(lab: Lab) -> None:
     start_charon(n)
     up = swan_initiate(n, 40)  # the headend fetches the CRL first
     assert up.returncode == 0, up.stdout + up.stderr
-    assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 5) >= 4
+    assert ns_ping(n.ns, SWAN_LAN_HOST, HQ_HOST, 5) >= 4
     (sa,) = [x for x in detail(lab.headend) if x.status == "ACTIVE"]
     assert (sa.remote, sa.auth) == (n.swan_ip, "rsig") and "N" in sa.capabilities
     (flow,) = flows(lab.headend, n.swan_ip)
@@ -568,7 +499,7 @@ def test_headend_clock_past_the_certificate_refuses_then_accepts(lab: Lab) -> No
     swan_reset(n, lab)
     up = swan_initiate(n, 30)
     assert up.returncode == 0, lab.headend.run("show clock") + lab.headend.run("show logging")
-    assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
+    assert ns_ping(n.ns, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
 
 
 def test_revoked_strongswan_certificate_is_refused(lab: Lab) -> None:
@@ -644,7 +575,7 @@ def test_bound_headend_answers_again_after_a_reload(lab: Lab) -> None:
     wait_until(lambda: _reconnected(lab.headend), 30, 0.3, "headend back after the reload")
     up = swan_initiate(n)
     assert up.returncode == 0, up.stdout + up.stderr
-    assert ns_ping(n, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
+    assert ns_ping(n.ns, SWAN_LAN_HOST, HQ_HOST, 3) >= 2
     (sa,) = [x for x in detail(lab.headend) if x.status == "ACTIVE"]
     assert (sa.remote, sa.auth) == (n.swan_ip, "psk") and "N" in sa.capabilities
 

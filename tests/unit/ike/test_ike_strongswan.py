@@ -27,42 +27,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-CHARON = Path("/usr/lib/ipsec/charon")
-SWANCTL = shutil.which("swanctl")
+import swankit
+from swankit import SWANCTL, ns_ping, run, skip_reason, stop_charon, swanctl_env, write_strongswan_conf
+
 HERE = Path(__file__).parent
 ENGINE_IP, SWAN_IP = "10.199.0.1", "10.199.0.2"
 ENGINE_LAN, SWAN_LAN = "10.1.1.0/24", "10.2.2.0/24"
 SWAN_HOST = "10.2.2.1"
 
 
-def _skip_reason() -> str | None:
-    if not CHARON.exists() or SWANCTL is None:
-        return "strongSwan not installed (strongswan-charon, strongswan-swanctl, libcharon-extra-plugins)"
-    if not Path("/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so").exists():
-        return "strongSwan kernel-libipsec plugin missing (libcharon-extra-plugins)"
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        return "network namespaces need root and iproute2"
-    return None
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
-
-
-def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30)
-
-
-STRONGSWAN_CONF = """charon {{
-  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey gmp hmac sha1 sha2 md5 aes \
-kernel-libipsec kernel-netlink socket-default vici
-  filelog {{ log {{ path = {dir}/charon.log
-                  default = 1
-                  ike = 2
-                  append = no }} }}
-  plugins {{ vici {{ socket = unix://{dir}/charon.vici }} }}
-}}
-swanctl {{ socket = unix://{dir}/charon.vici }}
-"""
 
 CONNECTION = """connections {{
   hq {{
@@ -93,8 +68,8 @@ class Netns:
     charon: subprocess.Popen[bytes] | None = None
 
     def swan(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = f"STRONGSWAN_CONF={self.dir}/strongswan.conf SWANCTL_DIR={self.dir}/swanctl"
-        return run("ip", "netns", "exec", self.swan_ns, "sh", "-c", f"{env} {SWANCTL} {' '.join(args)}", check=check)
+        assert SWANCTL is not None
+        return run("ip", "netns", "exec", self.swan_ns, "env", *swanctl_env(self.dir), SWANCTL, *args, check=check)
 
 
 @pytest.fixture
@@ -117,37 +92,20 @@ def netns(tmp_path: Path) -> Iterator[Netns]:
             run("ip", "netns", "exec", name, "ip", "link", "set", veth, "up")
             run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
         run("ip", "netns", "exec", ns.swan_ns, "ip", "addr", "add", f"{SWAN_HOST}/32", "dev", "lo")
-        (tmp_path / "swanctl").mkdir()
-        for sub in ("x509", "x509ca", "private"):
-            (tmp_path / "swanctl" / sub).mkdir()
-        (tmp_path / "strongswan.conf").write_text(STRONGSWAN_CONF.format(dir=tmp_path))
+        write_strongswan_conf(tmp_path)
         yield ns
     finally:
-        if ns.charon is not None:
-            ns.charon.terminate()
-            try:
-                ns.charon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                ns.charon.kill()
-                ns.charon.wait(timeout=10)
+        stop_charon(ns.charon)
         run("ip", "netns", "del", ns.engine_ns, check=False)
         run("ip", "netns", "del", ns.swan_ns, check=False)
 
 
 def start_charon(ns: Netns, connection: str) -> None:
     (ns.dir / "swanctl" / "swanctl.conf").write_text(connection)
-    env = f"STRONGSWAN_CONF={ns.dir}/strongswan.conf SWANCTL_DIR={ns.dir}/swanctl"
-    # charon's pid file path is fixed under /run: give this instance its own /run.
-    script = f"mount -t tmpfs tmpfs /run && {env} exec {CHARON}"
-    ns.charon = subprocess.Popen(
-        ["ip", "netns", "exec", ns.swan_ns, "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if (ns.dir / "charon.vici").exists() and ns.swan("--load-all", check=False).returncode == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail("charon did not start")
+    try:
+        ns.charon = swankit.start_charon(ns.swan_ns, ns.dir, lambda: ns.swan("--load-all", check=False).returncode == 0)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 class EnginePeer:
@@ -192,19 +150,8 @@ class EnginePeer:
         return done
 
 
-def swan_ping(ns: Netns, count: int) -> str:
-    code = (
-        "import socket,struct,sys\n"
-        "def cs(b):\n s=sum(struct.unpack('!%dH'%(len(b)//2),b));s=(s&0xffff)+(s>>16);s+=s>>16;return ~s&0xffff\n"
-        f"s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP);s.bind(('{SWAN_HOST}',0))\n"
-        "s.settimeout(2);ok=0\n"
-        f"for q in range(1,{count}+1):\n"
-        " b=struct.pack('!BBHHH',8,0,0,7,q)+b'pkilab-interop!!';b=b[:2]+struct.pack('!H',cs(b))+b[4:]\n"
-        f" s.sendto(b,('{ENGINE_LAN.split('/')[0][:-1]}10',0))\n"
-        " try:\n  d=s.recv(2000);ok+=d[20]==0\n except OSError: pass\n"
-        "print(ok)\n"
-    )
-    return run("ip", "netns", "exec", ns.swan_ns, sys.executable, "-c", code).stdout.strip()
+def swan_ping(ns: Netns, count: int) -> int:
+    return ns_ping(ns.swan_ns, SWAN_HOST, f"{ENGINE_LAN.split('/')[0][:-1]}10", count)
 
 
 def make_pki(d: Path) -> dict[str, Path]:
@@ -367,7 +314,7 @@ def test_strongswan_initiates_and_pings_through(netns: Netns, setup: Any) -> Non
     assert up["auth"] == settings["auth"] and up["nat_t"] and up["dpd"]
     child = peer.wait_for(lambda x: x.get("type") == "Phase2Up", 5)
     assert child["pfs_group"] == settings.get("pfs") and child["udp_encapsulation"]
-    assert swan_ping(netns, 3) == "3"
+    assert swan_ping(netns, 3) == 3
     done = peer.finish()
     assert len([x for x in peer.lines if x["what"] == "esp_in"]) == 3
     (sa,) = done["isakmp"]
