@@ -48,3 +48,61 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
     echoes = [p for p in packets if ICMP in p and p[IP].src == "66.66.66.2" and p[IP].dst == "66.66.66.1"]
     assert len(echoes) >= 5
     assert wait_until(lambda: (tmp_path / "pcap" / "hq-lan.pcap").exists(), 1, 0.1, "hq-lan capture")
+
+
+def _testbed(tmp_path: Path, shift: int, hostsrv: bool = True) -> Path:
+    """sim.yaml with its ports moved by ``shift`` (and the worker's offset), with or without custom.hostsrv."""
+    data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
+    for dev in data["devices"].values():
+        dev["connections"]["cli"]["port"] += shift + worker_offset()
+        dev["custom"]["sim"]["http_port"] += shift + worker_offset()
+    if hostsrv:
+        base = 6900 + shift + worker_offset()
+        data["testbed"]["custom"]["hostsrv"] = {"address": "127.0.0.1", "tftp_port": base, "http_port": base + 1}
+    else:
+        del data["testbed"]["custom"]["hostsrv"]
+    path = tmp_path / f"tb-{shift}-{hostsrv}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
+    import re
+    import urllib.request
+
+    from pkilab.hostsrv import tftp_read
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "ese-ios-ca.ser").write_bytes(b"serial = 0x5\n")
+    proc = subprocess.Popen([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed",
+                             str(_testbed(tmp_path, 4200)), "--hostsrv", str(served)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1] != "ready":
+            line = proc.stdout.readline()
+            assert line, f"sim up ended early: {proc.stderr.read()}"
+            lines.append(line.strip())
+        found = [m for m in map(re.compile(r"host file servers: tftp 127\.0\.0\.1:(\d+), http 127\.0\.0\.1:(\d+), "
+                                           r"serving (.+)").fullmatch, lines) if m]
+        assert len(found) == 1 and found[0][3] == str(served.resolve())
+        tftp_port, http_port = int(found[0][1]), int(found[0][2])
+        assert tftp_read("127.0.0.1", tftp_port, "ese-ios-ca.ser") == b"serial = 0x5\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/ese-ios-ca.ser", timeout=10) as answer:
+            assert answer.read() == b"serial = 0x5\n"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+def test_sim_up_hostsrv_errors_are_one_line_and_exit_2(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    cases = [(_testbed(tmp_path, 4300, hostsrv=False), tmp_path, "--hostsrv needs custom.hostsrv"),
+             (_testbed(tmp_path, 4300), not_a_dir, "not a directory")]
+    for testbed, root, message in cases:
+        done = subprocess.run([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(testbed),
+                               "--hostsrv", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1 and message in done.stderr

@@ -21,6 +21,8 @@ def register(sub: Any) -> None:
     up = sim_sub.add_parser("up", help="start every simulated device of a testbed; prints 'ready'")
     up.add_argument("--testbed", default=DEFAULT_TESTBED, help=f"testbed file (default {DEFAULT_TESTBED})")
     up.add_argument("--pcap-dir", type=Path, default=None, help="write one pcap per virtual link here")
+    up.add_argument("--hostsrv", type=Path, default=None, metavar="DIR",
+                    help="also serve DIR over TFTP and HTTP at the testbed's custom.hostsrv (off-system storage)")
     up.set_defaults(func=run_up)
     faults = sim_sub.add_parser("faults", help="list the fault switches of the simulator")
     faults.set_defaults(func=run_faults)
@@ -44,10 +46,35 @@ def run_up(args: argparse.Namespace) -> int:
     testbed = load(args.testbed, known_faults=FAULTS)
     if not testbed.simulated:
         raise UserError(f"{args.testbed}: not a simulated testbed (devices have no custom.sim)")
+    servers = _host_servers(args.testbed, testbed, args.hostsrv) if args.hostsrv is not None else None
     try:
         return asyncio.run(_serve(testbed, args.pcap_dir))
     except SimError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        if servers is not None:
+            servers.stop()
+
+
+def _host_servers(path: str, testbed: Any, root: Path) -> Any:
+    """Start the host's TFTP/HTTP file servers of ``custom.hostsrv`` on ``root``; print where they are."""
+    from pkilab.errors import PkilabError
+    from pkilab.hostsrv import HostServers, spec_from_testbed
+
+    spec = spec_from_testbed(testbed)
+    if spec is None:
+        raise UserError(f"{path}: --hostsrv needs custom.hostsrv (address, tftp_port, http_port) in the testbed")
+    if not root.is_dir():
+        raise UserError(f"--hostsrv {root}: not a directory")
+    servers = HostServers(spec, root.resolve())
+    try:
+        servers.start()
+    except PkilabError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    bound = servers.bound_spec()
+    print(f"host file servers: tftp {bound.address}:{bound.tftp_port}, http {bound.address}:{bound.http_port}, "
+          f"serving {servers.root}", flush=True)
+    return servers
 
 
 async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
