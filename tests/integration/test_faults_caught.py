@@ -35,6 +35,8 @@ CASES = {
                                     "test_clock_before_certificate_start_refused", "ese-branch"),
     "psk-survives-removal": ("suites/test_psk_to_rsig.py", "psk", "test_removed_key_no_longer_authenticates",
                              "ese-cryagg"),
+    "crl-fetch-failure-admits": ("suites/test_ca_outage.py", "refused_while",
+                                 "test_new_tunnels_refused_while_the_ca_is_down", "ese-cryagg"),
 }
 
 

@@ -18,4 +18,6 @@ FAULTS: dict[str, str] = {
     "ignore-crl": "the router accepts a revoked peer certificate (never consults the CRL)",
     "accept-expired-certificates": "the router accepts peer certificates outside their validity dates",
     "psk-survives-removal": "a removed crypto isakmp key keeps authenticating its peer",
+    "crl-fetch-failure-admits": "under revocation-check crl, a peer whose CRL cannot be fetched is admitted "
+                                "(as if crl none)",
 }

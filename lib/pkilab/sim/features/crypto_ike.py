@@ -224,7 +224,7 @@ class Crypto(Feature):
         return "Certificate validation failed"
 
     def _after_failed_fetch(self, tp: Trustpoint) -> CertVerdict:
-        if tp.revocation == "crl none":
+        if tp.revocation == "crl none" or self.router.has_fault("crl-fetch-failure-admits"):
             self._pki("CRYPTO_PKI: CRL not available, accepted (revocation-check crl none)")
             return CertVerdict.good()
         self._pki(f"CRYPTO_PKI: CRL fetch for trustpoint {tp.name} failed")
