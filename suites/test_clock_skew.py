@@ -1,8 +1,8 @@
 """Certificates judged by each router's own clock (seed: "Automatically Re-enrolling…", Q3 and Q4).
 
 The branch's clock set past its certificates' end: new tunnels are refused with the seed's log
-lines (branch: IKMP_INVAL_CERT "CA request failed!", IKMP_MODE_FAILURE) and never reach QM_IDLE
-on either side; set before their start: refused; restored: the tunnel
+lines (branch: IKMP_INVAL_CERT "CA request failed!", IKMP_MODE_FAILURE; headend: IKMP_BAD_MESSAGE
+from the branch) and never reach QM_IDLE on either side; set before their start: refused; restored: the tunnel
 comes up again. Removing auto-enroll shows the seed's 1969 renew date.
 """
 
@@ -45,7 +45,10 @@ def test_clock_past_certificate_end_refused(device, seed):
         peer = seed.vpn.headend_address
         vpn.wait_logged(br, "IKMP_INVAL_CERT", f"Certificate received from {peer} is bad: CA request failed!")
         vpn.wait_logged(br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at {peer}")
-        # The headend's side: whatever it logs, it keeps no tunnel with the branch.
+        # The headend's side (seed step 8): the branch's refusal is a message it cannot process, and it
+        # keeps no tunnel with the branch.
+        vpn.wait_logged(he, "IKMP_BAD_MESSAGE",
+                        f"IKE message from {seed.vpn.branch_address} failed its sanity check or is malformed")
         assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 
 

@@ -318,6 +318,9 @@ def test_expired_by_the_routers_clock(rsig_pair):
         "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.1 is bad: certificate invalid",
         "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.1 failed its sanity check or is malformed",
         "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1"]
+    # ... and the headend's, as the seed shows it:
+    assert [t for t in log_lines(lab.cli("he")) if "CRYPTO" in t] == [
+        "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.2 failed its sanity check or is malformed"]
     assert states(lab.cli("he")) == []
 
 

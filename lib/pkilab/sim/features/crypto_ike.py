@@ -392,12 +392,18 @@ class Crypto(Feature):
             self.router.errors.append(f"IKE engine: {ev.peer}: {ev.detail}")
 
     def _peer_refused(self, peer: str) -> None:
-        """The peer refused our certificate after we completed main mode: that SA will never be used."""
+        """The peer refused our certificate after we completed main mode: that SA will never be used.
+
+        IOS logs the refusal as a message it could not process (the seed's Q3 headend log shows
+        IKMP_BAD_MESSAGE from the branch, once per attempt) and the SA goes.
+        """
         if self.engine is None:
             return
         now = time.monotonic()
         done = [s for s in self.engine.isakmp_sas(now) if s.remote.addr == peer and s.state == "QM_IDLE"]
         if done:
+            self.system.logmsg(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check "
+                               "or is malformed")
             newest = max(done, key=lambda s: s.conn_id)
             self._isakmp_debug(f"ISAKMP:({newest.conn_id}):peer {peer} refused our certificate, deleting the SA")
             self.dispatch(self.engine.clear_isakmp(now, newest.conn_id))
