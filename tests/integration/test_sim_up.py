@@ -14,6 +14,16 @@ from pkilab.wait import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _until_ready(proc: subprocess.Popen) -> list[str]:
+    """The lines ``pkilab sim up`` prints up to and including ``ready``."""
+    lines: list[str] = []
+    while not lines or lines[-1] != "ready":
+        line = proc.stdout.readline()
+        assert line, f"sim up ended early: {proc.stderr.read()}"
+        lines.append(line.strip())
+    return lines
+
+
 def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
     data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
     for dev in data["devices"].values():
@@ -25,11 +35,7 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
                              "--pcap-dir", str(tmp_path / "pcap")], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
-        lines = []
-        while not lines or lines[-1] != "ready":
-            line = proc.stdout.readline()
-            assert line, f"sim up ended early: {proc.stderr.read()}"
-            lines.append(line.strip())
+        lines = _until_ready(proc)
         assert len(lines) == 7 and lines[-2].startswith("5 devices listening after")
         from netmiko import ConnectHandler
 
@@ -79,11 +85,7 @@ def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
                              str(_testbed(tmp_path, 4200)), "--hostsrv", str(served)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = []
-        while not lines or lines[-1] != "ready":
-            line = proc.stdout.readline()
-            assert line, f"sim up ended early: {proc.stderr.read()}"
-            lines.append(line.strip())
+        lines = _until_ready(proc)
         found = [m for m in map(re.compile(r"host file servers: tftp 127\.0\.0\.1:(\d+), http 127\.0\.0\.1:(\d+), "
                                            r"serving (.+)").fullmatch, lines) if m]
         assert len(found) == 1 and found[0][3] == str(served.resolve())
