@@ -9,6 +9,7 @@ gives way to asn1crypto, which reads BER and gives the precise error.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from asn1crypto import cms
 from cryptography import x509
@@ -32,6 +33,7 @@ from pkilab.protocols.scep.message import (
     MessageType,
     PkiMessage,
     PkiStatus,
+    _issuer_and_serial,
     _sym_crypt,
     cert_ids,
     cert_public_key,
@@ -45,7 +47,7 @@ _NONCES = ("scep_sender_nonce", "scep_recipient_nonce")
 _STRING_TAGS = (0x13, 0x0C, 0x16)  # PrintableString, and the UTF8/IA5 some clients use
 NOT_ADDRESSED = "pkcsPKIEnvelope is not addressed to this certificate"
 _PKCS1 = asym_padding.PKCS1v15()
-_PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+_PRINTABLE_STRING = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")  # X.680 PrintableString, not empty
 
 
 def _verify(
@@ -76,7 +78,7 @@ def _assemble(
     message_type = _int_attr(attrs, "scep_message_type")
     if not isinstance(transaction_id, str) or message_type is None:
         raise ScepError("pkiMessage lacks messageType or transactionID")
-    if not transaction_id or not set(transaction_id) <= _PRINTABLE:
+    if not _PRINTABLE_STRING.fullmatch(transaction_id):
         # A reply must carry it back as a PrintableString.
         raise ScepError(f"transactionID {transaction_id!r} is not a PrintableString")
     try:
@@ -326,7 +328,9 @@ def _envelope_der(data: bytes, cert: x509.Certificate) -> tuple[Cipher_, bytes, 
         if recipient.tag != 0x30:
             continue  # not a KeyTransRecipientInfo
         fields = der.children(data, recipient)
-        if _matches(data, fields[1], cert):
+        rid = fields[1]
+        # The CA's own IssuerAndSerialNumber bytes, as clients copy them; otherwise compare by value.
+        if data[rid.head : rid.end] == _issuer_and_serial(cert) or _matches(data, rid, cert):
             encrypted_key = data[der.expect(fields[3], 0x04).start : fields[3].end]
             break
     if encrypted_key is None:
