@@ -135,7 +135,13 @@ class Lab:
 
     # ---- reload ------------------------------------------------------------------------
     def reload(self, router: Router) -> None:
-        """Reload ``router``: drop its sessions now, boot it again after a short pause."""
+        """Reload ``router``: drop its sessions now, boot it again after a short pause.
+
+        The router is down from this moment: a login that arrives before its sessions are dropped
+        must not reach the configuration that is about to go (a client reconnecting at once would
+        otherwise see the state from before the reload).
+        """
+        router.up = False
         self.spawn(self._reload(router))
 
     async def _reload(self, router: Router) -> None:
