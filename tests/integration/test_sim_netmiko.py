@@ -115,3 +115,25 @@ def test_ping_and_clock_commands(netmiko_factory):
     assert clock.datetime is not None
     status = conn.send_command("show ntp status")
     assert status.startswith("Clock is")
+
+
+def test_a_reloading_router_refuses_logins_from_the_confirm_on(running_lab, sim_testbed):
+    # A login that arrives between the confirm and the sessions being dropped must not reach the
+    # configuration that is about to go (a client reconnecting at once used to land there).
+    import asyncio
+
+    from pkilab.sim.ssh import CliServer
+
+    spec = sim_testbed.device("ese-branch2")
+    router = running_lab.lab.routers[spec.name]
+
+    async def confirm_then_log_in() -> tuple[bool, bool]:
+        session = router.new_session(15)
+        asked = session.feed("reload").output
+        assert asked.endswith("Proceed with reload? [confirm]"), asked
+        assert session.feed("").closed
+        return router.up, CliServer(router).validate_password(spec.username, spec.password)
+
+    up, accepted = asyncio.run_coroutine_threadsafe(confirm_then_log_in(), running_lab.loop).result(10)
+    assert (up, accepted) == (False, False)
+    assert wait_until(lambda: router.up, 10, 0.05, "ese-branch2 boots again")
