@@ -115,14 +115,15 @@ class Tlv(NamedTuple):
 _new_tlv = tuple.__new__  # skips the NamedTuple constructor's argument handling: read() is hot
 
 
-def read(data: bytes, pos: int = 0) -> Tlv:
-    """Read the DER element at ``pos``.
+def read(data: bytes, pos: int = 0, stop: int | None = None) -> Tlv:
+    """Read the DER element at ``pos`` (it must end by ``stop``, the end of ``data`` by default).
 
     Raises:
         NotDer: high tag numbers, indefinite or over-long lengths, or truncation.
     """
-    size = len(data)
-    if pos + 2 > size:
+    if stop is None:
+        stop = len(data)
+    if pos + 2 > stop:
         raise NotDer("truncated")
     tag = data[pos]
     if tag & 0x1F == 0x1F:
@@ -136,7 +137,7 @@ def read(data: bytes, pos: int = 0) -> Tlv:
             raise NotDer("indefinite or over-long length")
         start = pos + 2 + count
         end = start + int.from_bytes(data[pos + 2 : start], "big")
-    if end > size:
+    if end > stop:
         raise NotDer("truncated")
     return _new_tlv(Tlv, (tag, pos, start, end))
 
@@ -145,31 +146,14 @@ def children(data: bytes, parent: Tlv) -> list[Tlv]:
     """The elements inside a constructed element.
 
     Raises:
-        NotDer: as :func:`read`, or elements that overrun the parent.
+        NotDer: as :func:`read` (an element that overruns its parent is truncated).
     """
-    # read() inlined: SCEP messages are walked element by element and this loop is their hot path.
     found = []
     pos, stop = parent.start, parent.end
     while pos < stop:
-        if pos + 2 > stop:
-            raise NotDer("element overruns its parent")
-        tag = data[pos]
-        if tag & 0x1F == 0x1F:
-            raise NotDer("high tag number")
-        first = data[pos + 1]
-        if first < 0x80:
-            start = pos + 2
-            end = start + first
-        else:
-            count = first & 0x7F
-            if count == 0 or count > 4:
-                raise NotDer("indefinite or over-long length")
-            start = pos + 2 + count
-            end = start + int.from_bytes(data[pos + 2 : start], "big")
-        if end > stop:
-            raise NotDer("element overruns its parent")
-        found.append(_new_tlv(Tlv, (tag, pos, start, end)))
-        pos = end
+        child = read(data, pos, stop)
+        found.append(child)
+        pos = child.end
     return found
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
 from pkilab.parsers import parse
-from pkilab.procedures.pki import ProcedureError
+from pkilab.procedures.pki import ProcedureError, export_pem
 
 SERVER_NAME = "pkilab-hostsrv"  # the seed's "harry.cisco.com": an ``ip host`` name for the file server
 
@@ -33,16 +33,10 @@ def copy_to_tftp(session: Session, source: str, url: str) -> str:
 
 
 def router_certificate_pem(session: Session, trustpoint: str, passphrase: str) -> str:
-    """The router certificate of ``trustpoint`` as PEM, from ``crypto pki export … pem terminal``.
-
-    The export prints the CA certificate, the key and then (``% Certificate:``) the router's
-    certificate; the key pair must be exportable.
-    """
+    """The router certificate of ``trustpoint`` as PEM: the one after ``% Certificate:`` in the export."""
     import re
 
-    session.masker.add(passphrase)
-    out = session.run(f"crypto pki export {v.word(trustpoint, 'trustpoint.name')} pem terminal 3des "
-                      f"{v.word(passphrase, 'passphrase', secret=True)}")
+    out = export_pem(session, trustpoint, passphrase)
     match = re.search(r"% Certificate:\s*(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)", out, re.S)
     if match is None:
         raise ProcedureError(f"{session.name}: no router certificate in the export of {trustpoint}")

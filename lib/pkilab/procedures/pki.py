@@ -240,14 +240,23 @@ def router_certificate(session: Session, name: str) -> object | None:
     return next((c for c in certs.certificates if c.section == "Certificate"), None)
 
 
+def export_pem(session: Session, name: str, passphrase: str) -> str:
+    """``crypto pki export NAME pem terminal 3des PASS``: what the router prints (the passphrase masked).
+
+    IOS prints the CA certificate, the encrypted key and then, after ``% Certificate:``, the
+    router's own certificate; the key pair must be exportable.
+    """
+    session.masker.add(passphrase)
+    return session.run(f"crypto pki export {v.word(name, 'trustpoint.name')} pem terminal 3des "
+                       f"{v.word(passphrase, 'passphrase', secret=True)}")
+
+
 def export_ca_pem(session: Session, name: str, passphrase: str) -> str:
-    """``crypto pki export NAME pem terminal 3des PASS`` on an enrolled router: the CA certificate PEM."""
+    """The CA certificate PEM of an enrolled router's trustpoint ``name`` (the export's first one)."""
     import re
 
-    session.masker.add(passphrase)
-    out = session.run(f"crypto pki export {v.word(name, 'trustpoint.name')} pem terminal 3des "
-                      f"{v.word(passphrase, 'passphrase', secret=True)}")
-    match = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out, re.S)
+    match = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", export_pem(session, name, passphrase),
+                      re.S)
     if match is None:
         raise ProcedureError(f"{session.name}: no CA certificate in the export of {name}")
     return match.group(0)

@@ -20,8 +20,8 @@ def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
 class OfflineLab:
     """Routers booted without sockets or an event loop: the network delivers synchronously."""
 
-    def __init__(self, *specs):
-        self.lab = Lab(Testbed(name="t", path="t.yaml", devices=tuple(specs)))
+    def __init__(self, *specs, pcap_dir=None):
+        self.lab = Lab(Testbed(name="t", path="t.yaml", devices=tuple(specs)), pcap_dir)
         self.routers = {}
         for spec in specs:
             r = Router(self.lab, spec)

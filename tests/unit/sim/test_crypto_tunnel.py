@@ -25,10 +25,7 @@ from pkilab.sim import packets as pk
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.trustpoint import Trustpoints
-from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.network import Trace
-from pkilab.sim.router import Router
-from pkilab.testbed import Testbed
 
 HQ_LOOPBACK = ["interface Loopback0", " ip address 10.59.138.1 255.255.255.0"]
 BRANCH_LOOPBACK = ["interface Loopback0", " ip address 10.113.0.1 255.255.255.0",
@@ -39,13 +36,7 @@ class CaptureLab(OfflineLab):
     """The offline lab with its links written to pcap files."""
 
     def __init__(self, pcap_dir: Path, *specs):
-        self.lab = Lab(Testbed(name="t", path="t.yaml", devices=tuple(specs)), pcap_dir)
-        self.routers = {}
-        for spec in specs:
-            r = Router(self.lab, spec)
-            self.lab.routers[spec.name] = r
-            assert r.boot(initial_config(spec, "example.com")) == []
-            self.routers[spec.name] = r
+        super().__init__(*specs, pcap_dir=pcap_dir)
 
 
 def _specs():
