@@ -27,8 +27,21 @@ def main() -> None:
         testbed = Path(tmp) / "sim.yaml"
         testbed.write_text(yaml.safe_dump(data))
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pkilab.cli", "certify", "--testbed", str(testbed),
-                               "--reports", str(Path(tmp) / "reports")], cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pkilab.cli",
+                "certify",
+                "--testbed",
+                str(testbed),
+                "--reports",
+                str(Path(tmp) / "reports"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - started
         xml = JUnitXml.fromfile(str(Path(tmp) / "reports" / "junit.xml"))
         per_suite: dict[str, tuple[int, float]] = {}
@@ -40,8 +53,10 @@ def main() -> None:
     print(f"pkilab certify: exit {proc.returncode}, wall {wall:.1f} s (lab start and pytest included)")
     for module, (count, secs) in sorted(per_suite.items()):
         print(f"  {module:<28} {count:>3} tests {secs:>7.1f} s")
-    print(f"  {'total':<28} {sum(c for c, _ in per_suite.values()):>3} tests "
-          f"{sum(s for _, s in per_suite.values()):>7.1f} s")
+    print(
+        f"  {'total':<28} {sum(c for c, _ in per_suite.values()):>3} tests "
+        f"{sum(s for _, s in per_suite.values()):>7.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--chunk", type=int, default=30)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--cipher", choices=("3des", "aes128", "aes256"), default="3des",
-                        help="the routers' envelope cipher (IOS sends 3DES)")
+    parser.add_argument(
+        "--cipher",
+        choices=("3des", "aes128", "aes256"),
+        default="3des",
+        help="the routers' envelope cipher (IOS sends 3DES)",
+    )
     parser.add_argument("--profile-lab", action="store_true", help="profile the lab process (/tmp/lab.prof)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,8 +81,12 @@ def main() -> None:
         path = Path(tmp) / "sim.yaml"
         path.write_text(yaml.safe_dump(data))
         prefix = ["-m", "cProfile", "-o", "/tmp/lab.prof"] if "--profile-lab" in sys.argv else []
-        lab = subprocess.Popen([sys.executable, *prefix, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lab = subprocess.Popen(
+            [sys.executable, *prefix, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":
                 if not line:
@@ -120,7 +128,7 @@ def run(testbed: object, count: int, chunk: int, connections: int, lab_pid: int,
     ca_time = ceiling_time = ca_cpu = 0.0
     with ThreadPoolExecutor(connections) as pool:
         for start in range(0, count, chunk):
-            todo = bodies[start:start + chunk]
+            todo = bodies[start : start + chunk]
             c0, t0 = _cpu_seconds(lab_pid), time.perf_counter()
             replies.extend(pool.map(lambda b: _post(port, b), todo))
             ca_time += time.perf_counter() - t0
@@ -134,14 +142,20 @@ def run(testbed: object, count: int, chunk: int, connections: int, lab_pid: int,
     issued, ceiling = count / ca_time, count / ceiling_time
     server = pki.server_requests(ca, "ese-ios-ca")
     granted = sum(1 for r in server.requests if r.state == "granted")  # the last 999: ReqIDs wrap
-    print(f"simulated IOS CA (RSA-1024 CA key, grant auto), SCEP over HTTP from the host, {connections} connections, "
-          f"RSA-2048 router keys, {cipher.upper()}/SHA-256: {count} certificates verified, "
-          f"the CA's request list shows {granted} granted (ReqIDs wrap at 999)")
-    print(f"issued per second: {issued:.1f}; RSA-2048 signatures per second (ceiling): {ceiling:.1f}; "
-          f"share {100 * issued / ceiling:.1f} %")
+    print(
+        f"simulated IOS CA (RSA-1024 CA key, grant auto), SCEP over HTTP from the host, {connections} connections, "
+        f"RSA-2048 router keys, {cipher.upper()}/SHA-256: {count} certificates verified, "
+        f"the CA's request list shows {granted} granted (ReqIDs wrap at 999)"
+    )
+    print(
+        f"issued per second: {issued:.1f}; RSA-2048 signatures per second (ceiling): {ceiling:.1f}; "
+        f"share {100 * issued / ceiling:.1f} %"
+    )
     per_cpu = count / ca_cpu if ca_cpu else float("nan")
-    print(f"issued per CPU-second of the lab process: {per_cpu:.1f}; share {100 * per_cpu / ceiling:.1f} % "
-          "(the CA's own cost; the wall figure shares 2 cores with this client)")
+    print(
+        f"issued per CPU-second of the lab process: {per_cpu:.1f}; share {100 * per_cpu / ceiling:.1f} % "
+        "(the CA's own cost; the wall figure shares 2 cores with this client)"
+    )
     ca.close()
 
 

@@ -44,29 +44,60 @@ def policy(rsig: bool) -> list[str]:
 
 
 def spec(name: str, outside: str, config: list[str]) -> DeviceSpec:
-    return DeviceSpec(name=name, role="branch", os="ios", platform="c7200", protocol="ssh", host="127.0.0.1",
-                      port=2999, username="admin", password="bench-pw", enable_password="bench-en",
-                      interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(outside), "outside"),),
-                      sim=SimSpec(http_port=2998, image=IMAGE, config=tuple(config)))
+    return DeviceSpec(
+        name=name,
+        role="branch",
+        os="ios",
+        platform="c7200",
+        protocol="ssh",
+        host="127.0.0.1",
+        port=2999,
+        username="admin",
+        password="bench-pw",
+        enable_password="bench-en",
+        interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(outside), "outside"),),
+        sim=SimSpec(http_port=2998, image=IMAGE, config=tuple(config)),
+    )
 
 
 def headend_config(rsig: bool, branches: int) -> list[str]:
-    keys = [] if rsig else [f"crypto isakmp key benchkey address 66.66.{i // 250}.{i % 250 + 2}"
-                            for i in range(branches)]
-    return [*policy(rsig), *keys, "crypto ipsec transform-set ts esp-aes esp-sha-hmac",
-            "crypto dynamic-map dmap 10", " set transform-set ts", " reverse-route",
-            "crypto map vpn 10 ipsec-isakmp dynamic dmap", "interface FastEthernet0/0", " crypto map vpn",
-            "interface Loopback0", " ip address 10.59.138.1 255.255.255.0"]
+    keys = (
+        [] if rsig else [f"crypto isakmp key benchkey address 66.66.{i // 250}.{i % 250 + 2}" for i in range(branches)]
+    )
+    return [
+        *policy(rsig),
+        *keys,
+        "crypto ipsec transform-set ts esp-aes esp-sha-hmac",
+        "crypto dynamic-map dmap 10",
+        " set transform-set ts",
+        " reverse-route",
+        "crypto map vpn 10 ipsec-isakmp dynamic dmap",
+        "interface FastEthernet0/0",
+        " crypto map vpn",
+        "interface Loopback0",
+        " ip address 10.59.138.1 255.255.255.0",
+    ]
 
 
 def branch_config(rsig: bool, index: int) -> list[str]:
     lan = f"10.{100 + index // 250}.{index % 250}.0"
     keys = [] if rsig else ["crypto isakmp key benchkey address 66.66.0.1"]
-    return [*policy(rsig), *keys, "crypto ipsec transform-set ts esp-aes esp-sha-hmac",
-            "ip access-list extended VPN", f" permit ip {lan} 0.0.0.255 10.59.138.0 0.0.0.255",
-            "crypto map vpn 10 ipsec-isakmp", " set peer 66.66.0.1", " set transform-set ts", " match address VPN",
-            "interface FastEthernet0/0", " crypto map vpn", "interface Loopback0",
-            f" ip address {lan[:-1]}1 255.255.255.0", "ip route 0.0.0.0 0.0.0.0 66.66.0.1"]
+    return [
+        *policy(rsig),
+        *keys,
+        "crypto ipsec transform-set ts esp-aes esp-sha-hmac",
+        "ip access-list extended VPN",
+        f" permit ip {lan} 0.0.0.255 10.59.138.0 0.0.0.255",
+        "crypto map vpn 10 ipsec-isakmp",
+        " set peer 66.66.0.1",
+        " set transform-set ts",
+        " match address VPN",
+        "interface FastEthernet0/0",
+        " crypto map vpn",
+        "interface Loopback0",
+        f" ip address {lan[:-1]}1 255.255.255.0",
+        "ip route 0.0.0.0 0.0.0.0 66.66.0.1",
+    ]
 
 
 class Pki:
@@ -76,11 +107,17 @@ class Pki:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench-ca")])
         now = dt.datetime.now(dt.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
-                     .public_key(self.key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(days=1))
-                     .not_valid_after(now + dt.timedelta(days=365))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self.key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
         self.serial = 1
 
     def enroll(self, router: Router) -> None:
@@ -92,9 +129,16 @@ class Pki:
         self.serial += 1
         now = dt.datetime.now(dt.UTC)
         subject = x509.Name([x509.NameAttribute(x509.ObjectIdentifier("1.2.840.113549.1.9.2"), label)])
-        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.name).public_key(key.public_key())
-                .serial_number(self.serial).not_valid_before(now - dt.timedelta(days=1))
-                .not_valid_after(now + dt.timedelta(days=30)).sign(self.key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.name)
+            .public_key(key.public_key())
+            .serial_number(self.serial)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .sign(self.key, hashes.SHA256())
+        )
         tp = router.feature(Trustpoints).ensure("bench-ca")
         tp.ca_cert, tp.cert, tp.revocation = self.cert, cert, "none"
 
@@ -168,8 +212,10 @@ def main() -> None:
         print(f"main+quick mode, {label}: median {med * 1000:.1f} ms ({1 / med:.0f} handshakes/s) over {len(times)}")
     for rsig, label in ((False, "psk group 2"), (True, "rsig RSA-2048 group 14")):
         elapsed, up = many_branches(rsig, args.branches)
-        print(f"headend with {args.branches} branches ({label}): {elapsed:.2f} s, {up}/{args.branches} tunnels pass "
-              "traffic")
+        print(
+            f"headend with {args.branches} branches ({label}): {elapsed:.2f} s, {up}/{args.branches} tunnels pass "
+            "traffic"
+        )
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

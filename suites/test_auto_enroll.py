@@ -33,8 +33,12 @@ def enrolled(sessions):
         pki.configure_trustpoint(he, TP)
         pki.authenticate(he, TP.name)
         pki.enroll(he, TP.name, "whatever")
-        request = wait_until(lambda: [r for r in pki.server_requests(ca, SEED.name).requests
-                                      if r.state == "pending"], 30, 0.3, "request pending")[0]
+        request = wait_until(
+            lambda: [r for r in pki.server_requests(ca, SEED.name).requests if r.state == "pending"],
+            30,
+            0.3,
+            "request pending",
+        )[0]
         pki.grant(ca, SEED.name, request.id)
         yield pki.wait_for_certificate(he, TP.name, timeout=30)
     finally:
@@ -61,9 +65,16 @@ def test_clock_past_renew_date_re_enrolls(device, enrolled):
     # Time passes for both routers (the CA dates the new certificate by its own clock).
     after_renew = (old.renew_at + dt.timedelta(minutes=5)).astimezone(dt.UTC).replace(tzinfo=None)
     with clock.skewed(ca, after_renew), clock.skewed(he, after_renew):
-        request = wait_until(lambda: [r for r in pki.server_requests(ca, SEED.name).requests
-                                      if r.state == "pending" and "ese-cryagg" in r.subject], 30, 0.3,
-                             "re-enrollment request pending on the CA")[0]
+        request = wait_until(
+            lambda: [
+                r
+                for r in pki.server_requests(ca, SEED.name).requests
+                if r.state == "pending" and "ese-cryagg" in r.subject
+            ],
+            30,
+            0.3,
+            "re-enrollment request pending on the CA",
+        )[0]
         pki.grant(ca, SEED.name, request.id)
 
         def renewed():
@@ -75,7 +86,8 @@ def test_clock_past_renew_date_re_enrolls(device, enrolled):
     certs = parse("show crypto pki certificates", he.run("show crypto pki certificates")).certificates
     mine = [c for c in certs if c.section == "Certificate"]
     assert [c.serial for c in mine] == [new.serial], "the router keeps only the new certificate"
-    issued = parse(f"show crypto pki server {SEED.name} certificates",
-                   ca.run(f"show crypto pki server {SEED.name} certificates")).certificates
+    issued = parse(
+        f"show crypto pki server {SEED.name} certificates", ca.run(f"show crypto pki server {SEED.name} certificates")
+    ).certificates
     serials = {int(c.serial, 16) for c in issued}
     assert {int(old.serial, 16), int(new.serial, 16)} <= serials, "the CA still has the old certificate"

@@ -23,8 +23,11 @@ pytestmark = [pytest.mark.roles("ca"), pytest.mark.destructive]
 
 
 def _ca_files(session):
-    return sorted(f.name for f in parse("dir nvram:", session.run("dir nvram:")).files
-                  if f.name.startswith(SEED.name) or f.name.endswith(".cnm"))
+    return sorted(
+        f.name
+        for f in parse("dir nvram:", session.run("dir nvram:")).files
+        if f.name.startswith(SEED.name) or f.name.endswith(".cnm")
+    )
 
 
 def _server(session):
@@ -45,9 +48,15 @@ def _issue(ca, count):
     serials = []
     for i in range(count):
         key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-        csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(
-            [x509.NameAttribute(x509.ObjectIdentifier("1.2.840.113549.1.9.2"), f"branch{i}.ese.cisco.com")])
-        ).sign(key, hashes.SHA256())
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(
+                x509.Name(
+                    [x509.NameAttribute(x509.ObjectIdentifier("1.2.840.113549.1.9.2"), f"branch{i}.ese.cisco.com")]
+                )
+            )
+            .sign(key, hashes.SHA256())
+        )
         pem = csr.public_bytes(serialization.Encoding.PEM).decode()
         req = pki.submit_terminal_request(ca, SEED.name, pem)
         serials.append(_granted_serial(ca, req))
@@ -77,8 +86,12 @@ def backed_up(sessions):
         pki.revoke(ca, SEED.name, serials[1])
         pki.export_keys(ca, SEED.name, PASSPHRASE)
         ca.run("write memory")
-        state = {"server": _server(ca), "ca_cert": _ca_certificate(ca), "serials": serials,
-                 "crl": pki.server_crl(ca, SEED.name)}
+        state = {
+            "server": _server(ca),
+            "ca_cert": _ca_certificate(ca),
+            "serials": serials,
+            "crl": pki.server_crl(ca, SEED.name),
+        }
         for name in _ca_files(ca):
             pki.copy_file(ca, f"nvram:{name}", f"{BACKUP}{name}")
             backups.append(name)
@@ -95,8 +108,11 @@ def _destroy(ca):
     """The failure: server, trustpoint and keys gone, the CA's files lost."""
     ca.run("configure terminal")
     try:
-        ca.dialog(f"no crypto pki server {SEED.name}", [Answer(r"want to do this\? \[yes/no\]:", "yes"),
-                                                        Answer(r"and\s+key\? \[yes/no\]:", "yes")], check=False)
+        ca.dialog(
+            f"no crypto pki server {SEED.name}",
+            [Answer(r"want to do this\? \[yes/no\]:", "yes"), Answer(r"and\s+key\? \[yes/no\]:", "yes")],
+            check=False,
+        )
     finally:
         ca.run("end", check=False)
     for name in _ca_files(ca):
@@ -111,8 +127,15 @@ def _copy_back(ca, backups):
 def _restore(ca, passphrase):
     if not pki.import_keys(ca, SEED.name, passphrase):
         return False
-    ca.config([f"crypto pki trustpoint {SEED.name}", "revocation-check crl", f"rsakeypair {SEED.name}",
-               f"crypto pki certificate chain {SEED.name}", f"certificate ca 01 nvram:{SEED.name}#6101CA.cer"])
+    ca.config(
+        [
+            f"crypto pki trustpoint {SEED.name}",
+            "revocation-check crl",
+            f"rsakeypair {SEED.name}",
+            f"crypto pki certificate chain {SEED.name}",
+            f"certificate ca 01 nvram:{SEED.name}#6101CA.cer",
+        ]
+    )
     ca.run("configure terminal")
     try:
         for line in SEED.lines():

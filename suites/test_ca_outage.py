@@ -45,13 +45,15 @@ def test_new_tunnels_refused_while_the_ca_is_down(device, seed, ca_down):
     vpn.clear_sas(br)
     result = vpn.ping(br, scenario.HQ_HOST, scenario.BRANCH_LAN_IF, 10)
     assert result.received == 0, result.pattern
-    vpn.wait_logged(he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: "
-                                           "CA request failed!")
+    vpn.wait_logged(
+        he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: CA request failed!"
+    )
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 
 
-@pytest.mark.seed("Recovering From Server Failure, Steps 1-3 (revocation-check crl none: every branch in, "
-                  "a revoked one included)")
+@pytest.mark.seed(
+    "Recovering From Server Failure, Steps 1-3 (revocation-check crl none: every branch in, a revoked one included)"
+)
 def test_crl_none_workaround_admits_every_branch_even_a_revoked_one(device, seed, ca_down):
     he, br, ca = ca_down, device("branch"), device("ca")
     pki.revoke(ca, scenario.CA.name, int(seed.branch_cert.serial, 16))  # the CA still runs; it is only cut off

@@ -82,8 +82,16 @@ def test_settings_locked_after_no_shutdown(device, ca, line):
 
 
 @pytest.mark.seed("Architectural Design Considerations (CRL lifetime 1-336 h); Steps 10-12")
-@pytest.mark.parametrize("line", ["lifetime crl 0", "lifetime crl 337", "lifetime certificate 0",
-                                  "lifetime certificate 1826", "lifetime ca-certificate 1826"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "lifetime crl 0",
+        "lifetime crl 337",
+        "lifetime certificate 0",
+        "lifetime certificate 1826",
+        "lifetime ca-certificate 1826",
+    ],
+)
 def test_out_of_range_lifetimes_refused(device, ca, line):
     session = device("ca")
     session.run("configure terminal")

@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.roles("ca", "headend", "branch"), pytest.mark.destruct
 
 @pytest.fixture(scope="module")
 def seed(sessions):
-    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"),
-                           branch_revocation="crl") as lab:
+    with scenario.seed_lab(
+        sessions.get("ca"), sessions.get("headend"), sessions.get("branch"), branch_revocation="crl"
+    ) as lab:
         yield lab
 
 
@@ -47,8 +48,11 @@ def test_clock_past_certificate_end_refused(device, seed):
         vpn.wait_logged(br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at {peer}")
         # The headend's side (seed step 8): the branch's refusal is a message it cannot process, and it
         # keeps no tunnel with the branch.
-        vpn.wait_logged(he, "IKMP_BAD_MESSAGE",
-                        f"IKE message from {seed.vpn.branch_address} failed its sanity check or is malformed")
+        vpn.wait_logged(
+            he,
+            "IKMP_BAD_MESSAGE",
+            f"IKE message from {seed.vpn.branch_address} failed its sanity check or is malformed",
+        )
         assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 
 

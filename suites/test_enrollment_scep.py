@@ -78,8 +78,10 @@ def _pending(ca, hostname):
     return [r for r in pki.server_requests(ca, SEED.name).requests if r.state == "pending" and hostname in r.subject]
 
 
-@pytest.mark.seed("Enrolling a VPN Headend Router with the Cisco IOS CA Using SCEP, Steps 5-8; "
-                  "Approving an Enrollment for the VPN Headend Router")
+@pytest.mark.seed(
+    "Enrolling a VPN Headend Router with the Cisco IOS CA Using SCEP, Steps 5-8; "
+    "Approving an Enrollment for the VPN Headend Router"
+)
 def test_headend_manual_grant(device, ca, headend):
     he, ca_s = device("headend"), device("ca")
     auth = pki.authenticate(he, TP.name)
@@ -118,8 +120,12 @@ def test_exported_certificate_verifies_against_the_ca(device, headend):
     pems = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out, re.S)
     assert len(pems) == 2, "CA certificate and router certificate"
     ca_cert, router_cert = (x509.load_pem_x509_certificate(p.encode()) for p in pems)
-    ca_cert.public_key().verify(router_cert.signature, router_cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                                router_cert.signature_hash_algorithm)
+    ca_cert.public_key().verify(
+        router_cert.signature,
+        router_cert.tbs_certificate_bytes,
+        padding.PKCS1v15(),
+        router_cert.signature_hash_algorithm,
+    )
     assert router_cert.issuer == ca_cert.subject
 
 

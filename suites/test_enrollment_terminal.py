@@ -53,8 +53,12 @@ def test_cut_and_paste_enrollment(device, lab_pki):
     ca_pem = pki.export_ca_pem(he, SEED.name, "cisco123")  # step 1
     br.config(PREP)
     pki.generate_keys(br, None, 1024, exportable=False)  # step 5
-    pki.configure_trustpoint(br, pki.TrustpointSettings(enrollment_url=None, terminal=True,
-                                                         revocation="crl none", source_interface="Ethernet0/0"))
+    pki.configure_trustpoint(
+        br,
+        pki.TrustpointSettings(
+            enrollment_url=None, terminal=True, revocation="crl none", source_interface="Ethernet0/0"
+        ),
+    )
     auth = pki.authenticate(br, SEED.name, pasted_pem=ca_pem)  # steps 7-8
     server = parse("show crypto pki server", ca.run("show crypto pki server")).servers[0]
     assert auth.fingerprint == server.fingerprint

@@ -66,7 +66,8 @@ def _clock_offsets(device, names):
         clock = parse("show clock", session.run("show clock"))
         after = time.time()
         assert clock.datetime is not None and clock.datetime.tzinfo is not None, (
-            f"{name}: show clock gave no zoned time: {clock.text!r}")
+            f"{name}: show clock gave no zoned time: {clock.text!r}"
+        )
         offsets[name] = (clock.datetime.timestamp() - (before + after) / 2, clock.marker)
     return offsets
 
@@ -79,8 +80,12 @@ def test_clocks_authoritative_and_in_step(device, testbed, wait_until):
         offsets = _clock_offsets(device, names)
         return offsets if all(marker != "*" for _, marker in offsets.values()) else None
 
-    offsets = wait_until(all_authoritative, SYNC_TIMEOUT_SECONDS, interval=1.0,
-                         message="every clock authoritative (no '*' in show clock)")
+    offsets = wait_until(
+        all_authoritative,
+        SYNC_TIMEOUT_SECONDS,
+        interval=1.0,
+        message="every clock authoritative (no '*' in show clock)",
+    )
     values = [off for off, _ in offsets.values()]
     spread = max(values) - min(values)
     assert spread <= CLOCK_TOLERANCE_SECONDS, f"clocks differ by {spread:.1f} s: {offsets}"
@@ -92,4 +97,5 @@ def test_neighbour_reachable(device, pair):
     result = parse("ping", device(src).run(f"ping {address} repeat 5", timeout=60))
     assert result.received >= 4, (
         f"{src} -> {dst} {address} on {link}: {result.success_rate}% ({result.received}/{result.sent}), "
-        f"pattern {result.pattern!r}")
+        f"pattern {result.pattern!r}"
+    )

@@ -26,8 +26,10 @@ pytestmark = [pytest.mark.roles("ca", "headend"), pytest.mark.destructive]
 def _settings(hostsrv):
     name = pki.CaServerSettings().name
     return pki.CaServerSettings(
-        database_url=hostsrv.spec.tftp_url(FOLDER, offsystem.SERVER_NAME), grant_auto=True,
-        cdp_url=hostsrv.spec.http_url(f"{FOLDER}/{name}.crl", offsystem.SERVER_NAME))
+        database_url=hostsrv.spec.tftp_url(FOLDER, offsystem.SERVER_NAME),
+        grant_auto=True,
+        cdp_url=hostsrv.spec.http_url(f"{FOLDER}/{name}.crl", offsystem.SERVER_NAME),
+    )
 
 
 def _server_file(hostsrv, name):
@@ -57,8 +59,10 @@ def offsite(sessions, hostsrv):
         yield {"ca": ca, "headend": headend, "settings": settings, "tp": tp, "cert": cert}
     finally:
         problems: list[str] = []
-        for s, undo in ((headend, ["no ip host ese-ios-ca", f"no ip host {offsystem.SERVER_NAME}"]),
-                        (ca, [f"no ip host {offsystem.SERVER_NAME}", "no ip http server"])):
+        for s, undo in (
+            (headend, ["no ip host ese-ios-ca", f"no ip host {offsystem.SERVER_NAME}"]),
+            (ca, [f"no ip host {offsystem.SERVER_NAME}", "no ip http server"]),
+        ):
             if not s.connected:
                 s.connect()
             problems += baseline.restore(s, saved[s.name], undo)
@@ -83,8 +87,12 @@ def test_enrollment_writes_serial_cnm(offsite, hostsrv):
     """Step 7: each enrollment writes ``serialnum.cnm`` to the server."""
     serial = int(offsite["cert"].serial, 16)
     cnm = _server_file(hostsrv, f"{serial:X}.cnm")
-    text = wait_until(lambda: cnm.read_text() if cnm.exists() and cnm.stat().st_size else None, 20, 0.2,
-                      f"{cnm.name} written on the server")
+    text = wait_until(
+        lambda: cnm.read_text() if cnm.exists() and cnm.stat().st_size else None,
+        20,
+        0.2,
+        f"{cnm.name} written on the server",
+    )
     assert "ese-cryagg" in text
 
 
@@ -140,10 +148,17 @@ def test_copy_restore_files_to_server(offsite, hostsrv):
     """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
     ca, name = offsite["ca"], offsite["settings"].name
     pki.export_keys(ca, name, PASSPHRASE)
-    ca_cer = next(f.name for f in parse("dir nvram:", ca.run("dir nvram:")).files
-                  if f.name.startswith(f"{name}#") and f.name.endswith("CA.cer"))
-    for source, target in ((f"nvram:{ca_cer}", ca_cer), (f"nvram:{name}.pub", f"{name}.pub"),
-                           (f"nvram:{name}.prv", f"{name}.prv"), ("startup-config", "startup-confg")):
+    ca_cer = next(
+        f.name
+        for f in parse("dir nvram:", ca.run("dir nvram:")).files
+        if f.name.startswith(f"{name}#") and f.name.endswith("CA.cer")
+    )
+    for source, target in (
+        (f"nvram:{ca_cer}", ca_cer),
+        (f"nvram:{name}.pub", f"{name}.pub"),
+        (f"nvram:{name}.prv", f"{name}.prv"),
+        ("startup-config", "startup-confg"),
+    ):
         url = hostsrv.spec.tftp_url(f"{FOLDER}/{target}", offsystem.SERVER_NAME)
         out = offsystem.copy_to_tftp(ca, source, url)
         assert "bytes copied" in out, out

@@ -16,8 +16,7 @@ pytestmark = [pytest.mark.roles("ca", "headend", "branch"), pytest.mark.destruct
 
 @pytest.fixture(scope="module")
 def seed(sessions):
-    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"),
-                           rsig=False) as seed:
+    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"), rsig=False) as seed:
         yield seed
 
 

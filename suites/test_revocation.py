@@ -21,8 +21,7 @@ pytestmark = [pytest.mark.roles("ca", "headend", "branch"), pytest.mark.destruct
 def seed(sessions):
     """The seed's lab, with every further branch of the testbed as another spoke."""
     others = tuple(scenario.spoke_from_testbed(sessions.get(d.name)) for d in sessions.testbed.by_role("branch")[1:])
-    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"),
-                           spokes=others) as lab:
+    with scenario.seed_lab(sessions.get("ca"), sessions.get("headend"), sessions.get("branch"), spokes=others) as lab:
         yield lab
 
 
@@ -49,10 +48,12 @@ def test_revoked_branch_refused_once_cleared(device, seed):
     vpn.clear_sas(he, br)
     result = vpn.ping(br, scenario.HQ_HOST, scenario.BRANCH_LAN_IF, 20)
     assert result.received == 0, result.pattern
-    vpn.wait_logged(he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: "
-                                           "certificate invalid")
-    vpn.wait_logged(br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at "
-                                             f"{seed.vpn.headend_address}")
+    vpn.wait_logged(
+        he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: certificate invalid"
+    )
+    vpn.wait_logged(
+        br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at {seed.vpn.headend_address}"
+    )
     assert not [sa for sa in vpn.isakmp_sas(br) if sa.state == "QM_IDLE"], "never QM_IDLE"
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 

@@ -68,8 +68,9 @@ def start_charon(ns: str, directory: Path, loaded: Callable[[], bool], timeout: 
         RuntimeError: charon did not come up within ``timeout`` seconds.
     """
     script = f"mount -t tmpfs tmpfs /run && {' '.join(swanctl_env(directory))} exec {CHARON}"
-    proc = subprocess.Popen(["ip", "netns", "exec", ns, "sh", "-c", script],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", ns, "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (directory / "charon.vici").exists() and loaded():

@@ -97,13 +97,19 @@ def testbed(request: pytest.FixtureRequest) -> Testbed:
 
 
 def worker_offset() -> int:
-    """Port offset of this xdist worker (0 outside xdist): each worker runs its own simulated lab."""
+    """Port offset of this run's simulated labs.
+
+    ``PKILAB_PORT_OFFSET`` (default 0) moves every port of the run, so that two runs on one machine
+    never share one; each xdist worker adds 100 * (worker + 1) so that its lab is its own.
+    """
     return _worker_offset()
 
 
 def _worker_offset() -> int:
+    base = os.environ.get("PKILAB_PORT_OFFSET", "0")
+    offset = int(base) if base.isdigit() and int(base) < 60000 else 0
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    return 100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    return offset + (100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0)
 
 
 @pytest.fixture(scope="session")
@@ -127,8 +133,9 @@ def lab(request: pytest.FixtureRequest, testbed: Testbed) -> Iterator[Testbed]:
 
 
 @pytest.fixture(scope="session")
-def sessions(request: pytest.FixtureRequest, lab: Testbed,
-             record_testsuite_property: Callable[[str, object], None]) -> Iterator[SessionPool]:
+def sessions(
+    request: pytest.FixtureRequest, lab: Testbed, record_testsuite_property: Callable[[str, object], None]
+) -> Iterator[SessionPool]:
     """Sessions to the lab's devices; suite properties describe each device."""
     pool = SessionPool(lab)
     request.config.stash[POOL_KEY] = pool
@@ -144,8 +151,9 @@ def sessions(request: pytest.FixtureRequest, lab: Testbed,
 
 
 @pytest.fixture
-def device(request: pytest.FixtureRequest, sessions: SessionPool,
-           record_testsuite_property: Callable[[str, object], None]) -> Iterator[Callable[[str], Session]]:
+def device(
+    request: pytest.FixtureRequest, sessions: SessionPool, record_testsuite_property: Callable[[str, object], None]
+) -> Iterator[Callable[[str], Session]]:
     """``device(name_or_role)`` → a connected session; its transcript is kept for this test."""
     used: dict[str, int] = {}
     request.node.stash[TRANSCRIPT_MARKS] = used
@@ -157,9 +165,15 @@ def device(request: pytest.FixtureRequest, sessions: SessionPool,
             # reach the JUnit file; the report layer lifts these to the suite.
             spec = sessions.spec(s.name)
             props = request.node.user_properties
-            props.extend([("testbed", sessions.testbed.name), ("testbed_file", str(sessions.testbed.path)),
-                          (f"device.{s.name}.role", spec.role), (f"device.{s.name}.platform", spec.platform),
-                          (f"device.{s.name}.image", _image_of(request.config, s))])
+            props.extend(
+                [
+                    ("testbed", sessions.testbed.name),
+                    ("testbed_file", str(sessions.testbed.path)),
+                    (f"device.{s.name}.role", spec.role),
+                    (f"device.{s.name}.platform", spec.platform),
+                    (f"device.{s.name}.image", _image_of(request.config, s)),
+                ]
+            )
         used.setdefault(s.name, s.transcript.mark())
         if s.name not in request.config.stash.get(_IMAGE_CACHE, {}):
             record_testsuite_property(f"device.{s.name}.image", _image_of(request.config, s))

@@ -106,8 +106,15 @@ class Timing:
     retries: int = 5
 
 
-def _exchange(sock: socket.socket, dest: tuple[str, int], packet: bytes, want: int, block: int,
-              timing: Timing, peer: tuple[str, int] | None = None) -> tuple[bytes, tuple[str, int]]:
+def _exchange(
+    sock: socket.socket,
+    dest: tuple[str, int],
+    packet: bytes,
+    want: int,
+    block: int,
+    timing: Timing,
+    peer: tuple[str, int] | None = None,
+) -> tuple[bytes, tuple[str, int]]:
     """Send ``packet`` to ``dest`` until the answer ``want`` for ``block`` arrives; return (payload, peer).
 
     ``peer`` None means the first answer fixes the peer's transfer ID (a client after its
@@ -138,7 +145,7 @@ def _send_file(sock: socket.socket, peer: tuple[str, int], data: bytes, first_bl
     block = first_block
     offset = 0
     while True:
-        chunk = data[offset:offset + BLOCK]
+        chunk = data[offset : offset + BLOCK]
         _exchange(sock, peer, data_packet(block, chunk), ACK, block, timing, peer)
         if len(chunk) < BLOCK:
             return
@@ -345,10 +352,15 @@ class HttpFileServer:
         """Bind and serve (raise OSError if the port is taken)."""
         handler = type("Handler", (_Handler,), {"hits": self.hits})
         self._server = http.server.ThreadingHTTPServer(
-            (self.host, self.port), functools.partial(handler, directory=str(self.root)))
+            (self.host, self.port), functools.partial(handler, directory=str(self.root))
+        )
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"pkilab-http-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"pkilab-http-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -396,8 +408,9 @@ def spec_from_testbed(testbed: Any) -> HostServerSpec | None:
     try:
         address = str(ipaddress.ip_address(str(raw.get("address", ""))))
     except ValueError:
-        raise TestbedError(where, f"not an IP address: {raw.get('address')!r}",
-                           field="custom.hostsrv.address") from None
+        raise TestbedError(
+            where, f"not an IP address: {raw.get('address')!r}", field="custom.hostsrv.address"
+        ) from None
     ports = {}
     for key, default in (("tftp_port", 69), ("http_port", 80)):
         port = raw.get(key, default)
@@ -426,8 +439,9 @@ class HostServers:
                 server.start()
             except OSError as exc:
                 self.stop()
-                raise PkilabError(f"custom.hostsrv.{name}: cannot listen on {server.host}:{server.port} "
-                                  f"({exc.strerror})") from None
+                raise PkilabError(
+                    f"custom.hostsrv.{name}: cannot listen on {server.host}:{server.port} ({exc.strerror})"
+                ) from None
         return self
 
     def bound_spec(self) -> HostServerSpec:

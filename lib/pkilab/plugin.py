@@ -48,8 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register markers; default the JUnit path (before pytest's junitxml plugin reads it)."""
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    if hasattr(config.option, "xmlpath") and not config.option.xmlpath \
-            and os.environ.get("PYTEST_XDIST_WORKER") is None:
+    if (
+        hasattr(config.option, "xmlpath")
+        and not config.option.xmlpath
+        and os.environ.get("PYTEST_XDIST_WORKER") is None
+    ):
         Path("reports").mkdir(exist_ok=True)
         config.option.xmlpath = "reports/junit.xml"
 
@@ -119,12 +122,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for mark in it.iter_markers("roles"):
             unknown = [r for r in mark.args if r not in ROLES]
             if unknown or mark.kwargs:
-                raise pytest.UsageError(f"{it.nodeid}: roles() takes role names among {', '.join(ROLES)}; "
-                                        f"got {mark.args!r} {mark.kwargs or ''}".rstrip())
+                raise pytest.UsageError(
+                    f"{it.nodeid}: roles() takes role names among {', '.join(ROLES)}; "
+                    f"got {mark.args!r} {mark.kwargs or ''}".rstrip()
+                )
             missing = [r for r in mark.args if r not in present]
             if missing:
-                it.add_marker(pytest.mark.skip(reason=f"testbed {tb.name} has no device with role "
-                                                      f"{', '.join(missing)}"))
+                it.add_marker(
+                    pytest.mark.skip(reason=f"testbed {tb.name} has no device with role {', '.join(missing)}")
+                )
     for it in users:
         if it.get_closest_marker("xdist_group") is None:
             # Real routers are shared by every test: one group. Each xdist worker gets its own

@@ -19,8 +19,10 @@ from typing import Any
 from pkilab.errors import TestbedError
 
 ROLES = ("ca", "headend", "branch", "host")
-_IMAGE_RE = re.compile(r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)-(?P<fmt>m[a-z]*)\."
-                       r"(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)(?:\.bin)?$")
+_IMAGE_RE = re.compile(
+    r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)-(?P<fmt>m[a-z]*)\."
+    r"(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)(?:\.bin)?$"
+)
 _IF_NAME_RE = re.compile(r"^(Ethernet|FastEthernet|GigabitEthernet|Loopback|Serial|Tunnel|Vlan)\d+(/\d+)*$")
 _SAFE_LINE_RE = re.compile(r"^[\x20-\x7e]*$")
 
@@ -110,10 +112,25 @@ class Testbed:
         if not offset:
             return self
         devices = tuple(
-            dataclasses.replace(d, port=d.port + offset,
-                                sim=dataclasses.replace(d.sim, http_port=d.sim.http_port + offset) if d.sim else None)
-            for d in self.devices)
-        return dataclasses.replace(self, devices=devices)
+            dataclasses.replace(
+                d,
+                port=d.port + offset,
+                sim=dataclasses.replace(d.sim, http_port=d.sim.http_port + offset) if d.sim else None,
+            )
+            for d in self.devices
+        )
+        extra = dict(self.extra)
+        hostsrv = extra.get("hostsrv")
+        if isinstance(hostsrv, dict):
+            extra["hostsrv"] = {
+                k: (
+                    v + offset
+                    if k in ("tftp_port", "http_port") and isinstance(v, int) and not isinstance(v, bool)
+                    else v
+                )
+                for k, v in hostsrv.items()
+            }
+        return dataclasses.replace(self, devices=devices, extra=extra)
 
 
 def load(path: str | Path, known_faults: Iterable[str] | None = None) -> Testbed:
@@ -176,11 +193,21 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
     sims = [d.sim is not None for d in devices]
     if any(sims) and not all(sims):
         odd = next(d.name for d in devices if d.sim is None)
-        raise TestbedError(where, "mixes simulated and real devices; give every device custom.sim or none",
-                           device=odd, field="custom.sim")
+        raise TestbedError(
+            where,
+            "mixes simulated and real devices; give every device custom.sim or none",
+            device=odd,
+            field="custom.sim",
+        )
     custom = _get(tb, "custom", {}) or {}
-    return Testbed(name=str(_get(tb, "name", path.stem)), path=path, devices=tuple(devices), links=links,
-                   domain=str(_get(custom, "domain", "")), extra=dict(custom))
+    return Testbed(
+        name=str(_get(tb, "name", path.stem)),
+        path=path,
+        devices=tuple(devices),
+        links=links,
+        domain=str(_get(custom, "domain", "")),
+        extra=dict(custom),
+    )
 
 
 def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | None) -> DeviceSpec:
@@ -195,9 +222,20 @@ def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | N
     username, password, enable = _credentials(where, tb, name, dev)
     sim = _sim(where, name, custom, host, known_faults)
     interfaces = _interfaces(where, name, dev)
-    return DeviceSpec(name=name, role=role, os=os_name, platform=str(_get(dev, "platform", "") or ""),
-                      protocol=protocol, host=host, port=port, username=username, password=password,
-                      enable_password=enable, interfaces=interfaces, sim=sim)
+    return DeviceSpec(
+        name=name,
+        role=role,
+        os=os_name,
+        platform=str(_get(dev, "platform", "") or ""),
+        protocol=protocol,
+        host=host,
+        port=port,
+        username=username,
+        password=password,
+        enable_password=enable,
+        interfaces=interfaces,
+        sim=sim,
+    )
 
 
 def _connection(where: str, name: str, dev: Any) -> tuple[str, str, int]:
@@ -209,12 +247,12 @@ def _connection(where: str, name: str, dev: Any) -> tuple[str, str, int]:
             field_name = f"connections.{cname}"
             break
     if cli is None:
-        raise TestbedError(where, "no CLI connection (expected connections.cli with protocol, ip, port)",
-                           name, "connections")
+        raise TestbedError(
+            where, "no CLI connection (expected connections.cli with protocol, ip, port)", name, "connections"
+        )
     protocol = str(_get(cli, "protocol", "") or "")
     if protocol not in ("ssh", "telnet"):
-        raise TestbedError(where, f"protocol must be ssh or telnet (got {protocol!r})", name,
-                           f"{field_name}.protocol")
+        raise TestbedError(where, f"protocol must be ssh or telnet (got {protocol!r})", name, f"{field_name}.protocol")
     ip = _get(cli, "ip") or _get(cli, "host")
     if not ip:
         raise TestbedError(where, "missing ip", name, f"{field_name}.ip")
@@ -238,14 +276,18 @@ def _credentials(where: str, tb: Any, name: str, dev: Any) -> tuple[str, str, st
     password = cred("default", "password")
     enable = cred("enable", "password") or password
     if not username:
-        raise TestbedError(where, "empty username (is the %ENV{} variable it names set?)", name,
-                           "credentials.default.username")
+        raise TestbedError(
+            where, "empty username (is the %ENV{} variable it names set?)", name, "credentials.default.username"
+        )
     if not password:
-        raise TestbedError(where, "empty password (is the %ENV{} variable it names set?)", name,
-                           "credentials.default.password")
-    for label, value in (("credentials.default.username", username), ("credentials.default.password",
-                                                                        password),
-                         ("credentials.enable.password", enable)):
+        raise TestbedError(
+            where, "empty password (is the %ENV{} variable it names set?)", name, "credentials.default.password"
+        )
+    for label, value in (
+        ("credentials.default.username", username),
+        ("credentials.default.password", password),
+        ("credentials.enable.password", enable),
+    ):
         if not _SAFE_LINE_RE.match(value) or " " in value:
             raise TestbedError(where, "must be printable ASCII without spaces", name, label)
     return username, password, enable
@@ -258,23 +300,27 @@ def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] |
     if not hasattr(sim, "get"):
         raise TestbedError(where, "must be a mapping", name, "custom.sim")
     if not ipaddress.ip_address(host).is_loopback:
-        raise TestbedError(where, f"a simulated device listens on loopback only (got {host})", name,
-                           "connections.cli.ip")
+        raise TestbedError(
+            where, f"a simulated device listens on loopback only (got {host})", name, "connections.cli.ip"
+        )
     port = sim.get("http_port")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", name, "custom.sim.http_port")
     image = sim.get("image")
     if not isinstance(image, str) or not _IMAGE_RE.match(image):
-        raise TestbedError(where, f"not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin "
-                           f"(got {image!r})", name, "custom.sim.image")
+        raise TestbedError(
+            where,
+            f"not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin (got {image!r})",
+            name,
+            "custom.sim.image",
+        )
     faults = sim.get("faults") or []
     if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
         raise TestbedError(where, "must be a list of fault names", name, "custom.sim.faults")
     if known_faults is not None:
         for f in faults:
             if f not in known_faults:
-                raise TestbedError(where, f"unknown fault {f!r} (see `pkilab sim faults`)", name,
-                                   "custom.sim.faults")
+                raise TestbedError(where, f"unknown fault {f!r} (see `pkilab sim faults`)", name, "custom.sim.faults")
     bind = sim.get("bind") or {}
     if not hasattr(bind, "items"):
         raise TestbedError(where, "must map INTERFACE: ADDRESS", name, "custom.sim.bind")
@@ -285,10 +331,14 @@ def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] |
             raise TestbedError(where, f"{intf}: {addr!r} is not an IPv4 address", name, "custom.sim.bind") from None
     config = sim.get("config") or []
     if not isinstance(config, list) or not all(isinstance(c, str) and _SAFE_LINE_RE.match(c) for c in config):
-        raise TestbedError(where, "must be a list of single printable configuration lines", name,
-                           "custom.sim.config")
-    return SimSpec(http_port=port, image=image, faults=tuple(faults),
-                   bind=tuple((str(k), str(v)) for k, v in bind.items()), config=tuple(config))
+        raise TestbedError(where, "must be a list of single printable configuration lines", name, "custom.sim.config")
+    return SimSpec(
+        http_port=port,
+        image=image,
+        faults=tuple(faults),
+        bind=tuple((str(k), str(v)) for k, v in bind.items()),
+        config=tuple(config),
+    )
 
 
 def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
@@ -301,8 +351,7 @@ def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
             try:
                 ipv4 = ipaddress.IPv4Interface(str(ipv4))
             except ValueError:
-                raise TestbedError(where, f"bad IPv4 address {ipv4!r}", name,
-                                   f"topology.{if_name}.ipv4") from None
+                raise TestbedError(where, f"bad IPv4 address {ipv4!r}", name, f"topology.{if_name}.ipv4") from None
         link = _get(intf, "link")
         link_name = getattr(link, "name", None) or (str(link) if link else None)
         result.append(InterfaceSpec(if_name, ipv4, link_name))
@@ -314,8 +363,9 @@ def _check_unique_ports(where: str, devices: list[DeviceSpec]) -> None:
     for d in devices:
         ports = [(d.host, d.port, "connections.cli.port")]
         if d.sim:
-            ports.append(("127.0.0.1" if d.host.startswith("127.") else d.host, d.sim.http_port,
-                          "custom.sim.http_port"))
+            ports.append(
+                ("127.0.0.1" if d.host.startswith("127.") else d.host, d.sim.http_port, "custom.sim.http_port")
+            )
         for host, port, label in ports:
             key = (host, port)
             if key in seen:
@@ -331,8 +381,9 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
             if intf.ipv4 is not None:
                 addr = intf.ipv4.ip
                 if addr in owners:
-                    raise TestbedError(where, f"address {addr} is also on {owners[addr]}", d.name,
-                                       f"topology.{intf.name}.ipv4")
+                    raise TestbedError(
+                        where, f"address {addr} is also on {owners[addr]}", d.name, f"topology.{intf.name}.ipv4"
+                    )
                 owners[addr] = f"{d.name} {intf.name}"
             if intf.link:
                 links.setdefault(intf.link, []).append((d.name, intf))
@@ -340,8 +391,12 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
         nets = {m.ipv4.network for _, m in members if m.ipv4 is not None}
         if len(nets) > 1:
             dev, intf = members[-1]
-            raise TestbedError(where, f"link {link!r} joins different subnets: "
-                               f"{', '.join(sorted(map(str, nets)))}", dev, f"topology.{intf.name}.ipv4")
+            raise TestbedError(
+                where,
+                f"link {link!r} joins different subnets: {', '.join(sorted(map(str, nets)))}",
+                dev,
+                f"topology.{intf.name}.ipv4",
+            )
     return tuple(links)
 
 

@@ -11,8 +11,7 @@ from pkilab.errors import WaitTimeoutError
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float, interval: float = 0.2,
-               message: str = "condition") -> T:
+def wait_until(condition: Callable[[], T], timeout: float, interval: float = 0.2, message: str = "condition") -> T:
     """Call ``condition`` until it returns a truthy value; return that value.
 
     Raises :class:`WaitTimeoutError` (a ``TimeoutError``) after ``timeout`` seconds, naming

@@ -33,8 +33,14 @@ def netmiko_factory(sim_testbed):
 
     def connect(name):
         d = sim_testbed.device(name)
-        conn = ConnectHandler(device_type="cisco_ios", host=d.host, port=d.port, username=d.username,
-                              password=d.password, secret=d.enable_password)
+        conn = ConnectHandler(
+            device_type="cisco_ios",
+            host=d.host,
+            port=d.port,
+            username=d.username,
+            password=d.password,
+            secret=d.enable_password,
+        )
         opened.append(conn)
         return conn
 

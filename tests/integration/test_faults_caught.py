@@ -15,28 +15,62 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # fault -> (suite file, -k expression, test that must fail, faulted device)
 CASES = {
-    "clock-ignores-ntp": ("suites/test_lab_baseline.py", "clocks", "test_clocks_authoritative_and_in_step",
-                          "ese-branch"),
-    "wrong-ca-fingerprint": ("suites/test_enrollment_scep.py", "manual_grant", "test_headend_manual_grant",
-                             "ese-cryagg"),
-    "no-renew-date": ("suites/test_enrollment_scep.py", "manual_grant or issued", "test_issued_certificate_fields",
-                      "ese-cryagg"),
-    "ca-starts-without-clock": ("suites/test_ca_server.py", "authoritative_clock",
-                                "test_no_start_without_authoritative_clock", "ese-branch"),
-    "revoked-serial-off-crl": ("suites/test_revocation.py", "revoked_serial", "test_revoked_serial_on_the_crl",
-                               "ese-ios-ca"),
-    "reused-otp-accepted": ("suites/test_enrollment_scep.py", "one_time", "test_one_time_password",
-                            "ese-ios-ca"),
-    "serial-reset-on-restore": ("suites/test_backup_restore.py", "restore", "test_restore_continues",
-                                "ese-ios-ca"),
-    "ignore-crl": ("suites/test_revocation.py", "revoked_serial or refused_once_cleared",
-                   "test_revoked_branch_refused_once_cleared", "ese-cryagg"),
-    "accept-expired-certificates": ("suites/test_clock_skew.py", "before_certificate_start",
-                                    "test_clock_before_certificate_start_refused", "ese-branch"),
-    "psk-survives-removal": ("suites/test_psk_to_rsig.py", "psk", "test_removed_key_no_longer_authenticates",
-                             "ese-cryagg"),
-    "crl-fetch-failure-admits": ("suites/test_ca_outage.py", "refused_while",
-                                 "test_new_tunnels_refused_while_the_ca_is_down", "ese-cryagg"),
+    "clock-ignores-ntp": (
+        "suites/test_lab_baseline.py",
+        "clocks",
+        "test_clocks_authoritative_and_in_step",
+        "ese-branch",
+    ),
+    "wrong-ca-fingerprint": (
+        "suites/test_enrollment_scep.py",
+        "manual_grant",
+        "test_headend_manual_grant",
+        "ese-cryagg",
+    ),
+    "no-renew-date": (
+        "suites/test_enrollment_scep.py",
+        "manual_grant or issued",
+        "test_issued_certificate_fields",
+        "ese-cryagg",
+    ),
+    "ca-starts-without-clock": (
+        "suites/test_ca_server.py",
+        "authoritative_clock",
+        "test_no_start_without_authoritative_clock",
+        "ese-branch",
+    ),
+    "revoked-serial-off-crl": (
+        "suites/test_revocation.py",
+        "revoked_serial",
+        "test_revoked_serial_on_the_crl",
+        "ese-ios-ca",
+    ),
+    "reused-otp-accepted": ("suites/test_enrollment_scep.py", "one_time", "test_one_time_password", "ese-ios-ca"),
+    "serial-reset-on-restore": ("suites/test_backup_restore.py", "restore", "test_restore_continues", "ese-ios-ca"),
+    "ignore-crl": (
+        "suites/test_revocation.py",
+        "revoked_serial or refused_once_cleared",
+        "test_revoked_branch_refused_once_cleared",
+        "ese-cryagg",
+    ),
+    "accept-expired-certificates": (
+        "suites/test_clock_skew.py",
+        "before_certificate_start",
+        "test_clock_before_certificate_start_refused",
+        "ese-branch",
+    ),
+    "psk-survives-removal": (
+        "suites/test_psk_to_rsig.py",
+        "psk",
+        "test_removed_key_no_longer_authenticates",
+        "ese-cryagg",
+    ),
+    "crl-fetch-failure-admits": (
+        "suites/test_ca_outage.py",
+        "refused_while",
+        "test_new_tunnels_refused_while_the_ca_is_down",
+        "ese-cryagg",
+    ),
 }
 
 
@@ -57,12 +91,34 @@ def test_suite_fails_on_faulted_router(tmp_path, fault):
     testbed = _faulted_testbed(tmp_path, fault, device=device, offset=2000 + worker_offset())
     junit = tmp_path / "junit.xml"
     env = dict(os.environ, PKILAB_SYNC_TIMEOUT="8")
-    proc = subprocess.run([sys.executable, "-m", "pytest", suite, "-k", expr, "--testbed", str(testbed),
-                           f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            suite,
+            "-k",
+            expr,
+            "--testbed",
+            str(testbed),
+            f"--junitxml={junit}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    failed = {case.name for suite_ in JUnitXml.fromfile(str(junit)) for case in suite_
-              if case.result and case.result[0]._tag in ("failure", "error")}
+    failed = {
+        case.name
+        for suite_ in JUnitXml.fromfile(str(junit))
+        for case in suite_
+        if case.result and case.result[0]._tag in ("failure", "error")
+    }
     assert any(name.startswith(must_fail) for name in failed), failed
 
 

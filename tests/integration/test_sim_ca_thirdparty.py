@@ -39,22 +39,31 @@ def ca_conn(running_lab, sim_testbed):
     from netmiko import ConnectHandler
 
     d = sim_testbed.device(CA)
-    conn = ConnectHandler(device_type="cisco_ios", host=d.host, port=d.port, username=d.username,
-                          password=d.password, secret=d.enable_password)
+    conn = ConnectHandler(
+        device_type="cisco_ios",
+        host=d.host,
+        port=d.port,
+        username=d.username,
+        password=d.password,
+        secret=d.enable_password,
+    )
     conn.enable()
     now = dt.datetime.now(dt.UTC)
     conn.send_command(f"clock set {now:%H:%M:%S} {now.day} {now:%b} {now.year}")
-    out = conn.send_config_set([
-        "ip http server",
-        f"crypto key generate rsa general-keys label {CA} modulus 2048 exportable",
-        f"crypto pki server {CA}",
-        "database level names",
-        "issuer-name CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US",
-        "lifetime crl 24",
-        "lifetime certificate 254",
-        "no shutdown",
-        "yes",
-    ], cmd_verify=False)
+    out = conn.send_config_set(
+        [
+            "ip http server",
+            f"crypto key generate rsa general-keys label {CA} modulus 2048 exportable",
+            f"crypto pki server {CA}",
+            "database level names",
+            "issuer-name CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US",
+            "lifetime crl 24",
+            "lifetime certificate 254",
+            "no shutdown",
+            "yes",
+        ],
+        cmd_verify=False,
+    )
     assert "% Certificate Server enabled." in out, out
     try:
         yield conn
@@ -90,16 +99,42 @@ def _pki(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
 
 def _scep_args(url: str, ca_der: Path, key: Path, cn: str, password: str) -> list[str]:
     assert PKI is not None
-    return [PKI, "--scep", "--url", url, "--in", str(key), "--dn", f"CN={cn}, O=pkilab", "--password", password,
-            "--cacert-enc", str(ca_der), "--cacert-sig", str(ca_der), "--cipher", "des3", "--digest", "sha256",
-            "--interval", "1", "--maxpolltime", "60", "--outform", "pem"]
+    return [
+        PKI,
+        "--scep",
+        "--url",
+        url,
+        "--in",
+        str(key),
+        "--dn",
+        f"CN={cn}, O=pkilab",
+        "--password",
+        password,
+        "--cacert-enc",
+        str(ca_der),
+        "--cacert-sig",
+        str(ca_der),
+        "--cipher",
+        "des3",
+        "--digest",
+        "sha256",
+        "--interval",
+        "1",
+        "--maxpolltime",
+        "60",
+        "--outform",
+        "pem",
+    ]
 
 
 def _key(tmp_path: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / "key.der"
-    path.write_bytes(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     return path
 
 
@@ -113,12 +148,22 @@ def _ca(ca_der: Path) -> x509.Certificate:
 
 
 def test_manual_grant(ca_conn, url, ca_der, tmp_path):
-    proc = subprocess.Popen(_scep_args(url, ca_der, _key(tmp_path), "manual.example.com", "revocation-pw"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _scep_args(url, ca_der, _key(tmp_path), "manual.example.com", "revocation-pw"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        row = wait_until(lambda: re.search(r"^(\d+)\s+pending\s+[0-9A-F]{32}\s+\S*cn=manual\.example\.com",
-                                           ca_conn.send_command(f"crypto pki server {CA} info requests"), re.M),
-                         timeout=60, message="strongSwan's request pending on the CA")
+        row = wait_until(
+            lambda: re.search(
+                r"^(\d+)\s+pending\s+[0-9A-F]{32}\s+\S*cn=manual\.example\.com",
+                ca_conn.send_command(f"crypto pki server {CA} info requests"),
+                re.M,
+            ),
+            timeout=60,
+            message="strongSwan's request pending on the CA",
+        )
         ca_conn.send_command(f"crypto pki server {CA} grant {row.group(1)}")
         out, err = proc.communicate(timeout=60)
     finally:
@@ -135,12 +180,22 @@ def test_one_time_password_grants_at_once_and_only_once(ca_conn, url, ca_der, tm
     out = ca_conn.send_command(f"crypto pki server {CA} password generate 5")
     otp = re.search(r"One-time enrollment password: (\S+)", out)
     assert otp is not None, out
-    first = subprocess.run(_scep_args(url, ca_der, _key(tmp_path), "otp.example.com", otp.group(1)),
-                           capture_output=True, text=True, timeout=90, check=False)
+    first = subprocess.run(
+        _scep_args(url, ca_der, _key(tmp_path), "otp.example.com", otp.group(1)),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert first.returncode == 0, first.stderr
     x509.load_pem_x509_certificate(first.stdout.encode()).verify_directly_issued_by(_ca(ca_der))
-    again = subprocess.run(_scep_args(url, ca_der, _key(tmp_path), "otp2.example.com", otp.group(1)),
-                           capture_output=True, text=True, timeout=90, check=False)
+    again = subprocess.run(
+        _scep_args(url, ca_der, _key(tmp_path), "otp2.example.com", otp.group(1)),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert again.returncode != 0
     assert "badRequest" in again.stderr
 
@@ -154,8 +209,13 @@ def test_grant_auto_then_crl_check_before_and_after_revoke(ca_conn, url, ca_der,
     ca_conn.send_command_timing("yes")
     ca_conn.exit_config_mode()
     assert "Granting mode is: auto" in ca_conn.send_command("show crypto pki server")
-    run = subprocess.run(_scep_args(url, ca_der, _key(tmp_path), "auto.example.com", "pw"),
-                         capture_output=True, text=True, timeout=90, check=False)
+    run = subprocess.run(
+        _scep_args(url, ca_der, _key(tmp_path), "auto.example.com", "pw"),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     leaf = tmp_path / "leaf.pem"
     leaf.write_text(run.stdout)
@@ -167,8 +227,12 @@ def test_grant_auto_then_crl_check_before_and_after_revoke(ca_conn, url, ca_der,
         with urllib.request.urlopen(f"{url}?operation=GetCRL", timeout=10) as response:
             crl = x509.load_der_x509_crl(response.read())
         (tmp_path / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-        done = subprocess.run([OPENSSL, "verify", "-crl_check", "-CAfile", str(ca_pem), "-CRLfile",
-                               str(tmp_path / "crl.pem"), str(leaf)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [OPENSSL, "verify", "-crl_check", "-CAfile", str(ca_pem), "-CRLfile", str(tmp_path / "crl.pem"), str(leaf)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return done.stdout + done.stderr
 
     assert verdict().strip().endswith(": OK")
@@ -193,26 +257,44 @@ def test_restore_from_exported_files_continues_serials(ca_conn, url, ca_der, tmp
     assert "Are you sure you want to do this? [yes/no]:" in _say(ca_conn, f"no crypto pki server {CA}")
     assert "key? [yes/no]:" in _say(ca_conn, "yes")
     assert "% Certificate Server Process stopped" in _say(ca_conn, "yes")
-    assert f"Source filename [{CA}.pub]?" in _say(ca_conn,
-        f"crypto key import rsa {CA} pem url nvram: cisco123")
+    assert f"Source filename [{CA}.pub]?" in _say(ca_conn, f"crypto key import rsa {CA} pem url nvram: cisco123")
     _say(ca_conn, "")
     assert "% Key pair import succeeded." in _say(ca_conn, "")
-    out = ca_conn.send_config_set([
-        f"crypto ca trustpoint {CA}", "revocation-check crl", f"rsakeypair {CA}",
-        f"crypto ca certificate chain {CA}", f"certificate ca 01 nvram:{CA}#6101CA.cer", "exit",
-        f"crypto pki server {CA}", "database level names", "database url nvram:",
-        "issuer-name CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US",
-        "lifetime crl 24", "lifetime certificate 254", "no shutdown", "yes",
-    ], cmd_verify=False, enter_config_mode=False)
+    out = ca_conn.send_config_set(
+        [
+            f"crypto ca trustpoint {CA}",
+            "revocation-check crl",
+            f"rsakeypair {CA}",
+            f"crypto ca certificate chain {CA}",
+            f"certificate ca 01 nvram:{CA}#6101CA.cer",
+            "exit",
+            f"crypto pki server {CA}",
+            "database level names",
+            "database url nvram:",
+            "issuer-name CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US",
+            "lifetime crl 24",
+            "lifetime certificate 254",
+            "no shutdown",
+            "yes",
+        ],
+        cmd_verify=False,
+        enter_config_mode=False,
+    )
     assert "% Certificate Server enabled." in out, out
     ca_conn.exit_config_mode()
     show = ca_conn.send_command("show crypto pki server")
     assert f"Last certificate issued serial number (hex): {before.group(1)}" in show
     # The restored CA is the same CA: strongSwan's copy of its certificate still encrypts to it.
-    otp = re.search(r"One-time enrollment password: (\S+)",
-                    ca_conn.send_command(f"crypto pki server {CA} password generate"))
+    otp = re.search(
+        r"One-time enrollment password: (\S+)", ca_conn.send_command(f"crypto pki server {CA} password generate")
+    )
     assert otp is not None
-    run = subprocess.run(_scep_args(url, ca_der, _key(tmp_path), "restored.example.com", otp.group(1)),
-                         capture_output=True, text=True, timeout=90, check=False)
+    run = subprocess.run(
+        _scep_args(url, ca_der, _key(tmp_path), "restored.example.com", otp.group(1)),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert x509.load_pem_x509_certificate(run.stdout.encode()).serial_number == int(before.group(1), 16) + 1

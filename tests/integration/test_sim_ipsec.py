@@ -27,18 +27,46 @@ ROOT = Path(__file__).resolve().parents[2]
 CA_NAME = "ese-ios-ca"
 HQ_HOST = "10.59.138.13"
 
-COMMON = ["crypto isakmp policy 10", "encr 3des", "group 2", "crypto isakmp policy 20", "encr 3des",
-          "authentication pre-share", "group 2", "crypto isakmp keepalive 10",
-          "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac", "no crypto ipsec nat-transparency udp-encaps"]
-HEADEND = [*COMMON, "crypto isakmp key bigsecret address 66.66.66.2", "crypto dynamic-map dmap 10",
-           "set transform-set vpn-test", "reverse-route", "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap",
-           "interface FastEthernet0/0", "description OUTSIDE (toward Internet)", "crypto map dynamic-map"]
-BRANCH = [*COMMON, "crypto isakmp key bigsecret address 66.66.66.1", "crypto map test 10 ipsec-isakmp",
-          "description Calls the dynamic map on the crypto HE box(es)", "set peer 66.66.66.1",
-          "set transform-set vpn-test", "match address CryptoMapACL", "qos pre-classify",
-          "interface FastEthernet0/0", "description OUTSIDE (toward Internet)", "crypto map test",
-          "ip access-list extended CryptoMapACL", "permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255",
-          "deny ip any any", "remark This ACL is a filter of which traffic is for the crypto ipsec tunnel"]
+COMMON = [
+    "crypto isakmp policy 10",
+    "encr 3des",
+    "group 2",
+    "crypto isakmp policy 20",
+    "encr 3des",
+    "authentication pre-share",
+    "group 2",
+    "crypto isakmp keepalive 10",
+    "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac",
+    "no crypto ipsec nat-transparency udp-encaps",
+]
+HEADEND = [
+    *COMMON,
+    "crypto isakmp key bigsecret address 66.66.66.2",
+    "crypto dynamic-map dmap 10",
+    "set transform-set vpn-test",
+    "reverse-route",
+    "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap",
+    "interface FastEthernet0/0",
+    "description OUTSIDE (toward Internet)",
+    "crypto map dynamic-map",
+]
+BRANCH = [
+    *COMMON,
+    "crypto isakmp key bigsecret address 66.66.66.1",
+    "crypto map test 10 ipsec-isakmp",
+    "description Calls the dynamic map on the crypto HE box(es)",
+    "set peer 66.66.66.1",
+    "set transform-set vpn-test",
+    "match address CryptoMapACL",
+    "qos pre-classify",
+    "interface FastEthernet0/0",
+    "description OUTSIDE (toward Internet)",
+    "crypto map test",
+    "ip access-list extended CryptoMapACL",
+    "permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255",
+    "deny ip any any",
+    "remark This ACL is a filter of which traffic is for the crypto ipsec tunnel",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +96,9 @@ def ping(br, repeat=20):
 
 def ping_until_up(br, timeout=60.0):
     """Ping from the branch LAN until the tunnel carries echoes (IOS: "you may have to enter more than one ping")."""
-    return wait_until(lambda: (lambda r: r if r[1] > 0 else None)(ping(br, 10)), timeout, 0.2,
-                      "echoes through the tunnel")
+    return wait_until(
+        lambda: (lambda r: r if r[1] > 0 else None)(ping(br, 10)), timeout, 0.2, "echoes through the tunnel"
+    )
 
 
 def isakmp(session):
@@ -225,8 +254,15 @@ def test_ca_down_and_revocation_check_crl_none(lab):
     ca.run("configure terminal")
     try:
         ca.dialog(f"crypto pki server {CA_NAME}", [])
-        ca.dialog("no shutdown", [Answer(r"\[yes/no\]:", "yes"), Answer(r"Password:", "pkilab-ca-pass", secret=True),
-                                  Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True)], timeout=60)
+        ca.dialog(
+            "no shutdown",
+            [
+                Answer(r"\[yes/no\]:", "yes"),
+                Answer(r"Password:", "pkilab-ca-pass", secret=True),
+                Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True),
+            ],
+            timeout=60,
+        )
     finally:
         ca.run("end", check=False)
 
@@ -234,8 +270,11 @@ def test_ca_down_and_revocation_check_crl_none(lab):
 def test_revoked_branch_is_refused(lab):
     _, s, _ = lab
     ca, he, br = s["ese-ios-ca"], s["ese-cryagg"], s["ese-branch"]
-    serial = next(c.serial for c in parse("show crypto pki certificates", br.run("show crypto pki certificates"))
-                  .certificates if c.section == "Certificate")
+    serial = next(
+        c.serial
+        for c in parse("show crypto pki certificates", br.run("show crypto pki certificates")).certificates
+        if c.section == "Certificate"
+    )
     ca.run(f"crypto pki server {CA_NAME} revoke 0x{serial}")
     he.run(f"crypto pki crl request {CA_NAME}")
     he.run("debug crypto pki transactions")
@@ -246,7 +285,8 @@ def test_revoked_branch_is_refused(lab):
     refused = logged(he, "IKMP_INVAL_CERT")
     assert refused[-1] == "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: certificate invalid"
     assert logged(br, "IKMP_MODE_FAILURE")[-1] == (
-        "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1")
+        "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1"
+    )
     states = [x.state for x in isakmp(he)]
     assert "MM_KEY_EXCH" in states and "QM_IDLE" not in states  # "It will never get to QM_IDLE."
     assert "QM_IDLE" not in [x.state for x in isakmp(br)]

@@ -40,23 +40,24 @@ def test_abbreviations_errors_and_filters(netmiko_factory):
 def test_configuration_modes_and_running_config(netmiko_factory):
     conn = netmiko_factory("ese-branch")
     conn.enable()
-    out = conn.send_config_set([
-        "ip access-list extended CryptoMapACL",
-        "permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255",
-        "deny ip any any",
-        "interface Ethernet0/0",
-        "description BRANCH LAN",
-        "line vty 0 4",
-        "login local",
-    ])
+    out = conn.send_config_set(
+        [
+            "ip access-list extended CryptoMapACL",
+            "permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255",
+            "deny ip any any",
+            "interface Ethernet0/0",
+            "description BRANCH LAN",
+            "line vty 0 4",
+            "login local",
+        ]
+    )
     assert "ese-branch(config-ext-nacl)#" in out
     assert "ese-branch(config-if)#" in out
     assert "ese-branch(config-line)#" in out
     assert "% Invalid" not in out
     run = conn.send_command("show running-config")
     assert "description BRANCH LAN" in run and "permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255" in run
-    out = conn.send_config_set(["no ip access-list extended CryptoMapACL", "interface Ethernet0/0",
-                                "no description"])
+    out = conn.send_config_set(["no ip access-list extended CryptoMapACL", "interface Ethernet0/0", "no description"])
     assert "CryptoMapACL" not in conn.send_command("show running-config")
 
 

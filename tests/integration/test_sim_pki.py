@@ -56,8 +56,12 @@ def test_headend_scep_enrollment_with_manual_grant(lab):
     assert auth.fingerprint == server.fingerprint, "the CA certificate authenticated is the CA's"
     result = pki.enroll(he, "ese-ios-ca", "whatever")
     assert result.request_sent
-    pending = wait_until(lambda: [r for r in pki.server_requests(ca, "ese-ios-ca").requests if r.state == "pending"],
-                         10, 0.2, "request pending on the CA")
+    pending = wait_until(
+        lambda: [r for r in pki.server_requests(ca, "ese-ios-ca").requests if r.state == "pending"],
+        10,
+        0.2,
+        "request pending on the CA",
+    )
     assert pending[0].subject == "hostname=ese-cryagg.ese.cisco.com"
     shown = parse("show crypto pki certificates", he.run("show crypto pki certificates"))
     waiting = [c for c in shown.certificates if c.status == "Pending"]
@@ -97,6 +101,7 @@ def test_certificates_survive_a_reload(lab):
 def test_crl_request_fetches_the_cas_crl(lab):
     _, s = lab
     he = s["ese-cryagg"]
+
     def fetched():
         # Right after the reload the headend may still be bringing itself up: ask again, as a user would.
         he.run("crypto pki crl request ese-ios-ca")
@@ -115,22 +120,33 @@ def test_branch_cut_and_paste_enrollment(lab):
     ca_pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", exported, re.S).group(0)
     assert "% RSA keypair 'ese-cryagg.ese.cisco.com' is not exportable." in exported
     _prepare(br, "ese-branch")
-    pki.configure_trustpoint(br, pki.TrustpointSettings(enrollment_url=None, terminal=True, revocation="crl none",
-                                                         source_interface="Ethernet0/0"))
+    pki.configure_trustpoint(
+        br,
+        pki.TrustpointSettings(
+            enrollment_url=None, terminal=True, revocation="crl none", source_interface="Ethernet0/0"
+        ),
+    )
     auth = pki.authenticate(br, "ese-ios-ca", pasted_pem=ca_pem)
     assert auth.accepted
-    out = br.dialog("crypto pki enroll ese-ios-ca", [
-        Answer(r"serial number in the subject name\? \[yes/no\]:", "no"),
-        Answer(r"IP address in the subject name\? \[no\]:", "no"),
-        Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
-        Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no")])
+    out = br.dialog(
+        "crypto pki enroll ese-ios-ca",
+        [
+            Answer(r"serial number in the subject name\? \[yes/no\]:", "no"),
+            Answer(r"IP address in the subject name\? \[no\]:", "no"),
+            Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
+            Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no"),
+        ],
+    )
     request = parse("crypto pki enroll ese-ios-ca", out).request
     assert request, out
     # Step 10: the request pasted on the CA, granted, the certificate printed.
-    pending = parse("crypto pki server ese-ios-ca request pkcs10 terminal",
-                    ca.paste("crypto pki server ese-ios-ca request pkcs10 terminal", request.splitlines()))
-    granted = parse("crypto pki server ese-ios-ca grant 1",
-                    ca.run(f"crypto pki server ese-ios-ca grant {pending.request_id}"))
+    pending = parse(
+        "crypto pki server ese-ios-ca request pkcs10 terminal",
+        ca.paste("crypto pki server ese-ios-ca request pkcs10 terminal", request.splitlines()),
+    )
+    granted = parse(
+        "crypto pki server ese-ios-ca grant 1", ca.run(f"crypto pki server ese-ios-ca grant {pending.request_id}")
+    )
     cert = x509.load_der_x509_certificate(base64.b64decode(granted.certificate))
     assert cert.subject.rfc4514_string() == "1.2.840.113549.1.9.2=ese-branch.ese.cisco.com"
     # Step 13: pasted into the branch.
@@ -159,9 +175,16 @@ def test_auto_enroll_by_the_routers_clock(lab):
     he.config(["no ntp server 10.59.138.13"])
     try:
         he.run("clock set 10:00:00 Jul 1 2027")
-        req = wait_until(lambda: [r for r in pki.server_requests(ca, "ese-ios-ca").requests
-                                  if r.state == "pending" and "ese-cryagg" in r.subject], 15, 0.3,
-                         "re-enrollment request on the CA")
+        req = wait_until(
+            lambda: [
+                r
+                for r in pki.server_requests(ca, "ese-ios-ca").requests
+                if r.state == "pending" and "ese-cryagg" in r.subject
+            ],
+            15,
+            0.3,
+            "re-enrollment request on the CA",
+        )
         pki.grant(ca, "ese-ios-ca", req[0].id)
 
         def renewed():

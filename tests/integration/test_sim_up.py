@@ -31,16 +31,37 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
         dev["custom"]["sim"]["http_port"] += 4000 + worker_offset()
     testbed = tmp_path / "tb.yaml"
     testbed.write_text(yaml.safe_dump(data))
-    proc = subprocess.Popen([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(testbed),
-                             "--pcap-dir", str(tmp_path / "pcap")], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pkilab.cli",
+            "sim",
+            "up",
+            "--testbed",
+            str(testbed),
+            "--pcap-dir",
+            str(tmp_path / "pcap"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         lines = _until_ready(proc)
         assert len(lines) == 7 and lines[-2].startswith("5 devices listening after")
         from netmiko import ConnectHandler
 
-        conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=6223 + worker_offset(), username="admin",
-                              password="pkilab-login", secret="pkilab-enable")
+        conn = ConnectHandler(
+            device_type="cisco_ios",
+            host="127.0.0.1",
+            port=6223 + worker_offset(),
+            username="admin",
+            password="pkilab-login",
+            secret="pkilab-enable",
+        )
         conn.enable()
         assert "Success rate is 100 percent (5/5)" in conn.send_command("ping 66.66.66.1")
         conn.disconnect()
@@ -81,13 +102,36 @@ def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     (served / "ese-ios-ca.ser").write_bytes(b"serial = 0x5\n")
-    proc = subprocess.Popen([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed",
-                             str(_testbed(tmp_path, 4200)), "--hostsrv", str(served)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pkilab.cli",
+            "sim",
+            "up",
+            "--testbed",
+            str(_testbed(tmp_path, 4200)),
+            "--hostsrv",
+            str(served),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = _until_ready(proc)
-        found = [m for m in map(re.compile(r"host file servers: tftp 127\.0\.0\.1:(\d+), http 127\.0\.0\.1:(\d+), "
-                                           r"serving (.+)").fullmatch, lines) if m]
+        found = [
+            m
+            for m in map(
+                re.compile(
+                    r"host file servers: tftp 127\.0\.0\.1:(\d+), http 127\.0\.0\.1:(\d+), "
+                    r"serving (.+)"
+                ).fullmatch,
+                lines,
+            )
+            if m
+        ]
         assert len(found) == 1 and found[0][3] == str(served.resolve())
         tftp_port, http_port = int(found[0][1]), int(found[0][2])
         assert tftp_read("127.0.0.1", tftp_port, "ese-ios-ca.ser") == b"serial = 0x5\n"
@@ -101,10 +145,17 @@ def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
 def test_sim_up_hostsrv_errors_are_one_line_and_exit_2(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    cases = [(_testbed(tmp_path, 4300, hostsrv=False), tmp_path, "--hostsrv needs custom.hostsrv"),
-             (_testbed(tmp_path, 4300), not_a_dir, "not a directory")]
+    cases = [
+        (_testbed(tmp_path, 4300, hostsrv=False), tmp_path, "--hostsrv needs custom.hostsrv"),
+        (_testbed(tmp_path, 4300), not_a_dir, "not a directory"),
+    ]
     for testbed, root, message in cases:
-        done = subprocess.run([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(testbed),
-                               "--hostsrv", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(testbed), "--hostsrv", str(root)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 2, done.stderr
         assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1 and message in done.stderr

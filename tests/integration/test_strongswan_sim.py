@@ -130,6 +130,7 @@ class _Relay(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         with socket.create_connection(self.target, timeout=30) as upstream:
+
             def pump(src: socket.socket, dst: socket.socket) -> None:
                 try:
                     while data := src.recv(65536):
@@ -184,8 +185,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         run("ip", "netns", "exec", n.ns, "ip", "link", "set", "lo", "up")
         for host in (SWAN_LAN_HOST, SWAN_RESPONDER_HOST):
             run("ip", "netns", "exec", n.ns, "ip", "addr", "add", f"{host}/32", "dev", "lo")
-        wait_until(lambda: "tentative" not in run("ip", "addr", "show", "dev", veth_h).stdout, 10, 0.1,
-                   "veth addresses usable")
+        wait_until(
+            lambda: "tentative" not in run("ip", "addr", "show", "dev", veth_h).stdout, 10, 0.1, "veth addresses usable"
+        )
         write_strongswan_conf(d)
         yield n
     finally:
@@ -201,13 +203,18 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
 def write_swanctl(n: Net, rsig: bool) -> None:
     """swanctl.conf for PSK or RSA signatures (the certificate enrolled over SCEP)."""
     conf = SWANCTL_CONF.format(
-        swan=n.swan_ip, headend=n.host_ip, branch=n.branch_ip, psk=PSK, swan_lan=f"{SWAN_LAN_HOST}/32",
+        swan=n.swan_ip,
+        headend=n.host_ip,
+        branch=n.branch_ip,
+        psk=PSK,
+        swan_lan=f"{SWAN_LAN_HOST}/32",
         responder_lan="10.2.2.0/24",
         auth="pubkey" if rsig else "psk",
         local_extra="certs = branch.pem" if rsig else f"id = {n.swan_ip}",
         # The headend signs with `crypto isakmp identity dn`: strongSwan wants the ID in the certificate.
         remote_id="%any" if rsig else n.host_ip,
-        rsa="rsa-branch { file = branch.der }" if rsig else "")
+        rsa="rsa-branch { file = branch.der }" if rsig else "",
+    )
     (n.dir / "swanctl" / "swanctl.conf").write_text(conf)
 
 
@@ -348,10 +355,10 @@ def ike_in_capture(pcap: Path, start: int = 0) -> tuple[list[IkeSeen], list[tupl
             continue
         kinds, vids, kind, off = [], [], data[16], 28
         while kind and off + 4 <= len(data):
-            length = int.from_bytes(data[off + 2:off + 4], "big")
+            length = int.from_bytes(data[off + 2 : off + 4], "big")
             kinds.append(kind)
             if kind == 13:
-                vids.append(data[off + 4:off + length].hex())
+                vids.append(data[off + 4 : off + length].hex())
             kind, off = data[off], off + max(length, 4)
         seen.append(IkeSeen(ip.src, ip.dst, int(udp.sport), int(udp.dport), data[18], tuple(kinds), tuple(vids)))
     return seen, esp
@@ -379,8 +386,11 @@ def scep_enroll(lab: Lab, cn: str) -> x509.Certificate:
     n = lab.net
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     key_path = n.dir / "swanctl" / "private" / "branch.der"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     ca_der = n.dir / "ca.der"
     assert PKI is not None
     got = n.in_ns(PKI, "--scepca", "--url", lab.url, "--caout", str(ca_der), "--force", check=False, timeout=60)
@@ -390,15 +400,55 @@ def scep_enroll(lab: Lab, cn: str) -> x509.Certificate:
     env = swanctl_env(n.dir)[0]  # STRONGSWAN_CONF=...
     # strongSwan 5.9.8 misreads some GetCACaps lists: des3 (NOTES.md).
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", n.ns, "env", env, PKI, "--scep", "--url", lab.url, "--in", str(key_path),
-         "--dn", f"C=US, O=pkilab, CN={cn}", "--san", n.swan_ip, "--password", "pkilab-branch",
-         "--cacert-enc", str(ca_der), "--cacert-sig", str(ca_der), "--cipher", "des3", "--digest", "sha1",
-         "--interval", "1", "--maxpolltime", "60", "--outform", "pem"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            "ip",
+            "netns",
+            "exec",
+            n.ns,
+            "env",
+            env,
+            PKI,
+            "--scep",
+            "--url",
+            lab.url,
+            "--in",
+            str(key_path),
+            "--dn",
+            f"C=US, O=pkilab, CN={cn}",
+            "--san",
+            n.swan_ip,
+            "--password",
+            "pkilab-branch",
+            "--cacert-enc",
+            str(ca_der),
+            "--cacert-sig",
+            str(ca_der),
+            "--cipher",
+            "des3",
+            "--digest",
+            "sha1",
+            "--interval",
+            "1",
+            "--maxpolltime",
+            "60",
+            "--outform",
+            "pem",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        request = wait_until(lambda: [r for r in pki.server_requests(lab.ca, CA_NAME).requests
-                                      if r.state == "pending" and cn.lower() in r.subject.lower()],
-                             60, 0.3, "strongSwan's request pending on the CA")[0]
+        request = wait_until(
+            lambda: [
+                r
+                for r in pki.server_requests(lab.ca, CA_NAME).requests
+                if r.state == "pending" and cn.lower() in r.subject.lower()
+            ],
+            60,
+            0.3,
+            "strongSwan's request pending on the CA",
+        )[0]
         pki.grant(lab.ca, CA_NAME, request.id)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -474,8 +524,7 @@ def test_strongswan_enrolls_with_scep_and_brings_up_rsig(lab: Lab) -> None:
     assert any(m.src == n.swan_ip and NAT_T_RFC3947 in m.vendor_ids for m in main)
     assert any(m.src == n.host_ip and NAT_T_RFC3947 in m.vendor_ids for m in main)
     # MM3 and MM4: NAT-D of the peer's address and of our own, both ways
-    assert {(m.src, m.payloads.count(NAT_D)) for m in main if NAT_D in m.payloads} == {(n.swan_ip, 2),
-                                                                                       (n.host_ip, 2)}
+    assert {(m.src, m.payloads.count(NAT_D)) for m in main if NAT_D in m.payloads} == {(n.swan_ip, 2), (n.host_ip, 2)}
     assert {(s, d, p) for s, d, p in esp} == {(n.host_ip, n.swan_ip, 4500), (n.swan_ip, n.host_ip, 4500)}
 
 
@@ -487,8 +536,9 @@ def test_headend_clock_past_the_certificate_refuses_then_accepts(lab: Lab) -> No
     with clock.skewed(lab.headend, cert.not_valid_after_utc.replace(tzinfo=None) + dt.timedelta(days=2)):
         refused = swan_initiate(n, 12)
         assert refused.returncode != 0
-        texts = wait_until(lambda: [t for t in inval_cert(lab.headend) if n.swan_ip in t], 15, 0.3,
-                           "IKMP_INVAL_CERT on the headend")
+        texts = wait_until(
+            lambda: [t for t in inval_cert(lab.headend) if n.swan_ip in t], 15, 0.3, "IKMP_INVAL_CERT on the headend"
+        )
         # The CRL is stale by the skewed clock too; the fetched one still is, so IOS may name either (the
         # seed's Q3 shows "CA request failed!").
         assert texts[0].endswith(("is bad: certificate invalid", "is bad: CA request failed!")), texts
@@ -511,8 +561,9 @@ def test_revoked_strongswan_certificate_is_refused(lab: Lab) -> None:
     vpn.clear_log(lab.headend)
     refused = swan_initiate(n, 12)
     assert refused.returncode != 0
-    texts = wait_until(lambda: [t for t in inval_cert(lab.headend) if n.swan_ip in t], 15, 0.3,
-                       "IKMP_INVAL_CERT on the headend")
+    texts = wait_until(
+        lambda: [t for t in inval_cert(lab.headend) if n.swan_ip in t], 15, 0.3, "IKMP_INVAL_CERT on the headend"
+    )
     assert "certificate invalid" in texts[0]
     assert "INVALID_CERT" in refused.stdout or "INVALID_CERTIFICATE" in (n.dir / "charon.log").read_text()
     assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]  # type: ignore[attr-defined]
@@ -520,14 +571,25 @@ def test_revoked_strongswan_certificate_is_refused(lab: Lab) -> None:
 
 def test_simulated_branch_to_strongswan_responder(lab: Lab) -> None:
     n = lab.net
-    lab.branch.config([
-        "crypto isakmp policy 20", "encr 3des", "authentication pre-share", "group 2",
-        f"crypto isakmp key {PSK} address {n.swan_ip}",
-        "crypto ipsec transform-set to-swan esp-3des esp-sha-hmac",
-        "ip access-list extended ToSwan", "permit ip 10.113.0.0 0.0.0.255 10.2.2.0 0.0.0.255",
-        "crypto map swan 10 ipsec-isakmp", f"set peer {n.swan_ip}", "set transform-set to-swan",
-        "match address ToSwan", "interface FastEthernet0/0", "crypto map swan",
-        f"ip route 10.2.2.0 255.255.255.0 {n.swan_ip}"])
+    lab.branch.config(
+        [
+            "crypto isakmp policy 20",
+            "encr 3des",
+            "authentication pre-share",
+            "group 2",
+            f"crypto isakmp key {PSK} address {n.swan_ip}",
+            "crypto ipsec transform-set to-swan esp-3des esp-sha-hmac",
+            "ip access-list extended ToSwan",
+            "permit ip 10.113.0.0 0.0.0.255 10.2.2.0 0.0.0.255",
+            "crypto map swan 10 ipsec-isakmp",
+            f"set peer {n.swan_ip}",
+            "set transform-set to-swan",
+            "match address ToSwan",
+            "interface FastEthernet0/0",
+            "crypto map swan",
+            f"ip route 10.2.2.0 255.255.255.0 {n.swan_ip}",
+        ]
+    )
     result = vpn.bring_up(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0")
     assert result.received > 0  # type: ignore[attr-defined]
     again = vpn.ping(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0", 10)
@@ -549,15 +611,23 @@ def test_no_nat_transparency_turns_nat_t_off(lab: Lab) -> None:
     lab.branch.config(["no crypto ipsec nat-transparency udp-encaps"])
     start = pcap_count(pcap)
     lost = vpn.ping(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0", 5)
-    seen = wait_until(lambda: [m for m in ike_in_capture(pcap, start)[0] if m.exchange == 2 and m.src == n.branch_ip],
-                      15, 0.3, "the branch's main mode in the capture")
+    seen = wait_until(
+        lambda: [m for m in ike_in_capture(pcap, start)[0] if m.exchange == 2 and m.src == n.branch_ip],
+        15,
+        0.3,
+        "the branch's main mode in the capture",
+    )
     assert all(NAT_T_RFC3947 not in m.vendor_ids and NAT_D not in m.payloads for m in seen)
     assert not [m for m in ike_in_capture(pcap, start)[0] if 4500 in (m.sport, m.dport)]
     assert all("N" not in sa.capabilities for sa in detail(lab.branch))
     # Quick mode still completes, in plain tunnel mode: ESP is IP protocol 50, which neither the host
     # bridge nor strongSwan's kernel-libipsec carries, so nothing comes back.
-    wait_until(lambda: [f for f in flows(lab.branch, n.swan_ip) if f.peer_port == 500], 15, 0.3,
-               "an IPsec SA without UDP encapsulation")
+    wait_until(
+        lambda: [f for f in flows(lab.branch, n.swan_ip) if f.peer_port == 500],
+        15,
+        0.3,
+        "an IPsec SA without UDP encapsulation",
+    )
     assert (n.branch_ip, n.swan_ip, 0) in ike_in_capture(pcap, start)[1]
     assert lost.received == 0  # type: ignore[attr-defined]
     lab.branch.config(["crypto ipsec nat-transparency udp-encaps"])

@@ -70,8 +70,12 @@ def test_write_to_missing_file_is_refused(servers):
         tftp_write(LOCAL, servers.tftp.port, "certs/new.cnm", b"data")
     assert caught.value.code == ERR_NOT_FOUND
     assert not (servers.root / "certs" / "new.cnm").exists()
-    transfer = wait_until(lambda: next((t for t in servers.tftp.transfers if t.filename == "certs/new.cnm"), None),
-                          5, 0.05, "the refused transfer recorded")
+    transfer = wait_until(
+        lambda: next((t for t in servers.tftp.transfers if t.filename == "certs/new.cnm"), None),
+        5,
+        0.05,
+        "the refused transfer recorded",
+    )
     assert transfer.op == "write" and transfer.error == "File not found"
 
 
@@ -189,8 +193,12 @@ def test_our_client_against_tftpy_server(tmp_path):
         wait_until(lambda: server.is_running.is_set(), 5, 0.05, "tftpy server listening")
         assert tftp_read(LOCAL, port, "file.bin") == (tmp_path / "file.bin").read_bytes()
         tftp_write(LOCAL, port, "uploaded.bin", b"z" * 1000)
-        wait_until(lambda: (tmp_path / "uploaded.bin").exists() and
-                   (tmp_path / "uploaded.bin").read_bytes() == b"z" * 1000, 5, 0.05, "tftpy stored the upload")
+        wait_until(
+            lambda: (tmp_path / "uploaded.bin").exists() and (tmp_path / "uploaded.bin").read_bytes() == b"z" * 1000,
+            5,
+            0.05,
+            "tftpy stored the upload",
+        )
     finally:
         # tftpy's loop notices the flag at its next 5 s select timeout; its thread is a daemon.
         server.stop(now=True)
@@ -211,12 +219,15 @@ def test_spec_from_testbed():
     assert spec_from_testbed(_testbed(None)) is None
 
 
-@pytest.mark.parametrize(("raw", "field"), [
-    ({"address": "files.example"}, "custom.hostsrv.address"),
-    ({"address": "127.0.0.1", "tftp_port": 70000}, "custom.hostsrv.tftp_port"),
-    ({"address": "127.0.0.1", "http_port": "80"}, "custom.hostsrv.http_port"),
-    ("127.0.0.1", "custom.hostsrv"),
-])
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"address": "files.example"}, "custom.hostsrv.address"),
+        ({"address": "127.0.0.1", "tftp_port": 70000}, "custom.hostsrv.tftp_port"),
+        ({"address": "127.0.0.1", "http_port": "80"}, "custom.hostsrv.http_port"),
+        ("127.0.0.1", "custom.hostsrv"),
+    ],
+)
 def test_bad_spec_names_the_field(raw, field):
     with pytest.raises(TestbedError) as caught:
         spec_from_testbed(_testbed(raw))
@@ -230,10 +241,19 @@ def _offline_ca(hostsrv_spec: HostServerSpec | None):
     from pkilab.sim.router import Router
 
     spec = DeviceSpec(
-        name="ca", role="ca", os="ios", platform="c7200", protocol="ssh", host=LOCAL, port=2999,
-        username="admin", password="login-pw", enable_password="enable-pw",
+        name="ca",
+        role="ca",
+        os="ios",
+        platform="c7200",
+        protocol="ssh",
+        host=LOCAL,
+        port=2999,
+        username="admin",
+        password="login-pw",
+        enable_password="enable-pw",
         interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface("10.0.0.1/24"), "lan"),),
-        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"))
+        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"),
+    )
     extra = {"hostsrv": dataclasses.asdict(hostsrv_spec)} if hostsrv_spec else {}
     lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=(spec,), extra=extra))
     router = Router(lab, spec)
@@ -250,11 +270,18 @@ def _offline_ca(hostsrv_spec: HostServerSpec | None):
 
 
 def _start_ca(cli, url: str) -> str:
-    for line in ("clock set 09:58:20 30 Jan 2026", "configure terminal", "ip http server",
-                 "ip host files 127.0.0.1",
-                 "crypto key generate rsa general-keys label ese-ios-ca modulus 1024 exportable",
-                 "crypto pki server ese-ios-ca", "database level names", f"database url {url}",
-                 "cdp-url http://files/certs/ese-ios-ca.crl", "no shutdown"):
+    for line in (
+        "clock set 09:58:20 30 Jan 2026",
+        "configure terminal",
+        "ip http server",
+        "ip host files 127.0.0.1",
+        "crypto key generate rsa general-keys label ese-ios-ca modulus 1024 exportable",
+        "crypto pki server ese-ios-ca",
+        "database level names",
+        f"database url {url}",
+        "cdp-url http://files/certs/ese-ios-ca.crl",
+        "no shutdown",
+    ):
         cli(line)
     out = cli("yes")
     cli("end")
@@ -269,8 +296,7 @@ def test_simulated_ca_writes_its_database_over_tftp(servers):
     assert "Certificate Server enabled" in _start_ca(cli, "tftp://files/certs")
     folder = servers.root / "certs"
     assert b"serial = 0x1" in (folder / "ese-ios-ca.ser").read_bytes()
-    assert x509.load_der_x509_crl((folder / "ese-ios-ca.crl").read_bytes()).issuer.rfc4514_string() == \
-        "CN=ese-ios-ca"
+    assert x509.load_der_x509_crl((folder / "ese-ios-ca.crl").read_bytes()).issuer.rfc4514_string() == "CN=ese-ios-ca"
     assert b"subjectname_str" in (folder / "1.cnm").read_bytes()
     assert "tftp://files/certs" in cli("show crypto pki server")
 

@@ -77,14 +77,19 @@ class CaptureSummary:
 
     def offered_auth(self) -> list[tuple[str, ...]]:
         """The methods of each main mode offer (MM1, zero responder cookie), one tuple per offer."""
-        return [tuple(AUTH_NAMES.get(a, str(a)) for a in m.auth_methods) for m in self.isakmp
-                if m.exchange == 2 and m.auth_methods and set(m.responder_cookie) == {"0"}]
+        return [
+            tuple(AUTH_NAMES.get(a, str(a)) for a in m.auth_methods)
+            for m in self.isakmp
+            if m.exchange == 2 and m.auth_methods and set(m.responder_cookie) == {"0"}
+        ]
 
     def chosen_auth(self) -> list[str]:
         """The method the responder chose in each main mode answer (MM2: its single transform)."""
-        return [AUTH_NAMES.get(m.auth_methods[0], str(m.auth_methods[0])) for m in self.isakmp
-                if m.exchange == 2 and len(m.auth_methods) == 1 and set(m.responder_cookie) != {"0"}
-                and not m.encrypted]
+        return [
+            AUTH_NAMES.get(m.auth_methods[0], str(m.auth_methods[0]))
+            for m in self.isakmp
+            if m.exchange == 2 and len(m.auth_methods) == 1 and set(m.responder_cookie) != {"0"} and not m.encrypted
+        ]
 
     def esp_between(self, a: str, b: str) -> list[EspPacket]:
         """ESP packets exchanged between the outside addresses ``a`` and ``b`` (either direction)."""
@@ -97,8 +102,11 @@ class CaptureSummary:
         def inside(addr: str, net: ipaddress.IPv4Network) -> bool:
             return ipaddress.IPv4Address(addr) in net
 
-        return [(s, d, p) for s, d, p in self.other_ip
-                if (inside(s, na) and inside(d, nb)) or (inside(s, nb) and inside(d, na))]
+        return [
+            (s, d, p)
+            for s, d, p in self.other_ip
+            if (inside(s, na) and inside(d, nb)) or (inside(s, nb) and inside(d, na))
+        ]
 
 
 def _auth_of(transforms: Iterable[tuple[str, Any]]) -> int | None:
@@ -120,8 +128,17 @@ def _isakmp(pkt: Any, ip: Any, udp: Any) -> IsakmpMessage:
             methods.append(method)
         layer = layer.payload
     encrypted = bool(int(isa.flags) & 1)
-    return IsakmpMessage(ip.src, ip.dst, int(udp.sport), int(udp.dport), int(isa.exch_type), encrypted,
-                         tuple(methods), bytes(isa.init_cookie).hex(), bytes(isa.resp_cookie).hex())
+    return IsakmpMessage(
+        ip.src,
+        ip.dst,
+        int(udp.sport),
+        int(udp.dport),
+        int(isa.exch_type),
+        encrypted,
+        tuple(methods),
+        bytes(isa.init_cookie).hex(),
+        bytes(isa.resp_cookie).hex(),
+    )
 
 
 def analyze(path: str | Path) -> CaptureSummary:
@@ -156,8 +173,9 @@ def analyze(path: str | Path) -> CaptureSummary:
         elif udp is not None and 4500 in (udp.sport, udp.dport) and bytes(udp.payload)[:4] != b"\x00" * 4:
             data = bytes(udp.payload)
             if len(data) >= 8:  # ESP in UDP that scapy did not dissect as such
-                esp.append(EspPacket(ip.src, ip.dst, int.from_bytes(data[:4], "big"),
-                                     int.from_bytes(data[4:8], "big"), True))
+                esp.append(
+                    EspPacket(ip.src, ip.dst, int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big"), True)
+                )
         else:
             other.append((ip.src, ip.dst, int(ip.proto)))
     return CaptureSummary(tuple(isakmp), tuple(esp), tuple(other))

@@ -30,8 +30,9 @@ def word(value: str, field: str, secret: bool = False, max_len: int = 128) -> st
     if len(value) > max_len:
         raise _refuse(field, value, f"is longer than {max_len} characters", secret)
     if not _WORD_RE.match(value):
-        raise _refuse(field, value, "must be one word of letters, digits and ._@:/#+=- (no spaces, newlines "
-                      "or '|')", secret)
+        raise _refuse(
+            field, value, "must be one word of letters, digits and ._@:/#+=- (no spaces, newlines or '|')", secret
+        )
     return value
 
 

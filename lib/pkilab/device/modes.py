@@ -42,14 +42,11 @@ MODES: dict[str, Mode] = {
         Mode("config-line", "(config-line)#", "config", "line vty <0-1869> <0-1869>", config=True),
         Mode("config-ext-nacl", "(config-ext-nacl)#", "config", "ip access-list extended WORD", config=True),
         Mode("ca-trustpoint", "(ca-trustpoint)#", "config", "crypto pki trustpoint WORD", config=True),
-        Mode("config-cert-chain", "(config-cert-chain)#", "config", "crypto pki certificate chain WORD",
-             config=True),
+        Mode("config-cert-chain", "(config-cert-chain)#", "config", "crypto pki certificate chain WORD", config=True),
         Mode("cs-server", "(cs-server)#", "config", "crypto pki server WORD", config=True),
         Mode("config-isakmp", "(config-isakmp)#", "config", "crypto isakmp policy <1-10000>", config=True),
-        Mode("cfg-crypto-trans", "(cfg-crypto-trans)#", "config", "crypto ipsec transform-set WORD ...",
-             config=True),
-        Mode("config-crypto-map", "(config-crypto-map)#", "config", "crypto map WORD <1-65535> ...",
-             config=True),
+        Mode("cfg-crypto-trans", "(cfg-crypto-trans)#", "config", "crypto ipsec transform-set WORD ...", config=True),
+        Mode("config-crypto-map", "(config-crypto-map)#", "config", "crypto map WORD <1-65535> ...", config=True),
     )
 }
 

@@ -82,24 +82,35 @@ class Session:
         device_type = "cisco_ios" if self.spec.protocol == "ssh" else "cisco_ios_telnet"
         try:
             self.conn = ConnectHandler(
-                device_type=device_type, host=self.spec.host, port=self.spec.port,
-                username=self.spec.username, password=self.spec.password, secret=self.spec.enable_password,
-                timeout=self.timeout, conn_timeout=10, auth_timeout=10, banner_timeout=10, fast_cli=True,
-                allow_agent=False, use_keys=False,
+                device_type=device_type,
+                host=self.spec.host,
+                port=self.spec.port,
+                username=self.spec.username,
+                password=self.spec.password,
+                secret=self.spec.enable_password,
+                timeout=self.timeout,
+                conn_timeout=10,
+                auth_timeout=10,
+                banner_timeout=10,
+                fast_cli=True,
+                allow_agent=False,
+                use_keys=False,
             )
             self.conn.enable()
         except NetmikoAuthenticationException:
             raise DeviceAuthenticationError(self.name, "login refused (check credentials.default)") from None
         except NetmikoTimeoutException as exc:
-            raise DeviceConnectionError(self.name, f"cannot reach {self.spec.host}:{self.spec.port} "
-                                                   f"({_first_line(exc)})") from None
+            raise DeviceConnectionError(
+                self.name, f"cannot reach {self.spec.host}:{self.spec.port} ({_first_line(exc)})"
+            ) from None
         except ValueError as exc:  # netmiko raises ValueError when enable fails
             raise DeviceAuthenticationError(self.name, f"enable refused: {_first_line(exc)}") from None
         except (OSError, EOFError) as exc:
             raise DeviceConnectionError(self.name, f"connection failed: {_first_line(exc)}") from None
         self.base_prompt = self.conn.base_prompt
         self._prompt_re = re.compile(
-            r"(?:^|[\r\n])(" + re.escape(self.base_prompt) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$")
+            r"(?:^|[\r\n])(" + re.escape(self.base_prompt) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$"
+        )
         self.transcript.add(f"{self.base_prompt}# ! connected\n")
         return self
 
@@ -127,8 +138,9 @@ class Session:
             self.conn = None
             raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
 
-    def _read_until(self, patterns: Sequence[re.Pattern[str]], timeout: float,
-                    quiet: bool = False, prefix: str = "") -> tuple[str, int]:
+    def _read_until(
+        self, patterns: Sequence[re.Pattern[str]], timeout: float, quiet: bool = False, prefix: str = ""
+    ) -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
         ``prefix`` is output already read that the patterns must see in front of the new text
@@ -143,14 +155,15 @@ class Session:
         while True:
             for i, pat in enumerate(patterns):
                 if pat.search(buf):
-                    return buf[len(prefix):], i
+                    return buf[len(prefix) :], i
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if quiet:
-                    return buf[len(prefix):], -1
+                    return buf[len(prefix) :], -1
                 self.transcript.add(buf)
-                raise DeviceTimeoutError(self.name, f"no prompt after {timeout:.0f} s; last output: "
-                                                    f"{self.masker.mask(buf[-120:])!r}")
+                raise DeviceTimeoutError(
+                    self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
+                )
             try:
                 if use_recv:
                     chan.settimeout(min(remaining, 0.5))
@@ -197,8 +210,7 @@ class Session:
             out.append(self.run("end", check=False))
         return "\n".join(o for o in out if o)
 
-    def dialog(self, command: str, answers: Sequence[Answer], timeout: float | None = None,
-               check: bool = True) -> str:
+    def dialog(self, command: str, answers: Sequence[Answer], timeout: float | None = None, check: bool = True) -> str:
         """Run a command that asks questions; answer each by the first matching prompt.
 
         The dialog ends at the device prompt. A question no answer matches raises
@@ -216,8 +228,9 @@ class Session:
         since_answer = ""  # what the device said since our last line: patterns match its end
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            text, idx = self._read_until(patterns + [question], max(0.1, deadline - time.monotonic()),
-                                         prefix=since_answer)
+            text, idx = self._read_until(
+                patterns + [question], max(0.1, deadline - time.monotonic()), prefix=since_answer
+            )
             collected += text
             since_answer += text
             self.transcript.add(text)
@@ -230,8 +243,9 @@ class Session:
                 self.transcript.add(more)
                 if idx < 0:
                     last = (collected.strip().splitlines() or [""])[-1]
-                    raise UnexpectedPromptError(self.name, f"{command!r}: unexpected question "
-                                                           f"{self.masker.mask(last)!r}")
+                    raise UnexpectedPromptError(
+                        self.name, f"{command!r}: unexpected question {self.masker.mask(last)!r}"
+                    )
             if idx == 0:
                 break
             self._write(answers[idx - 1].reply + "\n")
@@ -240,7 +254,6 @@ class Session:
         if check and is_failure(output):
             raise CommandError(self.name, command, output)
         return output
-
 
     def reload(self, save: bool = False) -> str:
         """``reload``: answer the save question, confirm; the device drops the session.
@@ -256,8 +269,14 @@ class Session:
         finally:
             self.close()
 
-    def paste(self, command: str, lines: Iterable[str], end: str = "quit", timeout: float | None = None,
-              answers: Sequence[Answer] = ()) -> str:
+    def paste(
+        self,
+        command: str,
+        lines: Iterable[str],
+        end: str = "quit",
+        timeout: float | None = None,
+        answers: Sequence[Answer] = (),
+    ) -> str:
         """Run a command that reads pasted text (certificates, requests), then ``end``."""
         _check_line(command)
         self._write(command + "\n")

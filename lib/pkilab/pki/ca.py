@@ -103,9 +103,15 @@ def create_ca_certificate(
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -116,8 +122,15 @@ def create_ca_certificate(
 
 
 _END_ENTITY_USAGE = x509.KeyUsage(
-    digital_signature=True, content_commitment=False, key_encipherment=True, data_encipherment=False,
-    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=True,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
 )
 
 
@@ -158,8 +171,9 @@ def _end_entity_common(ca_cert: x509.Certificate) -> tuple[bytes, bytes]:
 def _cdp_extension(url: str) -> bytes:
     uri = x509.UniformResourceIdentifier(url)
     point = x509.DistributionPoint(full_name=[uri], relative_name=None, reasons=None, crl_issuer=None)
-    return _extension_der(x509.Extension(ExtensionOID.CRL_DISTRIBUTION_POINTS, False,
-                                         x509.CRLDistributionPoints([point])))
+    return _extension_der(
+        x509.Extension(ExtensionOID.CRL_DISTRIBUTION_POINTS, False, x509.CRLDistributionPoints([point]))
+    )
 
 
 def _time(moment: dt.datetime) -> bytes:
@@ -210,8 +224,9 @@ def issue_certificate(
     """
     start, end = _validity(ca_cert, now, lifetime_days)
     spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return _sign_certificate(ca_cert, ca_key, subject.public_bytes(), spki, serial, start, end, cdp_url,
-                             _checked(hash_name))
+    return _sign_certificate(
+        ca_cert, ca_key, subject.public_bytes(), spki, serial, start, end, cdp_url, _checked(hash_name)
+    )
 
 
 def _validity(ca_cert: x509.Certificate, now: dt.datetime, lifetime_days: int) -> tuple[dt.datetime, dt.datetime]:
@@ -230,19 +245,34 @@ def _checked(hash_name: str) -> str:
 
 
 def _sign_certificate(
-    ca_cert: x509.Certificate, ca_key: rsa.RSAPrivateKey, subject: bytes, spki: bytes, serial: int,
-    start: dt.datetime, end: dt.datetime, cdp_url: str | None, hash_name: str,
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+    subject: bytes,
+    spki: bytes,
+    serial: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    cdp_url: str | None,
+    hash_name: str,
 ) -> x509.Certificate:
     # The TBSCertificate is written as DER and signed with the RSA primitive, then read back by
     # cryptography (which checks its structure). Its builder makes the same bytes (a unit test
     # compares them) but costs as much again as the CA's 1024-bit signature on top of it.
     issuer, common = _end_entity_common(ca_cert)
-    ski = der.sequence(der.oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string),
-                       der.octet_string(der.octet_string(_key_identifier(spki))))
+    ski = der.sequence(
+        der.oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string),
+        der.octet_string(der.octet_string(_key_identifier(spki))),
+    )
     extensions = common + ski + (_cdp_extension(cdp_url) if cdp_url else b"")
     algorithm = der.algorithm(_SIGNATURE_OIDS[hash_name])
     tbs = der.sequence(
-        _V3, der.integer(serial), algorithm, issuer, der.sequence(_time(start), _time(end)), subject, spki,
+        _V3,
+        der.integer(serial),
+        algorithm,
+        issuer,
+        der.sequence(_time(start), _time(end)),
+        subject,
+        spki,
         der.explicit(3, der.sequence(extensions)),
     )
     signature = ca_key.sign(tbs, _PKCS1, x509_hash(hash_name))

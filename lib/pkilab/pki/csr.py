@@ -125,7 +125,9 @@ def _reencode(req: asn1_csr.CertificationRequest) -> bytes:
     attributes = sorted(attr.dump() for attr in info["attributes"])
     info_der = tlv(
         0x30,
-        info["version"].dump() + info["subject"].dump() + info["subject_pk_info"].dump()
+        info["version"].dump()
+        + info["subject"].dump()
+        + info["subject_pk_info"].dump()
         + tlv(0xA0, b"".join(attributes)),
     )
     return tlv(0x30, info_der + req["signature_algorithm"].dump() + req["signature"].dump())

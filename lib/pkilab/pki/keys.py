@@ -111,7 +111,12 @@ def _small_key(bits: int) -> rsa.RSAPrivateKey:
             break
     d = pow(e, -1, (p - 1) * (q - 1))
     numbers = rsa.RSAPrivateNumbers(
-        p=p, q=q, d=d, dmp1=d % (p - 1), dmq1=d % (q - 1), iqmp=pow(q, -1, p),
+        p=p,
+        q=q,
+        d=d,
+        dmp1=d % (p - 1),
+        dmq1=d % (q - 1),
+        iqmp=pow(q, -1, p),
         public_numbers=rsa.RSAPublicNumbers(e, n),
     )
     return numbers.private_key(unsafe_skip_rsa_key_validation=True)
@@ -155,9 +160,11 @@ def export_key_pem(key: rsa.RSAPrivateKey, cipher: ExportCipher, passphrase: str
     if not passphrase:
         raise PkiError("an export passphrase is required")
     dek_name, key_size = _DEK[cipher]
-    pub_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    pub_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
     der = key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.TraditionalOpenSSL,

@@ -31,8 +31,12 @@ class Baseline:
 
 def snapshot(session: Session) -> Baseline:
     """Record the router's NVRAM files, trustpoints, certificate servers and key pairs."""
-    return Baseline(files=frozenset(_files(session)), trustpoints=frozenset(_trustpoints(session)),
-                    servers=frozenset(_servers(session)), keys=frozenset(_keys(session)))
+    return Baseline(
+        files=frozenset(_files(session)),
+        trustpoints=frozenset(_trustpoints(session)),
+        servers=frozenset(_servers(session)),
+        keys=frozenset(_keys(session)),
+    )
 
 
 def _files(session: Session) -> list[str]:
@@ -53,8 +57,9 @@ def _keys(session: Session) -> list[str]:
     out = session.run("show crypto key mypubkey rsa", check=False)
     if not out.strip() or out.lstrip().startswith("%"):
         return []
-    return [k.name for k in parse("show crypto key mypubkey rsa", out).keys
-            if k.name and not k.name.endswith(".server")]
+    return [
+        k.name for k in parse("show crypto key mypubkey rsa", out).keys if k.name and not k.name.endswith(".server")
+    ]
 
 
 def restore(session: Session, baseline: Baseline, undo_lines: Iterable[str] = ()) -> list[str]:
@@ -65,12 +70,13 @@ def restore(session: Session, baseline: Baseline, undo_lines: Iterable[str] = ()
     session.run("configure terminal", check=False)
     try:
         for name in sorted(now.servers - baseline.servers):
-            session.dialog(f"no crypto pki server {v.word(name, 'server')}",
-                           [Answer(r"want to do this\? " + _YES, "yes"),
-                            Answer(r"and\s+key\? " + _YES, "yes")], check=False)
+            session.dialog(
+                f"no crypto pki server {v.word(name, 'server')}",
+                [Answer(r"want to do this\? " + _YES, "yes"), Answer(r"and\s+key\? " + _YES, "yes")],
+                check=False,
+            )
         for name in sorted(now.trustpoints - baseline.trustpoints):
-            session.dialog(f"no crypto pki trustpoint {v.word(name, 'trustpoint')}", [Answer(_YES, "yes")],
-                           check=False)
+            session.dialog(f"no crypto pki trustpoint {v.word(name, 'trustpoint')}", [Answer(_YES, "yes")], check=False)
         for label in sorted(now.keys - baseline.keys):
             session.dialog(f"crypto key zeroize rsa {v.word(label, 'key')}", [Answer(_YES, "yes")], check=False)
         for line in undo_lines:
@@ -84,9 +90,12 @@ def restore(session: Session, baseline: Baseline, undo_lines: Iterable[str] = ()
             problems.append(f"{session.name}: delete nvram:{name}: {out.strip()}")
     session.run("write memory", check=False)
     after = snapshot(session)
-    for what, left, then in (("trustpoints", after.trustpoints, baseline.trustpoints),
-                             ("servers", after.servers, baseline.servers), ("keys", after.keys, baseline.keys),
-                             ("files", after.files, baseline.files)):
+    for what, left, then in (
+        ("trustpoints", after.trustpoints, baseline.trustpoints),
+        ("servers", after.servers, baseline.servers),
+        ("keys", after.keys, baseline.keys),
+        ("files", after.files, baseline.files),
+    ):
         if left - then:
             problems.append(f"{session.name}: {what} left behind: {sorted(left - then)}")
     return problems

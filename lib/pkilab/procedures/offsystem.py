@@ -15,9 +15,14 @@ SERVER_NAME = "pkilab-hostsrv"  # the seed's "harry.cisco.com": an ``ip host`` n
 
 def ca_files(ca_name: str, serials: int = 3) -> list[str]:
     """The files the seed's step 1 pre-creates (``touch``) for the CA ``ca_name``."""
-    return ([f"{n}.cnm" for n in range(1, serials + 1)]
-            + [f"{ca_name}#6101CA.cer", f"{ca_name}.crl", f"{ca_name}.prv", f"{ca_name}.pub", f"{ca_name}.ser",
-               "startup-confg"])
+    return [f"{n}.cnm" for n in range(1, serials + 1)] + [
+        f"{ca_name}#6101CA.cer",
+        f"{ca_name}.crl",
+        f"{ca_name}.prv",
+        f"{ca_name}.pub",
+        f"{ca_name}.ser",
+        "startup-confg",
+    ]
 
 
 def host_line(address: str, name: str = SERVER_NAME) -> str:
@@ -27,9 +32,12 @@ def host_line(address: str, name: str = SERVER_NAME) -> str:
 
 def copy_to_tftp(session: Session, source: str, url: str) -> str:
     """``copy SOURCE tftp://HOST/PATH`` accepting the proposed host and file name (seed step 5)."""
-    return session.dialog(f"copy {v.word(source, 'source')} {v.url(url, 'destination')}",
-                          [Answer(r"Address or name of remote host \[[^\]]*\]\?", ""),
-                           Answer(r"Destination filename \[[^\]]*\]\?", "")], timeout=60, check=False)
+    return session.dialog(
+        f"copy {v.word(source, 'source')} {v.url(url, 'destination')}",
+        [Answer(r"Address or name of remote host \[[^\]]*\]\?", ""), Answer(r"Destination filename \[[^\]]*\]\?", "")],
+        timeout=60,
+        check=False,
+    )
 
 
 def router_certificate_pem(session: Session, trustpoint: str, passphrase: str) -> str:

@@ -43,11 +43,12 @@ class CaServerSettings:
         lines = [f"crypto pki server {name}", f"database level {level}"]
         if self.database_url:
             lines.append(f"database url {v.word(self.database_url, 'ca.database_url')}")
-        lines += [f"issuer-name {v.dn(self.issuer_name, 'ca.issuer_name')}",
-                  f"lifetime crl {v.integer(self.lifetime_crl, 'ca.lifetime_crl', 1, 336)}",
-                  f"lifetime certificate {v.integer(self.lifetime_certificate, 'ca.lifetime_certificate', 1, 1825)}",
-                  "lifetime ca-certificate "
-                  f"{v.integer(self.lifetime_ca_certificate, 'ca.lifetime_ca_certificate', 1, 1825)}"]
+        lines += [
+            f"issuer-name {v.dn(self.issuer_name, 'ca.issuer_name')}",
+            f"lifetime crl {v.integer(self.lifetime_crl, 'ca.lifetime_crl', 1, 336)}",
+            f"lifetime certificate {v.integer(self.lifetime_certificate, 'ca.lifetime_certificate', 1, 1825)}",
+            f"lifetime ca-certificate {v.integer(self.lifetime_ca_certificate, 'ca.lifetime_ca_certificate', 1, 1825)}",
+        ]
         if self.cdp_url:
             lines.append(f"cdp-url {v.url(self.cdp_url, 'ca.cdp_url')}")
         return lines
@@ -115,14 +116,20 @@ def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> o
             session.run(line)
         if s.grant_auto:
             session.dialog("grant auto", [Answer(YES, "yes")], check=True)
-        session.dialog("no shutdown", [Answer(YES, "yes"),
-                                       Answer(r"Password:", "pkilab-ca-pass", secret=True),
-                                       Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True)],
-                       timeout=timeout)
+        session.dialog(
+            "no shutdown",
+            [
+                Answer(YES, "yes"),
+                Answer(r"Password:", "pkilab-ca-pass", secret=True),
+                Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True),
+            ],
+            timeout=timeout,
+        )
     finally:
         session.run("end", check=False)
-    return wait_until(lambda: _enabled_server(session, s.name), timeout, 0.3,
-                      f"{session.name}: certificate server {s.name} enabled")
+    return wait_until(
+        lambda: _enabled_server(session, s.name), timeout, 0.3, f"{session.name}: certificate server {s.name} enabled"
+    )
 
 
 def _enabled_server(session: Session, name: str) -> object | None:
@@ -134,9 +141,14 @@ def remove_ca(session: Session, name: str) -> None:
     """``no crypto pki server NAME`` with its dialogs, then the key pair."""
     session.run("configure terminal")
     try:
-        session.dialog(f"no crypto pki server {v.word(name, 'ca.name')}",
-                       [Answer(r"sure you want to do this\? \[yes/no\]:", "yes"),
-                        Answer(r"signing certificate and\s+key\? \[yes/no\]:", "yes")], check=False)
+        session.dialog(
+            f"no crypto pki server {v.word(name, 'ca.name')}",
+            [
+                Answer(r"sure you want to do this\? \[yes/no\]:", "yes"),
+                Answer(r"signing certificate and\s+key\? \[yes/no\]:", "yes"),
+            ],
+            check=False,
+        )
         session.dialog(f"crypto key zeroize rsa {name}", [Answer(YES, "yes")], check=False)
     finally:
         session.run("end", check=False)
@@ -153,8 +165,12 @@ def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> 
     if pasted_pem is None:
         out = session.dialog(f"crypto pki authenticate {name}", [Answer(YES, "yes")], timeout=60)
     else:
-        out = session.paste(f"crypto pki authenticate {name}", [ln.strip() for ln in pasted_pem.strip().splitlines()],
-                            answers=[Answer(YES, "yes")], timeout=60)
+        out = session.paste(
+            f"crypto pki authenticate {name}",
+            [ln.strip() for ln in pasted_pem.strip().splitlines()],
+            answers=[Answer(YES, "yes")],
+            timeout=60,
+        )
     result = parse(f"crypto pki authenticate {name}", out)
     if not getattr(result, "accepted", False):
         raise ProcedureError(f"{session.name}: CA certificate of {name} not accepted: {out.strip()[-200:]}")
@@ -165,21 +181,26 @@ def enroll(session: Session, name: str, challenge: str, include_serial: bool = F
     """``crypto pki enroll NAME`` over SCEP with the seed's dialog; return the parsed outcome."""
     v.word(name, "trustpoint.name")
     v.word(challenge, "challenge password", secret=True)
-    out = session.dialog(f"crypto pki enroll {name}", [
-        Answer(r"Re-enroll and replace it\? \[yes/no\]:", "yes"),
-        Answer(r"Re-enter password:", challenge, secret=True),
-        Answer(r"Password:", challenge, secret=True),
-        Answer(r"serial number in the subject name\? \[yes/no\]:", "yes" if include_serial else "no"),
-        Answer(r"IP address in the subject name\? \[no\]:", "no"),
-        Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
-    ], timeout=60)
+    out = session.dialog(
+        f"crypto pki enroll {name}",
+        [
+            Answer(r"Re-enroll and replace it\? \[yes/no\]:", "yes"),
+            Answer(r"Re-enter password:", challenge, secret=True),
+            Answer(r"Password:", challenge, secret=True),
+            Answer(r"serial number in the subject name\? \[yes/no\]:", "yes" if include_serial else "no"),
+            Answer(r"IP address in the subject name\? \[no\]:", "no"),
+            Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
+        ],
+        timeout=60,
+    )
     return parse(f"crypto pki enroll {name}", out)
 
 
 def server_requests(ca: Session, name: str) -> Any:
     """``crypto pki server NAME info requests``, parsed."""
-    return parse(f"crypto pki server {name} info requests", ca.run(f"crypto pki server {v.word(name, 'ca.name')} "
-                                                                  "info requests"))
+    return parse(
+        f"crypto pki server {name} info requests", ca.run(f"crypto pki server {v.word(name, 'ca.name')} info requests")
+    )
 
 
 def grant(ca: Session, name: str, request_id: int | str) -> str:
@@ -190,6 +211,7 @@ def grant(ca: Session, name: str, request_id: int | str) -> str:
 
 def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> object:
     """Poll ``show crypto pki certificates NAME`` until the router certificate is Available."""
+
     def available() -> object | None:
         certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
         return next((c for c in certs.certificates if c.section == "Certificate" and c.status == "Available"), None)
@@ -247,16 +269,19 @@ def export_pem(session: Session, name: str, passphrase: str) -> str:
     router's own certificate; the key pair must be exportable.
     """
     session.masker.add(passphrase)
-    return session.run(f"crypto pki export {v.word(name, 'trustpoint.name')} pem terminal 3des "
-                       f"{v.word(passphrase, 'passphrase', secret=True)}")
+    return session.run(
+        f"crypto pki export {v.word(name, 'trustpoint.name')} pem terminal 3des "
+        f"{v.word(passphrase, 'passphrase', secret=True)}"
+    )
 
 
 def export_ca_pem(session: Session, name: str, passphrase: str) -> str:
     """The CA certificate PEM of an enrolled router's trustpoint ``name`` (the export's first one)."""
     import re
 
-    match = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", export_pem(session, name, passphrase),
-                      re.S)
+    match = re.search(
+        r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", export_pem(session, name, passphrase), re.S
+    )
     if match is None:
         raise ProcedureError(f"{session.name}: no CA certificate in the export of {name}")
     return match.group(0)
@@ -264,11 +289,16 @@ def export_ca_pem(session: Session, name: str, passphrase: str) -> str:
 
 def terminal_request(session: Session, name: str) -> str:
     """``crypto pki enroll NAME`` on an ``enrollment terminal`` trustpoint: the PKCS#10 it prints."""
-    out = session.dialog(f"crypto pki enroll {v.word(name, 'trustpoint.name')}", [
-        Answer(r"serial number in the subject name\? \[yes/no\]:", "no"),
-        Answer(r"IP address in the subject name\? \[no\]:", "no"),
-        Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
-        Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no")], timeout=60)
+    out = session.dialog(
+        f"crypto pki enroll {v.word(name, 'trustpoint.name')}",
+        [
+            Answer(r"serial number in the subject name\? \[yes/no\]:", "no"),
+            Answer(r"IP address in the subject name\? \[no\]:", "no"),
+            Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
+            Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no"),
+        ],
+        timeout=60,
+    )
     request = parse(f"crypto pki enroll {name}", out).request
     if not request:
         raise ProcedureError(f"{session.name}: no certificate request printed")
@@ -304,7 +334,9 @@ def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram
         return session.dialog(
             f"crypto key export rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} 3des "
             f"{v.word(passphrase, 'passphrase', secret=True)}",
-            [Answer(r"Destination filename \[[^\]]*\]\?", "")], timeout=60)
+            [Answer(r"Destination filename \[[^\]]*\]\?", "")],
+            timeout=60,
+        )
     finally:
         session.run("end", check=False)
 
@@ -317,7 +349,10 @@ def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram
         out = session.dialog(
             f"crypto key import rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} "
             f"{v.word(passphrase, 'passphrase', secret=True)}",
-            [Answer(r"Source filename \[[^\]]*\]\?", "")], timeout=60, check=False)
+            [Answer(r"Source filename \[[^\]]*\]\?", "")],
+            timeout=60,
+            check=False,
+        )
     finally:
         session.run("end", check=False)
     return "Key pair import succeeded" in out
@@ -325,8 +360,11 @@ def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram
 
 def copy_file(session: Session, source: str, destination: str) -> str:
     """``copy SRC DST`` accepting the proposed destination file name."""
-    return session.dialog(f"copy {v.word(source, 'source')} {v.word(destination, 'destination')}",
-                          [Answer(r"Destination filename \[[^\]]*\]\?", "")], timeout=60)
+    return session.dialog(
+        f"copy {v.word(source, 'source')} {v.word(destination, 'destination')}",
+        [Answer(r"Destination filename \[[^\]]*\]\?", "")],
+        timeout=60,
+    )
 
 
 def revoke(ca: Session, name: str, serial: int) -> str:

@@ -51,16 +51,27 @@ def enroll_with_grant(router: Session, ca: Session, tp: pki.TrustpointSettings, 
     pki.configure_trustpoint(router, tp)
     pki.authenticate(router, tp.name)
     pki.enroll(router, tp.name, "whatever")
-    request = wait_until(lambda: [r for r in pki.server_requests(ca, CA.name).requests
-                                  if r.state == "pending" and hostname in r.subject], 30, 0.3,
-                         f"{router.name}: request pending on the CA")[0]
+    request = wait_until(
+        lambda: [
+            r for r in pki.server_requests(ca, CA.name).requests if r.state == "pending" and hostname in r.subject
+        ],
+        30,
+        0.3,
+        f"{router.name}: request pending on the CA",
+    )[0]
     pki.grant(ca, CA.name, request.id)
     return pki.wait_for_certificate(router, tp.name, timeout=30)
 
 
 @contextlib.contextmanager
-def seed_lab(ca: Session, headend: Session, branch: Session, rsig: bool = True,
-             branch_revocation: str = "crl none", spokes: tuple[Spoke, ...] = ()) -> Iterator[SeedLab]:
+def seed_lab(
+    ca: Session,
+    headend: Session,
+    branch: Session,
+    rsig: bool = True,
+    branch_revocation: str = "crl none",
+    spokes: tuple[Spoke, ...] = (),
+) -> Iterator[SeedLab]:
     """Build the seed's lab (and further branches) for the body and remove it afterwards."""
     branches = (branch, *(sp.session for sp in spokes))
     saved = {s.name: baseline.snapshot(s) for s in (ca, headend, *branches)}
@@ -73,20 +84,32 @@ def seed_lab(ca: Session, headend: Session, branch: Session, rsig: bool = True,
         he_cert = enroll_with_grant(headend, ca, pki.TrustpointSettings(), "ese-cryagg")
         with vpn.hub_and_spoke(headend, branch, settings, tuple((sp.session, sp.vpn) for sp in spokes)):
             vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
-            br_cert = enroll_with_grant(branch, ca, pki.TrustpointSettings(
-                revocation=branch_revocation, source_interface=BRANCH_LAN_IF), "ese-branch")
+            br_cert = enroll_with_grant(
+                branch,
+                ca,
+                pki.TrustpointSettings(revocation=branch_revocation, source_interface=BRANCH_LAN_IF),
+                "ese-branch",
+            )
             for sp in spokes:
                 vpn.bring_up(sp.session, HQ_HOST, sp.lan_if)
-                sp.cert = enroll_with_grant(sp.session, ca, pki.TrustpointSettings(
-                    revocation=branch_revocation, source_interface=sp.lan_if), sp.session.name)
+                sp.cert = enroll_with_grant(
+                    sp.session,
+                    ca,
+                    pki.TrustpointSettings(revocation=branch_revocation, source_interface=sp.lan_if),
+                    sp.session.name,
+                )
             headend.run("crypto pki crl request ese-ios-ca")
             if branch_revocation == "crl":
                 # The branch checks the headend's certificate against the CRL: fetch it while the
                 # prep tunnel still carries traffic to the CA.
                 branch.run("crypto pki crl request ese-ios-ca")
             if rsig:
-                headend.config([f"no {settings.psk_line(a)}" for a in
-                                (settings.branch_address, *(sp.vpn.branch_address for sp in spokes))])
+                headend.config(
+                    [
+                        f"no {settings.psk_line(a)}"
+                        for a in (settings.branch_address, *(sp.vpn.branch_address for sp in spokes))
+                    ]
+                )
                 vpn.clear_sas(headend, *branches)
                 vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
                 for sp in spokes:

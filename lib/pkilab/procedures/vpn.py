@@ -36,11 +36,18 @@ class VpnSettings:
     def common(self) -> list[str]:
         """ISAKMP policies, DPD, transform set (both ends)."""
         ts = v.word(self.transform_set, "vpn.transform_set")
-        return ["crypto isakmp policy 10", "encr 3des", "group 2",
-                "crypto isakmp policy 20", "encr 3des", "authentication pre-share", "group 2",
-                f"crypto isakmp keepalive {v.integer(self.keepalive, 'vpn.keepalive', 10, 3600)}",
-                f"crypto ipsec transform-set {ts} esp-3des esp-sha-hmac",
-                "no crypto ipsec nat-transparency udp-encaps"]
+        return [
+            "crypto isakmp policy 10",
+            "encr 3des",
+            "group 2",
+            "crypto isakmp policy 20",
+            "encr 3des",
+            "authentication pre-share",
+            "group 2",
+            f"crypto isakmp keepalive {v.integer(self.keepalive, 'vpn.keepalive', 10, 3600)}",
+            f"crypto ipsec transform-set {ts} esp-3des esp-sha-hmac",
+            "no crypto ipsec nat-transparency udp-encaps",
+        ]
 
     def for_branch(self, address: str, lan: str) -> VpnSettings:
         """The same VPN seen from another branch (its outside address and LAN)."""
@@ -48,19 +55,33 @@ class VpnSettings:
 
     def headend(self, more_branches: tuple[str, ...] = ()) -> list[str]:
         """The seed's "IPSec Headend Hub-and-Spoke Configuration Using dmaps (DPD/RRI)"."""
-        return [*self.common(), self.psk_line(self.branch_address), *(self.psk_line(a) for a in more_branches),
-                "crypto dynamic-map dmap 10", f"set transform-set {self.transform_set}", "reverse-route",
-                "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap",
-                f"interface {v.word(self.headend_outside_if, 'vpn.headend_outside_if')}", "crypto map dynamic-map"]
+        return [
+            *self.common(),
+            self.psk_line(self.branch_address),
+            *(self.psk_line(a) for a in more_branches),
+            "crypto dynamic-map dmap 10",
+            f"set transform-set {self.transform_set}",
+            "reverse-route",
+            "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap",
+            f"interface {v.word(self.headend_outside_if, 'vpn.headend_outside_if')}",
+            "crypto map dynamic-map",
+        ]
 
     def branch(self) -> list[str]:
         """The seed's "Branch End Hub-and-Spoke Configuration"."""
-        return [*self.common(), self.psk_line(self.headend_address),
-                "ip access-list extended CryptoMapACL", f"permit ip {self.branch_lan} {self.protected}",
-                "deny ip any any", "crypto map test 10 ipsec-isakmp",
-                f"set peer {v.ipv4(self.headend_address, 'peer')}",
-                f"set transform-set {self.transform_set}", "match address CryptoMapACL",
-                f"interface {v.word(self.branch_outside_if, 'vpn.branch_outside_if')}", "crypto map test"]
+        return [
+            *self.common(),
+            self.psk_line(self.headend_address),
+            "ip access-list extended CryptoMapACL",
+            f"permit ip {self.branch_lan} {self.protected}",
+            "deny ip any any",
+            "crypto map test 10 ipsec-isakmp",
+            f"set peer {v.ipv4(self.headend_address, 'peer')}",
+            f"set transform-set {self.transform_set}",
+            "match address CryptoMapACL",
+            f"interface {v.word(self.branch_outside_if, 'vpn.branch_outside_if')}",
+            "crypto map test",
+        ]
 
     def psk_line(self, peer: str) -> str:
         """``crypto isakmp key KEY address PEER``."""
@@ -68,20 +89,35 @@ class VpnSettings:
 
     def headend_undo(self, more_branches: tuple[str, ...] = ()) -> list[str]:
         """Lines that remove the headend's VPN configuration."""
-        return [f"interface {self.headend_outside_if}", "no crypto map dynamic-map",
-                "no crypto map dynamic-map 10", "no crypto dynamic-map dmap 10",
-                f"no {self.psk_line(self.branch_address)}", *(f"no {self.psk_line(a)}" for a in more_branches),
-                *self._common_undo()]
+        return [
+            f"interface {self.headend_outside_if}",
+            "no crypto map dynamic-map",
+            "no crypto map dynamic-map 10",
+            "no crypto dynamic-map dmap 10",
+            f"no {self.psk_line(self.branch_address)}",
+            *(f"no {self.psk_line(a)}" for a in more_branches),
+            *self._common_undo(),
+        ]
 
     def branch_undo(self) -> list[str]:
         """Lines that remove the branch's VPN configuration."""
-        return [f"interface {self.branch_outside_if}", "no crypto map test", "no crypto map test 10",
-                "no ip access-list extended CryptoMapACL", f"no {self.psk_line(self.headend_address)}",
-                *self._common_undo()]
+        return [
+            f"interface {self.branch_outside_if}",
+            "no crypto map test",
+            "no crypto map test 10",
+            "no ip access-list extended CryptoMapACL",
+            f"no {self.psk_line(self.headend_address)}",
+            *self._common_undo(),
+        ]
 
     def _common_undo(self) -> list[str]:
-        return ["no crypto isakmp policy 10", "no crypto isakmp policy 20", "no crypto isakmp keepalive",
-                f"no crypto ipsec transform-set {self.transform_set}", "crypto ipsec nat-transparency udp-encaps"]
+        return [
+            "no crypto isakmp policy 10",
+            "no crypto isakmp policy 20",
+            "no crypto isakmp keepalive",
+            f"no crypto ipsec transform-set {self.transform_set}",
+            "crypto ipsec nat-transparency udp-encaps",
+        ]
 
 
 def clear_sas(*sessions: Session) -> None:
@@ -93,13 +129,16 @@ def clear_sas(*sessions: Session) -> None:
 
 def ping(session: Session, target: str, source: str, repeat: int = 10) -> object:
     """``ping ip TARGET source IF repeat N``, parsed."""
-    cmd = f"ping ip {v.ipv4(target, 'ping target')} source {v.word(source, 'ping source')} " \
-          f"repeat {v.integer(repeat, 'repeat', 1, 1000)}"
+    cmd = (
+        f"ping ip {v.ipv4(target, 'ping target')} source {v.word(source, 'ping source')} "
+        f"repeat {v.integer(repeat, 'repeat', 1, 1000)}"
+    )
     return parse("ping", session.run(cmd, timeout=repeat * 3 + 10))
 
 
 def bring_up(session: Session, target: str, source: str, timeout: float = 60) -> object:
     """Ping from the branch LAN until echoes come back ("you may have to enter more than one ping")."""
+
     def answered() -> object | None:
         result = ping(session, target, source, 10)
         return result if result.received > 0 else None  # type: ignore[attr-defined]
@@ -130,8 +169,9 @@ def clear_log(session: Session) -> None:
 
 
 @contextlib.contextmanager
-def hub_and_spoke(headend: Session, branch: Session, s: VpnSettings | None = None,
-                  more: tuple[tuple[Session, VpnSettings], ...] = ()) -> Iterator[VpnSettings]:
+def hub_and_spoke(
+    headend: Session, branch: Session, s: VpnSettings | None = None, more: tuple[tuple[Session, VpnSettings], ...] = ()
+) -> Iterator[VpnSettings]:
     """Configure the seed's headend and branch (and more branches) for the body; remove it all after."""
     s = s or VpnSettings()
     extra = tuple(b.branch_address for _, b in more)
@@ -144,8 +184,7 @@ def hub_and_spoke(headend: Session, branch: Session, s: VpnSettings | None = Non
             session.config(settings.branch())
         yield s
     finally:
-        undos = [(headend, s.headend_undo(extra)), (branch, s.branch_undo()),
-                 *((x, b.branch_undo()) for x, b in more)]
+        undos = [(headend, s.headend_undo(extra)), (branch, s.branch_undo()), *((x, b.branch_undo()) for x, b in more)]
         for session, undo in undos:
             if not session.connected:
                 session.connect()
@@ -174,5 +213,9 @@ def interface_down(session: Session, interface: str) -> Iterator[None]:
 
 def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = 30) -> list[object]:
     """Poll the logging buffer until a ``mnemonic`` message containing ``text`` is there."""
-    return wait_until(lambda: [m for m in logged(session, mnemonic) if text in m.text], timeout, 0.3,
-                      f"{session.name}: %{mnemonic} {text!r} logged")
+    return wait_until(
+        lambda: [m for m in logged(session, mnemonic) if text in m.text],
+        timeout,
+        0.3,
+        f"{session.name}: %{mnemonic} {text!r} logged",
+    )

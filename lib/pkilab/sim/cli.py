@@ -21,8 +21,13 @@ def register(sub: Any) -> None:
     up = sim_sub.add_parser("up", help="start every simulated device of a testbed; prints 'ready'")
     up.add_argument("--testbed", default=DEFAULT_TESTBED, help=f"testbed file (default {DEFAULT_TESTBED})")
     up.add_argument("--pcap-dir", type=Path, default=None, help="write one pcap per virtual link here")
-    up.add_argument("--hostsrv", type=Path, default=None, metavar="DIR",
-                    help="also serve DIR over TFTP and HTTP at the testbed's custom.hostsrv (off-system storage)")
+    up.add_argument(
+        "--hostsrv",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also serve DIR over TFTP and HTTP at the testbed's custom.hostsrv (off-system storage)",
+    )
     up.set_defaults(func=run_up)
     faults = sim_sub.add_parser("faults", help="list the fault switches of the simulator")
     faults.set_defaults(func=run_faults)
@@ -72,8 +77,11 @@ def _host_servers(path: str, testbed: Any, root: Path) -> Any:
     except PkilabError as exc:
         raise UserError(f"{path}: {exc}") from None
     bound = servers.bound_spec()
-    print(f"host file servers: tftp {bound.address}:{bound.tftp_port}, http {bound.address}:{bound.http_port}, "
-          f"serving {servers.root}", flush=True)
+    print(
+        f"host file servers: tftp {bound.address}:{bound.tftp_port}, http {bound.address}:{bound.http_port}, "
+        f"serving {servers.root}",
+        flush=True,
+    )
     return servers
 
 

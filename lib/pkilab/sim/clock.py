@@ -26,8 +26,9 @@ def lab_now() -> dt.datetime:
 @lru_cache(maxsize=256)
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> int:
     """Day of month of the ``n``-th ``weekday`` (0=Mon) of a month; n=-1 for the last."""
-    days = [d for d in range(1, calendar.monthrange(year, month)[1] + 1)
-            if dt.date(year, month, d).weekday() == weekday]
+    days = [
+        d for d in range(1, calendar.monthrange(year, month)[1] + 1) if dt.date(year, month, d).weekday() == weekday
+    ]
     return days[n - 1] if n > 0 else days[-1]
 
 
@@ -36,7 +37,7 @@ class SummerTime:
     """``clock summer-time NAME recurring [...]``; defaults are the US rules IOS uses."""
 
     name: str
-    start: tuple[int, int, int, int, int] = (2, 6, 3, 2, 0)   # week, weekday(0=Mon), month, hh, mm
+    start: tuple[int, int, int, int, int] = (2, 6, 3, 2, 0)  # week, weekday(0=Mon), month, hh, mm
     end: tuple[int, int, int, int, int] = (1, 6, 11, 2, 0)
     offset_minutes: int = 60
     explicit: bool = False
@@ -78,8 +79,9 @@ class Clock:
 
     def zone_at(self, utc: dt.datetime) -> tuple[dt.datetime, str]:
         """Return (local time, zone abbreviation) for a UTC instant."""
-        std_offset = dt.timedelta(hours=self.tz_hours, minutes=self.tz_minutes if self.tz_hours >= 0
-                                  else -self.tz_minutes)
+        std_offset = dt.timedelta(
+            hours=self.tz_hours, minutes=self.tz_minutes if self.tz_hours >= 0 else -self.tz_minutes
+        )
         local = (utc + std_offset).replace(tzinfo=None)
         if self.summer is not None and self.summer.active(local.replace(tzinfo=UTC)):
             return local + dt.timedelta(minutes=self.summer.offset_minutes), self.summer.name
@@ -87,8 +89,9 @@ class Clock:
 
     def local_to_utc(self, local: dt.datetime) -> dt.datetime:
         """Convert a naive local wall-clock time (as typed in ``clock set``) to UTC."""
-        std_offset = dt.timedelta(hours=self.tz_hours, minutes=self.tz_minutes if self.tz_hours >= 0
-                                  else -self.tz_minutes)
+        std_offset = dt.timedelta(
+            hours=self.tz_hours, minutes=self.tz_minutes if self.tz_hours >= 0 else -self.tz_minutes
+        )
         standard = local - std_offset
         if self.summer is not None:
             guess = local - dt.timedelta(minutes=self.summer.offset_minutes)
@@ -113,14 +116,18 @@ class Clock:
         """Render a UTC instant as IOS does: ``10:58:20.123 EDT Mon Jun 21 2005``."""
         local, zone = self.zone_at(utc)
         frac = f".{local.microsecond // 1000:03d}" if msec else ""
-        return (f"{local:%H:%M:%S}{frac} {zone} {_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} "
-                f"{local.day} {local.year}")
+        return (
+            f"{local:%H:%M:%S}{frac} {zone} {_DAYS[local.weekday()]} {_MONTHS[local.month - 1]} "
+            f"{local.day} {local.year}"
+        )
 
     def format_date(self, utc: dt.datetime) -> str:
         """Render as IOS prints certificate dates: ``10:58:20 EDT Jun 21 2005``."""
         local, zone = self.zone_at(utc)
-        return (f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone} {_MONTHS[local.month - 1]} "
-                f"{local.day} {local.year}")
+        return (
+            f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone} {_MONTHS[local.month - 1]} "
+            f"{local.day} {local.year}"
+        )
 
     def format_log(self, utc: dt.datetime) -> str:
         """Render a log timestamp as ``service timestamps log datetime msec``: ``Feb  2 20:56:49.844``."""

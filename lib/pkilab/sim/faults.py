@@ -19,5 +19,5 @@ FAULTS: dict[str, str] = {
     "accept-expired-certificates": "the router accepts peer certificates outside their validity dates",
     "psk-survives-removal": "a removed crypto isakmp key keeps authenticating its peer",
     "crl-fetch-failure-admits": "under revocation-check crl, a peer whose CRL cannot be fetched is admitted "
-                                "(as if crl none)",
+    "(as if crl none)",
 }

@@ -26,8 +26,20 @@ from typing import Any
 
 Handler = Any  # a callable, or what a GrammarSet binds to one
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 _INTERFACE_TYPES = ("Ethernet", "FastEthernet", "GigabitEthernet", "Loopback", "Tunnel", "Serial", "Vlan")
 _IF_RE = re.compile(r"^([A-Za-z][A-Za-z-]*?)\s*(\d+(?:/\d+)*(?:\.\d+)?)$")

@@ -54,8 +54,10 @@ class _Elsewhere(list[str]):
         if seg is None or not isinstance(address, str):
             return False
         # Other bridges on the segment claim the same "everything else": ask only real members.
-        return not any(not isinstance(getattr(a.receiver, "__self__", None), HostBind) and a.up()
-                       and address in a.addresses() for a in seg.attachments)
+        return not any(
+            not isinstance(getattr(a.receiver, "__self__", None), HostBind) and a.up() and address in a.addresses()
+            for a in seg.attachments
+        )
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -80,8 +82,10 @@ class HostBind:
         self._transports: dict[int, asyncio.DatagramTransport] = {}
         link = next((i.link for i in router.spec.interfaces if i.name == interface), None)
         if link is None:
-            raise SimError(f"{lab.testbed.path}: device {router.name!r}: custom.sim.bind: interface "
-                           f"{interface!r} is not in the topology with a link")
+            raise SimError(
+                f"{lab.testbed.path}: device {router.name!r}: custom.sim.bind: interface "
+                f"{interface!r} is not in the topology with a link"
+            )
         self.link: str = link
 
     async def start(self) -> None:
@@ -89,16 +93,18 @@ class HostBind:
         loop = asyncio.get_running_loop()
         for port in PORTS:
             try:
-                transport, _ = await loop.create_datagram_endpoint(self._factory(port),
-                                                                   local_addr=(self.address, port))
+                transport, _ = await loop.create_datagram_endpoint(self._factory(port), local_addr=(self.address, port))
             except OSError as exc:
                 self.close()
-                raise SimError(f"{self.lab.testbed.path}: device {self.router.name!r}: custom.sim.bind: cannot "
-                               f"bind UDP {self.address}:{port} ({exc.strerror}; the address must be on a host "
-                               f"interface, and ports below 1024 need root)") from None
+                raise SimError(
+                    f"{self.lab.testbed.path}: device {self.router.name!r}: custom.sim.bind: cannot "
+                    f"bind UDP {self.address}:{port} ({exc.strerror}; the address must be on a host "
+                    f"interface, and ports below 1024 need root)"
+                ) from None
             self._transports[port] = transport
-        self.attachment = self.lab.network.attach(self.link, f"host {self.address}", self.interface, self.to_host,
-                                                  lambda: _Elsewhere(self), lambda: True)
+        self.attachment = self.lab.network.attach(
+            self.link, f"host {self.address}", self.interface, self.to_host, lambda: _Elsewhere(self), lambda: True
+        )
 
     def _factory(self, port: int) -> Callable[[], _Protocol]:
         return lambda: _Protocol(self, port)

@@ -41,8 +41,14 @@ class HttpResponse:
 
 
 HttpApp = Callable[[HttpRequest], HttpResponse]
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Request Entity Too Large", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+}
 MAX_BODY = 1 << 20
 MAX_HEAD = 1 << 16
 IDLE_SECONDS = 10.0
@@ -97,7 +103,7 @@ def parse_request(buffer: bytes | bytearray, client: str) -> tuple[HttpRequest |
     used = end + 4 + length
     if len(buffer) < used:
         return None, 0
-    body = bytes(buffer[end + 4:used])
+    body = bytes(buffer[end + 4 : used])
     url = urlsplit(target)
     connection = headers.get("connection", "").lower()
     keep = connection == "keep-alive" if version.upper() == "HTTP/1.0" else connection != "close"
@@ -109,8 +115,10 @@ def encode_response(response: HttpResponse, keep_alive: bool = False) -> bytes:
     """The bytes of ``response`` (HTTP/1.1, with its length and connection headers)."""
     reason = _REASONS.get(response.status, "Error")
     connection = "keep-alive" if keep_alive else "close"
-    return (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-            f"Content-Length: {len(response.body)}\r\nConnection: {connection}\r\n\r\n").encode() + response.body
+    return (
+        f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
+        f"Content-Length: {len(response.body)}\r\nConnection: {connection}\r\n\r\n"
+    ).encode() + response.body
 
 
 class _Connection(asyncio.Protocol):
@@ -187,13 +195,15 @@ class HttpServer:
         """Listen (a port already in use is logged on the router, as IOS logs a bind failure)."""
         loop = asyncio.get_running_loop()
         try:
-            self.server = await loop.create_server(lambda: _Connection(self.router), self.host, self.port,
-                                                   reuse_address=True)
+            self.server = await loop.create_server(
+                lambda: _Connection(self.router), self.host, self.port, reuse_address=True
+            )
         except OSError as exc:
             from pkilab.sim.features.system import System
 
-            self.router.feature(System).logmsg(f"%HTTP-3-SERVER_INIT_FAILED: cannot bind port {self.port}: "
-                                               f"{exc.strerror}")
+            self.router.feature(System).logmsg(
+                f"%HTTP-3-SERVER_INIT_FAILED: cannot bind port {self.port}: {exc.strerror}"
+            )
 
     async def stop(self) -> None:
         """Stop listening."""

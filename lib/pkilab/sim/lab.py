@@ -34,8 +34,11 @@ def initial_config(spec: DeviceSpec, domain: str) -> str:
     lines = [f"hostname {spec.name}"]
     if domain:
         lines.append(f"ip domain name {domain}")
-    lines += ["no ip domain lookup", f"enable secret 0 {spec.enable_password}",
-              f"username {spec.username} secret 0 {spec.password}"]
+    lines += [
+        "no ip domain lookup",
+        f"enable secret 0 {spec.enable_password}",
+        f"username {spec.username} secret 0 {spec.password}",
+    ]
     for intf in spec.interfaces:
         lines.append(f"interface {intf.name}")
         if intf.ipv4 is not None:
@@ -74,8 +77,9 @@ class Lab:
             self.routers[spec.name] = router
             rejected = router.boot(initial_config(spec, self.testbed.domain))
             if rejected:
-                raise SimError(f"{self.testbed.path}: device {spec.name!r}: custom.sim.config: IOS rejects "
-                               f"{rejected[0]!r}")
+                raise SimError(
+                    f"{self.testbed.path}: device {spec.name!r}: custom.sim.config: IOS rejects {rejected[0]!r}"
+                )
             router.feature(Admin).save()
         # custom.sim.bind: real UDP 500/4500 sockets joined to the routers' virtual links.
         self.binds = await start_binds(self)
@@ -90,8 +94,10 @@ class Lab:
             self._servers[router.name] = await start_server(router, spec.host, spec.port, self.host_key)
         except OSError as exc:
             await self.stop()
-            raise SimError(f"{self.testbed.path}: device {spec.name!r}: connections.cli.port: cannot listen "
-                           f"on {spec.host}:{spec.port} ({exc.strerror})") from None
+            raise SimError(
+                f"{self.testbed.path}: device {spec.name!r}: connections.cli.port: cannot listen "
+                f"on {spec.host}:{spec.port} ({exc.strerror})"
+            ) from None
         self.http_changed(router)
 
     async def stop(self) -> None:

@@ -96,8 +96,15 @@ class Network:
             self.segments[name] = seg
         return seg
 
-    def attach(self, link: str, router: str, interface: str, receiver: Receiver,
-               addresses: Callable[[], list[str]], up: Callable[[], bool]) -> Attachment:
+    def attach(
+        self,
+        link: str,
+        router: str,
+        interface: str,
+        receiver: Receiver,
+        addresses: Callable[[], list[str]],
+        up: Callable[[], bool],
+    ) -> Attachment:
         """Attach a router interface to segment ``link``."""
         self._mac_seq += 1
         mac = bytes([0x02, 0x00, 0x5E, 0x00, self._mac_seq >> 8 & 0xFF, self._mac_seq & 0xFF])

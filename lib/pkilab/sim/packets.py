@@ -60,8 +60,19 @@ class IPv4:
 
 def ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 255, ident: int = 0, tos: int = 0) -> bytes:
     """Build an IPv4 packet with a correct header checksum (DF clear, no options)."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + len(payload), ident & 0xFFFF, 0, ttl, proto, 0,
-                         ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        tos,
+        20 + len(payload),
+        ident & 0xFFFF,
+        0,
+        ttl,
+        proto,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
+    )
     csum = checksum(header)
     return header[:10] + struct.pack("!H", csum) + header[12:] + payload
 
@@ -123,8 +134,11 @@ class Udp:
 def udp(src: str, dst: str, sport: int, dport: int, data: bytes) -> bytes:
     """Build a UDP datagram with its pseudo-header checksum."""
     length = 8 + len(data)
-    pseudo = (ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed
-              + struct.pack("!BBH", 0, PROTO_UDP, length))
+    pseudo = (
+        ipaddress.IPv4Address(src).packed
+        + ipaddress.IPv4Address(dst).packed
+        + struct.pack("!BBH", 0, PROTO_UDP, length)
+    )
     header = struct.pack("!HHHH", sport, dport, length, 0)
     csum = checksum(pseudo + header + data) or 0xFFFF
     return struct.pack("!HHHH", sport, dport, length, csum) + data

@@ -178,6 +178,11 @@ class CliServer(asyncssh.SSHServer):
 async def start_server(router: Router, host: str, port: int, host_key: Any) -> Any:
     """Start the SSH server of ``router`` on ``host:port``."""
     return await asyncssh.create_server(
-        lambda: CliServer(router), host, port, server_host_keys=[host_key], line_editor=False,
-        keepalive_interval=0, reuse_address=True,
+        lambda: CliServer(router),
+        host,
+        port,
+        server_host_keys=[host_key],
+        line_editor=False,
+        keepalive_interval=0,
+        reuse_address=True,
     )

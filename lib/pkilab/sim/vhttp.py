@@ -35,8 +35,11 @@ class HttpTransportError(Exception):
 def tcp_segment(src: str, dst: str, sport: int, dport: int, flags: int, data: bytes, seq: int = 1) -> bytes:
     """A TCP segment with a correct checksum (no options)."""
     header = struct.pack("!HHIIBBHHH", sport, dport, seq, 1, 5 << 4, flags, 65535, 0, 0)
-    pseudo = (ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed
-              + struct.pack("!BBH", 0, pk.PROTO_TCP, len(header) + len(data)))
+    pseudo = (
+        ipaddress.IPv4Address(src).packed
+        + ipaddress.IPv4Address(dst).packed
+        + struct.pack("!BBH", 0, pk.PROTO_TCP, len(header) + len(data))
+    )
     csum = pk.checksum(pseudo + header + data)
     return header[:16] + struct.pack("!H", csum) + header[18:] + data
 
@@ -105,9 +108,18 @@ def _handle(router: object, data: bytes, client: str) -> HttpResponse:
     return dispatch(router, request)  # type: ignore[arg-type]
 
 
-async def request(ip_feature: Ip, dst: str, port: int, method: str, target: str, host: str,
-                  body: bytes = b"", content_type: str = "", source: str | None = None,
-                  timeout: float = 5.0) -> HttpResponse:
+async def request(
+    ip_feature: Ip,
+    dst: str,
+    port: int,
+    method: str,
+    target: str,
+    host: str,
+    body: bytes = b"",
+    content_type: str = "",
+    source: str | None = None,
+    timeout: float = 5.0,
+) -> HttpResponse:
     """Send an HTTP request from this router to ``dst:port`` over the virtual network."""
     src = source or ip_feature.source_for(dst)
     if src is None:
@@ -136,8 +148,7 @@ async def request(ip_feature: Ip, dst: str, port: int, method: str, target: str,
     try:
         data = encode_request(method, host, target, body, content_type)
         segment = tcp_segment(src, dst, sport, port, PSH_ACK, data)
-        ip_feature.send(pk.ipv4(src, dst, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()),
-                        Trace(on_drop=on_drop))
+        ip_feature.send(pk.ipv4(src, dst, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()), Trace(on_drop=on_drop))
         return await asyncio.wait_for(fut, timeout)
     except TimeoutError:
         raise HttpTransportError(f"no answer from {dst}:{port}") from None

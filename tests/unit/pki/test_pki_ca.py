@@ -64,7 +64,9 @@ def test_issue_from_router_request(rsa_key: KeyFactory, ca: Ca) -> None:
     assert info.challenge_password == "whatever"
     assert info.signature_valid and not info.reordered
     when = NOW + dt.timedelta(hours=4, minutes=42)
-    cert = issue_from_csr(ca_cert, ca_key, info, 2, when, 254, cdp_url="http://ca/cgi-bin/pkiclient.exe?operation=GetCRL")
+    cert = issue_from_csr(
+        ca_cert, ca_key, info, 2, when, 254, cdp_url="http://ca/cgi-bin/pkiclient.exe?operation=GetCRL"
+    )
     assert cert.serial_number == 2
     assert render_dn(cert.subject) == "hostname=ese-cryagg.ese.cisco.com"
     assert render_dn(cert.issuer) == render_dn(ca_cert.subject)
@@ -90,9 +92,7 @@ def test_ca_end_date_caps_issued_lifetime(rsa_key: KeyFactory, ca: Ca) -> None:
         issue_certificate(ca_cert, ca_key, router_subject("r"), key.public_key(), 4, end, 1)
 
 
-def test_issue_refuses_a_request_with_a_bad_signature(
-    rsa_key: KeyFactory, ca: Ca
-) -> None:
+def test_issue_refuses_a_request_with_a_bad_signature(rsa_key: KeyFactory, ca: Ca) -> None:
     der = bytearray(build_csr(rsa_key(1024, slot=1), router_subject("r")).public_bytes(Encoding.DER))
     der[-3] ^= 0xFF
     info = load_csr(bytes(der))
@@ -111,13 +111,17 @@ def _out_of_order_csr(key: rsa.RSAPrivateKey) -> bytes:
 
     def tlv(tag: int, body: bytes) -> bytes:
         n = len(body)
-        length = bytes([n]) if n < 128 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
-            (n.bit_length() + 7) // 8, "big"
+        length = (
+            bytes([n])
+            if n < 128
+            else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
         )
         return bytes([tag]) + length + body
 
-    info_der = tlv(0x30, info["version"].dump() + info["subject"].dump() + info["subject_pk_info"].dump()
-                   + tlv(0xA0, b"".join(attrs)))
+    info_der = tlv(
+        0x30,
+        info["version"].dump() + info["subject"].dump() + info["subject_pk_info"].dump() + tlv(0xA0, b"".join(attrs)),
+    )
     signature = key.sign(info_der, padding.PKCS1v15(), hashes.SHA256())
     return tlv(0x30, info_der + good["signature_algorithm"].dump() + tlv(0x03, b"\x00" + signature))
 
@@ -154,11 +158,13 @@ def test_sha1_signed_request_verifies(rsa_key: KeyFactory) -> None:
     key = rsa_key(1024, slot=1)
     good = asn1_csr.CertificationRequest.load(build_csr(key, router_subject("r")).public_bytes(Encoding.DER))
     info_der = good["certification_request_info"].dump()
-    sha1 = asn1_csr.CertificationRequest({
-        "certification_request_info": good["certification_request_info"],
-        "signature_algorithm": {"algorithm": "sha1_rsa"},
-        "signature": key.sign(info_der, padding.PKCS1v15(), hashes.SHA1()),
-    }).dump()
+    sha1 = asn1_csr.CertificationRequest(
+        {
+            "certification_request_info": good["certification_request_info"],
+            "signature_algorithm": {"algorithm": "sha1_rsa"},
+            "signature": key.sign(info_der, padding.PKCS1v15(), hashes.SHA1()),
+        }
+    ).dump()
     assert load_csr(sha1).signature_valid
 
 
@@ -170,8 +176,12 @@ def test_fingerprint_forms(ca: Ca, openssl: str, tmp_path: Path) -> None:
     assert words.replace(" ", "") == md5_hex(der) == hashlib.md5(der).hexdigest().upper()
     assert sha1_words(cert).replace(" ", "") == sha1_hex(cert) == hashlib.sha1(der).hexdigest().upper()
     (tmp_path / "ca.pem").write_bytes(cert.public_bytes(Encoding.PEM))
-    out = subprocess.run([openssl, "x509", "-in", str(tmp_path / "ca.pem"), "-noout", "-fingerprint", "-md5"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [openssl, "x509", "-in", str(tmp_path / "ca.pem"), "-noout", "-fingerprint", "-md5"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.strip().split("=", 1)[1].replace(":", "") == md5_hex(cert)
 
 
@@ -179,9 +189,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, check=False)
 
 
-def test_openssl_reads_and_verifies_everything(
-    rsa_key: KeyFactory, ca: Ca, openssl: str, tmp_path: Path
-) -> None:
+def test_openssl_reads_and_verifies_everything(rsa_key: KeyFactory, ca: Ca, openssl: str, tmp_path: Path) -> None:
     ca_key, _ = ca
     # A CA valid now (openssl verify uses the host clock).
     now = dt.datetime.now(dt.UTC)
@@ -228,33 +236,70 @@ def test_crl_contents(ca: Ca) -> None:
         build_crl(cert, key, NOW, NOW)
 
 
-def _builder_certificate(ca: Ca, subject: x509.Name, key: rsa.RSAPublicKey, serial: int, start: dt.datetime,
-                         end: dt.datetime, cdp_url: str | None, hash_name: str) -> x509.Certificate:
+def _builder_certificate(
+    ca: Ca,
+    subject: x509.Name,
+    key: rsa.RSAPublicKey,
+    serial: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    cdp_url: str | None,
+    hash_name: str,
+) -> x509.Certificate:
     """What cryptography's own builder makes of the same inputs (the reference for the DER path)."""
     ca_key, ca_cert = ca
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False)
-    builder = (x509.CertificateBuilder().issuer_name(ca_cert.subject).subject_name(subject).public_key(key)
-               .serial_number(serial).not_valid_before(start).not_valid_after(end)
-               .add_extension(usage, critical=True)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False))
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .issuer_name(ca_cert.subject)
+        .subject_name(subject)
+        .public_key(key)
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
+    )
     if cdp_url:
         point = x509.DistributionPoint([x509.UniformResourceIdentifier(cdp_url)], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return builder.sign(ca_key, {"sha256": hashes.SHA256(), "sha512": hashes.SHA512()}[hash_name])
 
 
-@pytest.mark.parametrize(("subject", "serial", "now", "days", "cdp", "hash_name"), [
-    (router_subject("ese-branch.cisco.com"), 2, NOW, 254, None, "sha256"),
-    (router_subject("r1.example.com", "4279256517", "66.66.66.2"), 0x1234, NOW, 254, "http://ca/crl", "sha256"),
-    (parse_ios_dn("CN=r2, OU=ESE, O=Cisco Systems Inc, C=US"), 300, dt.datetime(2049, 6, 1, tzinfo=dt.UTC),
-     365, None, "sha512"),  # a certificate that ends in 2050: GeneralizedTime
-])
+@pytest.mark.parametrize(
+    ("subject", "serial", "now", "days", "cdp", "hash_name"),
+    [
+        (router_subject("ese-branch.cisco.com"), 2, NOW, 254, None, "sha256"),
+        (router_subject("r1.example.com", "4279256517", "66.66.66.2"), 0x1234, NOW, 254, "http://ca/crl", "sha256"),
+        (
+            parse_ios_dn("CN=r2, OU=ESE, O=Cisco Systems Inc, C=US"),
+            300,
+            dt.datetime(2049, 6, 1, tzinfo=dt.UTC),
+            365,
+            None,
+            "sha512",
+        ),  # a certificate that ends in 2050: GeneralizedTime
+    ],
+)
 def test_certificates_are_the_bytes_cryptographys_builder_makes(
-    rsa_key: KeyFactory, subject: x509.Name, serial: int, now: dt.datetime, days: int, cdp: str | None,
+    rsa_key: KeyFactory,
+    subject: x509.Name,
+    serial: int,
+    now: dt.datetime,
+    days: int,
+    cdp: str | None,
     hash_name: str,
 ) -> None:
     ca_key = rsa_key(1024, slot=7)
@@ -269,8 +314,9 @@ def test_certificates_are_the_bytes_cryptographys_builder_makes(
 
 def test_issuing_refuses_a_hash_x509_does_not_sign_with(rsa_key: KeyFactory, ca: Ca) -> None:
     with pytest.raises(PkiError, match="sha1"):
-        issue_certificate(ca[1], ca[0], router_subject("r.example.com"), rsa_key(2048).public_key(), 5, NOW,
-                          hash_name="sha1")
+        issue_certificate(
+            ca[1], ca[0], router_subject("r.example.com"), rsa_key(2048).public_key(), 5, NOW, hash_name="sha1"
+        )
 
 
 def test_a_request_gets_the_certificate_its_subject_and_key_would(rsa_key: KeyFactory, ca: Ca) -> None:

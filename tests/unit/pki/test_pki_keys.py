@@ -97,7 +97,8 @@ def test_openssl_reads_3des_export(rsa_key: KeyFactory, openssl: str, tmp_path: 
     (tmp_path / "k.prv").write_text(prv)
     ok = subprocess.run(
         [openssl, "rsa", "-in", str(tmp_path / "k.prv"), "-passin", "pass:cisco123", "-outform", "DER"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     read_back = serialization.load_der_private_key(ok.stdout, password=None)
@@ -105,7 +106,8 @@ def test_openssl_reads_3des_export(rsa_key: KeyFactory, openssl: str, tmp_path: 
     assert read_back.private_numbers() == key.private_numbers()
     bad = subprocess.run(
         [openssl, "rsa", "-in", str(tmp_path / "k.prv"), "-passin", "pass:nope", "-noout"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     assert bad.returncode != 0
 
@@ -114,9 +116,23 @@ def test_openssl_des_export_needs_legacy_provider(rsa_key: KeyFactory, openssl: 
     _, prv = export_key_pem(rsa_key(1024), "des", "cisco123")
     (tmp_path / "k.prv").write_text(prv)
     run = subprocess.run(
-        [openssl, "rsa", "-provider", "legacy", "-provider", "default", "-in", str(tmp_path / "k.prv"),
-         "-passin", "pass:cisco123", "-check", "-noout"],
-        capture_output=True, text=True, check=False,
+        [
+            openssl,
+            "rsa",
+            "-provider",
+            "legacy",
+            "-provider",
+            "default",
+            "-in",
+            str(tmp_path / "k.prv"),
+            "-passin",
+            "pass:cisco123",
+            "-check",
+            "-noout",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if "legacy" in run.stderr and run.returncode != 0 and "unable to load provider" in run.stderr.lower():
         pytest.skip("OpenSSL legacy provider (single DES) not available")
@@ -130,12 +146,16 @@ def test_import_accepts_openssl_encrypted_key(rsa_key: KeyFactory, openssl: str,
     plain.write_bytes(_plain_pem(key))
     run = subprocess.run(
         [openssl, "rsa", "-traditional", "-des3", "-in", str(plain), "-passout", "pass:s3cret"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
-    pub = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    pub = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     assert import_key_pem(pub, run.stdout, "s3cret").private_numbers() == key.private_numbers()
 
 
@@ -151,8 +171,10 @@ def _corpus_key_blocks() -> list[tuple[str, list[str]]]:
             if line.strip() == "Key Data:":
                 block = []
                 for data in lines[i + 1 :]:
-                    if not data.startswith("  ") or not data.strip() or not all(
-                        len(w) <= 8 and all(c in "0123456789ABCDEF" for c in w) for w in data.split()
+                    if (
+                        not data.startswith("  ")
+                        or not data.strip()
+                        or not all(len(w) <= 8 and all(c in "0123456789ABCDEF" for c in w) for w in data.split())
                     ):
                         break
                     block.append(data)

@@ -16,16 +16,20 @@ from pkilab.pki.names import (
     router_subject,
 )
 
-SEED_ISSUER = (
-    "CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US, EA = ese-vpn-team"
-)
+SEED_ISSUER = "CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US, EA = ese-vpn-team"
 
 
 def test_seed_issuer_name_renders_like_ios() -> None:
     name = parse_ios_dn(SEED_ISSUER)
     assert render_dn(name) == "cn=ese-ios-ca,ou=ESE,o=Cisco Systems Inc,l=Raleigh,st=NC,c=US,ea=ese-vpn-team"
     assert render_dn_lines(name) == [
-        "cn=ese-ios-ca", "ou=ESE", "o=Cisco Systems Inc", "l=Raleigh", "st=NC", "c=US", "ea=ese-vpn-team",
+        "cn=ese-ios-ca",
+        "ou=ESE",
+        "o=Cisco Systems Inc",
+        "l=Raleigh",
+        "st=NC",
+        "c=US",
+        "ea=ese-vpn-team",
     ]
 
 

@@ -62,9 +62,7 @@ def send(server: ScepServer, request: HttpRequest) -> Response:
     return server.handle(request.method, parts.path, query, request.body)
 
 
-def new_client(
-    rsa_key: KeyFactory, ca_cert: x509.Certificate, slot: int = 1, **options: object
-) -> ScepClient:
+def new_client(rsa_key: KeyFactory, ca_cert: x509.Certificate, slot: int = 1, **options: object) -> ScepClient:
     opts = ClientOptions(**options)  # type: ignore[arg-type]
     return ScepClient(rsa_key(1024, slot=slot), router_subject(FQDN), ca_cert, NOW, opts)
 
@@ -155,9 +153,7 @@ def test_poll_for_unknown_transaction(server: ScepServer, rsa_key: KeyFactory, c
     assert (result.status, result.fail_info) == (PkiStatus.FAILURE, FailInfo.BAD_CERT_ID)
 
 
-def test_one_time_challenge_password(
-    memory_ca: MemoryCa, server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca
-) -> None:
+def test_one_time_challenge_password(memory_ca: MemoryCa, server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca) -> None:
     memory_ca.auto_grant = False
     memory_ca.challenge = "7A2D9C"
     first, _ = enroll(server, new_client(rsa_key, ca_pair[1], slot=1), password="7A2D9C")
@@ -208,9 +204,7 @@ def send_body(client: ScepClient) -> bytes:
     request = client.pkcs_req(build_csr(client.key, client.subject, "pw"))
     if request.method == "POST":
         return request.body
-    return base64.b64decode(
-        dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.target).query))["message"]
-    )
+    return base64.b64decode(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.target).query))["message"])
 
 
 def test_wrong_recipient_gets_bad_message_check(server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca) -> None:
@@ -307,9 +301,7 @@ def test_crl_from_the_cdp_url(server: ScepServer, memory_ca: MemoryCa, ca_pair: 
         parse_crl(200, b"not a crl")
 
 
-def test_crl_plain_and_over_scep(
-    server: ScepServer, memory_ca: MemoryCa, rsa_key: KeyFactory, ca_pair: Ca
-) -> None:
+def test_crl_plain_and_over_scep(server: ScepServer, memory_ca: MemoryCa, rsa_key: KeyFactory, ca_pair: Ca) -> None:
     plain = server.handle("GET", CGI_PATH, {"operation": "GetCRL"}, b"")
     assert plain.status == 200 and plain.content_type == "application/pkix-crl"
     crl = x509.load_der_x509_crl(plain.body)
@@ -354,9 +346,7 @@ def test_backend_errors_never_escape(memory_ca: MemoryCa, rsa_key: KeyFactory, c
     assert crashing.handle("GET", CGI_PATH, {"operation": "GetCRL"}, b"").status == 404
 
 
-def test_client_rejects_replies_that_are_not_for_it(
-    server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca
-) -> None:
+def test_client_rejects_replies_that_are_not_for_it(server: ScepServer, rsa_key: KeyFactory, ca_pair: Ca) -> None:
     alice = new_client(rsa_key, ca_pair[1], slot=1)
     bob = new_client(rsa_key, ca_pair[1], slot=2)
     alice_reply = send(server, alice.pkcs_req(build_csr(alice.key, alice.subject, "pw")))

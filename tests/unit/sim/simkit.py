@@ -10,11 +10,22 @@ from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
 
 def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
     return DeviceSpec(
-        name=name, role="branch", os="ios", platform="c7200", protocol="ssh", host="127.0.0.1", port=2999,
-        username="admin", password="login-pw", enable_password="enable-pw",
-        interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(addr), link),
-                    InterfaceSpec("Ethernet0/0", None, None)),
-        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin", config=tuple(config)))
+        name=name,
+        role="branch",
+        os="ios",
+        platform="c7200",
+        protocol="ssh",
+        host="127.0.0.1",
+        port=2999,
+        username="admin",
+        password="login-pw",
+        enable_password="enable-pw",
+        interfaces=(
+            InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(addr), link),
+            InterfaceSpec("Ethernet0/0", None, None),
+        ),
+        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin", config=tuple(config)),
+    )
 
 
 class OfflineLab:

@@ -66,7 +66,7 @@ def _block(running, head):
     lines = running.splitlines()
     start = lines.index(head)
     block = [head]
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.startswith(" "):
             break
         block.append(line)
@@ -79,19 +79,30 @@ def test_headend_config_accepted_and_rendered():
     assert _type(cli, HEADEND) == {}
     run = cli("show running-config")
     assert _block(run, "crypto isakmp policy 10") == ["crypto isakmp policy 10", " encr 3des", " group 2"]
-    assert _block(run, "crypto isakmp policy 20") == ["crypto isakmp policy 20", " encr 3des",
-                                                     " authentication pre-share", " group 2"]
+    assert _block(run, "crypto isakmp policy 20") == [
+        "crypto isakmp policy 20",
+        " encr 3des",
+        " authentication pre-share",
+        " group 2",
+    ]
     assert "crypto isakmp key bigsecret address 66.66.66.2" in run
     assert "crypto isakmp keepalive 10" in run
     assert _block(run, "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac")[1:] == [" mode tunnel"]
     assert "no crypto ipsec nat-transparency udp-encaps" in run
-    assert _block(run, "crypto dynamic-map dmap 10") == ["crypto dynamic-map dmap 10", " set transform-set vpn-test",
-                                                        " reverse-route"]
+    assert _block(run, "crypto dynamic-map dmap 10") == [
+        "crypto dynamic-map dmap 10",
+        " set transform-set vpn-test",
+        " reverse-route",
+    ]
     assert "crypto map dynamic-map 10 ipsec-isakmp dynamic dmap" in run
     assert " crypto map dynamic-map" in _block(run, "interface FastEthernet0/0")
     # isakmp before ipsec before the maps, as IOS prints them
-    assert run.index("crypto isakmp policy 10") < run.index("crypto ipsec transform-set") < run.index(
-        "crypto dynamic-map") < run.index("crypto map dynamic-map 10")
+    assert (
+        run.index("crypto isakmp policy 10")
+        < run.index("crypto ipsec transform-set")
+        < run.index("crypto dynamic-map")
+        < run.index("crypto map dynamic-map 10")
+    )
 
 
 def test_branch_config_survives_reload():
@@ -107,12 +118,21 @@ def test_branch_config_survives_reload():
     after = lab.cli("br")("show running-config")
 
     def crypto(run):
-        return [ln for ln in run.splitlines() if "crypto" in ln or ln.startswith((" set", " match", " qos",
-                                                                                  " description Calls"))]
+        return [
+            ln
+            for ln in run.splitlines()
+            if "crypto" in ln or ln.startswith((" set", " match", " qos", " description Calls"))
+        ]
+
     assert crypto(after) == crypto(before)
     assert _block(after, "crypto map test 10 ipsec-isakmp") == [
-        "crypto map test 10 ipsec-isakmp", " description Calls the dynamic map on the crypto HE box(es)",
-        " set peer 66.66.66.1", " set transform-set vpn-test", " match address CryptoMapACL", " qos pre-classify"]
+        "crypto map test 10 ipsec-isakmp",
+        " description Calls the dynamic map on the crypto HE box(es)",
+        " set peer 66.66.66.1",
+        " set transform-set vpn-test",
+        " match address CryptoMapACL",
+        " qos pre-classify",
+    ]
 
 
 def test_policy_values_checked_and_defaults():
@@ -128,8 +148,12 @@ def test_policy_values_checked_and_defaults():
     cli("lifetime 3600")
     cli("end")
     run = cli("show running-config")
-    assert _block(run, "crypto isakmp policy 5") == ["crypto isakmp policy 5", " encr aes 256", " hash md5",
-                                                    " lifetime 3600"]
+    assert _block(run, "crypto isakmp policy 5") == [
+        "crypto isakmp policy 5",
+        " encr aes 256",
+        " hash md5",
+        " lifetime 3600",
+    ]
     shown = cli("show crypto isakmp policy")
     assert "Protection suite of priority 5" in shown
     assert "AES - Advanced Encryption Standard (256 bit keys)." in shown
@@ -178,15 +202,21 @@ def test_empty_show_outputs_parse():
     lab = OfflineLab(make_spec("br", "66.66.66.2/24", "outside"))
     cli = lab.cli("br")
     _type(cli, BRANCH)
-    for command in ("show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ipsec sa",
-                    "show crypto engine connections active", "show crypto session"):
+    for command in (
+        "show crypto isakmp sa",
+        "show crypto isakmp sa detail",
+        "show crypto ipsec sa",
+        "show crypto engine connections active",
+        "show crypto session",
+    ):
         out = cli(command).rsplit("\n", 1)[0]
         parsed = parse(command, out)
         assert parsed is not None
     # A static map with no SA yet: IOS shows the flow with zero counters.
     flows = parse("show crypto ipsec sa", cli("show crypto ipsec sa").rsplit("\n", 1)[0]).flows
     assert [(f.peer, f.local_ident, f.pkts_encaps) for f in flows] == [
-        ("66.66.66.1", "10.113.0.0/255.255.255.0/0/0", 0)]
+        ("66.66.66.1", "10.113.0.0/255.255.255.0/0/0", 0)
+    ]
     sessions = parse("show crypto session", cli("show crypto session").rsplit("\n", 1)[0]).sessions
     assert [(s.peer, s.status) for s in sessions] == [("66.66.66.1", "DOWN")]
 
@@ -206,9 +236,13 @@ def test_show_dynamic_map_and_keys():
 def test_show_transform_sets_and_lifetime():
     lab = OfflineLab(make_spec())
     cli = lab.cli()
-    _type(cli, "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac\n"
-               "crypto ipsec security-association lifetime seconds 1800")
+    _type(
+        cli,
+        "crypto ipsec transform-set vpn-test esp-3des esp-sha-hmac\n"
+        "crypto ipsec security-association lifetime seconds 1800",
+    )
     assert "Transform set vpn-test: { esp-3des esp-sha-hmac  } " in cli("show crypto ipsec transform-set")
     assert "will negotiate = { Tunnel,  }, " in cli("show crypto ipsec transform-set vpn-test")
     assert "Security association lifetime: 4608000 kilobytes/1800 seconds" in cli(
-        "show crypto ipsec security-association lifetime")
+        "show crypto ipsec security-association lifetime"
+    )

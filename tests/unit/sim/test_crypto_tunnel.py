@@ -28,8 +28,7 @@ from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.network import Trace
 
 HQ_LOOPBACK = ["interface Loopback0", " ip address 10.59.138.1 255.255.255.0"]
-BRANCH_LOOPBACK = ["interface Loopback0", " ip address 10.113.0.1 255.255.255.0",
-                   "ip route 0.0.0.0 0.0.0.0 66.66.66.1"]
+BRANCH_LOOPBACK = ["interface Loopback0", " ip address 10.113.0.1 255.255.255.0", "ip route 0.0.0.0 0.0.0.0 66.66.66.1"]
 
 
 class CaptureLab(OfflineLab):
@@ -40,8 +39,10 @@ class CaptureLab(OfflineLab):
 
 
 def _specs():
-    return (make_spec("he", "66.66.66.1/24", "outside", HEADEND.splitlines() + HQ_LOOPBACK),
-            make_spec("br", "66.66.66.2/24", "outside", BRANCH.splitlines() + BRANCH_LOOPBACK))
+    return (
+        make_spec("he", "66.66.66.1/24", "outside", HEADEND.splitlines() + HQ_LOOPBACK),
+        make_spec("br", "66.66.66.2/24", "outside", BRANCH.splitlines() + BRANCH_LOOPBACK),
+    )
 
 
 @pytest.fixture
@@ -70,8 +71,11 @@ def states(cli):
 
 def log_lines(cli):
     """Tagged messages of the log buffer, as ``%FAC-SEV-MNEMONIC: text``."""
-    return [f"%{m.facility}-{m.severity}-{m.mnemonic}: {m.text}"
-            for m in parse("show logging", out(cli, "show logging")).messages if m.facility]
+    return [
+        f"%{m.facility}-{m.severity}-{m.mnemonic}: {m.text}"
+        for m in parse("show logging", out(cli, "show logging")).messages
+        if m.facility
+    ]
 
 
 def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
@@ -85,11 +89,15 @@ def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
     flows = parse("show crypto ipsec sa", out(br, "show crypto ipsec sa")).flows
     assert (flows[0].pkts_encaps, flows[0].pkts_decaps) == (2, 2)  # echoes out, replies back
     hflows = parse("show crypto ipsec sa", out(he, "show crypto ipsec sa")).flows
-    for command in ("show crypto ipsec sa peer 66.66.66.2 detail", "show crypto ipsec sa interface fa0/0",
-                    "show crypto ipsec sa map dynamic-map"):
+    for command in (
+        "show crypto ipsec sa peer 66.66.66.2 detail",
+        "show crypto ipsec sa interface fa0/0",
+        "show crypto ipsec sa map dynamic-map",
+    ):
         flows_seen = parse(command, out(he, command)).flows
         assert [(f.peer, f.local_ident, f.pkts_encaps) for f in flows_seen] == [
-            (f.peer, f.local_ident, f.pkts_encaps) for f in hflows]
+            (f.peer, f.local_ident, f.pkts_encaps) for f in hflows
+        ]
     assert parse("show crypto ipsec sa peer 66.66.66.9", out(he, "show crypto ipsec sa peer 66.66.66.9")).flows == ()
     assert he("show crypto ipsec sa map other").strip() == "he#"  # nothing but the prompt
     assert hflows[0].remote_ident == "10.113.0.0/255.255.255.0/0/0"
@@ -114,8 +122,9 @@ def test_wrong_psk_never_reaches_qm_idle(pair):
     he("end")
     assert ping(pair, 1)
     assert "QM_IDLE" not in states(br) and "QM_IDLE" not in states(he)
-    assert any("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.2 failed its sanity check" in t
-               for t in log_lines(he))
+    assert any(
+        "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.2 failed its sanity check" in t for t in log_lines(he)
+    )
     assert ping(pair, 2)  # still dropped
 
 
@@ -154,6 +163,7 @@ def test_clear_crypto_sa_peer_deletes_both_sides(pair):
 
 # ---- RSA signatures -------------------------------------------------------------------------------
 
+
 class MiniCa:
     """A CA made with cryptography, as an administrator would run one outside the lab."""
 
@@ -161,29 +171,45 @@ class MiniCa:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
         now = dt.datetime.now(dt.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(1)
-                     .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
         self.serial = 1
 
     def issue(self, public_key, hostname, days=(-1, 30)):
         self.serial += 1
         now = dt.datetime.now(dt.UTC)
-        return (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.UNSTRUCTURED_NAME, hostname)]))
-                .issuer_name(self.cert.subject).public_key(public_key).serial_number(self.serial)
-                .not_valid_before(now + dt.timedelta(days=days[0])).not_valid_after(now + dt.timedelta(days=days[1]))
-                .sign(self.key, hashes.SHA256()))
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.UNSTRUCTURED_NAME, hostname)]))
+            .issuer_name(self.cert.subject)
+            .public_key(public_key)
+            .serial_number(self.serial)
+            .not_valid_before(now + dt.timedelta(days=days[0]))
+            .not_valid_after(now + dt.timedelta(days=days[1]))
+            .sign(self.key, hashes.SHA256())
+        )
 
     def crl(self, revoked=()):
         now = dt.datetime.now(dt.UTC)
-        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.cert.subject).last_update(now)
-                   .next_update(now + dt.timedelta(hours=24)))
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(now)
+            .next_update(now + dt.timedelta(hours=24))
+        )
         for serial in revoked:
-            builder = builder.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
-                                                      .revocation_date(now).build())
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
         return builder.sign(self.key, hashes.SHA256())
 
 
@@ -270,8 +296,10 @@ def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
     assert "QM_IDLE" not in states(br)
     he_log, br_log = log_lines(he), log_lines(br)
     assert "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: certificate invalid" in he_log
-    assert any(t.startswith("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at "
-                            "66.66.66.1") for t in br_log)
+    assert any(
+        t.startswith("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1")
+        for t in br_log
+    )
     assert any("CRYPTO_PKI: Certificate revoked" in t for t in he("show logging").splitlines())
 
 
@@ -283,8 +311,7 @@ def test_crl_unreachable_means_ca_request_failed(rsig_pair):
     he("revocation-check crl")
     he("end")
     assert ping(lab, 1)
-    assert "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: CA request failed!" in \
-        log_lines(he)
+    assert "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: CA request failed!" in log_lines(he)
     # The seed's workaround while the CA is down: `revocation-check crl none`.
     he("configure terminal")
     he("crypto pki trustpoint test-ca")
@@ -308,10 +335,12 @@ def test_expired_by_the_routers_clock(rsig_pair):
     assert [t for t in log_lines(br) if "CRYPTO" in t] == [
         "%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from 66.66.66.1 is bad: certificate invalid",
         "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.1 failed its sanity check or is malformed",
-        "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1"]
+        "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Informational mode failed with peer at 66.66.66.1",
+    ]
     # ... and the headend's, as the seed shows it:
     assert [t for t in log_lines(lab.cli("he")) if "CRYPTO" in t] == [
-        "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.2 failed its sanity check or is malformed"]
+        "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 66.66.66.2 failed its sanity check or is malformed"
+    ]
     assert states(lab.cli("he")) == []
 
 
@@ -325,8 +354,10 @@ def test_unknown_ca_refused(tmp_path):
         cli(f"no crypto isakmp key bigsecret address 66.66.66.{peer}")
         cli("end")
     assert ping(lab, 1)
-    assert any("IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: certificate invalid" in t
-               for t in log_lines(lab.cli("he")))
+    assert any(
+        "IKMP_INVAL_CERT: Certificate received from 66.66.66.2 is bad: certificate invalid" in t
+        for t in log_lines(lab.cli("he"))
+    )
 
 
 def test_engine_events_never_break_the_router(pair):
@@ -385,11 +416,17 @@ def test_cleartext_that_should_be_esp_is_dropped(pair):
     he("ip route 10.113.0.0 255.255.255.0 66.66.66.2")  # a route, but no SA: the echo leaves in the clear
     he("end")
     trace = Trace()
-    pair.routers["he"].feature(Ip).send(pk.ipv4("10.59.138.1", "10.113.0.1", pk.PROTO_ICMP,
-                                                pk.icmp(8, 0, 3, 1, b"c" * 16)), trace)
+    pair.routers["he"].feature(Ip).send(
+        pk.ipv4("10.59.138.1", "10.113.0.1", pk.PROTO_ICMP, pk.icmp(8, 0, 3, 1, b"c" * 16)), trace
+    )
     assert trace.reasons == ["br: cleartext packet matches crypto map test"]
-    assert any(t.startswith("%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. (ip) "
-                            "vrf/dest_addr= /10.113.0.1, src_addr= 10.59.138.1") for t in log_lines(br))
+    assert any(
+        t.startswith(
+            "%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. (ip) "
+            "vrf/dest_addr= /10.113.0.1, src_addr= 10.59.138.1"
+        )
+        for t in log_lines(br)
+    )
 
 
 def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
@@ -419,15 +456,23 @@ def test_show_crypto_eli_and_debugging(pair):
 
 
 def test_aes_group14_pfs_tunnel():
-    strong = ["crypto isakmp policy 5", " encr aes 256", " hash sha256", " authentication pre-share", " group 14",
-              "crypto ipsec transform-set strong esp-aes 256 esp-md5-hmac"]
+    strong = [
+        "crypto isakmp policy 5",
+        " encr aes 256",
+        " hash sha256",
+        " authentication pre-share",
+        " group 14",
+        "crypto ipsec transform-set strong esp-aes 256 esp-md5-hmac",
+    ]
     he_extra = [*strong, "crypto dynamic-map dmap 10", " set transform-set strong", " set pfs group5"]
     br_extra = [*strong, "crypto map test 10 ipsec-isakmp", " set transform-set strong", " set pfs group5"]
     he_spec, br_spec = _specs()
-    he_spec = dataclasses.replace(he_spec, sim=dataclasses.replace(he_spec.sim, config=he_spec.sim.config
-                                                                   + tuple(he_extra)))
-    br_spec = dataclasses.replace(br_spec, sim=dataclasses.replace(br_spec.sim, config=br_spec.sim.config
-                                                                   + tuple(br_extra)))
+    he_spec = dataclasses.replace(
+        he_spec, sim=dataclasses.replace(he_spec.sim, config=he_spec.sim.config + tuple(he_extra))
+    )
+    br_spec = dataclasses.replace(
+        br_spec, sim=dataclasses.replace(br_spec.sim, config=br_spec.sim.config + tuple(br_extra))
+    )
     lab = OfflineLab(he_spec, br_spec)
     ping(lab, 1)
     assert ping(lab, 2) == []

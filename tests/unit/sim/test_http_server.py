@@ -16,8 +16,10 @@ CGI = "/cgi-bin/pkiclient.exe"
 
 
 def test_a_complete_request_is_read_and_its_bytes_counted() -> None:
-    raw = (b"POST /cgi-bin/pkiclient.exe?operation=PKIOperation HTTP/1.1\r\nHost: ca\r\nContent-Length: 3\r\n\r\n"
-           b"abcGET / HTTP/1.1\r\n\r\n")
+    raw = (
+        b"POST /cgi-bin/pkiclient.exe?operation=PKIOperation HTTP/1.1\r\nHost: ca\r\nContent-Length: 3\r\n\r\n"
+        b"abcGET / HTTP/1.1\r\n\r\n"
+    )
     request, used = parse_request(raw, "10.0.0.2")
     assert request is not None
     assert (request.method, request.path, request.query) == ("POST", CGI, {"operation": "PKIOperation"})
@@ -30,22 +32,31 @@ def test_an_incomplete_request_waits_for_more(raw: bytes) -> None:
     assert parse_request(raw, "") == (None, 0)
 
 
-@pytest.mark.parametrize(("version", "connection", "keep"), [
-    ("HTTP/1.1", "", True), ("HTTP/1.1", "close", False), ("HTTP/1.0", "", False), ("HTTP/1.0", "Keep-Alive", True),
-])
+@pytest.mark.parametrize(
+    ("version", "connection", "keep"),
+    [
+        ("HTTP/1.1", "", True),
+        ("HTTP/1.1", "close", False),
+        ("HTTP/1.0", "", False),
+        ("HTTP/1.0", "Keep-Alive", True),
+    ],
+)
 def test_keep_alive_follows_the_version_and_the_connection_header(version: str, connection: str, keep: bool) -> None:
     header = f"Connection: {connection}\r\n" if connection else ""
     request, _ = parse_request(f"GET / {version}\r\n{header}\r\n".encode(), "")
     assert request is not None and request.keep_alive is keep
 
 
-@pytest.mark.parametrize(("raw", "status"), [
-    (b"GARBAGE\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (http.MAX_BODY + 1), 413),
-    (b"GET /" + b"a" * (http.MAX_HEAD + 1), 400),  # a head that never ends
-])
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (http.MAX_BODY + 1), 413),
+        (b"GET /" + b"a" * (http.MAX_HEAD + 1), 400),  # a head that never ends
+    ],
+)
 def test_malformed_requests_get_an_error_status(raw: bytes, status: int) -> None:
     with pytest.raises(HttpError) as caught:
         parse_request(raw, "")
@@ -54,8 +65,10 @@ def test_malformed_requests_get_an_error_status(raw: bytes, status: int) -> None
 
 def test_responses_carry_length_and_connection() -> None:
     data = encode_response(HttpResponse(200, "text/plain", b"POSTPKIOperation\n"), keep_alive=True)
-    assert data == (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n"
-                     b"Connection: keep-alive\r\n\r\nPOSTPKIOperation\n")
+    assert data == (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n"
+        b"Connection: keep-alive\r\n\r\nPOSTPKIOperation\n"
+    )
     assert b"Connection: close" in encode_response(HttpResponse(404, "text/html", b""))
 
 

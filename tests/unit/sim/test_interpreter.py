@@ -49,8 +49,10 @@ def test_config_modes_prompts_and_navigation(cli):
     assert cli("interface e0/0").endswith("edge1(config-if)#")
     assert cli("end").endswith("edge1#")
     run = cli("show running-config")
-    assert "ip access-list extended CryptoMapACL\n permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255\n" \
-           " deny ip any any\n remark This ACL" in run
+    assert (
+        "ip access-list extended CryptoMapACL\n permit ip 10.113.0.0 0.0.0.255 10.0.0.0 0.255.255.255\n"
+        " deny ip any any\n remark This ACL" in run
+    )
     assert "line vty 0 4\n login local" in run
 
 
@@ -70,11 +72,14 @@ def test_long_hostname_is_truncated_in_config_prompts(cli):
     assert cli("end").endswith("a-very-long-router-hostname-here#")
 
 
-@pytest.mark.parametrize("kind, arg, expected", [
-    ("include", "Fast", ["FastEthernet0/0 up"]),
-    ("exclude", "Fast", ["Ethernet0/0 down", "header"]),
-    ("begin", "Eth", ["Ethernet0/0 down", "FastEthernet0/0 up"]),
-])
+@pytest.mark.parametrize(
+    "kind, arg, expected",
+    [
+        ("include", "Fast", ["FastEthernet0/0 up"]),
+        ("exclude", "Fast", ["Ethernet0/0 down", "header"]),
+        ("begin", "Eth", ["Ethernet0/0 down", "FastEthernet0/0 up"]),
+    ],
+)
 def test_filters(kind, arg, expected):
     text = "header\nEthernet0/0 down\nFastEthernet0/0 up\n"
     got = apply_filter(text, kind, arg).splitlines()

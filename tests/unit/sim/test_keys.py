@@ -74,10 +74,17 @@ def test_show_mypubkey_renders_key_data(lab, cli):
     out = cli("show crypto key mypubkey rsa shown")
     lines = out.splitlines()
     assert lines[0].startswith("% Key pair was generated at: ")
-    assert lines[1:7] == ["Key name: shown", "Key type: RSA KEYS", " Storage Device: not specified",
-                          " Usage: General Purpose Key", " Key is exportable.", " Key Data:"]
-    der = pair.private_key.public_key().public_bytes(serialization.Encoding.DER,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert lines[1:7] == [
+        "Key name: shown",
+        "Key type: RSA KEYS",
+        " Storage Device: not specified",
+        " Usage: General Purpose Key",
+        " Key is exportable.",
+        " Key Data:",
+    ]
+    der = pair.private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     shown = "".join("".join(ln.split()) for ln in lines[7:-1])
     assert shown == der.hex().upper()
     assert "Key name: other" not in cli("show crypto key mypubkey rsa")
@@ -170,9 +177,16 @@ def test_zeroize_removes_router_certificates_made_with_the_key(lab, cli):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "r1")])
     now = dt.datetime.now(dt.UTC)
     signer = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(pair.private_key.public_key())
-            .serial_number(2).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-            .sign(signer, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(pair.private_key.public_key())
+        .serial_number(2)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(signer, hashes.SHA256())
+    )
     tps = lab.routers["r1"].feature(Trustpoints)
     tp = tps.ensure("tp1")
     tp.cert = cert
@@ -189,12 +203,14 @@ def test_import_pasted_at_the_terminal(lab, cli):
     cli("crypto key generate rsa label pasted modulus 512 exportable")
     original = keys_of(lab).get("pasted")
     out = cli("crypto key export rsa pasted pem terminal 3des s3cret")
-    pub = out[out.index("-----BEGIN PUBLIC KEY-----"):out.index("-----END PUBLIC KEY-----") + 24]
-    prv = out[out.index("-----BEGIN RSA PRIVATE KEY-----"):out.index("-----END RSA PRIVATE KEY-----") + 29]
+    pub = out[out.index("-----BEGIN PUBLIC KEY-----") : out.index("-----END PUBLIC KEY-----") + 24]
+    prv = out[out.index("-----BEGIN RSA PRIVATE KEY-----") : out.index("-----END RSA PRIVATE KEY-----") + 29]
     keys_of(lab).remove("pasted")
     out = cli("crypto key import rsa pasted exportable pem terminal s3cret")
-    assert out.startswith("% Enter PEM-formatted public General Purpose key or certificate.\n"
-                          "% End with a blank line or \"quit\" on a line by itself.\n")
+    assert out.startswith(
+        "% Enter PEM-formatted public General Purpose key or certificate.\n"
+        '% End with a blank line or "quit" on a line by itself.\n'
+    )
     for line in pub.splitlines():
         cli(line)
     assert "% Enter PEM-formatted encrypted private General Purpose key." in cli("quit")

@@ -55,8 +55,9 @@ def server(lab) -> CaServer:
 
 def http(lab, req):
     url = urlsplit(req.target)
-    request = HttpRequest(req.method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), req.body,
-                          "127.0.0.1")
+    request = HttpRequest(
+        req.method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), req.body, "127.0.0.1"
+    )
     return dispatch(lab.routers["r1"], request)
 
 
@@ -84,8 +85,12 @@ def test_seed_configuration_starts_the_server(lab, cli):
     assert "% Certificate Server enabled." in out
     show = cli("show crypto pki server").splitlines()
     ca = server(lab).ca_certificate()
-    assert show[:4] == [f"Certificate Server {CA}:", "    Status: enabled", "    State: enabled",
-                        "    Server's configuration is locked  (enter \"shut\" to unlock it)"]
+    assert show[:4] == [
+        f"Certificate Server {CA}:",
+        "    Status: enabled",
+        "    State: enabled",
+        '    Server\'s configuration is locked  (enter "shut" to unlock it)',
+    ]
     assert f"    Issuer name: {ISSUER}" in show
     assert "    Granting mode is: manual" in show
     assert "    Last certificate issued serial number (hex): 1" in show
@@ -95,8 +100,10 @@ def test_seed_configuration_starts_the_server(lab, cli):
     assert "    CRL NextUpdate timer: 09:58:20 UTC Jan 31 2026" in show
     assert ca.not_valid_after_utc - ca.not_valid_before_utc == dt.timedelta(days=508)
     fs = lab.routers["r1"].fs
-    assert fs.read_text("nvram:1.cnm") == ("subjectname_str = cn=ese-ios-ca,ou=ESE,o=Cisco Systems Inc,l=Raleigh,"
-                                           "st=NC,c=US,ea=ese-vpn-team\nexpiration = 09:58:20 UTC Jun 22 2027\n")
+    assert fs.read_text("nvram:1.cnm") == (
+        "subjectname_str = cn=ese-ios-ca,ou=ESE,o=Cisco Systems Inc,l=Raleigh,"
+        "st=NC,c=US,ea=ese-vpn-team\nexpiration = 09:58:20 UTC Jun 22 2027\n"
+    )
     assert fs.exists(f"nvram:{CA}.ser") and fs.exists(f"nvram:{CA}.crl")
     crl = x509.load_der_x509_crl(fs.read(f"nvram:{CA}.crl"))
     assert crl.is_signature_valid(ca.public_key()) and len(list(crl)) == 0
@@ -147,8 +154,12 @@ def test_locked_settings_and_ranges(lab, cli):
     seed_ca(cli)
     cli("configure terminal")
     cli(f"crypto pki server {CA}")
-    for line in ("issuer-name CN=other", "lifetime ca-certificate 100", "database level complete",
-                 "database url flash:"):
+    for line in (
+        "issuer-name CN=other",
+        "lifetime ca-certificate 100",
+        "database level complete",
+        "database url flash:",
+    ):
         assert "% Server's configuration is locked" in cli(line), line
     assert "locked" not in cli("lifetime crl 48")
     assert server(lab).settings.crl_hours == 48
@@ -182,8 +193,11 @@ def test_manual_grant_over_scep(lab, cli):
     assert cert.serial_number == 2
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=254)
     assert "serial number (hex): 2" in cli("show crypto pki server")
-    assert lab.routers["r1"].fs.read_text("nvram:2.cnm").startswith(
-        "subjectname_str = hostname=ese-cryagg.ese.cisco.com\nexpiration = ")
+    assert (
+        lab.routers["r1"]
+        .fs.read_text("nvram:2.cnm")
+        .startswith("subjectname_str = hostname=ese-cryagg.ese.cisco.com\nexpiration = ")
+    )
 
 
 def test_auto_grant_and_complete_database(lab, cli):
@@ -258,8 +272,9 @@ def test_revoke_publishes_a_fresh_crl(lab, cli):
     assert out == cli(f"show crypto pki server {CA} crl")
     assert "already revoked" in cli(f"crypto pki server {CA} revoke 0x2")
     assert "hasn't been issued" in cli(f"crypto pki server {CA} revoke 0x9")
-    resp = http(lab, type("R", (), {"method": "GET", "target": "/cgi-bin/pkiclient.exe?operation=GetCRL",
-                                    "body": b""})())
+    resp = http(
+        lab, type("R", (), {"method": "GET", "target": "/cgi-bin/pkiclient.exe?operation=GetCRL", "body": b""})()
+    )
     assert resp.status == 200
     crl = x509.load_der_x509_crl(resp.body)
     assert [r.serial_number for r in crl] == [2]
@@ -268,8 +283,9 @@ def test_revoke_publishes_a_fresh_crl(lab, cli):
 
 def test_bad_scep_input_and_disabled_server(lab, cli):
     seed_ca(cli)
-    garbage = type("R", (), {"method": "POST", "target": "/cgi-bin/pkiclient.exe?operation=PKIOperation",
-                             "body": b"\x30\x03junk"})()
+    garbage = type(
+        "R", (), {"method": "POST", "target": "/cgi-bin/pkiclient.exe?operation=PKIOperation", "body": b"\x30\x03junk"}
+    )()
     assert http(lab, garbage).status == 400
     assert http(lab, get_ca_cert_request()).status == 200
     cli("configure terminal")
@@ -289,7 +305,7 @@ def test_request_pkcs10_terminal_and_grant_prints_the_certificate(lab, cli):
     out = cli(f"crypto pki server {CA} request pkcs10 terminal")
     assert out.startswith("% Enter Base64 encoded or PEM formatted PKCS10 enrollment request.\n")
     for i in range(0, len(b64), 64):
-        cli(b64[i:i + 64])
+        cli(b64[i : i + 64])
     assert "% Enrollment request pending, reqId=1" in cli("quit")
     out = cli(f"crypto pki server {CA} grant 1")
     assert out.startswith("% Granted certificate:\n")
@@ -320,11 +336,14 @@ def test_no_crypto_pki_server_dialog_keeps_files(lab, cli):
     seed_ca(cli)
     cli("configure terminal")
     out = cli(f"no crypto pki server {CA}")
-    assert out.endswith("% This will stop the Certificate Server process and delete the server configuration\n"
-                        "Are you sure you want to do this? [yes/no]: ")
+    assert out.endswith(
+        "% This will stop the Certificate Server process and delete the server configuration\n"
+        "Are you sure you want to do this? [yes/no]: "
+    )
     out = cli("yes")
-    assert out.endswith("% Do you also want to remove the associated trustpoint and signing certificate and\n"
-                        "key? [yes/no]: ")
+    assert out.endswith(
+        "% Do you also want to remove the associated trustpoint and signing certificate and\nkey? [yes/no]: "
+    )
     out = cli("yes")
     assert "No enrollment sessions are currently active.\n% Certificate Server Process stopped" in out
     r = lab.routers["r1"]
@@ -351,8 +370,10 @@ def test_restore_continues_serials_and_revocations(lab, cli):
     cli("yes")
     assert lab.routers["r1"].feature(Keys).get(CA) is None
     # The seed's restore: import the keys, configure the trustpoint and chain, the server again.
-    assert "% Key pair import succeeded." in (cli(f"crypto key import rsa {CA} pem url nvram: cisco123"),
-                                              cli(""), cli(""))[-1]
+    assert (
+        "% Key pair import succeeded."
+        in (cli(f"crypto key import rsa {CA} pem url nvram: cisco123"), cli(""), cli(""))[-1]
+    )
     cli(f"crypto ca trustpoint {CA}")
     cli("revocation-check crl")
     cli(f"rsakeypair {CA}")

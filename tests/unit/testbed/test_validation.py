@@ -27,40 +27,64 @@ def _dev(name):
 
 
 CASES = {
-    "bad-role": (lambda d: d["devices"]["ese-cryagg"]["custom"].update(role="hub"),
-                 "device 'ese-cryagg': custom.role"),
-    "bad-port": (lambda d: d["devices"]["ese-branch"]["connections"]["cli"].update(port=70000),
-                 "device 'ese-branch': connections.cli.port"),
-    "duplicate-port": (lambda d: d["devices"]["hq-host"]["connections"]["cli"].update(port=2221),
-                       "device 'hq-host': connections.cli.port"),
-    "bad-protocol": (lambda d: d["devices"]["ese-ios-ca"]["connections"]["cli"].update(protocol="rlogin"),
-                     "device 'ese-ios-ca': connections.cli.protocol"),
-    "no-connection": (lambda d: d["devices"]["ese-ios-ca"].update(connections={}),
-                      "device 'ese-ios-ca': connections"),
+    "bad-role": (lambda d: d["devices"]["ese-cryagg"]["custom"].update(role="hub"), "device 'ese-cryagg': custom.role"),
+    "bad-port": (
+        lambda d: d["devices"]["ese-branch"]["connections"]["cli"].update(port=70000),
+        "device 'ese-branch': connections.cli.port",
+    ),
+    "duplicate-port": (
+        lambda d: d["devices"]["hq-host"]["connections"]["cli"].update(port=2221),
+        "device 'hq-host': connections.cli.port",
+    ),
+    "bad-protocol": (
+        lambda d: d["devices"]["ese-ios-ca"]["connections"]["cli"].update(protocol="rlogin"),
+        "device 'ese-ios-ca': connections.cli.protocol",
+    ),
+    "no-connection": (lambda d: d["devices"]["ese-ios-ca"].update(connections={}), "device 'ese-ios-ca': connections"),
     "bad-os": (lambda d: d["devices"]["ese-ios-ca"].update(os="nxos"), "device 'ese-ios-ca': os"),
-    "http-port-clash": (lambda d: d["devices"]["ese-branch"]["custom"]["sim"].update(http_port=2221),
-                        "port 2221 already used by"),
-    "bad-image": (lambda d: d["devices"]["ese-branch"]["custom"]["sim"].update(image="ios.bin"),
-                  "device 'ese-branch': custom.sim.image"),
-    "unknown-fault": (lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(faults=["no-such-fault"]),
-                      "device 'ese-cryagg': custom.sim.faults"),
-    "sim-not-loopback": (lambda d: d["devices"]["ese-cryagg"]["connections"]["cli"].update(ip="192.0.2.1"),
-                         "device 'ese-cryagg': connections.cli.ip"),
-    "config-newline": (lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(
-        config=["hostname x\nenable secret y"]), "device 'ese-cryagg': custom.sim.config"),
-    "duplicate-address": (lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].update(
-        ipv4="10.59.138.12/24"), "topology.FastEthernet0/0.ipv4"),
-    "link-two-subnets": (lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].update(
-        ipv4="10.1.1.1/24"), "link 'hq-lan' joins different subnets"),
-    "bad-interface-name": (lambda d: d["topology"]["hq-host"]["interfaces"].update(
-        {"eth0": {"ipv4": "10.9.9.9/24", "link": "x", "type": "ethernet"}}),
-        "device 'hq-host': topology.interfaces"),
-    "pyats-missing-key": (lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].pop("type"),
-                          'Missing keys: "type"  parent: [topology.hq-host.interfaces.FastEthernet0/0]'),
-    "empty-password": (lambda d: d["testbed"]["credentials"]["default"].update(password=""),
-                       "credentials.default.password"),
-    "mixed-sim-and-real": (lambda d: d["devices"]["hq-host"]["custom"].pop("sim"),
-                           "custom.sim"),
+    "http-port-clash": (
+        lambda d: d["devices"]["ese-branch"]["custom"]["sim"].update(http_port=2221),
+        "port 2221 already used by",
+    ),
+    "bad-image": (
+        lambda d: d["devices"]["ese-branch"]["custom"]["sim"].update(image="ios.bin"),
+        "device 'ese-branch': custom.sim.image",
+    ),
+    "unknown-fault": (
+        lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(faults=["no-such-fault"]),
+        "device 'ese-cryagg': custom.sim.faults",
+    ),
+    "sim-not-loopback": (
+        lambda d: d["devices"]["ese-cryagg"]["connections"]["cli"].update(ip="192.0.2.1"),
+        "device 'ese-cryagg': connections.cli.ip",
+    ),
+    "config-newline": (
+        lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(config=["hostname x\nenable secret y"]),
+        "device 'ese-cryagg': custom.sim.config",
+    ),
+    "duplicate-address": (
+        lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].update(ipv4="10.59.138.12/24"),
+        "topology.FastEthernet0/0.ipv4",
+    ),
+    "link-two-subnets": (
+        lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].update(ipv4="10.1.1.1/24"),
+        "link 'hq-lan' joins different subnets",
+    ),
+    "bad-interface-name": (
+        lambda d: d["topology"]["hq-host"]["interfaces"].update(
+            {"eth0": {"ipv4": "10.9.9.9/24", "link": "x", "type": "ethernet"}}
+        ),
+        "device 'hq-host': topology.interfaces",
+    ),
+    "pyats-missing-key": (
+        lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].pop("type"),
+        'Missing keys: "type"  parent: [topology.hq-host.interfaces.FastEthernet0/0]',
+    ),
+    "empty-password": (
+        lambda d: d["testbed"]["credentials"]["default"].update(password=""),
+        "credentials.default.password",
+    ),
+    "mixed-sim-and-real": (lambda d: d["devices"]["hq-host"]["custom"].pop("sim"), "custom.sim"),
 }
 
 
@@ -94,8 +118,12 @@ def test_sim_testbed_is_valid():
 
 def test_cli_reports_one_line_and_exit_2_before_any_connection(tmp_path):
     path = _variant(tmp_path, CASES["bad-role"][0])
-    proc = subprocess.run([sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "custom.role" in lines[0] and "Traceback" not in proc.stderr
@@ -103,9 +131,23 @@ def test_cli_reports_one_line_and_exit_2_before_any_connection(tmp_path):
 
 def test_pytest_stops_with_usage_error_on_a_bad_testbed(tmp_path):
     path = _variant(tmp_path, CASES["bad-port"][0])
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_lab_baseline.py"),
-                           "--testbed", str(path), "-q", "-p", "no:cacheprovider",
-                           f"--junitxml={tmp_path / 'j.xml'}"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "suites" / "test_lab_baseline.py"),
+            "--testbed",
+            str(path),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={tmp_path / 'j.xml'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "connections.cli.port" in proc.stdout + proc.stderr

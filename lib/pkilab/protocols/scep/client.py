@@ -238,10 +238,12 @@ class ScepClient:
 
     def cert_poll(self) -> HttpRequest:
         """The GetCertInitial (CertPoll) for the pending request."""
-        ias = scep_asn1.IssuerAndSubject({
-            "issuer": asn1_x509.Name.load(self.ca_cert.subject.public_bytes()),
-            "subject": asn1_x509.Name.load(self.subject.public_bytes()),
-        })
+        ias = scep_asn1.IssuerAndSubject(
+            {
+                "issuer": asn1_x509.Name.load(self.ca_cert.subject.public_bytes()),
+                "subject": asn1_x509.Name.load(self.subject.public_bytes()),
+            }
+        )
         return self._request(ias.dump(), MessageType.CERT_POLL)
 
     def get_crl(self, certificate: x509.Certificate | None = None) -> HttpRequest:

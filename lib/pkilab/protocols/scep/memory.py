@@ -80,7 +80,12 @@ class MemoryCa:
     def _issue(self, request: EnrollmentRequest) -> x509.Certificate:
         self.last_serial += 1
         return issue_from_csr(
-            self._cert, self._key, request.csr, self.last_serial, self._clock(), self.lifetime_days,
+            self._cert,
+            self._key,
+            request.csr,
+            self.last_serial,
+            self._clock(),
+            self.lifetime_days,
             cdp_url=self.cdp_url,
         )
 

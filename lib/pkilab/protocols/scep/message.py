@@ -228,8 +228,9 @@ def _issuer_and_serial(cert: x509.Certificate) -> bytes:
     return der.issuer_and_serial(ids.issuer, ids.serial)
 
 
-def envelope(data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des",
-             recipient_sid: bytes | None = None) -> bytes:
+def envelope(
+    data: bytes, recipient: x509.Certificate, cipher: Cipher_ = "3des", recipient_sid: bytes | None = None
+) -> bytes:
     """Encrypt ``data`` to ``recipient`` as a CMS EnvelopedData ContentInfo (a pkcsPKIEnvelope).
 
     ``recipient_sid``: the recipient's IssuerAndSerialNumber DER when the caller has it (a
@@ -315,11 +316,13 @@ def sign_message(
         octets[scep_asn1.SENDER_NONCE] = sender_nonce
     if recipient_nonce is not None:
         octets[scep_asn1.RECIPIENT_NONCE] = recipient_nonce
-    signed_attrs = der.set_of([
-        _CONTENT_TYPE_DATA,
-        *(_attr(oid, der.printable_string(text)) for oid, text in strings.items()),
-        *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
-    ])
+    signed_attrs = der.set_of(
+        [
+            _CONTENT_TYPE_DATA,
+            *(_attr(oid, der.printable_string(text)) for oid, text in strings.items()),
+            *(_attr(oid, der.octet_string(data)) for oid, data in octets.items()),
+        ]
+    )
     # The signature covers the attributes DER-encoded as a SET (tag 0x31), not as the [0] field.
     signature = signer_key.sign(signed_attrs, _PKCS1, _hash(digest))
     return _signed_data(content, signer_cert, digest_oid, signed_attrs, signature)
@@ -335,9 +338,11 @@ def _signed_data_parts(signer_cert: x509.Certificate, digest_oid: str) -> tuple[
     # What a signer's messages share: the SignerInfo's head (version, sid, digestAlgorithm), the
     # SignedData's head (version, digestAlgorithms) and its certificates field.
     digest_algorithm = der.algorithm(digest_oid, None)
-    return (der.integer(1) + _issuer_and_serial(signer_cert) + digest_algorithm,
-            der.integer(1) + der.set_of([digest_algorithm]),
-            der.implicit_constructed(0, cert_der(signer_cert)))
+    return (
+        der.integer(1) + _issuer_and_serial(signer_cert) + digest_algorithm,
+        der.integer(1) + der.set_of([digest_algorithm]),
+        der.implicit_constructed(0, cert_der(signer_cert)),
+    )
 
 
 _ENCAP_NO_CONTENT = der.sequence(_OID_DATA_DER)
@@ -347,12 +352,17 @@ def _signed_data(
     content: bytes | None, signer_cert: x509.Certificate, digest_oid: str, signed_attrs: bytes, signature: bytes
 ) -> bytes:
     signer_head, signed_head, certificates = _signed_data_parts(signer_cert, digest_oid)
-    signer_info = der.tlv(0x30, b"".join((
-        signer_head,
-        b"\xa0" + signed_attrs[1:],  # the same SET, tagged [0] IMPLICIT
-        _RSA_ENCRYPTION_ALGORITHM,
-        der.octet_string(signature),
-    )))
+    signer_info = der.tlv(
+        0x30,
+        b"".join(
+            (
+                signer_head,
+                b"\xa0" + signed_attrs[1:],  # the same SET, tagged [0] IMPLICIT
+                _RSA_ENCRYPTION_ALGORITHM,
+                der.octet_string(signature),
+            )
+        ),
+    )
     if content is None:
         encap = _ENCAP_NO_CONTENT
     else:
@@ -361,9 +371,7 @@ def _signed_data(
     return der.sequence(der.oid(OID_SIGNED_DATA), der.explicit(0, signed))
 
 
-def certs_only(
-    certificates: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
-) -> bytes:
+def certs_only(certificates: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()) -> bytes:
     """A degenerate certs-only SignedData (no signers) carrying certificates and CRLs."""
     parts = [der.integer(1), der.set_of([]), der.sequence(der.oid(OID_DATA))]
     # certificates [0] and crls [1] are IMPLICIT SET OF: DER-sorted encodings.

@@ -71,7 +71,11 @@ def _verify(
 
 
 def _assemble(
-    attrs: dict[str, object], cert: x509.Certificate, digest: str, valid: bool, content: bytes | None,
+    attrs: dict[str, object],
+    cert: x509.Certificate,
+    digest: str,
+    valid: bool,
+    content: bytes | None,
     signer_sid: bytes | None = None,
 ) -> PkiMessage:
     transaction_id = attrs.get("scep_transaction_id")
@@ -163,8 +167,10 @@ def _designates(data: bytes, rid: der.Tlv, cert: der.Tlv) -> bool:
         return False
     if issuer.end > cert.end or rid_serial.end > rid.end:
         return False
-    return (data[rid_issuer.head : rid_issuer.end] == data[issuer.head : issuer.end]
-            and data[rid_serial.start : rid_serial.end] == data[serial.start : serial.end])
+    return (
+        data[rid_issuer.head : rid_issuer.end] == data[issuer.head : issuer.end]
+        and data[rid_serial.start : rid_serial.end] == data[serial.start : serial.end]
+    )
 
 
 def _attribute(data: bytes, attr: der.Tlv) -> tuple[bytes, der.Tlv | None]:
@@ -415,8 +421,12 @@ def _check_signature(signer_info: cms.SignerInfo, cert: x509.Certificate, conten
     attrs = signer_info["signed_attrs"]
     digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
     return _verify(
-        cert, signer_info["digest_algorithm"]["algorithm"].native, digests, content,
-        b"\x31" + attrs.dump()[1:], signer_info["signature"].native,
+        cert,
+        signer_info["digest_algorithm"]["algorithm"].native,
+        digests,
+        content,
+        b"\x31" + attrs.dump()[1:],
+        signer_info["signature"].native,
     )
 
 
@@ -488,11 +498,7 @@ def parse_certs_only(data: bytes) -> tuple[list[x509.Certificate], list[x509.Cer
             for choice in signed["certificates"] or []
             if choice.name == "certificate"
         ]
-        crls = [
-            x509.load_der_x509_crl(choice.chosen.dump())
-            for choice in signed["crls"] or []
-            if choice.name == "crl"
-        ]
+        crls = [x509.load_der_x509_crl(choice.chosen.dump()) for choice in signed["crls"] or [] if choice.name == "crl"]
     except (ValueError, TypeError, KeyError, x509.InvalidVersion) as exc:
         raise ScepError(f"not a certs-only SignedData: {exc}") from exc
     return certs, crls

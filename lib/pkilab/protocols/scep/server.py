@@ -71,7 +71,11 @@ from pkilab.protocols.scep.reader import open_envelope_with_cipher, parse_messag
 CGI_PATH = "/cgi-bin/pkiclient.exe"
 IOS_CAPABILITIES = ("POSTPKIOperation", "Renewal", "SHA-512", "SHA-384", "SHA-256", "SHA-1", "DES3", "AES")
 _REPLY_DIGESTS: dict[str, Digest] = {
-    "sha1": "sha1", "sha224": "sha224", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512",
+    "sha1": "sha1",
+    "sha224": "sha224",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
 }
 
 CT_TEXT = "text/plain"

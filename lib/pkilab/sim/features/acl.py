@@ -37,8 +37,11 @@ class AddressSpec:
         """The spec as a network (a contiguous wildcard is assumed, as crypto ACLs use)."""
         if self.address is None:
             return ipaddress.IPv4Network("0.0.0.0/0")
-        return ipaddress.IPv4Network(f"{self.address}/{self.wildcard}", strict=False) \
-            if self.wildcard != "0.0.0.0" else ipaddress.IPv4Network(f"{self.address}/32")
+        return (
+            ipaddress.IPv4Network(f"{self.address}/{self.wildcard}", strict=False)
+            if self.wildcard != "0.0.0.0"
+            else ipaddress.IPv4Network(f"{self.address}/32")
+        )
 
     def render(self) -> str:
         """As IOS prints it."""
@@ -136,17 +139,27 @@ class Acl(Feature):
         """``no ip access-list extended NAME``."""
         self.lists.pop(args["name"], None)
 
-    @command("config-ext-nacl", "[seq:<1-2147483647>] {permit | deny} proto:WORD " + _ADDR.replace(
-        "h:", "sh:").replace("net:", "snet:").replace("wild:", "swild:") + " " + _ADDR.replace(
-        "h:", "dh:").replace("net:", "dnet:").replace("wild:", "dwild:") + " [log]")
+    @command(
+        "config-ext-nacl",
+        "[seq:<1-2147483647>] {permit | deny} proto:WORD "
+        + _ADDR.replace("h:", "sh:").replace("net:", "snet:").replace("wild:", "swild:")
+        + " "
+        + _ADDR.replace("h:", "dh:").replace("net:", "dnet:").replace("wild:", "dwild:")
+        + " [log]",
+    )
     def entry(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``permit|deny PROTO SRC DST``."""
         if args["proto"] not in _PROTOCOLS:
             return "% Invalid input detected at '^' marker."
         acl: AccessList = ctx.obj
         seq = args.get("seq") or (max((e.seq for e in acl.entries), default=0) + 10)
-        e = AclEntry(seq, "permit" if args.get("permit") else "deny", args["proto"],
-                     _spec(args, "sh", "snet", "swild"), _spec(args, "dh", "dnet", "dwild"))
+        e = AclEntry(
+            seq,
+            "permit" if args.get("permit") else "deny",
+            args["proto"],
+            _spec(args, "sh", "snet", "swild"),
+            _spec(args, "dh", "dnet", "dwild"),
+        )
         acl.entries = sorted([x for x in acl.entries if x.seq != seq] + [e], key=lambda x: x.seq)
         return None
 
@@ -188,8 +201,11 @@ class Acl(Feature):
     @command("config-line", "password LINE")
     def line_setting(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Line settings, kept as typed (the simulator's logins are checked by username)."""
-        key = next(k for k in ("login", "transport", "exec-timeout", "logging", "privilege", "session-timeout",
-                               "password") if args.get(k))
+        key = next(
+            k
+            for k in ("login", "transport", "exec-timeout", "logging", "privilege", "session-timeout", "password")
+            if args.get(k)
+        )
         text = f"{key} {args.get('line', '')}".strip()
         settings: list[str] = ctx.obj
         settings[:] = [s for s in settings if not s.startswith(key + " ") and s != key] + [text]

@@ -48,31 +48,33 @@ class Admin(Feature):
 
         boot_at = r.clock.format(dt.datetime.fromtimestamp(boot_utc, dt.UTC), msec=False)
         reason = "Reload Command" if r.reloads else "Unknown reason"
-        return "\n".join([
-            f"Cisco IOS Software, {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
-            "Technical Support: http://www.cisco.com/techsupport",
-            "Copyright (c) 1986-2016 by Cisco Systems, Inc.",
-            "Compiled Wed 02-Nov-16 01:31 by prod_rel_team",
-            "",
-            "ROM: ROMMON Emulation Microcode",
-            f"BOOTLDR: {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
-            "",
-            f"{r.hostname} uptime is {_uptime(r.uptime_seconds())}",
-            f"System returned to ROM by reload at {boot_at}",
-            f'System image file is "disk0:{image}"',
-            f"Last reload reason: {reason}",
-            "",
-            "pkilab simulated router: IOS behaviour reproduced for PKI and IPsec certification.",
-            "",
-            f"Cisco {platform.upper().lstrip('C')} (pkilab) processor (revision A) with 491520K/32768K bytes "
-            "of memory.",
-            f"Processor board ID PKL{abs(hash(r.name)) % 10**8:08d}",
-            f"{len(r.spec.interfaces)} FastEthernet interfaces",
-            "509K bytes of NVRAM.",
-            "",
-            "Configuration register is 0x2102",
-            "",
-        ])
+        return "\n".join(
+            [
+                f"Cisco IOS Software, {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
+                "Technical Support: http://www.cisco.com/techsupport",
+                "Copyright (c) 1986-2016 by Cisco Systems, Inc.",
+                "Compiled Wed 02-Nov-16 01:31 by prod_rel_team",
+                "",
+                "ROM: ROMMON Emulation Microcode",
+                f"BOOTLDR: {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
+                "",
+                f"{r.hostname} uptime is {_uptime(r.uptime_seconds())}",
+                f"System returned to ROM by reload at {boot_at}",
+                f'System image file is "disk0:{image}"',
+                f"Last reload reason: {reason}",
+                "",
+                "pkilab simulated router: IOS behaviour reproduced for PKI and IPsec certification.",
+                "",
+                f"Cisco {platform.upper().lstrip('C')} (pkilab) processor (revision A) with 491520K/32768K bytes "
+                "of memory.",
+                f"Processor board ID PKL{abs(hash(r.name)) % 10**8:08d}",
+                f"{len(r.spec.interfaces)} FastEthernet interfaces",
+                "509K bytes of NVRAM.",
+                "",
+                "Configuration register is 0x2102",
+                "",
+            ]
+        )
 
     # ---- configuration files -------------------------------------------------------------
     def render_config(self) -> str:
@@ -104,6 +106,7 @@ class Admin(Feature):
 
     def modified(self) -> bool:
         """True when the running configuration differs from the startup configuration."""
+
         def body(text: str) -> list[str]:
             return [ln for ln in text.splitlines() if not ln.startswith("! Last configuration change")]
 
@@ -146,7 +149,7 @@ class Admin(Feature):
 
     def _copy_to_tftp(self, src: str, dst: str) -> Generator[Any, str, str]:
         """IOS's two questions (remote host, destination file name), then a real TFTP write."""
-        host, _, path = dst[len("tftp://"):].partition("/")
+        host, _, path = dst[len("tftp://") :].partition("/")
         answer = yield Ask(f"Address or name of remote host [{host}]? ")
         host = answer.strip() or host
         answer = yield Ask(f"Destination filename [{path}]? ")

@@ -137,7 +137,7 @@ class TftpReach:
 
     def target(self, url: str) -> tuple[str, int, str]:
         """(address, port, file name) of ``tftp://HOST/PATH``; FileSystemError when unreachable."""
-        rest = url[len("tftp://"):]
+        rest = url[len("tftp://") :]
         host, _, path = rest.partition("/")
         address = self.resolve(host)
         if address is None:
@@ -243,8 +243,9 @@ def read_serial_file(data: bytes) -> dict[str, int]:
 class RunningCa:
     """A started certificate server (see the module docstring)."""
 
-    def __init__(self, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey,
-                 certificate: x509.Certificate) -> None:
+    def __init__(
+        self, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey, certificate: x509.Certificate
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.key = key
@@ -264,8 +265,14 @@ class RunningCa:
 
     # ---- start -------------------------------------------------------------------------
     @classmethod
-    def start(cls, ctx: CaContext, settings: ServerSettings, key: rsa.RSAPrivateKey,
-              existing: x509.Certificate | None, faults: frozenset[str] = frozenset()) -> RunningCa:
+    def start(
+        cls,
+        ctx: CaContext,
+        settings: ServerSettings,
+        key: rsa.RSAPrivateKey,
+        existing: x509.Certificate | None,
+        faults: frozenset[str] = frozenset(),
+    ) -> RunningCa:
         """Bring the CA up: reuse ``existing`` (a restore) or make a new CA certificate.
 
         Raises:
@@ -311,7 +318,7 @@ class RunningCa:
         except FileSystemError:
             return
         for path, entry in filesystem.files.items():
-            rest = path[len(folder):] if path.startswith(folder) else ""
+            rest = path[len(folder) :] if path.startswith(folder) else ""
             if not re.fullmatch(r"[0-9A-F]+\.cer", rest):
                 continue
             try:
@@ -341,8 +348,10 @@ class RunningCa:
         level = self.settings.database_level
         if level == "minimal":
             return
-        text = (f"subjectname_str = {render_dn(subject or cert.subject)}\n"
-                f"expiration = {self.ctx.format_date(cert.not_valid_after_utc)}\n")
+        text = (
+            f"subjectname_str = {render_dn(subject or cert.subject)}\n"
+            f"expiration = {self.ctx.format_date(cert.not_valid_after_utc)}\n"
+        )
         self._write(f"{cert.serial_number:X}.cnm", text.encode("ascii"))
         if level == "complete":
             self._write(f"{cert.serial_number:X}.cer", cert.public_bytes(Encoding.DER))
@@ -353,8 +362,15 @@ class RunningCa:
         now = self.ctx.now()
         self.crl_number += 1
         listed = [] if "revoked-serial-off-crl" in self.faults else self.revoked
-        crl = build_crl(self.certificate, self.key, now, now + dt.timedelta(hours=self.settings.crl_hours),
-                        listed, crl_number=self.crl_number, hash_name=self.settings.signing_hash)
+        crl = build_crl(
+            self.certificate,
+            self.key,
+            now,
+            now + dt.timedelta(hours=self.settings.crl_hours),
+            listed,
+            crl_number=self.crl_number,
+            hash_name=self.settings.signing_hash,
+        )
         self.current_crl = crl
         self._write_serial()  # before the CRL: the seed's dir listing has NAME.ser first
         self._write(f"{self.ctx.name}.crl", crl.public_bytes(Encoding.DER))
@@ -391,14 +407,31 @@ class RunningCa:
         return None
 
     # ---- requests ----------------------------------------------------------------------
-    def add_request(self, csr: CsrInfo, source: str, transaction_id: str | None = None, pem: bool = False,
-                    url: str | None = None, save: bool = True, fingerprint: str | None = None) -> Record:
+    def add_request(
+        self,
+        csr: CsrInfo,
+        source: str,
+        transaction_id: str | None = None,
+        pem: bool = False,
+        url: str | None = None,
+        save: bool = True,
+        fingerprint: str | None = None,
+    ) -> Record:
         """Put a request in the database as pending.
 
         ``save=False``: the caller writes NAME.ser; ``fingerprint``: the request's, when known.
         """
-        record = Record(self.next_req_id, "pending", csr, fingerprint or request_fingerprint(csr.der),
-                        transaction_id, source, pem, url, created=self.ctx.now())
+        record = Record(
+            self.next_req_id,
+            "pending",
+            csr,
+            fingerprint or request_fingerprint(csr.der),
+            transaction_id,
+            source,
+            pem,
+            url,
+            created=self.ctx.now(),
+        )
         self.records[record.req_id] = record
         self.pending.add(record.req_id)
         if transaction_id is not None:
@@ -419,9 +452,16 @@ class RunningCa:
         if record.state != "pending":
             raise KeyError(req_id)
         serial = self.last_serial + 1
-        cert = issue_from_csr(self.certificate, self.key, record.csr, serial, self.ctx.now(),
-                              self.settings.cert_days, cdp_url=self.settings.cdp_url,
-                              hash_name=self.settings.signing_hash)
+        cert = issue_from_csr(
+            self.certificate,
+            self.key,
+            record.csr,
+            serial,
+            self.ctx.now(),
+            self.settings.cert_days,
+            cdp_url=self.settings.cdp_url,
+            hash_name=self.settings.signing_hash,
+        )
         self.last_serial = serial
         self.issued[serial] = cert
         self._write_serial()
@@ -498,8 +538,9 @@ class RunningCa:
             self.ctx.log("%PKI-6-CS_ENROLL_FAIL: Enrollment request rejected: invalid one-time password")
             return Rejected(FailInfo.BAD_REQUEST)
         granting = verdict == "valid" or self.settings.grant == "auto"
-        record = self.add_request(request.csr, "scep", request.transaction_id, save=not granting,
-                                  fingerprint=request.fingerprint)
+        record = self.add_request(
+            request.csr, "scep", request.transaction_id, save=not granting, fingerprint=request.fingerprint
+        )
         if granting:
             try:
                 record = self.grant(record.req_id)  # writes NAME.ser
@@ -532,7 +573,7 @@ def certificate_text(cert: x509.Certificate, pem: bool) -> str:
     if pem:
         return cert.public_bytes(Encoding.PEM).decode("ascii")
     text = base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii")
-    return "".join(text[i:i + 64] + "\n" for i in range(0, len(text), 64))
+    return "".join(text[i : i + 64] + "\n" for i in range(0, len(text), 64))
 
 
 def check_issuer(text: str) -> str | None:

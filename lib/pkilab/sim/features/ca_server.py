@@ -53,7 +53,7 @@ from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, command
 
 CA_KEY_BITS = 1024
-LOCKED = "% Server's configuration is locked  (enter \"shut\" to unlock it)"
+LOCKED = '% Server\'s configuration is locked  (enter "shut" to unlock it)'
 TIME_NOT_SET = "% Time has not been set. Cannot start the Certificate server"
 HTTP_OFF = "% Please enable the HTTP server (ip http server) to start the Certificate Server"
 _SERVER = "crypto {pki | ca} server name:WORD"
@@ -275,8 +275,7 @@ class CaServer(Feature):
     @command("cs-server", "auto-rollover [LINE]")
     def kept(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """Keep a server setting the simulator does not act on."""
-        words = [w for w in ("no", "database", "archive", "auto-rollover")
-                 if args.get(w)]
+        words = [w for w in ("no", "database", "archive", "auto-rollover") if args.get(w)]
         line = " ".join([*words, args.get("line", "")]).strip()
         others = tuple(x for x in self.settings.extra if _knob(x) != _knob(line))
         return self._set(extra=(*others, line))
@@ -315,8 +314,9 @@ class CaServer(Feature):
         if not self.router.feature(System).http_server:
             self.problem = "http"
             return HTTP_OFF
-        store = DatabaseStore(self.router.fs, TftpReach.of(self.router.feature(System).resolve,
-                                                           getattr(self.router.lab, "testbed", None)))
+        store = DatabaseStore(
+            self.router.fs, TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
+        )
         try:
             store.check(join_url(self.settings.database_url, f"{self.name}.ser"))
         except FileSystemError:
@@ -331,8 +331,9 @@ class CaServer(Feature):
         clock = self.router.clock
         ctx = CaContext(self.name, store, clock.now, clock.format_date, system.logmsg)
         try:
-            self.ca = RunningCa.start(ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key),
-                                      self.router.faults)
+            self.ca = RunningCa.start(
+                ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key), self.router.faults
+            )
         except (PkiError, FileSystemError) as exc:
             self.problem = "failed"
             return f"% Failed to start the Certificate Server: {exc}"
@@ -394,8 +395,9 @@ class CaServer(Feature):
             yield "% This will stop the Certificate Server process and delete the server configuration\n"
             if not (yield from _confirm("Are you sure you want to do this? [yes/no]: ")):
                 return None
-            remove_tp = yield from _confirm("% Do you also want to remove the associated trustpoint and signing "
-                                            "certificate and\nkey? [yes/no]: ")
+            remove_tp = yield from _confirm(
+                "% Do you also want to remove the associated trustpoint and signing certificate and\nkey? [yes/no]: "
+            )
         if self.ca is not None:
             self._stop()
         self.name, self.settings, self.shutdown, self.problem = None, ServerSettings(), True, None
@@ -419,24 +421,37 @@ class CaServer(Feature):
             status, state = "disabled", "disabled"
         else:
             status = {"time": "disabled, Time has not been set", "http": "disabled, HTTP Server is disabled"}.get(
-                self.problem or "", "disabled")
+                self.problem or "", "disabled"
+            )
             state = "check failed"
-        lock = ("Server's configuration is locked  (enter \"shut\" to unlock it)" if ca is not None
-                else "Server's configuration is unlocked  (enter \"no shut\" to lock it)")
-        lines = [f"Certificate Server {self.name}:", f"    Status: {status}", f"    State: {state}", f"    {lock}",
-                 f"    Issuer name: {s.issuer_text(self.name)}"]
+        lock = (
+            'Server\'s configuration is locked  (enter "shut" to unlock it)'
+            if ca is not None
+            else 'Server\'s configuration is unlocked  (enter "no shut" to lock it)'
+        )
+        lines = [
+            f"Certificate Server {self.name}:",
+            f"    Status: {status}",
+            f"    State: {state}",
+            f"    {lock}",
+            f"    Issuer name: {s.issuer_text(self.name)}",
+        ]
         if ca is not None:
             crl = ca.current_crl
-            lines += [f"    CA cert fingerprint: {md5_words(ca.certificate)}",
-                      f"    Granting mode is: {s.grant}",
-                      f"    Last certificate issued serial number (hex): {ca.last_serial:X}",
-                      f"    CA certificate expiration timer: {clock.format_date(ca.certificate.not_valid_after_utc)}"]
+            lines += [
+                f"    CA cert fingerprint: {md5_words(ca.certificate)}",
+                f"    Granting mode is: {s.grant}",
+                f"    Last certificate issued serial number (hex): {ca.last_serial:X}",
+                f"    CA certificate expiration timer: {clock.format_date(ca.certificate.not_valid_after_utc)}",
+            ]
             if crl is not None and crl.next_update_utc is not None:
                 lines.append(f"    CRL NextUpdate timer: {clock.format_date(crl.next_update_utc)}")
         else:
             lines += ["    CA cert fingerprint: -Not found-", f"    Granting mode is: {s.grant}"]
-        lines += [f"    Current primary storage dir: {s.database_url}",
-                  f"    Database Level: {DB_LEVEL_TEXT[s.database_level]}"]
+        lines += [
+            f"    Current primary storage dir: {s.database_url}",
+            f"    Database Level: {DB_LEVEL_TEXT[s.database_level]}",
+        ]
         return "\n".join(lines) + "\n"
 
     def _running(self, name: str) -> RunningCa | str:
@@ -453,12 +468,25 @@ class CaServer(Feature):
         ca = self._running(args["name"])
         if isinstance(ca, str):
             return ca
-        head = ["ReqID  State      Fingerprint                      SubjectName",
-                "-" * 62]
-        rows = [f"{r.req_id:<7}{r.state:<11}{r.fingerprint} {render_dn(r.csr.subject)}"
-                for r in sorted(ca.records.values(), key=lambda r: r.req_id, reverse=True)]
-        lines = ["Enrollment Request Database:", "", "Subordinate CA certificate requests:", *head, "",
-                 "RA certificate requests:", *head, "", "Router certificates requests:", *head, *rows, ""]
+        head = ["ReqID  State      Fingerprint                      SubjectName", "-" * 62]
+        rows = [
+            f"{r.req_id:<7}{r.state:<11}{r.fingerprint} {render_dn(r.csr.subject)}"
+            for r in sorted(ca.records.values(), key=lambda r: r.req_id, reverse=True)
+        ]
+        lines = [
+            "Enrollment Request Database:",
+            "",
+            "Subordinate CA certificate requests:",
+            *head,
+            "",
+            "RA certificate requests:",
+            *head,
+            "",
+            "Router certificates requests:",
+            *head,
+            *rows,
+            "",
+        ]
         return "\n".join(lines) + "\n"
 
     @command("exec", "show crypto {pki | ca} server name:WORD crl")
@@ -473,15 +501,22 @@ class CaServer(Feature):
             return "% CRL not available."
         fmt = self.router.clock.format_date
         entries = list(crl)
-        lines = ["Certificate Revocation List:", f"    Issuer: {render_dn(crl.issuer)}",
-                 f"    This Update: {fmt(crl.last_update_utc)}"]
+        lines = [
+            "Certificate Revocation List:",
+            f"    Issuer: {render_dn(crl.issuer)}",
+            f"    This Update: {fmt(crl.last_update_utc)}",
+        ]
         if crl.next_update_utc is not None:
             lines.append(f"    Next Update: {fmt(crl.next_update_utc)}")
-        lines += [f"    Number of CRL entries: {len(entries)}",
-                  f"    CRL size: {len(crl.public_bytes(Encoding.DER))} bytes"]
+        lines += [
+            f"    Number of CRL entries: {len(entries)}",
+            f"    CRL size: {len(crl.public_bytes(Encoding.DER))} bytes",
+        ]
         for entry in entries:
-            lines += [f"    Serial Number (hex): {entry.serial_number:02X}",
-                      f"    Revocation Date: {fmt(entry.revocation_date_utc)}"]
+            lines += [
+                f"    Serial Number (hex): {entry.serial_number:02X}",
+                f"    Revocation Date: {fmt(entry.revocation_date_utc)}",
+            ]
         return "\n".join(lines) + "\n"
 
     @command("exec", "show crypto {pki | ca} server name:WORD certificates")
@@ -578,8 +613,10 @@ class CaServer(Feature):
         if isinstance(ca, str):
             return ca
         if args.get("terminal"):
-            yield ("% Enter Base64 encoded or PEM formatted PKCS10 enrollment request.\n"
-                   "% End with a blank line or \"quit\" on a line by itself.\n")
+            yield (
+                "% Enter Base64 encoded or PEM formatted PKCS10 enrollment request.\n"
+                '% End with a blank line or "quit" on a line by itself.\n'
+            )
             pasted: list[str] = []
             while True:
                 line = (yield Ask("")).strip()

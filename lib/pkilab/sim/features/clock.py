@@ -134,7 +134,8 @@ class Ntp(Feature):
         self.router.feature(System).logmsg(
             f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self._now_text()} to "
             f"{self.router.clock.format(self.router.clock.now(), msec=False)}, configured from console by "
-            f"{ctx.session.user or 'console'}.")
+            f"{ctx.session.user or 'console'}."
+        )
         return None
 
     def _now_text(self) -> str:
@@ -147,7 +148,8 @@ class Ntp(Feature):
         if not args.get("detail"):
             return line
         source = {"ntp": "Time source is NTP", "user configuration": "Time source is user configuration"}.get(
-            self.source, "No time source")
+            self.source, "No time source"
+        )
         return f"{line}\n{source}"
 
     # ---- NTP configuration ---------------------------------------------------------------
@@ -212,8 +214,15 @@ class Ntp(Feature):
         if mode not in (1, 3) or not self.serving():
             return
         now = self.router.clock.now()
-        reply = bytes([0x24, self.stratum, 6, 0xEC]) + b"\x00" * 8 + b"LOCL" + ntp_timestamp(now) \
-            + data[40:48] + ntp_timestamp(now) + ntp_timestamp(now)
+        reply = (
+            bytes([0x24, self.stratum, 6, 0xEC])
+            + b"\x00" * 8
+            + b"LOCL"
+            + ntp_timestamp(now)
+            + data[40:48]
+            + ntp_timestamp(now)
+            + ntp_timestamp(now)
+        )
         self.router.feature(Ip).send_udp(ip.dst, ip.src, 123, datagram.sport, reply)
 
     def _answer(self, server: str, data: bytes) -> None:
@@ -246,8 +255,10 @@ class Ntp(Feature):
         for assoc in self.associations.values():
             assoc.polls_unanswered += 1
             self.router.feature(Ip).send_udp(None, assoc.address, 123, 123, request)
-        if self.reference in self.associations and \
-                self.associations[self.reference].polls_unanswered > UNSYNC_AFTER_POLLS:
+        if (
+            self.reference in self.associations
+            and self.associations[self.reference].polls_unanswered > UNSYNC_AFTER_POLLS
+        ):
             self._unsync()
 
     # ---- show --------------------------------------------------------------------------
@@ -265,32 +276,39 @@ class Ntp(Feature):
         else:
             head = f"Clock is synchronized, stratum {self.stratum}, reference is {self.reference}"
             now = c.now()
-            ref = f"reference time is {ntp_timestamp(now).hex().upper()[:8]}.{ntp_timestamp(now).hex().upper()[8:]}" \
-                  f" ({c.format(now)})"
+            ref = (
+                f"reference time is {ntp_timestamp(now).hex().upper()[:8]}.{ntp_timestamp(now).hex().upper()[8:]}"
+                f" ({c.format(now)})"
+            )
             loop_state = "loopfilter state is 'CTRL' (Normal Controlled Loop), drift is 0.000000000 s/s"
             ago = int(time.monotonic() - self.last_update) if self.last_update else 0
             update = f"system poll interval is 64, last update was {ago} sec ago."
-        return "\n".join([
-            head,
-            "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10",
-            f"ntp uptime is {int(self.router.uptime_seconds() * 100)} (1/100 of seconds), resolution is 4000",
-            ref,
-            "clock offset is 0.0000 msec, root delay is 1.00 msec",
-            "root dispersion is 3.00 msec, peer dispersion is 0.00 msec",
-            loop_state,
-            update,
-        ])
+        return "\n".join(
+            [
+                head,
+                "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10",
+                f"ntp uptime is {int(self.router.uptime_seconds() * 100)} (1/100 of seconds), resolution is 4000",
+                ref,
+                "clock offset is 0.0000 msec, root delay is 1.00 msec",
+                "root dispersion is 3.00 msec, peer dispersion is 0.00 msec",
+                loop_state,
+                update,
+            ]
+        )
 
     @command("exec", "show ntp associations", level=1)
     def show_ntp_associations(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ntp associations``."""
         lines = ["  address         ref clock       st   when   poll reach  delay  offset   disp"]
         if self.master_stratum is not None:
-            lines.append(f"*~127.127.1.1     .LOCL.{self.master_stratum - 1:>12}     10     16   377  0.000   "
-                         "0.000  0.232")
+            lines.append(
+                f"*~127.127.1.1     .LOCL.{self.master_stratum - 1:>12}     10     16   377  0.000   0.000  0.232"
+            )
         for a in self.associations.values():
             flag = "*~" if a.address == self.reference else " ~"
-            lines.append(f"{flag}{a.address:<16}{'.INIT.' if a.stratum == 16 else '127.127.1.1':<16}"
-                         f"{a.stratum:>2}      1     64     1  1.000   0.000  1.000")
+            lines.append(
+                f"{flag}{a.address:<16}{'.INIT.' if a.stratum == 16 else '127.127.1.1':<16}"
+                f"{a.stratum:>2}      1     64     1  1.000   0.000  1.000"
+            )
         lines.append(" * sys.peer, # selected, + candidate, - outlyer, x falseticker, ~ configured")
         return "\n".join(lines)

@@ -234,8 +234,13 @@ class CryptoConfig(Feature):
                     continue
         if not sets:
             raise CryptoConfigError(f"crypto map {tag} {entry.seq}: no transform set")
-        return Phase2Policy(tuple(sets), entry.pfs, entry.lifetime_seconds or self.sa_seconds,
-                            entry.lifetime_kilobytes or self.sa_kilobytes, tag)
+        return Phase2Policy(
+            tuple(sets),
+            entry.pfs,
+            entry.lifetime_seconds or self.sa_seconds,
+            entry.lifetime_kilobytes or self.sa_kilobytes,
+            tag,
+        )
 
     def map_entries(self, tag: str) -> list[MapEntry]:
         """The entries of crypto map ``tag`` by sequence number."""
@@ -308,8 +313,13 @@ class CryptoConfig(Feature):
     def policy_no(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Back to the default value."""
         default = PolicyEntry(ctx.obj.priority)
-        for attr, key in (("encr", "encryption"), ("hash", "hash"), ("auth", "authentication"),
-                          ("group", "group"), ("lifetime", "lifetime")):
+        for attr, key in (
+            ("encr", "encryption"),
+            ("hash", "hash"),
+            ("auth", "authentication"),
+            ("group", "group"),
+            ("lifetime", "lifetime"),
+        ):
             if args.get(key):
                 setattr(ctx.obj, attr, getattr(default, attr))
         self.changed()
@@ -406,8 +416,9 @@ class CryptoConfig(Feature):
         self.nat_t = False
         self.changed()
 
-    @command("config", "crypto ipsec security-association lifetime {seconds secs:<120-86400> | "
-                       "kilobytes kb:<2560-4194303>}")
+    @command(
+        "config", "crypto ipsec security-association lifetime {seconds secs:<120-86400> | kilobytes kb:<2560-4194303>}"
+    )
     def sa_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto ipsec security-association lifetime {seconds S | kilobytes K}``."""
         if args.get("seconds"):
@@ -448,8 +459,10 @@ class CryptoConfig(Feature):
         if entry is None:
             entry = entries[args["seq"]] = MapEntry(args["tag"], args["seq"])
             if not args.get("dmap") and ctx.interactive:
-                note = ("% NOTE: This new crypto map will remain disabled until a peer\n"
-                        "        and a valid access list have been configured.")
+                note = (
+                    "% NOTE: This new crypto map will remain disabled until a peer\n"
+                    "        and a valid access list have been configured."
+                )
         entry.dynamic_template = args.get("dmap")
         self.changed()
         if entry.dynamic_template is None:
@@ -527,8 +540,10 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-crypto-map", "set security-association lifetime {seconds secs:<120-86400> | "
-                                  "kilobytes kb:<2560-4194303>}")
+    @command(
+        "config-crypto-map",
+        "set security-association lifetime {seconds secs:<120-86400> | kilobytes kb:<2560-4194303>}",
+    )
     def map_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``set security-association lifetime {seconds S | kilobytes K}``."""
         if args.get("seconds"):

@@ -225,8 +225,9 @@ class DataPlane:
         self.receive_esp(intf, ip.src, ip.dst, spi, ip.payload, trace)
         return True
 
-    def receive_esp(self, intf: Interface | None, src: str, dst: str, spi: int, body: bytes,
-                    trace: Trace | None) -> None:
+    def receive_esp(
+        self, intf: Interface | None, src: str, dst: str, spi: int, body: bytes, trace: Trace | None
+    ) -> None:
         """Check and decrypt one ESP packet (``body`` from the SPI on) and re-inject the inner packet."""
         tun = self.by_spi.get(spi)
         if tun is None or tun.peer != src:
@@ -267,7 +268,8 @@ class DataPlane:
         self._not_ipsec_logged = now
         self.router.feature(System).logmsg(
             f"%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. (ip) vrf/dest_addr= /{ip.dst}, "
-            f"src_addr= {ip.src}, prot= {ip.proto}")
+            f"src_addr= {ip.src}, prot= {ip.proto}"
+        )
 
     def _invalid_spi(self, intf: Interface | None, src: str, dst: str, spi: int) -> None:
         now = time.monotonic()
@@ -277,10 +279,14 @@ class DataPlane:
         where = f", input interface={intf.name}" if intf is not None else ""
         self.router.feature(System).logmsg(
             f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for destaddr={dst}, "
-            f"prot=50, spi=0x{spi:08X}({spi}), srcaddr={src}{where}")
+            f"prot=50, spi=0x{spi:08X}({spi}), srcaddr={src}{where}"
+        )
 
     # ---- timers ----------------------------------------------------------------------------------
     def orphans(self, now: float, grace: float, live_peers: set[str]) -> set[str]:
         """Peers whose SAs outlived their ISAKMP SA and went unanswered for ``grace`` seconds."""
-        return {t.peer for t in self.tunnels if t.peer not in live_peers and t.unanswered_since is not None
-                and now - t.unanswered_since >= grace}
+        return {
+            t.peer
+            for t in self.tunnels
+            if t.peer not in live_peers and t.unanswered_since is not None and now - t.unanswered_since >= grace
+        }

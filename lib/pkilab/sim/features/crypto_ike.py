@@ -73,8 +73,7 @@ ORPHAN_DPD_MAX = 2.0
 # Protected notifications by which a peer says it will not use the SA we just completed
 # (RFC 2408 3.14.1: INVALID-CERTIFICATE, AUTHENTICATION-FAILED).
 PEER_REFUSED = (20, 24)
-DEBUG_NAMES = {"isakmp": "Crypto ISAKMP", "ipsec": "Crypto IPSEC", "pki": "Crypto PKI Trans",
-               "engine": "Crypto Engine"}
+DEBUG_NAMES = {"isakmp": "Crypto ISAKMP", "ipsec": "Crypto IPSEC", "pki": "Crypto PKI Trans", "engine": "Crypto Engine"}
 
 
 class Crypto(Feature):
@@ -119,9 +118,17 @@ class Crypto(Feature):
         ka = cfg.keepalive
         dpd = DpdConfig(ka.interval / SIM_SPEEDUP, ka.retry / SIM_SPEEDUP, periodic=ka.periodic) if ka else None
         policies = cfg.engine_policies() or (IsakmpPolicy(65535),)
-        return IkeConfig(policies=policies, identity=cfg.identity, hostname=self._fqdn(), psk_lookup=cfg.psk_for,
-                         rsa=self._credentials(), validator=self.check_peer, phase2_lookup=self.phase2_for,
-                         dpd=dpd, nat_t=cfg.nat_t)
+        return IkeConfig(
+            policies=policies,
+            identity=cfg.identity,
+            hostname=self._fqdn(),
+            psk_lookup=cfg.psk_for,
+            rsa=self._credentials(),
+            validator=self.check_peer,
+            phase2_lookup=self.phase2_for,
+            dpd=dpd,
+            nat_t=cfg.nat_t,
+        )
 
     def _fqdn(self) -> str:
         domain = self.system.domain
@@ -136,8 +143,11 @@ class Crypto(Feature):
         pair = keys.get(tp.rsakeypair or keys.default_label())  # type: ignore[attr-defined]
         if pair is None:
             return None
-        cas = tuple(t.ca_cert.subject.public_bytes() for t in self.router.feature(Trustpoints).points.values()
-                    if t.ca_cert is not None)
+        cas = tuple(
+            t.ca_cert.subject.public_bytes()
+            for t in self.router.feature(Trustpoints).points.values()
+            if t.ca_cert is not None
+        )
         return RsaCredentials(cert.public_bytes(serialization.Encoding.DER), pair.private_key, cas)
 
     def _engine(self) -> IkeEngine:
@@ -174,8 +184,12 @@ class Crypto(Feature):
             if e.action != "permit":
                 continue
             src, dst = selector_of(e, True), selector_of(e, False)
-            if (local.network.subnet_of(src.network) and remote.network.subnet_of(dst.network)
-                    and src.protocol in (0, local.protocol) and dst.protocol in (0, remote.protocol)):
+            if (
+                local.network.subnet_of(src.network)
+                and remote.network.subnet_of(dst.network)
+                and src.protocol in (0, local.protocol)
+                and dst.protocol in (0, remote.protocol)
+            ):
                 return True
         return False
 
@@ -274,8 +288,9 @@ class Crypto(Feature):
                 self.data.receive_esp(intf, ip.src, ip.dst, spi, datagram.data, None)
                 return
         engine = self._engine()
-        self.dispatch(engine.receive(datagram.data, Endpoint(ip.dst, datagram.dport),
-                                     Endpoint(ip.src, datagram.sport), now))
+        self.dispatch(
+            engine.receive(datagram.data, Endpoint(ip.dst, datagram.dport), Endpoint(ip.src, datagram.sport), now)
+        )
 
     def request_tunnel(self, intf: Interface, entry: MapEntry, hit: AclEntry) -> None:
         """Traffic matched a static crypto map entry with no SA: start (or keep waiting for) IKE."""
@@ -352,8 +367,10 @@ class Crypto(Feature):
         elif isinstance(ev, IpsecSaDeleted):
             self.data.remove(ev.inbound_spi)
             if "ipsec" in self.debug:
-                self.system.logmsg(f"IPSEC(delete_sa): deleting SA, (sa) sa_dest= {ev.peer}, sa_proto= 50, "
-                                   f"sa_spi= 0x{ev.outbound_spi:X}({ev.outbound_spi}), reason: {ev.reason}")
+                self.system.logmsg(
+                    f"IPSEC(delete_sa): deleting SA, (sa) sa_dest= {ev.peer}, sa_proto= 50, "
+                    f"sa_spi= 0x{ev.outbound_spi:X}({ev.outbound_spi}), reason: {ev.reason}"
+                )
         else:
             self._handle_failure(ev)
 
@@ -365,8 +382,7 @@ class Crypto(Feature):
             if ev.kind == "certificate":
                 log(f"%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from {ev.peer} is bad: {ev.reason}")
             else:
-                self._isakmp_debug(f"ISAKMP:({ev.conn_id}):{ev.kind} authentication with {ev.peer} failed: "
-                                   f"{ev.reason}")
+                self._isakmp_debug(f"ISAKMP:({ev.conn_id}):{ev.kind} authentication with {ev.peer} failed: {ev.reason}")
         elif isinstance(ev, MalformedMessage):
             log(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {ev.peer} failed its sanity check or is malformed")
         elif isinstance(ev, ModeFailure):
@@ -380,12 +396,13 @@ class Crypto(Feature):
             self.failed_negotiations += 1
             self._isakmp_debug(f"ISAKMP:({ev.conn_id}):phase {ev.phase} with {ev.peer} failed: {ev.reason}")
         elif isinstance(ev, IsakmpSaDeleted):
-            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):deleting SA reason \"{ev.reason}\" with {ev.peer}")
+            self._isakmp_debug(f'ISAKMP:({ev.conn_id}):deleting SA reason "{ev.reason}" with {ev.peer}')
         elif isinstance(ev, PeerDead):
             self._isakmp_debug(f"ISAKMP: DPD: peer {ev.peer} is not answering, deleting its SAs")
         elif isinstance(ev, NotificationReceived):
-            self._isakmp_debug(f"ISAKMP: received notify {ev.notify_type} from {ev.peer}"
-                               f"{' (protected)' if ev.protected else ''}")
+            self._isakmp_debug(
+                f"ISAKMP: received notify {ev.notify_type} from {ev.peer}{' (protected)' if ev.protected else ''}"
+            )
             if ev.protected and ev.notify_type in PEER_REFUSED:
                 self._peer_refused(ev.peer)
         elif isinstance(ev, InternalError):
@@ -402,8 +419,9 @@ class Crypto(Feature):
         now = time.monotonic()
         done = [s for s in self.engine.isakmp_sas(now) if s.remote.addr == peer and s.state == "QM_IDLE"]
         if done:
-            self.system.logmsg(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check "
-                               "or is malformed")
+            self.system.logmsg(
+                f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check or is malformed"
+            )
             newest = max(done, key=lambda s: s.conn_id)
             self._isakmp_debug(f"ISAKMP:({newest.conn_id}):peer {peer} refused our certificate, deleting the SA")
             self.dispatch(self.engine.clear_isakmp(now, newest.conn_id))
@@ -411,17 +429,23 @@ class Crypto(Feature):
     def _phase2_up(self, ev: Phase2Up) -> None:
         found = self.find_entry(ev.remote.addr, ev.local_selector, ev.remote_selector)
         if found is None:  # the map changed during quick mode; the SA still works for its proxies
-            intf_name, rri = next((i.name for i in self.router.feature(Ip).interfaces.values()
-                                   if i.crypto_map == ev.crypto_map), ""), False
+            intf_name, rri = (
+                next(
+                    (i.name for i in self.router.feature(Ip).interfaces.values() if i.crypto_map == ev.crypto_map), ""
+                ),
+                False,
+            )
         else:
             intf_name, rri = found[0].name, found[2].reverse_route
         self.data.install(ev, intf_name, rri, time.monotonic())
         if "ipsec" in self.debug:
             for direction, keys in (("inbound", ev.inbound), ("outbound", ev.outbound)):
-                self.system.logmsg(f"IPSEC(create_sa): sa created, (sa) sa_dest= "
-                                   f"{ev.local.addr if direction == 'inbound' else ev.remote.addr}, sa_proto= 50, "
-                                   f"sa_spi= 0x{keys.spi:X}({keys.spi}), sa_trans= {ev.transform}, "
-                                   f"sa_conn_id= {ev.isakmp_conn_id}")
+                self.system.logmsg(
+                    f"IPSEC(create_sa): sa created, (sa) sa_dest= "
+                    f"{ev.local.addr if direction == 'inbound' else ev.remote.addr}, sa_proto= 50, "
+                    f"sa_spi= 0x{keys.spi:X}({keys.spi}), sa_trans= {ev.transform}, "
+                    f"sa_conn_id= {ev.isakmp_conn_id}"
+                )
 
     def _isakmp_debug(self, text: str) -> None:
         if "isakmp" in self.debug:

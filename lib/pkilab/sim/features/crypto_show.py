@@ -21,17 +21,24 @@ from pkilab.sim.features.ip import Interface, Ip
 from pkilab.sim.interp import Ctx
 from pkilab.sim.router import Feature, command
 
-LEGEND = ["Codes: C - IKE configuration mode, D - Dead Peer Detection",
-          "       K - Keepalives, N - NAT-traversal",
-          "       T - cTCP encapsulation, X - IKE Extended Authentication",
-          "       psk - Preshared key, rsig - RSA signature",
-          "       renc - RSA encryption"]
-SESSION_LEGEND = ["Code: C - IKE Configuration mode, D - Dead Peer Detection",
-                  "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation",
-                  "X - IKE Extended Authentication, F - IKE Fragmentation",
-                  "R - IKE Auto Reconnect"]
-_ENCR_TEXT = {"des": "DES - Data Encryption Standard (56 bit keys).", "3des": "Three key triple DES",
-              "aes": "AES - Advanced Encryption Standard (128 bit keys)."}
+LEGEND = [
+    "Codes: C - IKE configuration mode, D - Dead Peer Detection",
+    "       K - Keepalives, N - NAT-traversal",
+    "       T - cTCP encapsulation, X - IKE Extended Authentication",
+    "       psk - Preshared key, rsig - RSA signature",
+    "       renc - RSA encryption",
+]
+SESSION_LEGEND = [
+    "Code: C - IKE Configuration mode, D - Dead Peer Detection",
+    "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation",
+    "X - IKE Extended Authentication, F - IKE Fragmentation",
+    "R - IKE Auto Reconnect",
+]
+_ENCR_TEXT = {
+    "des": "DES - Data Encryption Standard (56 bit keys).",
+    "3des": "Three key triple DES",
+    "aes": "AES - Advanced Encryption Standard (128 bit keys).",
+}
 _HASH_TEXT = {"sha": "Secure Hash Standard", "md5": "Message Digest 5", "sha256": "Secure Hash Standard 2 (256 bit)"}
 _AUTH_TEXT = {"rsa-sig": "Rivest-Shamir-Adleman Signature", "pre-share": "Pre-Shared Key"}
 _GROUP_BITS = {1: 768, 2: 1024, 5: 1536, 14: 2048}
@@ -55,8 +62,13 @@ def _flow_text(sel: Selector) -> str:
 def _engine_alg(transform: str) -> str:
     """``esp-3des esp-sha-hmac`` → ``3DES+SHA`` (engine connection table)."""
     enc, _, auth = transform.partition(" ")
-    name = {"esp-des": "DES", "esp-3des": "3DES", "esp-aes": "AES", "esp-192-aes": "AES192",
-            "esp-256-aes": "AES256"}.get(enc, enc.upper())
+    name = {
+        "esp-des": "DES",
+        "esp-3des": "3DES",
+        "esp-aes": "AES",
+        "esp-192-aes": "AES192",
+        "esp-256-aes": "AES256",
+    }.get(enc, enc.upper())
     return f"{name}+{'SHA' if 'sha' in auth else 'MD5'}"
 
 
@@ -94,15 +106,22 @@ class CryptoShow(Feature):
         return "\n".join([*lines, "", "IPv6 Crypto ISAKMP SA", ""])
 
     def _isakmp_detail(self, sas: Sequence[IsakmpSaInfo]) -> str:
-        lines = [*LEGEND, "IPv4 Crypto ISAKMP SA", "",
-                 "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.", ""]
+        lines = [
+            *LEGEND,
+            "IPv4 Crypto ISAKMP SA",
+            "",
+            "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.",
+            "",
+        ]
         for sa in sas:
             if not sa.encr:
                 continue  # no policy chosen yet (MM_NO_STATE): nothing to show in these columns
             life = hms(sa.lifetime_remaining) or "00:00:00"
-            row = (f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{sa.status.split()[0]:<7}"
-                   f"{sa.encr:<4} {sa.hash:<6} {sa.auth:<4} {sa.group or '':<2} {life:<9}"
-                   f"{sa.capabilities}")
+            row = (
+                f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{sa.status.split()[0]:<7}"
+                f"{sa.encr:<4} {sa.hash:<6} {sa.auth:<4} {sa.group or '':<2} {life:<9}"
+                f"{sa.capabilities}"
+            )
             lines += [row.rstrip(), f"       Engine-id:Conn-id =  SW:{sa.conn_id - 1000}", ""]
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
 
@@ -121,8 +140,11 @@ class CryptoShow(Feature):
             flows = self._flows(intf, peer)
             if peer is not None and not flows:
                 continue
-            out += ["", f"interface: {intf.name}",
-                    f"    Crypto map tag: {intf.crypto_map}, local addr {intf.address.ip}"]
+            out += [
+                "",
+                f"interface: {intf.name}",
+                f"    Crypto map tag: {intf.crypto_map}, local addr {intf.address.ip}",
+            ]
             for (local, remote, fpeer), tuns in flows.items():
                 out += self._flow_block(intf, local, remote, fpeer, tuns, infos, bool(args.get("detail")))
         return "\n".join(out)
@@ -148,43 +170,62 @@ class CryptoShow(Feature):
             return None
         return selector_of(hit, True), selector_of(hit, False), entry.peers[0]
 
-    def _flow_block(self, intf: Interface, local: Selector, remote: Selector, peer: str, tuns: list[TunnelSa],
-                    infos: dict[int, IpsecSaInfo], detail: bool) -> list[str]:
+    def _flow_block(
+        self,
+        intf: Interface,
+        local: Selector,
+        remote: Selector,
+        peer: str,
+        tuns: list[TunnelSa],
+        infos: dict[int, IpsecSaInfo],
+        detail: bool,
+    ) -> list[str]:
         enc = sum(t.outbound.counters.packets for t in tuns)
         dec = sum(t.inbound.counters.packets for t in tuns)
         send_err = sum(t.send_errors for t in tuns)
         recv_err = sum(t.recv_errors for t in tuns)
         port = tuns[-1].up.remote.port if tuns else 500
-        lines = ["", "   protected vrf: (none)", f"   local  ident (addr/mask/prot/port): ({local})",
-                 f"   remote ident (addr/mask/prot/port): ({remote})", f"   current_peer {peer} port {port}",
-                 "     PERMIT, flags={origin_is_acl,}",
-                 f"    #pkts encaps: {enc}, #pkts encrypt: {enc}, #pkts digest: {enc}",
-                 f"    #pkts decaps: {dec}, #pkts decrypt: {dec}, #pkts verify: {dec}",
-                 "    #pkts compressed: 0, #pkts decompressed: 0",
-                 "    #pkts not compressed: 0, #pkts compr. failed: 0",
-                 "    #pkts not decompressed: 0, #pkts decompress failed: 0"]
+        lines = [
+            "",
+            "   protected vrf: (none)",
+            f"   local  ident (addr/mask/prot/port): ({local})",
+            f"   remote ident (addr/mask/prot/port): ({remote})",
+            f"   current_peer {peer} port {port}",
+            "     PERMIT, flags={origin_is_acl,}",
+            f"    #pkts encaps: {enc}, #pkts encrypt: {enc}, #pkts digest: {enc}",
+            f"    #pkts decaps: {dec}, #pkts decrypt: {dec}, #pkts verify: {dec}",
+            "    #pkts compressed: 0, #pkts decompressed: 0",
+            "    #pkts not compressed: 0, #pkts compr. failed: 0",
+            "    #pkts not decompressed: 0, #pkts decompress failed: 0",
+        ]
         if detail:
+
             def count(reason: str) -> int:
                 return sum(t.dropped_in.get(reason, 0) for t in tuns)
 
-            lines += [f"    #pkts no sa (send) {self.crypto.data.no_sa_drops}, #pkts invalid sa (rcv) 0",
-                      f"    #pkts encaps failed (send) {send_err}, #pkts decaps failed (rcv) {recv_err}",
-                      f"    #pkts invalid prot (recv) 0, #pkts verify failed: {count('verify failed')}",
-                      f"    #pkts invalid identity (recv) 0, #pkts invalid len (rcv) {count('invalid len')}",
-                      "    #pkts replay rollover (send): 0, #pkts replay rollover (rcv) 0",
-                      f"    ##pkts replay failed (rcv): {count('replay failed')}",
-                      "    #pkts internal err (send): 0, #pkts internal err (recv) 0"]
+            lines += [
+                f"    #pkts no sa (send) {self.crypto.data.no_sa_drops}, #pkts invalid sa (rcv) 0",
+                f"    #pkts encaps failed (send) {send_err}, #pkts decaps failed (rcv) {recv_err}",
+                f"    #pkts invalid prot (recv) 0, #pkts verify failed: {count('verify failed')}",
+                f"    #pkts invalid identity (recv) 0, #pkts invalid len (rcv) {count('invalid len')}",
+                "    #pkts replay rollover (send): 0, #pkts replay rollover (rcv) 0",
+                f"    ##pkts replay failed (rcv): {count('replay failed')}",
+                "    #pkts internal err (send): 0, #pkts internal err (recv) 0",
+            ]
         else:
             lines.append(f"    #send errors {send_err}, #recv errors {recv_err}")
         cur = tuns[-1] if tuns else None
         out_spi = cur.outbound.spi if cur else 0
         pfs = cur.up.pfs_group if cur else None
-        lines += ["", f"     local crypto endpt.: {intf.address.ip if intf.address else ''}, "
-                      f"remote crypto endpt.: {peer}",
-                  f"     plaintext mtu {1446 if cur is None or cur.outbound.block_size == 8 else 1438}, path mtu 1500, "
-                  f"ip mtu 1500, ip mtu idb {intf.name}",
-                  f"     current outbound spi: 0x{out_spi:X}({out_spi})",
-                  f"     PFS (Y/N): {'Y' if pfs else 'N'}, DH group: {f'group{pfs}' if pfs else 'none'}", ""]
+        lines += [
+            "",
+            f"     local crypto endpt.: {intf.address.ip if intf.address else ''}, remote crypto endpt.: {peer}",
+            f"     plaintext mtu {1446 if cur is None or cur.outbound.block_size == 8 else 1438}, path mtu 1500, "
+            f"ip mtu 1500, ip mtu idb {intf.name}",
+            f"     current outbound spi: 0x{out_spi:X}({out_spi})",
+            f"     PFS (Y/N): {'Y' if pfs else 'N'}, DH group: {f'group{pfs}' if pfs else 'none'}",
+            "",
+        ]
         for direction in ("inbound", "outbound"):
             lines.append(f"     {direction} esp sas:")
             for t in tuns:
@@ -199,20 +240,23 @@ class CryptoShow(Feature):
         left = info.lifetime_remaining if info else 0.0
         kb_left = max(0, t.up.lifetime_kilobytes - sa.counters.bytes // 1024)
         settings = "Tunnel UDP-Encaps, " if t.up.udp_encapsulation else "Tunnel, "
-        return [f"      spi: 0x{sa.spi:X}({sa.spi})", f"        transform: {t.up.transform} ,",
-                f"        in use settings ={{{settings}}}",
-                f"        conn id: {conn}, flow_id: SW:{conn - 2000}, sibling_flags 80000040, "
-                f"crypto map: {t.up.crypto_map}",
-                f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
-                f"        IV size: {sa.block_size} bytes", "        replay detection support: Y",
-                "        Status: ACTIVE(ACTIVE)"]
+        return [
+            f"      spi: 0x{sa.spi:X}({sa.spi})",
+            f"        transform: {t.up.transform} ,",
+            f"        in use settings ={{{settings}}}",
+            f"        conn id: {conn}, flow_id: SW:{conn - 2000}, sibling_flags 80000040, "
+            f"crypto map: {t.up.crypto_map}",
+            f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
+            f"        IV size: {sa.block_size} bytes",
+            "        replay detection support: Y",
+            "        Status: ACTIVE(ACTIVE)",
+        ]
 
     # ---- engine connections -----------------------------------------------------------------------
     @command("exec", "show crypto engine connections [active]", level=1)
     def show_engine(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto engine connections active``."""
-        lines = ["Crypto Engine Connections", "",
-                 "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"]
+        lines = ["Crypto Engine Connections", "", "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"]
         infos = self._ipsec()
         for t in self.crypto.data.tunnels:
             info = infos.get(t.up.inbound.spi)
@@ -236,12 +280,20 @@ class CryptoShow(Feature):
         ike = [s for s in self._isakmp() if s.state == "QM_IDLE"]
         ipsec = 2 * len(self.crypto.data.tunnels)
         failed = self.crypto.failed_negotiations
-        return "\n".join(["Hardware Encryption : INACTIVE", " Number of hardware crypto engines = 0", "",
-                          " CryptoEngine Software Crypto Engine details: state = Active",
-                          " Capability    : DES, 3DES, AES, RSA", "",
-                          f" IKE-Session   : {len(ike):>5} active,  5000 max, {failed} failed",
-                          f" DH            : {0:>5} active,  5000 max, 0 failed",
-                          f" IPSec-Session : {ipsec:>5} active, 10000 max, 0 failed", ""])
+        return "\n".join(
+            [
+                "Hardware Encryption : INACTIVE",
+                " Number of hardware crypto engines = 0",
+                "",
+                " CryptoEngine Software Crypto Engine details: state = Active",
+                " Capability    : DES, 3DES, AES, RSA",
+                "",
+                f" IKE-Session   : {len(ike):>5} active,  5000 max, {failed} failed",
+                f" DH            : {0:>5} active,  5000 max, 0 failed",
+                f" IPSec-Session : {ipsec:>5} active, 10000 max, 0 failed",
+                "",
+            ]
+        )
 
     # ---- crypto session ------------------------------------------------------------------------------
     @command("exec", "show crypto session [detail]", level=1)
@@ -267,8 +319,9 @@ class CryptoShow(Feature):
             lines += self._session_block(name, peer, ikes, tuns, detail)
         return "\n".join(lines)
 
-    def _session_block(self, name: str, peer: str, ikes: list[IsakmpSaInfo], tuns: list[TunnelSa],
-                       detail: bool) -> list[str]:
+    def _session_block(
+        self, name: str, peer: str, ikes: list[IsakmpSaInfo], tuns: list[TunnelSa], detail: bool
+    ) -> list[str]:
         up_ike = [s for s in ikes if s.state == "QM_IDLE"]
         if tuns:
             status = "UP-ACTIVE" if up_ike else "UP-NO-IKE"
@@ -289,28 +342,37 @@ class CryptoShow(Feature):
             if detail:
                 lines.append("  Session ID: 0")
             state = "Active" if sa.state == "QM_IDLE" else "Inactive"
-            lines.append(f"  IKEv1 SA: local {sa.local.addr}/{sa.local.port} remote {sa.remote.addr}/{sa.remote.port} "
-                         f"{state}")
+            lines.append(
+                f"  IKEv1 SA: local {sa.local.addr}/{sa.local.port} remote {sa.remote.addr}/{sa.remote.port} {state}"
+            )
             if detail:
-                lines.append(f"          Capabilities:{sa.capabilities or '(none)'} connid:{sa.conn_id} "
-                             f"lifetime:{hms(sa.lifetime_remaining) or '0'}")
+                lines.append(
+                    f"          Capabilities:{sa.capabilities or '(none)'} connid:{sa.conn_id} "
+                    f"lifetime:{hms(sa.lifetime_remaining) or '0'}"
+                )
         flows: dict[tuple[Selector, Selector], list[TunnelSa]] = {}
         for t in tuns:
             flows.setdefault((t.up.local_selector, t.up.remote_selector), []).append(t)
         for (local, remote), group in flows.items():
             proto = "ip" if local.protocol == 0 else str(local.protocol)
-            lines += [f"  IPSEC FLOW: permit {proto} {_flow_text(local)} {_flow_text(remote)}",
-                      f"        Active SAs: {2 * len(group)}, origin: crypto map"]
+            lines += [
+                f"  IPSEC FLOW: permit {proto} {_flow_text(local)} {_flow_text(remote)}",
+                f"        Active SAs: {2 * len(group)}, origin: crypto map",
+            ]
             if detail:
                 infos = self._ipsec()
-                left = min((infos[t.up.inbound.spi].lifetime_remaining for t in group
-                            if t.up.inbound.spi in infos), default=0.0)
+                left = min(
+                    (infos[t.up.inbound.spi].lifetime_remaining for t in group if t.up.inbound.spi in infos),
+                    default=0.0,
+                )
                 kb = group[-1].up.lifetime_kilobytes
                 dec = sum(t.inbound.counters.packets for t in group)
                 enc = sum(t.outbound.counters.packets for t in group)
                 drops = sum(t.recv_errors for t in group)
-                lines += [f"        Inbound:  #pkts dec'ed {dec} drop {drops} life (KB/Sec) {kb}/{int(left)}",
-                          f"        Outbound: #pkts enc'ed {enc} drop 0 life (KB/Sec) {kb}/{int(left)}"]
+                lines += [
+                    f"        Inbound:  #pkts dec'ed {dec} drop {drops} life (KB/Sec) {kb}/{int(left)}",
+                    f"        Outbound: #pkts enc'ed {enc} drop 0 life (KB/Sec) {kb}/{int(left)}",
+                ]
         return [*lines, ""]
 
     # ---- configuration views --------------------------------------------------------------------------
@@ -323,18 +385,23 @@ class CryptoShow(Feature):
             p = cfg.policies[prio]
             alg = p.encr.split()
             encr = _ENCR_TEXT[alg[0]] if len(alg) == 1 else f"AES - Advanced Encryption Standard ({alg[1]} bit keys)."
-            lines += [f"Protection suite of priority {prio}",
-                      f"\tencryption algorithm:\t{encr}",
-                      f"\thash algorithm:\t\t{_HASH_TEXT[p.hash]}",
-                      f"\tauthentication method:\t{_AUTH_TEXT[p.auth]}",
-                      f"\tDiffie-Hellman group:\t#{p.group} ({_GROUP_BITS[p.group]} bit)",
-                      f"\tlifetime:\t\t{p.lifetime} seconds, no volume limit"]
+            lines += [
+                f"Protection suite of priority {prio}",
+                f"\tencryption algorithm:\t{encr}",
+                f"\thash algorithm:\t\t{_HASH_TEXT[p.hash]}",
+                f"\tauthentication method:\t{_AUTH_TEXT[p.auth]}",
+                f"\tDiffie-Hellman group:\t#{p.group} ({_GROUP_BITS[p.group]} bit)",
+                f"\tlifetime:\t\t{p.lifetime} seconds, no volume limit",
+            ]
         if not cfg.policies:
-            lines += ["Default protection suite",
-                      "\tencryption algorithm:\tDES - Data Encryption Standard (56 bit keys).",
-                      "\thash algorithm:\t\tSecure Hash Standard",
-                      "\tauthentication method:\tRivest-Shamir-Adleman Signature",
-                      "\tDiffie-Hellman group:\t#1 (768 bit)", "\tlifetime:\t\t86400 seconds, no volume limit"]
+            lines += [
+                "Default protection suite",
+                "\tencryption algorithm:\tDES - Data Encryption Standard (56 bit keys).",
+                "\thash algorithm:\t\tSecure Hash Standard",
+                "\tauthentication method:\tRivest-Shamir-Adleman Signature",
+                "\tDiffie-Hellman group:\t#1 (768 bit)",
+                "\tlifetime:\t\t86400 seconds, no volume limit",
+            ]
         return "\n".join(lines)
 
     @command("exec", "show crypto map [tag tag:WORD]", level=1)
@@ -361,7 +428,7 @@ class CryptoShow(Feature):
                 continue
             for seq in sorted(entries):
                 body = self._map_entry(cfg, entries[seq], name, seq)[1:]
-                lines += [f"Crypto Map Template\"{name}\" {seq}", *body, ""]
+                lines += [f'Crypto Map Template"{name}" {seq}', *body, ""]
         return "\n".join(lines)
 
     @command("exec", "show crypto ipsec transform-set [name:WORD]", level=1)
@@ -371,8 +438,11 @@ class CryptoShow(Feature):
         for ts in self.router.feature(CryptoConfig).transform_sets.values():
             if args.get("name") not in (None, ts.name):
                 continue
-            lines += [f"Transform set {ts.name}: {{ {' '.join(ts.words)}  }} ",
-                      f"   will negotiate = {{ {ts.mode.capitalize()},  }}, ", ""]
+            lines += [
+                f"Transform set {ts.name}: {{ {' '.join(ts.words)}  }} ",
+                f"   will negotiate = {{ {ts.mode.capitalize()},  }}, ",
+                "",
+            ]
         return "\n".join(lines)
 
     @command("exec", "show crypto ipsec security-association lifetime", level=1)
@@ -392,7 +462,7 @@ class CryptoShow(Feature):
         return "\n".join(lines)
 
     def _map_entry(self, cfg: CryptoConfig, e: MapEntry, tag: str, seq: int) -> list[str]:
-        head = [f"Crypto Map IPv4 \"{tag}\" {seq} ipsec-isakmp"]
+        head = [f'Crypto Map IPv4 "{tag}" {seq} ipsec-isakmp']
         if e.dynamic_template:
             return [*head, f"\tDynamic map template tag: {e.dynamic_template}"]
         if e.description:
@@ -407,10 +477,14 @@ class CryptoShow(Feature):
         current = next((t.peer for t in self.crypto.data.tunnels if t.up.crypto_map == tag), None)
         if current or e.peers:
             head.append(f"\tCurrent peer: {current or e.peers[0]}")
-        head += [f"\tSecurity association lifetime: {e.lifetime_kilobytes or cfg.sa_kilobytes} kilobytes/"
-                 f"{e.lifetime_seconds or cfg.sa_seconds} seconds",
-                 "\tResponder-Only (Y/N): N", f"\tPFS (Y/N): {'Y' if e.pfs else 'N'}", "\tMixed-mode : Disabled",
-                 "\tTransform sets={ "]
+        head += [
+            f"\tSecurity association lifetime: {e.lifetime_kilobytes or cfg.sa_kilobytes} kilobytes/"
+            f"{e.lifetime_seconds or cfg.sa_seconds} seconds",
+            "\tResponder-Only (Y/N): N",
+            f"\tPFS (Y/N): {'Y' if e.pfs else 'N'}",
+            "\tMixed-mode : Disabled",
+            "\tTransform sets={ ",
+        ]
         for name in e.transform_sets:
             ts = cfg.transform_sets.get(name)
             words = " ".join(ts.words) if ts else ""

@@ -104,12 +104,22 @@ class Enrollment(Feature):
         intf = self.router.feature(Ip).interfaces.get(normalize_interface(tp.source_interface) or "")
         return str(intf.address.ip) if intf is not None and intf.address is not None else None
 
-    async def _http(self, tp: Trustpoint, method: str, target: str, body: bytes = b"",
-                    content_type: str = "") -> tuple[int, str, bytes]:
+    async def _http(
+        self, tp: Trustpoint, method: str, target: str, body: bytes = b"", content_type: str = ""
+    ) -> tuple[int, str, bytes]:
         address, port, prefix, host = self._endpoint(tp)
         try:
-            resp = await vhttp.request(self.router.feature(Ip), address, port, method, prefix + target, host, body,
-                                       content_type, self._source(tp))
+            resp = await vhttp.request(
+                self.router.feature(Ip),
+                address,
+                port,
+                method,
+                prefix + target,
+                host,
+                body,
+                content_type,
+                self._source(tp),
+            )
         except vhttp.HttpTransportError as exc:
             raise EnrollError(f"% Error in connecting to the CA: {exc}") from None
         return resp.status, resp.content_type, resp.body
@@ -119,8 +129,7 @@ class Enrollment(Feature):
         req = get_ca_cert_request(ClientOptions(ca_ident=tp.name))
         status, ctype, body = await self._http(tp, req.method, req.target)
         if status != 200:
-            raise EnrollError("% Error in receiving Certificate Authority certificate: status = FAIL, "
-                              "cert length = 0")
+            raise EnrollError("% Error in receiving Certificate Authority certificate: status = FAIL, cert length = 0")
         return parse_ca_cert(ctype, body)
 
     # ---- authenticate ------------------------------------------------------------------------
@@ -131,8 +140,10 @@ class Enrollment(Feature):
         if tp is None:
             return f"% Trustpoint {args['name']} not found"
         if tp.enrollment_terminal or not tp.enrollment_url:
-            yield "Enter the base 64 encoded CA certificate.\nEnd with a blank line or the word \"quit\" on a " \
-                  "line by itself\n\n"
+            yield (
+                'Enter the base 64 encoded CA certificate.\nEnd with a blank line or the word "quit" on a '
+                "line by itself\n\n"
+            )
             lines: list[str] = []
             while True:
                 line = yield Ask("")
@@ -155,15 +166,18 @@ class Enrollment(Feature):
         shown = fingerprints.md5_words(ca)
         if self.router.has_fault("wrong-ca-fingerprint"):
             shown = fingerprints.words(bytes(b ^ 0x5A for b in bytes.fromhex(shown.replace(" ", ""))))
-        yield (f"Certificate has the following attributes:\n       Fingerprint MD5: {shown} \n"
-               f"      Fingerprint SHA1: {fingerprints.sha1_words(ca)} \n\n")
+        yield (
+            f"Certificate has the following attributes:\n       Fingerprint MD5: {shown} \n"
+            f"      Fingerprint SHA1: {fingerprints.sha1_words(ca)} \n\n"
+        )
         answer = yield Ask("% Do you accept this certificate? [yes/no]: ")
         if not _ask_yes(answer):
             return "% Certificate not accepted."
         tp.ca_cert = ca
         self.router.feature(System).touch()
-        return "Trustpoint CA certificate accepted." + ("\n% Certificate successfully imported"
-                                                       if tp.enrollment_terminal else "")
+        return "Trustpoint CA certificate accepted." + (
+            "\n% Certificate successfully imported" if tp.enrollment_terminal else ""
+        )
 
     async def _guard(self, coro: Any) -> Any:
         try:
@@ -198,17 +212,20 @@ class Enrollment(Feature):
         if tp.ca_cert is None:
             return "% You must authenticate the Certificate Authority before you can enroll with it."
         if tp.cert is not None:
-            again = yield Ask("% You already have a certificate for this trustpoint.\n"
-                              "% Re-enroll and replace it? [yes/no]: ")
+            again = yield Ask(
+                "% You already have a certificate for this trustpoint.\n% Re-enroll and replace it? [yes/no]: "
+            )
             if not _ask_yes(again):
                 return None
         yield "%\n% Start certificate enrollment .. \n"
         password = None
         if not tp.enrollment_terminal:
-            yield ("% Create a challenge password. You will need to verbally provide this\n"
-                   "   password to the CA Administrator in order to revoke your certificate.\n"
-                   "   For security reasons your password will not be saved in the configuration.\n"
-                   "   Please make a note of it.\n\n")
+            yield (
+                "% Create a challenge password. You will need to verbally provide this\n"
+                "   password to the CA Administrator in order to revoke your certificate.\n"
+                "   For security reasons your password will not be saved in the configuration.\n"
+                "   Please make a note of it.\n\n"
+            )
             password = yield Ask("Password: ", echo=False)
             again = yield Ask("\nRe-enter password: ", echo=False)
             if again != password:
@@ -234,32 +251,50 @@ class Enrollment(Feature):
         if not _ask_yes(go):
             return None
         self.start_enrollment(tp, label, key, subject, csr, renewal=False)
-        return ("% Certificate request sent to Certificate Authority\n"
-                "% The 'show crypto pki certificate verbose " + tp.name + "' command will show the fingerprint.")
+        return (
+            "% Certificate request sent to Certificate Authority\n"
+            "% The 'show crypto pki certificate verbose " + tp.name + "' command will show the fingerprint."
+        )
 
     def _terminal_request(self, csr_der: bytes) -> Generator[Any, Any, str | None]:
         show = yield Ask("Display Certificate Request to terminal? [yes/no]: ")
         if not _ask_yes(show):
             return None
         b64 = base64.encodebytes(csr_der).decode().replace("\n", "")
-        body = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+        body = "\n".join(b64[i : i + 64] for i in range(0, len(b64), 64))
         while True:
-            yield (f"Certificate Request follows:\n\n{body}\n\n"
-                   "---End - This line not part of the certificate request---\n")
+            yield (
+                f"Certificate Request follows:\n\n{body}\n\n---End - This line not part of the certificate request---\n"
+            )
             again = yield Ask("Redisplay enrollment request? [yes/no]: ")
             if not _ask_yes(again):
                 return None
 
-    def start_enrollment(self, tp: Trustpoint, label: str, key: Any, subject: x509.Name,
-                         csr: x509.CertificateSigningRequest, renewal: bool) -> None:
+    def start_enrollment(
+        self,
+        tp: Trustpoint,
+        label: str,
+        key: Any,
+        subject: x509.Name,
+        csr: x509.CertificateSigningRequest,
+        renewal: bool,
+    ) -> None:
         """Send the PKCSReq in the background and follow it to the end."""
         csr_der = csr.public_bytes(serialization.Encoding.DER)
         system = self.router.feature(System)
-        system.logmsg(f"%PKI-6-CSR_FINGERPRINT: \n CSR Fingerprint MD5 : {fingerprints.md5_hex(csr_der)}"
-                      f"  \n CSR Fingerprint SHA1: {fingerprints.sha1_hex(csr_der)}")
+        system.logmsg(
+            f"%PKI-6-CSR_FINGERPRINT: \n CSR Fingerprint MD5 : {fingerprints.md5_hex(csr_der)}"
+            f"  \n CSR Fingerprint SHA1: {fingerprints.sha1_hex(csr_der)}"
+        )
         signer = tp.cert if renewal else None
-        client = ScepClient(key, subject, tp.ca_cert, self.router.clock.now(),  # type: ignore[arg-type]
-                            ClientOptions(cipher="3des", digest="sha1", ca_ident=tp.name), signer_cert=signer)
+        client = ScepClient(
+            key,
+            subject,
+            tp.ca_cert,  # type: ignore[arg-type]
+            self.router.clock.now(),
+            ClientOptions(cipher="3des", digest="sha1", ca_ident=tp.name),
+            signer_cert=signer,
+        )
         # One transaction per request: a re-enrollment with the same key is a new request, not a
         # retransmission of the old one (which the CA would answer with the old certificate).
         self.sequence += 1
@@ -284,8 +319,9 @@ class Enrollment(Feature):
                     return
                 if result.status == PkiStatus.FAILURE:
                     tp.pending = None
-                    system.logmsg("%PKI-6-CERTREJECT: Certificate enrollment request was rejected by "
-                                  "Certificate Authority")
+                    system.logmsg(
+                        "%PKI-6-CERTREJECT: Certificate enrollment request was rejected by Certificate Authority"
+                    )
                     return
                 if tp.pending is None or self.router.features_by_name().get("Enrollment") is not self:
                     return  # trustpoint removed or router reloaded
@@ -317,9 +353,11 @@ class Enrollment(Feature):
         if tp is None or tp.ca_cert is None:
             return f"% Trustpoint {args['name']} is not authenticated"
         fqdn, _ = self._subject(tp, False, None)
-        yield (f"% The fully-qualified domain name in the certificate will be: {fqdn}\n\n"
-               "Enter the base 64 encoded certificate.\nEnd with a blank line or the word \"quit\" on a line by "
-               "itself\n")
+        yield (
+            f"% The fully-qualified domain name in the certificate will be: {fqdn}\n\n"
+            'Enter the base 64 encoded certificate.\nEnd with a blank line or the word "quit" on a line by '
+            "itself\n"
+        )
         lines: list[str] = []
         while True:
             line = yield Ask("")
@@ -333,8 +371,11 @@ class Enrollment(Feature):
         keys = self._keys()
         pair = keys.get(tp.rsakeypair or keys.default_label())
         public = cert.public_key()
-        if pair is None or not isinstance(public, rsa.RSAPublicKey) or \
-                public.public_numbers() != pair.private_key.public_key().public_numbers():
+        if (
+            pair is None
+            or not isinstance(public, rsa.RSAPublicKey)
+            or public.public_numbers() != pair.private_key.public_key().public_numbers()
+        ):
             return "% Error: the certificate does not match this router's key pair"
         if cert.issuer != tp.ca_cert.subject:
             return "% Error: the certificate was not issued by the trustpoint's CA"
@@ -393,8 +434,14 @@ class Enrollment(Feature):
             port = parts.port or 80
             target = f"http://{address}:{port}{parts.path}" + (f"?{parts.query}" if parts.query else "")
             return x509.load_der_x509_crl(await asyncio.to_thread(_http_get, target, url))
-        resp = await vhttp.request(self.router.feature(Ip), address, parts.port or 80, "GET",
-                                   parts.path + (f"?{parts.query}" if parts.query else ""), parts.hostname or "")
+        resp = await vhttp.request(
+            self.router.feature(Ip),
+            address,
+            parts.port or 80,
+            "GET",
+            parts.path + (f"?{parts.query}" if parts.query else ""),
+            parts.hostname or "",
+        )
         if resp.status != 200:
             raise EnrollError(f"HTTP {resp.status} from {url}")
         return x509.load_der_x509_crl(resp.body)
@@ -426,8 +473,9 @@ class Enrollment(Feature):
                     label = f"{label}"
                     key = keys.generate(label, key.key_size, False).private_key
                 _, subject = self._subject(tp, False, None)
-                self.start_enrollment(tp, label, key, subject, build_csr(key, subject, None, hash_name="sha256"),
-                                      renewal=True)
+                self.start_enrollment(
+                    tp, label, key, subject, build_csr(key, subject, None, hash_name="sha256"), renewal=True
+                )
             except Exception as exc:
                 tp.renew_failed_at = now
                 self.router.feature(System).logmsg(f"%PKI-3-CERTRETFAIL: Certificate enrollment failed. ({exc})")

@@ -58,7 +58,7 @@ class Route:
 
 def _if_sort_key(name: str) -> tuple[str, list[int]]:
     base = name.rstrip("0123456789/.")
-    nums = [int(x) for x in name[len(base):].replace(".", "/").split("/") if x.isdigit()]
+    nums = [int(x) for x in name[len(base) :].replace(".", "/").split("/") if x.isdigit()]
     return base, nums
 
 
@@ -89,8 +89,9 @@ class Ip(Feature):
         net = self.router.lab.network
         for intf in self.interfaces.values():
             if intf.link is not None:
-                intf.attachment = net.attach(intf.link, self.router.name, intf.name, self._receive,
-                                             self._addresses_of(intf), self._is_up(intf))
+                intf.attachment = net.attach(
+                    intf.link, self.router.name, intf.name, self._receive, self._addresses_of(intf), self._is_up(intf)
+                )
 
     def stop(self) -> None:
         """Detach from the network (reload)."""
@@ -157,8 +158,12 @@ class Ip(Feature):
         except ValueError:
             return f"Bad mask /0 for address {args['address']}"
         for other in self.interfaces.values():
-            if other is not ctx.obj and other.address is not None and other.address.network.overlaps(
-                    addr.network) and other.address.network.prefixlen < 32:
+            if (
+                other is not ctx.obj
+                and other.address is not None
+                and other.address.network.overlaps(addr.network)
+                and other.address.network.prefixlen < 32
+            ):
                 return f"% {addr.network.network_address} overlaps with {other.name}"
         ctx.obj.address = addr
         ctx.obj.method = "manual" if ctx.interactive else "NVRAM"
@@ -176,7 +181,8 @@ class Ip(Feature):
         """``shutdown``."""
         if not ctx.obj.shutdown and ctx.interactive:
             self.router.feature(System).logmsg(
-                f"%LINK-5-CHANGED: Interface {ctx.obj.name}, changed state to administratively down")
+                f"%LINK-5-CHANGED: Interface {ctx.obj.name}, changed state to administratively down"
+            )
         ctx.obj.shutdown = True
 
     @command("config-if", "no shutdown")
@@ -211,16 +217,18 @@ class Ip(Feature):
         except ValueError:
             return "%Inconsistent address and mask"
         route = Route(net, args.get("hop"), args.get("interface"), "S", args.get("number", 1))
-        self.static = [r for r in self.static if (r.network, r.next_hop, r.interface) != (
-            route.network, route.next_hop, route.interface)] + [route]
+        self.static = [
+            r
+            for r in self.static
+            if (r.network, r.next_hop, r.interface) != (route.network, route.next_hop, route.interface)
+        ] + [route]
         return None
 
     @command("config", "no ip route A.B.C.D mask:A.B.C.D [hop:A.B.C.D] [IF]")
     def no_ip_route(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip route``."""
         net = ipaddress.IPv4Network(f"{args['address']}/{args['mask']}", strict=False)
-        self.static = [r for r in self.static if not (r.network == net and (
-            args.get("hop") in (None, r.next_hop)))]
+        self.static = [r for r in self.static if not (r.network == net and (args.get("hop") in (None, r.next_hop)))]
 
     # ---- show --------------------------------------------------------------------------
     @command("exec", "show ip interface brief", level=1)
@@ -237,17 +245,26 @@ class Ip(Feature):
 
     def routes(self) -> list[Route]:
         """The routing table: connected, static and injected routes."""
-        table = [Route(i.address.network, None, i.name, "C", 0) for i in self.interfaces.values()
-                 if i.up and i.address is not None]
+        table = [
+            Route(i.address.network, None, i.name, "C", 0)
+            for i in self.interfaces.values()
+            if i.up and i.address is not None
+        ]
         return table + self.static + self.extra_routes
 
     @command("exec", "show ip route", level=1)
     def show_ip_route(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ip route`` (connected, static, injected)."""
-        lines = ["Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP",
-                 "", "Gateway of last resort is " + next(
-                     (f"{r.next_hop} to network 0.0.0.0" for r in self.routes()
-                      if r.network.prefixlen == 0 and r.next_hop), "not set"), ""]
+        lines = [
+            "Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP",
+            "",
+            "Gateway of last resort is "
+            + next(
+                (f"{r.next_hop} to network 0.0.0.0" for r in self.routes() if r.network.prefixlen == 0 and r.next_hop),
+                "not set",
+            ),
+            "",
+        ]
         for r in sorted(self.routes(), key=lambda r: (int(r.network.network_address), r.network.prefixlen)):
             code = "S*" if r.source == "S" and r.network.prefixlen == 0 else r.source
             if r.source == "C":
@@ -390,14 +407,16 @@ class Ip(Feature):
         self._ident = (self._ident + 1) & 0xFFFF
         return self._ident
 
-    def send_udp(self, src: str | None, dst: str, sport: int, dport: int, data: bytes,
-                 trace: Trace | None = None) -> bool:
+    def send_udp(
+        self, src: str | None, dst: str, sport: int, dport: int, data: bytes, trace: Trace | None = None
+    ) -> bool:
         """Send a UDP datagram from this router (source chosen by routing when None)."""
         src = src or self.source_for(dst)
         if src is None:
             return False
-        return self.send(pk.ipv4(src, dst, pk.PROTO_UDP, pk.udp(src, dst, sport, dport, data),
-                                 ident=self.next_ident()), trace)
+        return self.send(
+            pk.ipv4(src, dst, pk.PROTO_UDP, pk.udp(src, dst, sport, dport, data), ident=self.next_ident()), trace
+        )
 
     # ---- ping --------------------------------------------------------------------------
     def echo(self, src: str, dst: str, seq: int, size: int, timeout: float) -> asyncio.Future[str]:
@@ -413,20 +432,23 @@ class Ip(Feature):
                 waiter.set_result(".")
 
         payload = bytes(i & 0xFF for i in range(size - 28)) if size > 28 else b""
-        packet = pk.ipv4(src, dst, pk.PROTO_ICMP, pk.icmp(8, 0, self._echo_id, seq, payload),
-                         ident=self.next_ident())
+        packet = pk.ipv4(src, dst, pk.PROTO_ICMP, pk.icmp(8, 0, self._echo_id, seq, payload), ident=self.next_ident())
         handle = loop.call_later(timeout, lost, "timeout")
         fut.add_done_callback(lambda _: handle.cancel())
         self.send(packet, Trace(on_drop=lost))
         return fut
 
-    @command("exec", "ping [ip] target:WORD [source src:WORD] [repeat count:<1-2147483647>] "
-                     "[size size:<36-18024>] [timeout secs:<0-3600>]", level=1)
+    @command(
+        "exec",
+        "ping [ip] target:WORD [source src:WORD] [repeat count:<1-2147483647>] "
+        "[size size:<36-18024>] [timeout secs:<0-3600>]",
+        level=1,
+    )
     def ping(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``ping [ip] ADDR [source IF|ADDR] [repeat N]`` with IOS's output."""
         dst = self.router.feature(System).resolve(args["target"])
         if dst is None:
-            return f"Translating \"{args['target']}\"\n% Unrecognized host or address, or protocol not running.\n"
+            return f'Translating "{args["target"]}"\n% Unrecognized host or address, or protocol not running.\n'
         src, err = self._ping_source(args.get("src"), dst)
         if err:
             return err

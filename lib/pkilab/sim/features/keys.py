@@ -99,8 +99,8 @@ def _split_private(text: str) -> tuple[str, list[str]]:
     start, end = text.find(_BLOCK_BEGIN), text.find(_BLOCK_END)
     if start < 0 or end < start:
         return text, []
-    block = text[start + len(_BLOCK_BEGIN):end].strip().splitlines()
-    return text[:start] + text[end + len(_BLOCK_END):].lstrip("\n"), block
+    block = text[start + len(_BLOCK_BEGIN) : end].strip().splitlines()
+    return text[:start] + text[end + len(_BLOCK_END) :].lstrip("\n"), block
 
 
 def _yes_no(answer: str) -> bool | None:
@@ -167,7 +167,7 @@ class Keys(Feature):
         return True
 
     def _drop_certificates(self, pair: KeyPair) -> None:
-        """"All router certs issued using these keys will also be removed" (CA certificates stay)."""
+        """Drop the certificates of this key pair ("All router certs issued using these keys will also be removed")."""
         trustpoints = self.router.features_by_name().get("Trustpoints")
         mine = pair.private_key.public_key().public_numbers()
         for tp in getattr(trustpoints, "points", {}).values():
@@ -223,9 +223,11 @@ class Keys(Feature):
                 return f"% Invalid modulus size, must be in the range of {MIN_MODULUS} to {MAX_MODULUS}"
             yield f"% The key modulus size is {bits} bits\n"
         else:
-            yield (f"Choose the size of the key modulus in the range of {MIN_MODULUS} to {MAX_MODULUS} for your\n"
-                   "  General Purpose Keys. Choosing a key modulus greater than 512 may take\n"
-                   "  a few minutes.\n\n")
+            yield (
+                f"Choose the size of the key modulus in the range of {MIN_MODULUS} to {MAX_MODULUS} for your\n"
+                "  General Purpose Keys. Choosing a key modulus greater than 512 may take\n"
+                "  a few minutes.\n\n"
+            )
             while True:
                 answer = (yield Ask(f"How many bits in the modulus [{DEFAULT_MODULUS}]: ")).strip()
                 bits = self._modulus(answer) if answer else DEFAULT_MODULUS
@@ -252,11 +254,16 @@ class Keys(Feature):
             if wanted is not None and pair.label != wanted:
                 continue
             storage = "private-config" if pair.label in self.saved else "not specified"
-            out += [f"% Key pair was generated at: {self.router.clock.format_date(pair.generated_at)}",
-                    f"Key name: {pair.label}", "Key type: RSA KEYS", f" Storage Device: {storage}",
-                    f" Usage: {pair.usage}",
-                    f" Key is {'' if pair.exportable else 'not '}exportable.", " Key Data:",
-                    *key_data_lines(pair.private_key)]
+            out += [
+                f"% Key pair was generated at: {self.router.clock.format_date(pair.generated_at)}",
+                f"Key name: {pair.label}",
+                "Key type: RSA KEYS",
+                f" Storage Device: {storage}",
+                f" Usage: {pair.usage}",
+                f" Key is {'' if pair.exportable else 'not '}exportable.",
+                " Key Data:",
+                *key_data_lines(pair.private_key),
+            ]
         return "\n".join(out) + "\n" if out else ""
 
     # ---- export / import ---------------------------------------------------------------
@@ -287,10 +294,14 @@ class Keys(Feature):
             yield f"Writing file to {target}\n" + ("\n" if ext == "pub" else "")
         return None
 
-    @command("config", "crypto key import rsa label:WORD [general-purpose] [exportable] pem "
-                       "{terminal | url url:WORD} passphrase:LINE")
-    @command("exec", "crypto key import rsa label:WORD [general-purpose] [exportable] pem "
-                     "{terminal | url url:WORD} passphrase:LINE")
+    @command(
+        "config",
+        "crypto key import rsa label:WORD [general-purpose] [exportable] pem {terminal | url url:WORD} passphrase:LINE",
+    )
+    @command(
+        "exec",
+        "crypto key import rsa label:WORD [general-purpose] [exportable] pem {terminal | url url:WORD} passphrase:LINE",
+    )
     def import_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key import rsa L [exportable] pem {terminal | url URL} PASSPHRASE`` (seed step 11)."""
         label = args["label"]
@@ -323,8 +334,10 @@ class Keys(Feature):
     @staticmethod
     def _import_pasted() -> Generator[Any, str, list[str] | str]:
         texts: list[str] = []
-        for what, end in (("public General Purpose key or certificate", 'a blank line or "quit"'),
-                          ("encrypted private General Purpose key", '"quit"')):
+        for what, end in (
+            ("public General Purpose key or certificate", 'a blank line or "quit"'),
+            ("encrypted private General Purpose key", '"quit"'),
+        ):
             yield f"% Enter PEM-formatted {what}.\n% End with {end} on a line by itself.\n"
             lines: list[str] = []
             while True:

@@ -71,10 +71,21 @@ class System(Feature):
     def config_lines(self) -> list[str]:
         """Render this feature's part of the running configuration."""
         r = self.router
-        lines = ["!", f"! Last configuration change at {r.clock.format(self.last_change)}", "!",
-                 "version 15.2", "service timestamps debug datetime msec", "service timestamps log datetime msec",
-                 "no service password-encryption", "!", f"hostname {r.hostname}", "!",
-                 "boot-start-marker", "boot-end-marker", "!"]
+        lines = [
+            "!",
+            f"! Last configuration change at {r.clock.format(self.last_change)}",
+            "!",
+            "version 15.2",
+            "service timestamps debug datetime msec",
+            "service timestamps log datetime msec",
+            "no service password-encryption",
+            "!",
+            f"hostname {r.hostname}",
+            "!",
+            "boot-start-marker",
+            "boot-end-marker",
+            "!",
+        ]
         lines.append(f"logging buffered {self.log.buffer_size}")
         if self.enable_secret:
             lines.append(f"enable secret 9 {self.enable_secret}")
@@ -149,7 +160,7 @@ class System(Feature):
         if not args.get("terminal"):
             answer = yield Ask("Configuring from terminal, memory, or network [terminal]? ")
             if answer.strip() and not "terminal".startswith(answer.strip().lower()):
-                return "?Must be \"terminal\", \"memory\" or \"network\""
+                return '?Must be "terminal", "memory" or "network"'
         ctx.session.push_mode("config")
         return "Enter configuration commands, one per line.  End with CNTL/Z."
 
@@ -176,15 +187,15 @@ class System(Feature):
     # ---- config navigation (every config mode) ------------------------------------------
     for _mode in [m.name for m in MODES.values() if m.config]:
         locals()["_end_" + _mode.replace("-", "_")] = command(_mode, "end")(lambda self, ctx, args: self._end(ctx))
-        locals()["_exit_" + _mode.replace("-", "_")] = command(_mode, "exit")(
-            lambda self, ctx, args: self._exit(ctx))
+        locals()["_exit_" + _mode.replace("-", "_")] = command(_mode, "exit")(lambda self, ctx, args: self._exit(ctx))
     del _mode
 
     def _end(self, ctx: Ctx) -> None:
         ctx.session.to_mode("privileged")
         if ctx.interactive:
-            self.logmsg(f"%SYS-5-CONFIG_I: Configured from console by {ctx.session.user or 'console'} "
-                        f"on vty0 (127.0.0.1)")
+            self.logmsg(
+                f"%SYS-5-CONFIG_I: Configured from console by {ctx.session.user or 'console'} on vty0 (127.0.0.1)"
+            )
 
     def _exit(self, ctx: Ctx) -> None:
         parent = MODES[ctx.mode].parent or "privileged"
@@ -304,8 +315,12 @@ class System(Feature):
     @command("config", "no ip ssh LINE")
     def verbatim(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Keep a configuration knob the simulator does not act on."""
-        line = " ".join(k for k in ("no",) if args.get("no")) + " ".join(
-            k for k in ("service", "ip", "ssh") if args.get(k)) + " " + args["line"]
+        line = (
+            " ".join(k for k in ("no",) if args.get("no"))
+            + " ".join(k for k in ("service", "ip", "ssh") if args.get(k))
+            + " "
+            + args["line"]
+        )
         line = re.sub(r"\s+", " ", line).strip()
         if line.startswith(("service timestamps", "no service password-encryption")):
             return

@@ -172,14 +172,18 @@ class Trustpoints(Feature):
         return None
 
     def _remove_dialog(self, tp: Trustpoint) -> Any:
-        answer = yield Ask("% Removing an enrolled trustpoint will destroy all certificates\n"
-                           "received from the related Certificate Authority.\n\n"
-                           "Are you sure you want to do this? [yes/no]: ")
+        answer = yield Ask(
+            "% Removing an enrolled trustpoint will destroy all certificates\n"
+            "received from the related Certificate Authority.\n\n"
+            "Are you sure you want to do this? [yes/no]: "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             return None
         self.points.pop(tp.name, None)
-        return "% Be sure to ask the CA administrator to revoke your certificates.\n\n" \
-               "No enrollment sessions are currently active."
+        return (
+            "% Be sure to ask the CA administrator to revoke your certificates.\n\n"
+            "No enrollment sessions are currently active."
+        )
 
     @command("ca-trustpoint", "enrollment url url:WORD")
     def enrollment_url(self, ctx: Ctx, args: dict[str, Any]) -> None:
@@ -316,8 +320,10 @@ class Trustpoints(Feature):
             # cannot be reached, before looking at the certificate's dates.
             if checks_crl and stale:
                 return "need-crl", tp
-            if not self.router.has_fault("accept-expired-certificates") and \
-                    not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            if (
+                not self.router.has_fault("accept-expired-certificates")
+                and not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+            ):
                 return "invalid", tp
             if not checks_crl:
                 return "ok", tp
@@ -329,8 +335,13 @@ class Trustpoints(Feature):
     # ---- show commands -------------------------------------------------------------------
     def _cert_block(self, title: str, cert: x509.Certificate, tp: Trustpoint, ca: bool) -> list[str]:
         clock = self.router.clock
-        lines = [title, "  Status: Available", f"  Certificate Serial Number (hex): {cert.serial_number:02X}",
-                 f"  Certificate Usage: {'Signature' if ca else 'General Purpose'}", "  Issuer: "]
+        lines = [
+            title,
+            "  Status: Available",
+            f"  Certificate Serial Number (hex): {cert.serial_number:02X}",
+            f"  Certificate Usage: {'Signature' if ca else 'General Purpose'}",
+            "  Issuer: ",
+        ]
         lines += [f"    {x}" for x in render_dn_lines(cert.issuer)]
         lines.append("  Subject:")
         if not ca:
@@ -343,8 +354,11 @@ class Trustpoints(Feature):
         cdp = http_cdp_url(cert)
         if cdp:
             lines += ["  CRL Distribution Points: ", f"    {cdp}"]
-        lines += ["  Validity Date: ", f"    start date: {clock.format_date(cert.not_valid_before_utc)}",
-                  f"    end   date: {clock.format_date(cert.not_valid_after_utc)}"]
+        lines += [
+            "  Validity Date: ",
+            f"    start date: {clock.format_date(cert.not_valid_before_utc)}",
+            f"    end   date: {clock.format_date(cert.not_valid_after_utc)}",
+        ]
         if not ca and tp.cert is cert:
             renew = tp.renew_at()
             if renew is not None and not self.router.has_fault("no-renew-date"):
@@ -367,11 +381,17 @@ class Trustpoints(Feature):
                 from pkilab.pki.names import name_value
 
                 host = name_value(tp.pending.subject, x509.ObjectIdentifier("1.2.840.113549.1.9.2"))
-                out += ["Certificate", "  Subject:", f"    Name: {host or render_dn(tp.pending.subject)}",
-                        "   Status: Pending", "   Key Usage: General Purpose",
-                        f"   Certificate Request Fingerprint MD5: {fingerprints.md5_words(tp.pending.csr_der)}",
-                        f"   Certificate Request Fingerprint SHA1: {fingerprints.sha1_words(tp.pending.csr_der)}",
-                        f"   Associated Trustpoint: {tp.name}", ""]
+                out += [
+                    "Certificate",
+                    "  Subject:",
+                    f"    Name: {host or render_dn(tp.pending.subject)}",
+                    "   Status: Pending",
+                    "   Key Usage: General Purpose",
+                    f"   Certificate Request Fingerprint MD5: {fingerprints.md5_words(tp.pending.csr_der)}",
+                    f"   Certificate Request Fingerprint SHA1: {fingerprints.sha1_words(tp.pending.csr_der)}",
+                    f"   Associated Trustpoint: {tp.name}",
+                    "",
+                ]
             if tp.ca_cert is not None:
                 out += self._cert_block("CA Certificate", tp.ca_cert, tp, ca=True)
         return "\n".join(out)
@@ -387,12 +407,22 @@ class Trustpoints(Feature):
                 continue
             nxt = clock.format_date(crl.next_update_utc) if crl.next_update_utc else "none"
             size = len(crl.public_bytes(serialization.Encoding.DER))
-            out += ["CRL Issuer Name:", f"    {render_dn(crl.issuer)}",
-                    f"    LastUpdate: {clock.format_date(crl.last_update_utc)}", f"    NextUpdate: {nxt}", "",
-                    f"    CRL downloaded at: {clock.format_date(tp.crl_fetched or clock.now())}", "",
-                    "    Retrieved from CRL Distribution Point:",
-                    f"      {tp.crl_source or '** CDP Not Published - Retrieved via SCEP'}", "",
-                    f" CRL DER is {size} bytes", " CRL is stored in parsed CRL cache", "", ""]
+            out += [
+                "CRL Issuer Name:",
+                f"    {render_dn(crl.issuer)}",
+                f"    LastUpdate: {clock.format_date(crl.last_update_utc)}",
+                f"    NextUpdate: {nxt}",
+                "",
+                f"    CRL downloaded at: {clock.format_date(tp.crl_fetched or clock.now())}",
+                "",
+                "    Retrieved from CRL Distribution Point:",
+                f"      {tp.crl_source or '** CDP Not Published - Retrieved via SCEP'}",
+                "",
+                f" CRL DER is {size} bytes",
+                " CRL is stored in parsed CRL cache",
+                "",
+                "",
+            ]
         return "\n".join(out)
 
     @command("exec", "show crypto {pki | ca} trustpoints [name:WORD] [status]", level=1)
@@ -407,8 +437,12 @@ class Trustpoints(Feature):
                 out += self._status_lines(tp)
                 continue
             if tp.ca_cert is not None:
-                out += ["    Subject Name: ", f"    {render_dn(tp.ca_cert.subject)}",
-                        f"          Serial Number (hex): {tp.ca_cert.serial_number:02X}", "    Certificate configured."]
+                out += [
+                    "    Subject Name: ",
+                    f"    {render_dn(tp.ca_cert.subject)}",
+                    f"          Serial Number (hex): {tp.ca_cert.serial_number:02X}",
+                    "    Certificate configured.",
+                ]
             else:
                 out.append("    Not authenticated.")
             if tp.enrollment_url:
@@ -419,23 +453,34 @@ class Trustpoints(Feature):
     def _status_lines(self, tp: Trustpoint) -> list[str]:
         out: list[str] = []
         if tp.ca_cert is not None:
-            out += ["  Issuing CA certificate configured:", "    Subject Name:",
-                    f"     {render_dn(tp.ca_cert.subject)}",
-                    f"    Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} ",
-                    f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} "]
+            out += [
+                "  Issuing CA certificate configured:",
+                "    Subject Name:",
+                f"     {render_dn(tp.ca_cert.subject)}",
+                f"    Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} ",
+                f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} ",
+            ]
         if tp.cert is not None:
-            out += ["  Router General Purpose certificate configured:", "    Subject Name:",
-                    f"     {render_dn(tp.cert.subject)}", f"    Fingerprint MD5: {fingerprints.md5_words(tp.cert)} ",
-                    f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.cert)} "]
+            out += [
+                "  Router General Purpose certificate configured:",
+                "    Subject Name:",
+                f"     {render_dn(tp.cert.subject)}",
+                f"    Fingerprint MD5: {fingerprints.md5_words(tp.cert)} ",
+                f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.cert)} ",
+            ]
         from pkilab.sim.features.keys import Keys
 
         keys = self.router.feature(Keys)
         pair = keys.get(tp.rsakeypair or keys.default_label())
         gen = f"Yes (General Purpose, {'exportable' if pair.exportable else 'non-exportable'})" if pair else "No"
-        out += ["  State:", f"    Keys generated ............. {gen}",
-                f"    Issuing CA authenticated ....... {'Yes' if tp.ca_cert is not None else 'No'}",
-                f"    Certificate request(s) ..... {'Pending' if tp.pending else ('Yes' if tp.cert else 'None')}",
-                "", ""]
+        out += [
+            "  State:",
+            f"    Keys generated ............. {gen}",
+            f"    Issuing CA authenticated ....... {'Yes' if tp.ca_cert is not None else 'No'}",
+            f"    Certificate request(s) ..... {'Pending' if tp.pending else ('Yes' if tp.cert else 'None')}",
+            "",
+            "",
+        ]
         return out
 
 
