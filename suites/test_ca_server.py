@@ -9,38 +9,41 @@ start without an authoritative clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 
-from pkilab.device.session import Answer
+from pkilab.device.session import Answer, Session
 from pkilab.errors import CommandError
+from pkilab.fixtures import DeviceGetter, SessionPool
 from pkilab.parsers import parse
+from pkilab.pki.names import parse_ios_dn, render_dn_lines
+from pkilab.plan import LabPlan
 from pkilab.procedures import baseline, clock, pki
 from pkilab.wait import wait_until
-
-SEED = pki.CaServerSettings()  # ese-ios-ca, names, lifetimes crl 24 / certificate 254 / ca-certificate 508
-TZ_LINES = ["clock timezone EST -5", "clock summer-time EDT recurring"]
-UNDO = ["no ip http server", "no clock summer-time", "no clock timezone"]
 
 pytestmark = [pytest.mark.roles("ca"), pytest.mark.destructive]
 
 
 @pytest.fixture(scope="module")
-def ca(sessions):
-    session = sessions.get("ca")
-    before = baseline.snapshot(session)
-    try:
-        session.config(TZ_LINES)
-        server = pki.bring_up_ca(session, SEED)
+def settings(plan: LabPlan) -> pki.CaServerSettings:
+    """The plan's CA (name, issuer, lifetimes, key size)."""
+    return pki.CaServerSettings.from_plan(plan)
+
+
+@pytest.fixture(scope="module")
+def ca(sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettings) -> Iterator[Session]:
+    with baseline.left_as_found(sessions.get, plan.ca.device) as keeper:
+        keeper.undo(plan.ca.device, "no ip http server", *plan.timezone.undo())
+        session = sessions.get(plan.ca.device)
+        session.config(plan.timezone.lines())
+        pki.bring_up_ca(session, settings)
         session.run("write memory")
-        yield session, server
-    finally:
-        left = baseline.restore(sessions.get("ca"), before, UNDO)
-        assert not left, f"the CA could not be restored: {left}"
+        yield session
 
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Step 15")
-def test_server_enabled_as_configured(device, ca):
+def test_server_enabled_as_configured(device: DeviceGetter, ca: Session) -> None:
     server = parse("show crypto pki server", device("ca").run("show crypto pki server")).servers[0]
     assert server.enabled and server.status == "enabled"
     assert server.granting_mode == "manual"
@@ -51,30 +54,36 @@ def test_server_enabled_as_configured(device, ca):
 
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Steps 16 and 18")
-def test_ca_certificate_and_storage_files(device, ca):
+def test_ca_certificate_and_storage_files(
+    device: DeviceGetter, ca: Session, plan: LabPlan, settings: pki.CaServerSettings
+) -> None:
     session = device("ca")
     certs = parse("show crypto pki certificates", session.run("show crypto pki certificates")).certificates
     ca_cert = next(c for c in certs if c.section == "CA Certificate")
     assert ca_cert.status == "Available" and int(ca_cert.serial, 16) == 1
     assert ca_cert.usage == "Signature"
     assert ca_cert.issuer == ca_cert.subject, "self-signed"
-    assert ca_cert.subject[:5] == ("cn=ese-ios-ca", "ou=ESE", "o=Cisco Systems Inc", "l=Raleigh", "st=NC")
-    assert SEED.name in ca_cert.trustpoints
-    assert ca_cert.end_at - ca_cert.start_at == dt.timedelta(days=SEED.lifetime_ca_certificate)
+    expected = tuple(render_dn_lines(parse_ios_dn(settings.issuer_name)))
+    assert ca_cert.subject == expected, "the CA certificate's subject is the configured issuer-name"
+    assert settings.name in ca_cert.trustpoints
+    assert ca_cert.end_at - ca_cert.start_at == dt.timedelta(days=settings.lifetime_ca_certificate)
     files = {f.name for f in parse("dir nvram:", session.run("dir nvram:")).files}
-    assert {"ese-ios-ca.ser", "ese-ios-ca.crl", "1.cnm", "ese-ios-ca#6101CA.cer"} <= files, files
+    name = settings.name
+    assert {f"{name}.ser", f"{name}.crl", "1.cnm", f"{name}#6101CA.cer"} <= files, files
     cnm = parse("more nvram:1.cnm", session.run("more nvram:1.cnm"))
-    assert cnm.subjectname.startswith("cn=ese-ios-ca,ou=ESE,o=Cisco Systems Inc,l=Raleigh,st=NC")
+    assert cnm.subjectname == ",".join(expected)
     assert cnm.expiration_at == ca_cert.end_at
 
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Step 14")
 @pytest.mark.parametrize("line", ["issuer-name CN = other", "lifetime ca-certificate 100", "database level complete"])
-def test_settings_locked_after_no_shutdown(device, ca, line):
+def test_settings_locked_after_no_shutdown(
+    device: DeviceGetter, ca: Session, settings: pki.CaServerSettings, line: str
+) -> None:
     session = device("ca")
     session.run("configure terminal")
     try:
-        session.run(f"crypto pki server {SEED.name}")
+        session.run(f"crypto pki server {settings.name}")
         out = session.run(line, check=False)
     finally:
         session.run("end", check=False)
@@ -92,11 +101,13 @@ def test_settings_locked_after_no_shutdown(device, ca, line):
         "lifetime ca-certificate 1826",
     ],
 )
-def test_out_of_range_lifetimes_refused(device, ca, line):
+def test_out_of_range_lifetimes_refused(
+    device: DeviceGetter, ca: Session, settings: pki.CaServerSettings, line: str
+) -> None:
     session = device("ca")
     session.run("configure terminal")
     try:
-        session.run(f"crypto pki server {SEED.name}")
+        session.run(f"crypto pki server {settings.name}")
         with pytest.raises(CommandError, match="Invalid input"):
             session.run(line)
     finally:
@@ -105,7 +116,7 @@ def test_out_of_range_lifetimes_refused(device, ca, line):
 
 @pytest.mark.seed("Architectural Design Considerations (key length); Configuring the CA Server, Step 3")
 @pytest.mark.parametrize("modulus", [512, 1024, 2048])
-def test_key_sizes_in_range_are_generated(device, ca, modulus):
+def test_key_sizes_in_range_are_generated(device: DeviceGetter, ca: Session, modulus: int) -> None:
     session = device("ca")
     label = f"pkilab-k{modulus}"
     try:
@@ -122,7 +133,7 @@ def test_key_sizes_in_range_are_generated(device, ca, modulus):
 
 
 @pytest.mark.parametrize("modulus", [300, 5000])
-def test_key_sizes_out_of_range_refused(device, ca, modulus):
+def test_key_sizes_out_of_range_refused(device: DeviceGetter, ca: Session, modulus: int) -> None:
     session = device("ca")
     with pytest.raises((CommandError, ValueError)):
         pki.generate_keys(session, "pkilab-bad", modulus, exportable=False)
@@ -130,26 +141,34 @@ def test_key_sizes_out_of_range_refused(device, ca, modulus):
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Step 2 (the clock must be set)")
 @pytest.mark.roles("branch")
-def test_no_start_without_authoritative_clock(device, sessions):
+def test_no_start_without_authoritative_clock(
+    device: DeviceGetter, sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettings
+) -> None:
     """A router whose clock nobody vouches for (no NTP, never set) refuses to start a CA."""
-    session = device("branch")
-    before = baseline.snapshot(session)
+    name = plan.branch.name
+    session = device(name)
     servers = clock.ntp_servers(session)
     try:
+        _refused_without_clock(sessions, plan, settings, name, servers)
+    finally:
+        clock.wait_synchronized(sessions.get(name), plan.deadlines.clock_sync)
+
+
+def _refused_without_clock(
+    sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettings, name: str, servers: list[str]
+) -> None:
+    session = sessions.get(name)
+    with baseline.left_as_found(sessions.get, name) as keeper:
+        keeper.undo(name, "no ip http server", *servers)
         session.config([f"no {line}" for line in servers] + ["ip http server"])
         session.run("write memory")
         session.reload(save=False)
-        session = wait_until(lambda: sessions.alive("branch"), 60, 0.5, "branch back after reload")
+        session = wait_until(lambda: sessions.alive(name), plan.deadlines.reload, 0.5, f"{name} back after reload")
         shown = parse("show clock", session.run("show clock"))
         assert shown.marker == "*", "after a reload without NTP the clock is not authoritative"
         session.run("configure terminal")
-        session.run(f"crypto pki server {SEED.name}")
+        session.run(f"crypto pki server {settings.name}")
         out = session.dialog("no shutdown", [Answer(r"\[yes/no\]:", "yes")], check=False)
         session.run("end", check=False)
         assert "Time has not been set" in out, out
-        servers_now = parse("show crypto pki server", session.run("show crypto pki server")).servers
-        assert not any(s.enabled for s in servers_now)
-    finally:
-        session = sessions.alive("branch") or session
-        baseline.restore(session, before, ["no ip http server", *servers])
-        clock.wait_synchronized(session)
+        assert not any(s.enabled for s in pki.server_status(session).servers)

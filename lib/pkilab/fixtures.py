@@ -7,6 +7,7 @@
   device, reconnected when a device dropped them (after a reload).
 * ``device`` (function): ``device("headend")`` or ``device("ese-cryagg")`` returns a session;
   the test's transcript is cut from it and the device is recorded as used by the test.
+* ``plan`` (session): the :class:`~pkilab.plan.LabPlan` built from the testbed.
 * ``wait_until``: :func:`pkilab.wait.wait_until`.
 * ``hostsrv`` (module): the TFTP and HTTP file servers on the test host
   (:class:`pkilab.hostsrv.HostServers`) at the testbed's ``custom.hostsrv``; skips the module
@@ -23,10 +24,15 @@ import pytest
 
 from pkilab.device.session import Session
 from pkilab.errors import SimError
-from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_testbed
+from pkilab.plan import LabPlan
+from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_plan, load_testbed
 from pkilab.secrets import Masker
 from pkilab.testbed import DeviceSpec, Testbed
 from pkilab.wait import wait_until as _wait_until
+
+
+DeviceGetter = Callable[[str], Session]
+"""What the ``device`` fixture gives a test: a device name or role in, a connected session out."""
 
 
 class SessionPool:
@@ -133,11 +139,22 @@ def lab(request: pytest.FixtureRequest, testbed: Testbed) -> Iterator[Testbed]:
 
 
 @pytest.fixture(scope="session")
+def plan(request: pytest.FixtureRequest) -> LabPlan:
+    """The lab plan of this run: every name, address, interface and setting the suites use."""
+    return load_plan(request.config)
+
+
+@pytest.fixture(scope="session")
 def sessions(
-    request: pytest.FixtureRequest, lab: Testbed, record_testsuite_property: Callable[[str, object], None]
+    request: pytest.FixtureRequest,
+    lab: Testbed,
+    plan: LabPlan,
+    record_testsuite_property: Callable[[str, object], None],
 ) -> Iterator[SessionPool]:
     """Sessions to the lab's devices; suite properties describe each device."""
     pool = SessionPool(lab)
+    for secret in plan.secrets():
+        pool.masker.add(secret)
     request.config.stash[POOL_KEY] = pool
     record_testsuite_property("testbed", lab.name)
     record_testsuite_property("testbed_file", str(lab.path))
@@ -153,7 +170,7 @@ def sessions(
 @pytest.fixture
 def device(
     request: pytest.FixtureRequest, sessions: SessionPool, record_testsuite_property: Callable[[str, object], None]
-) -> Iterator[Callable[[str], Session]]:
+) -> Iterator[DeviceGetter]:
     """``device(name_or_role)`` → a connected session; its transcript is kept for this test."""
     used: dict[str, int] = {}
     request.node.stash[TRANSCRIPT_MARKS] = used

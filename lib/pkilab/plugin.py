@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from pkilab.errors import TestbedError
+from pkilab.plan import LabPlan
 from pkilab.testbed import Testbed
 
 pytest_plugins = ["pkilab.fixtures"]
@@ -28,6 +29,7 @@ pytest_plugins = ["pkilab.fixtures"]
 DEFAULT_TESTBED = "testbeds/sim.yaml"
 TESTBED_KEY = pytest.StashKey[Testbed]()
 TESTBED_ERROR_KEY = pytest.StashKey[TestbedError]()
+PLAN_KEY = pytest.StashKey[LabPlan]()
 MARKERS = (
     "roles(*roles): the device roles the test drives (ca, headend, branch, host)",
     "seed(section): the seed section the test certifies, recorded in the report",
@@ -41,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pkilab")
     group.addoption("--testbed", default=None, help=f"pyATS testbed file (default {DEFAULT_TESTBED})")
     group.addoption("--pcap-dir", default=None, help="simulated lab: write one pcap per virtual link here")
+    group.addoption(
+        "--plan", default=None, help="lab plan settings (YAML, the keys of custom.pkilab) overriding the testbed's"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -77,6 +82,22 @@ def load_testbed(config: pytest.Config) -> Testbed:
     return config.stash[TESTBED_KEY]
 
 
+def load_plan(config: pytest.Config) -> LabPlan:
+    """Build the lab plan once per run from the testbed (and ``--plan FILE``), cached in ``config.stash``."""
+    if PLAN_KEY not in config.stash:
+        from pkilab.plan import load_plan_file
+
+        testbed = load_testbed(config)
+        try:
+            path = config.getoption("--plan")
+            overrides = load_plan_file(path) if path else None
+            config.stash[PLAN_KEY] = LabPlan.from_testbed(testbed, overrides)
+        except TestbedError as exc:
+            config.stash[TESTBED_ERROR_KEY] = exc
+            pytest.exit(f"pkilab: testbed error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    return config.stash[PLAN_KEY]
+
+
 def collection_testbed(config: pytest.Config) -> Testbed | None:
     """The testbed, for ``pytest_generate_tests``; None when invalid.
 
@@ -89,7 +110,7 @@ def collection_testbed(config: pytest.Config) -> Testbed | None:
         return None
 
 
-_DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions"}
+_DEVICE_FIXTURES = {"testbed", "lab", "device", "devices", "sessions", "plan"}
 
 
 def _group_by_module(items: list[Any]) -> None:
@@ -115,6 +136,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         _group_by_module(items)
         return
     tb = load_testbed(config)
+    load_plan(config)  # an invalid plan stops the run here, before any device is touched
     from pkilab.testbed import ROLES
 
     present = {d.role for d in tb.devices}

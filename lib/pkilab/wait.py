@@ -11,7 +11,9 @@ from pkilab.errors import WaitTimeoutError
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float, interval: float = 0.2, message: str = "condition") -> T:
+def wait_until(
+    condition: Callable[[], T | None], timeout: float, interval: float = 0.2, message: str = "condition"
+) -> T:
     """Call ``condition`` until it returns a truthy value; return that value.
 
     Raises :class:`WaitTimeoutError` (a ``TimeoutError``) after ``timeout`` seconds, naming
@@ -19,7 +21,6 @@ def wait_until(condition: Callable[[], T], timeout: float, interval: float = 0.2
     simulated lab conditions become true quickly, on hardware the same budget still holds.
     """
     deadline = time.monotonic() + timeout
-    last: T | None = None
     while True:
         last = condition()
         if last:

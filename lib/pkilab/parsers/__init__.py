@@ -13,6 +13,6 @@ The per-family ``parse_…`` functions are importable from their modules.
 
 from pkilab.errors import ParseError
 from pkilab.parsers._base import ios_datetime
-from pkilab.parsers.registry import UnknownCommandError, match_command, parse, parser_for
+from pkilab.parsers.registry import UnknownCommandError, match_command, parse, parse_as, parser_for
 
-__all__ = ["ParseError", "UnknownCommandError", "ios_datetime", "match_command", "parse", "parser_for"]
+__all__ = ["ParseError", "UnknownCommandError", "ios_datetime", "match_command", "parse", "parse_as", "parser_for"]

@@ -15,11 +15,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from pkilab.errors import UserError
+from pkilab.errors import ParseError, UserError
 
-__all__ = ["UnknownCommandError", "match_command", "parse", "parser_for"]
+__all__ = ["UnknownCommandError", "match_command", "parse", "parse_as", "parser_for"]
+
+T = TypeVar("T")
 
 # (pattern, "module:function"). Order matters only between patterns of equal specificity.
 _GRAMMAR: tuple[tuple[str, str], ...] = (
@@ -364,3 +366,19 @@ def parse(command: str, text: str) -> Any:
         ParseError: A line of ``text`` was not understood (the error quotes it).
     """
     return parser_for(command)(text)
+
+
+def parse_as(result: type[T], command: str, text: str) -> T:
+    """:func:`parse`, typed: the parser of ``command`` must return a ``result``.
+
+    The command's parser is still the registry's (one declaration per command); the caller states
+    the type it expects and gets it checked, so typed code never handles ``Any``.
+
+    Raises:
+        UnknownCommandError: No parser exists for the command.
+        ParseError: A line was not understood, or the command's parser reads another type.
+    """
+    value = parse(command, text)
+    if not isinstance(value, result):
+        raise ParseError(command, type(value).__name__, reason=f"read as another type than {result.__name__}")
+    return value

@@ -7,14 +7,18 @@ suite failed; then the configuration is saved so that a reload does not bring it
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
 from pkilab.errors import PkilabError
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.keys import KeyPairs
+from pkilab.parsers.server import PkiServers
+from pkilab.parsers.system import DirListing
 
 _YES = r"\[yes/no\]:"
 
@@ -40,7 +44,7 @@ def snapshot(session: Session) -> Baseline:
 
 
 def _files(session: Session) -> list[str]:
-    return [f.name for f in parse("dir nvram:", session.run("dir nvram:")).files]
+    return [f.name for f in parse_as(DirListing, "dir nvram:", session.run("dir nvram:")).files]
 
 
 def _trustpoints(session: Session) -> list[str]:
@@ -50,7 +54,9 @@ def _trustpoints(session: Session) -> list[str]:
 
 def _servers(session: Session) -> list[str]:
     out = session.run("show crypto pki server", check=False)
-    return [s.name for s in parse("show crypto pki server", out).servers if s.name] if out.strip() else []
+    if not out.strip():
+        return []
+    return [s.name for s in parse_as(PkiServers, "show crypto pki server", out).servers if s.name]
 
 
 def _keys(session: Session) -> list[str]:
@@ -58,7 +64,9 @@ def _keys(session: Session) -> list[str]:
     if not out.strip() or out.lstrip().startswith("%"):
         return []
     return [
-        k.name for k in parse("show crypto key mypubkey rsa", out).keys if k.name and not k.name.endswith(".server")
+        k.name
+        for k in parse_as(KeyPairs, "show crypto key mypubkey rsa", out).keys
+        if k.name and not k.name.endswith(".server")
     ]
 
 
@@ -103,3 +111,62 @@ def restore(session: Session, baseline: Baseline, undo_lines: Iterable[str] = ()
 
 class RestoreError(PkilabError):
     """The lab could not be put back as it was."""
+
+
+@dataclass
+class Keeper:
+    """The routers a body changes, their baselines, and the lines that undo what the body added."""
+
+    get: Callable[[str], Session]
+    saved: dict[str, Baseline] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def keep(self, name: str) -> Session:
+        """Snapshot router ``name`` (once) and return its session."""
+        session = self.get(name)
+        if name not in self.saved:
+            self.saved[name] = snapshot(session)
+            self.lines.setdefault(name, [])
+        return session
+
+    def undo(self, name: str, *lines: str) -> None:
+        """Configuration lines to run on ``name`` when restoring (after its PKI objects are removed)."""
+        self.lines.setdefault(name, []).extend(lines)
+
+    def restore_all(self) -> list[str]:
+        """Restore every kept router, each on its own (one router's trouble does not stop the others)."""
+        problems: list[str] = []
+        for name, saved in self.saved.items():
+            try:
+                problems += restore(self.get(name), saved, self.lines.get(name, ()))
+            except Exception as exc:  # a router that cannot be restored is reported, the others still are
+                problems.append(f"{name}: restore failed: {exc}")
+        return problems
+
+
+@contextlib.contextmanager
+def left_as_found(get: Callable[[str], Session], *names: str) -> Iterator[Keeper]:
+    """Snapshot routers for the body and put them back afterwards, even when the body failed.
+
+    ``get`` returns a connected session for a device name (reconnecting after a reload). The body
+    may keep more routers and add undo lines through the yielded :class:`Keeper`. When the body
+    raised (a failure, an interrupt), its exception wins and what could not be restored is added
+    to it as a note; otherwise leftovers raise :class:`RestoreError`.
+    """
+    keeper = Keeper(get)
+    for name in names:
+        keeper.keep(name)
+    failed = False
+    try:
+        yield keeper
+    except BaseException as exc:
+        failed = True
+        problems = keeper.restore_all()
+        if problems:
+            exc.add_note("lab not restored: " + "; ".join(problems))
+        raise
+    finally:
+        if not failed:
+            problems = keeper.restore_all()
+            if problems:
+                raise RestoreError("; ".join(problems))

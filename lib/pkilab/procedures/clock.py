@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from pkilab.config import values as v
 from pkilab.device.session import Session
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.system import Clock, NtpStatus
 from pkilab.wait import wait_until
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -25,7 +26,7 @@ def ntp_servers(session: Session) -> list[str]:
     return [ln.strip() for ln in out.splitlines() if ln.startswith(("ntp server ", "ntp peer "))]
 
 
-def wait_synchronized(session: Session, timeout: float = 90) -> object:
+def wait_synchronized(session: Session, timeout: float = 90) -> Clock:
     """Poll until the clock is authoritative (no ``*``) and, when NTP is configured, NTP-synchronized.
 
     ``clock set`` alone makes a clock authoritative (``.``), so after a skew the restore must wait
@@ -33,18 +34,23 @@ def wait_synchronized(session: Session, timeout: float = 90) -> object:
     """
     needs_ntp = bool(ntp_servers(session))
 
-    def ready() -> object | None:
+    def ready() -> Clock | None:
         shown = _authoritative(session)
         if shown is None or not needs_ntp:
             return shown
-        status = parse("show ntp status", session.run("show ntp status"))
-        return shown if status.synchronized and getattr(shown, "marker", "") == "" else None
+        status = parse_as(NtpStatus, "show ntp status", session.run("show ntp status"))
+        return shown if status.synchronized and shown.marker == "" else None
 
     return wait_until(ready, timeout, 0.5, f"{session.name}: clock synchronized")
 
 
-def _authoritative(session: Session) -> object | None:
-    clock = parse("show clock", session.run("show clock"))
+def show_clock(session: Session) -> Clock:
+    """``show clock``, parsed."""
+    return parse_as(Clock, "show clock", session.run("show clock"))
+
+
+def _authoritative(session: Session) -> Clock | None:
+    clock = show_clock(session)
     return clock if clock.marker != "*" else None
 
 

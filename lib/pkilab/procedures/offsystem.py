@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.server import CrlList
 from pkilab.procedures.pki import ProcedureError, export_pem
 
 SERVER_NAME = "pkilab-hostsrv"  # the seed's "harry.cisco.com": an ``ip host`` name for the file server
@@ -56,6 +57,6 @@ def crl_request(session: Session, trustpoint: str) -> str:
     return session.run(f"crypto pki crl request {v.word(trustpoint, 'trustpoint.name')}")
 
 
-def crls(session: Session) -> object:
+def crls(session: Session) -> CrlList:
     """``show crypto pki crls``, parsed."""
-    return parse("show crypto pki crls", session.run("show crypto pki crls"))
+    return parse_as(CrlList, "show crypto pki crls", session.run("show crypto pki crls"))

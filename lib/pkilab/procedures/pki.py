@@ -7,34 +7,55 @@ the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
 from pkilab.errors import PkilabError
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.certificates import Certificate, CertificateTable
+from pkilab.parsers.exec_dialogs import AuthenticateResult, EnrollResult, GrantResult, ImportResult, RequestResult
+from pkilab.parsers.server import PkiServer, PkiServers, ServerCrl, ServerRequests
+from pkilab.plan import LabPlan
 from pkilab.wait import wait_until
 
-SEED_ISSUER = "CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US, EA = ese-vpn-team"
 YES = r"\[yes/no\]:"
 
 
 @dataclass(frozen=True)
 class CaServerSettings:
-    """``crypto pki server`` settings (the seed's values by default)."""
+    """``crypto pki server`` settings; :meth:`from_plan` gives the lab plan's."""
 
-    name: str = "ese-ios-ca"
+    name: str
+    issuer_name: str
+    passphrase: str = field(repr=False)
     modulus: int = 1024
     exportable: bool = True
     database_level: str = "names"
     database_url: str | None = None
-    issuer_name: str = SEED_ISSUER
     lifetime_crl: int = 24
     lifetime_certificate: int = 254
     lifetime_ca_certificate: int = 508
     grant_auto: bool = False
     cdp_url: str | None = None
+
+    @classmethod
+    def from_plan(cls, plan: LabPlan, **changes: Any) -> CaServerSettings:
+        """The plan's CA (name, issuer, lifetimes, key size), with ``changes`` applied."""
+        ca = plan.ca
+        settings = cls(
+            name=ca.server,
+            issuer_name=ca.issuer_name,
+            passphrase=ca.passphrase,
+            modulus=plan.crypto.modulus,
+            database_level=ca.database_level,
+            lifetime_crl=ca.lifetime_crl,
+            lifetime_certificate=ca.lifetime_certificate,
+            lifetime_ca_certificate=ca.lifetime_ca_certificate,
+        )
+        return dataclasses.replace(settings, **changes)
 
     def lines(self) -> list[str]:
         """The ``(cs-server)#`` configuration lines, values checked."""
@@ -56,15 +77,21 @@ class CaServerSettings:
 
 @dataclass(frozen=True)
 class TrustpointSettings:
-    """``crypto pki trustpoint`` settings of an enrolling router."""
+    """``crypto pki trustpoint`` settings of an enrolling router; :meth:`from_plan` gives the plan's."""
 
-    name: str = "ese-ios-ca"
-    enrollment_url: str | None = "http://ese-ios-ca:80"
+    name: str
+    enrollment_url: str | None
     terminal: bool = False
     revocation: str = "crl"
     auto_enroll: int | None = 70
     source_interface: str | None = None
     rsakeypair: str | None = None
+
+    @classmethod
+    def from_plan(cls, plan: LabPlan, **changes: Any) -> TrustpointSettings:
+        """The plan's trustpoint (name, enrollment URL, auto-enroll), with ``changes`` applied."""
+        tp = cls(name=plan.ca.trustpoint, enrollment_url=plan.ca.enrollment_url, auto_enroll=plan.auto_enroll)
+        return dataclasses.replace(tp, **changes)
 
     def lines(self) -> list[str]:
         """The ``(ca-trustpoint)#`` lines, values checked."""
@@ -103,11 +130,12 @@ def generate_keys(session: Session, label: str | None, modulus: int, exportable:
         session.run("end", check=False)
 
 
-def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> object:
+def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> PkiServer:
     """The seed's "Configuring the Cisco IOS CA Server": keys, server settings, ``no shutdown``.
 
     Returns the parsed ``show crypto pki server`` entry once the server is enabled.
     """
+    session.masker.add(s.passphrase)
     session.config(["ip http server"])
     generate_keys(session, s.name, s.modulus, s.exportable)
     session.run("configure terminal")
@@ -120,8 +148,8 @@ def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> o
             "no shutdown",
             [
                 Answer(YES, "yes"),
-                Answer(r"Password:", "pkilab-ca-pass", secret=True),
-                Answer(r"Re-enter password:", "pkilab-ca-pass", secret=True),
+                Answer(r"Re-enter password:", s.passphrase, secret=True),
+                Answer(r"Password:", s.passphrase, secret=True),
             ],
             timeout=timeout,
         )
@@ -132,8 +160,13 @@ def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> o
     )
 
 
-def _enabled_server(session: Session, name: str) -> object | None:
-    servers = parse("show crypto pki server", session.run("show crypto pki server")).servers
+def server_status(session: Session) -> PkiServers:
+    """``show crypto pki server``, parsed."""
+    return parse_as(PkiServers, "show crypto pki server", session.run("show crypto pki server"))
+
+
+def _enabled_server(session: Session, name: str) -> PkiServer | None:
+    servers = server_status(session).servers
     return next((srv for srv in servers if (srv.name in (None, name)) and srv.enabled), None)
 
 
@@ -159,7 +192,7 @@ def configure_trustpoint(session: Session, s: TrustpointSettings) -> None:
     session.config(s.lines())
 
 
-def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> object:
+def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> AuthenticateResult:
     """``crypto pki authenticate NAME``: accept the CA certificate; return the parsed dialog."""
     v.word(name, "trustpoint.name")
     if pasted_pem is None:
@@ -171,13 +204,13 @@ def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> 
             answers=[Answer(YES, "yes")],
             timeout=60,
         )
-    result = parse(f"crypto pki authenticate {name}", out)
-    if not getattr(result, "accepted", False):
+    result = parse_as(AuthenticateResult, f"crypto pki authenticate {name}", out)
+    if not result.accepted:
         raise ProcedureError(f"{session.name}: CA certificate of {name} not accepted: {out.strip()[-200:]}")
     return result
 
 
-def enroll(session: Session, name: str, challenge: str, include_serial: bool = False) -> object:
+def enroll(session: Session, name: str, challenge: str, include_serial: bool = False) -> EnrollResult:
     """``crypto pki enroll NAME`` over SCEP with the seed's dialog; return the parsed outcome."""
     v.word(name, "trustpoint.name")
     v.word(challenge, "challenge password", secret=True)
@@ -193,14 +226,13 @@ def enroll(session: Session, name: str, challenge: str, include_serial: bool = F
         ],
         timeout=60,
     )
-    return parse(f"crypto pki enroll {name}", out)
+    return parse_as(EnrollResult, f"crypto pki enroll {name}", out)
 
 
-def server_requests(ca: Session, name: str) -> Any:
+def server_requests(ca: Session, name: str) -> ServerRequests:
     """``crypto pki server NAME info requests``, parsed."""
-    return parse(
-        f"crypto pki server {name} info requests", ca.run(f"crypto pki server {v.word(name, 'ca.name')} info requests")
-    )
+    cmd = f"crypto pki server {v.word(name, 'ca.name')} info requests"
+    return parse_as(ServerRequests, cmd, ca.run(cmd))
 
 
 def grant(ca: Session, name: str, request_id: int | str) -> str:
@@ -209,11 +241,17 @@ def grant(ca: Session, name: str, request_id: int | str) -> str:
     return ca.run(f"crypto pki server {v.word(name, 'ca.name')} grant {rid}")
 
 
-def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> object:
+def certificates(session: Session, trustpoint: str | None = None) -> CertificateTable:
+    """``show crypto pki certificates [TRUSTPOINT]``, parsed."""
+    cmd = "show crypto pki certificates" + (f" {v.word(trustpoint, 'trustpoint.name')}" if trustpoint else "")
+    return parse_as(CertificateTable, cmd, session.run(cmd))
+
+
+def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> Certificate:
     """Poll ``show crypto pki certificates NAME`` until the router certificate is Available."""
 
-    def available() -> object | None:
-        certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
+    def available() -> Certificate | None:
+        certs = certificates(session, name)
         return next((c for c in certs.certificates if c.section == "Certificate" and c.status == "Available"), None)
 
     return wait_until(available, timeout, 0.3, f"{session.name}: certificate of trustpoint {name} Available")
@@ -256,9 +294,9 @@ def set_grant_mode(ca: Session, name: str, auto: bool) -> None:
         ca.run("end", check=False)
 
 
-def router_certificate(session: Session, name: str) -> object | None:
+def router_certificate(session: Session, name: str) -> Certificate | None:
     """The router certificate of trustpoint ``name`` (any status), or None."""
-    certs = parse("show crypto pki certificates", session.run(f"show crypto pki certificates {name}"))
+    certs = certificates(session, name)
     return next((c for c in certs.certificates if c.section == "Certificate"), None)
 
 
@@ -299,7 +337,7 @@ def terminal_request(session: Session, name: str) -> str:
         ],
         timeout=60,
     )
-    request = parse(f"crypto pki enroll {name}", out).request
+    request = parse_as(EnrollResult, f"crypto pki enroll {name}", out).request
     if not request:
         raise ProcedureError(f"{session.name}: no certificate request printed")
     return str(request)
@@ -308,22 +346,22 @@ def terminal_request(session: Session, name: str) -> str:
 def submit_terminal_request(ca: Session, name: str, request: str) -> int:
     """``crypto pki server NAME request pkcs10 terminal`` with the pasted request; its request id."""
     cmd = f"crypto pki server {v.word(name, 'ca.name')} request pkcs10 terminal"
-    return int(parse(cmd, ca.paste(cmd, request.splitlines())).request_id)
+    return int(parse_as(RequestResult, cmd, ca.paste(cmd, request.splitlines())).request_id)
 
 
 def grant_terminal(ca: Session, name: str, request_id: int) -> str:
     """``grant N`` for a terminal request: the base64 certificate IOS prints."""
     cmd = f"crypto pki server {v.word(name, 'ca.name')} grant {v.integer(request_id, 'request id', 1, 999)}"
-    cert = parse(cmd, ca.run(cmd)).certificate
+    cert = parse_as(GrantResult, cmd, ca.run(cmd)).certificate
     if not cert:
         raise ProcedureError(f"{ca.name}: grant {request_id} printed no certificate")
     return str(cert)
 
 
-def import_certificate(session: Session, name: str, certificate_b64: str) -> object:
+def import_certificate(session: Session, name: str, certificate_b64: str) -> ImportResult:
     """``crypto pki import NAME certificate`` with the pasted certificate; the parsed outcome."""
     cmd = f"crypto pki import {v.word(name, 'trustpoint.name')} certificate"
-    return parse(cmd, session.paste(cmd, certificate_b64.splitlines()))
+    return parse_as(ImportResult, cmd, session.paste(cmd, certificate_b64.splitlines()))
 
 
 def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> str:
@@ -372,7 +410,7 @@ def revoke(ca: Session, name: str, serial: int) -> str:
     return ca.run(f"crypto pki server {v.word(name, 'ca.name')} revoke 0x{v.integer(serial, 'serial', 1, 2**63):X}")
 
 
-def server_crl(ca: Session, name: str) -> object:
+def server_crl(ca: Session, name: str) -> ServerCrl:
     """``crypto pki server NAME info crl``, parsed."""
     cmd = f"crypto pki server {v.word(name, 'ca.name')} info crl"
-    return parse(cmd, ca.run(cmd))
+    return parse_as(ServerCrl, cmd, ca.run(cmd))

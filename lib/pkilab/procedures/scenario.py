@@ -1,140 +1,145 @@
-"""The seed's whole lab as one scenario: CA, headend and branch enrolled, hub-and-spoke up.
+"""The seed's whole lab as one scenario: CA, headend and branches enrolled, hub-and-spoke up.
 
-``seed_lab(ca, headend, branch)`` is a context manager that brings up the IOS CA, enrolls the
-headend directly and the branch through the PSK prep tunnel (SCEP sourced from its LAN), and
-optionally removes the pre-shared key so that the tunnel is authenticated by certificates. On
-exit everything is removed again, even when the body failed.
+``seed_lab(plan, get)`` is a context manager that brings up the IOS CA, enrolls the headend
+directly and each branch through the PSK prep tunnel (SCEP sourced from its LAN), and optionally
+removes the pre-shared key so that the tunnels are authenticated by certificates. Every name,
+address and interface comes from the lab plan. On exit everything is removed again, even when
+the body failed.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pkilab.device.session import Session
+from pkilab.parsers.certificates import Certificate
+from pkilab.plan import LabPlan, Router
 from pkilab.procedures import baseline, pki, vpn
-
-CA = pki.CaServerSettings()
-HQ_HOST = "10.59.138.13"
-BRANCH_LAN_IF = "Ethernet0/0"
-PREP = ["ip host ese-ios-ca 10.59.138.12"]
+from pkilab.wait import wait_until
 
 
-@dataclass
+@dataclass(frozen=True)
 class Spoke:
-    """A further branch of the hub-and-spoke: its session, VPN view, LAN source and certificate."""
+    """A branch of the hub-and-spoke: its plan, session, VPN view and certificate."""
 
+    router: Router
     session: Session
     vpn: vpn.VpnSettings
-    lan_if: str
-    cert: object = None
+    cert: Certificate
+
+    @property
+    def lan_if(self) -> str:
+        """The LAN interface the branch sources its traffic from."""
+        assert self.router.inside_if is not None
+        return self.router.inside_if
 
 
-@dataclass
+@dataclass(frozen=True)
 class SeedLab:
-    """Sessions and settings of the running scenario."""
+    """Sessions and settings of the running scenario: the first branch, then the others as spokes."""
 
+    plan: LabPlan
     ca: Session
     headend: Session
-    branch: Session
-    vpn: vpn.VpnSettings
-    headend_cert: object
-    branch_cert: object
-    spokes: tuple[Spoke, ...] = ()
+    headend_cert: Certificate
+    branches: tuple[Spoke, ...]
+
+    @property
+    def main(self) -> Spoke:
+        """The first branch (the seed's ``ese-branch``)."""
+        return self.branches[0]
+
+    @property
+    def branch(self) -> Session:
+        """The first branch's session."""
+        return self.main.session
+
+    @property
+    def vpn(self) -> vpn.VpnSettings:
+        """The first branch's VPN view (headend and branch addresses, PSK line)."""
+        return self.main.vpn
+
+    @property
+    def branch_cert(self) -> Certificate:
+        """The first branch's certificate."""
+        return self.main.cert
+
+    @property
+    def spokes(self) -> tuple[Spoke, ...]:
+        """The branches after the first."""
+        return self.branches[1:]
 
 
-def enroll_with_grant(router: Session, ca: Session, tp: pki.TrustpointSettings, hostname: str) -> object:
+def enroll_with_grant(plan: LabPlan, router: Session, ca: Session, tp: pki.TrustpointSettings) -> Certificate:
     """Authenticate, enroll, grant on the CA (manual mode), wait for the certificate."""
-    from pkilab.wait import wait_until
-
     pki.configure_trustpoint(router, tp)
     pki.authenticate(router, tp.name)
     pki.enroll(router, tp.name, "whatever")
+    hostname = plan.fqdn(router.name)
     request = wait_until(
         lambda: [
-            r for r in pki.server_requests(ca, CA.name).requests if r.state == "pending" and hostname in r.subject
+            r
+            for r in pki.server_requests(ca, plan.ca.server).requests
+            if r.state == "pending" and hostname in r.subject
         ],
-        30,
+        plan.deadlines.request,
         0.3,
         f"{router.name}: request pending on the CA",
     )[0]
-    pki.grant(ca, CA.name, request.id)
-    return pki.wait_for_certificate(router, tp.name, timeout=30)
+    pki.grant(ca, plan.ca.server, request.id)
+    return pki.wait_for_certificate(router, tp.name, timeout=plan.deadlines.certificate)
 
 
 @contextlib.contextmanager
 def seed_lab(
-    ca: Session,
-    headend: Session,
-    branch: Session,
+    plan: LabPlan,
+    get: Callable[[str], Session],
     rsig: bool = True,
     branch_revocation: str = "crl none",
-    spokes: tuple[Spoke, ...] = (),
+    all_branches: bool = False,
 ) -> Iterator[SeedLab]:
-    """Build the seed's lab (and further branches) for the body and remove it afterwards."""
-    branches = (branch, *(sp.session for sp in spokes))
-    saved = {s.name: baseline.snapshot(s) for s in (ca, headend, *branches)}
-    settings = vpn.VpnSettings()
-    try:
-        pki.bring_up_ca(ca, CA)
-        for router in (headend, *branches):
-            router.config(PREP)
-            pki.generate_keys(router, None, 1024, exportable=False)
-        he_cert = enroll_with_grant(headend, ca, pki.TrustpointSettings(), "ese-cryagg")
-        with vpn.hub_and_spoke(headend, branch, settings, tuple((sp.session, sp.vpn) for sp in spokes)):
-            vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
-            br_cert = enroll_with_grant(
-                branch,
-                ca,
-                pki.TrustpointSettings(revocation=branch_revocation, source_interface=BRANCH_LAN_IF),
-                "ese-branch",
-            )
-            for sp in spokes:
-                vpn.bring_up(sp.session, HQ_HOST, sp.lan_if)
-                sp.cert = enroll_with_grant(
-                    sp.session,
-                    ca,
-                    pki.TrustpointSettings(revocation=branch_revocation, source_interface=sp.lan_if),
-                    sp.session.name,
-                )
-            headend.run("crypto pki crl request ese-ios-ca")
-            if branch_revocation == "crl":
-                # The branch checks the headend's certificate against the CRL: fetch it while the
-                # prep tunnel still carries traffic to the CA.
-                branch.run("crypto pki crl request ese-ios-ca")
-            if rsig:
-                headend.config(
-                    [
-                        f"no {settings.psk_line(a)}"
-                        for a in (settings.branch_address, *(sp.vpn.branch_address for sp in spokes))
-                    ]
-                )
-                vpn.clear_sas(headend, *branches)
-                vpn.bring_up(branch, HQ_HOST, BRANCH_LAN_IF)
-                for sp in spokes:
-                    vpn.bring_up(sp.session, HQ_HOST, sp.lan_if)
-            yield SeedLab(ca, headend, branch, settings, he_cert, br_cert, spokes)
-    finally:
-        problems: list[str] = []
-        cleanup = [(b, ["no ip host ese-ios-ca"]) for b in branches]
-        for s, undo in (*cleanup, (headend, ["no ip host ese-ios-ca"]), (ca, ["no ip http server"])):
-            if not s.connected:
-                s.connect()
-            problems += baseline.restore(s, saved[s.name], undo)
-        if problems:
-            raise baseline.RestoreError("; ".join(problems))
+    """Build the seed's lab (the first branch, or every branch of the plan) for the body; remove it after."""
+    routers = plan.branches if all_branches else plan.branches[:1]
+    names = [plan.ca.device, plan.headend.name, *(r.name for r in routers)]
+    with baseline.left_as_found(get, *names) as keeper:
+        keeper.undo(plan.ca.device, "no ip http server")
+        for name in names[1:]:
+            keeper.undo(name, f"no ip host {plan.ca.url_host}")
+        yield from _built(plan, get, routers, rsig, branch_revocation)
 
 
-def spoke_from_testbed(session: Session, outside_if: str = "FastEthernet0/0", lan_if: str = BRANCH_LAN_IF) -> Spoke:
-    """A further branch described by its testbed interfaces (outside address, LAN network)."""
-    import ipaddress
-
-    by_name = {i.name: i for i in session.spec.interfaces}
-    outside, lan = by_name.get(outside_if), by_name.get(lan_if)
-    if outside is None or lan is None or outside.ipv4 is None or lan.ipv4 is None:
-        raise baseline.RestoreError(f"{session.name}: testbed gives no {outside_if}/{lan_if} addresses")
-    net = lan.ipv4.network
-    wildcard = ipaddress.IPv4Address(int(net.hostmask))
-    settings = vpn.VpnSettings().for_branch(str(outside.ipv4.ip), f"{net.network_address} {wildcard}")
-    return Spoke(session, settings, lan_if)
+def _built(
+    plan: LabPlan, get: Callable[[str], Session], routers: tuple[Router, ...], rsig: bool, revocation: str
+) -> Iterator[SeedLab]:
+    ca, headend = get(plan.ca.device), get(plan.headend.name)
+    pki.bring_up_ca(ca, pki.CaServerSettings.from_plan(plan))
+    branches = [get(r.name) for r in routers]
+    for enrolling in (headend, *branches):
+        enrolling.config([plan.ca.host_line])
+        pki.generate_keys(enrolling, None, plan.crypto.modulus, exportable=False)
+    he_cert = enroll_with_grant(plan, headend, ca, pki.TrustpointSettings.from_plan(plan))
+    settings = [vpn.VpnSettings.for_branch(plan, r) for r in routers]
+    more = tuple(zip(branches[1:], settings[1:], strict=True))
+    with vpn.hub_and_spoke(headend, branches[0], settings[0], more):
+        certs = []
+        for router, session in zip(routers, branches, strict=True):
+            assert router.inside_if is not None
+            vpn.bring_up(session, plan.target, router.inside_if, plan.deadlines.tunnel)
+            tp = pki.TrustpointSettings.from_plan(plan, revocation=revocation, source_interface=router.inside_if)
+            certs.append(enroll_with_grant(plan, session, ca, tp))
+        headend.run(f"crypto pki crl request {plan.ca.trustpoint}")
+        if revocation == "crl":
+            # The branch checks the headend's certificate against the CRL: fetch it while the
+            # prep tunnel still carries traffic to the CA.
+            for session in branches:
+                session.run(f"crypto pki crl request {plan.ca.trustpoint}")
+        if rsig:
+            headend.config([f"no {settings[0].psk_line(s.branch_address)}" for s in settings])
+            vpn.clear_sas(headend, *branches)
+            for router, session in zip(routers, branches, strict=True):
+                assert router.inside_if is not None
+                vpn.bring_up(session, plan.target, router.inside_if, plan.deadlines.tunnel)
+        spokes = tuple(Spoke(r, s, vs, c) for r, s, vs, c in zip(routers, branches, settings, certs, strict=True))
+        yield SeedLab(plan, ca, headend, he_cert, spokes)

@@ -1,57 +1,71 @@
 """The seed's hub-and-spoke VPN as steps over sessions: configs, prep tunnel, traffic, SAs, logs.
 
 The headend uses a dynamic crypto map with DPD and reverse-route injection; the branch a static
-crypto map to the headend whose ACL protects its LAN towards 10.0.0.0/8. ISAKMP policy 10 is
-RSA signatures (the default), policy 20 the pre-shared-key prep tunnel.
+crypto map to the headend whose ACL protects its LAN towards the networks behind the headend (the
+lab plan's ``protected``; the seed's 10.0.0.0/8). ISAKMP policy 10 is RSA signatures (the default),
+policy 20 the pre-shared-key prep tunnel; algorithms and groups are the plan's crypto profile.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from pkilab.config import values as v
 from pkilab.device.session import Session
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.exec_dialogs import PingResult
+from pkilab.parsers.isakmp import IsakmpSa, IsakmpSaDetail, IsakmpSaDetailTable, IsakmpSaTable
+from pkilab.parsers.syslog import Logging, LogMessage
+from pkilab.plan import CryptoProfile, LabPlan, Router, wildcard
 from pkilab.wait import wait_until
 
 
 @dataclass(frozen=True)
 class VpnSettings:
-    """Addresses and names of the seed's hub-and-spoke."""
+    """The hub-and-spoke between the headend and one branch, from the lab plan."""
 
-    psk: str = "bigsecret"
-    headend_outside_if: str = "FastEthernet0/0"
-    branch_outside_if: str = "FastEthernet0/0"
-    headend_address: str = "66.66.66.1"
-    branch_address: str = "66.66.66.2"
-    branch_lan: str = "10.113.0.0 0.0.0.255"
-    protected: str = "10.0.0.0 0.255.255.255"
+    psk: str = field(repr=False)
+    crypto: CryptoProfile
+    headend_outside_if: str
+    branch_outside_if: str
+    headend_address: str
+    branch_address: str
+    branch_lan: ipaddress.IPv4Network
+    protected: tuple[ipaddress.IPv4Network, ...]
     transform_set: str = "vpn-test"
     keepalive: int = 10
 
+    @classmethod
+    def for_branch(cls, plan: LabPlan, branch: Router) -> VpnSettings:
+        """The VPN as ``branch`` and the plan's headend see it."""
+        he = plan.headend
+        if he.outside_if is None or branch.outside_if is None:
+            raise LookupError(f"{branch.name}: the plan names no outside interface")
+        return cls(
+            psk=plan.psk,
+            crypto=plan.crypto,
+            headend_outside_if=he.outside_if,
+            branch_outside_if=branch.outside_if,
+            headend_address=he.address,
+            branch_address=branch.address,
+            branch_lan=branch.lan,
+            protected=plan.protected,
+        )
+
     def common(self) -> list[str]:
-        """ISAKMP policies, DPD, transform set (both ends)."""
+        """ISAKMP policies, DPD, transform set (both ends): 10 is RSA signatures, 20 the pre-shared key."""
         ts = v.word(self.transform_set, "vpn.transform_set")
+        esp = " ".join(v.word(w, "vpn.esp") for w in self.crypto.esp.split())
         return [
-            "crypto isakmp policy 10",
-            "encr 3des",
-            "group 2",
-            "crypto isakmp policy 20",
-            "encr 3des",
-            "authentication pre-share",
-            "group 2",
+            *self.crypto.isakmp_policy(10),
+            *self.crypto.isakmp_policy(20, pre_share=True),
             f"crypto isakmp keepalive {v.integer(self.keepalive, 'vpn.keepalive', 10, 3600)}",
-            f"crypto ipsec transform-set {ts} esp-3des esp-sha-hmac",
+            f"crypto ipsec transform-set {ts} {esp}",
             "no crypto ipsec nat-transparency udp-encaps",
         ]
-
-    def for_branch(self, address: str, lan: str) -> VpnSettings:
-        """The same VPN seen from another branch (its outside address and LAN)."""
-        return dataclasses.replace(self, branch_address=v.ipv4(address, "branch address"), branch_lan=lan)
 
     def headend(self, more_branches: tuple[str, ...] = ()) -> list[str]:
         """The seed's "IPSec Headend Hub-and-Spoke Configuration Using dmaps (DPD/RRI)"."""
@@ -73,7 +87,7 @@ class VpnSettings:
             *self.common(),
             self.psk_line(self.headend_address),
             "ip access-list extended CryptoMapACL",
-            f"permit ip {self.branch_lan} {self.protected}",
+            *(f"permit ip {wildcard(self.branch_lan)} {wildcard(net)}" for net in self.protected),
             "deny ip any any",
             "crypto map test 10 ipsec-isakmp",
             f"set peer {v.ipv4(self.headend_address, 'peer')}",
@@ -127,38 +141,40 @@ def clear_sas(*sessions: Session) -> None:
         s.run("clear crypto sa")
 
 
-def ping(session: Session, target: str, source: str, repeat: int = 10) -> object:
+def ping(session: Session, target: str, source: str, repeat: int = 10) -> PingResult:
     """``ping ip TARGET source IF repeat N``, parsed."""
     cmd = (
         f"ping ip {v.ipv4(target, 'ping target')} source {v.word(source, 'ping source')} "
         f"repeat {v.integer(repeat, 'repeat', 1, 1000)}"
     )
-    return parse("ping", session.run(cmd, timeout=repeat * 3 + 10))
+    return parse_as(PingResult, "ping", session.run(cmd, timeout=repeat * 3 + 10))
 
 
-def bring_up(session: Session, target: str, source: str, timeout: float = 60) -> object:
+def bring_up(session: Session, target: str, source: str, timeout: float = 60) -> PingResult:
     """Ping from the branch LAN until echoes come back ("you may have to enter more than one ping")."""
 
-    def answered() -> object | None:
+    def answered() -> PingResult | None:
         result = ping(session, target, source, 10)
-        return result if result.received > 0 else None  # type: ignore[attr-defined]
+        return result if result.received > 0 else None
 
     return wait_until(answered, timeout, 0.2, f"{session.name}: echoes to {target} through the tunnel")
 
 
-def isakmp_sas(session: Session) -> tuple[object, ...]:
+def isakmp_sas(session: Session) -> tuple[IsakmpSa, ...]:
     """``show crypto isakmp sa``, parsed."""
-    return tuple(parse("show crypto isakmp sa", session.run("show crypto isakmp sa")).sas)
+    return tuple(parse_as(IsakmpSaTable, "show crypto isakmp sa", session.run("show crypto isakmp sa")).sas)
 
 
-def isakmp_detail(session: Session) -> tuple[object, ...]:
+def isakmp_detail(session: Session) -> tuple[IsakmpSaDetail, ...]:
     """``show crypto isakmp sa detail``, parsed."""
-    return tuple(parse("show crypto isakmp sa detail", session.run("show crypto isakmp sa detail")).sas)
+    out = session.run("show crypto isakmp sa detail")
+    return tuple(parse_as(IsakmpSaDetailTable, "show crypto isakmp sa detail", out).sas)
 
 
-def logged(session: Session, mnemonic: str) -> list[Any]:
+def logged(session: Session, mnemonic: str) -> list[LogMessage]:
     """Messages of the logging buffer with ``mnemonic`` (``IKMP_INVAL_CERT`` …)."""
-    return [m for m in parse("show logging", session.run("show logging")).messages if m.mnemonic == mnemonic]
+    messages = parse_as(Logging, "show logging", session.run("show logging")).messages
+    return [m for m in messages if m.mnemonic == mnemonic]
 
 
 def clear_log(session: Session) -> None:
@@ -170,10 +186,9 @@ def clear_log(session: Session) -> None:
 
 @contextlib.contextmanager
 def hub_and_spoke(
-    headend: Session, branch: Session, s: VpnSettings | None = None, more: tuple[tuple[Session, VpnSettings], ...] = ()
+    headend: Session, branch: Session, s: VpnSettings, more: tuple[tuple[Session, VpnSettings], ...] = ()
 ) -> Iterator[VpnSettings]:
     """Configure the seed's headend and branch (and more branches) for the body; remove it all after."""
-    s = s or VpnSettings()
     extra = tuple(b.branch_address for _, b in more)
     for session in (headend, branch, *(x for x, _ in more)):
         session.masker.add(s.psk)
@@ -211,7 +226,7 @@ def interface_down(session: Session, interface: str) -> Iterator[None]:
         session.config([f"interface {name}", "no shutdown"])
 
 
-def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = 30) -> list[object]:
+def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = 30) -> list[LogMessage]:
     """Poll the logging buffer until a ``mnemonic`` message containing ``text`` is there."""
     return wait_until(
         lambda: [m for m in logged(session, mnemonic) if text in m.text],
