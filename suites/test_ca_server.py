@@ -60,7 +60,7 @@ def test_ca_certificate_and_storage_files(
     session = device("ca")
     certs = parse("show crypto pki certificates", session.run("show crypto pki certificates")).certificates
     ca_cert = next(c for c in certs if c.section == "CA Certificate")
-    assert ca_cert.status == "Available" and int(ca_cert.serial, 16) == 1
+    assert ca_cert.status == "Available" and pki.serial(ca_cert) == 1
     assert ca_cert.usage == "Signature"
     assert ca_cert.issuer == ca_cert.subject, "self-signed"
     expected = tuple(render_dn_lines(parse_ios_dn(settings.issuer_name)))

@@ -131,9 +131,10 @@ def test_issued_certificate_fields(
     cert = pki.wait_for_certificate(he, tp.name, timeout=plan.deadlines.certificate)
     assert cert.subject == (f"hostname={plan.fqdn(he.name)}",)
     assert cert.issuer == tuple(render_dn_lines(parse_ios_dn(settings.issuer_name)))
-    assert cert.end_at - cert.start_at == dt.timedelta(days=settings.lifetime_certificate)
-    expected_renew = cert.start_at + (cert.end_at - cert.start_at) * 0.70
-    assert abs((cert.renew_at - expected_renew).total_seconds()) <= 1
+    start, end = pki.validity(cert)
+    assert end - start == dt.timedelta(days=settings.lifetime_certificate)
+    expected_renew = start + (end - start) * plan.auto_enroll / 100
+    assert abs((pki.renew_date(cert) - expected_renew).total_seconds()) <= 1
 
 
 @pytest.mark.seed("Copying Certificate Enrollments to a Cisco IOS CA, Step 1 (export PEM)")

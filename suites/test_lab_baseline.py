@@ -11,22 +11,24 @@ own clock) and reach their neighbours.
 from __future__ import annotations
 
 import itertools
-import os
 import time
+from collections.abc import Iterator
 
 import pytest
 
+from pkilab.fixtures import DeviceGetter
 from pkilab.parsers import parse
+from pkilab.plan import LabPlan
 from pkilab.plugin import collection_testbed
+from pkilab.testbed import Testbed
+from pkilab.wait import wait_until
 
 CLOCK_TOLERANCE_SECONDS = 5.0
-# NTP needs a few polls on hardware; override for quick fault runs.
-SYNC_TIMEOUT_SECONDS = float(os.environ.get("PKILAB_SYNC_TIMEOUT", "90"))
 
 
-def _neighbour_pairs(testbed):
+def _neighbour_pairs(testbed: Testbed) -> Iterator[tuple[str, str, str, str]]:
     """(source device, target device, target address, link) for every pair on every link."""
-    members = {}
+    members: dict[str, list[tuple[str, str]]] = {}
     for d in testbed.devices:
         for intf in d.interfaces:
             if intf.link and intf.ipv4 is not None:
@@ -36,7 +38,7 @@ def _neighbour_pairs(testbed):
             yield src, dst, addr, link
 
 
-def pytest_generate_tests(metafunc):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if {"device_name", "pair"} & set(metafunc.fixturenames):
         testbed = collection_testbed(metafunc.config)
         if testbed is None:
@@ -50,14 +52,14 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.mark.seed("Enrolling a VPN Headend Router with the Cisco IOS CA Using SCEP, Step 2")
-def test_device_identified(device, device_name):
+def test_device_identified(device: DeviceGetter, device_name: str) -> None:
     session = device(device_name)
     version = parse("show version", session.run("show version"))
     assert version.hostname == device_name, f"{device_name} calls itself {version.hostname!r}"
     assert version.version, "show version names no IOS version"
 
 
-def _clock_offsets(device, names):
+def _clock_offsets(device: DeviceGetter, names: list[str]) -> dict[str, tuple[float, str]]:
     """Each device's clock minus the host's, measured around each `show clock`."""
     offsets = {}
     for name in names:
@@ -73,16 +75,16 @@ def _clock_offsets(device, names):
 
 
 @pytest.mark.seed("Automatically Re-enrolling Expired Certificates Before Expiration (clock checks)")
-def test_clocks_authoritative_and_in_step(device, testbed, wait_until):
+def test_clocks_authoritative_and_in_step(device: DeviceGetter, testbed: Testbed, plan: LabPlan) -> None:
     names = [d.name for d in testbed.devices]
 
-    def all_authoritative():
+    def all_authoritative() -> dict[str, tuple[float, str]] | None:
         offsets = _clock_offsets(device, names)
         return offsets if all(marker != "*" for _, marker in offsets.values()) else None
 
     offsets = wait_until(
         all_authoritative,
-        SYNC_TIMEOUT_SECONDS,
+        plan.deadlines.clock_sync,
         interval=1.0,
         message="every clock authoritative (no '*' in show clock)",
     )
@@ -92,7 +94,7 @@ def test_clocks_authoritative_and_in_step(device, testbed, wait_until):
 
 
 @pytest.mark.seed("Enrolling a VPN Headend Router with the Cisco IOS CA Using SCEP, Step 1")
-def test_neighbour_reachable(device, pair):
+def test_neighbour_reachable(device: DeviceGetter, pair: tuple[str, str, str, str]) -> None:
     src, dst, address, link = pair
     result = parse("ping", device(src).run(f"ping {address} repeat 5", timeout=60))
     assert result.received >= 4, (

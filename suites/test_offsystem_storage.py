@@ -9,71 +9,83 @@ fetches the CRL from the server over HTTP. A file that was not pre-created canno
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 from cryptography import x509
 
+from pkilab.device.session import Session
+from pkilab.fixtures import SessionPool
+from pkilab.hostsrv import HostServers
 from pkilab.parsers import parse
+from pkilab.parsers.certificates import Certificate
+from pkilab.parsers.server import Crl
+from pkilab.pki.names import parse_ios_dn
+from pkilab.plan import LabPlan
 from pkilab.procedures import baseline, offsystem, pki
 from pkilab.wait import wait_until
 
 FOLDER = "certs"
-PASSPHRASE = "cisco123"
-PREP = ["ip host ese-ios-ca 10.59.138.12"]
 
 pytestmark = [pytest.mark.roles("ca", "headend"), pytest.mark.destructive]
 
 
-def _settings(hostsrv):
-    name = pki.CaServerSettings().name
-    return pki.CaServerSettings(
+@dataclass(frozen=True)
+class Offsite:
+    """The CA on off-system storage and the headend enrolled with it."""
+
+    ca: Session
+    headend: Session
+    settings: pki.CaServerSettings
+    tp: pki.TrustpointSettings
+    cert: Certificate
+    plan: LabPlan
+
+
+def _settings(plan: LabPlan, hostsrv: HostServers) -> pki.CaServerSettings:
+    return pki.CaServerSettings.from_plan(
+        plan,
         database_url=hostsrv.spec.tftp_url(FOLDER, offsystem.SERVER_NAME),
         grant_auto=True,
-        cdp_url=hostsrv.spec.http_url(f"{FOLDER}/{name}.crl", offsystem.SERVER_NAME),
+        cdp_url=hostsrv.spec.http_url(f"{FOLDER}/{plan.ca.server}.crl", offsystem.SERVER_NAME),
     )
 
 
-def _server_file(hostsrv, name):
+def _server_file(hostsrv: HostServers, name: str) -> Path:
     return hostsrv.root / FOLDER / name
 
 
 @pytest.fixture(scope="module")
-def offsite(sessions, hostsrv):
+def offsite(sessions: SessionPool, plan: LabPlan, hostsrv: HostServers) -> Iterator[Offsite]:
     """The seed's steps 1-4 and 7: files pre-created, CA on TFTP storage, the headend enrolled."""
-    ca, headend = sessions.get("ca"), sessions.get("headend")
-    settings = _settings(hostsrv)
-    saved = {s.name: baseline.snapshot(s) for s in (ca, headend)}
+    ca_name, he_name = plan.ca.device, plan.headend.name
+    settings = _settings(plan, hostsrv)
     hostsrv.precreate(FOLDER, offsystem.ca_files(settings.name))
     host = offsystem.host_line(hostsrv.spec.address)
-    try:
+    with baseline.left_as_found(sessions.get, ca_name, he_name) as keeper:
+        keeper.undo(he_name, f"no ip host {plan.ca.url_host}", f"no ip host {offsystem.SERVER_NAME}")
+        keeper.undo(ca_name, f"no ip host {offsystem.SERVER_NAME}", "no ip http server")
+        ca, headend = sessions.get(ca_name), sessions.get(he_name)
         ca.config([host])
         pki.bring_up_ca(ca, settings)
         ca.run("write memory")
-        headend.config([*PREP, host])
+        headend.config([plan.ca.host_line, host])
         # Exportable so that the issued certificate can be read back whole (its CDP extension).
-        pki.generate_keys(headend, None, 1024, exportable=True)
-        tp = pki.TrustpointSettings()
+        pki.generate_keys(headend, None, plan.crypto.modulus, exportable=True)
+        tp = pki.TrustpointSettings.from_plan(plan)
         pki.configure_trustpoint(headend, tp)
         pki.authenticate(headend, tp.name)
         pki.enroll(headend, tp.name, "whatever")
-        cert = pki.wait_for_certificate(headend, tp.name, timeout=60)
-        yield {"ca": ca, "headend": headend, "settings": settings, "tp": tp, "cert": cert}
-    finally:
-        problems: list[str] = []
-        for s, undo in (
-            (headend, ["no ip host ese-ios-ca", f"no ip host {offsystem.SERVER_NAME}"]),
-            (ca, [f"no ip host {offsystem.SERVER_NAME}", "no ip http server"]),
-        ):
-            if not s.connected:
-                s.connect()
-            problems += baseline.restore(s, saved[s.name], undo)
-        if problems:
-            raise baseline.RestoreError("; ".join(problems))
+        cert = pki.wait_for_certificate(headend, tp.name, timeout=plan.deadlines.certificate)
+        yield Offsite(ca, headend, settings, tp, cert, plan)
 
 
-def test_ca_database_written_over_tftp(offsite, hostsrv):
+def test_ca_database_written_over_tftp(offsite: Offsite, hostsrv: HostServers) -> None:
     """Step 4: with ``no shutdown`` the CA writes its .ser, .crl and 1.cnm to the server."""
-    settings = offsite["settings"]
-    server = parse("show crypto pki server", offsite["ca"].run("show crypto pki server")).servers[0]
+    settings = offsite.settings
+    server = pki.server_status(offsite.ca).servers[0]
     assert server.storage == settings.database_url
     for name in (f"{settings.name}.ser", f"{settings.name}.crl", "1.cnm"):
         assert _server_file(hostsrv, name).stat().st_size > 0, f"{name} not written on the server"
@@ -83,9 +95,9 @@ def test_ca_database_written_over_tftp(offsite, hostsrv):
     assert f"{FOLDER}/{settings.name}.ser" in writes
 
 
-def test_enrollment_writes_serial_cnm(offsite, hostsrv):
+def test_enrollment_writes_serial_cnm(offsite: Offsite, hostsrv: HostServers) -> None:
     """Step 7: each enrollment writes ``serialnum.cnm`` to the server."""
-    serial = int(offsite["cert"].serial, 16)
+    serial = pki.serial(offsite.cert)
     cnm = _server_file(hostsrv, f"{serial:X}.cnm")
     text = wait_until(
         lambda: cnm.read_text() if cnm.exists() and cnm.stat().st_size else None,
@@ -93,44 +105,46 @@ def test_enrollment_writes_serial_cnm(offsite, hostsrv):
         0.2,
         f"{cnm.name} written on the server",
     )
-    assert "ese-cryagg" in text
+    assert offsite.plan.fqdn(offsite.headend.name) in text
 
 
-def test_certificate_carries_cdp(offsite):
+def test_certificate_carries_cdp(offsite: Offsite) -> None:
     """Step 7: the certificate issued to the headend points at the server's HTTP URL."""
-    settings = offsite["settings"]
-    pem = offsystem.router_certificate_pem(offsite["headend"], offsite["tp"].name, PASSPHRASE)
+    settings = offsite.settings
+    pem = offsystem.router_certificate_pem(offsite.headend, offsite.tp.name, settings.passphrase)
     cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-    assert cert.serial_number == int(offsite["cert"].serial, 16)
+    assert cert.serial_number == pki.serial(offsite.cert)
     points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     urls = [n.value for p in points for n in p.full_name or () if isinstance(n, x509.UniformResourceIdentifier)]
     assert urls == [settings.cdp_url]
 
 
-def test_headend_fetches_crl_over_http(offsite, hostsrv):
+def test_headend_fetches_crl_over_http(offsite: Offsite, hostsrv: HostServers) -> None:
     """The headend fetches the CRL from the CDP, i.e. from the server over HTTP."""
-    settings = offsite["settings"]
-    headend = offsite["headend"]
+    settings = offsite.settings
+    headend = offsite.headend
     path = f"/{FOLDER}/{settings.name}.crl"
-    offsystem.crl_request(headend, offsite["tp"].name)
+    offsystem.crl_request(headend, offsite.tp.name)
 
-    def fetched():
+    def fetched() -> Crl | None:
         crls = offsystem.crls(headend).crls
         return next((c for c in crls if settings.cdp_url in c.retrieved_from), None)
 
-    crl = wait_until(fetched, 30, 0.3, f"{headend.name}: CRL retrieved from {settings.cdp_url}")
+    crl = wait_until(
+        fetched, offsite.plan.deadlines.certificate, 0.3, f"{headend.name}: CRL retrieved from {settings.cdp_url}"
+    )
     assert crl.der_size == _server_file(hostsrv, f"{settings.name}.crl").stat().st_size
     assert any(h.path == path and h.method == "GET" and h.status == 200 for h in hostsrv.http.hits)
 
 
-def _fetch_failures(session):
+def _fetch_failures(session: Session) -> int:
     messages = parse("show logging", session.run("show logging")).messages
     return sum(1 for m in messages if m.mnemonic == "CRL_FETCH_FAIL")
 
 
-def test_crl_fetch_fails_while_http_server_is_down(offsite, hostsrv):
+def test_crl_fetch_fails_while_http_server_is_down(offsite: Offsite, hostsrv: HostServers) -> None:
     """Table 3's disadvantage: with the HTTP server down the CDP fetch fails; back up, it works."""
-    headend, tp = offsite["headend"], offsite["tp"].name
+    headend, tp = offsite.headend, offsite.tp.name
     before = _fetch_failures(headend)
     hostsrv.http.stop()
     try:
@@ -144,10 +158,10 @@ def test_crl_fetch_fails_while_http_server_is_down(offsite, hostsrv):
     assert _fetch_failures(headend) == before + 1
 
 
-def test_copy_restore_files_to_server(offsite, hostsrv):
+def test_copy_restore_files_to_server(offsite: Offsite, hostsrv: HostServers) -> None:
     """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
-    ca, name = offsite["ca"], offsite["settings"].name
-    pki.export_keys(ca, name, PASSPHRASE)
+    ca, name = offsite.ca, offsite.settings.name
+    pki.export_keys(ca, name, offsite.settings.passphrase)
     ca_cer = next(
         f.name
         for f in parse("dir nvram:", ca.run("dir nvram:")).files
@@ -165,14 +179,14 @@ def test_copy_restore_files_to_server(offsite, hostsrv):
         assert _server_file(hostsrv, target).stat().st_size > 0
     ca_cert = x509.load_der_x509_certificate(_server_file(hostsrv, ca_cer).read_bytes())
     assert ca_cert.subject == ca_cert.issuer
-    assert ca_cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == name
+    assert ca_cert.subject == parse_ios_dn(offsite.settings.issuer_name)
     assert b"BEGIN" in _server_file(hostsrv, f"{name}.pub").read_bytes()
     assert b"crypto pki server" in _server_file(hostsrv, "startup-confg").read_bytes()
 
 
-def test_file_not_precreated_is_refused(offsite, hostsrv):
+def test_file_not_precreated_is_refused(offsite: Offsite, hostsrv: HostServers) -> None:
     """The seed's note: TFTP daemons only update existing files; a new file is refused."""
     url = hostsrv.spec.tftp_url(f"{FOLDER}/not-precreated.cnm", offsystem.SERVER_NAME)
-    out = offsystem.copy_to_tftp(offsite["ca"], "startup-config", url)
+    out = offsystem.copy_to_tftp(offsite.ca, "startup-config", url)
     assert "%Error" in out and "bytes copied" not in out
     assert not _server_file(hostsrv, "not-precreated.cnm").exists()

@@ -1,6 +1,5 @@
 """Each suite that certifies a behaviour fails when the simulator is told to violate it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +79,8 @@ def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
         dev["connections"]["cli"]["port"] += offset
         dev["custom"]["sim"]["http_port"] += offset
     data["devices"][device]["custom"]["sim"]["faults"] = [fault]
+    # A faulted clock never synchronizes: the lab plan's deadline for that is shortened.
+    data["testbed"]["custom"]["pkilab"]["deadlines"] = {"clock_sync": 8}
     path = tmp_path / f"faulted-{fault}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -90,7 +91,6 @@ def test_suite_fails_on_faulted_router(tmp_path, fault):
     suite, expr, must_fail, device = CASES[fault]
     testbed = _faulted_testbed(tmp_path, fault, device=device, offset=2000 + worker_offset())
     junit = tmp_path / "junit.xml"
-    env = dict(os.environ, PKILAB_SYNC_TIMEOUT="8")
     proc = subprocess.run(
         [
             sys.executable,
@@ -107,7 +107,6 @@ def test_suite_fails_on_faulted_router(tmp_path, fault):
             "no:cacheprovider",
         ],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         timeout=300,

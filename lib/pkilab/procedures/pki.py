@@ -8,6 +8,7 @@ the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -414,3 +415,24 @@ def server_crl(ca: Session, name: str) -> ServerCrl:
     """``crypto pki server NAME info crl``, parsed."""
     cmd = f"crypto pki server {v.word(name, 'ca.name')} info crl"
     return parse_as(ServerCrl, cmd, ca.run(cmd))
+
+
+def serial(cert: Certificate) -> int:
+    """The certificate's serial number (a pending request has none: :class:`ProcedureError`)."""
+    if cert.serial is None:
+        raise ProcedureError(f"certificate {cert.section!r} shows no serial number (status {cert.status})")
+    return int(cert.serial, 16)
+
+
+def validity(cert: Certificate) -> tuple[dt.datetime, dt.datetime]:
+    """The certificate's start and end dates (both shown for an Available certificate)."""
+    if cert.start_at is None or cert.end_at is None:
+        raise ProcedureError(f"certificate {cert.section!r} shows no validity dates (status {cert.status})")
+    return cert.start_at, cert.end_at
+
+
+def renew_date(cert: Certificate) -> dt.datetime:
+    """The certificate's renew date (shown when the trustpoint has ``auto-enroll``)."""
+    if cert.renew_at is None:
+        raise ProcedureError(f"certificate {cert.section!r} shows no renew date")
+    return cert.renew_at
