@@ -30,7 +30,6 @@ from pkilab.secrets import Masker
 from pkilab.testbed import DeviceSpec, Testbed
 from pkilab.wait import wait_until as _wait_until
 
-
 DeviceGetter = Callable[[str], Session]
 """What the ``device`` fixture gives a test: a device name or role in, a connected session out."""
 
