@@ -34,6 +34,7 @@ from pkilab.procedures import pki
 from pkilab.protocols.scep.client import ClientOptions, ScepClient, get_ca_cert_request, parse_ca_cert
 from pkilab.protocols.scep.message import PkiStatus
 from pkilab.testbed import load
+from seedplan import ca_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFSET = 8500
@@ -106,7 +107,7 @@ def _cpu_seconds(pid: int) -> float:
 def run(testbed: object, count: int, chunk: int, connections: int, lab_pid: int, cipher: str = "3des") -> None:
     spec = testbed.device("ese-ios-ca")  # type: ignore[attr-defined]
     ca = Session(spec).connect()
-    pki.bring_up_ca(ca, pki.CaServerSettings())
+    pki.bring_up_ca(ca, ca_settings())
     pki.set_grant_mode(ca, "ese-ios-ca", auto=True)
     port = spec.sim.http_port
     req = get_ca_cert_request(ClientOptions())

@@ -90,7 +90,7 @@ def test_ca_database_written_over_tftp(offsite: Offsite, hostsrv: HostServers) -
     for name in (f"{settings.name}.ser", f"{settings.name}.crl", "1.cnm"):
         assert _server_file(hostsrv, name).stat().st_size > 0, f"{name} not written on the server"
     crl = x509.load_der_x509_crl(_server_file(hostsrv, f"{settings.name}.crl").read_bytes())
-    assert crl.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == settings.name
+    assert crl.issuer == parse_ios_dn(settings.issuer_name)
     writes = {t.filename.lstrip("/") for t in hostsrv.tftp.transfers if t.op == "write" and not t.error}
     assert f"{FOLDER}/{settings.name}.ser" in writes
 

@@ -22,6 +22,7 @@ from pkilab.parsers import parse
 from pkilab.procedures import pki
 from pkilab.testbed import load
 from pkilab.wait import wait_until
+from seedplan import ca_settings, trustpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 CA_NAME = "ese-ios-ca"
@@ -148,16 +149,16 @@ def _prepare(session):
 def test_enrollment_through_the_prep_tunnel(lab):
     _, s, _ = lab
     ca, he, br = s["ese-ios-ca"], s["ese-cryagg"], s["ese-branch"]
-    pki.bring_up_ca(ca, pki.CaServerSettings(grant_auto=True))
+    pki.bring_up_ca(ca, ca_settings(grant_auto=True))
     _prepare(he)
-    pki.configure_trustpoint(he, pki.TrustpointSettings())
+    pki.configure_trustpoint(he, trustpoint())
     pki.authenticate(he, CA_NAME)
     assert pki.enroll(he, CA_NAME, "whatever").request_sent
     pki.wait_for_certificate(he, CA_NAME, timeout=30)
     # The branch reaches the CA only through the tunnel: SCEP sourced from its LAN (seed: Ethernet0/0).
     before = parse("show crypto ipsec sa", br.run("show crypto ipsec sa")).flows[0].pkts_encaps
     _prepare(br)
-    pki.configure_trustpoint(br, pki.TrustpointSettings(revocation="crl none", source_interface="Ethernet0/0"))
+    pki.configure_trustpoint(br, trustpoint(revocation="crl none", source_interface="Ethernet0/0"))
     pki.authenticate(br, CA_NAME)
     assert pki.enroll(br, CA_NAME, "whatever").request_sent
     cert = pki.wait_for_certificate(br, CA_NAME, timeout=30)

@@ -18,6 +18,7 @@ from pkilab.parsers import parse
 from pkilab.procedures import pki
 from pkilab.testbed import load
 from pkilab.wait import wait_until
+from seedplan import ca_settings, trustpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ def lab():
         for d in testbed.devices:
             sessions[d.name] = Session(d).connect()
         ca = sessions["ese-ios-ca"]
-        pki.bring_up_ca(ca, pki.CaServerSettings())
+        pki.bring_up_ca(ca, ca_settings())
         yield runner, sessions
     finally:
         for s in sessions.values():
@@ -50,7 +51,7 @@ def test_headend_scep_enrollment_with_manual_grant(lab):
     _, s = lab
     ca, he = s["ese-ios-ca"], s["ese-cryagg"]
     _prepare(he, "ese-cryagg")
-    pki.configure_trustpoint(he, pki.TrustpointSettings())
+    pki.configure_trustpoint(he, trustpoint())
     auth = pki.authenticate(he, "ese-ios-ca")
     server = parse("show crypto pki server", ca.run("show crypto pki server")).servers[0]
     assert auth.fingerprint == server.fingerprint, "the CA certificate authenticated is the CA's"
@@ -122,9 +123,7 @@ def test_branch_cut_and_paste_enrollment(lab):
     _prepare(br, "ese-branch")
     pki.configure_trustpoint(
         br,
-        pki.TrustpointSettings(
-            enrollment_url=None, terminal=True, revocation="crl none", source_interface="Ethernet0/0"
-        ),
+        trustpoint(enrollment_url=None, terminal=True, revocation="crl none", source_interface="Ethernet0/0"),
     )
     auth = pki.authenticate(br, "ese-ios-ca", pasted_pem=ca_pem)
     assert auth.accepted

@@ -13,6 +13,7 @@ reason, where strongSwan is not installed or namespaces cannot be created.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -42,6 +43,7 @@ from pkilab.parsers import parse
 from pkilab.procedures import clock, pki, scenario, vpn
 from pkilab.testbed import load
 from pkilab.wait import wait_until
+from seedplan import ca_settings, seed_plan, trustpoint
 from swankit import PKI, SWANCTL, ns_ping, run, skip_reason, stop_charon, swanctl_env, write_strongswan_conf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,7 +290,9 @@ def lab(net: Net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 # ---- helpers --------------------------------------------------------------------------------------
 def headend_lines(n: Net) -> list[str]:
     """The seed's headend (dynamic map, DPD, RRI) with NAT-T on and the PSK for strongSwan's address."""
-    s = vpn.VpnSettings(headend_address=n.host_ip, branch_address=n.swan_ip)
+    s = dataclasses.replace(
+        vpn.VpnSettings.for_branch(seed_plan(), seed_plan().branch), headend_address=n.host_ip, branch_address=n.swan_ip
+    )
     return [*s.headend(), "crypto ipsec nat-transparency udp-encaps"]
 
 
@@ -498,10 +502,10 @@ def test_psk_strongswan_branch_to_simulated_headend(lab: Lab) -> None:
 
 def test_strongswan_enrolls_with_scep_and_brings_up_rsig(lab: Lab) -> None:
     n = lab.net
-    pki.bring_up_ca(lab.ca, scenario.CA)
-    lab.headend.config(scenario.PREP)
+    pki.bring_up_ca(lab.ca, ca_settings())
+    lab.headend.config([seed_plan().ca.host_line])
     pki.generate_keys(lab.headend, None, 1024, exportable=False)
-    scenario.enroll_with_grant(lab.headend, lab.ca, pki.TrustpointSettings(), "ese-cryagg")
+    scenario.enroll_with_grant(seed_plan(), lab.headend, lab.ca, trustpoint())
     cert = scep_enroll(lab, "branch-a.ese.cisco.com")
     lab.facts["cert"] = cert
     lab.headend.config([f"no crypto isakmp key {PSK} address {n.swan_ip}", "crypto isakmp identity dn"])
