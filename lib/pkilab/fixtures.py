@@ -26,6 +26,7 @@ from pkilab.device.session import Session
 from pkilab.errors import SimError
 from pkilab.plan import LabPlan
 from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_plan, load_testbed
+from pkilab.preflight import EXIT_PREFLIGHT, check_lab
 from pkilab.secrets import Masker
 from pkilab.testbed import DeviceSpec, Testbed
 from pkilab.wait import wait_until as _wait_until
@@ -154,6 +155,11 @@ def sessions(
     pool = SessionPool(lab)
     for secret in plan.secrets():
         pool.masker.add(secret)
+    failure = check_lab(lab.devices, pool.get)
+    if failure is not None:
+        # Infrastructure, not a router that misbehaved: stop before any test, none reported FAILED.
+        pool.close()
+        pytest.exit(f"pkilab: {pool.masker.mask(failure.line())}", returncode=EXIT_PREFLIGHT)
     request.config.stash[POOL_KEY] = pool
     record_testsuite_property("testbed", lab.name)
     record_testsuite_property("testbed_file", str(lab.path))

@@ -171,6 +171,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     """Attach the devices used and, for a failure, their masked transcripts."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call" and report.failed and call.excinfo is not None and _infrastructure(call.excinfo.value):
+        # The lab went away under the test (connection lost and not recovered): an error of the
+        # run, never a failure, which would say the router misbehaved.
+        report.when = "setup"
+        report.longrepr = f"infrastructure error (not a router failure): {call.excinfo.value}"
     used: dict[str, int] = item.stash.get(TRANSCRIPT_MARKS, {})
     if report.when == "teardown" and used:
         report.user_properties.append(("devices", ",".join(sorted(used))))
@@ -180,6 +185,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
             text = pool.transcripts_since(used)
             if text:
                 report.sections.append(("Captured stdout device transcript", text))
+
+
+def _infrastructure(exc: BaseException) -> bool:
+    """A lost, refused or silent connection: trouble with the lab, not with what the router did."""
+    from pkilab.errors import DeviceAuthenticationError, DeviceConnectionError, DeviceTimeoutError
+
+    return isinstance(exc, DeviceConnectionError | DeviceAuthenticationError | DeviceTimeoutError | EOFError)
 
 
 # Keys shared with pkilab.fixtures.

@@ -26,6 +26,7 @@ from typing import IO, Any
 import yaml
 
 from pkilab.errors import TestbedError, UserError
+from pkilab.preflight import EXIT_PREFLIGHT
 from pkilab.report.document import (
     HTML_NAME,
     JUNIT_NAME,
@@ -135,6 +136,10 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
     if code == _PYTEST_USAGE:
         print(f"pkilab: error: {masker.mask(usage_error_line(stderr))}", file=sys.stderr)
         return EXIT_USAGE
+    if code == EXIT_PREFLIGHT and "pre-flight:" in stderr:
+        # The lab could not be reached or identified: no test ran, none failed.
+        print(f"pkilab: error: {masker.mask(usage_error_line(stderr))}", file=sys.stderr)
+        return EXIT_PREFLIGHT
     if stderr.strip():
         sys.stderr.write(masker.mask(stderr))
     junit = options.reports / JUNIT_NAME

@@ -1,0 +1,100 @@
+"""The suites certify any lab the testbed describes, and a lab that is not there stops the run.
+
+* ``testbeds/sim-modern.yaml`` differs from the seed's lab in every name, address, interface,
+  domain, time zone, port, branch count and crypto profile: the suites must be as green there,
+  with nothing skipped.
+* A lab whose devices cannot be reached stops before the first test: exit code 3, one line
+  naming the device, no test reported as failed.
+* A connection lost inside a test is an ERROR of the run, not a FAIL of the router.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from junitparser import JUnitXml
+
+from pkilab.fixtures import worker_offset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    result = {}
+    for suite in JUnitXml.fromfile(str(junit)):
+        for case in suite:
+            result[f"{case.classname}::{case.name}"] = case.result[0]._tag if case.result else "passed"
+    return result
+
+
+def test_suites_green_on_a_lab_unlike_the_seeds(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    env = dict(os.environ, PKILAB_PORT_OFFSET=str(3000 + worker_offset()))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites", "--testbed", "testbeds/sim-modern.yaml", f"--junitxml={junit}"]
+        + ["-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    outcomes = _outcomes(junit)
+    bad = {name: tag for name, tag in outcomes.items() if tag != "passed"}
+    assert proc.returncode == 0 and not bad, (bad, proc.stdout[-3000:])
+    assert len(outcomes) >= 70, f"only {len(outcomes)} suite tests ran"
+    branches = [n for n in outcomes if "test_neighbour_reachable" in n and "site-c" in n]
+    assert branches, "the third branch took part"
+
+
+def _unreachable(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
+    for i, dev in enumerate(data["devices"].values()):
+        dev["custom"].pop("sim")
+        dev["connections"]["cli"]["port"] = 9 + i  # nothing listens on these loopback ports
+    path = tmp_path / "unreachable.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_unreachable_lab_stops_before_the_first_test(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pkilab.cli", "certify", "--testbed", str(_unreachable(tmp_path))]
+        + ["--reports", str(reports)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "pre-flight: device" in lines[0] and "unreachable" in lines[0], proc.stderr
+    junit = reports / "junit.xml"
+    if junit.is_file():
+        assert not [t for t in _outcomes(junit).values() if t in ("failure", "error")]
+
+
+def test_connection_lost_inside_a_test_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "test_lost.py").write_text(
+        "from pkilab.errors import DeviceConnectionError\n\n\n"
+        "def test_lost():\n"
+        "    raise DeviceConnectionError('r1', 'connection lost: reset by peer')\n\n\n"
+        "def test_misbehaved():\n"
+        "    assert False, 'the router said no'\n"
+    )
+    junit = tmp_path / "junit.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "test_lost.py"), f"--junitxml={junit}", "-q"]
+        + ["-p", "no:cacheprovider", "--rootdir", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in _outcomes(junit).items()}
+    assert outcomes == {"test_lost": "error", "test_misbehaved": "failure"}
