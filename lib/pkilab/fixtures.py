@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +28,7 @@ from pkilab.errors import SimError
 from pkilab.plan import LabPlan
 from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_plan, load_testbed
 from pkilab.preflight import EXIT_PREFLIGHT, check_lab
+from pkilab.report.model import PROP_PLAN
 from pkilab.secrets import Masker
 from pkilab.testbed import DeviceSpec, Testbed
 from pkilab.wait import wait_until as _wait_until
@@ -163,6 +165,7 @@ def sessions(
     request.config.stash[POOL_KEY] = pool
     record_testsuite_property("testbed", lab.name)
     record_testsuite_property("testbed_file", str(lab.path))
+    record_testsuite_property(PROP_PLAN, json.dumps(plan.to_dict()))
     for d in lab.devices:
         record_testsuite_property(f"device.{d.name}.role", d.role)
         record_testsuite_property(f"device.{d.name}.platform", d.platform)

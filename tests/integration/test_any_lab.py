@@ -98,3 +98,26 @@ def test_connection_lost_inside_a_test_is_an_error(tmp_path: Path) -> None:
     )
     outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in _outcomes(junit).items()}
     assert outcomes == {"test_lost": "error", "test_misbehaved": "failure"}
+
+
+def test_reports_name_the_certified_plan(tmp_path: Path) -> None:
+    import json
+
+    reports = tmp_path / "reports"
+    env = dict(os.environ, PKILAB_PORT_OFFSET=str(3500 + worker_offset()))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pkilab.cli", "certify", "--testbed", "testbeds/sim-modern.yaml"]
+        + ["--reports", str(reports), "--", "-k", "device_identified"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    plan = json.loads((reports / "results.json").read_text())["runs"][0]["testbeds"][0]["plan"]
+    assert plan["crypto"]["profile"] == "modern" and plan["ca"]["server"] == "corp-ca"
+    assert [b["name"] for b in plan["branches"]] == ["site-a", "site-b", "site-c"]
+    markdown = (reports / "report.md").read_text()
+    assert "## Lab plans certified" in markdown and "crypto modern" in markdown
+    assert "hub-gw" in (reports / "report.html").read_text()

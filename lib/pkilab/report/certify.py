@@ -13,6 +13,7 @@ pytest usage error (pytest exit code 4), printed here as one line.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -25,7 +26,7 @@ from typing import IO, Any
 
 import yaml
 
-from pkilab.errors import TestbedError, UserError
+from pkilab.errors import PkilabError, TestbedError, UserError
 from pkilab.preflight import EXIT_PREFLIGHT
 from pkilab.report.document import (
     HTML_NAME,
@@ -37,7 +38,7 @@ from pkilab.report.document import (
 )
 from pkilab.report.junit import enrich_junit, load_junit, properties, suites
 from pkilab.report.masking import build_masker
-from pkilab.report.model import PROP_TESTBED, PROP_TESTBED_FILE, RunMetadata, TestResult
+from pkilab.report.model import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE, RunMetadata, TestResult
 from pkilab.secrets import Masker
 
 DEFAULT_REPORTS = Path("reports")
@@ -267,7 +268,15 @@ def _testbed_properties(path: Path) -> dict[str, str]:
     name = path.stem
     if isinstance(data, dict) and isinstance(data.get("testbed"), dict):
         name = str(data["testbed"].get("name") or name)
-    return {PROP_TESTBED: name, PROP_TESTBED_FILE: str(path)}
+    props = {PROP_TESTBED: name, PROP_TESTBED_FILE: str(path)}
+    try:
+        from pkilab.plan import LabPlan
+        from pkilab.testbed import load
+
+        props[PROP_PLAN] = json.dumps(LabPlan.from_testbed(load(path)).to_dict())
+    except PkilabError:
+        pass  # pytest reports a bad testbed or plan itself, with its one line
+    return props
 
 
 def write_run_reports(

@@ -98,6 +98,7 @@ def results_document(report: Report) -> dict[str, object]:
                     {
                         "testbed": suite.testbed,
                         "testbed_file": suite.testbed_file,
+                        "plan": dict(suite.plan) if suite.plan else None,
                         "devices": [
                             {"name": d.name, "role": d.role, "platform": d.platform, "image": d.image}
                             for d in suite.devices

@@ -18,6 +18,7 @@ campaigns consume:
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from pkilab.report.model import (
     PROP_DEVICES,
     PROP_IMAGE,
     PROP_NODEID,
+    PROP_PLAN,
     PROP_RUN,
     PROP_SEED_SECTION,
     PROP_TESTBED,
@@ -131,7 +133,20 @@ def suite_info(suite: TestSuite) -> SuiteInfo:
         DeviceInfo(name, f.get("role") or None, f.get("platform") or None, _known(f.get("image")))
         for name, f in fields.items()
     )
-    return SuiteInfo(props.get(PROP_TESTBED) or None, props.get(PROP_TESTBED_FILE) or None, devices)
+    return SuiteInfo(
+        props.get(PROP_TESTBED) or None, props.get(PROP_TESTBED_FILE) or None, devices, _plan(props.get(PROP_PLAN))
+    )
+
+
+def _plan(text: str | None) -> dict[str, Any] | None:
+    """The lab plan property (JSON), or None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _known(image: str | None) -> str | None:
@@ -200,7 +215,7 @@ def _lifted(suite: TestSuite) -> dict[str, str]:
     lifted: dict[str, str] = {}
     for case in suite:
         for name, value in properties(case).items():
-            if value and (name in (PROP_TESTBED, PROP_TESTBED_FILE) or name.startswith(PROP_DEVICE_PREFIX)):
+            if value and (name in (PROP_TESTBED, PROP_TESTBED_FILE, PROP_PLAN) or name.startswith(PROP_DEVICE_PREFIX)):
                 lifted.setdefault(name, value)
     return lifted
 

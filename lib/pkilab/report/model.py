@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -18,6 +18,7 @@ OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
 # JUnit testsuite property names (the plugin's contract, see docs/reports.md).
 PROP_TESTBED = "testbed"
 PROP_TESTBED_FILE = "testbed_file"
+PROP_PLAN = "lab_plan"  # the lab plan's facts as JSON (pkilab.plan.LabPlan.to_dict)
 PROP_DEVICE_PREFIX = "device."
 # JUnit testcase property names.
 PROP_SEED_SECTION = "seed_section"
@@ -58,6 +59,21 @@ class SuiteInfo:
     testbed: str | None = None
     testbed_file: str | None = None
     devices: tuple[DeviceInfo, ...] = ()
+    plan: Mapping[str, Any] | None = None
+
+    def plan_summary(self) -> str:
+        """One line naming the certified lab plan: roles, devices and crypto profile."""
+        plan = self.plan
+        if not plan:
+            return ""
+        ca, he = plan.get("ca") or {}, plan.get("headend") or {}
+        branches = ", ".join(str(b.get("name")) for b in plan.get("branches") or ())
+        crypto = plan.get("crypto") or {}
+        return (
+            f"CA {ca.get('device', '—')} (server {ca.get('server', '—')}), headend {he.get('name', '—')}, "
+            f"branches {branches or '—'}; domain {plan.get('domain') or '—'}; crypto {crypto.get('profile', '?')} "
+            f"({crypto.get('modulus', '?')}-bit keys, IKE {crypto.get('ike', '?')}, ESP {crypto.get('esp', '?')})"
+        )
 
     def device(self, name: str) -> DeviceInfo | None:
         """Return the device called ``name``, or None."""

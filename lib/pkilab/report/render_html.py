@@ -129,7 +129,8 @@ def _runs(runs: tuple[RunInfo, ...]) -> str:
             t = run.totals
             rows.append(
                 f"<tr><td>{escape(run.label)}</td><td>{escape(suite.testbed or '?')}</td>"
-                f"<td>{escape(suite.testbed_file or '—')}</td><td>{devices or '—'}</td>"
+                f"<td>{escape(suite.testbed_file or '—')}<br><small>{escape(suite.plan_summary())}</small></td>"
+                f"<td>{devices or '—'}</td>"
                 f"<td>{t['passed']}</td><td>{t['failed']}</td><td>{t['error']}</td><td>{t['skipped']}</td>"
                 f"<td>{run.duration:.1f} s</td></tr>"
             )

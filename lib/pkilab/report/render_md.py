@@ -80,6 +80,10 @@ def render_markdown(report: Report) -> str:
             f"| {_cell(run.label)} | {_cell(testbeds)} | {_cell(devices or '—')} "
             f"| {t['passed']} | {t['failed']} | {t['error']} | {t['skipped']} |"
         )
+    plans = [(s.testbed or "?", s.plan_summary()) for run in report.runs for s in run.suites if s.plan]
+    if plans:
+        out += ["", "## Lab plans certified", ""]
+        out += [f"- **{_cell(name)}**: {_cell(summary)}" for name, summary in plans]
     out += ["", "## Certification matrix", ""]
     columns = report.matrix.columns
     out.append("| Test | Seed section | " + " | ".join(_cell(c) for c in columns) + " |")
