@@ -37,7 +37,8 @@ from pkilab.testbed import load
 from seedplan import ca_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-OFFSET = 8500
+# PKILAB_PORT_OFFSET moves the lab's ports as it does for test runs (two benchmarks on one machine).
+OFFSET = int(os.environ.get("PKILAB_PORT_OFFSET") or 8500)
 CGI = "/cgi-bin/pkiclient.exe"
 
 

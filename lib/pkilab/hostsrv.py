@@ -10,6 +10,8 @@ labs and for the simulated one alike. The testbed says where (``testbed.custom.h
 ``address`` is the host address the routers reach (on a real lab, an address of the test host on
 the routers' network), ``root`` is optional (the fixture then uses a fresh temporary directory).
 
+The HTTP server reads requests with h11 (:mod:`pkilab.protocols.http`, as the simulated routers'
+HTTP does): GET and HEAD of files, HTTP/1.1 keep-alive, malformed requests answered 400 and closed.
 The TFTP server behaves like the usual UNIX daemons: octet mode only, options ignored, and a
 write to a file that does not exist is refused with "File not found" — hence the seed's advice to
 pre-create every file. The client half (:func:`tftp_read`, :func:`tftp_write`) is what the
@@ -19,18 +21,21 @@ simulated routers use to reach this server.
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import ipaddress
+import mimetypes
 import os
 import socket
+import socketserver
 import struct
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pkilab.errors import PkilabError, TestbedError
+from pkilab.protocols import http as wire
+from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection
 
 BLOCK = 512
 RRQ, WRQ, DATA, ACK, ERROR = 1, 2, 3, 4, 5
@@ -324,36 +329,99 @@ class TftpServer:
         return len(data)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves files under the root; records each request instead of logging to stderr."""
+class _FileHttpServer(socketserver.ThreadingTCPServer):
+    """Accepts connections; one daemon thread reads each through :class:`ServerConnection`."""
 
-    hits: list[HttpHit]
+    allow_reuse_address = True
+    daemon_threads = True
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        status = code.value if isinstance(code, http.HTTPStatus) else int(code) if str(code).isdigit() else 0
-        self.hits.append(HttpHit(self.client_address[0], self.command, self.path, status))
+    def __init__(self, owner: HttpFileServer) -> None:
+        self.address_family = socket.AF_INET6 if ":" in owner.host else socket.AF_INET
+        self.owner = owner
+        self.open: set[socket.socket] = set()
+        self.open_lock = threading.Lock()
+        super().__init__((owner.host, owner.port), _FileHandler)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    def close_connections(self) -> None:
+        """End every open connection now (keep-alive clients would otherwise hold a thread until idle)."""
+        with self.open_lock:
+            for sock in self.open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class _FileHandler(socketserver.BaseRequestHandler):
+    """One connection: requests answered in turn until the client closes, a refusal, or idle."""
+
+    server: _FileHttpServer
+    request: socket.socket
+
+    def handle(self) -> None:
+        owner, sock = self.server.owner, self.request
+        with self.server.open_lock:
+            self.server.open.add(sock)
+        conn = ServerConnection(self.client_address[0])
+        sock.settimeout(wire.IDLE_SECONDS)
+        try:
+            while not conn.closing:
+                data = sock.recv(65536)
+                out = conn.serve(data, owner.answer, eof=not data)
+                if out:
+                    sock.sendall(out)
+                if not data:
+                    break
+            if conn.refusal is not None:
+                owner.record(HttpHit(self.client_address[0], "", "", conn.refusal.status))
+        except OSError:  # idle timeout, reset, or the server stopping
+            pass
+        finally:
+            with self.server.open_lock:
+                self.server.open.discard(sock)
 
 
 class HttpFileServer:
-    """HTTP/1.0 server of ``root`` (GET and HEAD), in a daemon thread."""
+    """HTTP/1.1 server of the files under ``root`` (GET and HEAD), in daemon threads.
+
+    Requests are read by h11 (:class:`pkilab.protocols.http.ServerConnection`, the reader of the
+    simulated routers' HTTP too): malformed ones get 400 and the connection closes. Files only:
+    a directory, a missing file or a path leaving ``root`` is 404; other methods are 501.
+    """
 
     def __init__(self, root: Path, host: str, port: int) -> None:
         self.root = root
         self.host = host
         self.port = port
         self.hits: list[HttpHit] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+        self._server: _FileHttpServer | None = None
         self._thread: threading.Thread | None = None
+
+    def record(self, hit: HttpHit) -> None:
+        """Add ``hit`` to :attr:`hits` (connections are served in threads)."""
+        with self._lock:
+            self.hits.append(hit)
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        """The file ``request`` asks for (recorded in :attr:`hits`)."""
+        response = self._file(request)
+        self.record(HttpHit(request.client, request.method, request.path, response.status))
+        return response
+
+    def _file(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(501, "text/plain", b"Not Implemented\n")
+        try:
+            path = confined(self.root, urllib.parse.unquote(request.path))
+            if path is None or not path.is_file():
+                return HttpResponse(404, "text/plain", b"Not Found\n")
+            data = path.read_bytes()
+        except (OSError, ValueError):  # unreadable, or a NUL in the decoded path
+            return HttpResponse(404, "text/plain", b"Not Found\n")
+        return HttpResponse(200, mimetypes.guess_type(path.name)[0] or "application/octet-stream", data)
 
     def start(self) -> HttpFileServer:
         """Bind and serve (raise OSError if the port is taken)."""
-        handler = type("Handler", (_Handler,), {"hits": self.hits})
-        self._server = http.server.ThreadingHTTPServer(
-            (self.host, self.port), functools.partial(handler, directory=str(self.root))
-        )
+        self._server = _FileHttpServer(self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -365,9 +433,10 @@ class HttpFileServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, end open connections and close the socket."""
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)

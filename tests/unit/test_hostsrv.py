@@ -7,10 +7,12 @@ xdist. tftpy, a third-party TFTP implementation, checks that both ends speak RFC
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import ipaddress
 import os
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,6 +36,7 @@ from pkilab.hostsrv import (
     tftp_read,
     tftp_write,
 )
+from pkilab.protocols import http as wire
 from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
 from pkilab.wait import wait_until
 
@@ -148,6 +151,74 @@ def test_http_serves_the_same_directory(servers):
     assert caught.value.code == 404
     hits = [(h.method, h.path, h.status) for h in servers.http.hits]
     assert hits == [("GET", "/certs/b.crl", 200), ("GET", "/certs/none.crl", 404)]
+
+
+def test_http_keeps_the_connection_for_the_next_request(servers):
+    (servers.root / "certs" / "b.crl").write_bytes(b"crl bytes")
+    conn = http.client.HTTPConnection(LOCAL, servers.http.port, timeout=5)
+    try:
+        conn.request("GET", "/certs/b.crl")
+        first = conn.getresponse()
+        assert (first.status, first.getheader("Content-Type"), first.read()) == (
+            200,
+            "application/pkix-crl",
+            b"crl bytes",
+        )
+        local = conn.sock.getsockname()
+        conn.request("HEAD", "/certs/b.crl")
+        head = conn.getresponse()
+        assert (head.status, head.getheader("Content-Length"), head.read()) == (200, "9", b"")
+        conn.request("DELETE", "/certs/b.crl")
+        assert conn.getresponse().status == 501
+        assert conn.sock.getsockname() == local  # one connection for all three
+    finally:
+        conn.close()
+    assert (servers.root / "certs" / "b.crl").exists()
+
+
+def test_http_reads_a_request_that_arrives_in_pieces(servers):
+    (servers.root / "certs" / "b.crl").write_bytes(b"crl bytes")
+    with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
+        for piece in (b"GET /certs/", b"b.crl HTTP/1.1\r\nHo", b"st: x\r\nConnection: close\r\n", b"\r\n"):
+            sock.sendall(piece)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\ncrl bytes")
+
+
+@pytest.mark.parametrize(
+    "path", ["/../outside.crl", "/certs/%2e%2e/%2e%2e/outside.crl", "/certs/a%00.ser", "/certs", "/"]
+)
+def test_http_serves_only_files_under_the_root(servers, path):
+    (servers.root.parent / "outside.crl").write_bytes(b"secret")
+    conn = http.client.HTTPConnection(LOCAL, servers.http.port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (404, b"Not Found\n")
+    finally:
+        conn.close()
+
+
+def test_stopping_ends_open_keep_alive_connections(tmp_path):
+    servers = HostServers(HostServerSpec(LOCAL, 0, 0), tmp_path).start()
+    with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
+        sock.sendall(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 404 ")
+        started = time.monotonic()
+        servers.stop()
+        assert sock.recv(4096) == b""  # closed by the stop, not by the idle timeout
+        assert time.monotonic() - started < wire.IDLE_SECONDS / 2
+
+
+def test_http_port_in_use_is_a_clear_error(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((LOCAL, 0))
+        taken.listen()
+        spec = HostServerSpec(LOCAL, 0, taken.getsockname()[1])
+        with pytest.raises(Exception, match=r"custom\.hostsrv\.http_port: cannot listen"):
+            HostServers(spec, tmp_path).start()
 
 
 def test_precreate_makes_empty_writable_files(servers):

@@ -16,8 +16,9 @@ import itertools
 import struct
 from typing import TYPE_CHECKING
 
+from pkilab.protocols.http import HttpResponse, ServerConnection, read_response
 from pkilab.sim import packets as pk
-from pkilab.sim.http import HttpError, HttpResponse, dispatch, encode_response, parse_request
+from pkilab.sim.http import dispatch
 from pkilab.sim.network import Trace
 
 if TYPE_CHECKING:
@@ -65,17 +66,12 @@ def encode_request(method: str, host: str, target: str, body: bytes, content_typ
     return (head + "\r\n").encode() + body
 
 
-def decode_response(data: bytes) -> HttpResponse:
-    """Parse an HTTP response carried in one segment."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        raise HttpTransportError("malformed HTTP response")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
-        raise HttpTransportError(f"malformed status line {lines[0]!r}")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-    return HttpResponse(int(parts[1]), headers.get("content-type", ""), body)
+def decode_response(data: bytes, method: str = "GET") -> HttpResponse:
+    """Read the HTTP response carried in one segment (to a ``method`` request)."""
+    try:
+        return read_response(data, method)
+    except ValueError as exc:
+        raise HttpTransportError(str(exc)) from None
 
 
 def serve(ip_feature: Ip, packet: pk.IPv4, trace: Trace | None) -> None:
@@ -93,19 +89,14 @@ def serve(ip_feature: Ip, packet: pk.IPv4, trace: Trace | None) -> None:
         reset = tcp_segment(packet.dst, packet.src, dport, sport, RST | 0x10, b"")
         ip_feature.send(pk.ipv4(packet.dst, packet.src, pk.PROTO_TCP, reset, ident=ip_feature.next_ident()), trace)
         return
-    response = _handle(router, data, packet.src)
-    segment = tcp_segment(packet.dst, packet.src, 80, sport, PSH_ACK, encode_response(response))
+    # The whole request travels in one segment: what is missing will not come (400), and the
+    # connection ends with the answer.
+    http = ServerConnection(packet.src)
+    answer = http.serve(data, lambda req: dispatch(router, req), eof=True)
+    if not answer:
+        return  # a segment without a request (no data)
+    segment = tcp_segment(packet.dst, packet.src, 80, sport, PSH_ACK, answer)
     ip_feature.send(pk.ipv4(packet.dst, packet.src, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()), trace)
-
-
-def _handle(router: object, data: bytes, client: str) -> HttpResponse:
-    try:
-        request, _ = parse_request(data, client)
-    except HttpError as exc:
-        return exc.response
-    if request is None:  # the whole request travels in one segment: incomplete is malformed
-        return HttpResponse(400, "text/plain", b"Bad Request\n")
-    return dispatch(router, request)  # type: ignore[arg-type]
 
 
 async def request(
@@ -121,11 +112,23 @@ async def request(
     timeout: float = 5.0,
 ) -> HttpResponse:
     """Send an HTTP request from this router to ``dst:port`` over the virtual network."""
+    data = encode_request(method, host, target, body, content_type)
+    return decode_response(await exchange(ip_feature, dst, port, data, source, timeout), method)
+
+
+async def exchange(
+    ip_feature: Ip, dst: str, port: int, data: bytes, source: str | None = None, timeout: float = 5.0
+) -> bytes:
+    """Send ``data`` in one segment from this router to ``dst:port``; return the answer segment's data.
+
+    Raises:
+        HttpTransportError: no route, a reset, a drop on the way, or no answer within ``timeout``.
+    """
     src = source or ip_feature.source_for(dst)
     if src is None:
         raise HttpTransportError(f"no route to {dst}")
     loop = asyncio.get_running_loop()
-    fut: asyncio.Future[HttpResponse] = loop.create_future()
+    fut: asyncio.Future[bytes] = loop.create_future()
     sport = next(_ports) % 50000 + 11000
 
     def on_segment(packet: pk.IPv4, trace: Trace | None) -> None:
@@ -134,11 +137,8 @@ async def request(
             return
         if seg[2] & RST:
             fut.set_exception(HttpTransportError(f"connection to {dst}:{port} refused"))
-            return
-        try:
-            fut.set_result(decode_response(seg[3]))
-        except HttpTransportError as exc:
-            fut.set_exception(exc)
+        else:
+            fut.set_result(seg[3])
 
     def on_drop(reason: str) -> None:
         if not fut.done():
@@ -146,7 +146,6 @@ async def request(
 
     ip_feature.tcp_clients[sport] = on_segment
     try:
-        data = encode_request(method, host, target, body, content_type)
         segment = tcp_segment(src, dst, sport, port, PSH_ACK, data)
         ip_feature.send(pk.ipv4(src, dst, pk.PROTO_TCP, segment, ident=ip_feature.next_ident()), Trace(on_drop=on_drop))
         return await asyncio.wait_for(fut, timeout)
