@@ -23,7 +23,8 @@ import pytest
 from pkilab.errors import TestbedError
 from pkilab.testbed import Testbed
 
-pytest_plugins = ["pkilab.fixtures"]
+# interrupts: a Ctrl-C during a test wins over errors its restores raise while unwinding.
+pytest_plugins = ["pkilab.fixtures", "pkilab.interrupts"]
 
 DEFAULT_TESTBED = "testbeds/sim.yaml"
 TESTBED_KEY = pytest.StashKey[Testbed]()
