@@ -24,7 +24,8 @@ from pkilab.errors import TestbedError
 from pkilab.testbed import Testbed
 
 # interrupts: a Ctrl-C during a test wins over errors its restores raise while unwinding.
-pytest_plugins = ["pkilab.fixtures", "pkilab.interrupts"]
+# report.redact: failure reports masked with the run's secrets before pytest shows or writes them.
+pytest_plugins = ["pkilab.fixtures", "pkilab.interrupts", "pkilab.report.redact"]
 
 DEFAULT_TESTBED = "testbeds/sim.yaml"
 TESTBED_KEY = pytest.StashKey[Testbed]()
