@@ -24,7 +24,9 @@ from pkilab.errors import TestbedError
 from pkilab.plan import LabPlan
 from pkilab.testbed import Testbed
 
-pytest_plugins = ["pkilab.fixtures"]
+# interrupts: a Ctrl-C during a test wins over errors its restores raise while unwinding.
+# report.redact: failure reports masked with the run's secrets before pytest shows or writes them.
+pytest_plugins = ["pkilab.fixtures", "pkilab.interrupts", "pkilab.report.redact"]
 
 DEFAULT_TESTBED = "testbeds/sim.yaml"
 TESTBED_KEY = pytest.StashKey[Testbed]()

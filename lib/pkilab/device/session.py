@@ -6,10 +6,15 @@ to the next prompt without fixed delays (netmiko's ``send_command`` spends ~80 m
 read loop; this takes a few milliseconds on the simulated lab).
 
 Every exchange is appended to the session's :class:`Transcript`, masked.
+
+An exchange cut short (a Ctrl-C, a timeout) leaves the rest of its answer on the wire; the next
+command would read it as its own. The session remembers that and resynchronises first (see
+:meth:`Session.resync`), so that a restore in a ``finally:`` after an interrupt reads its own output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -61,6 +66,8 @@ class Answer:
 class Session:
     """A CLI session to one device, in privileged exec after :meth:`connect`."""
 
+    RESYNC_TIMEOUT = 10.0  # seconds :meth:`resync` waits for a prompt before reconnecting
+
     def __init__(self, spec: DeviceSpec, masker: Masker | None = None, timeout: float = 30.0) -> None:
         self.spec = spec
         self.name = spec.name
@@ -72,6 +79,9 @@ class Session:
         self.conn: Any = None
         self.base_prompt = ""
         self._prompt_re: re.Pattern[str] | None = None
+        # True from a command's first byte sent until its prompt is read: still True at the next
+        # command means the previous exchange was cut short (interrupt, timeout) mid-answer.
+        self._unsettled = False
 
     # ---- connection --------------------------------------------------------------------
     def connect(self) -> Session:
@@ -112,6 +122,7 @@ class Session:
             r"(?:^|[\r\n])(" + re.escape(self.base_prompt) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$"
         )
         self.transcript.add(f"{self.base_prompt}# ! connected\n")
+        self._unsettled = False
         return self
 
     @property
@@ -188,12 +199,73 @@ class Session:
             raise DeviceConnectionError(self.name, "not connected")
         return self._prompt_re
 
+    # ---- resynchronisation -------------------------------------------------------------
+    def _settle(self) -> None:
+        if self._unsettled and self.conn is not None:
+            self.resync()
+
+    def resync(self) -> None:
+        """Bring the session back to a privileged-exec prompt after an exchange was cut short.
+
+        Sends IOS's abort keys (Ctrl-^ stops a ping or traceroute, Ctrl-C a dialog) and a
+        newline, then reads and discards everything up to a prompt followed by silence (the
+        rest of the cut-short answer, and one prompt per key). Configuration mode is left with
+        ``end``. A device still talking after :attr:`RESYNC_TIMEOUT` seconds is left to it: the
+        session reconnects (a new line starts at a prompt; the old one is closed).
+        """
+        self.transcript.add("\n! pkilab: resynchronising after a command that was cut short\n")
+        try:
+            self._write(_ABORT_KEYS + "\n")
+            prompt = self._drain()
+            if prompt is not None and ")#" in prompt:
+                self._write("end\n")
+                prompt = self._drain()
+        except DeviceConnectionError:
+            prompt = None
+        if prompt is None:
+            self.transcript.add("! pkilab: no prompt, reconnecting\n")
+            self._drop()
+            self.connect()
+        self._unsettled = False
+
+    def _drop(self) -> None:
+        """Close the line at once: netmiko's goodbye waits for a prompt this line will not give."""
+        conn, self.conn = self.conn, None
+        remote = getattr(conn, "remote_conn", None)
+        for closable in (remote, getattr(conn, "remote_conn_pre", None)):
+            if closable is not None:
+                with contextlib.suppress(Exception):
+                    closable.close()
+
+    def _drain(self) -> str | None:
+        """Read until a prompt followed by :data:`_QUIET` seconds of silence; return that prompt.
+
+        Returns None when no quiet prompt comes within :attr:`RESYNC_TIMEOUT` seconds.
+        """
+        deadline = time.monotonic() + self.RESYNC_TIMEOUT
+        seen = ""
+        while True:
+            text, idx = self._read_until([self._prompt()], deadline - time.monotonic(), quiet=True, prefix=seen[-512:])
+            seen += text
+            self.transcript.add(text)
+            if idx < 0:
+                return None
+            more, _ = self._read_until([_ANY], min(_QUIET, max(0.0, deadline - time.monotonic())), quiet=True)
+            if not more:
+                match = self._prompt().search(seen)
+                return match.group(1) if match else None
+            seen += more
+            self.transcript.add(more)
+
     # ---- commands ----------------------------------------------------------------------
     def run(self, command: str, timeout: float | None = None, check: bool = True) -> str:
         """Run an exec command and return its output (echo and prompt removed)."""
         _check_line(command)
+        self._settle()
+        self._unsettled = True
         self._write(command + "\n")
         text, _ = self._read_until([self._prompt()], timeout or self.timeout)
+        self._unsettled = False
         self.transcript.add(text)
         output = _strip(text, command, self._prompt())
         if check and is_failure(output):
@@ -216,6 +288,10 @@ class Session:
         The dialog ends at the device prompt. A question no answer matches raises
         :class:`UnexpectedPromptError` naming it.
         """
+        self._settle()
+        return self._converse(command, answers, timeout, check)
+
+    def _converse(self, command: str, answers: Sequence[Answer], timeout: float | None, check: bool) -> str:
         _check_line(command)
         for a in answers:
             _check_line(a.reply)
@@ -223,6 +299,7 @@ class Session:
                 self.masker.add(a.reply)
         patterns = [self._prompt()] + [re.compile(a.prompt + r"\s*$") for a in answers]
         question = re.compile(r"(\[yes/no\]|\[confirm\]|\?|:)\s*$")
+        self._unsettled = True
         self._write(command + "\n")
         collected = ""
         since_answer = ""  # what the device said since our last line: patterns match its end
@@ -247,6 +324,7 @@ class Session:
                         self.name, f"{command!r}: unexpected question {self.masker.mask(last)!r}"
                     )
             if idx == 0:
+                self._unsettled = False
                 break
             self._write(answers[idx - 1].reply + "\n")
             since_answer = ""
@@ -279,11 +357,21 @@ class Session:
     ) -> str:
         """Run a command that reads pasted text (certificates, requests), then ``end``."""
         _check_line(command)
-        self._write(command + "\n")
+        lines = list(lines)
         for line in lines:
             _check_line(line)
+        self._settle()
+        self._unsettled = True
+        self._write(command + "\n")
+        for line in lines:
             self._write(line + "\n")
-        return self.dialog(end, answers, timeout=timeout, check=False)
+        return self._converse(end, answers, timeout, check=False)
+
+
+# Ctrl-^ (IOS's escape sequence: stops ping and traceroute), then Ctrl-C (aborts a dialog).
+_ABORT_KEYS = "\x1e\x03"
+_ANY = re.compile(r"[\s\S]")
+_QUIET = 0.3  # seconds of silence after a prompt that mean the device has nothing more to say
 
 
 def _check_line(text: str) -> None:

@@ -16,14 +16,14 @@ from pathlib import Path
 import yaml
 
 from pkilab.errors import TestbedError
-from pkilab.secrets import Masker
+from pkilab.secrets import Masker, is_secret_field
 
-# Testbed keys whose string values (and everything below them) are secrets: pyATS
-# credentials (password, enable secret), and the PKI/VPN values a testbed may carry in its
-# `custom` sections (PSKs, key-export passphrases, enrollment challenge passwords).
+# Testbed keys whose values (and everything below them) are secrets are recognised by the words
+# of their names (pkilab.secrets.is_secret_field): pyATS credentials (password, enable secret),
+# and the PKI/VPN values a testbed may carry in its `custom` sections (PSKs, key-export
+# passphrases, enrollment challenge passwords). `bypass` or `compass` are no secret fields.
 _ENV_MARKUP = re.compile(r"%ENV\{(\w+)\}")
 _ENC_MARKUP = re.compile(r"%ENC\{([^}]*)\}")
-_SECRET_KEY = re.compile(r"pass|secret|psk|pre[_-]?shared|challenge|isakmp[_-]?key", re.IGNORECASE)
 
 
 def secrets_in_testbed(path: Path) -> frozenset[str]:
@@ -50,7 +50,7 @@ def secrets_in_testbed(path: Path) -> frozenset[str]:
 def _collect(node: object, secret: bool, found: set[str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            _collect(value, secret or bool(_SECRET_KEY.search(str(key))), found)
+            _collect(value, secret or is_secret_field(str(key)), found)
     elif isinstance(node, list):
         for item in node:
             _collect(item, secret, found)
