@@ -134,6 +134,7 @@ class Enrollment(Feature):
 
     # ---- authenticate ------------------------------------------------------------------------
     @command("exec", "crypto {pki | ca} authenticate name:WORD")
+    @command("config", "crypto {pki | ca} authenticate name:WORD")
     def authenticate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki authenticate NAME``: GetCACert (or paste), fingerprint, accept."""
         tp = self._tp(args["name"])
@@ -204,6 +205,7 @@ class Enrollment(Feature):
         return label, pair.private_key, message
 
     @command("exec", "crypto {pki | ca} enroll name:WORD")
+    @command("config", "crypto {pki | ca} enroll name:WORD")
     def enroll(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki enroll NAME`` with the seed's dialog; SCEP or terminal."""
         tp = self._tp(args["name"])
@@ -347,6 +349,7 @@ class Enrollment(Feature):
 
     # ---- import / export ---------------------------------------------------------------------
     @command("exec", "crypto {pki | ca} import name:WORD certificate")
+    @command("config", "crypto {pki | ca} import name:WORD certificate")
     def import_certificate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki import NAME certificate``: paste the granted certificate."""
         tp = self._tp(args["name"])
@@ -383,6 +386,7 @@ class Enrollment(Feature):
         return "% Router Certificate successfully imported"
 
     @command("exec", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
+    @command("config", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
     def export(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki export NAME pem terminal 3des PASS``."""
         tp = self._tp(args["name"])

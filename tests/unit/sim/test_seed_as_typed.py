@@ -1,0 +1,66 @@
+"""The seed's procedures replayed as the seed types them, on offline simulated routers.
+
+Each test is one fidelity defect found by typing the seed's commands where the seed types them
+(issue 13): the command is typed in the mode the seed is in at that step, and the result is read
+back through the parsers or the router's state.
+"""
+
+import pytest
+from simkit import OfflineLab, make_spec
+from test_crypto_tunnel import MiniCa, _pem_lines
+
+from pkilab.parsers import parse
+from pkilab.sim.features.ip import Ip
+from pkilab.sim.features.trustpoint import Trustpoints
+
+
+def out(cli, command):
+    """A command's output without the prompt that follows it."""
+    return cli(command).rsplit("\n", 1)[0]
+
+
+# ---- crypto ca authenticate|enroll|import|export in global configuration mode ----------------------
+
+
+@pytest.mark.parametrize("family", ["ca", "pki"])
+def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
+    """Seed "Copying Certificate Enrollments", steps 6–9 and 13: all typed inside ``conf t``."""
+    lab = OfflineLab(make_spec("ese-branch"))
+    cli = lab.cli("ese-branch")
+    ca = MiniCa()
+    cli("configure terminal")
+    cli("crypto key generate rsa general-keys modulus 1024")
+    cli(f"crypto {family} trustpoint ese-ios-ca")
+    cli("enrollment terminal")
+    cli("revocation-check crl none")
+    cli("auto-enroll 70")
+    # Step 7: still in the trustpoint sub-mode; IOS finds the command in global configuration.
+    reply = cli(f"crypto {family} authenticate ese-ios-ca")
+    assert "Enter the base 64 encoded CA certificate." in reply
+    for line in _pem_lines(ca.cert):
+        cli(line)
+    assert "[yes/no]" in cli("quit")
+    accepted = cli("yes")
+    assert "Trustpoint CA certificate accepted." in accepted
+    assert accepted.endswith("ese-branch(config)#"), "the session left the sub-mode for global configuration"
+    # Step 9: the terminal enrollment dialog, in configuration mode.
+    assert "% Start certificate enrollment" in cli(f"crypto {family} enroll ese-ios-ca")
+    cli("no")
+    assert "Display Certificate Request to terminal? [yes/no]:" in cli("no")
+    request = cli("yes")
+    assert "Certificate Request follows:" in request and "---End - This line not part" in request
+    assert cli("no").endswith("ese-branch(config)#")
+    # Step 13: the granted certificate pasted in configuration mode.
+    keys = lab.routers["ese-branch"].features_by_name()["Keys"]
+    public = keys.get(keys.default_label()).private_key.public_key()
+    cert = ca.issue(public, "ese-branch.example.com")
+    assert "fully-qualified domain name" in cli(f"crypto {family} import ese-ios-ca certificate")
+    for line in _pem_lines(cert):
+        cli(line)
+    assert "% Router Certificate successfully imported" in cli("quit")
+    tp = lab.routers["ese-branch"].feature(Trustpoints).get("ese-ios-ca")
+    assert tp.cert.serial_number == cert.serial_number
+    # "Copying Certificate Enrollments" step 1, typed in configuration mode.
+    exported = cli(f"crypto {family} export ese-ios-ca pem terminal 3des cisco123")
+    assert "% CA certificate:" in exported and "-----BEGIN CERTIFICATE-----" in exported
+    assert "% Invalid input" not in exported
