@@ -64,3 +64,37 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
     exported = cli(f"crypto {family} export ese-ios-ca pem terminal 3des cisco123")
     assert "% CA certificate:" in exported and "-----BEGIN CERTIFICATE-----" in exported
     assert "% Invalid input" not in exported
+
+
+# ---- no interface ---------------------------------------------------------------------------------
+
+
+def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli):
+    cli("configure terminal")
+    cli("interface Loopback99")
+    cli("ip address 192.0.2.99 255.255.255.255")
+    cli("ip route 198.51.100.0 255.255.255.0 Loopback99")
+    cli("end")
+    assert "Loopback99" in cli("show ip interface brief")
+    assert "198.51.100.0/24" in cli("show ip route")
+    cli("configure terminal")
+    assert cli("no interface Loopback99") == "r1(config)#", "accepted silently, as IOS does"
+    cli("end")
+    assert "Loopback99" not in cli("show ip interface brief")
+    assert "192.0.2.99" not in cli("show ip route") and "198.51.100.0" not in cli("show ip route")
+    running = cli("show running-config")
+    assert "interface Loopback99" not in running and "Loopback99" not in running
+    # The name can be used again: a new, empty interface.
+    cli("configure terminal")
+    cli("interface lo99")
+    cli("end")
+    assert "interface Loopback99\n no ip address" in cli("show running-config")
+
+
+def test_no_interface_refuses_a_physical_port(cli):
+    cli("configure terminal")
+    assert "% Removal of physical interfaces is not permitted" in cli("no interface FastEthernet0/0")
+    cli("end")
+    assert "FastEthernet0/0" in cli("show ip interface brief")
+    cli("configure terminal")
+    assert cli("no interface Loopback5") == "r1(config)#", "an absent one: nothing to do"
