@@ -5,13 +5,44 @@ Each test is one fidelity defect found by typing the seed's commands where the s
 back through the parsers or the router's state.
 """
 
+import re
+
 import pytest
+from cryptography.hazmat.primitives import serialization
 from simkit import OfflineLab, make_spec
 from test_crypto_tunnel import MiniCa, _pem_lines
 
 from pkilab.parsers import parse
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.trustpoint import Trustpoints
+
+
+# shared/corpus/show_crypto_pki_crls/gh-id44745045678__C8Kv1_iosxe_scep_370b.txt (C8000v, real capture)
+CRLS_CAPTURE = """\
+CRL Issuer Name:
+    cn=ca.qytang.com,ou=qytang
+    LastUpdate: 10:38:13 GMT Oct 30 2023
+    NextUpdate: 16:38:13 GMT Oct 30 2023
+
+    CRL downloaded at: 10:49:43 GMT Oct 30 2023
+
+    Retrieved from CRL Distribution Point:
+      ** CDP Not Published - Retrieved via SCEP
+
+ CRL DER is 370 bytes
+ CRL is stored in parsed CRL cache
+
+
+Parsed CRL cache current size is 370 bytes
+Parsed CRL cache maximum size is 65536 bytes
+"""
+
+
+def shape(text):
+    """A layout without its values: indentation, labels and blank lines stay; names, dates, numbers go."""
+    text = re.sub(r"\d\d:\d\d:\d\d \w+ \w+ +\d+ \d{4}", "DATE", text)
+    text = re.sub(r"^(\s+)(cn|CN)=.*$", r"\1DN", text, flags=re.M)
+    return re.sub(r"\d+", "N", text)
 
 
 def out(cli, command):
@@ -98,3 +129,39 @@ def test_no_interface_refuses_a_physical_port(cli):
     assert "FastEthernet0/0" in cli("show ip interface brief")
     cli("configure terminal")
     assert cli("no interface Loopback5") == "r1(config)#", "an absent one: nothing to do"
+
+
+# ---- show crypto pki crls -------------------------------------------------------------------------
+
+
+def _cached_crl_lab():
+    lab = OfflineLab(make_spec("ese-branch"))
+    cli = lab.cli("ese-branch")
+    cli("configure terminal")
+    cli("crypto ca trustpoint ese-ios-ca")
+    cli("end")
+    ca = MiniCa()
+    tp = lab.routers["ese-branch"].feature(Trustpoints).get("ese-ios-ca")
+    tp.ca_cert, tp.crl = ca.cert, ca.crl([7])
+    tp.crl_source = "** CDP Not Published - Retrieved via SCEP"
+    return cli, tp
+
+
+def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes():
+    cli, tp = _cached_crl_lab()
+    shown = out(cli, "show crypto ca crls")
+    assert shape(shown + "\n") == shape(CRLS_CAPTURE)
+    der = len(tp.crl.public_bytes(serialization.Encoding.DER))
+    assert shown.endswith(
+        f"Parsed CRL cache current size is {der} bytes\nParsed CRL cache maximum size is 65536 bytes"
+    )
+    parsed = parse("show crypto pki crls", shown)
+    assert (parsed.cache_size, parsed.cache_max_size) == (der, 65536)
+
+
+def test_show_crypto_pki_crls_parses_under_genie():
+    genie = pytest.importorskip("genie.libs.parser.iosxe.show_crypto")
+    cli, tp = _cached_crl_lab()
+    result = genie.ShowCryptoPkiCrls(device=None).cli(output=out(cli, "show crypto pki crls"))
+    assert result["parsed_crl_cache"]["maximum_size"] == 65536
+    assert result["retrieved_from"] == "CDP Not Published - Retrieved via SCEP"

@@ -27,6 +27,7 @@ from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, command
 
+CRL_CACHE_BYTES = 65536  # "Parsed CRL cache maximum size is 65536 bytes" in every corpus capture
 EPOCH_RENEW = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # printed as 19:00:00 EST Dec 31 1969
 
 
@@ -398,15 +399,21 @@ class Trustpoints(Feature):
 
     @command("exec", "show crypto {pki | ca} crls", level=1)
     def show_crls(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto pki crls`` (IOS 15 layout)."""
+        """``show crypto pki crls``: each cached CRL, then the parsed-CRL cache sizes.
+
+        The layout, blank lines included, is the corpus's (``show_crypto_pki_crls``: genieparser's
+        golden output and two C8000v captures); the cache holds each CRL's DER bytes.
+        """
         clock = self.router.clock
         out: list[str] = []
+        cached = 0
         for tp in self.points.values():
             crl = tp.crl
             if crl is None:
                 continue
             nxt = clock.format_date(crl.next_update_utc) if crl.next_update_utc else "none"
             size = len(crl.public_bytes(serialization.Encoding.DER))
+            cached += size
             out += [
                 "CRL Issuer Name:",
                 f"    {render_dn(crl.issuer)}",
@@ -422,6 +429,11 @@ class Trustpoints(Feature):
                 " CRL is stored in parsed CRL cache",
                 "",
                 "",
+            ]
+        if out:
+            out += [
+                f"Parsed CRL cache current size is {cached} bytes",
+                f"Parsed CRL cache maximum size is {CRL_CACHE_BYTES} bytes",
             ]
         return "\n".join(out)
 
