@@ -5,6 +5,7 @@ Each test is one fidelity defect found by typing the seed's commands where the s
 back through the parsers or the router's state.
 """
 
+import datetime as dt
 import re
 
 import pytest
@@ -165,3 +166,38 @@ def test_show_crypto_pki_crls_parses_under_genie():
     result = genie.ShowCryptoPkiCrls(device=None).cli(output=out(cli, "show crypto pki crls"))
     assert result["parsed_crl_cache"]["maximum_size"] == 65536
     assert result["retrieved_from"] == "CDP Not Published - Retrieved via SCEP"
+
+
+# ---- show logging: marks stamped when logged; %SYS-6-CLOCKUPDATE ------------------------------------
+
+
+def _messages(cli, mnemonic):
+    return parse("show logging", out(cli, "show logging")).find(mnemonic)
+
+
+def test_log_marks_are_stamped_when_the_message_is_logged(cli):
+    cli("configure terminal")
+    cli("end")  # %SYS-5-CONFIG_I while the clock is not authoritative: '*'
+    [before] = _messages(cli, "CONFIG_I")
+    assert before.marker == "*"
+    cli("clock set 02:49:00 Feb 5 2035")  # the seed's step 5
+    assert cli("show clock").startswith(".02:49:0")
+    cli("configure terminal")
+    cli("clock timezone EST -5")
+    cli("end")  # logged by the clock just set: '.'
+    first, second = _messages(cli, "CONFIG_I")
+    assert (first.marker, first.timestamp) == ("*", before.timestamp), "an old message keeps its stamp"
+    assert second.marker == "." and second.timestamp.startswith("Feb  4 21:49:"), "new stamps: EST, authoritative"
+
+
+def test_clockupdate_names_the_old_time_and_the_new_one(cli):
+    cli("clock set 02:49:00 Feb 5 2035")
+    [message] = _messages(cli, "CLOCKUPDATE")
+    m = re.fullmatch(r"System clock has been updated from (.+) to (.+), configured from console by console\.", message.text)
+    assert m, message.text
+    old = dt.datetime.strptime(m.group(1), "%H:%M:%S UTC %a %b %d %Y").replace(tzinfo=dt.UTC)
+    assert abs((old - dt.datetime.now(dt.UTC)).total_seconds()) < 5, "the time before the change (host time here)"
+    assert m.group(2) == "02:49:00 UTC Mon Feb 5 2035"
+    assert m.group(1) != m.group(2)
+    # Composed before the clock became authoritative: the old '*', with the new time.
+    assert message.marker == "*" and message.timestamp.startswith("Feb  5 02:49:00")
