@@ -14,6 +14,7 @@ from simkit import OfflineLab, make_spec
 from test_crypto_tunnel import MiniCa, _pem_lines
 
 from pkilab.parsers import parse
+from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.trustpoint import Trustpoints
 
@@ -201,3 +202,58 @@ def test_clockupdate_names_the_old_time_and_the_new_one(cli):
     assert m.group(1) != m.group(2)
     # Composed before the clock became authoritative: the old '*', with the new time.
     assert message.marker == "*" and message.timestamp.startswith("Feb  5 02:49:00")
+
+
+# ---- %PKI-3-CRL_FETCH_FAIL reasons ---------------------------------------------------------------
+
+
+def typed(cli, line):
+    """Type a line, running what it awaits (network work) on an event loop until it is done."""
+    import asyncio
+
+    async def drive():
+        step = cli.session.feed(line)
+        while step.wait is not None:
+            step = cli.session.resume(await step.wait)
+        return step.output
+
+    return asyncio.run(drive())
+
+
+def _fetch_failure(lab, name, url_lines):
+    cli = lab.cli(name)
+    cli("configure terminal")
+    cli("crypto ca trustpoint ese-ios-ca")
+    for line in url_lines:
+        cli(line)
+    cli("exit")
+    typed(cli, "crypto ca crl request ese-ios-ca")  # typed in configuration mode, as the seed does
+    cli("end")
+    return list(_messages(cli, "CRL_FETCH_FAIL"))
+
+
+@pytest.mark.parametrize(
+    ("url_lines", "reason"),
+    [
+        ([], "Enrollment URL not configured."),
+        (["enrollment url http://no-such-ca:80"], "Unable to resolve the CDP host name."),
+        (["enrollment url http://10.0.0.2:80"], "Failed to connect to the CDP."),  # no HTTP server there
+    ],
+)
+def test_crl_fetch_failure_reason_is_ios_wording(url_lines, reason):
+    lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
+    [message] = _fetch_failure(lab, "r1", url_lines)
+    assert message.text == f"CRL fetch for trustpoint ese-ios-ca failed Reason : {reason}"
+    assert message.lines[1] == f" Reason : {reason}"
+
+
+def test_crl_fetch_failure_never_shows_simulator_internals():
+    lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
+    r2 = lab.cli("r2")
+    r2("configure terminal")
+    r2("ip http server")  # answers, but not with a CRL: no certificate server runs there
+    r2("end")
+    [message] = _fetch_failure(lab, "r1", ["enrollment url http://10.0.0.2:80"])
+    reason = message.lines[1].split(":", 1)[1].strip()
+    assert reason in set(CRL_FETCH_REASONS.values())
+    assert not re.search(r"Errno|Error\b|Exception|HTTP \d|\.py|127\.0\.0\.1|http://", message.text)
