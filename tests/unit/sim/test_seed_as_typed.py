@@ -257,3 +257,24 @@ def test_crl_fetch_failure_never_shows_simulator_internals():
     reason = message.lines[1].split(":", 1)[1].strip()
     assert reason in set(CRL_FETCH_REASONS.values())
     assert not re.search(r"Errno|Error\b|Exception|HTTP \d|\.py|127\.0\.0\.1|http://", message.text)
+
+
+# ---- show crypto pki trustpoints before authentication --------------------------------------------
+
+
+def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_path, capsys):
+    """Seed step 4 then `show crypto ca trustpoints` before step 5 (authenticate)."""
+    from pkilab.cli import main
+
+    cli("configure terminal")
+    cli("crypto ca trustpoint ese-ios-ca")
+    cli("enrollment url http://ese-ios-ca:80")
+    cli("end")
+    shown = out(cli, "show crypto ca trustpoints")
+    assert shown.splitlines()[:2] == ["Trustpoint ese-ios-ca:", "    SCEP URL: http://ese-ios-ca:80/cgi-bin"]
+    saved = tmp_path / "trustpoints.txt"
+    saved.write_text(shown + "\n")
+    assert main(["parse", "show crypto ca trustpoints", str(saved)]) == 0, capsys.readouterr().err
+    [tp] = parse("show crypto pki trustpoints", shown).trustpoints
+    assert (tp.name, tp.subject, tp.serial, tp.certificate_configured) == ("ese-ios-ca", (), None, False)
+    assert tp.scep_url == "http://ese-ios-ca:80/cgi-bin"

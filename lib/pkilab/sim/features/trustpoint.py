@@ -455,8 +455,8 @@ class Trustpoints(Feature):
                     f"          Serial Number (hex): {tp.ca_cert.serial_number:02X}",
                     "    Certificate configured.",
                 ]
-            else:
-                out.append("    Not authenticated.")
+            # Every capture's lines under the name describe the CA certificate; none shows a
+            # trustpoint without one, so nothing is printed for it (docs/sim-fidelity.md).
             if tp.enrollment_url:
                 out.append(f"    SCEP URL: {tp.enrollment_url}/cgi-bin")
             out += ["", ""]
