@@ -278,3 +278,34 @@ def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_p
     [tp] = parse("show crypto pki trustpoints", shown).trustpoints
     assert (tp.name, tp.subject, tp.serial, tp.certificate_configured) == ("ese-ios-ca", (), None, False)
     assert tp.scep_url == "http://ese-ios-ca:80/cgi-bin"
+
+
+# ---- clear crypto isakmp CONN-ID leaves the IPsec SAs -------------------------------------------------
+
+
+def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
+    """Seed "Revoking a branch", step 7: `clear crypto isa 5`, then the IPsec SA pair is still there."""
+    import time
+
+    from test_crypto_tunnel import _specs, ping
+
+    from pkilab.sim.features.crypto_ike import Crypto
+
+    lab = OfflineLab(*_specs())
+    he = lab.cli("he")
+    ping(lab, 1)
+    assert ping(lab, 2) == []
+    [sa] = parse("show crypto isakmp sa", out(he, "show crypto isa sa")).sas
+    assert he(f"clear crypto isa {sa.conn_id}") == "he#"
+    assert parse("show crypto isakmp sa", out(he, "show crypto isa sa")).sas == ()
+    # Long after (DPD's 10 s many times over), with no traffic from the branch: still there.
+    lab.routers["he"].feature(Crypto).tick(time.monotonic() + 60)
+    for name in ("he", "br"):
+        engine = parse(
+            "show crypto engine connections active", out(lab.cli(name), "show crypto engine connection active")
+        )
+        assert sorted(c.type for c in engine.connections) == ["IPsec", "IPsec"], name
+    # The seed's next step removes them.
+    he("clear crypto sa peer 66.66.66.2")
+    engine = parse("show crypto engine connections active", out(he, "show crypto engine connection active"))
+    assert engine.connections == ()
