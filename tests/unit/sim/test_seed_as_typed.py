@@ -309,3 +309,87 @@ def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
     he("clear crypto sa peer 66.66.66.2")
     engine = parse("show crypto engine connections active", out(he, "show crypto engine connection active"))
     assert engine.connections == ()
+
+
+# ---- quick mode: the responder installs before QM3; debug crypto isakmp shows it -----------------------
+
+
+def _pair_losing_qm3():
+    from test_crypto_tunnel import _specs
+
+    lab = OfflineLab(*_specs())
+    services = lab.routers["he"].feature(Ip).udp_services
+    deliver, quick_from_branch = services[500], []
+
+    def lossy(ip, datagram, if_name):
+        data = datagram.data
+        if ip.src == "66.66.66.2" and len(data) > 18 and data[18] == 32:  # exchange type 32: quick mode
+            quick_from_branch.append(data)
+            if len(quick_from_branch) == 2:
+                return  # QM3 is lost on the way
+        deliver(ip, datagram, if_name)
+
+    services[500] = lossy
+    return lab, quick_from_branch
+
+
+def test_esp_arriving_before_qm3_is_decrypted():
+    from test_crypto_tunnel import ping
+
+    lab, quick = _pair_losing_qm3()
+    he = lab.cli("he")
+    he("configure terminal")
+    he("logging buffered 64000")
+    he("end")
+    he("debug crypto isakmp")
+    assert ping(lab, 1) == ["br: IPsec SA to 66.66.66.1 not up yet"]
+    assert len(quick) == 2, "QM1 and QM3 were sent; QM3 was lost"
+    assert ping(lab, 2) == [], "the headend decrypts the branch's first ESP packet and answers it"
+    flows = parse("show crypto ipsec sa", out(he, "show crypto ipsec sa")).flows
+    assert (flows[0].pkts_decaps, flows[0].pkts_encaps) == (1, 1)
+    debug = [m.text for m in parse("show logging", out(he, "show logging")).untagged]
+    conn = parse("show crypto isakmp sa", out(he, "show crypto isakmp sa")).sas[0].conn_id
+    prefix = f"ISAKMP:({conn}):"
+    at = debug.index(f"{prefix}Old State = IKE_QM_SPI_STARVE  New State = IKE_QM_IPSEC_INSTALL_AWAIT")
+    installed = next(i for i, t in enumerate(debug) if t.startswith(f"{prefix}Successfully installed IPSEC SA (SPI:0x"))
+    assert installed > at and debug[installed].endswith(" on FastEthernet0/0")
+    assert debug[installed + 1 :][:2] == [
+        f"{prefix}Node {debug[at - 1].split('Node ')[1].split(',')[0]}, Input = IKE_MESG_FROM_IPSEC, IPSEC_INSTALL_DONE",
+        f"{prefix}Old State = IKE_QM_IPSEC_INSTALL_AWAIT  New State = IKE_QM_R_QM2",
+    ]
+    assert not any("IKE_QM_PHASE2_COMPLETE" in t for t in debug), "QM3 never came"
+
+
+def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides():
+    from test_crypto_tunnel import _specs, ping
+
+    lab = OfflineLab(*_specs())
+    for name in ("he", "br"):
+        cli = lab.cli(name)
+        cli("configure terminal")
+        cli("logging buffered 64000")
+        cli("end")
+        cli("debug crypto isakmp")
+    ping(lab, 1)
+    br_debug = [m.text for m in parse("show logging", out(lab.cli("br"), "show logging")).untagged]
+    quick = [t for t in br_debug if "QM" in t or "Quick Mode" in t or "Node " in t]
+    assert any(t.endswith("beginning Quick Mode exchange, M-ID of " + t.rsplit(" ", 1)[-1]) for t in quick)
+    # The offline lab delivers QM1's answer before the branch has logged sending QM1 (in a running lab
+    # the lines come in time order), so the branch's lines are compared as a set.
+    assert {t.split("):", 1)[1] for t in quick if "Old State" in t} == {
+        "Old State = IKE_QM_READY  New State = IKE_QM_I_QM1",
+        "Old State = IKE_QM_I_QM1  New State = IKE_QM_IPSEC_INSTALL_AWAIT",
+        "Old State = IKE_QM_IPSEC_INSTALL_AWAIT  New State = IKE_QM_PHASE2_COMPLETE",
+    }
+    he_debug = [m.text for m in parse("show logging", out(lab.cli("he"), "show logging")).untagged]
+    states = [t.split("):", 1)[1] for t in he_debug if "Old State = IKE_QM" in t]
+    assert sorted(states) == sorted(
+        [
+            "Old State = IKE_QM_READY  New State = IKE_QM_SPI_STARVE",
+            "Old State = IKE_QM_SPI_STARVE  New State = IKE_QM_IPSEC_INSTALL_AWAIT",
+            "Old State = IKE_QM_IPSEC_INSTALL_AWAIT  New State = IKE_QM_R_QM2",
+            "Old State = IKE_QM_R_QM2  New State = IKE_QM_PHASE2_COMPLETE",
+        ]
+    )
+    assert any(t.endswith("):QM Responder gets spi") for t in he_debug)
+    assert any(t.endswith("):atts are acceptable.") for t in he_debug)
