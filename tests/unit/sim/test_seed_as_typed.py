@@ -18,7 +18,6 @@ from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.trustpoint import Trustpoints
 
-
 # shared/corpus/show_crypto_pki_crls/gh-id44745045678__C8Kv1_iosxe_scep_370b.txt (C8000v, real capture)
 CRLS_CAPTURE = """\
 CRL Issuer Name:
@@ -57,7 +56,7 @@ def out(cli, command):
 
 @pytest.mark.parametrize("family", ["ca", "pki"])
 def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
-    """Seed "Copying Certificate Enrollments", steps 6–9 and 13: all typed inside ``conf t``."""
+    """Seed "Copying Certificate Enrollments", steps 6-9 and 13: all typed inside ``conf t``."""
     lab = OfflineLab(make_spec("ese-branch"))
     cli = lab.cli("ese-branch")
     ca = MiniCa()
@@ -93,6 +92,10 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
     assert "% Router Certificate successfully imported" in cli("quit")
     tp = lab.routers["ese-branch"].feature(Trustpoints).get("ese-ios-ca")
     assert tp.cert.serial_number == cert.serial_number
+    verbose = cli("do show crypto ca certificates verbose")
+    router_block = verbose[: verbose.index("CA Certificate")]
+    assert "  Signature Algorithm: SHA256 with RSA Encryption" in router_block
+    assert "  Key Label: ese-branch.example.com" in router_block
     # "Copying Certificate Enrollments" step 1, typed in configuration mode.
     exported = cli(f"crypto {family} export ese-ios-ca pem terminal 3des cisco123")
     assert "% CA certificate:" in exported and "-----BEGIN CERTIFICATE-----" in exported
@@ -154,16 +157,14 @@ def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes():
     shown = out(cli, "show crypto ca crls")
     assert shape(shown + "\n") == shape(CRLS_CAPTURE)
     der = len(tp.crl.public_bytes(serialization.Encoding.DER))
-    assert shown.endswith(
-        f"Parsed CRL cache current size is {der} bytes\nParsed CRL cache maximum size is 65536 bytes"
-    )
+    assert shown.endswith(f"Parsed CRL cache current size is {der} bytes\nParsed CRL cache maximum size is 65536 bytes")
     parsed = parse("show crypto pki crls", shown)
     assert (parsed.cache_size, parsed.cache_max_size) == (der, 65536)
 
 
 def test_show_crypto_pki_crls_parses_under_genie():
     genie = pytest.importorskip("genie.libs.parser.iosxe.show_crypto")
-    cli, tp = _cached_crl_lab()
+    cli, _ = _cached_crl_lab()
     result = genie.ShowCryptoPkiCrls(device=None).cli(output=out(cli, "show crypto pki crls"))
     assert result["parsed_crl_cache"]["maximum_size"] == 65536
     assert result["retrieved_from"] == "CDP Not Published - Retrieved via SCEP"
@@ -194,7 +195,9 @@ def test_log_marks_are_stamped_when_the_message_is_logged(cli):
 def test_clockupdate_names_the_old_time_and_the_new_one(cli):
     cli("clock set 02:49:00 Feb 5 2035")
     [message] = _messages(cli, "CLOCKUPDATE")
-    m = re.fullmatch(r"System clock has been updated from (.+) to (.+), configured from console by console\.", message.text)
+    m = re.fullmatch(
+        r"System clock has been updated from (.+) to (.+), configured from console by console\.", message.text
+    )
     assert m, message.text
     old = dt.datetime.strptime(m.group(1), "%H:%M:%S UTC %a %b %d %Y").replace(tzinfo=dt.UTC)
     assert abs((old - dt.datetime.now(dt.UTC)).total_seconds()) < 5, "the time before the change (host time here)"
@@ -353,8 +356,9 @@ def test_esp_arriving_before_qm3_is_decrypted():
     at = debug.index(f"{prefix}Old State = IKE_QM_SPI_STARVE  New State = IKE_QM_IPSEC_INSTALL_AWAIT")
     installed = next(i for i, t in enumerate(debug) if t.startswith(f"{prefix}Successfully installed IPSEC SA (SPI:0x"))
     assert installed > at and debug[installed].endswith(" on FastEthernet0/0")
+    node = debug[at - 1].split("Node ")[1].split(",")[0]
     assert debug[installed + 1 :][:2] == [
-        f"{prefix}Node {debug[at - 1].split('Node ')[1].split(',')[0]}, Input = IKE_MESG_FROM_IPSEC, IPSEC_INSTALL_DONE",
+        f"{prefix}Node {node}, Input = IKE_MESG_FROM_IPSEC, IPSEC_INSTALL_DONE",
         f"{prefix}Old State = IKE_QM_IPSEC_INSTALL_AWAIT  New State = IKE_QM_R_QM2",
     ]
     assert not any("IKE_QM_PHASE2_COMPLETE" in t for t in debug), "QM3 never came"
@@ -393,3 +397,92 @@ def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides():
     )
     assert any(t.endswith("):QM Responder gets spi") for t in he_debug)
     assert any(t.endswith("):atts are acceptable.") for t in he_debug)
+
+
+# ---- show crypto pki certificates verbose ---------------------------------------------------------
+
+# shared/corpus/show_crypto_pki_certificates_verbose/gh-id63364777717__vg400_iosxe17_4k_router_and_ca.txt,
+# the CA certificate block (real capture, IOS-XE 17).
+VERBOSE_CA_CAPTURE = """\
+CA Certificate
+  Status: Available
+  Version: 3
+  Certificate Serial Number (hex): 01
+  Certificate Usage: Signature
+  Issuer:
+    cn=CA-4k.labtest.com
+  Subject:
+    cn=CA-4k.labtest.com
+  Validity Date:
+    start date: 08:48:45 UTC Aug 15 2023
+    end   date: 08:48:45 UTC Aug 12 2033
+  Subject Key Info:
+    Public Key Algorithm: rsaEncryption
+    RSA Public Key: (4096 bit)
+  Signature Algorithm: SHA256 with RSA Encryption
+  Fingerprint MD5: 7BD20233 A5078333 8CC8C7C5 DAE614EC
+  Fingerprint SHA1: B452068C CD39D071 046EEED6 5B0424F6 2439D5BE
+  X509v3 extensions:
+    X509v3 Key Usage: 86000000
+      Digital Signature
+      Key Cert Sign
+      CRL Signature
+    X509v3 Subject Key ID: 4773C5C3 A4161090 7442B558 62713E6B 744857F6
+    X509v3 Basic Constraints:
+        CA: TRUE
+    X509v3 Authority Key ID: 4773C5C3 A4161090 7442B558 62713E6B 744857F6
+    Authority Info Access:
+  Cert install time: 13:56:18 UTC Feb 6 2024
+  Associated Trustpoints: 4k_keypair TP_IP6 4k
+  Storage: nvram:CA-4klabtest#1CA.cer
+"""
+
+
+def _labels(text):
+    """Each line's indentation and label (what comes before ':' or the whole fixed text), values dropped."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        body = line.strip()
+        label = body.split(":", 1)[0] if ":" in body and "=" not in body.split(":", 1)[0] else body
+        if "=" in body and ":" not in body:
+            label = "DN"
+        entry = (len(line) - len(line.lstrip()), label)
+        if not (label == "DN" and out and out[-1] == entry):  # a DN prints one line per attribute
+            out.append(entry)
+    return out
+
+
+def _ios_ca_lab():
+    """The seed's CA: an IOS certificate server whose CA certificate the router holds."""
+    from test_sim_ca_server import seed_ca
+
+    lab = OfflineLab(make_spec("ese-ios-ca"))
+    cli = lab.cli("ese-ios-ca")
+    seed_ca(cli)
+    return lab, cli
+
+
+def test_verbose_certificates_render_the_verbose_fields():
+    lab, cli = _ios_ca_lab()
+    plain = out(cli, "show crypto ca certificates")
+    verbose = out(cli, "show crypto ca certificates verbose")
+    assert verbose != plain
+    tp = lab.routers["ese-ios-ca"].feature(Trustpoints).get("ese-ios-ca")
+    block = verbose[verbose.index("CA Certificate") :]
+    captured = [x for x in _labels(VERBOSE_CA_CAPTURE) if x[1] not in ("Associated Trustpoints", "Storage")]
+    shown = [x for x in _labels(block) if x[1] not in ("Associated Trustpoints", "Storage", "renew date")]
+    assert shown == captured, "same lines, same order, same indentation as the capture"
+    from pkilab.pki import fingerprints
+
+    assert f"  Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} " in block
+    assert f"  Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} " in block
+    bits = tp.ca_cert.public_key().key_size
+    assert f"    RSA Public Key: ({bits} bit)" in block
+    parsed = parse("show crypto pki certificates verbose", verbose)
+    [ca] = [c for c in parsed.certificates if c.section == "CA Certificate"]
+    assert ca.detail("Signature Algorithm") == f"{tp.ca_cert.signature_hash_algorithm.name.upper()} with RSA Encryption"
+    assert ca.fingerprint_sha1 == fingerprints.sha1_words(tp.ca_cert)
+    assert ca.key_usage == ("Digital Signature", "Key Cert Sign", "CRL Signature")
+    assert ca.detail("Cert install time")

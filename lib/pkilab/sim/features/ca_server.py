@@ -341,7 +341,7 @@ class CaServer(Feature):
         self.problem = None
         tp = self.router.feature(Trustpoints).ensure(self.name)
         tp.rsakeypair = self.name
-        tp.ca_cert = self.ca.certificate
+        tp.hold(self.ca.certificate, True, self.router.clock.now())
         system.logmsg("%PKI-6-CS_ENABLED: Certificate server now enabled.")
         return None
 

@@ -195,7 +195,7 @@ class Enrollment(Feature):
         answer = yield Ask("% Do you accept this certificate? [yes/no]: ")
         if not _ask_yes(answer):
             return "% Certificate not accepted."
-        tp.ca_cert = ca
+        tp.hold(ca, True, self.router.clock.now())
         self.router.feature(System).touch()
         return "Trustpoint CA certificate accepted." + (
             "\n% Certificate successfully imported" if tp.enrollment_terminal else ""
@@ -361,7 +361,7 @@ class Enrollment(Feature):
     def _install(self, tp: Trustpoint, cert: x509.Certificate) -> None:
         admin = self.router.features_by_name().get("Admin")
         unsaved = admin.modified() if admin is not None else True  # type: ignore[attr-defined]
-        tp.cert = cert
+        tp.hold(cert, False, self.router.clock.now())
         tp.pending = None
         tp.renew_failed_at = 0.0
         self.router.feature(System).touch()
