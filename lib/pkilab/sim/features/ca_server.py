@@ -35,17 +35,16 @@ from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
     CaContext,
-    DatabaseStore,
     Record,
     RunningCa,
     ServerSettings,
-    TftpReach,
     certificate_text,
     check_issuer,
     join_url,
 )
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
+from pkilab.sim.features.transfer import DatabaseStore, TftpReach
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.http import HttpRequest, HttpResponse
