@@ -1,4 +1,4 @@
-"""File servers on the test host: TFTP (RFC 1350) and HTTP over one directory.
+"""File servers on the test host: TFTP (RFC 1350), HTTP and optionally FTP over one directory.
 
 The seed's "Using TFTP/HTTP Server for Off-System Storage of CA Files" has the CA write its
 database over TFTP to a UNIX server whose HTTP daemon serves the same directory, and the VPN
@@ -9,6 +9,7 @@ labs and for the simulated one alike. The testbed says where (``testbed.custom.h
 
 ``address`` is the host address the routers reach (on a real lab, an address of the test host on
 the routers' network), ``root`` is optional (the fixture then uses a fresh temporary directory).
+``ftp_port`` with ``ftp_username``/``ftp_password`` adds an FTP server (:mod:`pkilab.ftpsrv`).
 
 The HTTP server reads requests with h11 (:mod:`pkilab.protocols.http`, as the simulated routers'
 HTTP does): GET and HEAD of files, HTTP/1.1 keep-alive, malformed requests answered 400 and closed.
@@ -36,6 +37,7 @@ from typing import Any
 from pkilab.errors import PkilabError, TestbedError
 from pkilab.protocols import http as wire
 from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection
+from pkilab.ftpsrv import FtpCredentials, FtpServer, account_from
 
 BLOCK = 512
 RRQ, WRQ, DATA, ACK, ERROR = 1, 2, 3, 4, 5
@@ -451,6 +453,8 @@ class HostServerSpec:
     tftp_port: int = 69
     http_port: int = 80
     root: Path | None = None
+    ftp_port: int | None = None  # FTP is served only when the testbed gives a port (pkilab.ftpsrv)
+    ftp_account: FtpCredentials | None = None
 
     def tftp_url(self, path: str, host: str | None = None) -> str:
         """``tftp://HOST/path`` (IOS takes no port in TFTP URLs: the routers use ``tftp_port``)."""
@@ -487,7 +491,25 @@ def spec_from_testbed(testbed: Any) -> HostServerSpec | None:
             raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", field=f"custom.hostsrv.{key}")
         ports[key] = port
     root = raw.get("root")
-    return HostServerSpec(address, ports["tftp_port"], ports["http_port"], Path(str(root)) if root else None)
+    ftp_port, account = _ftp_settings(raw, where)
+    return HostServerSpec(
+        address, ports["tftp_port"], ports["http_port"], Path(str(root)) if root else None, ftp_port, account
+    )
+
+
+def _ftp_settings(raw: Any, where: str) -> tuple[int | None, FtpCredentials | None]:
+    """``ftp_port`` with its account (``ftp_username``, ``ftp_password``), both or neither."""
+    port = raw.get("ftp_port")
+    account = account_from(raw)
+    if port is None:
+        if account is not None:
+            raise TestbedError(where, "ftp_username/ftp_password given without ftp_port", field="custom.hostsrv")
+        return None, None
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", field="custom.hostsrv.ftp_port")
+    if account is None or not account.username or not account.password:
+        raise TestbedError(where, "ftp_port needs ftp_username and ftp_password", field="custom.hostsrv")
+    return port, account
 
 
 class HostServers:
@@ -499,11 +521,19 @@ class HostServers:
         bind_to = bind or spec.address
         self.tftp = TftpServer(root, bind_to, spec.tftp_port)
         self.http = HttpFileServer(root, bind_to, spec.http_port)
+        self.ftp = (
+            FtpServer(root, bind_to, spec.ftp_port, spec.ftp_account)
+            if spec.ftp_port is not None and spec.ftp_account is not None
+            else None
+        )
 
     def start(self) -> HostServers:
         """Start both; raise :class:`PkilabError` naming the port that could not be bound."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for name, server in (("tftp_port", self.tftp), ("http_port", self.http)):
+        servers: list[tuple[str, Any]] = [("tftp_port", self.tftp), ("http_port", self.http)]
+        if self.ftp is not None:
+            servers.append(("ftp_port", self.ftp))
+        for name, server in servers:
             try:
                 server.start()
             except OSError as exc:
@@ -515,13 +545,17 @@ class HostServers:
 
     def bound_spec(self) -> HostServerSpec:
         """The spec with the ports actually bound (they differ when the spec asked for port 0)."""
-        return HostServerSpec(self.spec.address, self.tftp.port, self.http.port, self.root)
+        ftp_port = self.ftp.port if self.ftp is not None else None
+        return HostServerSpec(
+            self.spec.address, self.tftp.port, self.http.port, self.root, ftp_port, self.spec.ftp_account
+        )
 
     def stop(self) -> None:
         """Stop both (idempotent)."""
-        for server in (self.tftp, self.http):
-            with contextlib.suppress(Exception):
-                server.stop()
+        for server in (self.tftp, self.http, self.ftp):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.stop()
 
     def precreate(self, folder: str, names: list[str]) -> list[Path]:
         """Create empty, world-writable files under ``root/folder`` (the seed's ``touch``, ``chmod``)."""

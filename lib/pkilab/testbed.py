@@ -125,7 +125,7 @@ class Testbed:
             extra["hostsrv"] = {
                 k: (
                     v + offset
-                    if k in ("tftp_port", "http_port") and isinstance(v, int) and not isinstance(v, bool)
+                    if k in ("tftp_port", "http_port", "ftp_port") and isinstance(v, int) and not isinstance(v, bool)
                     else v
                 )
                 for k, v in hostsrv.items()

@@ -388,7 +388,10 @@ def test_simulated_copy_to_tftp(servers):
     out = cli("")
     assert "bytes copied" in out
     assert b"hostname ca" in (servers.root / "certs" / "startup-confg").read_bytes()
-    assert cli("copy tftp://files/certs/startup-confg flash:").endswith("[startup-confg]? ")
+    # IOS asks the remote host and the source file even when the URL names them.
+    assert cli("copy tftp://files/certs/startup-confg flash:").endswith("Address or name of remote host [files]? ")
+    assert cli("").endswith("Source filename [certs/startup-confg]? ")
+    assert cli("").endswith("Destination filename [startup-confg]? ")
     assert "bytes copied" in cli("")
     assert "hostname ca" in cli("more flash:startup-confg")
     cli("copy start tftp://files/certs/never-created")

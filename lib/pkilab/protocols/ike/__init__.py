@@ -34,6 +34,8 @@ from pkilab.protocols.ike.events import (
     PeerDead,
     Phase1Up,
     Phase2Up,
+    QmNote,
+    QmStateChanged,
     SendDatagram,
     StateChanged,
 )
@@ -73,6 +75,8 @@ __all__ = [
     "Phase1Up",
     "Phase2Policy",
     "Phase2Up",
+    "QmNote",
+    "QmStateChanged",
     "RsaCredentials",
     "Selector",
     "SendDatagram",

@@ -198,6 +198,33 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class QmStateChanged:
+    """A quick mode exchange moved between states; ``step`` is IOS's ``Input =`` name for why.
+
+    IOS debug: ``Node 1416806668, Input = IKE_MESG_FROM_PEER, IKE_QM_EXCH`` then
+    ``Old State = IKE_QM_READY  New State = IKE_QM_SPI_STARVE``.
+    """
+
+    conn_id: int
+    peer: str
+    message_id: int
+    step: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class QmNote:
+    """One of the other lines IOS's ``debug crypto isakmp`` prints during quick mode, in its words.
+
+    E.g. ``processing SA payload. message ID = 1416806668``, ``QM Responder gets spi``.
+    """
+
+    conn_id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class InternalError:
     """A bug in the engine while handling a message; the message was dropped, the engine lives on."""
 
@@ -221,5 +248,7 @@ Event = (
     | IpsecSaDeleted
     | PeerDead
     | StateChanged
+    | QmStateChanged
+    | QmNote
     | InternalError
 )

@@ -40,7 +40,14 @@ from pkilab.protocols.ike.constants import (
     ProtocolId,
 )
 from pkilab.protocols.ike.crypto import dh_group, keymat, phase2_iv, prf
-from pkilab.protocols.ike.events import EspKeys, MalformedMessage, NegotiationFailed, Phase2Up
+from pkilab.protocols.ike.events import (
+    EspKeys,
+    MalformedMessage,
+    NegotiationFailed,
+    Phase2Up,
+    QmNote,
+    QmStateChanged,
+)
 from pkilab.protocols.ike.mm_states import MmState, Role
 from pkilab.protocols.ike.policy import (
     Phase2Choice,
@@ -50,7 +57,7 @@ from pkilab.protocols.ike.policy import (
     match_phase2,
     phase2_sa,
 )
-from pkilab.protocols.ike.qm_states import QUICK_MODE, QmState
+from pkilab.protocols.ike.qm_states import INIT_QM, QUICK_MODE, QmState, QmTransition
 from pkilab.protocols.ike.sa import IsakmpSa, QuickExchange
 
 if TYPE_CHECKING:
@@ -93,7 +100,7 @@ def start(eng: IkeEngine, sa: IsakmpSa, request: TunnelRequest, now: float) -> N
     ex = QuickExchange(
         mid,
         Role.INITIATOR,
-        QmState.I_QM1,
+        QmState.R_START,
         phase2_iv(sa.policy.hash, sa.cipher.block_size, sa.iv, mid),
         now,
         request,
@@ -113,11 +120,14 @@ def start(eng: IkeEngine, sa: IsakmpSa, request: TunnelRequest, now: float) -> N
     rest += [Payload(PayloadType.ID, ex.id_ci.encode()), Payload(PayloadType.ID, ex.id_cr.encode())]
     h1 = _hash(sa, _mid(mid) + encode_payloads(rest))
     sa.quick[mid] = ex
+    _note(eng, sa, f"beginning Quick Mode exchange, M-ID of {mid}")
+    _note(eng, sa, "QM Initiator gets spi")
     _send(eng, sa, ex, [Payload(PayloadType.HASH, h1), *rest], now, b"", timer=True)
+    _step(eng, sa, ex, INIT_QM, QmState.I_QM1)
 
 
 def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: float) -> None:
-    """Route a quick mode message through the state table."""
+    """Route a quick mode message through the state table (rules in :mod:`.qm_states`)."""
     if sa.state != MmState.COMPLETE:
         raise IkeDecodeError("quick mode before phase 1 completed")
     ex = sa.quick.get(header.message_id)
@@ -128,25 +138,73 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: flo
     elif data == ex.rtx.received:
         eng.resend(ex.rtx)
         return
-    entry = QUICK_MODE.get((ex.role, ex.state))
-    if entry is None:
+    transition = QUICK_MODE.get((ex.role, ex.state))
+    if transition is None:
         eng.emit(MalformedMessage(sa.remote.addr, f"unexpected quick mode message in {ex.state.value}"))
         return
-    name, next_state = entry
     payloads, next_iv = eng.unseal(sa, header, data, ex.iv)
     if not payloads or payloads[0].type != PayloadType.HASH:
         raise IkeDecodeError("quick mode message without HASH")
+    if header.message_id not in sa.quick:
+        _note(eng, sa, f"set new node {header.message_id} to QM_IDLE")
+    head = [p for p in payloads if p.type in (PayloadType.HASH, PayloadType.SA)]
+    _processing(eng, sa, ex, head)
     old_iv, ex.iv = ex.iv, next_iv  # the CBC chain continues from this message's last block
     ok = False
     try:
-        ok = HANDLERS[name](eng, sa, ex, payloads, data, now)
+        ok = HANDLERS[transition.handler](eng, sa, ex, payloads, data, now)
     finally:
         if not ok:
-            ex.iv = old_iv  # a good retransmission must still decrypt
+            ex.iv, ex.pending, ex.answer = old_iv, None, None  # a good retransmission must still decrypt
     if ok:
-        ex.state = next_state
-        sa.last_heard = now
-        sa.quick[ex.message_id] = ex
+        _processing(eng, sa, ex, [p for p in payloads if p not in head])
+        _advance(eng, sa, ex, transition, data, now)
+
+
+def _advance(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, tr: QmTransition, data: bytes, now: float) -> None:
+    """Rule 4: the ``via`` steps, install, answer, the last step."""
+    if ex.role == Role.RESPONDER and ex.state == QmState.R_START:
+        _note(eng, sa, "QM Responder gets spi")
+    for step, state in tr.via:
+        _step(eng, sa, ex, step, state)
+    if ex.pending is not None:
+        eng.install_ipsec(ex.pending, ex.request if ex.role == Role.INITIATOR else None, now)
+        ex.pending = None
+    if ex.answer is not None:
+        _send(eng, sa, ex, ex.answer, now, data, timer=False)
+        ex.answer = None
+    if tr.next == QmState.DONE:
+        reason = "No Error" if ex.role == Role.INITIATOR else "QM done (await)"
+        _note(eng, sa, f'deleting node {ex.message_id} error FALSE reason "{reason}"')
+    _step(eng, sa, ex, tr.done_by, tr.next)
+    sa.last_heard = now
+    sa.quick[ex.message_id] = ex
+
+
+def _step(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, step: str, state: QmState) -> None:
+    eng.emit(QmStateChanged(sa.conn_id, sa.remote.addr, ex.message_id, step, ex.state.value, state.value))
+    ex.state = state
+
+
+def _note(eng: IkeEngine, sa: IsakmpSa, text: str) -> None:
+    eng.emit(QmNote(sa.conn_id, text))
+
+
+_PAYLOAD_NAMES: dict[int, str] = {
+    PayloadType.HASH: "HASH",
+    PayloadType.SA: "SA",
+    PayloadType.NONCE: "NONCE",
+    PayloadType.KE: "KE",
+    PayloadType.ID: "ID",
+    PayloadType.NOTIFY: "NOTIFY",
+}
+
+
+def _processing(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload]) -> None:
+    for p in payloads:
+        name = _PAYLOAD_NAMES.get(p.type)
+        if name is not None:
+            _note(eng, sa, f"processing {name} payload. message ID = {ex.message_id}")
 
 
 def _check(sa: IsakmpSa, got: bytes, data: bytes) -> None:
@@ -170,7 +228,7 @@ def _proxies(sa: IsakmpSa, payloads: list[Payload]) -> tuple[Selector, Selector,
 
 
 def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
-    """QM1: check HASH(1), find the crypto map, choose a proposal, answer with QM2."""
+    """QM1: check HASH(1), find the crypto map, choose a proposal; prepare the SAs and QM2."""
     mid = _mid(ex.message_id)
     rest = payloads[1:]
     _check(sa, payloads[0].body, mid + encode_payloads(rest))
@@ -187,6 +245,7 @@ def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     choice = match_phase2(offer, policy, _encaps(sa))
     if choice is None:
         return _refuse(eng, sa, Notify.NO_PROPOSAL_CHOSEN, "no IPsec proposal chosen", now)
+    _accepted(eng, sa, choice)
     ex.ni, ex.policy, ex.choice = nonces[0].body, policy, choice
     ex.nr, ex.spi_in = eng.rng(eng.options.nonce_len), eng.new_spi()
     if not _responder_pfs(eng, ex, rest, choice):
@@ -203,8 +262,13 @@ def on_qm1(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     out += _responder_lifetime(offer_lifetimes(choice), choice)
     h2 = _hash(sa, mid + ex.ni + encode_payloads(out))
     ex.pending = _make_up(eng, sa, ex, choice, choice.proposal.spi, cr, ci)
-    _send(eng, sa, ex, [Payload(PayloadType.HASH, h2), *out], now, data, timer=False)
+    ex.answer = [Payload(PayloadType.HASH, h2), *out]
     return True
+
+
+def _accepted(eng: IkeEngine, sa: IsakmpSa, choice: Phase2Choice) -> None:
+    _note(eng, sa, f"Checking IPSec proposal {choice.proposal.number}")
+    _note(eng, sa, "atts are acceptable.")
 
 
 def _responder_pfs(eng: IkeEngine, ex: QuickExchange, rest: list[Payload], choice: Phase2Choice) -> bool:
@@ -270,7 +334,7 @@ def _refuse(eng: IkeEngine, sa: IsakmpSa, notify: int, reason: str, now: float) 
 
 
 def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
-    """QM2: check HASH(2) and the chosen proposal, derive keys, send QM3, report the SAs."""
+    """QM2: check HASH(2) and the chosen proposal, derive keys; prepare the SAs and QM3."""
     assert ex.policy is not None and ex.request is not None
     mid = _mid(ex.message_id)
     rest = payloads[1:]
@@ -283,6 +347,7 @@ def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     choice = match_phase2(answer, ex.policy, _encaps(sa))
     if choice is None or len(answer.proposals) != 1 or choice.pfs_group != ex.policy.pfs_group:
         raise IkeDecodeError("QM2 chose a proposal we did not offer")
+    _accepted(eng, sa, choice)
     ex.nr = nonces[0].body
     if ex.group is not None:
         kes = [p.body for p in rest if p.type == PayloadType.KE]
@@ -293,19 +358,15 @@ def on_qm2(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Paylo
     ex.choice = choice
     h3 = _hash(sa, b"\x00" + mid + ex.ni + ex.nr)
     ex.rtx.due = None
-    _send(eng, sa, ex, [Payload(PayloadType.HASH, h3)], now, data, timer=False)
+    ex.answer = [Payload(PayloadType.HASH, h3)]
     req = ex.request
-    up = _make_up(eng, sa, ex, choice, answer.proposals[0].spi, req.local_selector, req.remote_selector)
-    eng.install_ipsec(up, req, now)
+    ex.pending = _make_up(eng, sa, ex, choice, answer.proposals[0].spi, req.local_selector, req.remote_selector)
     return True
 
 
 def on_qm3(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, payloads: list[Payload], data: bytes, now: float) -> bool:
-    """QM3: check HASH(3) and report the SAs prepared when QM2 was sent."""
+    """QM3: check HASH(3). The SAs were installed before QM2 went out (rule 4)."""
     _check(sa, payloads[0].body, b"\x00" + _mid(ex.message_id) + ex.ni + ex.nr)
-    if ex.pending is not None:
-        eng.install_ipsec(ex.pending, None, now)
-        ex.pending = None
     return True
 
 

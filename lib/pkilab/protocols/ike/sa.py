@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pkilab.protocols.ike.codec import IdBody
+from pkilab.protocols.ike.codec import IdBody, Payload
 from pkilab.protocols.ike.config import TunnelRequest
 from pkilab.protocols.ike.crypto import CipherSpec, DhGroup, Phase1Keys
 from pkilab.protocols.ike.events import Endpoint, Phase2Up
@@ -46,7 +46,8 @@ class QuickExchange:
     id_ci: IdBody | None = None
     id_cr: IdBody | None = None
     choice: Phase2Choice | None = None
-    pending: Phase2Up | None = None
+    pending: Phase2Up | None = None  # SAs a handler prepared, installed before the answer goes
+    answer: list[Payload] | None = None  # the answer a handler prepared (QM2, QM3)
     rtx: Retransmit = field(default_factory=Retransmit)
 
 

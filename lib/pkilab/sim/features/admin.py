@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from pkilab.sim.features.ca_db import DatabaseStore, TftpReach, is_tftp
 from pkilab.sim.features.system import System
+from pkilab.sim.features.transfer import DatabaseStore, TftpReach, copy_remote, is_remote
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
 from pkilab.sim.router import Feature, command
@@ -126,12 +126,12 @@ class Admin(Feature):
         return "[OK]"
 
     @command("exec", "copy src:WORD dst:WORD")
-    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str]:
-        """``copy FS:FILE FS:FILE`` between local file systems, or to/from ``tftp://HOST/PATH``."""
+    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """``copy FS:FILE FS:FILE`` between local file systems, or to/from a TFTP or FTP server."""
         src, dst = _local_alias(args["src"]), _local_alias(args["dst"])
-        if is_tftp(dst):
-            return (yield from self._copy_to_tftp(src, dst))
-        default = dst.rpartition(":")[2].lstrip("/") or src.rpartition("/" if is_tftp(src) else ":")[2].lstrip("/")
+        if is_remote(src) or is_remote(dst):
+            return (yield from copy_remote(self.router, self._store(), src, dst))
+        default = dst.rpartition(":")[2].lstrip("/") or src.rpartition(":")[2].lstrip("/")
         answer = yield Ask(f"Destination filename [{default}]? ")
         name = answer.strip() or default
         fs_name = dst.partition(":")[0]
@@ -143,24 +143,9 @@ class Admin(Feature):
         return f"{len(data)} bytes copied in 0.012 secs ({len(data) * 83} bytes/sec)"
 
     def _store(self) -> DatabaseStore:
-        """Local file systems plus the test host's TFTP server (see :mod:`pkilab.sim.features.ca_db`)."""
+        """Local file systems plus the test host's servers (see :mod:`pkilab.sim.features.transfer`)."""
         reach = TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
         return DatabaseStore(self.router.fs, reach)
-
-    def _copy_to_tftp(self, src: str, dst: str) -> Generator[Any, str, str]:
-        """IOS's two questions (remote host, destination file name), then a real TFTP write."""
-        host, _, path = dst[len("tftp://") :].partition("/")
-        answer = yield Ask(f"Address or name of remote host [{host}]? ")
-        host = answer.strip() or host
-        answer = yield Ask(f"Destination filename [{path}]? ")
-        path = answer.strip() or path
-        store = self._store()
-        try:
-            data = store.read(src)
-            store.write(f"tftp://{host}/{path}", data)
-        except FileSystemError as exc:
-            return str(exc)
-        return f"!!\n{len(data)} bytes copied in 0.024 secs ({len(data) * 41} bytes/sec)"
 
     # ---- reload ------------------------------------------------------------------------
     @command("exec", "reload")

@@ -37,14 +37,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pkilab.errors import PkiError
-from pkilab.hostsrv import HostServerSpec, TftpError, TftpTimeout, Timing, spec_from_testbed, tftp_read, tftp_write
 from pkilab.pki.ca import RevokedEntry, build_crl, create_ca_certificate, issue_from_csr
 from pkilab.pki.csr import CsrInfo
 from pkilab.pki.fingerprints import request_fingerprint
 from pkilab.pki.names import parse_ios_dn, render_dn
 from pkilab.protocols.scep.message import FailInfo
 from pkilab.protocols.scep.server import Decision, EnrollmentRequest, Granted, Pending, Rejected
-from pkilab.sim.filesys import FileSystem, FileSystemError, FileSystems
+from pkilab.sim.features.transfer import DatabaseStore
+from pkilab.sim.filesys import FileSystemError
 
 DB_LEVEL_TEXT = {
     "minimal": "Minimum - no cert data written to storage",
@@ -118,92 +118,6 @@ class OneTimePassword:
 
     value: str
     expires: dt.datetime
-
-
-TFTP_TIMING = Timing(timeout=0.5, retries=3)
-
-
-@dataclass(frozen=True)
-class TftpReach:
-    """Which TFTP URLs a router reaches: those whose host resolves to the host server's address."""
-
-    resolve: Callable[[str], str | None]
-    spec: HostServerSpec | None
-
-    @classmethod
-    def of(cls, resolve: Callable[[str], str | None], testbed: object) -> TftpReach:
-        """The reach of a router with name lookup ``resolve`` in a lab built from ``testbed``."""
-        return cls(resolve, spec_from_testbed(testbed) if testbed is not None else None)
-
-    def target(self, url: str) -> tuple[str, int, str]:
-        """(address, port, file name) of ``tftp://HOST/PATH``; FileSystemError when unreachable."""
-        rest = url[len("tftp://") :]
-        host, _, path = rest.partition("/")
-        address = self.resolve(host)
-        if address is None:
-            raise FileSystemError(f"%Error opening {url} (Unknown host)")
-        if self.spec is None or address != self.spec.address or not path:
-            raise FileSystemError(f"%Error opening {url} (Timed out)")
-        return address, self.spec.tftp_port, path
-
-
-def is_tftp(url: str) -> bool:
-    """True for a ``tftp://`` URL."""
-    return url.lower().startswith("tftp://")
-
-
-class DatabaseStore:
-    """Files at router file-system URLs or at ``tftp://`` URLs (see the module docstring)."""
-
-    def __init__(self, fs: FileSystems, reach: TftpReach | None = None) -> None:
-        self.fs = fs
-        self.reach = reach
-
-    def _remote(self, url: str) -> tuple[str, int, str]:
-        if self.reach is None:
-            raise FileSystemError(f"%Error opening {url} (Timed out)")
-        return self.reach.target(url)
-
-    def check(self, url: str) -> None:
-        """Raise FileSystemError when ``url`` names no file system or unreachable host."""
-        if is_tftp(url):
-            self._remote(url)
-        else:
-            self.fs.resolve(url)
-
-    def resolve(self, url: str) -> tuple[FileSystem, str]:
-        """The local file system and path of ``url`` (FileSystemError for a TFTP URL)."""
-        if is_tftp(url):
-            raise FileSystemError(f"%Error opening {url} (Not a local file system)")
-        return self.fs.resolve(url)
-
-    def read(self, url: str) -> bytes:
-        """Read ``url``."""
-        if not is_tftp(url):
-            return self.fs.read(url)
-        host, port, path = self._remote(url)
-        try:
-            return tftp_read(host, port, path, TFTP_TIMING)
-        except TftpError as exc:
-            raise FileSystemError(f"%Error opening {url} ({_tftp_reason(exc)})") from None
-
-    def write(self, url: str, data: bytes) -> None:
-        """Write ``url`` (over TFTP the file must already exist on the server)."""
-        if not is_tftp(url):
-            self.fs.write(url, data)
-            return
-        host, port, path = self._remote(url)
-        try:
-            tftp_write(host, port, path, data, TFTP_TIMING)
-        except TftpError as exc:
-            raise FileSystemError(f"%Error opening {url} ({_tftp_reason(exc)})") from None
-
-
-def _tftp_reason(exc: TftpError) -> str:
-    """IOS's words for a TFTP failure."""
-    if isinstance(exc, TftpTimeout):
-        return "Timed out"
-    return {1: "No such file or directory", 2: "Permission denied"}.get(exc.code, str(exc) or "Undefined error")
 
 
 @dataclass(frozen=True)

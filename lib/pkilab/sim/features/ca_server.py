@@ -35,17 +35,16 @@ from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
     CaContext,
-    DatabaseStore,
     Record,
     RunningCa,
     ServerSettings,
-    TftpReach,
     certificate_text,
     check_issuer,
     join_url,
 )
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
+from pkilab.sim.features.transfer import DatabaseStore, TftpReach
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.http import HttpRequest, HttpResponse
@@ -341,7 +340,7 @@ class CaServer(Feature):
         self.problem = None
         tp = self.router.feature(Trustpoints).ensure(self.name)
         tp.rsakeypair = self.name
-        tp.ca_cert = self.ca.certificate
+        tp.hold(self.ca.certificate, True, self.router.clock.now())
         system.logmsg("%PKI-6-CS_ENABLED: Certificate server now enabled.")
         return None
 

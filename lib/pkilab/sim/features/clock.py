@@ -16,7 +16,7 @@ from typing import Any
 from pkilab.sim import packets as pk
 from pkilab.sim.clock import SummerTime, lab_now
 from pkilab.sim.features.ip import Ip
-from pkilab.sim.features.system import System
+from pkilab.sim.features.system import System, configured_by
 from pkilab.sim.interp import Ctx
 from pkilab.sim.router import Feature, command
 
@@ -129,17 +129,19 @@ class Ntp(Feature):
             local = dt.datetime(args["year"], args["month"], args["day"], h, m, s)
         except ValueError:
             return "% Invalid input detected at '^' marker."
-        self.router.clock.set_local(local)
+        clock = self.router.clock
+        before, marker = clock.format(clock.now(), msec=False), clock.marker
+        clock.set_local(local)
         self.source = "user configuration"
+        # Real captures: "*Jun  2 14:22:00.000: %SYS-6-CLOCKUPDATE: System clock has been updated from
+        # 14:23:40 UTC Thu Jun 2 2022 to 14:22:00 UTC Thu Jun 2 2022, configured from console by
+        # console." — stamped with the new time but the mark the clock had before.
         self.router.feature(System).logmsg(
-            f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self._now_text()} to "
-            f"{self.router.clock.format(self.router.clock.now(), msec=False)}, configured from console by "
-            f"{ctx.session.user or 'console'}."
+            f"%SYS-6-CLOCKUPDATE: System clock has been updated from {before} to "
+            f"{clock.format(clock.now(), msec=False)}, configured from console by {configured_by(ctx)}.",
+            marker=marker,
         )
         return None
-
-    def _now_text(self) -> str:
-        return self.router.clock.format(self.router.clock.now(), msec=False)
 
     @command("exec", "show clock [detail]", level=1)
     def show_clock(self, ctx: Ctx, args: dict[str, Any]) -> str:

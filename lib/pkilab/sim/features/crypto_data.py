@@ -48,7 +48,8 @@ class TunnelSa:
     created: float
     route: Route | None = None
     rekey_asked: bool = False
-    unanswered_since: float | None = None  # traffic sent and nothing received since
+    last_heard: float = 0.0  # decrypted traffic last came in (or the SA was installed)
+    last_sent: float | None = None  # traffic last went out
     send_errors: int = 0
     recv_errors: int = 0
     dropped_in: dict[str, int] = field(default_factory=dict)
@@ -90,7 +91,7 @@ class DataPlane:
     def install(self, up: Phase2Up, interface: str, reverse_route: bool, now: float) -> TunnelSa:
         """Install an SA pair from quick mode; add the reverse route when the map asks for it."""
         inbound, outbound = esp.sa_pair(up)
-        tun = TunnelSa(up, inbound, outbound, interface, now)
+        tun = TunnelSa(up, inbound, outbound, interface, now, last_heard=now)
         if reverse_route:
             ip = self.router.feature(Ip)
             tun.route = Route(up.remote_selector.network, up.remote.addr, None, "S", 1)
@@ -177,8 +178,7 @@ class DataPlane:
             tun.send_errors += 1
             self.drop(trace, f"{self.router.hostname}: encaps failed ({exc.reason})")
             return True
-        if tun.unanswered_since is None:
-            tun.unanswered_since = now
+        tun.last_sent = now
         self.crypto.traffic_sent(tun.peer, now)
         self._check_volume(tun, now)
         hop = ip.lookup(tun.peer)
@@ -242,7 +242,7 @@ class DataPlane:
             self.drop(trace, f"{self.router.hostname}: ESP {exc.reason}")
             return
         now = time.monotonic()
-        tun.unanswered_since = None
+        tun.last_heard = now
         self.crypto.traffic_received(tun.peer, now)
         self._check_volume(tun, now)
         self.router.feature(Ip).deliver(intf, inner, trace)
@@ -284,9 +284,19 @@ class DataPlane:
 
     # ---- timers ----------------------------------------------------------------------------------
     def orphans(self, now: float, grace: float, live_peers: set[str]) -> set[str]:
-        """Peers whose SAs outlived their ISAKMP SA and went unanswered for ``grace`` seconds."""
+        """Peers whose SAs outlived their ISAKMP SA and that DPD on demand would declare dead.
+
+        IOS probes a peer when it has traffic to send and has heard nothing from it for the DPD
+        interval, and gives up when the probes go unanswered. Here both waits are ``grace``: traffic
+        sent after ``grace`` of silence, and still nothing heard ``grace`` later. A router that only
+        answered what it received (the headend after ``clear crypto isakmp``) keeps its SAs, as
+        IOS does (the seed's ``show crypto engine connection active`` after ``clear crypto isa 5``).
+        """
         return {
             t.peer
             for t in self.tunnels
-            if t.peer not in live_peers and t.unanswered_since is not None and now - t.unanswered_since >= grace
+            if t.peer not in live_peers
+            and t.last_sent is not None
+            and t.last_sent - t.last_heard >= grace
+            and now - t.last_heard >= 2 * grace
         }

@@ -40,6 +40,8 @@ from pkilab.protocols.ike import (
     Phase1Up,
     Phase2Policy,
     Phase2Up,
+    QmNote,
+    QmStateChanged,
     RsaCredentials,
     Selector,
     SendDatagram,
@@ -371,6 +373,11 @@ class Crypto(Feature):
                     f"IPSEC(delete_sa): deleting SA, (sa) sa_dest= {ev.peer}, sa_proto= 50, "
                     f"sa_spi= 0x{ev.outbound_spi:X}({ev.outbound_spi}), reason: {ev.reason}"
                 )
+        elif isinstance(ev, QmStateChanged):
+            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):Node {ev.message_id}, Input = {ev.step}")
+            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):Old State = {ev.old}  New State = {ev.new}")
+        elif isinstance(ev, QmNote):
+            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):{ev.text}")
         else:
             self._handle_failure(ev)
 
@@ -438,6 +445,9 @@ class Crypto(Feature):
         else:
             intf_name, rri = found[0].name, found[2].reverse_route
         self.data.install(ev, intf_name, rri, time.monotonic())
+        conn = ev.isakmp_conn_id
+        self._isakmp_debug(f"ISAKMP:({conn}):Received IPSec Install callback... proceeding with the negotiation")
+        self._isakmp_debug(f"ISAKMP:({conn}):Successfully installed IPSEC SA (SPI:0x{ev.inbound.spi:X}) on {intf_name}")
         if "ipsec" in self.debug:
             for direction, keys in (("inbound", ev.inbound), ("outbound", ev.outbound)):
                 self.system.logmsg(

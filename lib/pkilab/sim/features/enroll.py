@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pkilab.errors import ScepError
 from pkilab.hostsrv import spec_from_testbed
 from pkilab.pki import fingerprints
 from pkilab.pki.ca import http_cdp_url
@@ -50,6 +51,26 @@ RETRY_SECONDS = 2.0
 
 class EnrollError(Exception):
     """A SCEP exchange failed; the message is what IOS would say."""
+
+
+# The reason line of %PKI-3-CRL_FETCH_FAIL, by what went wrong. "Enrollment URL not configured." is a
+# real capture; the others are invented in its style (docs/sim-fidelity.md says so).
+CRL_FETCH_REASONS = {
+    "no-url": "Enrollment URL not configured.",
+    "resolve": "Unable to resolve the CDP host name.",
+    "connect": "Failed to connect to the CDP.",
+    "http": "The CDP did not return the CRL.",
+    "format": "Failed to parse the CRL.",
+    "signature": "CRL signature verification failed.",
+}
+
+
+class CrlFetchError(Exception):
+    """A CRL fetch failed; ``reason`` is the reason line IOS logs for it."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.reason = CRL_FETCH_REASONS[kind]
 
 
 def _ask_yes(answer: str) -> bool:
@@ -134,6 +155,7 @@ class Enrollment(Feature):
 
     # ---- authenticate ------------------------------------------------------------------------
     @command("exec", "crypto {pki | ca} authenticate name:WORD")
+    @command("config", "crypto {pki | ca} authenticate name:WORD")
     def authenticate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki authenticate NAME``: GetCACert (or paste), fingerprint, accept."""
         tp = self._tp(args["name"])
@@ -173,7 +195,7 @@ class Enrollment(Feature):
         answer = yield Ask("% Do you accept this certificate? [yes/no]: ")
         if not _ask_yes(answer):
             return "% Certificate not accepted."
-        tp.ca_cert = ca
+        tp.hold(ca, True, self.router.clock.now())
         self.router.feature(System).touch()
         return "Trustpoint CA certificate accepted." + (
             "\n% Certificate successfully imported" if tp.enrollment_terminal else ""
@@ -204,6 +226,7 @@ class Enrollment(Feature):
         return label, pair.private_key, message
 
     @command("exec", "crypto {pki | ca} enroll name:WORD")
+    @command("config", "crypto {pki | ca} enroll name:WORD")
     def enroll(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki enroll NAME`` with the seed's dialog; SCEP or terminal."""
         tp = self._tp(args["name"])
@@ -338,7 +361,7 @@ class Enrollment(Feature):
     def _install(self, tp: Trustpoint, cert: x509.Certificate) -> None:
         admin = self.router.features_by_name().get("Admin")
         unsaved = admin.modified() if admin is not None else True  # type: ignore[attr-defined]
-        tp.cert = cert
+        tp.hold(cert, False, self.router.clock.now())
         tp.pending = None
         tp.renew_failed_at = 0.0
         self.router.feature(System).touch()
@@ -347,6 +370,7 @@ class Enrollment(Feature):
 
     # ---- import / export ---------------------------------------------------------------------
     @command("exec", "crypto {pki | ca} import name:WORD certificate")
+    @command("config", "crypto {pki | ca} import name:WORD certificate")
     def import_certificate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki import NAME certificate``: paste the granted certificate."""
         tp = self._tp(args["name"])
@@ -383,6 +407,7 @@ class Enrollment(Feature):
         return "% Router Certificate successfully imported"
 
     @command("exec", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
+    @command("config", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
     def export(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki export NAME pem terminal 3des PASS``."""
         tp = self._tp(args["name"])
@@ -403,48 +428,75 @@ class Enrollment(Feature):
 
     # ---- CRL ---------------------------------------------------------------------------------
     async def fetch_crl(self, tp: Trustpoint, peer_cert: x509.Certificate | None = None) -> bool:
-        """Fetch the CRL (the certificate's CDP over HTTP, else SCEP GetCRL); True on success."""
-        system = self.router.feature(System)
+        """Fetch the CRL (the certificate's CDP over HTTP, else SCEP GetCRL); True on success.
+
+        A failure is logged as ``%PKI-3-CRL_FETCH_FAIL`` with IOS's reason wording
+        (:data:`CRL_FETCH_REASONS`), never the simulator's own error text.
+        """
         try:
-            cdp = http_cdp_url(peer_cert if peer_cert is not None else tp.cert)
-            if cdp:
-                crl = await self._fetch_cdp(cdp)
-                source = cdp
-            else:
-                req = get_crl_request(ClientOptions(ca_ident=tp.name))
-                status, _, body = await self._http(tp, req.method, req.target)
-                crl = parse_crl(status, body)
-                source = "** CDP Not Published - Retrieved via SCEP"
-            if tp.ca_cert is not None and not crl.is_signature_valid(tp.ca_cert.public_key()):  # type: ignore[arg-type]
-                raise EnrollError("CRL not signed by the trustpoint's CA")
-        except Exception as exc:
-            system.logmsg(f"%PKI-3-CRL_FETCH_FAIL: CRL fetch for trustpoint {tp.name} failed\n Reason : {exc}")
+            crl, source = await self._download_crl(tp, peer_cert)
+        except CrlFetchError as exc:
+            self.router.feature(System).logmsg(
+                f"%PKI-3-CRL_FETCH_FAIL: CRL fetch for trustpoint {tp.name} failed\n Reason : {exc.reason}"
+            )
             return False
         tp.crl, tp.crl_fetched, tp.crl_source = crl, self.router.clock.now(), source
         return True
 
-    async def _fetch_cdp(self, url: str) -> x509.CertificateRevocationList:
+    async def _download_crl(
+        self, tp: Trustpoint, peer_cert: x509.Certificate | None
+    ) -> tuple[x509.CertificateRevocationList, str]:
+        cdp = http_cdp_url(peer_cert if peer_cert is not None else tp.cert)
+        if cdp:
+            body = await self._fetch_cdp(cdp)
+            source = cdp
+        else:
+            if not tp.enrollment_url:
+                raise CrlFetchError("no-url")
+            if self.router.feature(System).resolve(urllib.parse.urlsplit(tp.enrollment_url).hostname or "") is None:
+                raise CrlFetchError("resolve")
+            req = get_crl_request(ClientOptions(ca_ident=tp.name))
+            try:
+                status, _, body = await self._http(tp, req.method, req.target)
+            except EnrollError:
+                raise CrlFetchError("connect") from None
+            if status != 200:
+                raise CrlFetchError("http")
+            source = "** CDP Not Published - Retrieved via SCEP"
+        try:
+            crl = parse_crl(200, body)
+        except ScepError:
+            raise CrlFetchError("format") from None
+        if tp.ca_cert is not None and not crl.is_signature_valid(tp.ca_cert.public_key()):  # type: ignore[arg-type]
+            raise CrlFetchError("signature")
+        return crl, source
+
+    async def _fetch_cdp(self, url: str) -> bytes:
+        """The body a CDP URL answers with; :class:`CrlFetchError` when it cannot be had."""
         parts = urllib.parse.urlsplit(url)
         address = self.router.feature(System).resolve(parts.hostname or "")
         if address is None:
-            raise EnrollError(f"cannot resolve {parts.hostname}")
+            raise CrlFetchError("resolve")
         spec = spec_from_testbed(getattr(self.router.lab, "testbed", None))
         if spec is not None and address == spec.address:
             # The test host's HTTP server (pkilab.hostsrv), reachable from every simulated router.
             port = parts.port or 80
             target = f"http://{address}:{port}{parts.path}" + (f"?{parts.query}" if parts.query else "")
-            return x509.load_der_x509_crl(await asyncio.to_thread(_http_get, target, url))
-        resp = await vhttp.request(
-            self.router.feature(Ip),
-            address,
-            parts.port or 80,
-            "GET",
-            parts.path + (f"?{parts.query}" if parts.query else ""),
-            parts.hostname or "",
-        )
+            return await asyncio.to_thread(_http_get, target)
+        try:
+            resp = await vhttp.request(
+                self.router.feature(Ip),
+                address,
+                parts.port or 80,
+                "GET",
+                parts.path + (f"?{parts.query}" if parts.query else ""),
+                parts.hostname or "",
+            )
+        except vhttp.HttpTransportError:
+            raise CrlFetchError("connect") from None
         if resp.status != 200:
-            raise EnrollError(f"HTTP {resp.status} from {url}")
-        return x509.load_der_x509_crl(resp.body)
+            raise CrlFetchError("http")
+        return resp.body
 
     @command("exec", "crypto {pki | ca} crl request name:WORD")
     @command("config", "crypto {pki | ca} crl request name:WORD")
@@ -513,15 +565,15 @@ def _duration(seconds: float) -> str:
     return f"{int(minutes)}:{secs:06.3f}" if minutes else f"{secs:.3f}"
 
 
-def _http_get(target: str, url: str) -> bytes:
-    """GET ``target`` over the host's network; EnrollError unless the answer is 200."""
+def _http_get(target: str) -> bytes:
+    """GET ``target`` over the host's network; :class:`CrlFetchError` unless the answer is 200."""
     import urllib.error
     import urllib.request
 
     try:
         with urllib.request.urlopen(target, timeout=5) as resp:
             return bytes(resp.read())
-    except urllib.error.HTTPError as exc:
-        raise EnrollError(f"HTTP {exc.code} from {url}") from None
-    except OSError as exc:
-        raise EnrollError(f"cannot reach {url}: {exc}") from None
+    except urllib.error.HTTPError:
+        raise CrlFetchError("http") from None
+    except OSError:
+        raise CrlFetchError("connect") from None

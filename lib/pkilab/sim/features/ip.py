@@ -150,6 +150,24 @@ class Ip(Feature):
         ctx.enter("config-if", intf)
         return None
 
+    @command("config", "no interface IF")
+    def no_interface(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
+        """``no interface NAME``: a loopback or tunnel goes, with the static routes out of it."""
+        name = args["interface"]
+        intf = self.interfaces.get(name)
+        if intf is None:
+            return None
+        if intf.physical:
+            # IOS's wording (docs/sim-fidelity.md cites it).
+            return "% Removal of physical interfaces is not permitted"
+        del self.interfaces[name]
+        # Its address, crypto map binding and connected route go with the object; static routes
+        # that name it as their exit would point nowhere, and IOS removes them too.
+        self.static = [r for r in self.static if r.interface != name]
+        self.extra_routes = [r for r in self.extra_routes if r.interface != name]
+        self.router.feature(System).touch()
+        return None
+
     @command("config-if", "ip address A.B.C.D mask:A.B.C.D")
     def ip_address(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``ip address A M``."""

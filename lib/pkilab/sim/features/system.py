@@ -31,12 +31,33 @@ def check_secret(plain: str, hashed: str) -> bool:
     return len(parts) == 4 and parts[1] == "9" and hash_secret(plain, parts[2]) == hashed
 
 
-@dataclass
+def configured_by(ctx: Ctx) -> str:
+    """Who made a change, as ``%SYS-5-CONFIG_I`` and ``%SYS-6-CLOCKUPDATE`` name them.
+
+    ``admin on vty0 (10.0.0.5)`` for a logged-in vty user, ``console`` on the console line
+    (real messages: ``Configured from console by admin on vty0 (10.1.1.100)``, ``configured from
+    console by console.``).
+    """
+    user = ctx.session.user
+    return f"{user} on vty0 (127.0.0.1)" if user else "console"
+
+
+@dataclass(frozen=True)
 class LogMessage:
-    """One entry of the logging buffer."""
+    """One entry of the logging buffer, stamped when it was logged.
+
+    IOS writes the timestamp, with the clock's ``*``/``.`` mark, into the message as it logs it:
+    setting the clock or changing the time zone later does not change what the buffer shows.
+    """
 
     utc: dt.datetime
     text: str
+    stamp: str  # ``*Feb  5 07:50:31.071`` as rendered at logging time
+
+    @property
+    def line(self) -> str:
+        """The message as the log buffer and monitors show it."""
+        return f"{self.stamp}: {self.text}"
 
 
 @dataclass
@@ -110,22 +131,26 @@ class System(Feature):
         self.last_change = lab_now()
 
     # ---- log buffer --------------------------------------------------------------------
-    def logmsg(self, text: str) -> None:
-        """Log ``%FAC-SEV-MNEMONIC: text`` with this router's timestamp; copy to monitors."""
-        now = self.router.clock.now()
-        self.log.messages.append(LogMessage(now, text))
+    def logmsg(self, text: str, marker: str | None = None) -> None:
+        """Log ``%FAC-SEV-MNEMONIC: text`` with this router's timestamp; copy to monitors.
+
+        ``marker`` overrides the clock's ``*``/``.`` mark, for a message IOS composed before the
+        clock changed (``%SYS-6-CLOCKUPDATE``).
+        """
+        clock = self.router.clock
+        now = clock.now()
+        mark = clock.marker if marker is None else marker
+        message = LogMessage(now, text, mark + clock.format_log(now))
+        self.log.messages.append(message)
         self.log.logged += 1
-        while sum(len(self._render_msg(m)) + 1 for m in self.log.messages) > self.log.buffer_size:
+        while sum(len(m.line) + 1 for m in self.log.messages) > self.log.buffer_size:
             self.log.messages.pop(0)
-        line = self._render_msg(self.log.messages[-1])
         for monitor in list(self.monitors):
             self.log.monitor_logged += 1
-            monitor(line)
+            monitor(message.line)
 
     def _render_msg(self, m: LogMessage) -> str:
-        clock = self.router.clock
-        marker = clock.marker
-        return f"{marker}{clock.format_log(m.utc)}: {m.text}"
+        return m.line
 
     # ---- exec navigation ---------------------------------------------------------------
     @command("exec", "enable", level=1)
@@ -193,9 +218,7 @@ class System(Feature):
     def _end(self, ctx: Ctx) -> None:
         ctx.session.to_mode("privileged")
         if ctx.interactive:
-            self.logmsg(
-                f"%SYS-5-CONFIG_I: Configured from console by {ctx.session.user or 'console'} on vty0 (127.0.0.1)"
-            )
+            self.logmsg(f"%SYS-5-CONFIG_I: Configured from console by {configured_by(ctx)}")
 
     def _exit(self, ctx: Ctx) -> None:
         parent = MODES[ctx.mode].parent or "privileged"

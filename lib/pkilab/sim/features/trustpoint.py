@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pkilab.pki import fingerprints
@@ -27,6 +27,7 @@ from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, command
 
+CRL_CACHE_BYTES = 65536  # "Parsed CRL cache maximum size is 65536 bytes" in every corpus capture
 EPOCH_RENEW = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # printed as 19:00:00 EST Dec 31 1969
 
 
@@ -67,6 +68,19 @@ class Trustpoint:
     renew_failed_at: float = 0.0
     renew_cleared: bool = False  # auto-enroll removed after enrolling: IOS shows the 1969 date
     extra: list[str] = field(default_factory=list)
+    installed: dict[bytes, dt.datetime] = field(default_factory=dict)  # "Cert install time", by fingerprint
+
+    def hold(self, cert: x509.Certificate, ca: bool, now: dt.datetime) -> None:
+        """Keep ``cert`` as the CA (``ca``) or router certificate, installed at ``now`` (router clock)."""
+        if ca:
+            self.ca_cert = cert
+        else:
+            self.cert = cert
+        self.installed.setdefault(cert.fingerprint(hashes.SHA256()), now)
+
+    def installed_at(self, cert: x509.Certificate) -> dt.datetime | None:
+        """When ``cert`` was installed on this trustpoint."""
+        return self.installed.get(cert.fingerprint(hashes.SHA256()))
 
     def file_of(self, cert: x509.Certificate, ca: bool) -> str:
         """The NVRAM file IOS keeps a certificate in: ``TP#61<serial hex>[CA].cer``."""
@@ -285,10 +299,7 @@ class Trustpoints(Feature):
             return f"% Error loading certificate from {args['path']}"
         if cert.serial_number != args["serial"]:
             return f"% Certificate serial number {cert.serial_number:02X} does not match {args['serial']:02X}"
-        if args.get("ca"):
-            ctx.obj.ca_cert = cert
-        else:
-            ctx.obj.cert = cert
+        ctx.obj.hold(cert, bool(args.get("ca")), self.router.clock.now())
         return None
 
     # ---- identity for IKE ----------------------------------------------------------------
@@ -333,11 +344,14 @@ class Trustpoints(Feature):
         return "invalid", None
 
     # ---- show commands -------------------------------------------------------------------
-    def _cert_block(self, title: str, cert: x509.Certificate, tp: Trustpoint, ca: bool) -> list[str]:
+    def _cert_block(
+        self, title: str, cert: x509.Certificate, tp: Trustpoint, ca: bool, verbose: bool = False
+    ) -> list[str]:
         clock = self.router.clock
         lines = [
             title,
             "  Status: Available",
+            *(["  Version: 3"] if verbose else []),
             f"  Certificate Serial Number (hex): {cert.serial_number:02X}",
             f"  Certificate Usage: {'Signature' if ca else 'General Purpose'}",
             "  Issuer: ",
@@ -365,18 +379,29 @@ class Trustpoints(Feature):
                 lines.append(f"    renew date: {clock.format_date(renew)}")
             elif tp.renew_cleared:
                 lines.append(f"    renew date: {clock.format_date(EPOCH_RENEW)}")
-        lines += [f"  Associated Trustpoints: {tp.name} ", f"  Storage: nvram:{tp.file_of(cert, ca)}", ""]
+        if verbose:
+            lines += verbose_lines(cert)
+            installed = tp.installed_at(cert)
+            if installed is not None:
+                lines.append(f"  Cert install time: {clock.format_date(installed)} ")
+        lines.append(f"  Associated Trustpoints: {tp.name} ")
+        if verbose and not ca:
+            from pkilab.sim.features.keys import Keys
+
+            lines.append(f"  Key Label: {tp.rsakeypair or self.router.feature(Keys).default_label()}")
+        lines += [f"  Storage: nvram:{tp.file_of(cert, ca)}", ""]
         return lines
 
     @command("exec", "show crypto {pki | ca} certificates [verbose] [name:WORD]", level=1)
     def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto pki certificates``: router certificates, pending requests, CA certificates."""
+        """``show crypto pki certificates [verbose]``: router certificates, pending requests, CA certificates."""
         out: list[str] = []
+        verbose = bool(args.get("verbose"))
         for tp in self.points.values():
             if args.get("name") and args["name"] != tp.name:
                 continue
             if tp.cert is not None:
-                out += self._cert_block("Certificate", tp.cert, tp, ca=False)
+                out += self._cert_block("Certificate", tp.cert, tp, ca=False, verbose=verbose)
             if tp.pending is not None:
                 from pkilab.pki.names import name_value
 
@@ -393,20 +418,26 @@ class Trustpoints(Feature):
                     "",
                 ]
             if tp.ca_cert is not None:
-                out += self._cert_block("CA Certificate", tp.ca_cert, tp, ca=True)
+                out += self._cert_block("CA Certificate", tp.ca_cert, tp, ca=True, verbose=verbose)
         return "\n".join(out)
 
     @command("exec", "show crypto {pki | ca} crls", level=1)
     def show_crls(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto pki crls`` (IOS 15 layout)."""
+        """``show crypto pki crls``: each cached CRL, then the parsed-CRL cache sizes.
+
+        The layout, blank lines included, is the corpus's (``show_crypto_pki_crls``: genieparser's
+        golden output and two C8000v captures); the cache holds each CRL's DER bytes.
+        """
         clock = self.router.clock
         out: list[str] = []
+        cached = 0
         for tp in self.points.values():
             crl = tp.crl
             if crl is None:
                 continue
             nxt = clock.format_date(crl.next_update_utc) if crl.next_update_utc else "none"
             size = len(crl.public_bytes(serialization.Encoding.DER))
+            cached += size
             out += [
                 "CRL Issuer Name:",
                 f"    {render_dn(crl.issuer)}",
@@ -422,6 +453,11 @@ class Trustpoints(Feature):
                 " CRL is stored in parsed CRL cache",
                 "",
                 "",
+            ]
+        if out:
+            out += [
+                f"Parsed CRL cache current size is {cached} bytes",
+                f"Parsed CRL cache maximum size is {CRL_CACHE_BYTES} bytes",
             ]
         return "\n".join(out)
 
@@ -443,8 +479,8 @@ class Trustpoints(Feature):
                     f"          Serial Number (hex): {tp.ca_cert.serial_number:02X}",
                     "    Certificate configured.",
                 ]
-            else:
-                out.append("    Not authenticated.")
+            # Every capture's lines under the name describe the CA certificate; none shows a
+            # trustpoint without one, so nothing is printed for it (docs/sim-fidelity.md).
             if tp.enrollment_url:
                 out.append(f"    SCEP URL: {tp.enrollment_url}/cgi-bin")
             out += ["", ""]
@@ -482,6 +518,80 @@ class Trustpoints(Feature):
             "",
         ]
         return out
+
+
+# X509v3 Key Usage: IOS prints the bit string as a 32-bit hex word, then one line per bit set
+# (corpus show_crypto_pki_certificates_verbose: 86000000, A0000000, B0000000). The names of bits no
+# capture shows are invented in the same style (docs/sim-fidelity.md).
+_KEY_USAGE = (
+    ("digital_signature", "Digital Signature"),
+    ("content_commitment", "Non Repudiation"),
+    ("key_encipherment", "Key Encipherment"),
+    ("data_encipherment", "Data Encipherment"),
+    ("key_agreement", "Key Agreement"),
+    ("key_cert_sign", "Key Cert Sign"),
+    ("crl_sign", "CRL Signature"),
+    ("encipher_only", "Encipher Only"),
+    ("decipher_only", "Decipher Only"),
+)
+
+
+def _signature_name(cert: x509.Certificate) -> str:
+    """``SHA256 with RSA Encryption`` / ``MD5 with RSA Encryption`` (captures); others alike."""
+    algorithm = cert.signature_hash_algorithm
+    name = algorithm.name.upper().replace("-", "") if algorithm is not None else "UNKNOWN"
+    return f"{name} with RSA Encryption"
+
+
+def _key_usage_lines(usage: x509.KeyUsage) -> list[str]:
+    word, names = 0, []
+    for bit, (attr, name) in enumerate(_KEY_USAGE):
+        try:
+            on = bool(getattr(usage, attr))
+        except ValueError:  # encipher/decipher only are defined only with key agreement
+            on = False
+        if on:
+            word |= 1 << (31 - bit)
+            names.append(name)
+    return [f"    X509v3 Key Usage: {word:08X}", *[f"      {n}" for n in names]]
+
+
+def verbose_lines(cert: x509.Certificate) -> list[str]:
+    """The lines ``verbose`` adds after the validity dates, in the corpus captures' order."""
+    public = cert.public_key()
+    bits = public.key_size if isinstance(public, rsa.RSAPublicKey) else 0
+    lines = [
+        "  Subject Key Info:",
+        "    Public Key Algorithm: rsaEncryption",
+        f"    RSA Public Key: ({bits} bit)",
+        f"  Signature Algorithm: {_signature_name(cert)}",
+        f"  Fingerprint MD5: {fingerprints.md5_words(cert)} ",
+        f"  Fingerprint SHA1: {fingerprints.sha1_words(cert)} ",
+        "  X509v3 extensions:",
+    ]
+    # IOS's order, whatever the certificate's (captures: Key Usage, Subject Key ID, Basic
+    # Constraints, Authority Key ID; the Subject Alternative Name before Authority Info Access).
+    order = (x509.KeyUsage, x509.SubjectKeyIdentifier, x509.BasicConstraints, x509.AuthorityKeyIdentifier)
+    values = sorted(
+        (e.value for e in cert.extensions),
+        key=lambda v: next((i for i, kind in enumerate(order) if isinstance(v, kind)), len(order)),
+    )
+    for value in values:
+        if isinstance(value, x509.KeyUsage):
+            lines += _key_usage_lines(value)
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            lines.append(f"    X509v3 Subject Key ID: {fingerprints.words(value.digest)} ")
+        elif isinstance(value, x509.BasicConstraints):
+            lines += ["    X509v3 Basic Constraints:", f"        CA: {'TRUE' if value.ca else 'FALSE'}"]
+        elif isinstance(value, x509.AuthorityKeyIdentifier) and value.key_identifier is not None:
+            lines.append(f"    X509v3 Authority Key ID: {fingerprints.words(value.key_identifier)} ")
+        elif isinstance(value, x509.SubjectAlternativeName):
+            lines += ["    X509v3 Subject Alternative Name:", ""]
+            lines += [f"        IP Address : {ip}" for ip in value.get_values_for_type(x509.IPAddress)]
+            lines += [f"        DNS Name : {name}" for name in value.get_values_for_type(x509.DNSName)]
+            lines.append("        OtherNames :")
+    lines.append("    Authority Info Access:")
+    return lines
 
 
 def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
