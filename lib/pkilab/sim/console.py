@@ -29,6 +29,7 @@ from pkilab.sim import boot
 from pkilab.sim.features.console_line import ConsoleLine as LineConfig
 from pkilab.sim.features.console_line import ConsoleLogging
 from pkilab.sim.features.system import System
+from pkilab.sim.grammar import Match
 from pkilab.sim.interp import CliSession, Step
 from pkilab.sim.ssh import CliChannel
 from pkilab.sim.telnet import CONSOLE_SERVER, TelnetCodec
@@ -166,7 +167,18 @@ class ConsoleSession(CliSession):
         return self._ask(again[0], failure + again[1])
 
     def _on_exec(self, line: str) -> Step:
+        if self.pending is None and self._free_enable(line):
+            # IOS asks the console for no enable password when none is set (a vty gets "% No password set").
+            self.privilege = 15
+            self.mode_stack = [("privileged", None)]
+            return Step(self.prompt())
         return self._exec_step(super().feed(line))
+
+    def _free_enable(self, line: str) -> bool:
+        if self.privilege >= 15 or self.router.feature(System).enable_secret:
+            return False
+        found = self.router.grammars.match(self.mode, line, self.privilege)
+        return isinstance(found, Match) and getattr(found.handler, "__func__", None) is System.enable
 
     # ---- helpers -----------------------------------------------------------------------
     def _ask(self, state: str, text: str) -> Step:
@@ -304,7 +316,10 @@ class ConsoleLine:
         self.say("\n" + message + "\n")
 
     def release_logs(self) -> None:
-        """Print the messages held back during the configuration dialog."""
+        """Print the messages held back during the configuration dialog, after what the dialog prints."""
+        asyncio.get_running_loop().call_soon(self._print_held)
+
+    def _print_held(self) -> None:
         held, self.session.held = self.session.held, []
         for message in held:
             self.say("\n" + message + "\n")

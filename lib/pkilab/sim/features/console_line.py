@@ -35,6 +35,7 @@ LEVELS = {
 }
 _SEVERITY_RE = re.compile(r"%[A-Z0-9_]+-(\d)-[A-Z0-9_]+:")
 DEFAULT_EXEC_TIMEOUT = 600.0
+_LINE_KEYS = ("login", "password", "exec-timeout", "privilege", "logging", "session-timeout")
 
 
 class ConsoleLine(Feature):
@@ -54,6 +55,13 @@ class ConsoleLine(Feature):
     def line_console(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``line console 0`` → ``(config-line)#`` (the line commands are those of ``line vty``)."""
         ctx.enter("config-line", self.settings)
+
+    @command("config-line", "no {login | password | exec-timeout | privilege | logging | session-timeout} [LINE]")
+    def no_line_setting(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``no login`` … on a line (console or vty): the setting goes back to its default."""
+        key = next(k for k in _LINE_KEYS if args.get(k))
+        settings: list[str] = ctx.obj
+        settings[:] = [s for s in settings if s != key and not s.startswith(key + " ")]
 
     def _setting(self, key: str) -> str | None:
         for s in self.settings:
