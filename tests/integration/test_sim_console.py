@@ -6,8 +6,8 @@ logins (line password, ``login local``), ``logging console`` and the idle timeou
 """
 
 import pytest
-from accesskit import ROOT, TelnetClient
 
+from accesskit import ROOT, TelnetClient
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.features.system import System

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from accesskit import load_access_testbed
 
+from accesskit import load_access_testbed
 from pkilab.errors import TestbedError
 from pkilab.testbed import load
 
