@@ -36,15 +36,55 @@ class InterfaceSpec:
     link: str | None
 
 
+#: What a simulated device is (``custom.sim.kind``): an IOS router, or one of the hosts that labs put
+#: in front of their routers (a CML-style terminal server, an SSH jump host).
+SIM_KINDS = ("router", "terminal_server", "jumphost")
+#: The ``custom.sim`` keys each kind accepts; any other key is refused, never ignored.
+_SIM_KEYS = {
+    "router": frozenset({"kind", "http_port", "image", "faults", "bind", "config", "console", "ssh_port"}),
+    "terminal_server": frozenset({"kind"}),
+    "jumphost": frozenset({"kind"}),
+}
+
+
 @dataclass(frozen=True)
 class SimSpec:
-    """A simulated device's settings (``custom.sim``)."""
+    """A simulated device's settings (``custom.sim``).
 
-    http_port: int
-    image: str
+    ``ssh_port`` is where the device's SSH server listens on 127.0.0.1 (``custom.sim.ssh_port``, else
+    the port of its direct SSH connection to a loopback address; None: a console-only router).
+    ``console`` is a router's telnet console port (``custom.sim.console``). Terminal servers and
+    jump hosts have neither an image nor an HTTP port (0 and "").
+    """
+
+    http_port: int = 0
+    image: str = ""
     faults: tuple[str, ...] = ()
     bind: tuple[tuple[str, str], ...] = ()
     config: tuple[str, ...] = ()
+    kind: str = "router"
+    console: int | None = None
+    ssh_port: int | None = None
+    ssh_field: str = "custom.sim.ssh_port"
+    address: str = "127.0.0.1"
+
+    def ports(self) -> tuple[tuple[int, str], ...]:
+        """The 127.0.0.1 ports the simulator opens for this device, with the field each comes from."""
+        found = [(self.ssh_port, "ssh"), (self.console, "custom.sim.console"), (self.http_port, "custom.sim.http_port")]
+        return tuple((port, label) for port, label in found if port)
+
+    def moved(self, offset: int) -> SimSpec:
+        """This spec with every port moved by ``offset``."""
+
+        def move(port: int | None) -> int | None:
+            return port + offset if port else port
+
+        return dataclasses.replace(
+            self,
+            http_port=move(self.http_port) or 0,
+            console=move(self.console),
+            ssh_port=move(self.ssh_port),
+        )
 
 
 @dataclass(frozen=True)
@@ -115,7 +155,7 @@ class Testbed:
             dataclasses.replace(
                 d,
                 port=d.port + offset,
-                sim=dataclasses.replace(d.sim, http_port=d.sim.http_port + offset) if d.sim else None,
+                sim=d.sim.moved(offset) if d.sim else None,
             )
             for d in self.devices
         )
@@ -220,7 +260,7 @@ def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | N
         raise TestbedError(where, f"os must be ios or iosxe (got {os_name!r})", name, "os")
     protocol, host, port = _connection(where, name, dev)
     username, password, enable = _credentials(where, tb, name, dev)
-    sim = _sim(where, name, custom, host, known_faults)
+    sim = _sim(where, name, custom, host, known_faults, connections=_get(dev, "connections", {}))
     interfaces = _interfaces(where, name, dev)
     return DeviceSpec(
         name=name,
@@ -293,19 +333,48 @@ def _credentials(where: str, tb: Any, name: str, dev: Any) -> tuple[str, str, st
     return username, password, enable
 
 
-def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] | None) -> SimSpec | None:
+def _sim(
+    where: str, name: str, custom: Any, host: str, known_faults: set[str] | None, connections: Any = None
+) -> SimSpec | None:
     sim = _get(custom, "sim")
     if sim is None:
         return None
     if not hasattr(sim, "get"):
         raise TestbedError(where, "must be a mapping", name, "custom.sim")
-    if not ipaddress.ip_address(host).is_loopback:
-        raise TestbedError(
-            where, f"a simulated device listens on loopback only (got {host})", name, "connections.cli.ip"
-        )
-    port = sim.get("http_port")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", name, "custom.sim.http_port")
+    kind = sim.get("kind") or "router"
+    if kind not in SIM_KINDS:
+        raise TestbedError(where, f"must be one of {', '.join(SIM_KINDS)} (got {kind!r})", name, "custom.sim.kind")
+    for key in sim:
+        if key not in _SIM_KEYS[kind]:
+            what = kind.replace("_", " ")
+            raise TestbedError(where, f"not a setting of a simulated {what}", name, f"custom.sim.{key}")
+    direct = _direct_connections(where, name, connections, host)
+    address = _sim_address(where, name, direct)
+    if kind != "router":
+        ssh_port, ssh_field = _sim_ssh_port(where, name, sim, direct)
+        if ssh_port is None:
+            raise TestbedError(
+                where, f"a simulated {kind} needs a direct ssh connection to 127.0.0.1", name, "connections"
+            )
+        _check_direct(where, name, direct, None, ssh_port)
+        return SimSpec(kind=kind, ssh_port=ssh_port, ssh_field=ssh_field, address=address)
+    console = _port_setting(where, name, sim, "console")
+    ssh_port, ssh_field = _sim_ssh_port(where, name, sim, direct)
+    _check_direct(where, name, direct, console, ssh_port)
+    return dataclasses.replace(
+        _router_sim(where, name, sim, known_faults),
+        console=console,
+        ssh_port=ssh_port,
+        ssh_field=ssh_field,
+        address=address,
+    )
+
+
+def _router_sim(where: str, name: str, sim: Any, known_faults: set[str] | None) -> SimSpec:
+    """The IOS settings of a simulated router: image, HTTP port, faults, bridges, extra configuration."""
+    port = _port_setting(where, name, sim, "http_port")
+    if port is None:
+        raise TestbedError(where, "must be an integer 1-65535 (got None)", name, "custom.sim.http_port")
     image = sim.get("image")
     if not isinstance(image, str) or not _IMAGE_RE.match(image):
         raise TestbedError(
@@ -341,6 +410,102 @@ def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] |
     )
 
 
+def _port_setting(where: str, name: str, sim: Any, key: str) -> int | None:
+    """``custom.sim.KEY`` as a TCP port, or None when it is not set."""
+    port = sim.get(key)
+    if port is None:
+        return None
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise TestbedError(where, f"must be an integer 1-65535 (got {port!r})", name, f"custom.sim.{key}")
+    return port
+
+
+@dataclass(frozen=True)
+class _Direct:
+    """A connection of a simulated device that reaches it without a proxy: something must listen there."""
+
+    name: str
+    protocol: str
+    ip: str
+    port: int
+
+
+def _direct_connections(where: str, name: str, connections: Any, host: str) -> list[_Direct]:
+    """The device's connections without ``proxy``; each must point at a loopback address."""
+    if connections is None:  # a caller that did not pass the connections: check the one it chose
+        connections = {"cli": {"ip": host}}
+    found: list[_Direct] = []
+    for cname in connections:
+        conn = connections[cname]
+        ip = _get(conn, "ip") or _get(conn, "host")
+        if cname == "defaults" or _get(conn, "proxy") or not ip:
+            continue
+        try:
+            loopback = ipaddress.ip_address(str(ip)).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise TestbedError(
+                where, f"a simulated device listens on loopback only (got {ip})", name, f"connections.{cname}.ip"
+            )
+        protocol = str(_get(conn, "protocol", "") or "")
+        port = _get(conn, "port", 22 if protocol == "ssh" else 23)
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise TestbedError(
+                where, f"port must be an integer 1-65535 (got {port!r})", name, f"connections.{cname}.port"
+            )
+        found.append(_Direct(str(cname), protocol, str(ip), port))
+    return found
+
+
+def _sim_address(where: str, name: str, direct: list[_Direct]) -> str:
+    """The loopback address the device's servers listen on (one per device)."""
+    addresses = sorted({d.ip for d in direct})
+    if len(addresses) > 1:
+        raise TestbedError(
+            where,
+            f"direct connections to {' and '.join(addresses)}: a simulated device listens on one address",
+            name,
+            f"connections.{direct[-1].name}.ip",
+        )
+    return addresses[0] if addresses else "127.0.0.1"
+
+
+def _sim_ssh_port(where: str, name: str, sim: Any, direct: list[_Direct]) -> tuple[int | None, str]:
+    """Where the device's SSH server listens: ``custom.sim.ssh_port``, else its direct ssh connection."""
+    explicit = _port_setting(where, name, sim, "ssh_port")
+    if explicit is not None:
+        return explicit, "custom.sim.ssh_port"
+    ssh = [d for d in direct if d.protocol == "ssh"]
+    ports = sorted({d.port for d in ssh})
+    if len(ports) > 1:
+        raise TestbedError(
+            where,
+            f"direct ssh connections on ports {ports[0]} and {ports[1]}: the simulated device has one SSH server "
+            "(set custom.sim.ssh_port)",
+            name,
+            f"connections.{ssh[-1].name}.port",
+        )
+    return (ports[0], f"connections.{ssh[0].name}.port") if ports else (None, "")
+
+
+def _check_direct(where: str, name: str, direct: list[_Direct], console: int | None, ssh_port: int | None) -> None:
+    """Every direct connection must reach a server the simulator opens for this device."""
+    for d in direct:
+        field_name = f"connections.{d.name}.port"
+        if d.protocol == "ssh" and d.port != ssh_port:
+            raise TestbedError(where, f"{d.port} is not this device's SSH port ({ssh_port})", name, field_name)
+        if d.protocol == "telnet" and console is None:
+            raise TestbedError(
+                where,
+                "a telnet connection to a simulated router needs custom.sim.console (its console port)",
+                name,
+                f"connections.{d.name}",
+            )
+        if d.protocol == "telnet" and d.port != console:
+            raise TestbedError(where, f"{d.port} is not this router's console port ({console})", name, field_name)
+
+
 def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
     result: list[InterfaceSpec] = []
     for if_name, intf in (_get(dev, "interfaces", {}) or {}).items():
@@ -361,11 +526,11 @@ def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
 def _check_unique_ports(where: str, devices: list[DeviceSpec]) -> None:
     seen: dict[tuple[str, int], str] = {}
     for d in devices:
-        ports = [(d.host, d.port, "connections.cli.port")]
         if d.sim:
-            ports.append(
-                ("127.0.0.1" if d.host.startswith("127.") else d.host, d.sim.http_port, "custom.sim.http_port")
-            )
+            # Every server of the simulated lab counts, whatever loopback address it is on.
+            ports = [("127.0.0.1", port, d.sim.ssh_field if label == "ssh" else label) for port, label in d.sim.ports()]
+        else:
+            ports = [(d.host, d.port, "connections.cli.port")]
         for host, port, label in ports:
             key = (host, port)
             if key in seen:

@@ -1,10 +1,14 @@
-"""The simulated lab: routers from a testbed, their SSH servers, the virtual network, timers.
+"""The simulated lab: routers from a testbed, their SSH servers and consoles, the virtual network, timers.
 
-``Lab(testbed)`` builds one simulated router per device; ``await lab.start()`` boots them and
-opens their SSH servers on the testbed's ports; ``await lab.stop()`` closes everything. The
-lab also runs each router's periodic work (NTP polls, later IKE timers and auto-enroll) and
-its reloads: sessions drop, the router is down for :attr:`boot_seconds`, then it comes back
-with its startup configuration.
+``Lab(testbed)`` builds one simulated router per router device; ``await lab.start()`` boots them
+and opens their servers on the testbed's ports (SSH on ``custom.sim.ssh_port`` or the direct ssh
+connection's port, the telnet console on ``custom.sim.console``), then the lab's terminal
+servers and jump hosts (:mod:`pkilab.sim.termserver`, :mod:`pkilab.sim.jumphost`); ``await
+lab.stop()`` closes everything. Every router has a console line (:mod:`pkilab.sim.console`),
+reachable over its telnet port or a terminal server. The lab also runs each router's periodic
+work (NTP polls, IKE timers, auto-enroll, console idle timeouts) and its reloads: SSH sessions
+drop, the console stays and prints the boot, the router is down for :attr:`boot_seconds`, then
+it comes back with its startup configuration.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncssh
 
 import pkilab.sim.features  # noqa: F401  (registers every feature)
 from pkilab.errors import SimError
+from pkilab.sim.console import ConsoleLine, start_console_server
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.hostbind import HostBind, start_binds
 from pkilab.sim.network import Network
@@ -66,13 +71,17 @@ class Lab:
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.started_in: float | None = None
         self.binds: list[HostBind] = []  # custom.sim.bind: interfaces bridged to host addresses
+        self.consoles: dict[str, ConsoleLine] = {}  # con0 of every router, up for the life of the lab
+        self._listeners: list[Any] = []  # console ports, terminal servers, jump hosts: never reloaded
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Boot every router and open its SSH server; raise :class:`SimError` if a port is taken."""
+        """Boot every router and open the lab's servers; raise :class:`SimError` if a port is taken."""
         t0 = time.monotonic()
         self.network.loop = asyncio.get_running_loop()
         for spec in self.testbed.devices:
+            if spec.sim is not None and spec.sim.kind != "router":
+                continue
             router = Router(self, spec)
             self.routers[spec.name] = router
             rejected = router.boot(initial_config(spec, self.testbed.domain))
@@ -81,23 +90,75 @@ class Lab:
                     f"{self.testbed.path}: device {spec.name!r}: custom.sim.config: IOS rejects {rejected[0]!r}"
                 )
             router.feature(Admin).save()
+            line = self.consoles[spec.name] = ConsoleLine(router)
+            line.start()
+            line.booted()
         # custom.sim.bind: real UDP 500/4500 sockets joined to the routers' virtual links.
         self.binds = await start_binds(self)
         for router in self.routers.values():
             await self._open(router)
+        await self._open_listeners()
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
         self.started_in = time.monotonic() - t0
 
+    async def _open_listeners(self) -> None:
+        """Console ports, then terminal servers and jump hosts: they live as long as the lab."""
+        from pkilab.sim.jumphost import start_jumphost
+        from pkilab.sim.termserver import start_termserver
+
+        for index, spec in enumerate(self.testbed.devices, start=1):
+            sim = spec.sim
+            if sim is None:
+                continue
+            server: Any
+            try:
+                if sim.kind == "router" and sim.console:
+                    server = await start_console_server(self.consoles[spec.name], sim.address, sim.console, index)
+                    field_name = "custom.sim.console"
+                elif sim.kind == "terminal_server":
+                    server = await start_termserver(self, spec, self.host_key)
+                    field_name = sim.ssh_field
+                elif sim.kind == "jumphost":
+                    server = await start_jumphost(self, spec, self.host_key)
+                    field_name = sim.ssh_field
+                else:
+                    continue
+            except OSError as exc:
+                await self.stop()
+                port = sim.console if sim.kind == "router" else sim.ssh_port
+                raise SimError(
+                    f"{self.testbed.path}: device {spec.name!r}: {field_name}: cannot listen "
+                    f"on {sim.address}:{port} ({exc.strerror})"
+                ) from None
+            self._listeners.append(server)
+
+    def describe(self) -> list[str]:
+        """One line per device: what it is and where to reach it (``pkilab sim up`` prints these)."""
+        lines = []
+        for spec in self.testbed.devices:
+            sim = spec.sim
+            if sim is None:
+                continue
+            reach = []
+            if sim.ssh_port:
+                reach.append(f"ssh {sim.address}:{sim.ssh_port}")
+            if sim.console:
+                reach.append(f"console telnet {sim.address}:{sim.console}")
+            what = f"role {spec.role}" if sim.kind == "router" else sim.kind.replace("_", " ")
+            lines.append(f"{spec.name}: {', '.join(reach) or 'terminal server only'} ({what})")
+        return lines
+
     async def _open(self, router: Router) -> None:
-        spec = router.spec
-        try:
-            self._servers[router.name] = await start_server(router, spec.host, spec.port, self.host_key)
-        except OSError as exc:
-            await self.stop()
-            raise SimError(
-                f"{self.testbed.path}: device {spec.name!r}: connections.cli.port: cannot listen "
-                f"on {spec.host}:{spec.port} ({exc.strerror})"
-            ) from None
+        sim = router.spec.sim
+        if sim is not None and sim.ssh_port:
+            try:
+                self._servers[router.name] = await start_server(router, sim.address, sim.ssh_port, self.host_key)
+            except OSError as exc:
+                await self.stop()
+                raise SimError(
+                    f"{self.testbed.path}: device {router.name!r}: {sim.ssh_field}: cannot listen "
+                    f"on {sim.address}:{sim.ssh_port} ({exc.strerror})"
+                ) from None
         self.http_changed(router)
 
     async def stop(self) -> None:
@@ -107,8 +168,16 @@ class Lab:
             self._ticker = None
         for task in list(self._tasks):
             task.cancel()
-        for name in list(self._servers):
+        for name in list(self.routers):
             await self._close(name)
+        for server in self._listeners:
+            server.close()
+        for line in self.consoles.values():
+            line.stop()
+        for server in self._listeners:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._listeners = []
         await asyncio.sleep(0)  # let the cancelled session tasks finish before the loop stops
         for router in self.routers.values():
             for f in router.features.values():
@@ -145,10 +214,23 @@ class Lab:
 
         The router is down from this moment: a login that arrives before its sessions are dropped
         must not reach the configuration that is about to go (a client reconnecting at once would
-        otherwise see the state from before the reload).
+        otherwise see the state from before the reload). Its console stays connected and shows
+        the reload.
         """
+        line = self.consoles.get(router.name)
+        requester = (line.requester() if line else None) or self._vty_requester(router)
         router.up = False
+        if line is not None:
+            line.going_down(requester)
         self.spawn(self._reload(router))
+
+    def _vty_requester(self, router: Router) -> str:
+        """Who asked for a reload over SSH, as IOS names them in %SYS-5-RELOAD."""
+        for chan in self._channels.get(router.name, ()):
+            session = getattr(chan, "session", None)
+            if session is not None and session.pending is not None:
+                return f"{session.user or 'console'} on vty0 (127.0.0.1)"
+        return "console"
 
     async def _reload(self, router: Router) -> None:
         await asyncio.sleep(0.05)  # let the reload dialog's last bytes leave
@@ -159,6 +241,9 @@ class Lab:
         await asyncio.sleep(self.boot_seconds)
         router.reloads += 1
         router.boot()
+        line = self.consoles.get(router.name)
+        if line is not None:
+            line.booted()
         await self._open(router)
 
     def spawn(self, coro: Any) -> None:
@@ -189,6 +274,8 @@ class Lab:
     async def _tick(self) -> None:
         while True:
             now = time.monotonic()
+            for line in self.consoles.values():
+                line.tick(now)
             for router in self.routers.values():
                 if not router.up:
                     continue

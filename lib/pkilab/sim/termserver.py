@@ -1,0 +1,295 @@
+"""A simulated CML-style terminal server: SSH in, ``open /<lab>/<node>/0``, you are on that router's console.
+
+What CML's console server shows (from public captures, see docs/sim-access.md): its banner and
+the ``consoles>`` prompt after login; ``open /<lab>/<node>/<line>`` answers ``Connecting to
+console for <node>``, ``Connected to CML terminalserver.``, ``Escape character is '^]'.`` and
+from then on the SSH channel is the node's console line (:class:`pkilab.sim.console.ConsoleLine`:
+no telnet in between). ``ssh user@server open /lab/node/0`` (an exec request) does the same.
+
+Here the lab is the testbed's name and a node is a device's name (or ``n<index>``, the node ids
+CML writes, counted over the routers in file order); ``/lab/<lab>/<node>/0`` is accepted too.
+Line 0 is the console. ``Ctrl-]`` leaves the console for the ``consoles>`` prompt. The ``list``
+and ``help`` outputs and the error messages are invented (no capture of them was found).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncssh
+
+from pkilab.sim.console import crlf
+
+if TYPE_CHECKING:
+    from pkilab.sim.console import ConsoleLine
+    from pkilab.sim.lab import Lab
+    from pkilab.testbed import DeviceSpec
+
+PROMPT = "consoles> "
+ESCAPE = "\x1d"  # Ctrl-]
+
+
+def banner(lab_name: str, first_node: str) -> str:
+    """CML2's console server banner (the example names the lab's own first node)."""
+    return (
+        "\n****\nCML2 Console Server\nCopyright (c) 2019-2023 Cisco Systems, Inc. and/or its affiliates\n****\n\n"
+        'tab completion works\nlist available nodes and node labels / IDs with "list"\n'
+        f'it\'s also possible to do a "open /{lab_name}/{first_node}/0" command\n'
+        f'or to directly connect via UUID "connect {first_node}"\n'
+        "(e.g. lab name followed by node name and line number\n\n"
+    )
+
+
+def connected(node: str) -> str:
+    """What ``open`` prints once the console is attached."""
+    return f"Connecting to console for {node}\nConnected to CML terminalserver.\nEscape character is '^]'.\n\n"
+
+
+@dataclass
+class LineEditor:
+    """The ``consoles>`` prompt's line editing, sans-IO: characters in, (echo, finished line) out."""
+
+    echo: bool = True
+    buf: str = ""
+    last_cr: bool = False
+
+    def feed(self, ch: str) -> tuple[str, str | None]:
+        """One typed character: what to echo, and the line when it is complete."""
+        if ch == "\n" and self.last_cr:
+            self.last_cr = False
+            return "", None
+        self.last_cr = ch == "\r"
+        if ch in "\r\n":
+            line, self.buf = self.buf, ""
+            return "\r\n", line
+        if ch in "\x7f\x08":
+            if not self.buf:
+                return "", None
+            self.buf = self.buf[:-1]
+            return ("\b \b" if self.echo else ""), None
+        if ch == "\x03":
+            self.buf = ""
+            return "^C\r\n", ""
+        if ch >= " ":
+            self.buf += ch
+            return (ch if self.echo else ""), None
+        return "", None
+
+
+class TermServer:
+    """The terminal server's view of the lab: which console a path names."""
+
+    def __init__(self, lab: Lab, spec: DeviceSpec) -> None:
+        self.lab = lab
+        self.spec = spec
+        self.connections: set[Any] = set()
+
+    @property
+    def lab_name(self) -> str:
+        """The lab's name in console paths: the testbed's name."""
+        return self.lab.testbed.name
+
+    def nodes(self) -> dict[str, str]:
+        """Console names: every router by device name and by CML-style node id ``n<index>``."""
+        names: dict[str, str] = {}
+        for index, name in enumerate(self.lab.consoles):
+            names[name] = name
+            names[f"n{index}"] = name
+        return names
+
+    def resolve(self, path: str) -> tuple[ConsoleLine, str] | str:
+        """The console line a path names, with the node's name; or an error message."""
+        parts = [p for p in path.strip().split("/") if p]
+        if len(parts) == 4 and parts[0] == "lab":
+            parts = parts[1:]
+        if len(parts) != 3:
+            return f"invalid console path {path!r}: expected /<lab>/<node>/<line>"
+        lab_name, node, line = parts
+        if lab_name != self.lab_name:
+            return f"no such lab: {lab_name}"
+        name = self.nodes().get(node)
+        if name is None:
+            return f"no such node in {lab_name}: {node}"
+        if line != "0":
+            return f"{name} has no console line {line}"
+        return self.lab.consoles[name], name
+
+    def listing(self) -> str:
+        """``list``: the lab's nodes (invented layout)."""
+        rows = [f"/{self.lab_name}/{name}/0  (n{i})" for i, name in enumerate(self.lab.consoles)]
+        return "\n".join(rows) + "\n"
+
+
+class TermSession(asyncssh.SSHServerSession[str]):
+    """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
+
+    def __init__(self, server: TermServer) -> None:
+        self.server = server
+        self.chan: Any = None
+        self.editor = LineEditor()
+        self.console: ConsoleLine | None = None
+        self.command: str | None = None  # an exec request: run it, exit when the console is left
+
+    def connection_made(self, chan: Any) -> None:
+        self.chan = chan
+
+    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        self.command = command
+        return True
+
+    def session_started(self) -> None:
+        if self.command is not None:
+            self._run(self.command)
+            if self.console is None:
+                self._exit(1)
+            return
+        first = next(iter(self.server.lab.consoles), "node")
+        self.send(crlf(banner(self.server.lab_name, first)) + PROMPT)
+
+    def data_received(self, data: str, datatype: Any) -> None:
+        for ch in data:
+            if self.console is not None:
+                if ch == ESCAPE:
+                    self._leave()
+                else:
+                    self.console.type(ch)
+                continue
+            echo, line = self.editor.feed(ch)
+            self.send(echo)
+            if line is not None:
+                self._run(line)
+                if self.console is None and self.chan is not None:
+                    self.send(PROMPT)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.console is not None:
+            self.console.detach(self)
+            self.console = None
+        self.chan = None
+
+    # ---- the console attachment ----------------------------------------------------------
+    def send(self, text: str) -> None:
+        """Write to the SSH channel (console output arrives here already CR LF)."""
+        if self.chan is not None and text:
+            with contextlib.suppress(Exception):
+                self.chan.write(text)
+
+    def close(self) -> None:
+        """The console line is going away (the lab stops)."""
+        self.console = None
+        self._exit(0)
+
+    # ---- commands ----------------------------------------------------------------------
+    def _run(self, line: str) -> None:
+        words = line.split()
+        if not words:
+            return
+        verb, rest = words[0].lower(), " ".join(words[1:])
+        if verb in ("exit", "quit", "logout"):
+            self._exit(0)
+        elif verb == "open" and rest:
+            self._open(rest)
+        elif verb == "connect" and rest:
+            self._open(f"/{self.server.lab_name}/{rest}/0")
+        elif verb == "list":
+            self.send(crlf(self.server.listing()))
+        elif verb == "help":
+            self.send(crlf("commands: open /<lab>/<node>/<line>, connect <node>, list, help, exit\n"))
+        else:
+            self.send(crlf(f"unknown command: {words[0]}\n"))
+
+    def _open(self, path: str) -> None:
+        found = self.server.resolve(path)
+        if isinstance(found, str):
+            self.send(crlf(found + "\n"))
+            return
+        line, name = found
+        self.send(crlf(connected(name)))
+        self.console = line
+        line.attach(self)
+
+    def _leave(self) -> None:
+        if self.console is not None:
+            self.console.detach(self)
+            self.console = None
+        if self.command is not None:
+            self._exit(0)
+        else:
+            self.send("\r\n" + PROMPT)
+
+    def _exit(self, status: int) -> None:
+        if self.chan is not None:
+            with contextlib.suppress(Exception):
+                self.chan.exit(status)
+
+
+class TermServerSSH(asyncssh.SSHServer):
+    """Password authentication with the terminal server's own credentials (``credentials.default``)."""
+
+    def __init__(self, server: TermServer) -> None:
+        self.server = server
+        self.conn: Any = None
+
+    def connection_made(self, conn: Any) -> None:
+        self.conn = conn
+        self.server.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self.conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == self.server.spec.username and password == self.server.spec.password
+
+    def session_requested(self) -> TermSession:
+        return TermSession(self.server)
+
+
+class Listener:
+    """An SSH listener of the lab that also closes its open connections when it closes."""
+
+    def __init__(self, acceptor: Any, connections: set[Any]) -> None:
+        self.acceptor = acceptor
+        self.connections = connections
+
+    def close(self) -> None:
+        """Stop listening and drop every connection."""
+        self.acceptor.close()
+        for conn in list(self.connections):
+            conn.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the listener is closed."""
+        await self.acceptor.wait_closed()
+
+
+async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
+    """Start the terminal server ``spec`` of ``lab``."""
+    assert spec.sim is not None and spec.sim.ssh_port is not None
+    server = TermServer(lab, spec)
+    acceptor = await asyncssh.create_server(
+        lambda: TermServerSSH(server),
+        spec.sim.address,
+        spec.sim.ssh_port,
+        server_host_keys=[host_key],
+        line_editor=False,
+        keepalive_interval=0,
+        reuse_address=True,
+    )
+    return Listener(acceptor, server.connections)
