@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from pkilab.errors import PkilabError, TestbedError
+from pkilab.ftpsrv import FtpCredentials, FtpServer, account_from
 from pkilab.protocols import http as wire
 from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection
-from pkilab.ftpsrv import FtpCredentials, FtpServer, account_from
 
 BLOCK = 512
 RRQ, WRQ, DATA, ACK, ERROR = 1, 2, 3, 4, 5
