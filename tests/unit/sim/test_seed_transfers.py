@@ -32,11 +32,11 @@ def servers(tmp_path):
         yield hs
 
 
-def _router(servers):
+def _router(servers, account=ACCOUNT):
     bound = servers.bound_spec()
     hostsrv = {"address": LOCAL, "tftp_port": bound.tftp_port, "http_port": bound.http_port}
     if bound.ftp_port is not None:
-        hostsrv.update(ftp_port=bound.ftp_port, ftp_username=ACCOUNT.username, ftp_password=ACCOUNT.password)
+        hostsrv.update(ftp_port=bound.ftp_port, ftp_username=account.username, ftp_password=account.password)
     spec = DeviceSpec(
         name="ese-ios-ca",
         role="ca",
@@ -167,3 +167,17 @@ def test_ftp_without_a_server_times_out(tmp_path):
         cli(f"copy nvram:ese-ios-ca.prv ftp://{URL_CREDS}@FTPservername/x")
         cli("")
         assert cli("").startswith("%Error opening ftp://*:*@FTPservername/x (Timed out)")
+
+
+def test_the_seed_backup_line_verbatim(tmp_path):
+    """The seed's own line, with its placeholders as the account, host name and folder."""
+    seed_account = FtpCredentials("username", "password")
+    spec = HostServerSpec(LOCAL, 0, 0, None, 0, seed_account)
+    with HostServers(spec, tmp_path / "root") as hs:
+        (hs.root / "pathname").mkdir()
+        _, cli = _router(hs, seed_account)
+        cli("copy nvram:ese-ios-ca.prv ftp://username:password@FTPservername/pathname/ese-ios-ca.prv")
+        cli("")
+        assert cli("").startswith("Writing pathname/ese-ios-ca.prv !")
+        assert (hs.root / "pathname" / "ese-ios-ca.prv").is_file()
+        assert [(t.op, t.filename) for t in hs.ftp.transfers] == [("write", "pathname/ese-ios-ca.prv")]

@@ -100,7 +100,7 @@ def start(eng: IkeEngine, sa: IsakmpSa, request: TunnelRequest, now: float) -> N
     ex = QuickExchange(
         mid,
         Role.INITIATOR,
-        QmState.R_START,
+        QmState.READY,
         phase2_iv(sa.policy.hash, sa.cipher.block_size, sa.iv, mid),
         now,
         request,
@@ -134,7 +134,7 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: flo
     if ex is None:
         assert sa.policy is not None and sa.cipher is not None
         iv = phase2_iv(sa.policy.hash, sa.cipher.block_size, sa.iv, header.message_id)
-        ex = QuickExchange(header.message_id, Role.RESPONDER, QmState.R_START, iv, now)
+        ex = QuickExchange(header.message_id, Role.RESPONDER, QmState.READY, iv, now)
     elif data == ex.rtx.received:
         eng.resend(ex.rtx)
         return
@@ -163,7 +163,7 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: flo
 
 def _advance(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, tr: QmTransition, data: bytes, now: float) -> None:
     """Rule 4: the ``via`` steps, install, answer, the last step."""
-    if ex.role == Role.RESPONDER and ex.state == QmState.R_START:
+    if ex.role == Role.RESPONDER and ex.state == QmState.READY:
         _note(eng, sa, "QM Responder gets spi")
     for step, state in tr.via:
         _step(eng, sa, ex, step, state)

@@ -5,7 +5,7 @@ Rules:
    exactly one state. A received quick mode message is handled by the entry for (role, state);
    the handler checks the message and prepares what follows (the SAs to install, the answer);
    nothing is installed or sent when it fails.
-2. A first message with an unknown message ID starts a responder exchange (state R_START).
+2. A first message with an unknown message ID starts a responder exchange (state READY).
 3. No entry: a retransmission of the peer's previous message gets our last message again; anything
    else is dropped and reported as malformed.
 4. On success the exchange walks the entry's ``via`` states, then the SAs the handler prepared are
@@ -32,7 +32,7 @@ from pkilab.protocols.ike.mm_states import Role
 class QmState(enum.Enum):
     """Quick mode states (IOS debug names)."""
 
-    R_START = "IKE_QM_READY"  # nothing yet: QM1 expected, or ours not sent yet
+    READY = "IKE_QM_READY"  # nothing yet: the responder expects QM1, the initiator has not sent it
     I_QM1 = "IKE_QM_I_QM1"  # sent QM1, waiting for QM2
     SPI_STARVE = "IKE_QM_SPI_STARVE"  # responder: proposal accepted, getting its inbound SPI
     INSTALL_AWAIT = "IKE_QM_IPSEC_INSTALL_AWAIT"  # keys made, SAs being installed
@@ -62,7 +62,7 @@ QUICK_MODE: dict[tuple[Role, QmState], QmTransition] = {
     (Role.INITIATOR, QmState.I_QM1): QmTransition(
         "on_qm2", ((FROM_PEER, QmState.INSTALL_AWAIT),), INSTALL_DONE, QmState.DONE
     ),
-    (Role.RESPONDER, QmState.R_START): QmTransition(
+    (Role.RESPONDER, QmState.READY): QmTransition(
         "on_qm1",
         ((FROM_PEER, QmState.SPI_STARVE), (GOT_SPI, QmState.INSTALL_AWAIT)),
         INSTALL_DONE,

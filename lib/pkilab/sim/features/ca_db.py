@@ -14,7 +14,7 @@ A CA restored from these files (and its exported key pair and CA certificate) co
 serial numbers and keeps the revoked serials.
 
 The database URL is a router file system (``nvram:``, ``flash:/cs``) or, for the seed's
-off-system storage, ``tftp://HOST/DIR``: :class:`DatabaseStore` sends those files to the test
+off-system storage, ``tftp://HOST/DIR``: ``DatabaseStore`` (:mod:`.transfer`) sends those files to the test
 host's TFTP server (:mod:`pkilab.hostsrv`) when HOST is the testbed's ``custom.hostsrv`` address
 (the simulator treats that address as reachable from every router; other TFTP hosts time out).
 The transfers are real TFTP over loopback and block the router for their few milliseconds, as

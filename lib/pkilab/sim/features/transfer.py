@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pkilab.ftpsrv import FtpCredentials, FtpError, ftp_read, ftp_write
 from pkilab.hostsrv import HostServerSpec, TftpError, TftpTimeout, Timing, spec_from_testbed, tftp_read, tftp_write
+from pkilab.sim.features.ip import Ip
 from pkilab.sim.filesys import FileSystem, FileSystemError, FileSystems
 from pkilab.sim.interp import Ask
 
@@ -209,6 +210,7 @@ def _leaf(path: str) -> str:
 def copy_remote(router: Router, store: DatabaseStore, src: str, dst: str) -> Generator[Any, str, str | None]:
     """``copy SRC DST`` when SRC or DST is on a TFTP or FTP server."""
     if is_remote(src) and is_remote(dst):
+        # Invented wording (docs/sim-fidelity.md): the seed never copies server to server.
         return "%Error: copying between two remote hosts is not supported"
     if is_remote(dst):
         return (yield from _upload(store, src, RemoteUrl.parse(dst)))
@@ -264,9 +266,7 @@ def _loaded(router: Router, store: DatabaseStore, url: RemoteUrl, size: int) -> 
     if url.scheme == "ftp":
         return f"Loading {url.path} !\n[OK - {size}/4096 bytes]\n\n{_copied(size)}"
     address = store.reach.resolve(url.host) if store.reach is not None else url.host
-    from pkilab.sim.features.ip import Ip  # local: ip imports this package's system feature
-
-    hop = router.feature(Ip).lookup(address or url.host) if address else None
+    hop = router.feature(Ip).lookup(address) if address else None
     via = f" (via {hop[0].name})" if hop is not None else ""
     return f"Loading {url.path} from {address}{via}: !\n[OK - {size} bytes]\n\n{_copied(size)}"
 
