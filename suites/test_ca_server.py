@@ -19,7 +19,7 @@ from pkilab.fixtures import DeviceGetter, SessionPool
 from pkilab.parsers import parse
 from pkilab.pki.names import parse_ios_dn, render_dn_lines
 from pkilab.plan import LabPlan
-from pkilab.procedures import baseline, clock, pki
+from pkilab.procedures import baseline, clock, pki, scenario
 from pkilab.wait import wait_until
 
 pytestmark = [pytest.mark.roles("ca"), pytest.mark.destructive]
@@ -33,11 +33,7 @@ def settings(plan: LabPlan) -> pki.CaServerSettings:
 
 @pytest.fixture(scope="module")
 def ca(sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettings) -> Iterator[Session]:
-    with baseline.left_as_found(sessions.get, plan.ca.device) as keeper:
-        keeper.undo(plan.ca.device, "no ip http server", *plan.timezone.undo())
-        session = sessions.get(plan.ca.device)
-        session.config(plan.timezone.lines())
-        pki.bring_up_ca(session, settings)
+    with scenario.ca_running(plan, sessions.get, settings) as session:
         session.run("write memory")
         yield session
 

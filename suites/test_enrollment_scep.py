@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from cryptography import x509
@@ -21,11 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pkilab.device.session import Session
 from pkilab.fixtures import DeviceGetter, SessionPool
+from pkilab.parsers.certificates import Certificate
 from pkilab.parsers.server import ServerRequest
 from pkilab.pki.names import parse_ios_dn, render_dn_lines
 from pkilab.plan import LabPlan
-from pkilab.procedures import baseline, pki
+from pkilab.procedures import baseline, pki, scenario
 from pkilab.wait import wait_until
+
+T = TypeVar("T")
 
 pytestmark = [pytest.mark.roles("ca", "headend"), pytest.mark.destructive]
 
@@ -49,11 +54,7 @@ def _prepare(session: Session, plan: LabPlan, tp: pki.TrustpointSettings, export
 
 @pytest.fixture(scope="module")
 def ca(sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettings) -> Iterator[Session]:
-    with baseline.left_as_found(sessions.get, plan.ca.device) as keeper:
-        keeper.undo(plan.ca.device, "no ip http server", *plan.timezone.undo())
-        session = sessions.get(plan.ca.device)
-        session.config(plan.timezone.lines())
-        pki.bring_up_ca(session, settings)
+    with scenario.ca_running(plan, sessions.get, settings) as session:
         yield session
 
 
@@ -66,10 +67,39 @@ def headend(sessions: SessionPool, plan: LabPlan, tp: pki.TrustpointSettings, ca
         yield sessions.get(name)
 
 
+@dataclass(frozen=True)
+class Requester:
+    """A second enrolling router and the CA it enrolls with, with the plan's names and deadlines."""
+
+    session: Session
+    ca: Session
+    server: str
+    tp: str
+    fqdn: str
+    plan: LabPlan
+
+    def pending(self) -> list[ServerRequest]:
+        """This router's requests pending on the CA."""
+        return [r for r in pki.server_requests(self.ca, self.server).requests if r.state == "pending" and self.mine(r)]
+
+    def states(self) -> list[str]:
+        """The states of this router's requests on the CA."""
+        return [r.state for r in pki.server_requests(self.ca, self.server).requests if self.mine(r)]
+
+    def mine(self, request: ServerRequest) -> bool:
+        return self.fqdn in request.subject
+
+    def wait(self, condition: Callable[[], T | None], what: str) -> T:
+        return wait_until(condition, self.plan.deadlines.request, 0.3, f"{self.session.name}: {what}")
+
+    def certificate(self) -> Certificate:
+        return pki.wait_for_certificate(self.session, self.tp, timeout=self.plan.deadlines.certificate)
+
+
 @pytest.fixture
-def second_router(
+def requester(
     sessions: SessionPool, plan: LabPlan, tp: pki.TrustpointSettings, settings: pki.CaServerSettings, ca: Session
-) -> Iterator[Session]:
+) -> Iterator[Requester]:
     """A second enrolling router (the first host, else the last branch), put back as it was after each test."""
     others = [r.name for r in (*plan.hosts, *reversed(plan.branches))]
     if not others:
@@ -81,17 +111,13 @@ def second_router(
             session = sessions.get(name)
             _prepare(session, plan, tp, exportable=False)
             pki.authenticate(session, tp.name)
-            yield session
+            yield Requester(session, ca, settings.name, tp.name, plan.fqdn(name), plan)
     finally:
         pki.set_grant_mode(sessions.get(plan.ca.device), settings.name, auto=False)
 
 
 def _pending(ca: Session, server: str, hostname: str) -> list[ServerRequest]:
     return [r for r in pki.server_requests(ca, server).requests if r.state == "pending" and hostname in r.subject]
-
-
-def _states(ca: Session, server: str, hostname: str) -> list[str]:
-    return [r.state for r in pki.server_requests(ca, server).requests if hostname in r.subject]
 
 
 @pytest.mark.seed(
@@ -162,76 +188,48 @@ def test_exported_certificate_verifies_against_the_ca(
 
 
 @pytest.mark.seed("Configuring the Cisco IOS CA Server, Step 13 (grant auto)")
-def test_auto_grant(
-    device: DeviceGetter,
-    plan: LabPlan,
-    settings: pki.CaServerSettings,
-    tp: pki.TrustpointSettings,
-    second_router: Session,
-) -> None:
-    host, ca_s = second_router, device(plan.ca.device)
-    pki.set_grant_mode(ca_s, settings.name, auto=True)
-    pki.enroll(host, tp.name, "whatever")
-    cert = pki.wait_for_certificate(host, tp.name, timeout=plan.deadlines.certificate)
-    assert cert.hostname == plan.fqdn(host.name)
-    assert not _pending(ca_s, settings.name, plan.fqdn(host.name))
+def test_auto_grant(requester: Requester) -> None:
+    r = requester
+    pki.set_grant_mode(r.ca, r.server, auto=True)
+    pki.enroll(r.session, r.tp, "whatever")
+    assert r.certificate().hostname == r.fqdn
+    assert not r.pending()
 
 
 @pytest.mark.seed("Commands for Managing the PKI Server (reject)")
-def test_rejected_request_leaves_no_certificate(
-    device: DeviceGetter,
-    plan: LabPlan,
-    settings: pki.CaServerSettings,
-    tp: pki.TrustpointSettings,
-    second_router: Session,
-) -> None:
-    host, ca_s = second_router, device(plan.ca.device)
-    wait = plan.deadlines.request
-    pki.enroll(host, tp.name, "whatever")
-    request = wait_until(lambda: _pending(ca_s, settings.name, plan.fqdn(host.name)), wait, 0.3, "request pending")[0]
-    pki.reject(ca_s, settings.name, request.id)
-    wait_until(lambda: pki.router_certificate(host, tp.name) is None, wait, 0.3, "pending request dropped")
-    rejected = [r for r in pki.server_requests(ca_s, settings.name).requests if r.id == request.id]
+def test_rejected_request_leaves_no_certificate(requester: Requester) -> None:
+    r = requester
+    pki.enroll(r.session, r.tp, "whatever")
+    request = r.wait(r.pending, "request pending")[0]
+    pki.reject(r.ca, r.server, request.id)
+    r.wait(lambda: pki.router_certificate(r.session, r.tp) is None, "pending request dropped")
+    rejected = [q for q in pki.server_requests(r.ca, r.server).requests if q.id == request.id]
     assert rejected and rejected[0].state == "rejected"
 
 
 @pytest.mark.seed("Commands for Managing the PKI Server (password generate)")
-def test_one_time_password_grants_at_once_and_only_once(
-    device: DeviceGetter,
-    plan: LabPlan,
-    settings: pki.CaServerSettings,
-    tp: pki.TrustpointSettings,
-    second_router: Session,
-) -> None:
-    host, ca_s, server = second_router, device(plan.ca.device), settings.name
-    otp = pki.generate_password(ca_s, server, 60)
-    pki.enroll(host, tp.name, otp)
-    first = pki.wait_for_certificate(host, tp.name, timeout=plan.deadlines.certificate)
-    assert not _pending(ca_s, server, plan.fqdn(host.name)), "a valid one-time password is granted without waiting"
-    pki.enroll(host, tp.name, otp)  # the same password again: no longer valid, refused
-    wait = plan.deadlines.request
-    wait_until(lambda: "rejected" in _states(ca_s, server, plan.fqdn(host.name)), wait, 0.3, "reused password refused")
-    assert not _pending(ca_s, server, plan.fqdn(host.name))
-    kept = pki.router_certificate(host, tp.name)
+def test_one_time_password_grants_at_once_and_only_once(requester: Requester) -> None:
+    r = requester
+    otp = pki.generate_password(r.ca, r.server, 60)
+    pki.enroll(r.session, r.tp, otp)
+    first = r.certificate()
+    assert not r.pending(), "a valid one-time password is granted without waiting"
+    pki.enroll(r.session, r.tp, otp)  # the same password again: no longer valid, refused
+    r.wait(lambda: "rejected" in r.states(), "reused password refused")
+    assert not r.pending()
+    kept = pki.router_certificate(r.session, r.tp)
     assert kept is None or kept.serial == first.serial, "a refused re-enrollment installs nothing new"
 
 
 @pytest.mark.seed("Commands for Managing the PKI Server (password generate)")
-def test_superseded_password_refused_and_wrong_password_waits(
-    device: DeviceGetter,
-    plan: LabPlan,
-    settings: pki.CaServerSettings,
-    tp: pki.TrustpointSettings,
-    second_router: Session,
-) -> None:
-    host, ca_s, server = second_router, device(plan.ca.device), settings.name
-    wait = plan.deadlines.request
-    old = pki.generate_password(ca_s, server, 60)
-    pki.generate_password(ca_s, server, 60)  # only the newest one is valid
-    pki.enroll(host, tp.name, old)
-    wait_until(lambda: pki.router_certificate(host, tp.name) is None, wait, 0.3, "superseded password refused")
-    assert not _pending(ca_s, server, plan.fqdn(host.name))
+def test_superseded_password_refused_and_wrong_password_waits(requester: Requester) -> None:
+    r = requester
+    old = pki.generate_password(r.ca, r.server, 60)
+    pki.generate_password(r.ca, r.server, 60)  # only the newest one is valid
+    pki.enroll(r.session, r.tp, old)
+    r.wait(lambda: pki.router_certificate(r.session, r.tp) is None, "superseded password refused")
+    assert not r.pending()
     # A password that is no one-time password at all is the requester's revocation password:
     # the request waits for the administrator.
-    pki.enroll(host, tp.name, "not-a-one-time-password")
-    wait_until(lambda: _pending(ca_s, server, plan.fqdn(host.name)), wait, 0.3, "request pending for a manual grant")
+    pki.enroll(r.session, r.tp, "not-a-one-time-password")
+    r.wait(r.pending, "request pending for a manual grant")

@@ -93,6 +93,20 @@ def enroll_with_grant(plan: LabPlan, router: Session, ca: Session, tp: pki.Trust
 
 
 @contextlib.contextmanager
+def ca_running(
+    plan: LabPlan, get: Callable[[str], Session], settings: pki.CaServerSettings | None = None
+) -> Iterator[Session]:
+    """The plan's CA up, in the plan's time zone, for the body; removed afterwards (seed steps 1-15)."""
+    name = plan.ca.device
+    with baseline.left_as_found(get, name) as keeper:
+        keeper.undo(name, "no ip http server", *plan.timezone.undo())
+        session = get(name)
+        session.config(plan.timezone.lines())
+        pki.bring_up_ca(session, settings or pki.CaServerSettings.from_plan(plan))
+        yield get(name)
+
+
+@contextlib.contextmanager
 def seed_lab(
     plan: LabPlan,
     get: Callable[[str], Session],
