@@ -312,16 +312,10 @@ class LabPlan:
 
 
 def load_plan_file(path: str | Path) -> dict[str, Any]:
-    """Read a ``--plan FILE`` (YAML mapping with the keys of ``custom.pkilab``)."""
-    import yaml
+    """Read a ``--plan FILE`` (YAML mapping with the keys of ``custom.pkilab``), safely and bounded."""
+    from pkilab.yamlsafe import load_file
 
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise TestbedError(str(path), f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise TestbedError(str(path), f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = load_file(path)
     if not isinstance(data, dict):
         raise TestbedError(str(path), "not a mapping of lab plan settings (crypto:, ca:, …)")
     return data
