@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from junitparser import JUnitXml
 
@@ -121,3 +122,48 @@ def test_reports_name_the_certified_plan(tmp_path: Path) -> None:
     markdown = (reports / "report.md").read_text()
     assert "## Lab plans certified" in markdown and "crypto modern" in markdown
     assert "hub-gw" in (reports / "report.html").read_text()
+
+
+def _static_view(tmp_path: Path, running: Path, edit: str) -> Path:
+    """The running simulated lab described as real routers, with one thing wrong on ese-branch."""
+    data = yaml.safe_load(running.read_text())
+    for dev in data["devices"].values():
+        dev["custom"].pop("sim")
+    branch = data["devices"]["ese-branch"]
+    if edit == "password":
+        branch["credentials"] = {"default": {"username": "admin", "password": "not-the-password"}}
+    else:
+        branch["platform"] = "c8000v"
+    path = tmp_path / f"static-{edit}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(("edit", "says"), [("password", "login refused"), ("platform", "not the c8000v")])
+def test_preflight_names_the_device_that_refuses_or_is_another_platform(tmp_path: Path, edit: str, says: str) -> None:
+    from pkilab.labs.sim import SimLabRunner
+    from pkilab.testbed import load
+
+    shift = 3700 + worker_offset()
+    lab = load(ROOT / "testbeds" / "sim.yaml").shifted(shift)
+    data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
+    for dev in data["devices"].values():
+        dev["connections"]["cli"]["port"] += shift
+    running = tmp_path / "running.yaml"
+    running.write_text(yaml.safe_dump(data))
+    runner = SimLabRunner(lab).start()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pkilab.cli", "certify", "--testbed", str(_static_view(tmp_path, running, edit))]
+            + ["--reports", str(tmp_path / "reports"), "--", "-k", "device_identified"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        runner.stop()
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "device 'ese-branch'" in lines[0] and says in lines[0], proc.stderr
+    assert "not-the-password" not in proc.stdout + proc.stderr
