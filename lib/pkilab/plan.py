@@ -267,8 +267,8 @@ class LabPlan:
         return self.ping_target
 
     def fqdn(self, device: str) -> str:
-        """``NAME.DOMAIN`` (the hostname IOS puts in a certificate), or the name without a domain."""
-        return f"{device}.{self.domain}" if self.domain else device
+        """``NAME.DOMAIN``: the hostname IOS puts in a router's certificate."""
+        return f"{device}.{self.domain}"
 
     def secrets(self) -> tuple[str, ...]:
         """Values to mask everywhere (the PSK and the CA's passphrase)."""
@@ -369,7 +369,7 @@ class _Builder:
             name=self.tb.name,
             path=self.tb.path,
             simulated=self.tb.simulated,
-            domain=self.checked(v.hostname, self.tb.domain, "custom.domain") if self.tb.domain else "",
+            domain=self.domain(),
             timezone=self.timezone(),
             crypto=self.crypto(),
             psk=self.secret("psk"),
@@ -383,6 +383,14 @@ class _Builder:
             auto_enroll=self.checked(v.integer, self.raw.get("auto_enroll", 70), "custom.pkilab.auto_enroll", 1, 100),
             deadlines=self.deadlines(),
         )
+
+    def domain(self) -> str:
+        if not self.tb.domain:
+            # IOS will not generate general-purpose keys without one, and names certificates NAME.DOMAIN.
+            raise self.error(
+                "missing: the routers' ip domain name (IOS needs it for keys and certificate names)", "custom.domain"
+            )
+        return str(self.checked(v.hostname, self.tb.domain, "custom.domain"))
 
     def secret(self, key: str, section: Mapping[str, Any] | None = None, where: str = "") -> str:
         source = self.raw if section is None else section
@@ -438,7 +446,7 @@ class _Builder:
             intf = self.interface(spec, str(outside), "custom.pkilab.outside_interface")
         else:
             intf = self.facing_branches(spec)
-        inside = next((i for i in spec.interfaces if i.ipv4 is not None and i is not intf and _lan(i)), None)
+        inside = _inside(spec, intf)
         return Router(
             spec.name,
             "headend",
@@ -478,7 +486,7 @@ class _Builder:
         if "lan_interface" in mine:
             lan: InterfaceSpec | None = self.interface(spec, str(mine["lan_interface"]), f"{where}.lan_interface")
         else:
-            lan = next((i for i in spec.interfaces if i.ipv4 is not None and i is not outside and _lan(i)), None)
+            lan = _inside(spec, outside)
         if lan is None:
             raise self.error("no LAN interface with an address besides the outside one", f"{where}.lan_interface")
         return Router(spec.name, "branch", outside.name, outside.ipv4, lan.name, lan.ipv4)
@@ -489,7 +497,16 @@ class _Builder:
         for i in spec.interfaces:
             if link and i.link == link and i.ipv4 is not None:
                 return i
-        raise self.error("no interface on the headend's outside link; name it", f"{where}.outside_interface", spec.name)
+        # Reached through a provider network: the one addressed interface on a link it shares.
+        shared = {i.link for d in self.tb.devices if d.name != spec.name for i in d.interfaces if i.link}
+        transit = [i for i in spec.interfaces if i.ipv4 is not None and i.link in shared]
+        if len(transit) == 1:
+            return transit[0]
+        raise self.error(
+            "no interface on the headend's outside link nor a single transit link; name it",
+            f"{where}.outside_interface",
+            spec.name,
+        )
 
     def inside_router(self, spec: DeviceSpec, headend: Router | None) -> Router:
         intf = self.behind_headend(spec, headend)
@@ -561,9 +578,15 @@ class _Builder:
             raise self.error(f"not an IPv4 network: {exc}", "custom.pkilab.protected") from None
 
 
-def _lan(intf: InterfaceSpec) -> bool:
-    """A LAN interface, not a loopback or tunnel."""
-    return not intf.name.startswith(("Loopback", "Tunnel"))
+def _inside(spec: DeviceSpec, outside: InterfaceSpec) -> InterfaceSpec | None:
+    """The inside (LAN) interface: an addressed interface besides the outside one, a loopback last.
+
+    Virtual labs often give a branch a loopback as its LAN; a tunnel interface never is one.
+    """
+    candidates = [i for i in spec.interfaces if i.ipv4 is not None and i is not outside]
+    candidates = [i for i in candidates if not i.name.startswith("Tunnel")]
+    candidates.sort(key=lambda i: i.name.startswith("Loopback"))
+    return candidates[0] if candidates else None
 
 
 def wildcard(network: ipaddress.IPv4Network) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -123,3 +124,45 @@ def test_unnamed_secrets_are_fresh_per_plan() -> None:
 )
 def test_platform_match(testbed: str, shown: str, same: bool) -> None:
     assert platform_matches(testbed, shown) is same
+
+
+def _variant(tmp_path: Path, edit: Any) -> LabPlan:
+    data = yaml.safe_load((ROOT / "testbeds" / "sim-modern.yaml").read_text())
+    edit(data)
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return LabPlan.from_testbed(load(path))
+
+
+def test_defaults_without_a_plan_block(tmp_path: Path) -> None:
+    plan = _variant(tmp_path, lambda d: d["testbed"]["custom"].pop("pkilab"))
+    assert (plan.crypto.name, plan.ca.server, plan.ca.trustpoint) == ("legacy", "pki-root", "pki-root")
+    assert plan.ca.issuer_name == "CN = pki-root" and plan.timezone.lines() == []
+    assert plan.psk.startswith("pkilab-") and len(plan.branches) == 3
+
+
+def test_loopback_lan_and_transit_outside(tmp_path: Path) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        site = d["topology"]["site-c"]["interfaces"]
+        site["Loopback0"] = site.pop("GigabitEthernet0/1")
+        site["Loopback0"].pop("link")
+        site["GigabitEthernet0/0"]["link"] = "isp-c"  # reached through a provider, not the hub's link
+        d["topology"]["site-c"]["interfaces"]["GigabitEthernet0/0"]["ipv4"] = "198.18.3.2/30"
+        d["devices"]["isp"] = {
+            "os": "ios",
+            "type": "router",
+            "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": 3399}},
+            "custom": {"role": "host"},
+        }
+        d["topology"]["isp"] = {"interfaces": {"GigabitEthernet0/0": {"ipv4": "198.18.3.1/30", "link": "isp-c"}}}
+        for dev in d["devices"].values():
+            dev.get("custom", {}).pop("sim", None)
+
+    plan = _variant(tmp_path, edit)
+    site_c = plan.branches[-1]
+    assert (site_c.outside_if, site_c.inside_if) == ("GigabitEthernet0/0", "Loopback0")
+
+
+def test_domain_is_required(tmp_path: Path) -> None:
+    with pytest.raises(TestbedError, match=r"custom\.domain: missing"):
+        _variant(tmp_path, lambda d: d["testbed"]["custom"].pop("domain"))
