@@ -146,6 +146,7 @@ def test_loopback_lan_and_transit_outside(tmp_path: Path) -> None:
         site = d["topology"]["site-c"]["interfaces"]
         site["Loopback0"] = site.pop("GigabitEthernet0/1")
         site["Loopback0"].pop("link")
+        site["Loopback0"]["type"] = "loopback"
         site["GigabitEthernet0/0"]["link"] = "isp-c"  # reached through a provider, not the hub's link
         d["topology"]["site-c"]["interfaces"]["GigabitEthernet0/0"]["ipv4"] = "198.18.3.2/30"
         d["devices"]["isp"] = {
@@ -154,7 +155,9 @@ def test_loopback_lan_and_transit_outside(tmp_path: Path) -> None:
             "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": 3399}},
             "custom": {"role": "host"},
         }
-        d["topology"]["isp"] = {"interfaces": {"GigabitEthernet0/0": {"ipv4": "198.18.3.1/30", "link": "isp-c"}}}
+        d["topology"]["isp"] = {
+            "interfaces": {"GigabitEthernet0/0": {"ipv4": "198.18.3.1/30", "link": "isp-c", "type": "ethernet"}}
+        }
         for dev in d["devices"].values():
             dev.get("custom", {}).pop("sim", None)
 
