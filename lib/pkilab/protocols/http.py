@@ -1,13 +1,14 @@
-"""HTTP/1.1 on h11, sans-IO: the one reader of requests and responses for every pkilab server.
+"""HTTP/1.1, sans-IO: h11 is the one reader of requests and responses for every pkilab server.
 
 The simulated routers' HTTP servers on the host (:mod:`pkilab.sim.http`), the HTTP between
 simulated routers on the virtual network (:mod:`pkilab.sim.vhttp`) and the host's file server
-(:mod:`pkilab.hostsrv`) all read requests through :class:`ServerConnection`, which drives an
-h11 connection (python-hyper/h11): bytes in, complete requests out, answers back to bytes.
+(:mod:`pkilab.hostsrv`) all read requests through :class:`ServerConnection`, which drives h11
+(python-hyper/h11): bytes in, complete requests out, answers back to bytes. The simulated
+routers' HTTP client reads its answers with :func:`read_response`, h11 as well.
 
 What a request must look like, and what happens when it does not (the same on every path):
 
-* framing is h11's: ``Content-Length`` is plain ASCII digits (at most 19), repeated only with the
+* framing is h11's: ``Content-Length`` is plain ASCII digits (at most 20), repeated only with the
   same value (RFC 9110 §8.6); ``Transfer-Encoding: chunked`` bodies are accepted (RFC 9112 §7),
   any other transfer coding is refused;
 * refused with **400** and the connection closed: whatever h11 refuses (request line, header
@@ -20,9 +21,10 @@ What a request must look like, and what happens when it does not (the same on ev
   (declared or received), **505** for an HTTP version other than 1.0 and 1.1; closed likewise;
 * after a refusal nothing more is read: bytes behind it (a request hidden in a body) are never
   answered;
-* HTTP/1.1 keep-alive and pipelining as h11 does them: requests are answered in turn until the
-  client asks to close; an HTTP/1.0 request is answered and the connection closed (h11 does not
-  do HTTP/1.0 keep-alive); ``Expect: 100-continue`` gets its interim answer.
+* HTTP/1.1 keep-alive and pipelining: requests are answered in turn until the client asks to
+  close (``Connection: close``); an HTTP/1.0 request is answered and the connection closed (no
+  HTTP/1.0 keep-alive, as in h11); ``Expect: 100-continue`` gets its interim answer once the head
+  has passed these checks.
 
 The status texts and this policy are pkilab's (invented: no capture of an IOS HTTP server's
 answers to malformed requests exists in the corpus).
@@ -199,7 +201,7 @@ class ServerConnection:
             raise HttpError(431, "head too large")
         if coding is not None and (length is not None or head.http_version == b"1.0"):
             raise HttpError(400, "Transfer-Encoding with Content-Length or in HTTP/1.0")
-        if length is not None and int(length) > self.max_body:  # h11 checked: at most 19 digits
+        if length is not None and int(length) > self.max_body:  # h11 checked: at most 20 digits
             raise HttpError(413, "declared body too large")
         self._keep_alive = keep
         self._continue = self._reader.they_are_waiting_for_100_continue
