@@ -149,10 +149,11 @@ class ServerConnection:
             if not keep:
                 self.closing = True
                 return out
-            self._next_reader()
+            if not self._next_reader():
+                return out  # nothing pipelined: the next request comes with the next data
 
-    def _next_reader(self) -> None:
-        """A fresh h11 reader for the next request, given what the last one did not use."""
+    def _next_reader(self) -> bool:
+        """A fresh h11 reader for the next request, given what the last one left (False: nothing)."""
         rest, ended = self._reader.trailing_data
         self._reader = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
         self._head = None
@@ -160,6 +161,7 @@ class ServerConnection:
             self._reader.receive_data(rest)
         if ended:
             self._reader.receive_data(b"")
+        return bool(rest) or ended
 
     def _next_request(self) -> HttpRequest | None:
         """The request completed so far, or None until more data comes (HttpError: refused)."""
