@@ -404,3 +404,15 @@ def test_simulated_copy_without_hostsrv_times_out():
     cli("copy start tftp://127.0.0.1/x")
     cli("")
     assert "(Timed out)" in cli("")
+
+
+def test_an_idle_keep_alive_connection_is_closed(servers, monkeypatch):
+    monkeypatch.setattr(wire, "IDLE_SECONDS", 0.2)
+    with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(4096):  # until the server closes
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 404 ") and b"Connection: close" not in data
+    assert 0.2 <= time.monotonic() - started < 4

@@ -1,13 +1,14 @@
-"""HTTP/1.1 on h11, sans-IO: the one reader of requests and responses for every pkilab server.
+"""HTTP/1.1, sans-IO: h11 is the one reader of requests and responses for every pkilab server.
 
 The simulated routers' HTTP servers on the host (:mod:`pkilab.sim.http`), the HTTP between
 simulated routers on the virtual network (:mod:`pkilab.sim.vhttp`) and the host's file server
-(:mod:`pkilab.hostsrv`) all read requests through :class:`ServerConnection`, which drives an
-h11 connection (python-hyper/h11): bytes in, complete requests out, answers back to bytes.
+(:mod:`pkilab.hostsrv`) all read requests through :class:`ServerConnection`, which drives h11
+(python-hyper/h11): bytes in, complete requests out, answers back to bytes. The simulated
+routers' HTTP client reads its answers with :func:`read_response`, h11 as well.
 
 What a request must look like, and what happens when it does not (the same on every path):
 
-* framing is h11's: ``Content-Length`` is plain ASCII digits (at most 19), repeated only with the
+* framing is h11's: ``Content-Length`` is plain ASCII digits (at most 20), repeated only with the
   same value (RFC 9110 §8.6); ``Transfer-Encoding: chunked`` bodies are accepted (RFC 9112 §7),
   any other transfer coding is refused;
 * refused with **400** and the connection closed: whatever h11 refuses (request line, header
@@ -20,9 +21,10 @@ What a request must look like, and what happens when it does not (the same on ev
   (declared or received), **505** for an HTTP version other than 1.0 and 1.1; closed likewise;
 * after a refusal nothing more is read: bytes behind it (a request hidden in a body) are never
   answered;
-* HTTP/1.1 keep-alive and pipelining as h11 does them: requests are answered in turn until the
-  client asks to close; an HTTP/1.0 request is answered and the connection closed (h11 does not
-  do HTTP/1.0 keep-alive); ``Expect: 100-continue`` gets its interim answer.
+* HTTP/1.1 keep-alive and pipelining: requests are answered in turn until the client asks to
+  close (``Connection: close``); an HTTP/1.0 request is answered and the connection closed (no
+  HTTP/1.0 keep-alive, as in h11); ``Expect: 100-continue`` gets its interim answer once the head
+  has passed these checks.
 
 The status texts and this policy are pkilab's (invented: no capture of an IOS HTTP server's
 answers to malformed requests exists in the corpus).
@@ -40,7 +42,6 @@ MAX_BODY = 1 << 20
 MAX_HEAD = 1 << 16
 IDLE_SECONDS = 10.0
 REASONS = {
-    100: b"Continue",
     200: b"OK",
     400: b"Bad Request",
     404: b"Not Found",
@@ -74,7 +75,6 @@ class HttpResponse:
 
 
 HttpApp = Callable[[HttpRequest], HttpResponse]
-_CLOSING = (h11.MUST_CLOSE, h11.CLOSED, h11.ERROR)  # our states after the last answer of a connection
 
 
 class HttpError(Exception):
@@ -96,23 +96,26 @@ class ServerConnection:
     """One server connection's HTTP state (sans-IO).
 
     Feed it what the client sent with :meth:`serve`; it answers every complete request with the
-    application and returns the bytes to write. After :attr:`closing` is true the caller writes
+    application and returns the bytes to write. Once :attr:`closing` is true the caller writes
     what it got and closes the connection.
+
+    h11 reads each request (a fresh reader per request, handed the bytes the previous one left:
+    pipelined requests); the answers are written here. They are one shape only (status line,
+    ``Content-Type``, ``Content-Length``, ``Connection: close`` when closing), and h11's writer
+    cost as much as its reader: it runs its whole state machine three times per answer.
     """
 
     def __init__(self, client: str) -> None:
         self.client = client
         self.max_body = MAX_BODY  # read at every connection: tests lower the limits
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        self.max_head = MAX_HEAD
+        self._reader = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
         self._head: h11.Request | None = None
         self._body = bytearray()
-        self._interim = b""  # "100 Continue", sent when the head has been read and checked
+        self._keep_alive = True
+        self._continue = False  # the client waits for "100 Continue" before it sends the body
+        self.closing = False
         self.refusal: HttpError | None = None
-
-    @property
-    def closing(self) -> bool:
-        """True once the connection must close (client asked, HTTP/1.0, or a refusal)."""
-        return self._h11.our_state in _CLOSING
 
     def serve(self, data: bytes, app: HttpApp, eof: bool = False) -> bytes:
         """Take ``data`` (and the end of the stream if ``eof``); answer what is complete.
@@ -123,32 +126,49 @@ class ServerConnection:
             The bytes to send: the answers to every request completed by ``data``, or the
             refusal that ends the connection (then :attr:`closing` is true and ``refusal`` says why).
         """
-        conn = self._h11
-        if conn.our_state in _CLOSING:
+        if self.closing:
             return b""  # nothing more is read
-        conn.receive_data(data)
+        self._reader.receive_data(data)
         if eof:
-            conn.receive_data(b"")
+            self._reader.receive_data(b"")
         out = b""
         while True:
             try:
                 request = self._next_request()
             except HttpError as exc:
                 self.refusal = exc
-                return out + self.respond(exc.response, close=True)
+                self.closing = True
+                return out + self._answer(exc.response, close=True)
             if request is None:
-                out, self._interim = out + self._interim, b""
+                if self._continue and self._head is not None:
+                    self._continue = False
+                    out += b"HTTP/1.1 100 Continue\r\n\r\n"
                 return out
-            out += self.respond(app(request), close=eof)
-            if conn.our_state is not h11.IDLE:
+            keep = self._keep_alive and not eof
+            out += self._answer(app(request), close=not keep)
+            if not keep:
+                self.closing = True
                 return out
+            if not self._next_reader():
+                return out  # nothing pipelined: the next request comes with the next data
+
+    def _next_reader(self) -> bool:
+        """A fresh h11 reader for the next request, given what the last one left (False: nothing)."""
+        rest, ended = self._reader.trailing_data
+        self._reader = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
+        self._head = None
+        if rest:
+            self._reader.receive_data(rest)
+        if ended:
+            self._reader.receive_data(b"")
+        return bool(rest) or ended
 
     def _next_request(self) -> HttpRequest | None:
-        """The next complete request, or None until more data comes (HttpError: refused)."""
-        conn = self._h11
+        """The request completed so far, or None until more data comes (HttpError: refused)."""
+        reader = self._reader
         while True:
             try:
-                event = conn.next_event()
+                event = reader.next_event()
             except h11.RemoteProtocolError as exc:
                 raise _refusal(exc) from None
             if type(event) is h11.Data:
@@ -159,7 +179,7 @@ class ServerConnection:
                 self._start(event)
             elif type(event) is h11.EndOfMessage:
                 return self._complete()
-            else:  # NEED_DATA, PAUSED, ConnectionClosed
+            else:  # NEED_DATA, or the end of the stream between requests
                 return None
 
     def _start(self, head: h11.Request) -> None:
@@ -169,6 +189,7 @@ class ServerConnection:
         if head.http_version not in (b"1.1", b"1.0"):
             raise HttpError(505, "HTTP version not supported")
         length = coding = None
+        keep = head.http_version == b"1.1"  # h11 does not do HTTP/1.0 keep-alive, nor does pkilab
         size = len(head.target)
         for name, value in head.headers:
             size += len(name) + len(value) + 4
@@ -176,20 +197,21 @@ class ServerConnection:
                 length = value
             elif name == b"transfer-encoding":
                 coding = value
-        if size > MAX_HEAD:  # h11 bounds only a head still incomplete; one that came whole is checked here
+            elif name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
+                keep = False
+        if size > self.max_head:  # h11 bounds only a head still incomplete; one that came whole is checked here
             raise HttpError(431, "head too large")
         if coding is not None and (length is not None or head.http_version == b"1.0"):
             raise HttpError(400, "Transfer-Encoding with Content-Length or in HTTP/1.0")
-        if length is not None and int(length) > self.max_body:  # h11 checked: at most 19 digits
+        if length is not None and int(length) > self.max_body:  # h11 checked: at most 20 digits
             raise HttpError(413, "declared body too large")
-        if self._h11.they_are_waiting_for_100_continue:
-            self._interim = (
-                self._h11.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")) or b""
-            )
+        self._keep_alive = keep
+        self._continue = self._reader.they_are_waiting_for_100_continue
 
     def _complete(self) -> HttpRequest:
         head = self._head
         assert head is not None  # h11 gives EndOfMessage only after a Request
+        self._continue = False
         url = urlsplit(head.target.decode("latin-1"))
         return HttpRequest(
             head.method.decode("ascii"),
@@ -199,22 +221,18 @@ class ServerConnection:
             self.client,
         )
 
-    def respond(self, response: HttpResponse, close: bool = False) -> bytes:
-        """The bytes of ``response`` to the current request (``close``: and end the connection)."""
-        conn = self._h11
-        headers = [(b"Content-Type", response.content_type.encode()), (b"Content-Length", b"%d" % len(response.body))]
-        if close:
-            headers.append((b"Connection", b"close"))
-        reason = REASONS.get(response.status, b"")
-        out, self._interim = self._interim, b""  # a "100 Continue" not sent yet goes first
-        out += conn.send(h11.Response(status_code=response.status, headers=headers, reason=reason)) or b""
-        if response.body and not (self._head is not None and self._head.method == b"HEAD"):
-            out += conn.send(h11.Data(data=response.body)) or b""
-        out += conn.send(h11.EndOfMessage()) or b""
-        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-            conn.start_next_cycle()
-            self._head = None
-        return out
+    def _answer(self, response: HttpResponse, close: bool) -> bytes:
+        """The bytes of ``response`` (no body after HEAD; ``close``: the connection ends with it)."""
+        head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+            response.status,
+            REASONS.get(response.status, b"Status"),
+            response.content_type.encode("ascii"),
+            len(response.body),
+            b"Connection: close\r\n" if close else b"",
+        )
+        if self._head is not None and self._head.method == b"HEAD":
+            return head
+        return head + response.body
 
 
 def read_response(data: bytes, method: str = "GET") -> HttpResponse:
