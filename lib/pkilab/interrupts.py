@@ -1,4 +1,4 @@
-"""Interrupts win: a pytest plugin (registered by :mod:`pkilab.plugin`).
+"""Interrupts win: a pytest plugin (registered by :mod:`pkilab.plugin`; PYTEST_DONT_REWRITE: no asserts).
 
 A Ctrl-C that lands inside a test runs its ``finally:`` blocks and fixture finalizers, which
 restore the routers. When one of those restores fails (on real routers: a half-configured

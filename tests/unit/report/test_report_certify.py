@@ -191,7 +191,7 @@ def test_no_tests_collected_exits_2(tmp_path: Path) -> None:
 
 def test_parallel_run_with_loadgroup(tmp_path: Path) -> None:
     suite = _suite(tmp_path, test_headend=PASSING, test_tunnel=FAILING)
-    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "-n", "2")
+    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "-n", "2", "--verbose")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "-n 2 --dist loadgroup" in proc.stdout
     progress = sorted(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("["))
