@@ -41,11 +41,10 @@ def describe(doc: str | None) -> str:
 
 def require_action(parser: argparse.ArgumentParser, actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Make ``parser`` (a command with actions) say on stderr which actions it needs when given none."""
-    choices = ", ".join(actions.choices)
 
     def missing(args: argparse.Namespace) -> int:
         parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: an action is required: {choices}", file=sys.stderr)
+        print(f"{parser.prog}: error: an action is required: {', '.join(actions.choices)}", file=sys.stderr)
         return 2
 
     parser.set_defaults(func=missing)

@@ -73,11 +73,13 @@ def register(subparsers: Any) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     """Write the testbed, load it back through pkilab's validation, say what to do next."""
-    routers = [
-        parse_router(role, spec, args.telnet)
-        for role in ("ca", "headend", "branch", "host")
-        for spec in getattr(args, role)
-    ]
+    routers: list[Router] = []
+    for role in ("ca", "headend", "branch", "host"):
+        for spec in getattr(args, role):
+            router = parse_router(role, spec, args.telnet)
+            if any(r.name == router.name for r in routers):
+                raise UserError(f"--{role} {spec!r}: {router.name} is given twice (device names are hostnames)")
+            routers.append(router)
     path: Path = args.file
     if path.exists() and not args.force:
         raise UserError(f"{path}: already exists (--force overwrites it)")
