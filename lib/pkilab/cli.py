@@ -32,10 +32,14 @@ _SUBCOMMAND_MODULES = (
 _REST = re.compile(r"``(.+?)``|:[\w:]+:`~?(.+?)`|(?<![\w*])\*(\S[^*]*?)\*(?![\w*])")
 
 
-def describe(doc: str | None) -> str:
-    """Return the first paragraph of a docstring as plain text, for ``--help`` (no reST markup)."""
-    first = (doc or "").strip().split("\n\n")[0]
-    text = _REST.sub(lambda m: next(g for g in m.groups() if g is not None), first)
+def describe(doc: str | None, starting: str = "") -> str:
+    """Return a paragraph of a docstring as plain text, for ``--help`` (no reST markup).
+
+    The first paragraph, or the first one that starts with ``starting``.
+    """
+    paragraphs = [p.strip() for p in (doc or "").strip().split("\n\n")]
+    chosen = next((p for p in paragraphs if p.startswith(starting)), "")
+    text = _REST.sub(lambda m: next(g for g in m.groups() if g is not None), chosen)
     return " ".join(text.split())
 
 

@@ -79,6 +79,7 @@ def register(subparsers: Any) -> None:
         "certify",
         help="run the certification suites and write JUnit, results.json, HTML and Markdown reports",
         description=describe(__doc__),
+        epilog=describe(__doc__, "Exit codes:"),
         usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [--port-base N] [-v] "
         "[-- PYTEST-ARGS...]",
     )

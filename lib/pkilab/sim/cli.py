@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def register(sub: Any) -> None:
         description="Start every simulated device of a testbed, print one line per device and 'ready', "
         "and serve until Ctrl-C or SIGTERM.",
     )
-    up.add_argument("--testbed", default=DEFAULT_TESTBED, help=f"testbed file (default {DEFAULT_TESTBED})")
+    up.add_argument("--testbed", default=None, help=f"testbed file (default: $PKILAB_TESTBED, else {DEFAULT_TESTBED})")
     up.add_argument("--pcap-dir", type=Path, default=None, help="write one pcap per virtual link here")
     up.add_argument(
         "--port-base",
@@ -103,6 +104,7 @@ def run_up(args: argparse.Namespace) -> int:
     from pkilab.sim.faults import FAULTS
     from pkilab.testbed import load
 
+    args.testbed = args.testbed or os.environ.get("PKILAB_TESTBED") or DEFAULT_TESTBED
     testbed = load(args.testbed, known_faults=FAULTS)
     if not testbed.simulated:
         raise UserError(f"{args.testbed}: not a simulated testbed (devices have no custom.sim)")
