@@ -1,11 +1,13 @@
-"""Interrupts win: a pytest plugin (registered by :mod:`pkilab.plugin`).
+"""Interrupts win: a pytest plugin (registered by :mod:`pkilab.plugin`; PYTEST_DONT_REWRITE: no asserts).
 
 A Ctrl-C that lands inside a test runs its ``finally:`` blocks and fixture finalizers, which
 restore the routers. When one of those restores fails (on real routers: a half-configured
 device; on any device: output it did not expect), its exception replaces the
 ``KeyboardInterrupt`` and pytest records an ordinary failure and goes on with the next test.
 Here the interrupt is put back: the restore's error is kept as a note on it, and pytest stops
-as it does for any Ctrl-C.
+as it does for any Ctrl-C. The finalizers of wider fixtures run when the interrupted session
+finishes; one that fails there is reported in one line, and the run still ends as interrupted
+(pytest's exit code 2), not with a traceback and exit code 1.
 
 SIGTERM is turned into the same interrupt (see :func:`terminate_as_interrupt`) by
 ``pkilab certify``'s pytest, so that a terminated run still unwinds its restores, stops the
@@ -15,6 +17,7 @@ simulated lab and writes its JUnit file.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Generator
 from types import FrameType
@@ -24,6 +27,8 @@ import pytest
 
 # The signal that interrupted the run, when it was one pkilab turned into KeyboardInterrupt.
 _received: list[int] = []
+# Whether this process's pytest session was interrupted (pytest_keyboard_interrupt was called).
+_interrupted: list[bool] = []
 
 
 def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
@@ -65,6 +70,34 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
     """Teardown: a finalizer's restore that failed after an interrupt does not hide it."""
     return (yield from _reraise_interrupt())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A new session: not interrupted yet."""
+    _interrupted.clear()
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Remember that the session was interrupted (pytest.exit() comes here too: it is not)."""
+    if isinstance(excinfo.value, KeyboardInterrupt):
+        _interrupted.append(True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, Any, Any]:
+    """An interrupted session's last finalizers: a failing restore is one line, the run stays interrupted."""
+    try:
+        return (yield)
+    except Exception as exc:
+        if not _interrupted:
+            raise
+        line = f"while unwinding after the interrupt: {type(exc).__name__}: {exc}"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.stderr)
+        return None
 
 
 def terminate_as_interrupt() -> None:

@@ -3,7 +3,8 @@
 Registered by entry point (``pytest11``) and by the root ``conftest.py``. Fixtures live in
 :mod:`pkilab.fixtures`. State is kept in ``config.stash``, not in globals.
 
-* ``--testbed FILE`` (default ``testbeds/sim.yaml``). The testbed is loaded and validated
+* ``--testbed FILE`` (default ``$PKILAB_TESTBED``, else pkilab's simulated lab: the ``sim.yaml``
+  shipped with pkilab, wherever pytest runs from). The testbed is loaded and validated
   before any test that needs a device runs; an invalid one stops the run with one line and
   pytest's usage-error exit code (4), before any connection.
 * A simulated testbed starts its lab in-process once per session (per xdist worker, on ports
@@ -22,13 +23,14 @@ import pytest
 
 from pkilab.errors import TestbedError
 from pkilab.plan import LabPlan
+from pkilab.resources import sim_testbed
 from pkilab.testbed import Testbed
 
 # interrupts: a Ctrl-C during a test wins over errors its restores raise while unwinding.
 # report.redact: failure reports masked with the run's secrets before pytest shows or writes them.
 pytest_plugins = ["pkilab.fixtures", "pkilab.interrupts", "pkilab.report.redact"]
 
-DEFAULT_TESTBED = "testbeds/sim.yaml"
+DEFAULT_TESTBED = str(sim_testbed())
 TESTBED_KEY = pytest.StashKey[Testbed]()
 TESTBED_ERROR_KEY = pytest.StashKey[TestbedError]()
 PLAN_KEY = pytest.StashKey[LabPlan]()
@@ -43,7 +45,9 @@ MARKERS = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add ``--testbed`` and ``--pcap-dir``."""
     group = parser.getgroup("pkilab")
-    group.addoption("--testbed", default=None, help=f"pyATS testbed file (default {DEFAULT_TESTBED})")
+    group.addoption(
+        "--testbed", default=None, help=f"pyATS testbed file (default: $PKILAB_TESTBED, else {DEFAULT_TESTBED})"
+    )
     group.addoption("--pcap-dir", default=None, help="simulated lab: write one pcap per virtual link here")
     group.addoption(
         "--plan", default=None, help="lab plan settings (YAML, the keys of custom.pkilab) overriding the testbed's"

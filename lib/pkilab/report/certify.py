@@ -1,13 +1,17 @@
 """``pkilab certify``: run the certification suites, show live progress, write the reports.
 
-The suites run in a pytest subprocess (so the pkilab plugin starts the simulated lab itself,
-exactly as under plain pytest or CI) with ``--junitxml`` and the progress plugin. Once pytest
-has finished, the JUnit file is enriched in place and ``results.json``, ``report.html`` and
-``report.md`` are written next to it; a summary table is printed.
+The suites — pkilab's own, shipped with it, unless --suites names others — run in a pytest
+subprocess, so that the pkilab plugin starts the simulated lab itself, exactly as under plain
+pytest or CI. Once pytest has finished, the JUnit file is enriched in place and results.json,
+report.html and report.md are written next to it (default: ./reports, in the current
+directory); a summary table is printed. An interrupted run (Ctrl-C, SIGINT, SIGTERM, SIGHUP)
+unwinds, stops its lab and still writes every report, marked interrupted, with the tests that
+did not run.
 
-Exit codes: 0 every test passed, 1 a test failed or errored (or the run was cut short by
-collection errors), 2 usage or testbed errors — the pkilab plugin reports a bad testbed as a
-pytest usage error (pytest exit code 4), printed here as one line.
+Exit codes: 0 every test passed; 1 a test failed or errored (or collection errors cut the run
+short); 2 usage or testbed errors (the pkilab plugin reports a bad testbed as a pytest usage
+error, printed here as one line); 128+N interrupted by signal N: 130 SIGINT (Ctrl-C), 143
+SIGTERM, 129 SIGHUP.
 """
 
 from __future__ import annotations
@@ -15,16 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
+import signal
 import sys
-import threading
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
+from junitparser import JUnitXml
 
 from pkilab.errors import PkilabError, TestbedError, UserError
 from pkilab.preflight import EXIT_PREFLIGHT
@@ -36,61 +40,89 @@ from pkilab.report.document import (
     build_report,
     write_reports,
 )
+from pkilab.report.incomplete import junit_from_log, mark_interrupted
 from pkilab.report.junit import enrich_junit, load_junit, properties, suites
 from pkilab.report.masking import build_masker
-from pkilab.report.model import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE, RunMetadata, TestResult
+from pkilab.report.model import (
+    OUTCOME_LABELS,
+    OUTCOMES,
+    PROP_PLAN,
+    PROP_TESTBED,
+    PROP_TESTBED_FILE,
+    RunMetadata,
+    TestResult,
+)
+from pkilab.report.runlog import RUN_LOG_OPTION, RunLog, read_run_log
+from pkilab.report.runner import PytestRun, run_pytest
+from pkilab.resources import suites_dir
 from pkilab.secrets import Masker
 
 DEFAULT_REPORTS = Path("reports")
-DEFAULT_SUITES = "suites"
 PROGRESS_PLUGIN = "pkilab.report.progress"
-_FALLBACK_TESTBED = "testbeds/sim.yaml"
+PORT_OFFSET_ENV = "PKILAB_PORT_OFFSET"
 
 # pytest's exit codes (pytest.ExitCode), named here so the mapping reads as a table.
 _PYTEST_OK, _PYTEST_FAILED, _PYTEST_INTERRUPTED, _PYTEST_INTERNAL, _PYTEST_USAGE, _PYTEST_NO_TESTS = range(6)
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-# pytest's terminal reporter shows a pytest.exit() message as "!!! _pytest.outcomes.Exit: MSG !!!".
-_EXIT_LINE = re.compile(r"^!+ _pytest\.outcomes\.Exit: (.*?) !+\s*$")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SIGNAL_BASE = 128  # + the signal number, as a shell reports a process a signal ended
 
 
 @dataclass(frozen=True)
 class CertifyOptions:
-    """What ``pkilab certify`` runs, and where it writes."""
+    """What ``pkilab certify`` runs, and where it writes (``suites`` empty: pkilab's own)."""
 
     testbed: Path | None = None
     reports: Path = DEFAULT_REPORTS
-    suites: tuple[str, ...] = (DEFAULT_SUITES,)
+    suites: tuple[str, ...] = ()
     workers: int | None = None
     pytest_args: tuple[str, ...] = ()
     title: str = "pkilab certification run"
+    port_base: int | None = None
+    verbose: bool = False
 
 
 def register(subparsers: Any) -> None:
     """Add ``certify`` to the ``pkilab`` command line."""
+    from pkilab.cli import describe
+
     parser = subparsers.add_parser(
         "certify",
         help="run the certification suites and write JUnit, results.json, HTML and Markdown reports",
-        description=(__doc__ or "").split("\n\n")[0],
-        usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [-- PYTEST-ARGS...]",
+        description=describe(__doc__),
+        epilog=describe(__doc__, "Exit codes:"),
+        usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [--port-base N] [-v] "
+        "[-- PYTEST-ARGS...]",
     )
-    parser.add_argument("--testbed", type=Path, metavar="FILE", help="pyATS testbed (default: the plugin's)")
+    parser.add_argument(
+        "--testbed",
+        type=Path,
+        metavar="FILE",
+        help="pyATS testbed (default: $PKILAB_TESTBED, else pkilab's simulated lab)",
+    )
     parser.add_argument(
         "--reports",
         type=Path,
         default=DEFAULT_REPORTS,
         metavar="DIR",
-        help="reports directory (default: reports)",
+        help="reports directory (default: ./reports, in the current directory)",
     )
     parser.add_argument(
         "--suites",
         action="append",
         metavar="PATH",
-        help="suite directory or file given to pytest (repeatable; default: suites)",
+        help=f"suite directory or file given to pytest (repeatable; default: pkilab's own, {suites_dir()})",
     )
     parser.add_argument(
         "-n", "--workers", type=int, metavar="N", help="run on N pytest-xdist workers with --dist loadgroup"
     )
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        metavar="N",
+        help="simulated lab: its ports start at N (each xdist worker's lab 100 higher than the last)",
+    )
     parser.add_argument("--title", default=CertifyOptions.title, help="report title")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the pytest command line first")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as is")
     parser.set_defaults(func=run_certify)
 
@@ -107,10 +139,12 @@ def run_certify(args: argparse.Namespace) -> int:
     options = CertifyOptions(
         testbed=args.testbed,
         reports=args.reports,
-        suites=tuple(args.suites or (DEFAULT_SUITES,)),
+        suites=tuple(args.suites or ()),
         workers=args.workers,
         pytest_args=tuple(extra),
         title=args.title,
+        port_base=args.port_base,
+        verbose=args.verbose,
     )
     return certify(options)
 
@@ -120,42 +154,73 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
 
     Raises:
         TestbedError: the testbed file is missing or is not YAML.
+        UserError: a suite path or --port-base is wrong.
     """
     out = out or sys.stdout
     if options.testbed is not None and not options.testbed.is_file():
         raise TestbedError(str(options.testbed), "no such file")
+    for suite in options.suites or (str(suites_dir()),):
+        if not Path(suite.split("::")[0]).exists():
+            raise UserError(f"{suite}: no such suite file or directory")
     testbed = options.testbed or default_testbed()
     metadata = RunMetadata(suite=_testbed_properties(testbed)) if testbed else RunMetadata()
     masker = build_masker([testbed] if testbed else [])
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if options.port_base is not None:
+        env[PORT_OFFSET_ENV] = str(_port_offset(testbed, options.port_base))
     options.reports.mkdir(parents=True, exist_ok=True)
     for name in (JUNIT_NAME, RESULTS_NAME, HTML_NAME, MARKDOWN_NAME):
         # A stale report from an earlier run must never pass for this one's.
         (options.reports / name).unlink(missing_ok=True)
-    command = pytest_command(options)
-    print(f"pkilab certify: {' '.join(command[2:])}", file=out, flush=True)
-    code, stderr, interrupted = _run(command, masker, out)
-    if code == _PYTEST_USAGE:
-        print(f"pkilab: error: {masker.mask(usage_error_line(stderr))}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="pkilab-certify-") as tmp:
+        log_path = Path(tmp) / "run.jsonl"
+        command = pytest_command(options, log_path)
+        if options.verbose:
+            print(f"pkilab certify: {' '.join(command[2:])}", file=out, flush=True)
+        run = run_pytest(command, masker, out, env)
+        log = read_run_log(log_path)
+    return _conclude(options, run, log, masker, metadata, out)
+
+
+def _conclude(
+    options: CertifyOptions, run: PytestRun, log: RunLog, masker: Masker, metadata: RunMetadata, out: IO[str]
+) -> int:
+    """Write the reports of a finished (or interrupted) pytest run; return the exit code."""
+    interrupted = run.received.name if run.received else log.interrupted
+    if run.code == _PYTEST_USAGE and not interrupted:
+        print(f"pkilab: error: {masker.mask(usage_error_line(run.stderr))}", file=sys.stderr)
         return EXIT_USAGE
-    if code == EXIT_PREFLIGHT and "pre-flight:" in stderr:
+    if run.code == EXIT_PREFLIGHT and "pre-flight:" in run.stderr:
         # The lab could not be reached or identified: no test ran, none failed.
-        print(f"pkilab: error: {masker.mask(usage_error_line(stderr))}", file=sys.stderr)
+        print(f"pkilab: error: {masker.mask(usage_error_line(run.stderr))}", file=sys.stderr)
         return EXIT_PREFLIGHT
-    if stderr.strip():
-        sys.stderr.write(masker.mask(stderr))
+    if run.stderr.strip():
+        sys.stderr.write(masker.mask(run.stderr))
     junit = options.reports / JUNIT_NAME
-    if not junit.is_file():
-        print(f"pkilab: error: pytest exited with {code} and wrote no {junit}", file=sys.stderr)
-        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
-    results = write_run_reports(junit, options.reports, masker, metadata, options.title)
-    print_summary(results, options.reports, out, masker)
+    if junit.is_file():
+        xml = load_junit(junit)
+    elif interrupted or log.finished:
+        xml = junit_from_log(log)  # pytest was killed before it wrote its own
+    else:
+        print(f"pkilab: error: pytest exited with {run.code} and wrote no {junit}", file=sys.stderr)
+        return EXIT_FAILED
+    results = write_run_reports(xml, options.reports, masker, metadata, options.title, log, interrupted)
+    print_summary(results, options.reports, out, masker, interrupted)
     if interrupted:
-        return EXIT_INTERRUPTED
-    if code == _PYTEST_NO_TESTS:
-        print(f"pkilab: error: no tests collected from {', '.join(options.suites)}", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + _signal_number(interrupted)
+    if run.code == _PYTEST_NO_TESTS:
+        where = ", ".join(options.suites) or str(suites_dir())
+        print(f"pkilab: error: no tests collected from {where}", file=sys.stderr)
         return EXIT_USAGE
     failed = any(r.outcome in ("failed", "error") for r in results)
-    return EXIT_OK if code == _PYTEST_OK and not failed else EXIT_FAILED
+    return EXIT_OK if run.code == _PYTEST_OK and not failed else EXIT_FAILED
+
+
+def _signal_number(name: str) -> int:
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        return int(signal.SIGINT)
 
 
 def default_testbed() -> Path | None:
@@ -164,35 +229,50 @@ def default_testbed() -> Path | None:
     ``certify`` reads it only for its secrets (to mask them) and its name; the plugin itself
     resolves the default again inside pytest.
     """
-    try:
-        from pkilab import plugin
+    from pkilab.plugin import DEFAULT_TESTBED
 
-        default = str(plugin.DEFAULT_TESTBED)
-    except (ImportError, AttributeError):
-        default = _FALLBACK_TESTBED
-    path = Path(os.environ.get("PKILAB_TESTBED") or default)
+    path = Path(os.environ.get("PKILAB_TESTBED") or DEFAULT_TESTBED)
     return path if path.is_file() else None
 
 
-def pytest_command(options: CertifyOptions) -> list[str]:
+def _port_offset(testbed: Path | None, base: int) -> int:
+    from pkilab.sim.cli import port_offset
+    from pkilab.testbed import load
+
+    if testbed is None:
+        raise UserError("--port-base: no testbed (give --testbed)")
+    return port_offset(load(testbed), base)
+
+
+def pytest_command(options: CertifyOptions, run_log: Path) -> list[str]:
     """Return the pytest command line of a certification run."""
-    command = [sys.executable, "-m", "pytest", *options.suites]
+    own = not options.suites
+    command = [sys.executable, "-m", "pytest", *(options.suites or (str(suites_dir()),))]
+    if own:
+        # Node ids read suites/test_….py wherever pkilab is installed, and whatever the directory.
+        command += ["--rootdir", str(suites_dir().parent)]
     if options.testbed is not None:
         command += ["--testbed", str(options.testbed)]
     command += [
         f"--junitxml={options.reports / JUNIT_NAME}",
+        # The project's pytest settings, for suites run outside pkilab's checkout (no ini file).
+        "-p",
+        "no:cacheprovider",
+        "--strict-markers",
+        "-o",
+        "xfail_strict=true",
         "-o",
         "junit_family=xunit2",
-        # Failed tests' output (where the plugin puts the device transcript) into system-out,
-        # also when the suites run outside pkilab's own project (no pkilab ini then).
+        # Failed tests' output (where the plugin puts the device transcript) into system-out.
         "-o",
         "junit_logging=system-out",
         "-o",
         "junit_log_passing_tests=false",
         "-p",
         PROGRESS_PLUGIN,
-        # The progress plugin prints one line per test; pytest's letters, percentages and
-        # failure sections would interleave with it (failures are in the reports).
+        f"{RUN_LOG_OPTION}={run_log}",
+        # The progress plugin prints one line per test and the warnings; pytest's letters,
+        # percentages and failure sections would interleave with it (failures are in the reports).
         "-q",
         "--no-header",
         "--no-summary",
@@ -202,41 +282,6 @@ def pytest_command(options: CertifyOptions) -> list[str]:
     if options.workers is not None:
         command += ["-n", str(options.workers), "--dist", "loadgroup"]
     return command + list(options.pytest_args)
-
-
-def _run(command: Sequence[str], masker: Masker, out: IO[str]) -> tuple[int, str, bool]:
-    """Run pytest, relaying its stdout live (masked); return (exit code, stderr, interrupted).
-
-    A ``pytest.exit`` message (how the plugin stops on a bad testbed) is printed by pytest's
-    terminal reporter on stdout; it is held back and returned with stderr, to be reported as
-    one line.
-    """
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    stderr = proc.stderr
-    chunks: list[str] = []
-    reader = threading.Thread(target=lambda: chunks.extend(stderr), daemon=True)
-    reader.start()
-    held: list[str] = []
-    interrupted = False
-    try:
-        for line in proc.stdout:
-            match = _EXIT_LINE.match(line)
-            if match:
-                held.append(f"Exit: {match.group(1)}\n")
-                continue
-            out.write(masker.mask(line))
-            out.flush()
-        code = proc.wait()
-    except KeyboardInterrupt:
-        # The terminal sent SIGINT to pytest too: let it finish its teardown and JUnit file.
-        interrupted = True
-        code = proc.wait()
-    reader.join(timeout=10)
-    return code, "".join(chunks + held), interrupted
 
 
 def usage_error_line(stderr: str) -> str:
@@ -280,36 +325,45 @@ def _testbed_properties(path: Path) -> dict[str, str]:
 
 
 def write_run_reports(
-    junit: Path, reports: Path, masker: Masker, metadata: RunMetadata, title: str
+    xml: JUnitXml,
+    reports: Path,
+    masker: Masker,
+    metadata: RunMetadata,
+    title: str,
+    log: RunLog | None = None,
+    interrupted: str | None = None,
 ) -> list[TestResult]:
-    """Enrich ``junit`` in place and write the other reports next to it; return the results."""
-    xml = load_junit(junit)
+    """Enrich ``xml`` (marked interrupted when it was), write every report into ``reports``; return the results."""
     first_suite = next((properties(s) for s in suites(xml)), {})
     label = first_suite.get(PROP_TESTBED) or metadata.suite.get(PROP_TESTBED) or reports.name
     xml = enrich_junit(xml, masker, metadata, run=label)
-    report = build_report([(label, str(junit), xml)], title=title)
+    if interrupted:
+        xml = mark_interrupted(xml, log or RunLog(), interrupted)
+    report = build_report([(label, str(reports / JUNIT_NAME), xml)], title=title)
     write_reports(report, reports, masker, junit=xml)
     return list(report.results)
 
 
-def print_summary(results: Sequence[TestResult], reports: Path, out: IO[str], masker: Masker) -> None:
-    """Print the per-module summary table, the failed tests and where the reports are."""
+def print_summary(
+    results: Sequence[TestResult], reports: Path, out: IO[str], masker: Masker, interrupted: str | None = None
+) -> None:
+    """Print the per-module summary table, the failed and not-run tests and where the reports are."""
+    shown = [o for o in OUTCOMES if o != "notrun" or any(r.outcome == o for r in results)]
     rows: dict[str, dict[str, float]] = {}
     for r in results:
-        row = rows.setdefault(
-            r.nodeid.split("::")[0], dict.fromkeys(("passed", "failed", "error", "skipped", "time"), 0)
-        )
+        row = rows.setdefault(r.nodeid.split("::")[0], dict.fromkeys((*OUTCOMES, "time"), 0.0))
         row[r.outcome] += 1
         row["time"] += r.duration
     width = max([len("Total"), len("Suite"), *(len(k) for k in rows)])
-    header = f"{'Suite':<{width}}  {'Passed':>6} {'Failed':>6} {'Errors':>6} {'Skipped':>7} {'Time':>8}"
+    heads = [OUTCOME_LABELS[o].capitalize() for o in shown]
+    header = f"{'Suite':<{width}}  " + " ".join(f"{h:>7}" for h in heads) + f" {'Time':>8}"
     lines = ["", "Summary", header, "-" * len(header)]
-    total = dict.fromkeys(("passed", "failed", "error", "skipped", "time"), 0.0)
+    total = dict.fromkeys((*OUTCOMES, "time"), 0.0)
     for name, row in rows.items():
-        lines.append(_summary_line(name, row, width))
+        lines.append(_summary_line(name, row, width, shown))
         for key in total:
             total[key] += row[key]
-    lines += ["-" * len(header), _summary_line("Total", total, width)]
+    lines += ["-" * len(header), _summary_line("Total", total, width, shown)]
     bad = [r for r in results if r.outcome in ("failed", "error")]
     if bad:
         lines += ["", "Failed:"]
@@ -317,6 +371,10 @@ def print_summary(results: Sequence[TestResult], reports: Path, out: IO[str], ma
             where = f" [{', '.join(r.devices)}]" if r.devices else ""
             first = (r.message or "").splitlines()[0] if r.message else ""
             lines.append(f"  {r.outcome.upper():<6} {r.nodeid}{where}  {first}")
+    if interrupted:
+        not_run = [r for r in results if r.outcome == "notrun"]
+        lines += ["", f"INTERRUPTED ({interrupted}): {len(not_run)} of {len(results)} tests did not run or finish:"]
+        lines += [f"  NOT RUN {r.nodeid}" for r in not_run]
     lines += [
         "",
         "Reports: " + ", ".join(str(reports / n) for n in (JUNIT_NAME, RESULTS_NAME, HTML_NAME, MARKDOWN_NAME)),
@@ -324,8 +382,5 @@ def print_summary(results: Sequence[TestResult], reports: Path, out: IO[str], ma
     print(masker.mask("\n".join(lines)), file=out, flush=True)
 
 
-def _summary_line(name: str, row: dict[str, float], width: int) -> str:
-    return (
-        f"{name:<{width}}  {int(row['passed']):>6} {int(row['failed']):>6} {int(row['error']):>6} "
-        f"{int(row['skipped']):>7} {row['time']:>7.1f}s"
-    )
+def _summary_line(name: str, row: dict[str, float], width: int, shown: Sequence[str]) -> str:
+    return f"{name:<{width}}  " + " ".join(f"{int(row[o]):>7}" for o in shown) + f" {row['time']:>7.1f}s"

@@ -31,12 +31,18 @@ class RunSource:
 
 def register(subparsers: Any) -> None:
     """Add ``report merge`` to the ``pkilab`` command line."""
-    report = subparsers.add_parser("report", help="merge and render JUnit reports")
-    sub = report.add_subparsers(dest="report_command", metavar="ACTION")
+    from pkilab.cli import describe, require_action
+
+    report = subparsers.add_parser(
+        "report",
+        help="merge and render JUnit reports",
+        description="Merge and render the JUnit reports of certification runs.",
+    )
+    sub = report.add_subparsers(dest="report_command", title="actions", metavar="ACTION")
     merge = sub.add_parser(
         "merge",
         help="merge runs/shards/pods into a certification matrix (Markdown and HTML)",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description=describe(__doc__),
     )
     merge.add_argument("runs", nargs="+", metavar="RUN", help="JUnit file or directory, optionally LABEL=PATH")
     merge.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output directory")
@@ -51,12 +57,7 @@ def register(subparsers: Any) -> None:
     merge.add_argument("--title", default=DEFAULT_TITLE, help="report title")
     merge.add_argument("--strict", action="store_true", help="exit 1 when a cell failed, errored or is flaky")
     merge.set_defaults(func=run_merge)
-    report.set_defaults(func=lambda args: _missing_action(report))
-
-
-def _missing_action(parser: argparse.ArgumentParser) -> int:
-    parser.print_usage()
-    return 2
+    require_action(report, sub)
 
 
 def run_merge(args: argparse.Namespace) -> int:

@@ -16,9 +16,9 @@ from pathlib import Path
 from junitparser import JUnitXml
 
 from pkilab import __version__
-from pkilab.report.junit import read_results, suite_info, suites, write_junit
+from pkilab.report.junit import properties, read_results, suite_info, suites, write_junit
 from pkilab.report.matrix import Matrix, build_matrix
-from pkilab.report.model import OUTCOMES, Outcome, SuiteInfo, TestResult
+from pkilab.report.model import OUTCOMES, PROP_INTERRUPTED, Outcome, SuiteInfo, TestResult
 from pkilab.secrets import Masker
 
 JUNIT_NAME = "junit.xml"
@@ -29,13 +29,17 @@ MARKDOWN_NAME = "report.md"
 
 @dataclass(frozen=True)
 class RunInfo:
-    """One run (a ``pkilab certify``, a CI shard, a pod) of a report."""
+    """One run (a ``pkilab certify``, a CI shard, a pod) of a report.
+
+    ``interrupted`` names the signal that cut the run short (None for a complete run).
+    """
 
     label: str
     source: str
     suites: tuple[SuiteInfo, ...]
     totals: dict[Outcome, int]
     duration: float
+    interrupted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,14 @@ class Report:
             totals[result.outcome] += 1
         return totals
 
+    def interrupted(self) -> tuple[RunInfo, ...]:
+        """Return the runs that were cut short."""
+        return tuple(run for run in self.runs if run.interrupted)
+
+    def not_run(self) -> tuple[TestResult, ...]:
+        """Return the tests of interrupted runs that never ran or never finished."""
+        return tuple(r for r in self.results if r.outcome == "notrun")
+
 
 def build_report(runs: Sequence[tuple[str, str, JUnitXml]], title: str) -> Report:
     """Build a report from enriched runs given as (label, source path, JUnit)."""
@@ -72,6 +84,7 @@ def build_report(runs: Sequence[tuple[str, str, JUnitXml]], title: str) -> Repor
                 suites=tuple(suite_info(s) for s in suites(xml)),
                 totals=totals,
                 duration=sum(r.duration for r in run_results),
+                interrupted=next((p for s in suites(xml) if (p := properties(s).get(PROP_INTERRUPTED))), None),
             )
         )
         results.extend(run_results)
@@ -90,6 +103,7 @@ def results_document(report: Report) -> dict[str, object]:
         "format": "pkilab-results/1",
         "generator": f"pkilab {__version__}",
         "generated": report.generated,
+        "complete": not report.interrupted(),
         "runs": [
             {
                 "label": run.label,
@@ -107,6 +121,7 @@ def results_document(report: Report) -> dict[str, object]:
                     for suite in run.suites
                 ],
                 "totals": run.totals,
+                "interrupted": run.interrupted,
             }
             for run in report.runs
         ],

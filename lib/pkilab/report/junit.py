@@ -6,6 +6,9 @@ campaigns consume:
 * one ``<testcase>`` per test: pytest writes a second testcase with the same name when a
   test fails and its teardown errors too; the two are folded into one, the teardown error
   kept in ``system-err``;
+* no nameless ``<testcase>``: pytest writes one, with no result (a pass to any reader), for a
+  test interrupted after its setup; it is dropped and the suite marked ``interrupted`` (the
+  test is listed as not run when the run log names it, see :mod:`pkilab.report.incomplete`);
 * ``classname`` + ``name`` unique within the file (parametrized ids kept; a repeated name
   gets a ``#N`` suffix, or the run label in a merged file);
 * properties filled from a :class:`~pkilab.report.model.RunMetadata` store where pytest
@@ -29,9 +32,11 @@ from junitparser import Error, Failure, JUnitXml, Property, Skipped, TestCase, T
 
 from pkilab.errors import UserError
 from pkilab.report.model import (
+    NOT_RUN_TYPE,
     PROP_DEVICE_PREFIX,
     PROP_DEVICES,
     PROP_IMAGE,
+    PROP_INTERRUPTED,
     PROP_NODEID,
     PROP_PLAN,
     PROP_RUN,
@@ -51,6 +56,8 @@ from pkilab.secrets import Masker
 # Characters XML 1.0 cannot carry; a device transcript may contain them (BEL, ESC…).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TEARDOWN_MESSAGE = re.compile(r"^failed on teardown", re.IGNORECASE)
+# The `interrupted` value of a run known to be cut short only by the nameless testcase pytest left.
+UNKNOWN_INTERRUPT = "unknown signal"
 
 
 def xml_safe(text: str) -> str:
@@ -155,12 +162,14 @@ def _known(image: str | None) -> str | None:
 
 
 def case_outcome(case: TestCase) -> Outcome:
-    """Return the outcome of a testcase: error, failed, skipped or passed."""
+    """Return the outcome of a testcase: error, failed, notrun, skipped or passed."""
     results = case.result
     if any(isinstance(r, Error) for r in results):
         return "error"
     if any(isinstance(r, Failure) for r in results):
         return "failed"
+    if any(isinstance(r, Skipped) and r.type == NOT_RUN_TYPE for r in results):
+        return "notrun"
     if any(isinstance(r, Skipped) for r in results):
         return "skipped"
     return "passed"
@@ -190,6 +199,8 @@ def enrich_junit(
     meta = metadata or RunMetadata()
     for suite in suites(xml):
         suite_props = {**meta.suite, **_lifted(suite), **properties(suite)}
+        if _drop_nameless(suite):
+            suite_props.setdefault(PROP_INTERRUPTED, UNKNOWN_INTERRUPT)
         set_properties(suite, _mask_mapping(suite_props, masker))
         info = suite_info(suite)
         _fold_duplicates(suite)
@@ -203,6 +214,14 @@ def enrich_junit(
     unique_names(xml)
     update_statistics(xml)
     return xml
+
+
+def _drop_nameless(suite: TestSuite) -> int:
+    """Remove the testcases without name or classname; return how many there were."""
+    nameless = [case for case in suite if not case.name and not case.classname]
+    for case in nameless:
+        suite._elem.remove(case._elem)
+    return len(nameless)
 
 
 def _lifted(suite: TestSuite) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 A cell aggregates every result of one test on one column, across runs, shards and pods. A
 test that both passed and failed (or errored) for the same image is **flaky**: neither a
-pass nor a failure can be certified for it.
+pass nor a failure can be certified for it. A test an interrupted run never ran (``notrun``)
+counts only where no run ran it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Literal
 
 from pkilab.report.model import TestResult
 
-CellStatus = Literal["pass", "fail", "error", "skip", "flaky"]
+CellStatus = Literal["pass", "fail", "error", "skip", "flaky", "notrun"]
 
-STATUSES: tuple[CellStatus, ...] = ("pass", "fail", "error", "flaky", "skip")
+STATUSES: tuple[CellStatus, ...] = ("pass", "fail", "error", "flaky", "skip", "notrun")
 
 
 def anchor_for(result: TestResult) -> str:
@@ -39,12 +40,16 @@ class Cell:
 
     def label(self) -> str:
         """Return the text of the cell: its status, with counts when several runs met."""
+        return ("not run" if self.status == "notrun" else self.status) + self.counts()
+
+    def counts(self) -> str:
+        """Return what :meth:`label` adds to the status: `` x2``, `` 1/2 passed``, or nothing."""
         if len(self.results) == 1:
-            return self.status
+            return ""
         if self.status == "flaky":
             passed = sum(r.outcome == "passed" for r in self.results)
-            return f"flaky {passed}/{len(self.results)} passed"
-        return f"{self.status} x{len(self.results)}"
+            return f" {passed}/{len(self.results)} passed"
+        return f" x{len(self.results)}"
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,9 @@ def cell_status(results: Iterable[TestResult]) -> CellStatus:
         return "error"
     if "passed" in outcomes:
         return "pass"
-    return "skip"
+    if "skipped" in outcomes:
+        return "skip"
+    return "notrun"
 
 
 def build_matrix(results: Iterable[TestResult]) -> Matrix:
@@ -104,11 +111,16 @@ def build_matrix(results: Iterable[TestResult]) -> Matrix:
         Row(
             test=nodeid,
             seed_section=sections.get(nodeid),
-            cells={col: Cell(cell_status(rs), tuple(rs)) for col, rs in by_column.items()},
+            cells={col: _cell(rs) for col, rs in by_column.items()},
         )
         for nodeid, by_column in grouped.items()
     )
     return Matrix(columns=tuple(sorted(columns, key=natural_key)), rows=rows)
+
+
+def _cell(results: list[TestResult]) -> Cell:
+    ran = tuple(r for r in results if r.outcome != "notrun") or tuple(results)
+    return Cell(cell_status(ran), ran)
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:

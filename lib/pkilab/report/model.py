@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
+Outcome = Literal["passed", "failed", "error", "skipped", "notrun"]
 
-OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped", "notrun")
+# How an outcome is written for people (tables, summaries).
+OUTCOME_LABELS: dict[Outcome, str] = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "errors",
+    "skipped": "skipped",
+    "notrun": "not run",
+}
 
 # JUnit testsuite property names (the plugin's contract, see docs/reports.md).
 PROP_TESTBED = "testbed"
@@ -28,6 +36,10 @@ PROP_NODEID = "nodeid"
 PROP_IMAGE = "image"
 PROP_RUN = "run"
 PROP_XDIST_GROUP = "xdist_group"
+# Written by `pkilab certify` when the run was interrupted: the signal (suite property), and the
+# JUnit `<skipped type=…>` of a test that never ran or never finished (outcome "notrun").
+PROP_INTERRUPTED = "interrupted"
+NOT_RUN_TYPE = "pkilab.notrun"
 
 # pytest-xdist's --dist loadgroup appends "@<group>" to node ids; it names a worker
 # placement, not a different test, so rows of a matrix must not depend on it.

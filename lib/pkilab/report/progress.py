@@ -7,10 +7,19 @@ are suppressed (the outcome categories, and so pytest's counts, are left alone).
 
 Under pytest-xdist the lines are printed by the controller; workers only attach the roles of
 each test to its report, where xdist carries them to the controller.
+
+With ``--pkilab-run-log FILE`` (``pkilab certify`` gives it) the controller also keeps the run
+log (:mod:`pkilab.report.runlog`), and every process of the run turns SIGTERM into the same
+interrupt as Ctrl-C, so that a terminated run unwinds its restores and writes its JUnit file.
+Warnings are printed, masked, one line each, at the end of the run (``--no-summary`` would hide
+pytest's own warnings summary).
 """
 
 from __future__ import annotations
 
+import signal
+import warnings
+from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +28,9 @@ from typing import Any
 import pytest
 
 from pkilab.errors import TestbedError
+from pkilab.interrupts import received_signal, terminate_as_interrupt
 from pkilab.report.masking import build_masker
+from pkilab.report.runlog import RUN_LOG_OPTION, RunLogWriter, node_id
 from pkilab.secrets import Masker
 
 _ROLES_ATTR = "pkilab_roles"
@@ -45,17 +56,54 @@ class _Progress:
         self.total: int | None = None
         self.done = 0
         self.tests: dict[str, _Test] = {}
+        self.warnings: Counter[str] = Counter()
+        path = config.getoption(RUN_LOG_OPTION, default=None)
+        self.log = RunLogWriter(Path(path)) if path else None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Remember how many tests will run (without xdist)."""
         if session.items:
             self.total = len(session.items)
+            self._collected([item.nodeid for item in session.items])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """Remember how many tests will run (with xdist, every worker collects them all)."""
+        if self.total is None:
+            self._collected(ids)
         self.total = len(ids)
+
+    def _collected(self, ids: list[str]) -> None:
+        if self.log is not None:
+            self.log.write(collected=[node_id(i) for i in ids])
+
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        """Log that a test started: an interrupt from here on leaves it without a verdict."""
+        if self.log is not None:
+            self.log.write(started=node_id(nodeid))
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Log the interrupt and the signal that caused it (pytest.exit() comes here too: not an interrupt)."""
+        if self.log is not None and isinstance(excinfo.value, KeyboardInterrupt):
+            signum = received_signal() or signal.SIGINT
+            self.log.write(interrupted=signal.Signals(signum).name)
+
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, nodeid: str) -> None:
+        """Keep each warning (on the controller, xdist workers' ones too) for the end of the run."""
+        category = getattr(warning_message.category, "__name__", "Warning")
+        text = str(warning_message.message).strip().splitlines()
+        where = f"{Path(warning_message.filename).name}:{warning_message.lineno}"
+        self.warnings[f"{category}: {text[0] if text else ''} ({where})"] += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Print the warnings; close the run log."""
+        for text, count in self.warnings.items():
+            times = f" [{count} times]" if count > 1 else ""
+            self._write(self.masker.mask(f"WARNING  {text}{times}"))
+        if self.log is not None:
+            self.log.write(exitstatus=int(exitstatus))
+            self.log.close()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: Any) -> Generator[None, Any, Any]:
@@ -78,7 +126,15 @@ class _Progress:
             test.message = _first_line(report)
         if report.when == "teardown":
             self.done += 1
-            self._print_test(report.nodeid, self.tests.pop(report.nodeid))
+            test = self.tests.pop(report.nodeid)
+            self._print_test(node_id(report.nodeid), test)
+            if self.log is not None:
+                self.log.write(
+                    finished=node_id(report.nodeid),
+                    outcome=test.outcome or "PASSED",
+                    duration=round(test.duration, 3),
+                    message=self.masker.mask(test.message),
+                )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Print collection errors, which no test line would show."""
@@ -120,8 +176,17 @@ def _masker_for(config: pytest.Config) -> Masker:
     return Masker()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--pkilab-run-log``."""
+    parser.getgroup("pkilab").addoption(
+        RUN_LOG_OPTION, default=None, metavar="FILE", help="pkilab certify: append the run log (JSON lines) here"
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the display on the controller (xdist workers print nothing)."""
+    """Register the display on the controller (xdist workers print nothing); SIGTERM interrupts."""
+    if config.getoption(RUN_LOG_OPTION, default=None):
+        terminate_as_interrupt()
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_Progress(config), _PLUGIN_NAME)
 

@@ -10,10 +10,10 @@ from html import escape
 
 from pkilab.report.document import Report, RunInfo
 from pkilab.report.matrix import Cell, anchor_for
-from pkilab.report.model import TestResult
+from pkilab.report.model import OUTCOME_LABELS, OUTCOMES, TestResult
 
 _CSS = """
-:root { --pass:#1a7f37; --fail:#cf222e; --error:#bc4c00; --flaky:#8250df; --skip:#6e7781; }
+:root { --pass:#1a7f37; --fail:#cf222e; --error:#bc4c00; --flaky:#8250df; --skip:#6e7781; --notrun:#9a6700; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #1f2328;
        background: #ffffff; }
@@ -33,8 +33,11 @@ td.cell a { color: #fff; }
 .s-flaky { background: repeating-linear-gradient(45deg, var(--flaky), var(--flaky) 8px, #a475f9 8px,
            #a475f9 16px); }
 .s-none { background: #eaeef2; color: #59636e !important; font-weight: 400; }
+.s-notrun { background: var(--notrun); }
 .o-passed { color: var(--pass); } .o-failed { color: var(--fail); } .o-error { color: var(--error); }
-.o-skipped { color: var(--skip); }
+.o-skipped { color: var(--skip); } .o-notrun { color: var(--notrun); }
+.interrupted { border: 2px solid var(--notrun); background: #fff8c5; border-radius: 6px; padding: 8px 14px;
+               font-weight: 600; }
 section.failure { border: 1px solid #d1d9e0; border-left: 6px solid var(--fail); border-radius: 6px;
                   padding: 8px 14px; margin: 14px 0; }
 section.failure:target { outline: 3px solid #0969da; }
@@ -42,12 +45,12 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap
       font-size: 12px; max-height: 600px; }
 """
 
-_TOTAL_LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
 _TOTAL_COLOURS = {
     "passed": "var(--pass)",
     "failed": "var(--fail)",
     "error": "var(--error)",
     "skipped": "var(--skip)",
+    "notrun": "var(--notrun)",
 }
 
 
@@ -62,6 +65,12 @@ def render_html(report: Report) -> str:
         f"<h1>{e(report.title)}</h1>",
         f'<p class="muted">Generated {e(report.generated)} from {len(report.runs)} run(s), '
         f"{len(report.results)} result(s).</p>",
+        *(
+            f'<p class="interrupted">INTERRUPTED ({e(run.interrupted or "")}): run {e(run.label)} was cut short; '
+            f"{run.totals['notrun']} of {sum(run.totals.values())} tests did not run or did not finish "
+            "(outcome &ldquo;not run&rdquo; below). Its results are incomplete.</p>"
+            for run in report.interrupted()
+        ),
         _totals(report),
         "<h2>Certification matrix</h2>",
         _matrix(report),
@@ -81,8 +90,9 @@ def render_html(report: Report) -> str:
 def _totals(report: Report) -> str:
     totals = report.totals()
     boxes = [
-        f'<div class="total" style="background:{_TOTAL_COLOURS[o]}"><b>{n}</b>{_TOTAL_LABELS[o]}</div>'
-        for o, n in totals.items()
+        f'<div class="total" style="background:{_TOTAL_COLOURS[o]}"><b>{totals[o]}</b>{OUTCOME_LABELS[o]}</div>'
+        for o in OUTCOMES
+        if o != "notrun" or totals[o]
     ]
     flaky = report.matrix.counts()["flaky"]
     boxes.append(f'<div class="total s-flaky"><b>{flaky}</b>flaky cells</div>')
@@ -127,24 +137,25 @@ def _runs(runs: tuple[RunInfo, ...]) -> str:
                 for d in suite.devices
             )
             t = run.totals
+            label = run.label + (f" (interrupted: {run.interrupted})" if run.interrupted else "")
             rows.append(
-                f"<tr><td>{escape(run.label)}</td><td>{escape(suite.testbed or '?')}</td>"
+                f"<tr><td>{escape(label)}</td><td>{escape(suite.testbed or '?')}</td>"
                 f"<td>{escape(suite.testbed_file or '—')}<br><small>{escape(suite.plan_summary())}</small></td>"
                 f"<td>{devices or '—'}</td>"
-                f"<td>{t['passed']}</td><td>{t['failed']}</td><td>{t['error']}</td><td>{t['skipped']}</td>"
-                f"<td>{run.duration:.1f} s</td></tr>"
+                + "".join(f"<td>{t[o]}</td>" for o in OUTCOMES)
+                + f"<td>{run.duration:.1f} s</td></tr>"
             )
+    heads = "".join(f"<th>{OUTCOME_LABELS[o].capitalize()}</th>" for o in OUTCOMES)
     return (
-        "<table><thead><tr><th>Run</th><th>Testbed</th><th>Testbed file</th><th>Devices</th><th>Passed</th>"
-        f"<th>Failed</th><th>Errors</th><th>Skipped</th><th>Time</th></tr></thead><tbody>{''.join(rows)}</tbody>"
-        "</table>"
+        "<table><thead><tr><th>Run</th><th>Testbed</th><th>Testbed file</th><th>Devices</th>"
+        f"{heads}<th>Time</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
 def _results(results: tuple[TestResult, ...]) -> str:
     rows = []
     for r in results:
-        outcome = escape(r.outcome)
+        outcome = escape(OUTCOME_LABELS[r.outcome] if r.outcome == "notrun" else r.outcome)
         if r.outcome in ("failed", "error"):
             outcome = f'<a href="#{anchor_for(r)}">{outcome}</a>'
         message = escape((r.message or "").splitlines()[0] if r.message else "")

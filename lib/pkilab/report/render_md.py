@@ -9,7 +9,7 @@ import re
 
 from pkilab.report.document import Report
 from pkilab.report.matrix import Cell, anchor_for
-from pkilab.report.model import TestResult
+from pkilab.report.model import OUTCOME_LABELS, OUTCOMES, TestResult
 
 _STATUS_TEXT = {
     "pass": "pass",
@@ -17,6 +17,7 @@ _STATUS_TEXT = {
     "error": "**ERROR**",
     "flaky": "**FLAKY**",
     "skip": "skip",
+    "notrun": "not run",
 }
 
 
@@ -42,10 +43,7 @@ def _block(text: str) -> str:
 def _render_cell(cell: Cell | None) -> str:
     if cell is None:
         return "—"
-    text = _STATUS_TEXT[cell.status]
-    suffix = cell.label()[len(cell.status) :].strip()
-    if suffix:
-        text += f" {suffix}"
+    text = _STATUS_TEXT[cell.status] + cell.counts()
     failing = cell.failing()
     if len(failing) == 1:
         return f"[{text}](#{anchor_for(failing[0])})"
@@ -57,28 +55,40 @@ def _render_cell(cell: Cell | None) -> str:
 def render_markdown(report: Report) -> str:
     """Return the Markdown report."""
     out: list[str] = [f"# {report.title}", "", f"Generated {report.generated}.", ""]
+    for run in report.interrupted():
+        out += [
+            f"> **INTERRUPTED** ({run.interrupted}): run {_cell(run.label)} was cut short; "
+            f"{run.totals['notrun']} of {sum(run.totals.values())} tests did not run or did not finish "
+            "(listed under *Not run*). Its results are incomplete.",
+            "",
+        ]
     totals = report.totals()
     counts = report.matrix.counts()
+    shown = [o for o in OUTCOMES if o != "notrun" or totals[o]]
     out.append(
-        f"**{len(report.results)} results**: {totals['passed']} passed, {totals['failed']} failed, "
-        f"{totals['error']} errors, {totals['skipped']} skipped; {counts['flaky']} flaky cells."
+        f"**{len(report.results)} results**: "
+        + ", ".join(f"{totals[o]} {OUTCOME_LABELS[o]}" for o in shown)
+        + f"; {counts['flaky']} flaky cells."
     )
     out += [
         "",
         "## Runs",
         "",
-        "| Run | Testbed | Devices (role, platform, image) | Passed | Failed | Errors | Skipped |",
+        "| Run | Testbed | Devices (role, platform, image) | "
+        + " | ".join(OUTCOME_LABELS[o].capitalize() for o in shown)
+        + " |",
     ]
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|" + "---|" * len(shown))
     for run in report.runs:
         testbeds = ", ".join(s.testbed or "?" for s in run.suites) or "?"
         devices = "; ".join(
             f"{d.name} ({d.role or '?'}, {d.platform or '?'}, {d.image or '?'})" for s in run.suites for d in s.devices
         )
-        t = run.totals
+        label = run.label + (f" (interrupted: {run.interrupted})" if run.interrupted else "")
         out.append(
-            f"| {_cell(run.label)} | {_cell(testbeds)} | {_cell(devices or '—')} "
-            f"| {t['passed']} | {t['failed']} | {t['error']} | {t['skipped']} |"
+            f"| {_cell(label)} | {_cell(testbeds)} | {_cell(devices or '—')} | "
+            + " | ".join(str(run.totals[o]) for o in shown)
+            + " |"
         )
     plans = [(s.testbed or "?", s.plan_summary()) for run in report.runs for s in run.suites if s.plan]
     if plans:
@@ -96,6 +106,9 @@ def render_markdown(report: Report) -> str:
         out += ["", "## Failures", ""]
         for result in failing:
             out += _render_failure(result)
+    if report.not_run():
+        out += ["", "## Not run", ""]
+        out += [f"- {_code(r.nodeid)} (run {r.run}): {r.message or 'not run'}" for r in report.not_run()]
     return "\n".join(out) + "\n"
 
 

@@ -1,26 +1,50 @@
-"""``pkilab sim up|faults``: run the simulated lab in the foreground, list fault switches."""
+"""``pkilab sim up|faults``: run the simulated lab in the foreground, list its fault switches.
+
+``sim up`` starts every device of a simulated testbed (default: pkilab's own simulated lab),
+prints one line per device and ``ready``, and serves until Ctrl-C or SIGTERM.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pkilab.errors import SimError, UserError
+from pkilab.resources import sim_testbed
 
-DEFAULT_TESTBED = "testbeds/sim.yaml"
+if TYPE_CHECKING:
+    from pkilab.testbed import Testbed
+
+DEFAULT_TESTBED = str(sim_testbed())
+_MAX_PORT = 65535
 
 
 def register(sub: Any) -> None:
     """Add the ``sim`` subcommand."""
-    p = sub.add_parser("sim", help="run the simulated lab")
-    sim_sub = p.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
-    up = sim_sub.add_parser("up", help="start every simulated device of a testbed; prints 'ready'")
-    up.add_argument("--testbed", default=DEFAULT_TESTBED, help=f"testbed file (default {DEFAULT_TESTBED})")
+    from pkilab.cli import describe, require_action
+
+    p = sub.add_parser("sim", help="run the simulated lab", description=describe(__doc__))
+    sim_sub = p.add_subparsers(dest="sim_command", metavar="ACTION", title="actions")
+    require_action(p, sim_sub)
+    up = sim_sub.add_parser(
+        "up",
+        help="start every simulated device of a testbed; prints 'ready'",
+        description="Start every simulated device of a testbed, print one line per device and 'ready', "
+        "and serve until Ctrl-C or SIGTERM.",
+    )
+    up.add_argument("--testbed", default=None, help=f"testbed file (default: $PKILAB_TESTBED, else {DEFAULT_TESTBED})")
     up.add_argument("--pcap-dir", type=Path, default=None, help="write one pcap per virtual link here")
+    up.add_argument(
+        "--port-base",
+        type=int,
+        metavar="N",
+        help="move every port of the lab (SSH, HTTP, host file servers) so that the lowest one is N",
+    )
     up.add_argument(
         "--hostsrv",
         type=Path,
@@ -29,8 +53,40 @@ def register(sub: Any) -> None:
         help="also serve DIR over TFTP and HTTP at the testbed's custom.hostsrv (off-system storage)",
     )
     up.set_defaults(func=run_up)
-    faults = sim_sub.add_parser("faults", help="list the fault switches of the simulator")
+    faults = sim_sub.add_parser(
+        "faults",
+        help="list the fault switches of the simulator",
+        description="List the simulator's fault switches (custom.sim.faults): each makes a router deviate "
+        "from IOS in one precise way, to prove that the suites catch it.",
+    )
     faults.set_defaults(func=run_faults)
+
+
+def sim_ports(testbed: Testbed) -> list[int]:
+    """Return every port a simulated lab of ``testbed`` listens on (what :meth:`Testbed.shifted` moves)."""
+    ports = [d.port for d in testbed.devices] + [d.sim.http_port for d in testbed.devices if d.sim]
+    hostsrv = testbed.extra.get("hostsrv")
+    if isinstance(hostsrv, dict):
+        ports += [v for k, v in hostsrv.items() if k in ("tftp_port", "http_port") and type(v) is int]
+    return ports
+
+
+def port_offset(testbed: Testbed, base: int) -> int:
+    """Return the offset that moves the lab's lowest port to ``base`` (``--port-base``).
+
+    Raises:
+        UserError: the testbed is not simulated, or a port would leave 1-65535.
+    """
+    if not testbed.simulated:
+        raise UserError(f"--port-base: {testbed.path} is not a simulated testbed (its devices have no custom.sim)")
+    ports = sim_ports(testbed)
+    offset = base - min(ports)
+    if base < 1 or max(ports) + offset > _MAX_PORT:
+        raise UserError(
+            f"--port-base {base}: the lab's ports span {min(ports)}-{max(ports)}, "
+            f"so N must be 1-{_MAX_PORT - (max(ports) - min(ports))}"
+        )
+    return offset
 
 
 def run_faults(args: argparse.Namespace) -> int:
@@ -48,9 +104,12 @@ def run_up(args: argparse.Namespace) -> int:
     from pkilab.sim.faults import FAULTS
     from pkilab.testbed import load
 
+    args.testbed = args.testbed or os.environ.get("PKILAB_TESTBED") or DEFAULT_TESTBED
     testbed = load(args.testbed, known_faults=FAULTS)
     if not testbed.simulated:
         raise UserError(f"{args.testbed}: not a simulated testbed (devices have no custom.sim)")
+    if args.port_base is not None:
+        testbed = testbed.shifted(port_offset(testbed, args.port_base))
     servers = _host_servers(args.testbed, testbed, args.hostsrv) if args.hostsrv is not None else None
     try:
         return asyncio.run(_serve(testbed, args.pcap_dir))

@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncssh
-
 import pkilab.sim.features  # noqa: F401  (registers every feature)
 from pkilab.errors import SimError
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.console import ConsoleLine, start_console_server
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.hostbind import HostBind, start_binds

@@ -11,8 +11,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import CliSession, Step
 

@@ -191,7 +191,7 @@ def test_no_tests_collected_exits_2(tmp_path: Path) -> None:
 
 def test_parallel_run_with_loadgroup(tmp_path: Path) -> None:
     suite = _suite(tmp_path, test_headend=PASSING, test_tunnel=FAILING)
-    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "-n", "2")
+    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "-n", "2", "--verbose")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "-n 2 --dist loadgroup" in proc.stdout
     progress = sorted(line.split()[2] for line in proc.stdout.splitlines() if line.startswith("["))
@@ -223,3 +223,22 @@ def test_parallel_run_with_loadgroup(tmp_path: Path) -> None:
 )
 def test_usage_error_line(stderr: str, line: str) -> None:
     assert usage_error_line(stderr) == line
+
+
+WARNING = """
+import warnings
+
+def test_warns():
+    warnings.warn("the CA's clock is not authoritative yet (Challenge-Pw6)")
+"""
+
+
+def test_warnings_are_shown_once_masked_and_the_command_line_only_with_verbose(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, test_warning=WARNING)
+    proc = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    warned = [line for line in proc.stdout.splitlines() if line.startswith("WARNING")]
+    assert warned == ["WARNING  UserWarning: the CA's clock is not authoritative yet (********) (test_warning.py:5)"]
+    assert "pkilab certify:" not in proc.stdout
+    verbose = _certify(tmp_path, "--testbed", str(_testbed(tmp_path)), "--suites", str(suite), "--verbose")
+    assert verbose.stdout.startswith("pkilab certify: ") and "--junitxml=" in verbose.stdout.splitlines()[0]
