@@ -22,13 +22,18 @@ import ftplib
 import io
 import logging
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.servers import ThreadedFTPServer
+with warnings.catch_warnings():
+    # pyftpdlib still imports asyncore/asynchat, deprecated since Python 3.11: its concern, not the
+    # user's; filtered here only, for these two modules only.
+    warnings.filterwarnings("ignore", r"The (asyncore|asynchat) module is deprecated", DeprecationWarning)
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import ThreadedFTPServer
 
 from pkilab.errors import PkilabError
 
