@@ -62,13 +62,19 @@ class Run:
         return max(counts, default=0)
 
     def pytest_pid(self) -> int | None:
-        """Return the pid of certify's pytest, once started."""
+        """Return the pid of certify's pytest, once started (certify may run other children before)."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         try:
             pids = children.read_text().split()
         except OSError:
             return None
-        return int(pids[0]) if pids else None
+        for pid in pids:
+            try:
+                if b"\0-m\0pytest\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(pid)
+            except OSError:
+                continue
+        return None
 
     def signal_when(self, ready: Callable[[], object], sig: int, group: bool) -> tuple[int, str, str]:
         """Send ``sig`` once ``ready()`` holds; return (exit code, stdout, stderr)."""

@@ -117,7 +117,7 @@ def test_certify_runs_the_shipped_suites_quietly_from_any_directory(user):
 
 
 def test_sim_up_from_any_directory_on_chosen_ports(user):
-    base = _base()
+    base = _base() + 200  # not the certify test's lab
     proc = subprocess.Popen(
         [str(user.target / "bin" / "pkilab"), "sim", "up", "--port-base", str(base)],
         cwd=user.home,
@@ -130,11 +130,13 @@ def test_sim_up_from_any_directory_on_chosen_ports(user):
         lines: list[str] = []
         while not lines or lines[-1] != "ready":
             line = proc.stdout.readline()
-            assert line, proc.stderr.read()
+            assert line, f"sim up ended early after {lines}: {proc.stderr.read()}"
             lines.append(line.strip())
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+        code = proc.wait(60)
+    stderr = proc.stderr.read()
+    assert code == 0, stderr
     ports = sorted(int(line.split(":")[2].split()[0]) for line in lines if ": ssh 127.0.0.1:" in line)
     assert ports[0] == base and len(ports) == 5
-    assert "Warning" not in proc.stderr.read()
+    assert "Warning" not in stderr, stderr

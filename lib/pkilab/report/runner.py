@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import IO
@@ -106,13 +106,20 @@ def kill_group(proc: subprocess.Popen[str] | None, sig: int) -> None:
         pass
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent() -> Callable[[], None] | None:
+    """Return what the child runs before pytest so that it gets SIGTERM when certify dies (Linux).
+
+    prctl is looked up here, in the parent: between fork and exec the child must not import.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run_pytest(command: Sequence[str], masker: Masker, out: IO[str], env: dict[str, str]) -> PytestRun:
@@ -135,7 +142,7 @@ def run_pytest(command: Sequence[str], masker: Masker, out: IO[str], env: dict[s
             errors="replace",
             env=env,
             process_group=0,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=_die_with_parent(),
         )
         interrupts.started(proc)
         assert proc.stdout is not None and proc.stderr is not None

@@ -147,17 +147,18 @@ def _host_servers(path: str, testbed: Any, root: Path) -> Any:
 async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
     from pkilab.sim.lab import Lab
 
+    # Handlers first: a script that sends SIGTERM as soon as it reads `ready` must find them set.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if sys.platform != "win32":  # the event loop has no signal handlers there; Ctrl-C still stops it
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     lab = Lab(testbed, pcap_dir)
     await lab.start()
     for spec in testbed.devices:
         print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
     print(f"{len(testbed.devices)} devices listening after {lab.started_in:.2f} s", flush=True)
     print("ready", flush=True)  # alone on its line: what scripts wait for
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    if sys.platform != "win32":  # the event loop has no signal handlers there; Ctrl-C still stops it
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await lab.stop()
     print("stopped", file=sys.stderr, flush=True)
