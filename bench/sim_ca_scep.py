@@ -6,7 +6,10 @@ RSA-2048 router keys to the CA's HTTP server on 127.0.0.1:<http_port> over concu
 connections (4 by default) and checks every answer. The figure is set beside this machine's ceiling, RSA-2048
 signatures per second with cryptography, measured in alternation with the CA's chunks.
 
-    .venv/bin/python bench/sim_ca_scep.py [--count N] [--connections N] [--cipher 3des|aes128|aes256]
+    .venv/bin/python bench/sim_ca_scep.py [--count N] [--connections N] [--cipher 3des|aes128|aes256] [--adapter N]
+
+``--adapter N`` also times N GetCACaps requests on one keep-alive connection first: the answer is a
+constant, so the lab's CPU per request is the HTTP path's own cost (loopback TCP, event loop, h11).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from pkilab.device.session import Session
 from pkilab.pki.csr import build_csr
 from pkilab.pki.names import router_subject
 from pkilab.procedures import pki
-from pkilab.protocols.scep.client import ClientOptions, ScepClient, get_ca_cert_request, parse_ca_cert
+from pkilab.protocols.scep.client import (
+    ClientOptions,
+    ScepClient,
+    get_ca_caps_request,
+    get_ca_cert_request,
+    parse_ca_cert,
+)
 from pkilab.protocols.scep.message import PkiStatus
 from pkilab.testbed import load
 from seedplan import ca_settings
@@ -73,6 +82,7 @@ def main() -> None:
         default="3des",
         help="the routers' envelope cipher (IOS sends 3DES)",
     )
+    parser.add_argument("--adapter", type=int, default=0, help="first time N GetCACaps requests (HTTP path cost)")
     parser.add_argument("--profile-lab", action="store_true", help="profile the lab process (/tmp/lab.prof)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +103,7 @@ def main() -> None:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":
                 if not line:
                     raise SystemExit(f"the lab did not start: {lab.stderr.read() if lab.stderr else ''}")
-            run(load(path), args.count, args.chunk, args.connections, lab.pid, args.cipher)
+            run(load(path), args.count, args.chunk, args.connections, lab.pid, args.cipher, args.adapter)
         finally:
             lab.terminate()
             lab.wait(30)
@@ -105,12 +115,32 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(testbed: object, count: int, chunk: int, connections: int, lab_pid: int, cipher: str = "3des") -> None:
+def _adapter_cost(port: int, lab_pid: int, count: int) -> None:
+    """Lab CPU per GetCACaps request (a constant answer) on one keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    target = get_ca_caps_request(ClientOptions()).target
+    for _ in range(100):  # warm up
+        conn.request("GET", target)
+        conn.getresponse().read()
+    c0, t0 = _cpu_seconds(lab_pid), time.perf_counter()
+    for _ in range(count):
+        conn.request("GET", target)
+        conn.getresponse().read()
+    wall, cpu = time.perf_counter() - t0, _cpu_seconds(lab_pid) - c0
+    conn.close()
+    print(f"GetCACaps on one connection: {count / wall:.0f} requests/s, lab CPU {1e6 * cpu / count:.0f} µs per request")
+
+
+def run(
+    testbed: object, count: int, chunk: int, connections: int, lab_pid: int, cipher: str = "3des", adapter: int = 0
+) -> None:
     spec = testbed.device("ese-ios-ca")  # type: ignore[attr-defined]
     ca = Session(spec).connect()
     pki.bring_up_ca(ca, ca_settings())
     pki.set_grant_mode(ca, "ese-ios-ca", auto=True)
     port = spec.sim.http_port
+    if adapter:
+        _adapter_cost(port, lab_pid, adapter)
     req = get_ca_cert_request(ClientOptions())
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", req.target)

@@ -417,7 +417,7 @@ class HttpFileServer:
             if path is None or not path.is_file():
                 return HttpResponse(404, "text/plain", b"Not Found\n")
             data = path.read_bytes()
-        except (OSError, ValueError):  # unreadable, or a NUL in the decoded path
+        except (OSError, ValueError, RuntimeError):  # unreadable, a NUL in the decoded path, a symlink loop
             return HttpResponse(404, "text/plain", b"Not Found\n")
         return HttpResponse(200, mimetypes.guess_type(path.name)[0] or "application/octet-stream", data)
 

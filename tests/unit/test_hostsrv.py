@@ -188,10 +188,11 @@ def test_http_reads_a_request_that_arrives_in_pieces(servers):
 
 
 @pytest.mark.parametrize(
-    "path", ["/../outside.crl", "/certs/%2e%2e/%2e%2e/outside.crl", "/certs/a%00.ser", "/certs", "/"]
+    "path", ["/../outside.crl", "/certs/%2e%2e/%2e%2e/outside.crl", "/certs/a%00.ser", "/certs", "/", "/certs/loop/x"]
 )
-def test_http_serves_only_files_under_the_root(servers, path):
+def test_http_serves_only_files_under_the_root(servers, path, capfd):
     (servers.root.parent / "outside.crl").write_bytes(b"secret")
+    (servers.root / "certs" / "loop").symlink_to("loop")
     conn = http.client.HTTPConnection(LOCAL, servers.http.port, timeout=5)
     try:
         conn.request("GET", path)
@@ -199,6 +200,7 @@ def test_http_serves_only_files_under_the_root(servers, path):
         assert (response.status, response.read()) == (404, b"Not Found\n")
     finally:
         conn.close()
+    assert capfd.readouterr().err == ""
 
 
 def test_stopping_ends_open_keep_alive_connections(tmp_path):

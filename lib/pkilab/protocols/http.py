@@ -87,8 +87,9 @@ class HttpError(Exception):
 
 
 def _refusal(exc: h11.RemoteProtocolError) -> HttpError:
-    # h11 hints 501 for an unknown transfer coding; RFC 9112 §6.1 wants 400 when chunked is not
-    # the final coding (the body's length is then unknown), which is every coding h11 refuses.
+    # h11 hints 501 for any transfer coding but chunked. pkilab answers 400 to every framing it
+    # cannot use: RFC 9112 §6.1 requires 400 when chunked is not the final coding (the body's
+    # length is unknown); for "gzip, chunked" a 501 would do as well.
     return HttpError(431 if exc.error_status_hint == 431 else 400, str(exc))
 
 
@@ -225,7 +226,7 @@ class ServerConnection:
         """The bytes of ``response`` (no body after HEAD; ``close``: the connection ends with it)."""
         head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
             response.status,
-            REASONS.get(response.status, b"Status"),
+            REASONS.get(response.status, b""),  # the reason phrase may be empty (RFC 9112 §4)
             response.content_type.encode("ascii"),
             len(response.body),
             b"Connection: close\r\n" if close else b"",
