@@ -17,8 +17,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.telnet import CLIENT, TelnetCodec
 from pkilab.sim.termserver import LineEditor
 

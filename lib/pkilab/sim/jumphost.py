@@ -17,8 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.termserver import LineEditor, Listener
 
 if TYPE_CHECKING:

@@ -18,8 +18,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.console import crlf
 
 if TYPE_CHECKING:
