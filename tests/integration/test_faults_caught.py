@@ -1,5 +1,6 @@
 """Each suite that certifies a behaviour fails when the simulator is told to violate it."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +108,8 @@ def test_suite_fails_on_faulted_router(tmp_path, fault):
             "no:cacheprovider",
         ],
         cwd=ROOT,
+        # The testbed's ports are already moved by this run's offset: the child must not move them again.
+        env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
         capture_output=True,
         text=True,
         timeout=300,
