@@ -1,4 +1,4 @@
-"""``pkilab sim up|faults``: run the simulated lab in the foreground, list fault switches."""
+"""``pkilab sim up|faults|images``: run the simulated lab in the foreground, list fault switches and images."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def register(sub: Any) -> None:
     up.set_defaults(func=run_up)
     faults = sim_sub.add_parser("faults", help="list the fault switches of the simulator")
     faults.set_defaults(func=run_faults)
+    images = sim_sub.add_parser("images", help="list the IOS images the simulator plays (custom.sim.image)")
+    images.set_defaults(func=run_images)
 
 
 def run_faults(args: argparse.Namespace) -> int:
@@ -40,6 +42,17 @@ def run_faults(args: argparse.Namespace) -> int:
     width = max((len(n) for n in FAULTS), default=0)
     for name, text in sorted(FAULTS.items()):
         print(f"{name.ljust(width)}  {text}")
+    return 0
+
+
+def run_images(args: argparse.Namespace) -> int:
+    """Print one line per image: ``IMAGE  os OS, platform PLATFORM, IOS VERSION``, then the timings."""
+    from pkilab.sim.images import PERSONALITIES, TIMINGS
+
+    width = max(len(i) for i in PERSONALITIES)
+    for image, p in PERSONALITIES.items():
+        print(f"{image.ljust(width)}  os {p.os}, platform {p.platform}, IOS {p.version}")
+    print(f"custom.sim.timing: {', '.join(TIMINGS)} (default fast; ios runs every timer as IOS does)")
     return 0
 
 
