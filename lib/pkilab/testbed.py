@@ -323,7 +323,8 @@ def _sim(where: str, name: str, custom: Any, host: str, known_faults: set[str] |
         )
     timing = sim.get("timing", "fast")
     if timing not in SIM_TIMINGS:
-        raise TestbedError(where, f"must be one of {', '.join(SIM_TIMINGS)} (got {timing!r})", name, "custom.sim.timing")
+        choices = ", ".join(SIM_TIMINGS)
+        raise TestbedError(where, f"must be one of {choices} (got {timing!r})", name, "custom.sim.timing")
     faults = sim.get("faults") or []
     if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
         raise TestbedError(where, "must be a list of fault names", name, "custom.sim.faults")

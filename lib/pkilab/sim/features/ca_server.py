@@ -423,7 +423,7 @@ class CaServer(Feature):
             return ""
         if self.router.personality.layouts.pki_server_v12:
             return self._server_v12()
-        s, ca, clock = self.settings, self.ca, self.router.clock
+        s, ca = self.settings, self.ca
         if ca is not None:
             status, state = "enabled", "enabled"
         elif self.shutdown:

@@ -386,7 +386,8 @@ class Crypto(Feature):
             if ev.kind == "certificate":
                 log(f"%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from {ev.peer} is bad: {ev.reason}")
             else:
-                self._isakmp_debug(self._conn(ev.conn_id) + f"{ev.kind} authentication with {ev.peer} failed: {ev.reason}")
+                why = f"{ev.kind} authentication with {ev.peer} failed: {ev.reason}"
+                self._isakmp_debug(self._conn(ev.conn_id) + why)
         elif isinstance(ev, MalformedMessage):
             log(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {ev.peer} failed its sanity check or is malformed")
         elif isinstance(ev, ModeFailure):

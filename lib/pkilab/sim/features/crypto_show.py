@@ -289,7 +289,8 @@ class CryptoShow(Feature):
         if v12:
             lines = [" ID  Interface  Type   Algorithm   Encrypt Decrypt IP-Address"]
         else:
-            lines = ["Crypto Engine Connections", "", "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"]
+            head = "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"
+            lines = ["Crypto Engine Connections", "", head]
         rows: list[tuple[int, str, str, str, int, int, int, str]] = []
         infos = self._ipsec()
         for t in self.crypto.data.tunnels:
@@ -308,7 +309,8 @@ class CryptoShow(Feature):
             rows.append((sa.conn_id, intf, "IKE", alg, 0, 0, 0, sa.local.addr))
         for conn, intf, kind, alg, enc, dec, seq, addr in rows:
             if v12:
-                lines.append(f"{conn:>3}".ljust(4) + f" {_short_if(intf):<11}{kind:<7}{alg:<12}{enc:>4}{dec:>8}    {addr}")
+                ident = f"{conn:>3}".ljust(4)  # 1001 pushes into the blank after the ID column
+                lines.append(f"{ident} {_short_if(intf):<11}{kind:<7}{alg:<12}{enc:>4}{dec:>8}    {addr}")
             else:
                 lines.append(f"{conn:>5}  {kind:<8}{alg:<15}{enc:>7}{dec:>9}{seq:>9} {addr}")
         return "\n".join(lines)

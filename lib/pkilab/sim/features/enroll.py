@@ -45,7 +45,6 @@ from pkilab.sim.interp import Ask, Await, Ctx
 from pkilab.sim.router import Feature, command
 
 
-
 class EnrollError(Exception):
     """A SCEP exchange failed; the message is what IOS would say."""
 
