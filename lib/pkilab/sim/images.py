@@ -140,7 +140,9 @@ class Layouts:
         isakmp_detail_v12: the 12.x ``detail`` table: legend without ``T - cTCP``, no Status
             column, ``Connection-id:Engine-id = N:1(software)`` under each SA.
         ipsec_sa_v12: the 12.4 ``show crypto ipsec sa``: no ``plaintext mtu``, no ``PFS`` line,
-            no ``sibling_flags``, ``Status: ACTIVE``.
+            ``Status: ACTIVE``.
+        ipsec_conn: its ``conn id:`` line, formatted with ``conn``, ``flow``, ``map`` and
+            ``initiator`` (``True``/``False``).
         engine_v12: ``show crypto engine connections active`` with the 12.4 ``Interface`` column
             and no title.
         pki_server_v12: the seed's ``show crypto pki server`` (``Certificate Server status:``,
@@ -158,6 +160,7 @@ class Layouts:
     isakmp_slot: bool
     isakmp_detail_v12: bool
     ipsec_sa_v12: bool
+    ipsec_conn: str
     engine_v12: bool
     pki_server_v12: bool
     certificates_v12: bool
@@ -337,6 +340,7 @@ _SENT_15 = (
     "% Certificate request sent to Certificate Authority",
     "% The 'show crypto pki certificate verbose {tp}' commandwill show the fingerprint.",
 )
+_CONN_15 = "conn id: {conn}, flow_id: SW:{flow}, sibling_flags 80000040, crypto map: {map}"
 _DONE_15 = "% Generating {bits} bit RSA keys, keys will be {kind}...\n[OK] (elapsed time was {seconds} seconds)\n"
 
 IOS_124T = Personality(
@@ -365,6 +369,7 @@ IOS_124T = Personality(
         isakmp_slot=True,
         isakmp_detail_v12=True,
         ipsec_sa_v12=True,
+        ipsec_conn="conn id: {conn}, flow_id: SW:{flow}, crypto map: {map}",
         engine_v12=True,
         pki_server_v12=True,
         certificates_v12=True,
@@ -390,6 +395,7 @@ IOS_152M = Personality(
         isakmp_slot=False,
         isakmp_detail_v12=False,
         ipsec_sa_v12=False,
+        ipsec_conn=_CONN_15,
         engine_v12=False,
         pki_server_v12=False,
         certificates_v12=False,
@@ -415,6 +421,10 @@ XE_179 = Personality(
         isakmp_slot=False,
         isakmp_detail_v12=False,
         ipsec_sa_v12=False,
+        ipsec_conn=(
+            "conn id: {conn}, flow_id: CSR:{flow}, sibling_flags FFFFFFFF80004048, crypto map: {map}, "
+            "initiator : {initiator}"
+        ),
         engine_v12=False,
         pki_server_v12=False,
         certificates_v12=False,

@@ -258,27 +258,29 @@ class CryptoShow(Feature):
         for direction in ("inbound", "outbound"):
             lines.append(f"     {direction} esp sas:")
             for t in tuns:
-                lines += self._sa_lines(t, infos.get(t.up.inbound.spi), direction, v12)
+                lines += self._sa_lines(t, infos.get(t.up.inbound.spi), direction)
             lines += ["", f"     {direction} ah sas:", "", f"     {direction} pcp sas:", ""]
         return lines
 
-    @staticmethod
-    def _sa_lines(t: TunnelSa, info: IpsecSaInfo | None, direction: str, v12: bool) -> list[str]:
+    def _sa_lines(self, t: TunnelSa, info: IpsecSaInfo | None, direction: str) -> list[str]:
         sa = t.inbound if direction == "inbound" else t.outbound
         conn = (info.conn_ids[0] if direction == "inbound" else info.conn_ids[1]) if info else 0
         left = info.lifetime_remaining if info else 0.0
         kb_left = max(0, t.up.lifetime_kilobytes - sa.counters.bytes // 1024)
         settings = "Tunnel UDP-Encaps, " if t.up.udp_encapsulation else "Tunnel, "
+        layouts = self.router.personality.layouts
+        # XE says which side started quick mode: the side that started phase 1 with this peer.
+        initiator = any(s.role == "initiator" and s.remote.addr == t.peer for s in self._isakmp())
         return [
             f"      spi: 0x{sa.spi:X}({sa.spi})",
             f"        transform: {t.up.transform} ,",
             f"        in use settings ={{{settings}}}",
-            f"        conn id: {conn}, flow_id: SW:{conn - 2000}, {'' if v12 else 'sibling_flags 80000040, '}"
-            f"crypto map: {t.up.crypto_map}",
+            "        "
+            + layouts.ipsec_conn.format(conn=conn, flow=conn - 2000, map=t.up.crypto_map, initiator=initiator),
             f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
             f"        IV size: {sa.block_size} bytes",
             "        replay detection support: Y",
-            f"        Status: {'ACTIVE' if v12 else 'ACTIVE(ACTIVE)'}",
+            f"        Status: {'ACTIVE' if layouts.ipsec_sa_v12 else 'ACTIVE(ACTIVE)'}",
         ]
 
     # ---- engine connections -----------------------------------------------------------------------
