@@ -79,7 +79,11 @@ CAPTURES: dict[tuple[str, str], tuple[str, list[str]]] = {
     ("show crypto engine connections active", "xe"): ("show_crypto_engine_connections_active", _ENGINE_15),
     ("show crypto pki server", "15"): (
         "show_crypto_pki_server",
-        ["gh-id28453184466__R12_otus_utc", "gh-id55658884550__R14_laba", "gh-id43410940445__R15_named_MY-CS_unix_storage"],
+        [
+            "gh-id28453184466__R12_otus_utc",
+            "gh-id55658884550__R14_laba",
+            "gh-id43410940445__R15_named_MY-CS_unix_storage",
+        ],
     ),
     ("show crypto pki server", "xe"): (
         "show_crypto_pki_server",
@@ -99,7 +103,10 @@ CAPTURES: dict[tuple[str, str], tuple[str, list[str]]] = {
     ),
     ("show crypto key mypubkey rsa", "xe"): (
         "show_crypto_key_mypubkey_rsa",
-        ["gh-id63364777717__vg400_iosxe17_4k_keypair_bits", "genieparser__iosxe__ShowCryptoKeyMypubkeyRsaKeyName__golden_output_1"],
+        [
+            "gh-id63364777717__vg400_iosxe17_4k_keypair_bits",
+            "genieparser__iosxe__ShowCryptoKeyMypubkeyRsaKeyName__golden_output_1",
+        ],
     ),
 }
 # The header of each table (the line the rows line up under).
