@@ -381,7 +381,7 @@ def test_restore_continues_serials_and_revocations(lab, cli):
     cli("revocation-check crl")
     cli(f"rsakeypair {CA}")
     cli(f"crypto ca certificate chain {CA}")
-    cli(f"certificate ca 01 nvram:{CA}#6101CA.cer")
+    cli(f"certificate ca 01 nvram:{CA}#1CA.cer")  # the file 15.2 saved (the seed's 12.x: #6101CA.cer)
     cli("exit")
     cli(f"crypto pki server {CA}")
     cli("database level names")
