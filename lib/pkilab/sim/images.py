@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pkilab.errors import SimError
 from pkilab.testbed import SIM_TIMINGS, DeviceSpec
@@ -340,46 +340,9 @@ _SENT_15 = (
     "% Certificate request sent to Certificate Authority",
     "% The 'show crypto pki certificate verbose {tp}' commandwill show the fingerprint.",
 )
-_CONN_15 = "conn id: {conn}, flow_id: SW:{flow}, sibling_flags 80000040, crypto map: {map}"
 _DONE_15 = "% Generating {bits} bit RSA keys, keys will be {kind}...\n[OK] (elapsed time was {seconds} seconds)\n"
 
-IOS_124T = Personality(
-    image="c7200-adventerprisek9-mz.124-24.T5.bin",
-    os="ios",
-    platform="c7200",
-    version="12.4(24)T5",
-    family="12.4T",
-    config_version="12.4",
-    show_version=_c7200_version("12.4(24)T5", "fc3", "2011", "Fri 04-Mar-11 06:49", v12=True),
-    interface_names=_CLASSIC_IFS,
-    keygen=Keygen(360, 2048, 512, "% Generating {bits} bit RSA keys, keys will be {kind}...[OK]\n"),
-    dialogs=Dialogs(
-        fingerprints=("Fingerprint: {md5} ",),
-        enroll_subject=(
-            "% The fully-qualified domain name in the certificate will be: {fqdn}",
-            "% The subject name in the certificate will be: {fqdn}",
-        ),
-        enroll_sent=(
-            "% Certificate request sent to Certificate Authority",
-            "% The certificate request fingerprint will be displayed.",
-            "% The 'show crypto ca certificate' command will also show the fingerprint.",
-        ),
-    ),
-    layouts=Layouts(
-        isakmp_slot=True,
-        isakmp_detail_v12=True,
-        ipsec_sa_v12=True,
-        ipsec_conn="conn id: {conn}, flow_id: SW:{flow}, crypto map: {map}",
-        engine_v12=True,
-        pki_server_v12=True,
-        certificates_v12=True,
-        cert_file_v12=True,
-        mypubkey_xe=False,
-        if_brief_width=27,
-        isakmp_debug="ISAKMP:({conn}):",
-    ),
-)
-
+# 15.2(4)M11 is the reference; 12.4T and IOS-XE are it with their differences replaced.
 IOS_152M = Personality(
     image="c7200-adventerprisek9-mz.152-4.M11.bin",
     os="ios",
@@ -395,7 +358,7 @@ IOS_152M = Personality(
         isakmp_slot=False,
         isakmp_detail_v12=False,
         ipsec_sa_v12=False,
-        ipsec_conn=_CONN_15,
+        ipsec_conn="conn id: {conn}, flow_id: SW:{flow}, sibling_flags 80000040, crypto map: {map}",
         engine_v12=False,
         pki_server_v12=False,
         certificates_v12=False,
@@ -406,7 +369,41 @@ IOS_152M = Personality(
     ),
 )
 
-XE_179 = Personality(
+IOS_124T = replace(
+    IOS_152M,
+    image="c7200-adventerprisek9-mz.124-24.T5.bin",
+    version="12.4(24)T5",
+    family="12.4T",
+    config_version="12.4",
+    show_version=_c7200_version("12.4(24)T5", "fc3", "2011", "Fri 04-Mar-11 06:49", v12=True),
+    keygen=Keygen(360, 2048, 512, "% Generating {bits} bit RSA keys, keys will be {kind}...[OK]\n"),
+    dialogs=Dialogs(
+        fingerprints=("Fingerprint: {md5} ",),
+        enroll_subject=(
+            "% The fully-qualified domain name in the certificate will be: {fqdn}",
+            "% The subject name in the certificate will be: {fqdn}",
+        ),
+        enroll_sent=(
+            "% Certificate request sent to Certificate Authority",
+            "% The certificate request fingerprint will be displayed.",
+            "% The 'show crypto ca certificate' command will also show the fingerprint.",
+        ),
+    ),
+    layouts=replace(
+        IOS_152M.layouts,
+        isakmp_slot=True,
+        isakmp_detail_v12=True,
+        ipsec_sa_v12=True,
+        ipsec_conn="conn id: {conn}, flow_id: SW:{flow}, crypto map: {map}",
+        engine_v12=True,
+        pki_server_v12=True,
+        certificates_v12=True,
+        cert_file_v12=True,
+    ),
+)
+
+XE_179 = replace(
+    IOS_152M,
     image="c8000v-universalk9.17.09.04a.SPA.bin",
     os="iosxe",
     platform="c8000v",
@@ -415,20 +412,12 @@ XE_179 = Personality(
     config_version="17.9",
     show_version=_XE_VERSION,
     interface_names=r"GigabitEthernet\d+|(Loopback|Tunnel)\d+",
-    keygen=Keygen(360, 4096, 512, _DONE_15),
-    dialogs=Dialogs(_FP_15, _SUBJECT_15, _SENT_15),
-    layouts=Layouts(
-        isakmp_slot=False,
-        isakmp_detail_v12=False,
-        ipsec_sa_v12=False,
+    layouts=replace(
+        IOS_152M.layouts,
         ipsec_conn=(
             "conn id: {conn}, flow_id: CSR:{flow}, sibling_flags FFFFFFFF80004048, crypto map: {map}, "
             "initiator : {initiator}"
         ),
-        engine_v12=False,
-        pki_server_v12=False,
-        certificates_v12=False,
-        cert_file_v12=False,
         mypubkey_xe=True,
         if_brief_width=23,
         isakmp_debug="ISAKMP: ({conn}):",
