@@ -1,4 +1,4 @@
-"""Crypto show commands of a simulated router, in IOS 15 format (see ``corpus/show_crypto_*``).
+"""Crypto show commands of a simulated router, in the layout of its image (:mod:`pkilab.sim.images`).
 
 ``show crypto isakmp sa [detail]``, ``show crypto ipsec sa [detail] [peer A]``, ``show crypto
 engine connections active``, ``show crypto session [detail]``, ``show crypto isakmp policy`` and
