@@ -218,11 +218,11 @@ def _image_of(config: pytest.Config, session: Session) -> str:
 
 
 def device_image(session: Session) -> str:
-    """The IOS image the device reports in ``show version``."""
+    """The IOS version the device reports in ``show version`` (``15.2(4)M11``), else its image file."""
     from pkilab.parsers import parse
 
     version = parse("show version", session.run("show version"))
-    return str(getattr(version, "system_image", "") or getattr(version, "version", "") or "unknown")
+    return str(getattr(version, "version", "") or getattr(version, "system_image", "") or "unknown")
 
 
 @pytest.fixture

@@ -122,8 +122,8 @@ class Deadlines:
     """How long suites wait for the lab, in device-meaningful seconds.
 
     The simulated lab runs its timers fast; a real router polls a pending enrollment after a
-    minute and then backs off, reloads in minutes, and NTP needs several polls: real labs get
-    the long values.
+    minute, reloads in minutes, and NTP needs several 64-second polls: real labs, and simulated
+    labs whose routers run IOS's own timers (``custom.sim.timing: ios``), get the long values.
     """
 
     certificate: float = 30
@@ -423,7 +423,8 @@ class _Builder:
 
     def deadlines(self) -> Deadlines:
         raw = self.section("deadlines", {f.name for f in dataclasses.fields(Deadlines)})
-        base = Deadlines() if self.tb.simulated else Deadlines.real()
+        ios_timers = any(d.sim is None or d.sim.timing == "ios" for d in self.tb.devices)
+        base = Deadlines.real() if ios_timers else Deadlines()
         values = {}
         for key, value in raw.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:

@@ -19,9 +19,14 @@ from typing import Any
 from pkilab.errors import TestbedError
 
 ROLES = ("ca", "headend", "branch", "host")
+#: ``custom.sim.timing`` values (:data:`pkilab.sim.images.TIMINGS` defines each).
+SIM_TIMINGS = ("fast", "ios")
+# Classic IOS names its images PLATFORM-FEATURES-mz.124-24.T5.bin; IOS-XE
+# PLATFORM-FEATURES.17.09.04a.SPA.bin (no format field, the version dotted, a signature tag).
 _IMAGE_RE = re.compile(
-    r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)-(?P<fmt>m[a-z]*)\."
-    r"(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)(?:\.bin)?$"
+    r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)(?:"
+    r"-(?P<fmt>m[a-z]*)\.(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)"
+    r"|\.(?P<xe>\d{2}\.\d{2}\.\d{2}[a-z]?)(?:\.SPA)?)(?:\.bin)?$"
 )
 _IF_NAME_RE = re.compile(r"^(Ethernet|FastEthernet|GigabitEthernet|Loopback|Serial|Tunnel|Vlan)\d+(/\d+)*$")
 _SAFE_LINE_RE = re.compile(r"^[\x20-\x7e]*$")
@@ -60,6 +65,7 @@ class SimSpec:
     http_port: int = 0
     image: str = ""
     faults: tuple[str, ...] = ()
+    timing: str = "fast"
     bind: tuple[tuple[str, str], ...] = ()
     config: tuple[str, ...] = ()
     kind: str = "router"
@@ -379,10 +385,15 @@ def _router_sim(where: str, name: str, sim: Any, known_faults: set[str] | None) 
     if not isinstance(image, str) or not _IMAGE_RE.match(image):
         raise TestbedError(
             where,
-            f"not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin (got {image!r})",
+            "not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin or "
+            f"c8000v-universalk9.17.09.04a.SPA.bin (got {image!r})",
             name,
             "custom.sim.image",
         )
+    timing = sim.get("timing", "fast")
+    if timing not in SIM_TIMINGS:
+        choices = ", ".join(SIM_TIMINGS)
+        raise TestbedError(where, f"must be one of {choices} (got {timing!r})", name, "custom.sim.timing")
     faults = sim.get("faults") or []
     if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
         raise TestbedError(where, "must be a list of fault names", name, "custom.sim.faults")
@@ -405,6 +416,7 @@ def _router_sim(where: str, name: str, sim: Any, known_faults: set[str] | None) 
         http_port=port,
         image=image,
         faults=tuple(faults),
+        timing=timing,
         bind=tuple((str(k), str(v)) for k, v in bind.items()),
         config=tuple(config),
     )
@@ -566,10 +578,13 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
 
 
 def image_version(image: str) -> tuple[str, str, str]:
-    """Split an image name into (platform, feature set, IOS version): ``15.2(4)M11``."""
+    """Split an image name into (platform, feature set, IOS version): ``15.2(4)M11``, ``17.9.4a``."""
     m = _IMAGE_RE.match(image)
     if not m:
         raise ValueError(f"not an IOS image name: {image!r}")
+    if m.group("xe"):
+        major, minor, rebuild = m.group("xe").split(".")
+        return m.group("platform"), m.group("feature"), f"{int(major)}.{int(minor)}.{rebuild.lstrip('0') or '0'}"
     ver = m.group("ver")
     mm = re.match(r"^(\d{2})(\d)(\d?)-(\d+)\.?([A-Za-z]*\d*(?:\.\d+)?)?$", ver)
     if mm:

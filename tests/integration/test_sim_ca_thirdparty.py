@@ -266,7 +266,7 @@ def test_restore_from_exported_files_continues_serials(ca_conn, url, ca_der, tmp
             "revocation-check crl",
             f"rsakeypair {CA}",
             f"crypto ca certificate chain {CA}",
-            f"certificate ca 01 nvram:{CA}#6101CA.cer",
+            f"certificate ca 01 nvram:{CA}#1CA.cer",  # 15.2's name (the seed's 12.x: #6101CA.cer)
             "exit",
             f"crypto pki server {CA}",
             "database level names",

@@ -56,7 +56,12 @@ def _servers(session: Session) -> list[str]:
     out = session.run("show crypto pki server", check=False)
     if not out.strip():
         return []
-    return [s.name for s in parse_as(PkiServers, "show crypto pki server", out).servers if s.name]
+    servers = parse_as(PkiServers, "show crypto pki server", out).servers
+    if all(s.name for s in servers):
+        return [s.name for s in servers if s.name]
+    # 12.x prints no server name (`Certificate Server status: …`): the configuration has it.
+    config = session.run("show running-config", check=False)
+    return re.findall(r"^crypto (?:pki|ca) server (\S+)", config, re.M)
 
 
 def _keys(session: Session) -> list[str]:

@@ -326,6 +326,22 @@ def export_ca_pem(session: Session, name: str, passphrase: str) -> str:
     return match.group(0)
 
 
+def ca_fingerprint(ca: Session, s: CaServerSettings) -> str:
+    """The MD5 fingerprint of the running CA's certificate, as IOS prints fingerprints.
+
+    ``show crypto pki server`` prints it on 15.x and IOS-XE; the seed's 12.x layout does not, and
+    the CA certificate exported from the server's trustpoint gives it there.
+    """
+    from cryptography import x509
+
+    from pkilab.pki.fingerprints import md5_words
+
+    server = _enabled_server(ca, s.name)
+    if server is not None and server.fingerprint:
+        return server.fingerprint
+    return md5_words(x509.load_pem_x509_certificate(export_ca_pem(ca, s.name, s.passphrase).encode()))
+
+
 def terminal_request(session: Session, name: str) -> str:
     """``crypto pki enroll NAME`` on an ``enrollment terminal`` trustpoint: the PKCS#10 it prints."""
     out = session.dialog(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pkilab.report.model import TestResult
+from pkilab.testbed import image_version
 
 CellStatus = Literal["pass", "fail", "error", "skip", "flaky", "notrun"]
 
@@ -96,13 +97,29 @@ def cell_status(results: Iterable[TestResult]) -> CellStatus:
     return "notrun"
 
 
+def ios_version(image: str) -> str:
+    """The IOS version a column names: ``15.2(4)M11`` for ``disk0:c7200-…-mz.152-4.M11.bin``.
+
+    Runs record the version ``show version`` prints; older runs recorded the image file, which
+    is turned into its version here so that both land in one column. ``A + B`` (a test on
+    routers of two images) is translated part by part; anything else is kept as it is.
+    """
+    parts = []
+    for part in image.split(" + "):
+        try:
+            parts.append(image_version(part.rpartition(":")[2].rpartition("/")[2])[2])
+        except ValueError:
+            parts.append(part)
+    return " + ".join(parts)
+
+
 def build_matrix(results: Iterable[TestResult]) -> Matrix:
-    """Group ``results`` into the matrix; rows keep the order tests first appear in."""
+    """Group ``results`` into the matrix (columns by IOS version); rows keep the order tests first appear in."""
     grouped: dict[str, dict[str, list[TestResult]]] = {}
     sections: dict[str, str | None] = {}
     columns: set[str] = set()
     for result in results:
-        column = result.column()
+        column = ios_version(result.column())
         columns.add(column)
         grouped.setdefault(result.nodeid, {}).setdefault(column, []).append(result)
         if sections.get(result.nodeid) is None:

@@ -1,4 +1,4 @@
-"""``pkilab sim up|faults``: run the simulated lab in the foreground, list its fault switches.
+"""``pkilab sim up|faults|images``: run the simulated lab in the foreground, list fault switches and images.
 
 ``sim up`` starts every device of a simulated testbed (default: pkilab's own simulated lab),
 prints one line per device and ``ready``, and serves until Ctrl-C or SIGTERM.
@@ -60,6 +60,8 @@ def register(sub: Any) -> None:
         "from IOS in one precise way, to prove that the suites catch it.",
     )
     faults.set_defaults(func=run_faults)
+    images = sim_sub.add_parser("images", help="list the IOS images the simulator plays (custom.sim.image)")
+    images.set_defaults(func=run_images)
 
 
 def sim_ports(testbed: Testbed) -> list[int]:
@@ -96,6 +98,17 @@ def run_faults(args: argparse.Namespace) -> int:
     width = max((len(n) for n in FAULTS), default=0)
     for name, text in sorted(FAULTS.items()):
         print(f"{name.ljust(width)}  {text}")
+    return 0
+
+
+def run_images(args: argparse.Namespace) -> int:
+    """Print one line per image: ``IMAGE  os OS, platform PLATFORM, IOS VERSION``, then the timings."""
+    from pkilab.sim.images import PERSONALITIES, TIMINGS
+
+    width = max(len(i) for i in PERSONALITIES)
+    for image, p in PERSONALITIES.items():
+        print(f"{image.ljust(width)}  os {p.os}, platform {p.platform}, IOS {p.version}")
+    print(f"custom.sim.timing: {', '.join(TIMINGS)} (default fast; ios runs every timer as IOS does)")
     return 0
 
 

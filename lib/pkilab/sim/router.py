@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pkilab.sim.grammar import Grammar, Match, NoMatch
+from pkilab.sim.images import personality_for, timing_for
 from pkilab.sim.interp import CliSession
 
 if TYPE_CHECKING:
@@ -136,6 +137,9 @@ class Router:
         from pkilab.sim.clock import Clock
         from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
 
+        #: The IOS image this router plays and its timers (``custom.sim.image``, ``custom.sim.timing``).
+        self.personality = personality_for(spec, str(getattr(lab.testbed, "path", "testbed")))
+        self.timing = timing_for(spec)
         self.fs = FileSystems(self.name)
         self.clock = Clock()
         self.grammars = GrammarSet(self)

@@ -110,7 +110,7 @@ def test_seed_configuration_starts_the_server(lab, cli):
     tp = lab.routers["r1"].feature(Trustpoints).get(CA)
     assert tp is not None and tp.rsakeypair == CA and tp.ca_cert == ca
     lab.routers["r1"].feature(Admin).save()
-    assert fs.exists(f"nvram:{CA}#6101CA.cer")
+    assert fs.exists(f"nvram:{CA}#1CA.cer")  # 15.x: the issuer's CN and the serial (12.x: #6101CA)
     run = cli("show running-config")
     assert f"crypto pki server {CA}\n database level names\n issuer-name {ISSUER}\n" in run
     assert " lifetime crl 24\n lifetime certificate 254\n lifetime ca-certificate 508\n no shutdown\n" in run
@@ -147,7 +147,10 @@ def test_http_server_required(lab, cli):
 
 def test_missing_key_is_generated_in_the_dialog(lab, cli):
     out = seed_ca(cli, key=False)
-    assert "% Generating 1024 bit RSA keys, keys will be exportable...\n[OK]\n% Certificate Server enabled." in out
+    assert (
+        "% Generating 1024 bit RSA keys, keys will be exportable...\n[OK] (elapsed time was 0 seconds)\n"
+        "% Certificate Server enabled." in out
+    )
 
 
 def test_locked_settings_and_ranges(lab, cli):
@@ -378,7 +381,7 @@ def test_restore_continues_serials_and_revocations(lab, cli):
     cli("revocation-check crl")
     cli(f"rsakeypair {CA}")
     cli(f"crypto ca certificate chain {CA}")
-    cli(f"certificate ca 01 nvram:{CA}#6101CA.cer")
+    cli(f"certificate ca 01 nvram:{CA}#1CA.cer")  # the file 15.2 saved (the seed's 12.x: #6101CA.cer)
     cli("exit")
     cli(f"crypto pki server {CA}")
     cli("database level names")

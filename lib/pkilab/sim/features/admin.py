@@ -10,7 +10,6 @@ from pkilab.sim.features.transfer import DatabaseStore, TftpReach, copy_remote, 
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
 from pkilab.sim.router import Feature, command
-from pkilab.testbed import image_version
 
 
 def _uptime(seconds: float) -> str:
@@ -37,43 +36,25 @@ class Admin(Feature):
     # ---- version -----------------------------------------------------------------------
     @command("exec", "show version", level=1)
     def show_version(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show version`` (IOS 15 layout)."""
-        r = self.router
-        image = r.spec.sim.image if r.spec.sim else "c7200-adventerprisek9-mz.152-4.M11.bin"
-        platform, feature, version = image_version(image)
-        family = platform.upper().lstrip("C")
-        software = f"{platform.upper()}-{feature.upper()}-M"
-        boot_utc = r.clock.now().timestamp() - r.uptime_seconds()
+        """``show version`` in the layout of the router's image (:mod:`pkilab.sim.images`)."""
         import datetime as dt
 
+        r = self.router
+        p = r.personality
+        boot_utc = r.clock.now().timestamp() - r.uptime_seconds()
         boot_at = r.clock.format(dt.datetime.fromtimestamp(boot_utc, dt.UTC), msec=False)
-        reason = "Reload Command" if r.reloads else "Unknown reason"
-        return "\n".join(
-            [
-                f"Cisco IOS Software, {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
-                "Technical Support: http://www.cisco.com/techsupport",
-                "Copyright (c) 1986-2016 by Cisco Systems, Inc.",
-                "Compiled Wed 02-Nov-16 01:31 by prod_rel_team",
-                "",
-                "ROM: ROMMON Emulation Microcode",
-                f"BOOTLDR: {family} Software ({software}), Version {version}, RELEASE SOFTWARE (fc2)",
-                "",
-                f"{r.hostname} uptime is {_uptime(r.uptime_seconds())}",
-                f"System returned to ROM by reload at {boot_at}",
-                f'System image file is "disk0:{image}"',
-                f"Last reload reason: {reason}",
-                "",
-                "pkilab simulated router: IOS behaviour reproduced for PKI and IPsec certification.",
-                "",
-                f"Cisco {platform.upper().lstrip('C')} (pkilab) processor (revision A) with 491520K/32768K bytes "
-                "of memory.",
-                f"Processor board ID PKL{abs(hash(r.name)) % 10**8:08d}",
-                f"{len(r.spec.interfaces)} FastEthernet interfaces",
-                "509K bytes of NVRAM.",
-                "",
-                "Configuration register is 0x2102",
-                "",
-            ]
+        reloaded = bool(r.reloads)
+        return p.render_version(
+            {
+                "hostname": r.hostname,
+                "uptime": _uptime(r.uptime_seconds()),
+                "returned": (f"reload at {boot_at}" if p.os == "ios" else "reload") if reloaded else "power-on",
+                "reason": ("Reload Command" if p.os == "ios" else "reload") if reloaded else "Unknown reason",
+                "reset": "s/w reset" if reloaded else "power-on",
+                "image": p.image,
+                "board": p.board_id(r.name),
+                "interfaces": p.interface_summary([i.name for i in r.spec.interfaces]),
+            }
         )
 
     # ---- configuration files -------------------------------------------------------------

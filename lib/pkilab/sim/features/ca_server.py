@@ -7,7 +7,7 @@ clock and ``ip http server``. A server left enabled in the startup configuration
 itself (:meth:`CaServer.tick`) once NTP or ``clock set`` makes the clock authoritative, which is
 how the seed's restore procedure brings a CA back. Starting creates the trustpoint ``NAME``
 (``rsakeypair NAME`` and the CA certificate) in :class:`~pkilab.sim.features.trustpoint.Trustpoints`,
-and a restored CA reuses the CA certificate of that trustpoint (or ``nvram:NAME#6101CA.cer``).
+and a restored CA reuses the CA certificate of that trustpoint (or its certificate file in NVRAM).
 
 Other features use :meth:`CaServer.ca_certificate`, :meth:`CaServer.ca_key`,
 :meth:`CaServer.crl` and :meth:`CaServer.running`. SCEP is served at
@@ -324,7 +324,8 @@ class CaServer(Feature):
         keys = self.router.feature(Keys)
         pair = keys.get(self.name)
         if pair is None:
-            yield f"% Generating {CA_KEY_BITS} bit RSA keys, keys will be exportable...\n[OK]\n"
+            keygen = self.router.personality.keygen
+            yield keygen.done.format(bits=CA_KEY_BITS, kind="exportable", seconds=0)
             pair = keys.generate(self.name, CA_KEY_BITS, exportable=True)
         system = self.router.feature(System)
         clock = self.router.clock
@@ -345,16 +346,22 @@ class CaServer(Feature):
         return None
 
     def _existing_ca(self, key: rsa.RSAPrivateKey) -> x509.Certificate | None:
-        """The CA certificate to keep: the trustpoint's, or ``nvram:NAME#6101CA.cer``, if it is ours."""
+        """The CA certificate to keep: the trustpoint's, or a CA certificate file in NVRAM, if it is ours.
+
+        The file is ``NAME#6101CA.cer`` on 12.x and ``ISSUERCN#1CA.cer`` later
+        (:meth:`pkilab.sim.images.Personality.cert_file`); the key decides which one is ours.
+        """
         assert self.name is not None
         candidates: list[x509.Certificate] = []
         tp = self.router.feature(Trustpoints).get(self.name)
         if tp is not None and tp.ca_cert is not None:
             candidates.append(tp.ca_cert)
-        try:
-            candidates.append(x509.load_der_x509_certificate(self.router.fs.read(f"nvram:{self.name}#6101CA.cer")))
-        except (FileSystemError, ValueError):
-            pass
+        for path in sorted(self.router.fs.by_name["nvram"].files):
+            if "#" in path and path.endswith("CA.cer"):
+                try:
+                    candidates.append(x509.load_der_x509_certificate(self.router.fs.read(f"nvram:{path}")))
+                except (FileSystemError, ValueError):
+                    pass
         mine = key.public_key().public_numbers()
         for cert in candidates:
             public = cert.public_key()
@@ -410,10 +417,12 @@ class CaServer(Feature):
     # ---- show ----------------------------------------------------------------------------
     @command("exec", "show crypto {pki | ca} server [name:WORD]")
     def show_server(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto pki server`` in IOS 15's layout."""
+        """``show crypto pki server`` in the layout of the router's image."""
         if self.name is None or args.get("name", self.name) != self.name:
             return ""
-        s, ca, clock = self.settings, self.ca, self.router.clock
+        if self.router.personality.layouts.pki_server_v12:
+            return self._server_v12()
+        s, ca = self.settings, self.ca
         if ca is not None:
             status, state = "enabled", "enabled"
         elif self.shutdown:
@@ -436,15 +445,12 @@ class CaServer(Feature):
             f"    Issuer name: {s.issuer_text(self.name)}",
         ]
         if ca is not None:
-            crl = ca.current_crl
             lines += [
                 f"    CA cert fingerprint: {md5_words(ca.certificate)}",
                 f"    Granting mode is: {s.grant}",
                 f"    Last certificate issued serial number (hex): {ca.last_serial:X}",
-                f"    CA certificate expiration timer: {clock.format_date(ca.certificate.not_valid_after_utc)}",
+                *self._timer_lines(ca, "    "),
             ]
-            if crl is not None and crl.next_update_utc is not None:
-                lines.append(f"    CRL NextUpdate timer: {clock.format_date(crl.next_update_utc)}")
         else:
             lines += ["    CA cert fingerprint: -Not found-", f"    Granting mode is: {s.grant}"]
         lines += [
@@ -452,6 +458,24 @@ class CaServer(Feature):
             f"    Database Level: {DB_LEVEL_TEXT[s.database_level]}",
         ]
         return "\n".join(lines) + "\n"
+
+    def _server_v12(self) -> str:
+        """The seed's 12.x layout: one status line, the serial as ``0x1``, no fingerprint."""
+        s, ca = self.settings, self.ca
+        lines = [f"Certificate Server status: {'enabled' if ca is not None else 'disabled'}, configured"]
+        lines.append(f"Granting mode is: {s.grant}")
+        if ca is not None:
+            lines += [f"Last certificate issued serial number: 0x{ca.last_serial:X}", *self._timer_lines(ca, "")]
+        lines += [f"Current storage dir: {s.database_url}", f"Database Level: {DB_LEVEL_TEXT[s.database_level]}"]
+        return "\n".join(lines) + "\n"
+
+    def _timer_lines(self, ca: RunningCa, indent: str) -> list[str]:
+        clock = self.router.clock
+        lines = [f"{indent}CA certificate expiration timer: {clock.format_date(ca.certificate.not_valid_after_utc)}"]
+        crl = ca.current_crl
+        if crl is not None and crl.next_update_utc is not None:
+            lines.append(f"{indent}CRL NextUpdate timer: {clock.format_date(crl.next_update_utc)}")
+        return lines
 
     def _running(self, name: str) -> RunningCa | str:
         if self.name != name:

@@ -2,8 +2,9 @@
 
 NTP is real: mode-3 requests and mode-4 answers (RFC 5905 header, 48 bytes) on UDP 123 over
 the virtual network, so a branch reaches its server only where routing (or a tunnel) lets it.
-A router answers as a server when it is ``ntp master`` or synchronized itself. The simulator
-polls every :data:`POLL_SECONDS` instead of IOS's 64 s, so clocks converge in seconds.
+A router answers as a server when it is ``ntp master`` or synchronized itself. How often a
+router polls comes from its ``custom.sim.timing`` (:class:`pkilab.sim.images.Timing`): every
+second by default, so clocks converge in seconds, or every 64 s as IOS does.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from pkilab.sim.features.system import System, configured_by
 from pkilab.sim.interp import Ctx
 from pkilab.sim.router import Feature, command
 
-POLL_SECONDS = 1.0
-UNSYNC_AFTER_POLLS = 4
 NTP_EPOCH = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
@@ -252,14 +251,14 @@ class Ntp(Feature):
         """Poll configured servers (called by the lab's timer)."""
         if not self.associations or now < self.next_poll:
             return
-        self.next_poll = now + POLL_SECONDS
+        self.next_poll = now + self.router.timing.ntp_poll
         request = bytes([0x23, 0, 6, 0xEC]) + b"\x00" * 36 + ntp_timestamp(lab_now())
         for assoc in self.associations.values():
             assoc.polls_unanswered += 1
             self.router.feature(Ip).send_udp(None, assoc.address, 123, 123, request)
         if (
             self.reference in self.associations
-            and self.associations[self.reference].polls_unanswered > UNSYNC_AFTER_POLLS
+            and self.associations[self.reference].polls_unanswered > self.router.timing.ntp_unsync_polls
         ):
             self._unsync()
 

@@ -60,18 +60,12 @@ from pkilab.sim.features.trustpoint import Trustpoint, Trustpoints
 from pkilab.sim.interp import Ctx
 from pkilab.sim.router import Feature, command
 
-# IOS retransmits IKE every 10 s, five times, and probes a silent peer (DPD) after the keepalive
-# interval; the lab runs these timers five times faster, in the same order, so that a refused
-# attempt ends in about 12 s instead of a minute. Lifetimes are not scaled.
-SIM_SPEEDUP = 5.0
-SIM_OPTIONS = EngineOptions(retransmit_interval=10.0 / SIM_SPEEDUP, retransmit_limit=5)
+# The IKE timers (retransmission, DPD, hold-down) come from the router's custom.sim.timing
+# (pkilab.sim.images.Timing): ``fast`` runs IOS's timers five times faster, in the same order,
+# so that a refused attempt ends in about 12 s instead of a minute; ``ios`` runs them as IOS
+# does. Lifetimes are never scaled.
 CA_FAILED = "CA request failed!"
 INVALID = "certificate invalid"
-# After a failed negotiation with a peer, traffic does not start a new one for this long.
-RETRY_HOLDDOWN = 5.0
-# DPD for SAs whose ISAKMP SA is gone (cleared on the far side): unanswered traffic for this
-# long (at most the keepalive interval) tears them down. IOS takes about 30 s; the lab is faster.
-ORPHAN_DPD_MAX = 2.0
 # Protected notifications by which a peer says it will not use the SA we just completed
 # (RFC 2408 3.14.1: INVALID-CERTIFICATE, AUTHENTICATION-FAILED).
 PEER_REFUSED = (20, 24)
@@ -96,7 +90,7 @@ class Crypto(Feature):
     # ---- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         """Create the engine and hook into UDP 500/4500 and the interfaces' data path."""
-        self.engine = IkeEngine(self.build_config(), SIM_OPTIONS)
+        self.engine = IkeEngine(self.build_config(), self.options())
         ip = self.router.feature(Ip)
         ip.udp_services[500] = self._udp
         ip.udp_services[4500] = self._udp
@@ -114,11 +108,21 @@ class Crypto(Feature):
         return self.router.feature(System)
 
     # ---- engine inputs -----------------------------------------------------------------------------
+    def options(self) -> EngineOptions:
+        """The engine's retransmission timers (``custom.sim.timing``)."""
+        timing = self.router.timing
+        return EngineOptions(retransmit_interval=timing.ike_retransmit, retransmit_limit=timing.ike_retransmit_limit)
+
+    def _conn(self, conn_id: int) -> str:
+        """The ``debug crypto isakmp`` prefix of a connection (``ISAKMP:(1001):``; XE has a blank)."""
+        return self.router.personality.layouts.isakmp_debug.format(conn=conn_id)
+
     def build_config(self) -> IkeConfig:
         """The engine's configuration from the router's crypto config, certificate and key."""
         cfg = self.router.feature(CryptoConfig)
         ka = cfg.keepalive
-        dpd = DpdConfig(ka.interval / SIM_SPEEDUP, ka.retry / SIM_SPEEDUP, periodic=ka.periodic) if ka else None
+        scale = self.router.timing.dpd_divisor
+        dpd = DpdConfig(ka.interval / scale, ka.retry / scale, periodic=ka.periodic) if ka else None
         policies = cfg.engine_policies() or (IsakmpPolicy(65535),)
         return IkeConfig(
             policies=policies,
@@ -154,7 +158,7 @@ class Crypto(Feature):
 
     def _engine(self) -> IkeEngine:
         if self.engine is None:
-            self.engine = IkeEngine(self.build_config(), SIM_OPTIONS)
+            self.engine = IkeEngine(self.build_config(), self.options())
         else:
             # Callbacks are consulted at each use, but keys, certificates and policies are values.
             self.engine.config = self.build_config()
@@ -342,7 +346,7 @@ class Crypto(Feature):
         if ka is None:
             return
         live = {s.remote.addr for s in self.engine.isakmp_sas(now) if s.state == "QM_IDLE"}
-        for peer in self.data.orphans(now, min(float(ka.interval), ORPHAN_DPD_MAX), live):
+        for peer in self.data.orphans(now, min(float(ka.interval), self.router.timing.orphan_dpd_max), live):
             self._isakmp_debug(f"ISAKMP: DPD: no answer from {peer} and no ISAKMP SA, deleting its IPsec SAs")
             self.dispatch(self.engine.clear_ipsec(now, peer))
 
@@ -359,11 +363,11 @@ class Crypto(Feature):
         if isinstance(ev, SendDatagram):
             self.router.feature(Ip).send_udp(ev.local.addr, ev.remote.addr, ev.local.port, ev.remote.port, ev.data)
         elif isinstance(ev, StateChanged):
-            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):Old State = {ev.old}  New State = {ev.new}")
+            self._isakmp_debug(self._conn(ev.conn_id) + f"Old State = {ev.old}  New State = {ev.new}")
         elif isinstance(ev, Phase1Up):
             self._holddown.pop(ev.remote.addr, None)
-            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):SA authentication status: authenticated ({ev.auth})")
-            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):SA has been authenticated with {ev.remote.addr}")
+            self._isakmp_debug(self._conn(ev.conn_id) + f"SA authentication status: authenticated ({ev.auth})")
+            self._isakmp_debug(self._conn(ev.conn_id) + f"SA has been authenticated with {ev.remote.addr}")
         elif isinstance(ev, Phase2Up):
             self._phase2_up(ev)
         elif isinstance(ev, IpsecSaDeleted):
@@ -385,15 +389,16 @@ class Crypto(Feature):
         log = self.system.logmsg
         if isinstance(ev, AuthenticationFailed):
             self.failed_negotiations += 1
-            self._holddown[ev.peer] = time.monotonic() + RETRY_HOLDDOWN
+            self._holddown[ev.peer] = time.monotonic() + self.router.timing.negotiation_holddown
             if ev.kind == "certificate":
                 log(f"%CRYPTO-5-IKMP_INVAL_CERT: Certificate received from {ev.peer} is bad: {ev.reason}")
             else:
-                self._isakmp_debug(f"ISAKMP:({ev.conn_id}):{ev.kind} authentication with {ev.peer} failed: {ev.reason}")
+                why = f"{ev.kind} authentication with {ev.peer} failed: {ev.reason}"
+                self._isakmp_debug(self._conn(ev.conn_id) + why)
         elif isinstance(ev, MalformedMessage):
             log(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {ev.peer} failed its sanity check or is malformed")
         elif isinstance(ev, ModeFailure):
-            self._holddown[ev.peer] = time.monotonic() + RETRY_HOLDDOWN
+            self._holddown[ev.peer] = time.monotonic() + self.router.timing.negotiation_holddown
             log(f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of {ev.mode} mode failed with peer at {ev.peer}")
         elif isinstance(ev, NoSa):
             log(f"%CRYPTO-4-IKMP_NO_SA: IKE message from {ev.peer} has no SA and is not an initialization offer")
@@ -401,9 +406,9 @@ class Crypto(Feature):
             self._start_fetch(ev.peer, ev.conn_id)
         elif isinstance(ev, NegotiationFailed):
             self.failed_negotiations += 1
-            self._isakmp_debug(f"ISAKMP:({ev.conn_id}):phase {ev.phase} with {ev.peer} failed: {ev.reason}")
+            self._isakmp_debug(self._conn(ev.conn_id) + f"phase {ev.phase} with {ev.peer} failed: {ev.reason}")
         elif isinstance(ev, IsakmpSaDeleted):
-            self._isakmp_debug(f'ISAKMP:({ev.conn_id}):deleting SA reason "{ev.reason}" with {ev.peer}')
+            self._isakmp_debug(self._conn(ev.conn_id) + f'deleting SA reason "{ev.reason}" with {ev.peer}')
         elif isinstance(ev, PeerDead):
             self._isakmp_debug(f"ISAKMP: DPD: peer {ev.peer} is not answering, deleting its SAs")
         elif isinstance(ev, NotificationReceived):
@@ -430,7 +435,7 @@ class Crypto(Feature):
                 f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its sanity check or is malformed"
             )
             newest = max(done, key=lambda s: s.conn_id)
-            self._isakmp_debug(f"ISAKMP:({newest.conn_id}):peer {peer} refused our certificate, deleting the SA")
+            self._isakmp_debug(self._conn(newest.conn_id) + f"peer {peer} refused our certificate, deleting the SA")
             self.dispatch(self.engine.clear_isakmp(now, newest.conn_id))
 
     def _phase2_up(self, ev: Phase2Up) -> None:

@@ -1,4 +1,4 @@
-"""Crypto show commands of a simulated router, in IOS 15 format (see ``corpus/show_crypto_*``).
+"""Crypto show commands of a simulated router, in the layout of its image (:mod:`pkilab.sim.images`).
 
 ``show crypto isakmp sa [detail]``, ``show crypto ipsec sa [detail] [peer A]``, ``show crypto
 engine connections active``, ``show crypto session [detail]``, ``show crypto isakmp policy`` and
@@ -8,6 +8,7 @@ configuration.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,14 @@ LEGEND = [
     "Codes: C - IKE configuration mode, D - Dead Peer Detection",
     "       K - Keepalives, N - NAT-traversal",
     "       T - cTCP encapsulation, X - IKE Extended Authentication",
+    "       psk - Preshared key, rsig - RSA signature",
+    "       renc - RSA encryption",
+]
+# 12.x: no cTCP line (the seed's "show crypto isa sa detail").
+LEGEND_V12 = [
+    "Codes: C - IKE configuration mode, D - Dead Peer Detection",
+    "       K - Keepalives, N - NAT-traversal",
+    "       X - IKE Extended Authentication",
     "       psk - Preshared key, rsig - RSA signature",
     "       renc - RSA encryption",
 ]
@@ -72,6 +81,12 @@ def _engine_alg(transform: str) -> str:
     return f"{name}+{'SHA' if 'sha' in auth else 'MD5'}"
 
 
+def _short_if(name: str) -> str:
+    """``FastEthernet0/0`` → ``Fa0/0`` (the two-letter form IOS tables use)."""
+    m = re.match(r"^([A-Za-z]+)(.*)$", name)
+    return f"{m.group(1)[:2]}{m.group(2)}" if m else name
+
+
 class CryptoShow(Feature):
     """Read-only crypto show commands."""
 
@@ -99,30 +114,42 @@ class CryptoShow(Feature):
             sas = []
         if args.get("detail"):
             return self._isakmp_detail(sas)
-        lines = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
+        slot = self.router.personality.layouts.isakmp_slot  # 12.4T: a slot column before status
+        head = "dst             src             state          conn-id" + (" slot" if slot else "") + " status"
+        lines = ["IPv4 Crypto ISAKMP SA", head]
         for sa in sas:
             dst, src = (sa.remote, sa.local) if sa.role == "initiator" else (sa.local, sa.remote)
-            lines.append(f"{dst.addr:<16}{src.addr:<16}{sa.state:<15}{sa.conn_id:>7} {sa.status}")
+            row = f"{dst.addr:<16}{src.addr:<16}{sa.state:<15}{sa.conn_id:>7}" + ("    0" if slot else "")
+            lines.append(f"{row} {sa.status}")
         return "\n".join([*lines, "", "IPv6 Crypto ISAKMP SA", ""])
 
     def _isakmp_detail(self, sas: Sequence[IsakmpSaInfo]) -> str:
+        # 12.x has no Status column and names the engine connection the other way round.
+        v12 = self.router.personality.layouts.isakmp_detail_v12
+        status_head = "" if v12 else "Status "
         lines = [
-            *LEGEND,
+            *(LEGEND_V12 if v12 else LEGEND),
             "IPv4 Crypto ISAKMP SA",
             "",
-            "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.",
+            f"C-id  Local           Remote          I-VRF  {status_head}Encr Hash   Auth DH Lifetime Cap.",
             "",
         ]
         for sa in sas:
             if not sa.encr:
                 continue  # no policy chosen yet (MM_NO_STATE): nothing to show in these columns
             life = hms(sa.lifetime_remaining) or "00:00:00"
+            status = "" if v12 else f"{sa.status.split()[0]:<7}"
             row = (
-                f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{sa.status.split()[0]:<7}"
+                f"{sa.conn_id:<6}{sa.local.addr:<16}{sa.remote.addr:<16}{'':<7}{status}"
                 f"{sa.encr:<4} {sa.hash:<6} {sa.auth:<4} {sa.group or '':<2} {life:<9}"
                 f"{sa.capabilities}"
             )
-            lines += [row.rstrip(), f"       Engine-id:Conn-id =  SW:{sa.conn_id - 1000}", ""]
+            engine = (
+                f"       Connection-id:Engine-id = {sa.conn_id}:1(software)"
+                if v12
+                else f"       Engine-id:Conn-id =  SW:{sa.conn_id - 1000}"
+            )
+            lines += [row.rstrip(), engine, ""]
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
 
     # ---- show crypto ipsec sa ---------------------------------------------------------------------
@@ -217,15 +244,17 @@ class CryptoShow(Feature):
         cur = tuns[-1] if tuns else None
         out_spi = cur.outbound.spi if cur else 0
         pfs = cur.up.pfs_group if cur else None
+        v12 = self.router.personality.layouts.ipsec_sa_v12  # 12.4: no plaintext mtu, no PFS line
+        mtu = "" if v12 else f"plaintext mtu {1446 if cur is None or cur.outbound.block_size == 8 else 1438}, "
         lines += [
             "",
             f"     local crypto endpt.: {intf.address.ip if intf.address else ''}, remote crypto endpt.: {peer}",
-            f"     plaintext mtu {1446 if cur is None or cur.outbound.block_size == 8 else 1438}, path mtu 1500, "
-            f"ip mtu 1500, ip mtu idb {intf.name}",
+            f"     {mtu}path mtu 1500, ip mtu 1500, ip mtu idb {intf.name}",
             f"     current outbound spi: 0x{out_spi:X}({out_spi})",
-            f"     PFS (Y/N): {'Y' if pfs else 'N'}, DH group: {f'group{pfs}' if pfs else 'none'}",
-            "",
         ]
+        if not v12:
+            lines.append(f"     PFS (Y/N): {'Y' if pfs else 'N'}, DH group: {f'group{pfs}' if pfs else 'none'}")
+        lines.append("")
         for direction in ("inbound", "outbound"):
             lines.append(f"     {direction} esp sas:")
             for t in tuns:
@@ -233,30 +262,38 @@ class CryptoShow(Feature):
             lines += ["", f"     {direction} ah sas:", "", f"     {direction} pcp sas:", ""]
         return lines
 
-    @staticmethod
-    def _sa_lines(t: TunnelSa, info: IpsecSaInfo | None, direction: str) -> list[str]:
+    def _sa_lines(self, t: TunnelSa, info: IpsecSaInfo | None, direction: str) -> list[str]:
         sa = t.inbound if direction == "inbound" else t.outbound
         conn = (info.conn_ids[0] if direction == "inbound" else info.conn_ids[1]) if info else 0
         left = info.lifetime_remaining if info else 0.0
         kb_left = max(0, t.up.lifetime_kilobytes - sa.counters.bytes // 1024)
         settings = "Tunnel UDP-Encaps, " if t.up.udp_encapsulation else "Tunnel, "
+        layouts = self.router.personality.layouts
+        # XE says which side started quick mode: the side that started phase 1 with this peer.
+        initiator = any(s.role == "initiator" and s.remote.addr == t.peer for s in self._isakmp())
         return [
             f"      spi: 0x{sa.spi:X}({sa.spi})",
             f"        transform: {t.up.transform} ,",
             f"        in use settings ={{{settings}}}",
-            f"        conn id: {conn}, flow_id: SW:{conn - 2000}, sibling_flags 80000040, "
-            f"crypto map: {t.up.crypto_map}",
+            "        "
+            + layouts.ipsec_conn.format(conn=conn, flow=conn - 2000, map=t.up.crypto_map, initiator=initiator),
             f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
             f"        IV size: {sa.block_size} bytes",
             "        replay detection support: Y",
-            "        Status: ACTIVE(ACTIVE)",
+            f"        Status: {'ACTIVE' if layouts.ipsec_sa_v12 else 'ACTIVE(ACTIVE)'}",
         ]
 
     # ---- engine connections -----------------------------------------------------------------------
     @command("exec", "show crypto engine connections [active]", level=1)
     def show_engine(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto engine connections active``."""
-        lines = ["Crypto Engine Connections", "", "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"]
+        """``show crypto engine connections active`` (12.4: an Interface column, no title, no LastSeqN)."""
+        v12 = self.router.personality.layouts.engine_v12
+        if v12:
+            lines = [" ID  Interface  Type   Algorithm   Encrypt Decrypt IP-Address"]
+        else:
+            head = "   ID  Type    Algorithm      Encrypt  Decrypt LastSeqN IP-Address"
+            lines = ["Crypto Engine Connections", "", head]
+        rows: list[tuple[int, str, str, str, int, int, int, str]] = []
         infos = self._ipsec()
         for t in self.crypto.data.tunnels:
             info = infos.get(t.up.inbound.spi)
@@ -264,15 +301,28 @@ class CryptoShow(Feature):
                 continue
             alg, addr = _engine_alg(t.up.transform), t.up.local.addr
             i, o = t.inbound.counters, t.outbound.counters
-            lines.append(f"{info.conn_ids[0]:>5}  {'IPsec':<8}{alg:<15}{0:>7}{i.packets:>9}{i.last_seq:>9} {addr}")
-            lines.append(f"{info.conn_ids[1]:>5}  {'IPsec':<8}{alg:<15}{o.packets:>7}{0:>9}{0:>9} {addr}")
+            rows.append((info.conn_ids[0], t.interface, "IPsec", alg, 0, i.packets, i.last_seq, addr))
+            rows.append((info.conn_ids[1], t.interface, "IPsec", alg, o.packets, 0, 0, addr))
         for sa in self._isakmp():
             if sa.state != "QM_IDLE":
                 continue
-            enc = sa.encr.upper().replace(":", "")
-            alg = f"{sa.hash.upper()}+{enc}"
-            lines.append(f"{sa.conn_id:>5}  {'IKE':<8}{alg:<15}{0:>7}{0:>9}{0:>9} {sa.local.addr}")
+            alg = f"{sa.hash.upper()}+{sa.encr.upper().replace(':', '')}"
+            intf = self._interface_of(sa.local.addr)
+            rows.append((sa.conn_id, intf, "IKE", alg, 0, 0, 0, sa.local.addr))
+        for conn, intf, kind, alg, enc, dec, seq, addr in rows:
+            if v12:
+                ident = f"{conn:>3}".ljust(4)  # 1001 pushes into the blank after the ID column
+                lines.append(f"{ident} {_short_if(intf):<11}{kind:<7}{alg:<12}{enc:>4}{dec:>8}    {addr}")
+            else:
+                lines.append(f"{conn:>5}  {kind:<8}{alg:<15}{enc:>7}{dec:>9}{seq:>9} {addr}")
         return "\n".join(lines)
+
+    def _interface_of(self, address: str) -> str:
+        """The interface owning ``address`` (the IKE rows' Interface column)."""
+        for intf in self.router.feature(Ip).interfaces.values():
+            if intf.address is not None and str(intf.address.ip) == address:
+                return intf.name
+        return ""
 
     @command("exec", "show crypto eli", level=1)
     def show_eli(self, ctx: Ctx, args: dict[str, Any]) -> str:

@@ -45,9 +45,6 @@ from pkilab.sim.grammar import normalize_interface
 from pkilab.sim.interp import Ask, Await, Ctx
 from pkilab.sim.router import Feature, command
 
-POLL_SECONDS = 1.0  # IOS polls after a minute, then backs off; the simulator polls every second
-RETRY_SECONDS = 2.0
-
 
 class EnrollError(Exception):
     """A SCEP exchange failed; the message is what IOS would say."""
@@ -95,6 +92,7 @@ class Enrollment(Feature):
         self.busy: set[str] = set()
         self.sequence = int(time.time()) % 10000
         self.timers: dict[str, float] = {}
+        self.next_poll: dict[str, float] = {}  # trustpoint -> when its pending request is polled
 
     @property
     def tps(self) -> Trustpoints:
@@ -188,10 +186,11 @@ class Enrollment(Feature):
         shown = fingerprints.md5_words(ca)
         if self.router.has_fault("wrong-ca-fingerprint"):
             shown = fingerprints.words(bytes(b ^ 0x5A for b in bytes.fromhex(shown.replace(" ", ""))))
-        yield (
-            f"Certificate has the following attributes:\n       Fingerprint MD5: {shown} \n"
-            f"      Fingerprint SHA1: {fingerprints.sha1_words(ca)} \n\n"
-        )
+        shown_lines = [
+            line.format(md5=shown, sha1=fingerprints.sha1_words(ca))
+            for line in self.router.personality.dialogs.fingerprints
+        ]
+        yield "Certificate has the following attributes:\n" + "\n".join(shown_lines) + "\n\n"
         answer = yield Ask("% Do you accept this certificate? [yes/no]: ")
         if not _ask_yes(answer):
             return "% Certificate not accepted."
@@ -211,18 +210,18 @@ class Enrollment(Feature):
     def _subject(self, tp: Trustpoint, serial: bool, ip: str | None) -> tuple[str, x509.Name]:
         system = self.router.feature(System)
         fqdn = tp.fqdn or (f"{self.router.hostname}.{system.domain}" if system.domain else self.router.hostname)
-        serial_no = f"PKL{abs(hash(self.router.name)) % 10**8:08d}" if serial else None
+        serial_no = self.router.personality.board_id(self.router.name) if serial else None
         return fqdn, router_subject(fqdn, serial_no, ip)
 
     def _key_for(self, tp: Trustpoint) -> tuple[str, Any, str]:
-        """(label, private key, message) — generating a key as IOS 15 does when none exists."""
+        """(label, private key, message) — generating a key, in the image's words, when none exists."""
         keys = self._keys()
         label = tp.rsakeypair or keys.default_label()
         pair = keys.get(label)
         message = ""
         if pair is None:
             pair = keys.generate(label, 1024, False)
-            message = "% Generating 1024 bit RSA keys, keys will be non-exportable...\n[OK]\n"
+            message = self.router.personality.keygen.done.format(bits=1024, kind="non-exportable", seconds=0)
         return label, pair.private_key, message
 
     @command("exec", "crypto {pki | ca} enroll name:WORD")
@@ -255,8 +254,8 @@ class Enrollment(Feature):
                 return "\n% Password mismatch. Enrollment aborted."
             yield "\n"
         fqdn, _ = self._subject(tp, False, None)
-        yield f"% The fully-qualified domain name in the certificate will be: {fqdn}\n"
-        yield f"% The subject name in the certificate will be: {fqdn}\n"
+        dialogs = self.router.personality.dialogs
+        yield "".join(line.format(fqdn=fqdn) + "\n" for line in dialogs.enroll_subject)
         serial = yield Ask("% Include the router serial number in the subject name? [yes/no]: ")
         ip_answer = yield Ask("% Include an IP address in the subject name? [no]: ")
         ip = ip_answer.strip() if ip_answer.strip() not in ("", "no", "n") else None
@@ -274,10 +273,7 @@ class Enrollment(Feature):
         if not _ask_yes(go):
             return None
         self.start_enrollment(tp, label, key, subject, csr, renewal=False)
-        return (
-            "% Certificate request sent to Certificate Authority\n"
-            "% The 'show crypto pki certificate verbose " + tp.name + "' command will show the fingerprint."
-        )
+        return "\n".join(line.format(tp=tp.name) for line in dialogs.enroll_sent)
 
     def _terminal_request(self, csr_der: bytes) -> Generator[Any, Any, str | None]:
         show = yield Ask("Display Certificate Request to terminal? [yes/no]: ")
@@ -348,7 +344,9 @@ class Enrollment(Feature):
                     return
                 if tp.pending is None or self.router.features_by_name().get("Enrollment") is not self:
                     return  # trustpoint removed or router reloaded
-                await asyncio.sleep(POLL_SECONDS)  # the CA's pending timer, not a test wait
+                # IOS's enrollment retry period (custom.sim.timing), not a test wait.
+                self.next_poll[tp.name] = time.monotonic() + self.router.timing.enroll_poll
+                await asyncio.sleep(self.router.timing.enroll_poll)
                 req = client.cert_poll()
         except Exception as exc:  # transport, SCEP or PKI errors all end the attempt
             tp.pending = None
@@ -516,7 +514,7 @@ class Enrollment(Feature):
             renew = tp.renew_at()
             if renew is None or tp.name in self.busy or tp.pending is not None or clock_now < renew:
                 continue
-            if tp.renew_failed_at and now - tp.renew_failed_at < RETRY_SECONDS:
+            if tp.renew_failed_at and now - tp.renew_failed_at < self.router.timing.renew_retry:
                 continue
             try:
                 label, key, _ = self._key_for(tp)
@@ -542,7 +540,8 @@ class Enrollment(Feature):
             if renew is not None:
                 rows.append(((renew - now).total_seconds(), f"RENEW {tp.name}"))
             if tp.pending is not None:
-                rows.append((POLL_SECONDS, f"POLL {tp.name}"))
+                left = self.next_poll.get(tp.name, time.monotonic()) - time.monotonic()
+                rows.append((left, f"POLL {tp.name}"))
             if tp.crl is not None and tp.crl.next_update_utc is not None:
                 rows.append(((tp.crl.next_update_utc - now).total_seconds(), f"CRL {render_dn(tp.crl.issuer)}"))
         lines = ["PKI Timers"]

@@ -252,13 +252,14 @@ class Ip(Feature):
     @command("exec", "show ip interface brief", level=1)
     def show_ip_int_brief(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ip interface brief``."""
-        lines = ["Interface                  IP-Address      OK? Method Status                Protocol"]
+        width = self.router.personality.layouts.if_brief_width  # XE's names are short: 23
+        lines = [f"{'Interface':<{width}}IP-Address      OK? Method Status                Protocol"]
         for name in sorted(self.interfaces, key=_if_sort_key):
             i = self.interfaces[name]
             addr = str(i.address.ip) if i.address else "unassigned"
             status = "administratively down" if i.shutdown else ("up" if i.up else "down")
             proto = "up" if i.up else "down"
-            lines.append(f"{name:<27}{addr:<16}YES {i.method:<7}{status:<22}{proto}")
+            lines.append(f"{name:<{width}}{addr:<16}YES {i.method:<7}{status:<22}{proto}")
         return "\n".join(lines)
 
     def routes(self) -> list[Route]:

@@ -12,10 +12,12 @@ certificates made for a zeroized key).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import itertools
 import re
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,9 +27,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.errors import PkiError
 from pkilab.pki.keys import (
-    DEFAULT_MODULUS,
-    MAX_MODULUS,
-    MIN_MODULUS,
     ExportCipher,
     export_key_pem,
     generate_rsa_key,
@@ -36,7 +35,7 @@ from pkilab.pki.keys import (
 )
 from pkilab.sim.features.system import System
 from pkilab.sim.filesys import FileSystemError
-from pkilab.sim.interp import Ask, Ctx
+from pkilab.sim.interp import Ask, Await, Ctx
 from pkilab.sim.router import Feature, command
 
 GENERAL_PURPOSE = "General Purpose Key"
@@ -217,50 +216,62 @@ class Keys(Feature):
             if not ok:
                 return None
         yield f"The name for the keys will be: {label}\n"
+        keygen = self.router.personality.keygen
         if "modulus" in args:
             bits = self._modulus(args["modulus"])
             if bits is None:
-                return f"% Invalid modulus size, must be in the range of {MIN_MODULUS} to {MAX_MODULUS}"
+                return f"% Invalid modulus size, must be in the range of {keygen.low} to {keygen.high}"
             yield f"% The key modulus size is {bits} bits\n"
         else:
-            yield (
-                f"Choose the size of the key modulus in the range of {MIN_MODULUS} to {MAX_MODULUS} for your\n"
-                "  General Purpose Keys. Choosing a key modulus greater than 512 may take\n"
-                "  a few minutes.\n\n"
-            )
+            yield keygen.choose()
             while True:
-                answer = (yield Ask(f"How many bits in the modulus [{DEFAULT_MODULUS}]: ")).strip()
-                bits = self._modulus(answer) if answer else DEFAULT_MODULUS
+                answer = (yield Ask(f"How many bits in the modulus [{keygen.default}]: ")).strip()
+                bits = self._modulus(answer) if answer else keygen.default
                 if bits is not None:
                     break
-                yield f"% Invalid modulus size, must be in the range of {MIN_MODULUS} to {MAX_MODULUS}\n"
-        self.generate(label, bits, exportable)
-        return f"% Generating {bits} bit RSA keys ...[OK]\n"
+                yield f"% Invalid modulus size, must be in the range of {keygen.low} to {keygen.high}\n"
+        return (yield from self.generate_dialog(label, bits, exportable, ctx.interactive))
 
-    @staticmethod
-    def _modulus(text: str) -> int | None:
+    def generate_dialog(self, label: str, bits: int, exportable: bool, interactive: bool) -> Generator[Any, Any, str]:
+        """Make the key pair, saying so in the image's words; takes the ``timing``'s key-generation time.
+
+        Returns the line that ends the message (``[OK] …``); what comes before it is yielded.
+        """
+        started = time.monotonic()
+        kind = "exportable" if exportable else "non-exportable"
+        head, _, tail = self.router.personality.keygen.done.partition("...")
+        yield head.format(bits=bits, kind=kind) + "..."
+        self.generate(label, bits, exportable)
+        delay = self.router.timing.keygen_seconds(bits) - (time.monotonic() - started)
+        if interactive and delay > 0 and self.router.lab.network.loop is not None:
+            yield Await(asyncio.sleep(delay))  # a real router's key generation time (custom.sim.timing)
+        return tail.format(seconds=int(time.monotonic() - started))
+
+    def _modulus(self, text: str) -> int | None:
         if not text.isdigit():
             return None
         bits = int(text)
-        return bits if MIN_MODULUS <= bits <= MAX_MODULUS else None
+        keygen = self.router.personality.keygen
+        return bits if keygen.low <= bits <= keygen.high else None
 
     # ---- show ----------------------------------------------------------------------------
     @command("exec", "show crypto key mypubkey rsa [label:WORD]")
     def show_mypubkey(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto key mypubkey rsa [LABEL]`` in IOS 15's layout."""
+        """``show crypto key mypubkey rsa [LABEL]`` in IOS 15's layout (XE 17 adds the size and redundancy)."""
         wanted = args.get("label")
         out: list[str] = []
         for pair in self.pairs.values():
             if wanted is not None and pair.label != wanted:
                 continue
             storage = "private-config" if pair.label in self.saved else "not specified"
+            xe = self.router.personality.layouts.mypubkey_xe
             out += [
                 f"% Key pair was generated at: {self.router.clock.format_date(pair.generated_at)}",
                 f"Key name: {pair.label}",
-                "Key type: RSA KEYS",
+                f"Key type: RSA KEYS      {pair.bits} bits" if xe else "Key type: RSA KEYS",
                 f" Storage Device: {storage}",
                 f" Usage: {pair.usage}",
-                f" Key is {'' if pair.exportable else 'not '}exportable.",
+                f" Key is {'' if pair.exportable else 'not '}exportable." + (" Redundancy enabled." if xe else ""),
                 " Key Data:",
                 *key_data_lines(pair.private_key),
             ]

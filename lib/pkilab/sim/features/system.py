@@ -96,7 +96,7 @@ class System(Feature):
             "!",
             f"! Last configuration change at {r.clock.format(self.last_change)}",
             "!",
-            "version 15.2",
+            f"version {r.personality.config_version}",
             "service timestamps debug datetime msec",
             "service timestamps log datetime msec",
             "no service password-encryption",

@@ -13,22 +13,27 @@ trustpoint's CA, validity by this router's clock, and the CRL per ``revocation-c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 from pkilab.pki import fingerprints
 from pkilab.pki.ca import http_cdp_url
-from pkilab.pki.names import render_dn, render_dn_lines
+from pkilab.pki.names import name_value, render_dn, render_dn_lines
 from pkilab.sim.features.system import System
+from pkilab.sim.images import Personality
 from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, command
 
 CRL_CACHE_BYTES = 65536  # "Parsed CRL cache maximum size is 65536 bytes" in every corpus capture
 EPOCH_RENEW = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # printed as 19:00:00 EST Dec 31 1969
+# A trustpoint certificate file (``NAME#6102.cer``, ``NAME#1CA.cer``); the CA database's ``N.cer`` has no ``#``.
+_CERT_FILE = re.compile(r"#[0-9A-F]+(?:CA)?\.cer$")
 
 
 @dataclass
@@ -82,9 +87,10 @@ class Trustpoint:
         """When ``cert`` was installed on this trustpoint."""
         return self.installed.get(cert.fingerprint(hashes.SHA256()))
 
-    def file_of(self, cert: x509.Certificate, ca: bool) -> str:
-        """The NVRAM file IOS keeps a certificate in: ``TP#61<serial hex>[CA].cer``."""
-        return f"{self.name}#61{cert.serial_number:02X}{'CA' if ca else ''}.cer"
+    def file_of(self, cert: x509.Certificate, ca: bool, personality: Personality) -> str:
+        """The NVRAM file IOS keeps a certificate in (``TP#6101CA.cer`` on 12.x, ``ISSUER#1CA.cer`` later)."""
+        issuer_cn = name_value(cert.issuer, NameOID.COMMON_NAME) or ""
+        return personality.cert_file(cert.serial_number, issuer_cn, self.name, ca)
 
     def renew_at(self) -> dt.datetime | None:
         """When auto-enroll re-enrolls: the configured percentage of the lifetime."""
@@ -132,14 +138,15 @@ class Trustpoints(Feature):
                 lines.append(f" auto-enroll {tp.auto_enroll}{' regenerate' if tp.regenerate else ''}")
             lines.extend(f" {x}" for x in tp.extra)
             lines.append("!")
+        p = self.router.personality
         for tp in self.points.values():
             if tp.ca_cert is None and tp.cert is None:
                 continue
             lines.append(f"crypto pki certificate chain {tp.name}")
             if tp.cert is not None:
-                lines.append(f" certificate {tp.cert.serial_number:02X} nvram:{tp.file_of(tp.cert, False)}")
+                lines.append(f" certificate {tp.cert.serial_number:02X} nvram:{tp.file_of(tp.cert, False, p)}")
             if tp.ca_cert is not None:
-                lines.append(f" certificate ca {tp.ca_cert.serial_number:02X} nvram:{tp.file_of(tp.ca_cert, True)}")
+                lines.append(f" certificate ca {tp.ca_cert.serial_number:02X} nvram:{tp.file_of(tp.ca_cert, True, p)}")
             lines.append("!")
         return lines
 
@@ -150,11 +157,12 @@ class Trustpoints(Feature):
         for tp in self.points.values():
             for cert, ca in ((tp.ca_cert, True), (tp.cert, False)):
                 if cert is not None:
-                    wanted[tp.file_of(cert, ca)] = cert.public_bytes(serialization.Encoding.DER)
+                    wanted[tp.file_of(cert, ca, self.router.personality)] = cert.public_bytes(
+                        serialization.Encoding.DER
+                    )
         nvram = fs.by_name["nvram"]
         for path in list(nvram.files):
-            owner = path.split("#61", 1)[0]
-            if path.endswith(".cer") and "#61" in path and owner in self.points and path not in wanted:
+            if _CERT_FILE.search(path) and path not in wanted:
                 nvram.delete(path)
         for path, data in wanted.items():
             fs.write(f"nvram:{path}", data)
@@ -348,19 +356,18 @@ class Trustpoints(Feature):
         self, title: str, cert: x509.Certificate, tp: Trustpoint, ca: bool, verbose: bool = False
     ) -> list[str]:
         clock = self.router.clock
+        v12 = self.router.personality.layouts.certificates_v12
         lines = [
             title,
             "  Status: Available",
             *(["  Version: 3"] if verbose else []),
-            f"  Certificate Serial Number (hex): {cert.serial_number:02X}",
+            f"  Certificate Serial Number{'' if v12 else ' (hex)'}: {cert.serial_number:02X}",
             f"  Certificate Usage: {'Signature' if ca else 'General Purpose'}",
             "  Issuer: ",
         ]
         lines += [f"    {x}" for x in render_dn_lines(cert.issuer)]
         lines.append("  Subject:")
         if not ca:
-            from pkilab.pki.names import name_value
-
             host = name_value(cert.subject, x509.ObjectIdentifier("1.2.840.113549.1.9.2"))
             if host:
                 lines.append(f"    Name: {host}")
@@ -389,7 +396,9 @@ class Trustpoints(Feature):
             from pkilab.sim.features.keys import Keys
 
             lines.append(f"  Key Label: {tp.rsakeypair or self.router.feature(Keys).default_label()}")
-        lines += [f"  Storage: nvram:{tp.file_of(cert, ca)}", ""]
+        if not v12:  # the seed's 12.x output has no Storage line
+            lines.append(f"  Storage: nvram:{tp.file_of(cert, ca, self.router.personality)}")
+        lines.append("")
         return lines
 
     @command("exec", "show crypto {pki | ca} certificates [verbose] [name:WORD]", level=1)
@@ -403,8 +412,6 @@ class Trustpoints(Feature):
             if tp.cert is not None:
                 out += self._cert_block("Certificate", tp.cert, tp, ca=False, verbose=verbose)
             if tp.pending is not None:
-                from pkilab.pki.names import name_value
-
                 host = name_value(tp.pending.subject, x509.ObjectIdentifier("1.2.840.113549.1.9.2"))
                 out += [
                     "Certificate",
