@@ -46,7 +46,7 @@ class InterfaceSpec:
 SIM_KINDS = ("router", "terminal_server", "jumphost")
 #: The ``custom.sim`` keys each kind accepts; any other key is refused, never ignored.
 _SIM_KEYS = {
-    "router": frozenset({"kind", "http_port", "image", "faults", "bind", "config", "console", "ssh_port"}),
+    "router": frozenset({"kind", "http_port", "image", "timing", "faults", "bind", "config", "console", "ssh_port"}),
     "terminal_server": frozenset({"kind"}),
     "jumphost": frozenset({"kind"}),
 }

@@ -38,7 +38,7 @@ def test_help_is_plain_text_and_every_command_is_described():
         assert not REST.search(command.format_help()), f"pkilab {name} --help shows reST markup"
 
 
-@pytest.mark.parametrize(("argv", "actions"), [(["report"], "merge"), (["sim"], "up, faults")])
+@pytest.mark.parametrize(("argv", "actions"), [(["report"], "merge"), (["sim"], "up, faults, images")])
 def test_a_command_without_its_action_says_which_are_missing(capsys, argv, actions):
     assert main(argv) == 2
     out, err = capsys.readouterr()

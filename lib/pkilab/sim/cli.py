@@ -60,7 +60,12 @@ def register(sub: Any) -> None:
         "from IOS in one precise way, to prove that the suites catch it.",
     )
     faults.set_defaults(func=run_faults)
-    images = sim_sub.add_parser("images", help="list the IOS images the simulator plays (custom.sim.image)")
+    images = sim_sub.add_parser(
+        "images",
+        help="list the IOS images the simulator plays (custom.sim.image)",
+        description="List the IOS images the simulated routers can run (custom.sim.image), each a personality "
+        "with its release's wording and layouts, and the timing modes (custom.sim.timing).",
+    )
     images.set_defaults(func=run_images)
 
 
