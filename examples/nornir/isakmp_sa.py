@@ -56,8 +56,9 @@ def run(inventory: Path, port_offset: int, via_genie: bool) -> tuple[dict[str, A
     for host in nr.inventory.hosts.values():
         host.port = (host.port or 22) + port_offset
     if via_genie:
-        import pkilab.genie
         from netmiko.utilities import get_structured_data_genie
+
+        import pkilab.genie
 
         pkilab.genie.register()
         get_structured_data_genie("", "cisco_ios", COMMAND)  # read Genie's table once, before the threads

@@ -15,15 +15,15 @@ import pytest
 pytest.importorskip("genie.libs.parser", reason="genie is not installed (pip install 'pkilab[genie]')")
 pytest.importorskip("unicon", reason="unicon is not installed (pip install 'pkilab[genie]')")
 
-from genie.libs.parser.utils import common  # noqa: E402
-from genie.testbed import load as genie_load  # noqa: E402
+from genie.libs.parser.utils import common
+from genie.testbed import load as genie_load
 
-import pkilab.genie  # noqa: E402
-from pkilab.parsers.exec_dialogs import PingResult  # noqa: E402
-from pkilab.parsers.isakmp import IsakmpSaTable  # noqa: E402
-from pkilab.plan import LabPlan  # noqa: E402
-from pkilab.procedures.vpn import VpnSettings  # noqa: E402
-from pkilab.wait import wait_until  # noqa: E402
+import pkilab.genie
+from pkilab.parsers.exec_dialogs import PingResult
+from pkilab.parsers.isakmp import IsakmpSaTable
+from pkilab.plan import LabPlan
+from pkilab.procedures.vpn import VpnSettings
+from pkilab.wait import wait_until
 
 # The simulated routers make a new SSH host key at every start: no known_hosts entry may pin it.
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -58,7 +58,10 @@ def routers(sim_testbed, running_lab, tmp_path_factory):
                 # unicon's IOS plugin sends its init_config_commands (no logging console, line
                 # console 0, exec-timeout 0) at connect: the simulated routers accept them.
                 device.connect(
-                    log_stdout=False, learn_hostname=True, connection_timeout=60, logfile=str(logs / f"{device.name}.log")
+                    log_stdout=False,
+                    learn_hostname=True,
+                    connection_timeout=60,
+                    logfile=str(logs / f"{device.name}.log"),
                 )
             yield plan, tb.devices[plan.headend.name], tb.devices[plan.branch.name]
         finally:
@@ -84,9 +87,7 @@ def test_device_parse_reads_the_tunnel_through_pkilab(routers):
 
     for device, peer in ((branch, plan.headend.address), (headend, plan.branch.address)):
         sas = device.parse("show crypto isakmp sa")
-        assert [(sa["dst"] if device is branch else sa["src"], sa["state"]) for sa in sas["sas"]] == [
-            (peer, "QM_IDLE")
-        ]
+        assert [(sa["dst"] if device is branch else sa["src"], sa["state"]) for sa in sas["sas"]] == [(peer, "QM_IDLE")]
         detail = device.parse("show crypto isakmp sa detail")["sas"]
         assert [(sa["remote"], sa["auth"], sa["dh_group"]) for sa in detail] == [(peer, "psk", 2)]
     flows = branch.parse("show crypto ipsec sa")["flows"]

@@ -19,10 +19,10 @@ import yaml
 pytest.importorskip("nornir", reason="nornir is not installed (pip install 'pkilab[nornir]')")
 pytest.importorskip("nornir_netmiko", reason="nornir-netmiko is not installed (pip install 'pkilab[nornir]')")
 
-from pkilab.device.session import Session  # noqa: E402
-from pkilab.plan import LabPlan  # noqa: E402
-from pkilab.procedures import vpn  # noqa: E402
-from pkilab.testbed import load  # noqa: E402
+from pkilab.device.session import Session
+from pkilab.plan import LabPlan
+from pkilab.procedures import vpn
+from pkilab.testbed import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "nornir"

@@ -21,7 +21,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from genie.metaparser import MetaParser
@@ -53,9 +53,8 @@ class PkilabParser(MetaParser):  # type: ignore[misc]  # Genie's MetaParser is u
         cls.pkilab_result = typing.get_type_hints(_function(cls.pkilab_target))["return"]
         cls.cli_command = list(genie_commands()[cls.pkilab_target])
         cls.schema = schema_of(cls.pkilab_result)
-        cls.__doc__ = (
-            f"pkilab's ``{cls.pkilab_target}`` ({cls.pkilab_result.__name__}), for:\n\n"
-            + "\n".join(f"* {c}" for c in cls.cli_command)
+        cls.__doc__ = f"pkilab's ``{cls.pkilab_target}`` ({cls.pkilab_result.__name__}), for:\n\n" + "\n".join(
+            f"* {c}" for c in cls.cli_command
         )
 
     def typed(self, command: str | None = None, output: str | None = None, **kwargs: str) -> Any:
@@ -88,7 +87,7 @@ def _default_command(cls: type[PkilabParser], kwargs: dict[str, str]) -> str:
     raise registry.UnknownCommandError(f"{cls.__name__}: give the command or its arguments ({cls.cli_command[0]})")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _function(target: str) -> Callable[[str], Any]:
     module, func = target.split(":")
     fn: Callable[[str], Any] = getattr(importlib.import_module(f"pkilab.parsers.{module}"), func)

@@ -17,15 +17,15 @@ import pytest
 
 pytest.importorskip("genie.libs.parser", reason="genie is not installed (pip install 'pkilab[genie]')")
 
-from genie.libs.parser.utils import common  # noqa: E402
-from genie.metaparser.util.exceptions import SchemaError  # noqa: E402
-from genie.testbed import load as genie_load  # noqa: E402
+from genie.libs.parser.utils import common
+from genie.metaparser.util.exceptions import SchemaError
+from genie.testbed import load as genie_load
 
-import pkilab.genie  # noqa: E402
-from pkilab.errors import ParseError  # noqa: E402
-from pkilab.genie._build import PkilabParser, classes_for, genie_commands, schema_of  # noqa: E402
-from pkilab.parsers import UnknownCommandError, match_command, parse, registry  # noqa: E402
-from pkilab.parsers.isakmp import IsakmpSaDetailTable  # noqa: E402
+import pkilab.genie
+from pkilab.errors import ParseError
+from pkilab.genie._build import PkilabParser, classes_for, genie_commands, schema_of
+from pkilab.parsers import UnknownCommandError, match_command, parse, registry
+from pkilab.parsers.isakmp import IsakmpSaDetailTable
 
 # The shared corpus sits beside the checkout (../shared/corpus), or beside the worktrees' parent.
 CORPUS = next(
@@ -110,7 +110,9 @@ def test_typed_gives_the_dataclass_of_the_same_output(devices):
     table = pkilab.genie.typed(device, "sh cry isa sa det", output=seed.ISAKMP_SA_DETAIL_RSIG)
     assert isinstance(table, IsakmpSaDetailTable) and table.sas[0].auth == "rsig"
     assert device.parse("show crypto isakmp sa detail", output=seed.ISAKMP_SA_DETAIL_RSIG) == table.to_dict()
-    same = pkilab.genie.typed_as(IsakmpSaDetailTable, device, "show crypto isakmp sa detail", output=seed.ISAKMP_SA_DETAIL_RSIG)
+    same = pkilab.genie.typed_as(
+        IsakmpSaDetailTable, device, "show crypto isakmp sa detail", output=seed.ISAKMP_SA_DETAIL_RSIG
+    )
     assert same == table
     with pytest.raises(ParseError, match="read as another type"):
         pkilab.genie.typed_as(IsakmpSaDetailTable, device, "show clock", output=seed.CLOCKS[0][0])

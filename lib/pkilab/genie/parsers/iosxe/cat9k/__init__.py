@@ -1,4 +1,4 @@
-"""pkilab's parsers where Genie files its own under ``platform: cat9k``: a more specific token wins in Genie's lookup."""
+"""pkilab's parsers where Genie files its own under ``platform: cat9k`` (Genie's lookup prefers them)."""
 
 from genie import abstract
 
