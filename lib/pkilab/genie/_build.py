@@ -50,9 +50,9 @@ class PkilabParser(MetaParser):  # type: ignore[misc]  # Genie's MetaParser is u
         super().__init_subclass__(**kwargs)
         if not cls.pkilab_target:
             return
-        cls.pkilab_result = typing.get_type_hints(_function(cls.pkilab_target))["return"]
+        cls.pkilab_result, schema = _result_schema(cls.pkilab_target)
+        cls.schema = schema
         cls.cli_command = list(genie_commands()[cls.pkilab_target])
-        cls.schema = schema_of(cls.pkilab_result)
         cls.__doc__ = f"pkilab's ``{cls.pkilab_target}`` ({cls.pkilab_result.__name__}), for:\n\n" + "\n".join(
             f"* {c}" for c in cls.cli_command
         )
@@ -85,6 +85,13 @@ def _default_command(cls: type[PkilabParser], kwargs: dict[str, str]) -> str:
         except KeyError:
             continue
     raise registry.UnknownCommandError(f"{cls.__name__}: give the command or its arguments ({cls.cli_command[0]})")
+
+
+@cache
+def _result_schema(target: str) -> tuple[type, dict[Any, Any]]:
+    """The result type of ``target``'s parser and its Genie schema (shared by its classes of every OS)."""
+    result: type = typing.get_type_hints(_function(target))["return"]
+    return result, schema_of(result)
 
 
 @cache
@@ -215,11 +222,24 @@ def schema_of(hint: Any) -> Any:
     raise TypeError(f"no Genie schema for {hint!r}")
 
 
+def _source_anchor(target: str) -> Callable[[str], Any]:
+    """A two-line function that calls the parser of ``target``: the ``__wrapped__`` of its classes.
+
+    Genie reads the source lines of every class it registers, once per spelling (``inspect``
+    follows ``__wrapped__``); pointing it at the parser itself would tokenize the whole parser
+    function each time (seconds over the package), this block is read in microseconds.
+    """
+    fn = _function(target)
+
+    def parse_output(text: str) -> Any:
+        return fn(text)
+
+    parse_output.__doc__ = f"pkilab.parsers.{target.replace(':', '.')}(text)"
+    return parse_output
+
+
 def classes_for(module: str) -> dict[str, type[PkilabParser]]:
     """Build one class per registry target, as classes of ``module`` (where Genie looks for them).
-
-    Each class's ``__wrapped__`` is the pkilab parser function it wraps, so ``inspect`` (and
-    Genie, which reads the source line of every class it registers) find that function's source.
 
     Raises:
         ValueError: Two targets would get the same class name.
@@ -229,6 +249,11 @@ def classes_for(module: str) -> dict[str, type[PkilabParser]]:
         name = class_name(target)
         if name in out:
             raise ValueError(f"pkilab.genie: {target} and {out[name].pkilab_target} are both named {name}")
-        attrs = {"__module__": module, "__qualname__": name, "pkilab_target": target, "__wrapped__": _function(target)}
+        attrs = {
+            "__module__": module,
+            "__qualname__": name,
+            "pkilab_target": target,
+            "__wrapped__": _source_anchor(target),
+        }
         out[name] = types.new_class(name, (PkilabParser,), exec_body=lambda ns, a=attrs: ns.update(a))  # type: ignore[misc]
     return out
