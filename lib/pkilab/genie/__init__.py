@@ -38,11 +38,17 @@ def register() -> None:
     Other packages named in the variable stay. When Genie has already read its parser table in
     this process, the table is dropped so that the next ``device.parse`` reads it again, with
     pkilab's classes.
+
+    Raises:
+        ImportError: Genie is not installed.
     """
+    try:
+        from genie.libs.parser.utils import common
+    except ImportError as exc:
+        raise ImportError(f"pkilab.genie: genie is not installed (pip install 'pkilab[genie]'): {exc}") from exc
     packages = [p for p in os.environ.get(ENV_VAR, "").split(",") if p]
     if PACKAGE not in packages:
         os.environ[ENV_VAR] = ",".join([*packages, PACKAGE])
-    from genie.libs.parser.utils import common
 
     common.parser_data = None
 
