@@ -2,9 +2,11 @@
 
 A command is matched against the grammar below the way IOS reads it: each keyword may be
 abbreviated to any prefix that is unique among the keywords IOS accepts at that position
-(``sh cry isa sa det``), ``crypto ca`` is the old spelling of ``crypto pki``, and an output
-filter (``| include …``, ``| begin …``) is ignored. Upper-case words in a pattern are
-arguments (any one token); ``[…]`` is optional and ``{a|b}`` an alternative.
+(``sh cry isa sa det``; a prefix of several is refused as IOS refuses it, with
+:class:`AmbiguousCommandError`), ``crypto ca`` is the old spelling of ``crypto pki``, and an
+output filter (``| include …``, ``| begin …``) is ignored. Upper-case words in a pattern are
+arguments (any one token); ``[…]`` is optional and ``{a|b}`` an alternative. :func:`commands`
+returns the table.
 """
 
 from __future__ import annotations

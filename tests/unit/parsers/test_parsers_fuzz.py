@@ -6,11 +6,12 @@ parsers that read it cleanly. Hypothesis damages them the ways a capture gets da
 file is built: lines dropped or repeated, digit runs blown up past any counter, dates with month 0
 or 13, non-ASCII characters, very long lines, truncation, stray text.
 
-The linear-time check puts one pathological line into a real output: the head of a real line
-(its key up to the colon, or the whole line) followed by a long run of one unit, at 5 kB, 50 kB
-and 500 kB. It compares growth, never speed: ten times the input must cost about ten times the
-time (a quadratic pattern costs a hundred times), measured in process CPU time, with the time of
-the output without the run subtracted and a suspicious figure measured again before it counts.
+The linear-time check puts one pathological line into a real output: the start of a real line
+(its indentation, the line cut at a blank run or after its colon, or the whole line) followed by
+a long run of one unit. Runs are screened at 2 kB and 20 kB and judged at 50 kB and 500 kB. It
+compares growth, never speed: ten times the input must cost about ten times the time (a
+quadratic pattern costs a hundred times), measured in process CPU time, with the time of the
+output without the run subtracted and a suspicious figure measured again before it counts.
 """
 
 from __future__ import annotations
@@ -95,7 +96,6 @@ def test_every_registered_parser_has_seeds_when_the_corpus_is_here() -> None:
     if corpus_dir() is None:
         pytest.skip("shared corpus not found (../shared/corpus, or PKILAB_CORPUS)")
     assert [t for t in TARGETS if not seeds()[t]] == []
-    assert len(TARGETS) >= 30  # every parser of the table, not a subset
 
 
 RUNAWAY = 20.0  # seconds one parse may run before it is stopped and reported (never when linear)
@@ -219,8 +219,8 @@ def test_damaged_outputs_give_a_result_or_parse_error(target: str) -> None:
     texts = _seeds_of(target)
     parser = _parser(target)
 
-    # ~100 examples a parser (3,000 in all) keep the run near 20 s on a shared machine; the
-    # deadline only stops a runaway (a catastrophic pattern took 42 s on one 50 kB line).
+    # 100 examples a parser (3,000 in all) take about 12 s on a busy 2-core machine. The
+    # deadline and the watchdog only stop a runaway (one pattern took 42 s on a 50 kB line).
     @settings(
         max_examples=100,
         deadline=timedelta(seconds=5),
