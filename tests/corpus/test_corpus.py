@@ -19,6 +19,7 @@ import json
 import random
 import re
 import runpy
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,13 @@ import yaml
 from pkilab.errors import ParseError
 from pkilab.parsers import match_command, parse
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "parsers"))
+from parser_corpus import corpus_dir
 
-if not (CORPUS / "index.json").is_file():
-    pytest.skip(f"shared corpus not found at {CORPUS}", allow_module_level=True)
+_FOUND = corpus_dir()
+if _FOUND is None:
+    pytest.skip("shared corpus not found (../shared/corpus, or PKILAB_CORPUS)", allow_module_level=True)
+CORPUS: Path = _FOUND
 
 INDEX: list[dict[str, Any]] = json.loads((CORPUS / "index.json").read_text())
 

@@ -13,19 +13,24 @@ import dataclasses
 import gc
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
 from pkilab.errors import ParseError
 
 __all__ = [
+    "DIGITS",
+    "MAX_DIGITS",
     "FactsMixin",
     "Line",
     "ParseError",
     "clean_lines",
     "fail",
     "ios_datetime",
+    "number",
+    "quoted",
+    "to_int",
 ]
 
 # A command echo: an optional prompt then a command word. Only ever removed from the top.
@@ -94,9 +99,55 @@ def clean_lines(text: str, *, keep_async_log: bool = True) -> tuple[list[Line], 
     return lines, async_log
 
 
+# The longest stretch of a refused line an error quotes: an error stays one readable line even
+# when the line it refuses is half a megabyte long.
+_QUOTE_MAX = 200
+
+
+def quoted(text: str) -> str:
+    """Return ``text`` cut to what an error message quotes (its length said when it is cut)."""
+    if len(text) <= _QUOTE_MAX:
+        return text
+    return f"{text[:_QUOTE_MAX]}… ({len(text)} characters)"
+
+
 def fail(parser: str, line: Line, reason: str = "unexpected line") -> ParseError:
     """Build the :class:`ParseError` for ``line`` (raise the result)."""
-    return ParseError(parser, line.text, line.no, reason)
+    return ParseError(parser, quoted(line.text), line.no, reason)
+
+
+# The widest number IOS prints is a 64-bit counter (18446744073709551615, 20 digits). A longer
+# digit string is not a number IOS printed, and int() of an unbounded one costs quadratic time
+# and, past 4,300 digits, raises ValueError.
+MAX_DIGITS = 20
+# A number in a pattern: ASCII digits, at most MAX_DIGITS (a longer run leaves the line unmatched).
+DIGITS = rf"[0-9]{{1,{MAX_DIGITS}}}"
+
+
+def to_int(text: str | None) -> int | None:
+    """Return ``text`` as an int when it is 1 to :data:`MAX_DIGITS` ASCII digits, else ``None``.
+
+    The one checked conversion of the parsers: ``int()`` also takes ``+5``, ``1_000``, blanks
+    and non-ASCII digits, and ``str.isdigit()`` is true for ``²``, which ``int()`` refuses.
+    """
+    if text and len(text) <= MAX_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def number(parser: str, line: Line, text: str | None, what: str = "number") -> int:
+    """Return :func:`to_int` of ``text``; raise :class:`ParseError` on ``line`` when it is not one.
+
+    Args:
+        parser: The parser's name, for the error.
+        line: The line the value was read from.
+        text: The digits as printed.
+        what: What the value is (``conn-id``, ``slot``…), for the error.
+    """
+    value = to_int(text)
+    if value is None:
+        raise fail(parser, line, f"{what} is not a number of 1 to {MAX_DIGITS} digits")
+    return value
 
 
 # Zones whose offset is unambiguous in IOS captures. IST is India (Cisco's Bangalore labs);
@@ -114,11 +165,11 @@ _MONTHS = {
 }
 
 _DATE_RE = re.compile(
-    r"^[*.]?(\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,6}))?\s+([A-Za-z][A-Za-z0-9+-]*)?\s*"
+    r"^[*.]?(\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,6}))?\s+(?:([A-Za-z][A-Za-z0-9+-]*)\s+)?"
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{4})$",
     re.IGNORECASE,
 )
-_ISO_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+_ISO_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$")
 
 
 @lru_cache(maxsize=4096)
@@ -130,7 +181,8 @@ def ios_datetime(text: str) -> datetime | None:
 
     Returns:
         A timezone-aware datetime when the zone abbreviation is known, a naive one when it is
-        not, ``None`` when the text is not a time stamp.
+        not, ``None`` when the text is not a time stamp (a date that does not exist, such as
+        month 0 or February 30, is not one).
     """
     text = text.strip()
     m = _DATE_RE.match(text)
@@ -140,15 +192,8 @@ def ios_datetime(text: str) -> datetime | None:
     month = _MONTHS.get(mon.lower())
     if month is None:
         return None
-    micro = int((frac or "0").ljust(6, "0")[:6])
-    try:
-        naive = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
-    except ValueError:
-        return None
     offset = _ZONES.get(zone.upper()) if zone else None
-    if offset is None:
-        return naive
-    return naive.replace(tzinfo=timezone(timedelta(hours=offset)))
+    return _checked_datetime((year, month, day, hh, mm, ss), frac, None if offset is None else timedelta(hours=offset))
 
 
 def _iso_datetime(text: str) -> datetime | None:
@@ -156,15 +201,29 @@ def _iso_datetime(text: str) -> datetime | None:
     if m is None:
         return None
     y, mo, d, hh, mi, ss, frac, zone = m.groups()
-    micro = int((frac or "0").ljust(6, "0")[:6])
-    naive = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), micro)
     if zone is None:
-        return naive
+        return _checked_datetime((y, mo, d, hh, mi, ss), frac, None)
     if zone == "Z":
-        return naive.replace(tzinfo=UTC)
+        return _checked_datetime((y, mo, d, hh, mi, ss), frac, timedelta(0))
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
-    return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+    offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return _checked_datetime((y, mo, d, hh, mi, ss), frac, offset)
+
+
+def _checked_datetime(fields: tuple[str | int, ...], frac: str | None, offset: timedelta | None) -> datetime | None:
+    """Build the datetime of a matched stamp; ``None`` when its fields name no real instant.
+
+    Every field was matched as at most four digits (the fraction is cut to microseconds), so
+    the conversions are cheap; the range checks are the datetime constructor's.
+    """
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    try:
+        naive = datetime(year, month, day, hour, minute, second, micro)
+        return naive if offset is None else naive.replace(tzinfo=timezone(offset))
+    except ValueError:  # month 0 or 13, day 32, hour 24, an offset of a day or more
+        return None
 
 
 @contextlib.contextmanager

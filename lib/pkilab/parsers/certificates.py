@@ -17,8 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import ClassVar
 
-from pkilab.errors import ParseError
-from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, at, builder_twin, gc_paused, strip_echo
+from pkilab.parsers._base import ASYNC_LOG_RE, FactsMixin, Line, at, builder_twin, fail, gc_paused, strip_echo
 
 __all__ = ["Certificate", "CertificateTable", "parse_certificates"]
 
@@ -339,7 +338,7 @@ class _LineReader:
             if ASYNC_LOG_RE.match(t):
                 self.interleaved.append(t)
                 return
-            raise ParseError(_NAME, raw.rstrip(), no, "expected a section title")
+            raise fail(_NAME, Line(no, raw.rstrip()), "expected a section title")
         k = key.strip().lower()
         if "  " in k:
             k = _SPACES.sub(" ", k)
@@ -366,7 +365,7 @@ class _LineReader:
         if ASYNC_LOG_RE.match(t):
             self.interleaved.append(t)
             return
-        raise ParseError(_NAME, raw.rstrip(), no)
+        raise fail(_NAME, Line(no, raw.rstrip()))
 
 
 def _continuation(cur: _Builder, ctx: int, t: str) -> bool:

@@ -1,20 +1,30 @@
 """``pkilab parse "COMMAND" [FILE|-]``: print the parsed facts of a saved output as JSON.
 
+``pkilab parse --list`` prints the commands pkilab reads, one pattern a line with its parser
+(from the registry's own table).
+
 Exit codes: 0 parsed; 1 a line was not understood (one line on stderr, quoting it);
-2 no parser for the command, or the file cannot be read.
+2 no parser for the command, an ambiguous abbreviation (``% Ambiguous command:  "sh cry i"``),
+or the file cannot be read; 141 (128 + SIGPIPE, what a shell reports for a tool stopped by a
+closed pipe) when the reader went away before the output was written, as ``| head`` does —
+quietly, with no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from typing import Any
 
 from pkilab.errors import ParseError
-from pkilab.parsers.registry import UnknownCommandError, parser_for
+from pkilab.parsers.registry import UnknownCommandError, commands, parser_for
 
 __all__ = ["register", "run"]
+
+EXIT_PIPE_CLOSED = 141
 
 
 def register(subparsers: Any) -> None:
@@ -23,9 +33,15 @@ def register(subparsers: Any) -> None:
         "parse",
         help="parse a saved IOS output and print its facts as JSON",
         description="Print the facts of a saved IOS output as JSON (exit 1: a line was not understood; "
-        "exit 2: no parser for the command).",
+        "exit 2: no parser for the command, or an ambiguous abbreviation). --list shows the commands read.",
     )
-    p.add_argument("command", help='the command as typed, e.g. "sh cry isa sa det"')
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("command", nargs="?", help='the command as typed, e.g. "sh cry isa sa det"')
+    what.add_argument(
+        "--list",
+        action="store_true",
+        help="list the commands pkilab reads (UPPER-CASE words are arguments, [...] optional, {a|b} one of)",
+    )
     p.add_argument("file", nargs="?", default="-", help="file holding the output ('-' or absent: stdin)")
     p.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2; 0 for one line)")
     p.set_defaults(func=run)
@@ -33,17 +49,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``pkilab parse``; return the exit code."""
+    if args.list:
+        return _emit(_listing())
     try:
         parser = parser_for(args.command)
     except UnknownCommandError as exc:
         print(f"pkilab parse: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(args.file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+        text = _read(args.file)
     except OSError as exc:
         print(f"pkilab parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -53,5 +67,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"pkilab parse: {exc}", file=sys.stderr)
         return 1
     indent = args.indent or None
-    print(json.dumps(result.to_dict(), indent=indent, ensure_ascii=False))
+    return _emit(json.dumps(result.to_dict(), indent=indent, ensure_ascii=False) + "\n")
+
+
+def _read(name: str) -> str:
+    """Read the output from ``name`` or stdin; bytes that are not UTF-8 are replaced, not fatal."""
+    if name != "-":
+        with open(name, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    raw = getattr(sys.stdin, "buffer", None)
+    return raw.read().decode("utf-8", errors="replace") if raw is not None else sys.stdin.read()
+
+
+def _listing() -> str:
+    """The registry's table, one pattern a line (ping's sixteen optional arguments as ``ARG…``)."""
+    rows = [(re.sub(r"(?: ARG){2,}$", " ARG…", pattern), target.replace(":", ".")) for pattern, target in commands()]
+    width = max(len(pattern) for pattern, _ in rows)
+    return "".join(f"{pattern:<{width}}  {target}\n" for pattern, target in rows)
+
+
+def _emit(text: str) -> int:
+    """Write ``text`` to stdout; return 0, or :data:`EXIT_PIPE_CLOSED` when the reader has gone."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # What is still buffered would fail again when the interpreter flushes stdout at exit
+        # (an 'Exception ignored' message): point the descriptor at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_PIPE_CLOSED
     return 0

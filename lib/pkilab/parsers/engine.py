@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail
+from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail, number, to_int
 
 __all__ = [
     "CryptoEli",
@@ -60,6 +60,8 @@ _COLUMNS = {
     "Type": "type",
     "LastSeqN": "last_seq",
 }
+# Columns every layout prints: a header without them is not one.
+_NEEDED = {"id", "algorithm", "encrypt", "decrypt"}
 
 
 def parse_engine_connections(text: str) -> EngineConnections:
@@ -77,10 +79,10 @@ def parse_engine_connections(text: str) -> EngineConnections:
         if not s or s == "Crypto Engine Connections":
             continue
         toks = s.split()
-        if toks[0] == "ID" and all(t in _COLUMNS for t in toks):
+        if toks[0] == "ID" and all(t in _COLUMNS for t in toks) and {_COLUMNS[t] for t in toks} >= _NEEDED:
             cols = [_COLUMNS[t] for t in toks]
             continue
-        if cols is None or not toks[0].isdigit():
+        if cols is None or to_int(toks[0]) is None:
             raise fail(name, ln, "expected the column header" if cols is None else "unexpected line")
         rows.append(_engine_row(name, ln, cols, toks))
     return EngineConnections(tuple(rows))
@@ -92,19 +94,16 @@ def _engine_row(name: str, ln: Line, cols: list[str], toks: list[str]) -> Engine
     if len(toks) != len(cols):
         raise fail(name, ln, "columns do not match the header")
     d = dict(zip(cols, toks, strict=True))
-    for key in ("encrypt", "decrypt", "last_seq"):
-        if key in d and not d[key].isdigit():
-            raise fail(name, ln, f"{key} is not a number")
     return EngineConnection(
-        int(d["id"]),
+        number(name, ln, d["id"], "ID"),
         d.get("ip") or None,
         d["algorithm"],
-        int(d["encrypt"]),
-        int(d["decrypt"]),
+        number(name, ln, d["encrypt"], "encrypt"),
+        number(name, ln, d["decrypt"], "decrypt"),
         d.get("interface"),
         d.get("type"),
         d.get("state"),
-        int(d["last_seq"]) if "last_seq" in d else None,
+        number(name, ln, d["last_seq"], "last_seq") if "last_seq" in d else None,
     )
 
 
@@ -183,7 +182,7 @@ def parse_crypto_eli(text: str) -> CryptoEli:
         if m := re.match(r"^Hardware Encryption\s*:\s*(.+)$", s):
             hw = m.group(1)
         elif m := re.match(r"^Number of (?:hardware )?crypto engines = (\d+)$", s):
-            count = int(m.group(1))
+            count = number("show crypto eli", ln, m.group(1), "engine count")
         elif m := _ELI_ENGINE.match(s):
             engines.append(_Engine(m.group(1), m.group(2)))
             suite = None
@@ -191,14 +190,15 @@ def parse_crypto_eli(text: str) -> CryptoEli:
             m := re.match(r"^(DH calculations|crypto engine \d+|DH in use/freeing/free)\s*[:-]\s*(.+)$", s)
         ):
             glob.append((m.group(1), m.group(2)))
-        elif not engines or not _eli_engine_line(engines[-1], s, suite):
+        elif not engines or not _eli_engine_line(engines[-1], ln, suite):
             raise fail("show crypto eli", ln)
         elif m := _ELI_SUITES.match(s):
             suite = engines[-1].suites[-1][1]
     return CryptoEli(hw, count, tuple(e.build() for e in engines), tuple(glob))
 
 
-def _eli_engine_line(eng: _Engine, s: str, suite: list[str] | None) -> bool:
+def _eli_engine_line(eng: _Engine, ln: Line, suite: list[str] | None) -> bool:
+    s = ln.text.strip()
     if m := _ELI_SUITES.match(s):
         eng.suites.append((m.group(1), []))
     elif suite is not None and re.fullmatch(r"[A-Z0-9_]+", s):
@@ -207,8 +207,10 @@ def _eli_engine_line(eng: _Engine, s: str, suite: list[str] | None) -> bool:
         eng.caps = [c.strip() for c in s.partition(":")[2].split(",") if c.strip()]
     elif m := _ELI_COUNT.match(s):
         g = m.groups()
-        eng.sessions.append(EliSessionCount(g[0], int(g[1]), *(int(x) if x else None for x in g[2:])))
-    elif m := re.match(r"^(SSL [\w ]+|Max SSL connec)\s*:\s*(.*)$", s):
+        active = number("show crypto eli", ln, g[1], "active count")
+        most, failed, created = (None if x is None else number("show crypto eli", ln, x, "count") for x in g[2:])
+        eng.sessions.append(EliSessionCount(g[0], active, most, failed, created))
+    elif m := re.match(r"^(SSL \w+(?: \w+)*|Max SSL connec)\s*:\s*(.*)$", s):
         eng.attrs.append((m.group(1).strip(), m.group(2).strip()))
     else:
         return False

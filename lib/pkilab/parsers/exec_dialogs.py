@@ -17,7 +17,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail
+from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail, number
 
 __all__ = [
     "AuthenticateResult", "EnrollResult", "GrantResult", "ImportResult", "PingResult", "RequestResult",
@@ -70,31 +70,33 @@ def parse_ping(text: str) -> PingResult:
     name = "ping"
     lines, _ = clean_lines(text)
     pattern: list[str] = []
-    sending = rate = None
+    target = size = timeout = None
+    rate: tuple[int, ...] | None = None  # percent, received, sent
+    rtt: list[int | None] = [None, None, None]  # min/avg/max
     source = None
     for ln in lines:
         s = ln.text.strip().lstrip("!").strip() if ln.text.strip().startswith("! ") else ln.text.strip()
         if not s or s == "Type escape sequence to abort.":
             continue
         if m := _PING_SENDING.match(s):
-            sending = m
+            target = m.group(3)
+            size, timeout = number(name, ln, m.group(2), "size"), number(name, ln, m.group(4), "timeout")
         elif m := re.match(r"^Packet sent with a source address of (\S+)$", s):
             source = m.group(1)
         elif m := _PING_RATE.match(s):
-            rate = m
+            rate = tuple(number(name, ln, x, "count") for x in m.group(1, 2, 3))
+            rtt = [None if x is None else number(name, ln, x, "round-trip time") for x in m.group(4, 5, 6)]
         elif _PING_PATTERN.match(s):
             pattern.append(s)
         else:
             raise fail(name, ln)
     if rate is None:
         raise fail(name, lines[-1] if lines else Line(0, ""), "no 'Success rate' line")
-    rtt = [int(x) if x else None for x in rate.group(4, 5, 6)]
+    percent, received, sent = rate
+    rtt_min, rtt_avg, rtt_max = rtt
     return PingResult(
-        sending.group(3) if sending else None, int(sending.group(2)) if sending else None,
-        int(sending.group(4)) if sending else None,
-        int(rate.group(3)), int(rate.group(2)), int(rate.group(1)),
-        "".join(pattern), rtt[0], rtt[1], rtt[2], source,
-    )  # fmt: skip
+        target, size, timeout, sent, received, percent, "".join(pattern), rtt_min, rtt_avg, rtt_max, source
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,8 @@ def parse_request_pkcs10(text: str) -> RequestResult:
     for ln in lines:
         m = re.search(r"Enrollment request (\w+), reqId\s*=\s*(\d+)", ln.text)
         if m:
-            return RequestResult(int(m.group(2)), m.group(1), _messages(lines))
+            req_id = number("crypto pki server request pkcs10", ln, m.group(2), "reqId")
+            return RequestResult(req_id, m.group(1), _messages(lines))
     raise fail("crypto pki server request pkcs10", _last(lines), "no 'reqId=' in the output")
 
 
@@ -195,7 +198,7 @@ def parse_grant(text: str) -> GrantResult:
             if not body:
                 raise fail(name, ln, "no certificate after 'Granted certificate:'")
             return GrantResult(body, _messages(lines))
-        if re.match(r"^%\s*(?:Invalid|Error|No such|Request .* not found|.*fail)", s, re.IGNORECASE):
+        if re.match(r"^%(?:\s*(?:Invalid|Error|No such|Request .* not found)|.*fail)", s, re.IGNORECASE):
             raise fail(name, ln, "the server refused the grant")
     return GrantResult(None, _messages(lines))
 
@@ -220,7 +223,9 @@ class AuthenticateResult(FactsMixin):
         return self.fingerprint.replace(" ", "").upper() if self.fingerprint else None
 
 
-_FP = re.compile(r"^(?:Certificate Request )?Fingerprint(?:\s+(MD5|SHA1))?\s*:\s*([0-9A-Fa-f ]+)$")
+# The value starts with a hex digit: a class that also takes blanks right after ``\s*`` would
+# let the two share a long run of blanks in quadratically many ways.
+_FP = re.compile(r"^(?:Certificate Request )?Fingerprint(?:\s+(MD5|SHA1))?\s*:\s*([0-9A-Fa-f][0-9A-Fa-f ]*)$")
 
 
 def parse_authenticate(text: str) -> AuthenticateResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pkilab.parsers._base import FactsMixin, clean_lines, fail
+from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail, number
 
 __all__ = ["IpsecFlow", "IpsecSa", "IpsecSaTable", "parse_ipsec_sa"]
 
@@ -111,59 +111,68 @@ class IpsecSaTable(FactsMixin):
 
 
 _SA_LISTS = ("inbound esp", "outbound esp", "inbound ah", "outbound ah", "inbound pcp", "outbound pcp")
-_COUNTER = re.compile(r"^#+(?:pkts\s+)?(.+?):?\s+(\d+)$")
+# '#' or '##' (IOS-XE: '##pkts replay failed (rcv): 0'), then the name, which starts and ends on
+# a character that is neither blank nor ':'. Nothing may share a run with its neighbour: with '#+'
+# before '.*', a lazy '.+?' before '\s+', or '.*' after 'pkts\s+', a long run of '#' or of blanks
+# took quadratic time.
+_COUNTER = re.compile(r"^#{1,2}(?:pkts\s+)?([^\s:](?:.*[^\s:])?):?\s+(\d+)$")
 _SPI = re.compile(r"^spi:\s*(?:(0x[0-9A-Fa-f]+)\((\d+)\)|\[Not Available\])$")
 _IDENT = re.compile(r"^(local|remote)\s+ident \(addr/mask/prot/port\):\s*\((.*)\)$")
 _PEER = re.compile(r"^current_peer\s+(\S+)(?:\s+port\s+(\d+))?$")
 _ENDPT = re.compile(r"^(?:local crypto endpt\.:\s*([^,\s]+))?,?\s*(?:remote crypto endpt\.:\s*(\S+))?$")
 _KL = re.compile(r"\((\d+)/(\d+)\)")
+# The tag starts on a non-blank so that '\s*' alone takes the blanks before it (with '[^,]+?' a
+# long blank run followed by a stray comma was rescanned once per blank).
+_MAP_TAG = re.compile(r"^Crypto map tag:\s*([^,\s][^,]*?)(?:,\s*local addr\s+(\S+))?$")
+
+
+class _Sa:
+    """Mutable collector for one SA: printed values in ``d``, numbers (read checked) in ``n``."""
+
+    def __init__(self, spi: str | None, spi_int: int | None):
+        self.d: dict[str, str | None] = {"spi": spi}
+        self.n: dict[str, int | None] = {"spi_int": spi_int}
+
+    def build(self) -> IpsecSa:
+        d, n = self.d, self.n
+        notes = d.get("notes")
+        return IpsecSa(
+            d.get("spi"), n.get("spi_int"), d.get("transform"), d.get("settings"), n.get("conn id"),
+            d.get("flow_id"), d.get("sibling_flags"), d.get("crypto map"), d.get("timing"),
+            n.get("lifetime_kb"), n.get("lifetime_sec"), n.get("iv"),
+            d.get("replay"), n.get("replay window"), d.get("status"),
+            tuple(notes.split("\n")) if notes else (),
+        )  # fmt: skip
 
 
 class _Flow:
-    """Mutable collector for one flow."""
+    """Mutable collector for one flow: printed values in ``d``, numbers (read checked) in ``n``."""
 
     def __init__(self, iface: dict[str, str | None]):
         self.iface = dict(iface)
         self.d: dict[str, str | None] = {}
+        self.n: dict[str, int] = {}
         self.counters: dict[str, int] = {}
-        self.sas: dict[str, list[dict[str, str | None]]] = {k: [] for k in _SA_LISTS}
+        self.sas: dict[str, list[_Sa]] = {k: [] for k in _SA_LISTS}
         self.extra: list[tuple[str, str]] = []
 
     def build(self) -> IpsecFlow:
-        d, c, i = self.d, self.counters, self.iface
-        lists = {k: tuple(_sa(s) for s in v) for k, v in self.sas.items()}
-        port = d.get("peer_port")
+        d, n, c, i = self.d, self.n, self.counters, self.iface
+        lists = {k: tuple(sa.build() for sa in v) for k, v in self.sas.items()}
+        ip_mtu = n.get("ip mtu", n.get("ipv6 mtu"))
         return IpsecFlow(
             i.get("interface"), i.get("crypto_map"), i.get("local_addr"), i.get("policy"), d.get("vrf"),
-            d.get("local_ident"), d.get("remote_ident"), d.get("peer"), int(port) if port else None,
+            d.get("local_ident"), d.get("remote_ident"), d.get("peer"), n.get("peer_port"),
             d.get("flags"), c.get("encaps"), c.get("encrypt"), c.get("digest"), c.get("decaps"),
             c.get("decrypt"), c.get("verify"), c.get("send errors"), c.get("recv errors"),
-            d.get("local_endpoint"), d.get("remote_endpoint"), _int(d.get("plaintext mtu")),
-            _int(d.get("path mtu")), _int(d.get("ip mtu") or d.get("ipv6 mtu")),
-            d.get("ip mtu idb") or d.get("ipv6 mtu idb"), d.get("current_outbound_spi"), d.get("pfs"),
-            d.get("dh_group"),
+            d.get("local_endpoint"), d.get("remote_endpoint"), n.get("plaintext mtu"),
+            n.get("path mtu"), ip_mtu, d.get("ip mtu idb") or d.get("ipv6 mtu idb"),
+            d.get("current_outbound_spi"), d.get("pfs"), d.get("dh_group"),
             tuple(s.spi for s in lists["inbound esp"] if s.spi),
             tuple(s.spi for s in lists["outbound esp"] if s.spi),
             lists["inbound esp"], lists["outbound esp"], lists["inbound ah"], lists["outbound ah"],
             lists["inbound pcp"], lists["outbound pcp"], dict(c), tuple(self.extra),
         )  # fmt: skip
-
-
-def _int(v: str | None) -> int | None:
-    return int(v) if v and v.isdigit() else None
-
-
-def _sa(d: dict[str, str | None]) -> IpsecSa:
-    timing = d.get("timing")
-    kl = _KL.search(timing) if timing and "k/sec" in timing else None
-    notes = d.get("notes")
-    return IpsecSa(
-        d.get("spi"), _int(d.get("spi_int")), d.get("transform"), d.get("settings"), _int(d.get("conn id")),
-        d.get("flow_id"), d.get("sibling_flags"), d.get("crypto map"), timing,
-        int(kl.group(1)) if kl else None, int(kl.group(2)) if kl else None, _int(d.get("iv")),
-        d.get("replay"), _int(d.get("replay window")), d.get("status"),
-        tuple(notes.split("\n")) if notes else (),
-    )  # fmt: skip
 
 
 def parse_ipsec_sa(text: str) -> IpsecSaTable:
@@ -176,7 +185,7 @@ def parse_ipsec_sa(text: str) -> IpsecSaTable:
     flows: list[_Flow] = []
     iface: dict[str, str | None] = {}
     cur: _Flow | None = None
-    sa_list: list[dict[str, str | None]] | None = None
+    sa_list: list[_Sa] | None = None
     for ln in lines:
         s = ln.text.strip()
         if not s:
@@ -184,7 +193,7 @@ def parse_ipsec_sa(text: str) -> IpsecSaTable:
         if s.startswith("interface:"):
             iface, cur, sa_list = {"interface": s.partition(":")[2].strip()}, None, None
             continue
-        if m := re.match(r"^Crypto map tag:\s*([^,]+?)(?:,\s*local addr\s+(\S+))?$", s):
+        if m := _MAP_TAG.match(s):
             iface["crypto_map"], iface["local_addr"] = m.group(1), m.group(2)
             continue
         if s.startswith("IPsecv6 policy name:"):
@@ -211,26 +220,29 @@ def parse_ipsec_sa(text: str) -> IpsecSaTable:
         if m := _SPI.match(s):
             if sa_list is None:
                 raise fail(_NAME, ln, "spi outside an SA list")
-            sa_list.append({"spi": m.group(1), "spi_int": m.group(2)})
+            spi_int = None if m.group(2) is None else number(_NAME, ln, m.group(2), "SPI")
+            sa_list.append(_Sa(m.group(1), spi_int))
             continue
-        if sa_list and _sa_line(sa_list[-1], s):
+        if sa_list and _sa_line(sa_list[-1], s, ln):
             continue
-        if not _flow_line(cur, s):
+        if not _flow_line(cur, s, ln):
             raise fail(_NAME, ln)
     return IpsecSaTable(tuple(f.build() for f in flows))
 
 
-def _flow_line(cur: _Flow, s: str) -> bool:
+def _flow_line(cur: _Flow, s: str, ln: Line) -> bool:
     d = cur.d
     if s.startswith("#"):
         for clause in s.split(","):
             m = _COUNTER.match(clause.strip())
             if m is None:
                 return False
-            cur.counters[m.group(1).strip()] = int(m.group(2))
+            cur.counters[m.group(1).strip()] = number(_NAME, ln, m.group(2), "counter")
         return True
     if m := _PEER.match(s):
-        d["peer"], d["peer_port"] = m.group(1), m.group(2)
+        d["peer"] = m.group(1)
+        if m.group(2) is not None:
+            cur.n["peer_port"] = number(_NAME, ln, m.group(2), "port")
     elif s.startswith(("PERMIT", "DENY")):
         d["flags"] = s
     elif "crypto endpt.:" in s:
@@ -246,7 +258,10 @@ def _flow_line(cur: _Flow, s: str) -> bool:
             mm = re.match(r"^((?:plaintext|path|ipv?6?) mtu(?: idb)?)\s+(\S+)$", clause.strip())
             if mm is None:
                 return False
-            d[mm.group(1)] = mm.group(2)
+            if mm.group(1).endswith("idb"):
+                d[mm.group(1)] = mm.group(2)
+            else:
+                cur.n[mm.group(1)] = number(_NAME, ln, mm.group(2), mm.group(1))
     elif m := re.match(r"^current outbound spi:\s*(0x[0-9A-Fa-f]+)", s):
         d["current_outbound_spi"] = m.group(1)
     elif m := re.match(r"^PFS \(Y/N\):\s*(\S+),\s*DH group:\s*([^,]+)(?:,\s*(.*))?$", s):
@@ -258,7 +273,8 @@ def _flow_line(cur: _Flow, s: str) -> bool:
     return True
 
 
-def _sa_line(sa: dict[str, str | None], s: str) -> bool:
+def _sa_line(sa_: _Sa, s: str, ln: Line) -> bool:
+    sa, n = sa_.d, sa_.n
     if s.startswith("transform:"):
         sa["transform"] = s.partition(":")[2].strip().rstrip(",").strip()
     elif m := re.match(r"^in use settings\s*=\s*\{(.*)\}$", s):
@@ -269,16 +285,24 @@ def _sa_line(sa: dict[str, str | None], s: str) -> bool:
             k = k.strip()
             if not _ and k.startswith("sibling_flags"):
                 sa["sibling_flags"] = k.split()[1] if len(k.split()) > 1 else None
+            elif _ and k == "conn id":
+                n[k] = number(_NAME, ln, v.strip(), k)
             elif _:
                 sa["flow_id" if k == "flow_id" else k] = v.strip()
             else:
                 return False
     elif s.startswith("sa timing:"):
-        sa["timing"] = s.partition(":")[2].strip()
+        timing = sa["timing"] = s.partition(":")[2].strip()
+        kl = _KL.search(timing) if "k/sec" in timing else None
+        if kl:
+            n["lifetime_kb"] = number(_NAME, ln, kl.group(1), "lifetime (KB)")
+            n["lifetime_sec"] = number(_NAME, ln, kl.group(2), "lifetime (sec)")
     elif m := re.match(r"^IV size:\s*(\d+) bytes$", s):
-        sa["iv"] = m.group(1)
+        n["iv"] = number(_NAME, ln, m.group(1), "IV size")
     elif m := re.match(r"^replay detection support:\s*(\S+)(?:\s+replay window size:\s*(\d+))?$", s):
-        sa["replay"], sa["replay window"] = m.group(1), m.group(2)
+        sa["replay"] = m.group(1)
+        if m.group(2) is not None:
+            n["replay window"] = number(_NAME, ln, m.group(2), "replay window size")
     elif s.startswith("Status:"):
         sa["status"] = s.partition(":")[2].strip()
     # one capture has this note cut to 'ekey has been disabled'; it is still that note

@@ -14,8 +14,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pkilab.errors import ParseError
-from pkilab.parsers._base import FactsMixin, Line, builder_twin, clean_lines, fail, gc_paused, strip_echo
+from pkilab.parsers._base import (
+    FactsMixin,
+    Line,
+    builder_twin,
+    clean_lines,
+    fail,
+    gc_paused,
+    number,
+    strip_echo,
+    to_int,
+)
 
 __all__ = [
     "IsakmpSa",
@@ -141,8 +150,9 @@ def parse_isakmp_sa(text: str) -> IsakmpSaTable:
             if set(block) != {"dst", "src"}:
                 raise fail(_NAME, ln, "state line without dst:/src: lines")
             status = (m.group(4) or "").strip() or None
-            slot = int(m.group(3)) if m.group(3) else None
-            sas.append(_sa(block["dst"], block["src"], m.group(1), m.group(2), slot, status, family))
+            slot = number(_NAME, ln, m.group(3), "slot") if m.group(3) else None
+            conn = number(_NAME, ln, m.group(2), "conn-id")
+            sas.append(_sa(block["dst"], block["src"], m.group(1), conn, slot, status, family))
             block = {}
         elif m := _ROW.match(s):
             sas.append(_row(ln, m, has_slot, has_status, family))
@@ -157,25 +167,29 @@ def _row(ln: Line, m: re.Match[str], has_slot: bool | None, has_status: bool, fa
     rest = m.group(5).split()
     slot = None
     if has_slot is None:  # headerless (filtered) output: a number before the status is the slot
-        has_slot = len(rest) > 1 and rest[0].isdigit()
+        has_slot = len(rest) > 1 and to_int(rest[0]) is not None
     if has_slot:
-        if not rest or not rest[0].isdigit():
+        if not rest:
             raise fail(_NAME, ln, "slot column missing")
-        slot = int(rest.pop(0))
+        slot = number(_NAME, ln, rest.pop(0), "slot")
     status = " ".join(rest) or None
     if status is not None and not has_status and not status.isalpha():
         raise fail(_NAME, ln, "unexpected columns")
-    return _sa(m.group(1), m.group(2), m.group(3), m.group(4), slot, status, family)
+    conn = number(_NAME, ln, m.group(4), "conn-id")
+    return _sa(m.group(1), m.group(2), m.group(3), conn, slot, status, family)
 
 
-def _sa(dst: str, src: str, state: str, conn: str, slot: int | None, status: str | None, fam: str) -> IsakmpSa:
+def _sa(dst: str, src: str, state: str, conn: int, slot: int | None, status: str | None, fam: str) -> IsakmpSa:
     deleted = bool(status and "(deleted)" in status)
-    return IsakmpSa(dst, src, state, int(conn), status, slot, fam, deleted)
+    return IsakmpSa(dst, src, state, conn, status, slot, fam, deleted)
 
 
 _DETAIL_ROW = re.compile(r"^ *(\d+) +(\S+) +(\S+)((?: +\S+)*?) +(\S+) +(\S+) +(\S+) +(\d+) +(\d+:\d\d:\d\d) *([A-Z]*)$")
 _DETAIL_HEADER = re.compile(r"^ *C-id +Local +Remote +I-VRF( +Status)? +Encr +Hash +Auth +DH +Lifetime +Cap\.?$")
-_DETAIL_FILLER = re.compile(r"^\s*(?:Codes:.*|(?:[A-Za-z]+ - [A-Za-z][^,]*,? *)+)$")
+# Legend lines: 'X - meaning' items separated by commas. Each item runs to a comma, so the line
+# splits into items one way only (a repeated item with an optional comma split it in
+# exponentially many ways before failing).
+_DETAIL_FILLER = re.compile(r"^\s*(?:Codes:.*|[A-Za-z]+ - [A-Za-z][^,]*(?:, *[A-Za-z]+ - [A-Za-z][^,]*)*,?)$")
 _ENGINE_LINE = re.compile(r"^(Engine-id:Conn-id|Connection-id:Engine-id) *= *(\S+)$")
 _ENGINE_12 = re.compile(r"^(\d+):(\S+?)(?:\((\w+)\))?$")
 _new = object.__new__
@@ -213,14 +227,12 @@ def _read_blocks(text: str, no: int, reader: _DetailReader) -> None:
         if n > 11 and tk[-3] == "Engine-id:Conn-id" and tk[-2] == "=" and block.count("\n") == 1:
             engine, _, conn = tk[-1].partition(":")
             if n == 13 and has_status and ":" in tk[8]:  # the usual 15.x row: no I-VRF, a Cap. value
-                sa = new(builder)
-                try:
-                    sa.conn_id = int(tk[0])
-                    sa.dh_group = int(tk[7])
-                    sa.engine_conn_id = int(conn)
-                except ValueError:
-                    pass  # not a plain row: the line reader decides
-                else:
+                cid, dh, econn = to_int(tk[0]), to_int(tk[7]), to_int(conn)
+                if cid is not None and dh is not None and econn is not None:  # else the line reader decides
+                    sa = new(builder)
+                    sa.conn_id = cid
+                    sa.dh_group = dh
+                    sa.engine_conn_id = econn
                     sa.local = tk[1]
                     sa.remote = tk[2]
                     sa.ivrf = None
@@ -265,13 +277,13 @@ def _other_row(tk: list[str], engine: str, conn: str, has_status: bool) -> Any:
     width = k - 4 - has_status  # C-id, Local, Remote, [I-VRF]
     if ":" not in life or width not in (3, 4):
         return None
-    sa = _new(_Builder)
-    try:
-        sa.conn_id = int(tk[0])
-        sa.dh_group = int(tk[k - 1])
-        sa.engine_conn_id = int(conn)
-    except ValueError:
+    cid, dh, econn = to_int(tk[0]), to_int(tk[k - 1]), to_int(conn)
+    if cid is None or dh is None or econn is None:
         return None  # not a plain row: the line reader decides
+    sa = _new(_Builder)
+    sa.conn_id = cid
+    sa.dh_group = dh
+    sa.engine_conn_id = econn
     sa.local = tk[1]
     sa.remote = tk[2]
     sa.ivrf = tk[3] if width == 4 else None
@@ -300,8 +312,9 @@ class _DetailReader:
         s = line.strip()
         if not s:
             return
+        ln = Line(no, line.rstrip())
         if "0" <= s[0] <= "9":
-            sa = _detail_row_slow(line, no, self.has_status)
+            sa = _detail_row_slow(ln, self.has_status)
             sa.family = self.family
             self.sas.append(sa)
             self.building.append(sa)
@@ -309,8 +322,8 @@ class _DetailReader:
             return
         if m := _ENGINE_LINE.match(s):
             if self.last is None:
-                raise ParseError(_NAME_DETAIL, line.rstrip(), no, "engine line without its SA row")
-            self.last.engine_id, self.last.engine_conn_id, self.last.engine_kind = _engine(m.group(1), m.group(2))
+                raise fail(_NAME_DETAIL, ln, "engine line without its SA row")
+            self.last.engine_id, self.last.engine_conn_id, self.last.engine_kind = _engine(ln, m.group(1), m.group(2))
             self.last = None  # one engine line per SA
             return
         self.last = None
@@ -319,7 +332,7 @@ class _DetailReader:
         elif m := _DETAIL_HEADER.match(s):
             self.has_status = m.group(1) is not None
         elif not _DETAIL_FILLER.match(s):
-            raise ParseError(_NAME_DETAIL, line.rstrip(), no)
+            raise fail(_NAME_DETAIL, ln)
 
     def finish(self) -> None:
         """Turn the rows read line by line into frozen results (engine lines are in)."""
@@ -328,36 +341,38 @@ class _DetailReader:
         self.building.clear()
 
 
-def _detail_row_slow(line: str, no: int, has_status: bool) -> Any:
-    m = _DETAIL_ROW.match(line.rstrip())
+def _detail_row_slow(ln: Line, has_status: bool) -> Any:
+    m = _DETAIL_ROW.match(ln.text)
     if m is None:
-        raise ParseError(_NAME_DETAIL, line.rstrip(), no)
+        raise fail(_NAME_DETAIL, ln)
     cid, local, remote, middle, encr, hsh, auth, dh, life, cap = m.groups()
     mid = middle.split()
     status = None
     if has_status:
         if not mid:
-            raise ParseError(_NAME_DETAIL, line.rstrip(), no, "status column missing")
+            raise fail(_NAME_DETAIL, ln, "status column missing")
         status = mid.pop()
         if status.startswith("(") and mid:
             status = mid.pop() + " " + status
     if len(mid) > 1:
-        raise ParseError(_NAME_DETAIL, line.rstrip(), no, "unexpected columns")
+        raise fail(_NAME_DETAIL, ln, "unexpected columns")
     sa = _new(_Builder)
-    sa.conn_id, sa.local, sa.remote, sa.ivrf, sa.status = int(cid), local, remote, mid[0] if mid else None, status
-    sa.encr, sa.hash, sa.auth, sa.dh_group, sa.lifetime, sa.capabilities = encr, hsh, auth, int(dh), life, cap
+    sa.conn_id = number(_NAME_DETAIL, ln, cid, "C-id")
+    sa.local, sa.remote, sa.ivrf, sa.status = local, remote, mid[0] if mid else None, status
+    sa.encr, sa.hash, sa.auth, sa.lifetime, sa.capabilities = encr, hsh, auth, life, cap
+    sa.dh_group = number(_NAME_DETAIL, ln, dh, "DH group")
     sa.engine_id = sa.engine_conn_id = sa.engine_kind = None
     sa.family = "IPv4"
     return sa
 
 
-def _engine(kind: str, value: str) -> tuple[str | None, int | None, str | None]:
+def _engine(ln: Line, kind: str, value: str) -> tuple[str | None, int | None, str | None]:
     if "?" in value:
         return None, None, None  # printed as '????' (unknown to IOS)
     if kind.startswith("Connection"):  # 12.x: conn:engine(kind)
         m = _ENGINE_12.match(value)
         if m:
-            return m.group(2), int(m.group(1)), m.group(3)
+            return m.group(2), number(_NAME_DETAIL, ln, m.group(1), "connection id"), m.group(3)
         return value, None, None
     engine, _, conn = value.partition(":")
-    return engine, int(conn) if conn.isdigit() else None, None
+    return engine, to_int(conn), None

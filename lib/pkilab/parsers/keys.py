@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pkilab.parsers._base import FactsMixin, at, clean_lines, fail
+from pkilab.parsers._base import DIGITS, FactsMixin, at, clean_lines, fail, to_int
 
 __all__ = ["KeyPair", "KeyPairs", "parse_mypubkey"]
 
@@ -62,7 +62,7 @@ class KeyPairs(FactsMixin):
 
 
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,8}(?:\s+[0-9A-Fa-f]{1,8})*$")
-_KEY_TYPE = re.compile(r"^(\w+ KEYS)(?:\s+(\d+) bits|\s+(\S+) curve)?$")
+_KEY_TYPE = re.compile(rf"^(\w+ KEYS)(?:\s+({DIGITS}) bits|\s+(\S+) curve)?$")
 _EXPORT = re.compile(r"^Key is (not )?exportable\.(?:\s*Redundancy enabled\.)?$")
 
 
@@ -134,6 +134,6 @@ def _key(d: dict[str, object]) -> KeyPair:
     data = d.get("data")
     return KeyPair(
         str(d["name"]), s("usage"), exportable if isinstance(exportable, bool) else None, s("generated"),
-        s("type"), int(bits) if bits else None, s("curve"), s("storage"), bool(d.get("temporary")),
+        s("type"), to_int(bits), s("curve"), s("storage"), bool(d.get("temporary")),
         bool(d.get("redundancy")), "".join(data) if isinstance(data, list) else "", at(s("generated")),
     )  # fmt: skip

@@ -2,9 +2,11 @@
 
 A command is matched against the grammar below the way IOS reads it: each keyword may be
 abbreviated to any prefix that is unique among the keywords IOS accepts at that position
-(``sh cry isa sa det``), ``crypto ca`` is the old spelling of ``crypto pki``, and an output
-filter (``| include …``, ``| begin …``) is ignored. Upper-case words in a pattern are
-arguments (any one token); ``[…]`` is optional and ``{a|b}`` an alternative.
+(``sh cry isa sa det``; a prefix of several is refused as IOS refuses it, with
+:class:`AmbiguousCommandError`), ``crypto ca`` is the old spelling of ``crypto pki``, and an
+output filter (``| include …``, ``| begin …``) is ignored. Upper-case words in a pattern are
+arguments (any one token); ``[…]`` is optional and ``{a|b}`` an alternative. :func:`commands`
+returns the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import Any, TypeVar
 
 from pkilab.errors import ParseError, UserError
 
-__all__ = ["UnknownCommandError", "match_command", "parse", "parse_as", "parser_for"]
+__all__ = [
+    "AmbiguousCommandError",
+    "UnknownCommandError",
+    "commands",
+    "match_command",
+    "parse",
+    "parse_as",
+    "parser_for",
+]
 
 T = TypeVar("T")
 
@@ -241,6 +251,19 @@ class UnknownCommandError(UserError, LookupError):
     """No parser exists for the command (or its abbreviation is ambiguous)."""
 
 
+class AmbiguousCommandError(UnknownCommandError):
+    """A word of the command abbreviates more than one keyword IOS accepts there."""
+
+
+def commands() -> tuple[tuple[str, str], ...]:
+    """Return the commands pkilab reads: ``(pattern, "module:function")`` in table order.
+
+    Upper-case words of a pattern are arguments, ``[…]`` is optional and ``{a|b}`` an
+    alternative (see the module docstring).
+    """
+    return _GRAMMAR
+
+
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     words: tuple[str, ...]  # keywords in lower case, arguments as "*"
@@ -341,8 +364,33 @@ def match_command(command: str) -> str:
         if score is not None and (best is None or score > best[0]):
             best = (score, pat.target)
     if best is None:
+        ambiguous = _ambiguous_word(tokens, table)
+        if ambiguous is not None:
+            word, keywords = ambiguous
+            raise AmbiguousCommandError(
+                f'% Ambiguous command:  "{command.strip()}" ({word!r} matches {", ".join(keywords)})'
+            )
         raise UnknownCommandError(f"no parser for command {command!r}")
     return best[1]
+
+
+def _ambiguous_word(
+    tokens: list[str], table: dict[tuple[str, ...], frozenset[str]]
+) -> tuple[str, tuple[str, ...]] | None:
+    """Return the first typed word that abbreviates several keywords at its place, and those.
+
+    The words are read as IOS reads them: a word equal to a keyword, or the prefix of exactly
+    one, is that keyword; any other word is an argument.
+    """
+    prefix: tuple[str, ...] = ()
+    for token in tokens:
+        keywords = table.get(_canon_prefix(prefix), frozenset())
+        low = token.lower()
+        hits = (low,) if low in keywords else tuple(sorted(k for k in keywords if k.startswith(low)))
+        if len(hits) > 1:
+            return token, hits
+        prefix += hits or ("*",)
+    return None
 
 
 def parser_for(command: str) -> Callable[[str], Any]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pkilab.parsers._base import FactsMixin, Line, at, clean_lines, fail
+from pkilab.parsers._base import DIGITS, FactsMixin, Line, at, clean_lines, fail, number, to_int
 
 __all__ = [
     "Crl", "CrlList", "IssuedCertificate", "IssuedCertificates", "PkiServer", "PkiServers", "PkiTimer",
@@ -194,8 +194,13 @@ def parse_server_requests(text: str) -> ServerRequests:
         m = _REQ_ROW.match(s)
         if m is None:
             raise fail("crypto pki server info requests", ln)
-        rows.append(ServerRequest(int(m.group(1)), m.group(2), m.group(3), m.group(4).strip(), section))
+        req_id = number("crypto pki server info requests", ln, m.group(1), "ReqID")
+        rows.append(ServerRequest(req_id, m.group(2), m.group(3), m.group(4).strip(), section))
     return ServerRequests(tuple(rows))
+
+
+# A certificate serial number as the CRL view prints it: at most 20 octets (RFC 5280, 4.1.2.2).
+_HEX_SERIAL = re.compile(r"(?:0x)?[0-9A-Fa-f]{1,40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +240,7 @@ def parse_server_crl(text: str) -> ServerCrl:
     name = "crypto pki server info crl"
     lines, _ = clean_lines(text)
     d: dict[str, str] = {}
+    entries: int | None = None
     revoked: list[tuple[str, str | None]] = []
     for ln in lines:
         s = ln.text.strip()
@@ -246,20 +252,22 @@ def parse_server_crl(text: str) -> ServerCrl:
         if not sep:
             raise fail(name, ln)
         if k in ("serial number", "serial number (hex)"):
+            if not _HEX_SERIAL.fullmatch(value):
+                raise fail(name, ln, "serial number is not hexadecimal")
             revoked.append((value, None))
         elif k == "revocation date":
             if not revoked or revoked[-1][1] is not None:
                 raise fail(name, ln, "revocation date without a serial number")
             revoked[-1] = (revoked[-1][0], value)
-        elif k in ("issuer", "this update", "next update", "number of crl entries", "crl size"):
+        elif k == "number of crl entries":
+            entries = number(name, ln, value, "number of CRL entries")
+        elif k in ("issuer", "this update", "next update", "crl size"):
             d[k] = value
         else:
             raise fail(name, ln)
     size = d.get("crl size", "").split()
-    entries = d.get("number of crl entries")
     return ServerCrl(
-        d.get("issuer"), d.get("this update"), d.get("next update"), int(entries) if entries else None,
-        int(size[0]) if size and size[0].isdigit() else None,
+        d.get("issuer"), d.get("this update"), d.get("next update"), entries, to_int(size[0]) if size else None,
         tuple(RevokedEntry(serial, date, at(date)) for serial, date in revoked),
         at(d.get("this update")), at(d.get("next update")),
     )  # fmt: skip
@@ -361,7 +369,7 @@ def parse_crls(text: str) -> CrlList:
             expect = "" if rest else "issuer"
             continue
         if m := re.match(r"^Parsed CRL cache (current|maximum) size is (\d+) bytes$", s):
-            sizes[m.group(1)] = int(m.group(2))
+            sizes[m.group(1)] = number(name, ln, m.group(2), "cache size")
             continue
         if cur is None:
             raise fail(name, ln, "expected 'CRL Issuer Name:'")
@@ -377,7 +385,7 @@ def _crl_line(cur: dict[str, str | list[str] | bool], s: str, expect: str, ln: L
         return ""
     if s == "Retrieved from CRL Distribution Point:":
         return "cdp"
-    if m := re.match(r"^CRL DER is (\d+) bytes$", s):
+    if m := re.match(rf"^CRL DER is ({DIGITS}) bytes$", s):
         cur["der"] = m.group(1)
         return ""
     if s == "CRL is stored in parsed CRL cache":
@@ -403,7 +411,7 @@ def _crl(d: dict[str, str | list[str] | bool]) -> Crl:
     der = s("der")
     return Crl(
         s("issuer"), s("LastUpdate"), s("NextUpdate"), s("CRL downloaded at"),
-        tuple(cdp) if isinstance(cdp, list) else (), int(der) if der else None, bool(d.get("cached")),
+        tuple(cdp) if isinstance(cdp, list) else (), to_int(der), bool(d.get("cached")),
         at(s("LastUpdate")), at(s("NextUpdate")),
     )  # fmt: skip
 
@@ -438,17 +446,18 @@ class PkiTimers(FactsMixin):
     timers: tuple[PkiTimer, ...]
 
 
-_TIMER = re.compile(r"^(\s*)\|\s*((?:\d+d\s*)?(?:\d+:){0,2}\d+(?:\.\d+)?)\s*(?:\((\S+)\))?\s*(.*)$")
-_DURATION = re.compile(r"^(?:(\d+)d\s*)?(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d+)?)$")
+_DURATION = rf"(?:{DIGITS}d\s*)?(?:{DIGITS}:){{0,2}}{DIGITS}(?:\.[0-9]{{1,9}})?"
+_TIMER = re.compile(rf"^(\s*)\|\s*({_DURATION})(?![0-9.])\s*(?:\((\S+)\))?\s*(.*)$")
+_DURATION_PARTS = re.compile(rf"^(?:({DIGITS})d\s*)?(?:({DIGITS}):)?(?:({DIGITS}):)?({DIGITS}(?:\.[0-9]{{1,9}})?)$")
 
 
 def _seconds(text: str) -> float:
-    m = _DURATION.match(text)
+    m = _DURATION_PARTS.match(text)
     if m is None:
         return 0.0
     days, a, b, secs = m.groups()
     hours, mins = (a, b) if b is not None else (None, a)
-    return int(days or 0) * 86400 + int(hours or 0) * 3600 + int(mins or 0) * 60 + float(secs)
+    return (to_int(days) or 0) * 86400 + (to_int(hours) or 0) * 3600 + (to_int(mins) or 0) * 60 + float(secs)
 
 
 def parse_pki_timers(text: str) -> PkiTimers:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail
+from pkilab.parsers._base import FactsMixin, Line, clean_lines, fail, number
 
 __all__ = ["CryptoSession", "CryptoSessions", "IkeSessionSa", "IpsecSessionFlow", "parse_crypto_session"]
 
@@ -93,56 +93,67 @@ _IKE_TAIL = re.compile(r"^remote\s+(\S+)\s+(\S+)$")
 _CAPS = re.compile(r"^Capabilities:\s*(\S+)\s+connid:\s*(\d+)\s+lifetime:\s*(\S+)$")
 _ACTIVE = re.compile(r"^Active SAs:\s*(\d+),\s*origin:\s*(.+)$")
 _INOUT = re.compile(r"^(Inbound|Outbound):\s*#pkts (?:dec|enc)'ed\s+(\d+)\s+drop\s+(\d+)\s+life \(KB/Sec\)\s+(.+)$")
-_LEGEND = re.compile(r"^(?:Code:\s*)?(?:[A-Z] - [A-Za-z][^,]*,?\s*)+$")
+# 'X - meaning' items separated by commas, each running to a comma: one way to split a line.
+_LEGEND = re.compile(r"^(?:Code:\s*)?[A-Z] - [A-Za-z][^,]*(?:,\s*[A-Z] - [A-Za-z][^,]*)*,?$")
+
+
+# A collector's values: printed text, or a number read checked from its line.
+_Values = dict[str, str | int | None]
+
+
+def _s(d: _Values, key: str) -> str | None:
+    v = d.get(key)
+    return v if isinstance(v, str) else None
+
+
+def _n(d: _Values, key: str) -> int | None:
+    v = d.get(key)
+    return v if isinstance(v, int) else None
 
 
 class _Sess:
     def __init__(self, interface: str):
         self.interface = interface
-        self.d: dict[str, str | None] = {}
+        self.d: _Values = {}
         self.ids: list[int] = []
-        self.ike: list[dict[str, str | None]] = []
-        self.flows: list[dict[str, str | None]] = []
+        self.ike: list[_Values] = []
+        self.flows: list[_Values] = []
         self.extra: list[tuple[str, str]] = []
 
     def build(self) -> CryptoSession:
         d = self.d
         ike = tuple(
             IkeSessionSa(
-                str(x["version"]),
-                str(x["local"]),
-                str(x.get("remote") or ""),
-                str(x.get("state") or ""),
-                _int(x.get("sid")),
-                x.get("caps"),
-                _int(x.get("connid")),
-                x.get("lifetime"),
+                _s(x, "version") or "",
+                _s(x, "local") or "",
+                _s(x, "remote") or "",
+                _s(x, "state") or "",
+                _n(x, "sid"),
+                _s(x, "caps"),
+                _n(x, "connid"),
+                _s(x, "lifetime"),
             )
             for x in self.ike
         )
         flows = tuple(
             IpsecSessionFlow(
-                str(f["flow"]),
-                _int(f.get("active")),
-                f.get("origin"),
-                _int(f.get("Inbound")),
-                _int(f.get("Outbound")),
-                _int(f.get("Inbound_drop")),
-                _int(f.get("Outbound_drop")),
-                f.get("Inbound_life"),
-                f.get("Outbound_life"),
+                _s(f, "flow") or "",
+                _n(f, "active"),
+                _s(f, "origin"),
+                _n(f, "Inbound"),
+                _n(f, "Outbound"),
+                _n(f, "Inbound_drop"),
+                _n(f, "Outbound_drop"),
+                _s(f, "Inbound_life"),
+                _s(f, "Outbound_life"),
             )
             for f in self.flows
         )
         return CryptoSession(
-            self.interface, d.get("status"), d.get("peer"), _int(d.get("port")), d.get("fvrf"), d.get("ivrf"),
-            d.get("profile"), d.get("uptime"), d.get("username"), d.get("group"), d.get("assigned_address"),
-            d.get("desc"), d.get("phase1_id"), tuple(self.ids), ike, flows, tuple(self.extra),
+            self.interface, _s(d, "status"), _s(d, "peer"), _n(d, "port"), _s(d, "fvrf"), _s(d, "ivrf"),
+            _s(d, "profile"), _s(d, "uptime"), _s(d, "username"), _s(d, "group"), _s(d, "assigned_address"),
+            _s(d, "desc"), _s(d, "phase1_id"), tuple(self.ids), ike, flows, tuple(self.extra),
         )  # fmt: skip
-
-
-def _int(v: str | None) -> int | None:
-    return int(v) if v is not None and v.isdigit() else None
 
 
 def parse_crypto_session(text: str) -> CryptoSessions:
@@ -170,7 +181,8 @@ def parse_crypto_session(text: str) -> CryptoSessions:
 
 def _line(cur: _Sess, s: str, ln: Line) -> None:
     if m := _PEER.match(s):
-        cur.d.update(peer=m.group(1), port=m.group(2), fvrf=m.group(3), ivrf=m.group(4))
+        port = number(_NAME, ln, m.group(2), "port")
+        cur.d.update(peer=m.group(1), port=port, fvrf=m.group(3), ivrf=m.group(4))
     elif m := _IKE.match(s):
         cur.ike.append(
             {
@@ -178,22 +190,23 @@ def _line(cur: _Sess, s: str, ln: Line) -> None:
                 "local": m.group(2),
                 "remote": m.group(3),
                 "state": m.group(4),
-                "sid": str(cur.ids[-1]) if cur.ids else None,
+                "sid": cur.ids[-1] if cur.ids else None,
             }
         )
     elif (m := _IKE_TAIL.match(s)) and cur.ike and not cur.ike[-1].get("remote"):
         cur.ike[-1].update(remote=m.group(1), state=m.group(2))
     elif (m := _CAPS.match(s)) and cur.ike:
-        cur.ike[-1].update(caps=m.group(1), connid=m.group(2), lifetime=m.group(3))
+        cur.ike[-1].update(caps=m.group(1), connid=number(_NAME, ln, m.group(2), "connid"), lifetime=m.group(3))
     elif s.startswith("IPSEC FLOW:"):
         cur.flows.append({"flow": s.partition(":")[2].strip()})
     elif (m := _ACTIVE.match(s)) and cur.flows:
-        cur.flows[-1].update(active=m.group(1), origin=m.group(2).strip())
+        cur.flows[-1].update(active=number(_NAME, ln, m.group(1), "Active SAs"), origin=m.group(2).strip())
     elif (m := _INOUT.match(s)) and cur.flows:
         k = m.group(1)
-        cur.flows[-1].update({k: m.group(2), f"{k}_drop": m.group(3), f"{k}_life": m.group(4).strip()})
+        pkts, drop = number(_NAME, ln, m.group(2), "#pkts"), number(_NAME, ln, m.group(3), "drop")
+        cur.flows[-1].update({k: pkts, f"{k}_drop": drop, f"{k}_life": m.group(4).strip()})
     elif m := re.match(r"^Session ID:\s*(\d+)$", s):
-        cur.ids.append(int(m.group(1)))
+        cur.ids.append(number(_NAME, ln, m.group(1), "Session ID"))
     elif m := re.match(r"^System IP:\s*(\S+)\s+Interface:\s*(\S+)$", s):
         cur.extra += [("System IP", m.group(1)), ("Interface", m.group(2))]
     else:

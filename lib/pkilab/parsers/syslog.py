@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pkilab.parsers._base import FactsMixin, at, clean_lines
+from pkilab.parsers._base import DIGITS, FactsMixin, at, clean_lines, to_int
 
 __all__ = ["LogMessage", "Logging", "parse_logging"]
 
@@ -92,14 +92,14 @@ _STAMP = (
     r"|\d+[wdyh]\d+[dh]|\d{1,2}:\d\d:\d\d(?:\.\d+)?)"
 )
 _MESSAGE = re.compile(
-    rf"^(?:<\d+>)?(?:(\d+):\s*)?(?:([*.]?)({_STAMP}):\s*)?(?:(\S+)\s+)??"
-    r"%([A-Z][A-Z0-9_]*)-(\d)-([A-Z0-9_]+)\s*:?\s?(.*)$"
+    rf"^(?:<\d+>)?(?:({DIGITS}):\s*)?(?:([*.]?)({_STAMP}):\s*)?(?:(\S+)\s+)??"
+    r"%([A-Z][A-Z0-9_]*)-([0-9])-([A-Z0-9_]+)\s*:?\s?(.*)$"
 )
-_STAMPED = re.compile(rf"^(?:(\d+):\s*)?([*.]?)({_STAMP}):\s?(.*)$")
+_STAMPED = re.compile(rf"^(?:({DIGITS}):\s*)?([*.]?)({_STAMP}):\s?(.*)$")
 # An untimestamped debug line (``ISAKMP: (0):…``, ``CRYPTO_PKI: …``, ``IPSEC(validate…):``).
 _DEBUG = re.compile(r"^([A-Z][A-Z0-9_-]{2,})(?:\([^)]*\))?:\s*(.*)$")
 _PROMPT = re.compile(r"^[\w.-]+(?:\([\w-]+\))?[#>]\s?\S*.*$")
-_BUFFER = re.compile(r"^Log Buffer \((\d+) bytes\):?$")
+_BUFFER = re.compile(rf"^Log Buffer \(({DIGITS}) bytes\):?$")
 
 
 def parse_logging(text: str) -> Logging:
@@ -121,7 +121,7 @@ def parse_logging(text: str) -> Logging:
         s = ln.text.strip()
         if not in_buffer:
             if m := _BUFFER.match(s):
-                buffer_size = int(m.group(1))
+                buffer_size = to_int(m.group(1))
                 in_buffer = True
             elif s:
                 header.append(ln.text)
@@ -155,11 +155,11 @@ def _start(s: str) -> LogMessage | None:
     m = _MESSAGE.match(s)
     if m is not None:
         seq, marker, stamp, host, fac, sev, mnem, rest = m.groups()
-        return LogMessage(fac, int(sev), mnem, rest.strip(), stamp, marker or "", int(seq) if seq else None, host, ())
+        return LogMessage(fac, to_int(sev), mnem, rest.strip(), stamp, marker or "", to_int(seq), host, ())
     m = _STAMPED.match(s)
     if m is not None:
         seq, marker, stamp, rest = m.groups()
-        return LogMessage(None, None, None, rest.strip(), stamp, marker or "", int(seq) if seq else None, None, ())
+        return LogMessage(None, None, None, rest.strip(), stamp, marker or "", to_int(seq), None, ())
     if _DEBUG.match(s):
         return LogMessage(None, None, None, s, None, "", None, None, ())
     return None

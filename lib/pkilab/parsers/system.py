@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pkilab.parsers._base import FactsMixin, Line, at, clean_lines, fail
+from pkilab.parsers._base import DIGITS, FactsMixin, Line, at, clean_lines, fail, number, quoted, to_int
 
 __all__ = [
     "Clock",
@@ -136,7 +136,7 @@ _NTP_CLAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), f)
     for p, f in (
         (r"^Clock is (synchronized|unsynchronized)$", "sync"),
-        (r"^stratum (\d+)$", "stratum"),
+        (rf"^stratum ({DIGITS})$", "stratum"),
         (r"^reference is (\S+)$", "reference"),
         (r"^no reference clock$", "noref"),
         (r"^nominal freq is (.+)$", "nominal_freq"),
@@ -151,11 +151,43 @@ _NTP_CLAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^peer dispersion is (.+)$", "peer_dispersion"),
         (r"^loopfilter state is (.+)$", "loopfilter_state"),
         (r"^drift is (.+)$", "drift"),
-        (r"^system poll interval is (\d+)$", "poll_interval"),
-        (r"^last update was (\d+) sec ago\.?$", "last_update"),
+        (rf"^system poll interval is ({DIGITS})$", "poll_interval"),
+        (rf"^last update was ({DIGITS}) sec ago\.?$", "last_update"),
         (r"^never updated\.?$", "never"),
     )
 )
+
+
+# A clause separator, or a parenthesis (which decides whether the separators before it are
+# inside a group): for ``show ntp status`` a comma needs a blank after it.
+_STATUS_COMMA = re.compile(r"[()]|,\s+")
+_DETAIL_COMMA = re.compile(r"[()]|,\s*")
+
+
+def _clauses(text: str, separators: re.Pattern[str]) -> list[str]:
+    """Split ``text`` at the commas that are not inside parentheses.
+
+    A comma is inside when the next parenthesis after it is a ``)``
+    (``reference time is E0B9C7B5.9F3E4A12 (10:22:13.622 UTC Thu May 23 2024)``). One forward
+    pass settles every comma; a lookahead per comma rescanned the rest of the line each time.
+    """
+    cuts: list[tuple[int, int]] = []
+    pending: list[tuple[int, int]] = []  # commas seen since the last parenthesis
+    for m in separators.finditer(text):
+        if m.group() == "(":
+            cuts += pending
+            pending = []
+        elif m.group() == ")":
+            pending = []
+        else:
+            pending.append(m.span())
+    cuts += pending
+    out, start = [], 0
+    for begin, end in cuts:
+        out.append(text[start:begin])
+        start = end
+    out.append(text[start:])
+    return out
 
 
 def parse_ntp_status(text: str) -> NtpStatus:
@@ -172,19 +204,19 @@ def parse_ntp_status(text: str) -> NtpStatus:
             continue
         if i == len(lines) - 1 and re.fullmatch(r"[\w.-]+", s):
             continue  # a bare prompt left at the end of the capture
-        for clause in re.split(r",\s+(?![^()]*\))", s):
+        for clause in _clauses(s, _STATUS_COMMA):
             for rx, fld in _NTP_CLAUSES:
                 m = rx.match(clause.strip())
                 if m:
                     d[fld] = m.group(1) if m.groups() else ""
                     break
             else:
-                raise fail("show ntp status", ln, f"unknown clause {clause.strip()!r}")
+                raise fail("show ntp status", ln, f"unknown clause {quoted(clause.strip())!r}")
     if "sync" not in d:
         raise fail("show ntp status", lines[0] if lines else Line(0, ""), "no 'Clock is …' line")
 
     def num(k: str) -> int | None:
-        return int(d[k]) if k in d else None
+        return to_int(d.get(k))  # the clause patterns only take DIGITS
 
     return NtpStatus(
         d["sync"] == "synchronized", num("stratum"), d.get("reference"), d.get("nominal_freq"),
@@ -229,8 +261,10 @@ class NtpAssociations(FactsMixin):
     associations: tuple[NtpAssociation, ...]
 
 
+# At most four flag characters: an unbounded flag run could share a long run of flag-like
+# characters with the address after it in quadratically many ways.
 _ASSOC_ROW = re.compile(
-    r"^([*#+x~o-]*)\s*(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)$"
+    r"^([*#+x~o-]{0,4})\s*(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)$"
 )
 _ASSOC_HEADER = re.compile(r"^address\s+ref clock\s+st\s+when\s+poll\s+reach\s+delay\s+offset\s+disp$")
 _ASSOC_LEGEND = re.compile(r"^[*#+~-] .*(configured|master|sys\.peer).*$")
@@ -272,11 +306,13 @@ def parse_ntp_associations(text: str) -> NtpAssociations:
             continue
         if m := _ASSOC_ROW.match(s):
             flags, addr, ref, st, when, poll, reach, delay, off, disp = m.groups()
-            out.append(NtpAssociation(addr, ref, int(st), when, int(poll), reach, delay, off, disp, flags.strip()))
+            stratum, poll_s = number(name, ln, st, "stratum"), number(name, ln, poll, "poll")
+            out.append(NtpAssociation(addr, ref, stratum, when, poll_s, reach, delay, off, disp, flags.strip()))
         elif m := _DETAIL_HEAD.match(s):
             if detail is not None:
                 out.append(_assoc_detail(detail))
-            detail = {"address": m.group(1), "status": m.group(2), "stratum": m.group(3), "details": []}
+            stratum = number(name, ln, m.group(3), "stratum")
+            detail = {"address": m.group(1), "status": m.group(2), "stratum": stratum, "details": []}
         elif detail is not None and s.startswith(_DETAIL_KEYS):
             lst = detail["details"]
             assert isinstance(lst, list)
@@ -306,7 +342,7 @@ def _assoc_detail(d: dict[str, object]) -> NtpAssociation:
                 k, _, v = clause.partition("=")
                 pairs.append((k.strip(), " ".join(v.split())))
             continue
-        for clause in re.split(r",\s*(?![^()]*\))", line):
+        for clause in _clauses(line, _DETAIL_COMMA):
             clause = clause.strip()
             key = next((k for k in _DETAIL_CLAUSE_KEYS if clause.startswith(k + " ")), None)
             if key is not None:
@@ -314,10 +350,10 @@ def _assoc_detail(d: dict[str, object]) -> NtpAssociation:
             elif clause:
                 pairs.append(("", clause))  # e.g. the empty name after 'assoc name 192.168.1.55,'
     get = dict(pairs).get
-    poll = get("our poll intvl")
+    stratum = d["stratum"]
+    assert isinstance(stratum, int)  # read checked from the head line
     return NtpAssociation(
-        str(d["address"]), get("ref ID"), int(str(d["stratum"])), None,
-        int(poll) if poll and poll.isdigit() else None,
+        str(d["address"]), get("ref ID"), stratum, None, to_int(get("our poll intvl")),
         get("reach"), get("delay"), get("offset"), get("dispersion"), "",
         tuple(x.strip() for x in str(d["status"]).split(",")), tuple(pairs),
     )  # fmt: skip
@@ -395,18 +431,18 @@ def parse_dir(text: str) -> DirListing:
             idx, perm, size, date, fname = m.groups()
             files.append(
                 DirEntry(
-                    int(idx),
+                    number("dir", ln, idx, "index"),
                     perm,
-                    int(size),
+                    number("dir", ln, size, "size"),
                     None if date in (None, "<no date>") else date,
                     fname.strip(),
                     _fs(path),
                 )
             )
         elif m := _DIR_ROW_XE.match(s):
-            files.append(DirEntry(None, m.group(1), int(m.group(2)), None, m.group(3), _fs(path)))
+            files.append(DirEntry(None, m.group(1), number("dir", ln, m.group(2), "size"), None, m.group(3), _fs(path)))
         elif m := _DIR_TOTAL.match(s):
-            total, free = int(m.group(1)), int(m.group(2))
+            total, free = number("dir", ln, m.group(1), "bytes total"), number("dir", ln, m.group(2), "bytes free")
         else:
             raise fail("dir", ln)
     if path is not None or files or total is not None:
@@ -469,7 +505,7 @@ class Version(FactsMixin):
 
 
 _VERSION_RX: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("software", re.compile(r"^(?:Cisco )?IOS(?: XE)? Software.*?(?:\((\S+)\))?, Version ([^,\s]+)")),
+    ("software", re.compile(r"^(?:Cisco )?IOS(?: XE)? Software.*?(?:\(([^()\s]+)\))?, Version ([^,\s]+)")),
     ("uptime", re.compile(r"^(\S+) uptime is (.+)$")),
     ("system_image", re.compile(r'^System image file is "([^"]+)"')),
     ("platform", re.compile(r"^[Cc]isco (\S+) .*processor")),

@@ -147,7 +147,20 @@ class TrustpointStatuses(FactsMixin):
     trustpoints: tuple[TrustpointStatus, ...]
 
 
-_LEADER = re.compile(r"^(.+?)\s*\.{2,}\s*(.*)$")
+_DOTS = re.compile(r"\.{2,}")
+
+
+def _leader(s: str) -> tuple[str, str] | None:
+    """Split a dotted-leader line (``Keys generated ............. Yes``) into label and value.
+
+    The label is everything before the first run of two or more dots (past the first
+    character), the value everything after that run. Read with one search: a pattern of the
+    form ``(.+?) *[.]{2,}`` re-read the blanks after every character of a long line.
+    """
+    m = _DOTS.search(s, 1)
+    if m is None:
+        return None
+    return s[: m.start()].strip(), s[m.end() :].strip()
 
 
 class _TpStatus:
@@ -197,8 +210,8 @@ def parse_trustpoints_status(text: str) -> TrustpointStatuses:
             tp.ctx = None
         elif m := re.match(r"^Last enrollment status:\s*(.+)$", s):
             tp.last = m.group(1)
-        elif tp.ctx == "State:" and (m := _LEADER.match(s)):
-            tp.state.append((m.group(1).strip(), m.group(2).strip()))
+        elif tp.ctx == "State:" and (pair := _leader(s)):
+            tp.state.append(pair)
         else:
             raise fail(name, ln)
     return TrustpointStatuses(tuple(t.build() for t in out))

@@ -13,6 +13,7 @@ import pytest
 from pkilab.cli import main
 from pkilab.errors import ParseError
 from pkilab.parsers import UnknownCommandError, ios_datetime, match_command, parse
+from pkilab.parsers._base import Line, number, to_int
 
 DETAIL_15X = """\
 IPv4 Crypto ISAKMP SA
@@ -164,3 +165,61 @@ def test_filtered_isakmp_rows_without_header() -> None:
     assert (sa.conn_id, sa.slot, sa.status) == (1075, 0, "ACTIVE")
     (sa,) = parse("sh cry isa sa | i QM_IDLE", "103.1.1.1  102.1.1.1  QM_IDLE  1033 ACTIVE\n").sas
     assert (sa.conn_id, sa.slot, sa.status) == (1033, None, "ACTIVE")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("18446744073709551615", 2**64 - 1),  # the widest counter IOS prints
+        ("184467440737095516150", None),  # 21 digits
+        ("1" * 5000, None),  # past int()'s 4,300-digit limit: refused, not ValueError
+        ("²", None),  # str.isdigit() says yes, int() refuses
+        ("٣", None),  # int() takes it; IOS never prints it
+        ("+5", None),
+        ("1_000", None),
+        (" 5", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_to_int_takes_only_what_ios_prints(text: str | None, expected: int | None) -> None:
+    assert to_int(text) == expected
+
+
+def test_number_refuses_with_the_line() -> None:
+    line = Line(7, "  conn-id: 99999999999999999999999")
+    with pytest.raises(ParseError) as info:
+        number("show x", line, "99999999999999999999999", "conn-id")
+    assert info.value.lineno == 7 and "conn-id is not a number" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "10:00:00 UTC Jan 0 2020",
+        "10:00:00 UTC Feb 30 2020",
+        "24:00:00 UTC Jan 2 2020",
+        "10:00:00 UTC Jan 2 0000",
+        "2025-00-19T14:07:56Z",
+        "2025-13-19T14:07:56Z",
+        "2025-10-19T14:07:56+99:99",
+        "2025-10-19T14:07:56.1234567890123Z",
+    ],
+)
+def test_impossible_dates_are_not_time_stamps(stamp: str) -> None:
+    assert ios_datetime(stamp) is None
+
+
+def test_a_refused_long_line_is_quoted_short() -> None:
+    text = "dst src state conn-id slot status\n" + "x" * 500_000 + "\n"
+    with pytest.raises(ParseError) as info:
+        parse("show crypto isakmp sa", text)
+    assert len(str(info.value)) < 400 and "(500000 characters)" in str(info.value)
+    assert info.value.lineno == 2
+
+
+def test_an_overlong_number_is_a_parse_error_naming_it() -> None:
+    text = "dst src state conn-id status\n1.1.1.1 2.2.2.2 QM_IDLE " + "9" * 5000 + " ACTIVE\n"
+    with pytest.raises(ParseError, match="conn-id is not a number"):
+        parse("show crypto isakmp sa", text)
