@@ -20,8 +20,10 @@ def test_openssl_groups_agree_with_python_pow(number: int) -> None:
         shared = group.shared_secret(a, kb)
     assert isinstance(a, DhPrivate) and group.openssl
     assert ka == pow(2, int(a), group.prime).to_bytes(group.size, "big")
-    assert shared == group.shared_secret(b, ka) == pow(int.from_bytes(kb, "big"), int(a), group.prime).to_bytes(
-        group.size, "big"
+    assert (
+        shared
+        == group.shared_secret(b, ka)
+        == pow(int.from_bytes(kb, "big"), int(a), group.prime).to_bytes(group.size, "big")
     )
     assert shared is not None and len(shared) == group.size
 
@@ -30,7 +32,8 @@ def test_openssl_groups_agree_with_python_pow(number: int) -> None:
 def test_openssl_groups_refuse_peer_values_out_of_range(number: int) -> None:
     group = dh_group(number)
     mine = group.private_key(os.urandom)
-    for bad in (b"\x00" * group.size, b"\x01".rjust(group.size, b"\x00"), (group.prime - 1).to_bytes(group.size, "big")):
+    top = (group.prime - 1).to_bytes(group.size, "big")
+    for bad in (b"\x00" * group.size, b"\x01".rjust(group.size, b"\x00"), top):
         assert group.shared_secret(mine, bad) is None
     assert group.shared_secret(mine, b"\x05" * (group.size - 1)) is None
 

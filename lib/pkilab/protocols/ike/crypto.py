@@ -77,6 +77,7 @@ class DhPrivate(int):
     key: DHPrivateKey
 
     def __new__(cls, key: DHPrivateKey) -> DhPrivate:
+        """Wrap an OpenSSL private key; the int value is its exponent."""
         value = super().__new__(cls, key.private_numbers().x)
         value.key = key
         return value
