@@ -22,6 +22,7 @@ _SUBCOMMAND_MODULES = (
     "pkilab.sim.cli",
     "pkilab.parsers.cli",
     "pkilab.report.cli",
+    "pkilab.load.cli",
 )
 
 

@@ -102,7 +102,8 @@ class Milestones:
     keys: float | None = None
     enroll_sent: float | None = None
     enrolled: float | None = None
-    initiated: float | None = None
+    initiated: float | None = None  # the first main mode message
+    retried: float | None = None  # the latest new attempt (after revocation, after a lost tunnel)
     phase1: float | None = None
     up: float | None = None
     traffic: float | None = None
@@ -213,7 +214,9 @@ class VirtualBranch:
         """Start (or restart) main mode and quick mode towards the headend."""
         if self.engine is None:
             raise RuntimeError(f"{self.name}: no credentials yet")
-        self.at.initiated = now
+        if self.at.initiated is None:
+            self.at.initiated = now
+        self.at.retried = now
         self.event("initiated", now)
         self.act(self.engine.initiate(self.request(), now), now)
 

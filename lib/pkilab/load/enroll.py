@@ -94,7 +94,10 @@ class HttpPool:
         reader, writer = conn
         head = [f"{req.method} {req.target} HTTP/1.1", f"Host: {self.host}", "Connection: keep-alive"]
         if req.method == "POST":
-            head += [f"Content-Length: {len(req.body)}", f"Content-Type: {req.content_type or 'application/octet-stream'}"]
+            head += [
+                f"Content-Length: {len(req.body)}",
+                f"Content-Type: {req.content_type or 'application/octet-stream'}",
+            ]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + req.body)
         await writer.drain()
         status_line = (await reader.readuntil(b"\r\n")).decode("latin-1").split()

@@ -28,6 +28,7 @@ from pkilab.load.ports import Port
 from pkilab.load.states import Phase
 
 KeyMaker = Callable[[], rsa.RSAPrivateKey]
+SAMPLE_EVERY = 0.25  # seconds between samples of the counts and the CPU
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,10 @@ class Fleet:
     _timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
     _up: set[int] = field(default_factory=set)
     _phases: Counter[Phase] = field(default_factory=Counter)
+    _sampler: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(
-        cls, addresses: Sequence[tuple[str, str]], profile: BranchProfile, port: Port, pacing: Pacing
-    ) -> Fleet:
+    def build(cls, addresses: Sequence[tuple[str, str]], profile: BranchProfile, port: Port, pacing: Pacing) -> Fleet:
         """Branches on (IKE address, LAN address) pairs, sending through ``port``."""
         branches = [VirtualBranch(i, a, lan, profile, port.send) for i, (a, lan) in enumerate(addresses)]
         fleet = cls(branches, port, pacing)
@@ -109,7 +109,7 @@ class Fleet:
         """Claim the addresses on the port and start delivering packets and sampling."""
         self.started = time.monotonic()
         await self.port.open(claims, self.deliver)
-        asyncio.get_running_loop().create_task(self._sample())
+        self._sampler = asyncio.get_running_loop().create_task(self._sample())
 
     def deliver(self, packet: bytes) -> None:
         """A packet from the lab: to the branch that owns its destination."""
@@ -159,24 +159,22 @@ class Fleet:
         proc = psutil.Process()
         psutil.cpu_percent(None)
         proc.cpu_percent(None)
+        self.samples.append(Sample(0.0, 0, 0, 0, 0, 0, 0.0, 0.0))
         while True:
-            await asyncio.sleep(1.0)
-            c = self.counts
-            self.samples.append(
-                Sample(
-                    time.monotonic() - self.started,
-                    c.enrolled,
-                    c.up,
-                    c.refused,
-                    c.failed,
-                    c.handshakes,
-                    psutil.cpu_percent(None),
-                    proc.cpu_percent(None),
-                )
-            )
+            await asyncio.sleep(SAMPLE_EVERY)
+            self._record(psutil.cpu_percent(None), proc.cpu_percent(None))
+
+    def _record(self, cpu_host: float, cpu_process: float) -> None:
+        c = self.counts
+        t = time.monotonic() - self.started
+        self.samples.append(Sample(t, c.enrolled, c.up, c.refused, c.failed, c.handshakes, cpu_host, cpu_process))
 
     def close(self) -> None:
-        """Stop the timers and give the addresses back."""
+        """Stop the timers and the sampling (one last sample), give the addresses back."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+            last = self.samples[-1] if self.samples else None
+            self._record(last.cpu_host if last else 0.0, last.cpu_process if last else 0.0)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

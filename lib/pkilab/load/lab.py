@@ -22,10 +22,10 @@ from pkilab.device.session import Session
 from pkilab.errors import PkilabError
 from pkilab.parsers import parse_as
 from pkilab.parsers.isakmp import IsakmpSa, IsakmpSaTable
+from pkilab.parsers.server import PkiServer
 from pkilab.parsers.session import CryptoSessions
 from pkilab.parsers.syslog import Logging
 from pkilab.plan import AddressPool, LabPlan
-from pkilab.parsers.server import PkiServer
 from pkilab.procedures import baseline, offsystem, pki, scenario
 from pkilab.wait import wait_until
 
