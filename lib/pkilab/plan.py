@@ -229,6 +229,7 @@ class AddressPool:
 
     first: ipaddress.IPv4Address
     last: ipaddress.IPv4Address
+    network: ipaddress.IPv4Network | None = None  # when given as a network
 
     @classmethod
     def parse(cls, text: str) -> AddressPool:
@@ -239,13 +240,19 @@ class AddressPool:
         """
         if "-" in text:
             lo, hi = (ipaddress.IPv4Address(x.strip()) for x in text.split("-", 1))
+            net = None
         else:
             net = ipaddress.IPv4Network(text.strip(), strict=True)
-            hosts = (net[0], net[-1]) if net.prefixlen >= 31 else (net[1], net[-2])
-            lo, hi = hosts
+            lo, hi = (net[0], net[-1]) if net.prefixlen >= 31 else (net[1], net[-2])
         if hi < lo:
             raise ValueError(f"{text!r} is an empty range")
-        return cls(lo, hi)
+        return cls(lo, hi, net)
+
+    def networks(self) -> list[ipaddress.IPv4Network]:
+        """The networks a route to the pool covers (the network it was given as, or its range exactly)."""
+        if self.network is not None:
+            return [self.network]
+        return list(ipaddress.summarize_address_range(self.first, self.last))
 
     @property
     def size(self) -> int:

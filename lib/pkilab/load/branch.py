@@ -100,7 +100,7 @@ class Milestones:
 
     started: float | None = None
     keys: float | None = None
-    enroll_sent: float | None = None
+    enroll_sent: float | None = None  # the PKCSReq left (after queueing for a key pair and a connection)
     enrolled: float | None = None
     initiated: float | None = None  # the first main mode message
     retried: float | None = None  # the latest new attempt (after revocation, after a lost tunnel)
@@ -219,6 +219,12 @@ class VirtualBranch:
         self.at.retried = now
         self.event("initiated", now)
         self.act(self.engine.initiate(self.request(), now), now)
+
+    def reset(self, now: float) -> None:
+        """Drop every SA, as ``clear crypto session`` on a router (the peer is told while it can be)."""
+        if self.engine is not None:
+            self.act(self.engine.clear_ipsec(now), now)
+            self.act(self.engine.clear_isakmp(now), now)
 
     def tick(self, now: float) -> None:
         """Run the engine's timers."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -42,11 +43,12 @@ class EnrollError(PkilabError):
 
 @dataclass(frozen=True)
 class HttpAnswer:
-    """Status, content type and body of an HTTP response."""
+    """Status, content type and body of an HTTP response, and when the request left (monotonic)."""
 
     status: int
     content_type: str
     body: bytes
+    sent: float = 0.0
 
 
 class HttpPool:
@@ -68,8 +70,9 @@ class HttpPool:
         async with self._slots:
             for attempt in (1, 2):
                 conn = self._free.pop() if self._free else await self._connect()
+                sent = time.monotonic()
                 try:
-                    answer, keep = await asyncio.wait_for(self._exchange(conn, req), self.timeout)
+                    answer, keep = await asyncio.wait_for(self._exchange(conn, req, sent), self.timeout)
                 except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
                     conn[1].close()
                     if attempt == 2:
@@ -89,7 +92,7 @@ class HttpPool:
             raise EnrollError(f"cannot reach the CA's HTTP server {self.host}:{self.port} ({exc})") from None
 
     async def _exchange(
-        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: HttpRequest
+        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: HttpRequest, sent: float
     ) -> tuple[HttpAnswer, bool]:
         reader, writer = conn
         head = [f"{req.method} {req.target} HTTP/1.1", f"Host: {self.host}", "Connection: keep-alive"]
@@ -114,7 +117,7 @@ class HttpPool:
             body = await _chunks(reader)
         else:
             body, keep = await reader.read(), False
-        return HttpAnswer(int(status_line[1]), headers.get("content-type", ""), body), keep
+        return HttpAnswer(int(status_line[1]), headers.get("content-type", ""), body, sent), keep
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -166,6 +169,15 @@ async def fetch_ca(pool: HttpPool, fingerprint: str | None) -> CaView:
 OneTimePassword = Callable[[], Awaitable[str]]
 
 
+@dataclass(frozen=True)
+class Enrollment:
+    """An issued certificate, and when its request left and its answer came (monotonic seconds)."""
+
+    certificate: x509.Certificate
+    sent: float
+    done: float
+
+
 class Enroller:
     """Enrolls key pairs for subjects ``hostname=NAME.DOMAIN`` (and the branch's address)."""
 
@@ -176,8 +188,8 @@ class Enroller:
         self.otp = otp
         self._otp_lock = asyncio.Lock()
 
-    async def enroll(self, key: rsa.RSAPrivateKey, name: str, address: str) -> x509.Certificate:
-        """One PKCSReq (and CertPoll while pending); the issued certificate.
+    async def enroll(self, key: rsa.RSAPrivateKey, name: str, address: str) -> Enrollment:
+        """One PKCSReq (and CertPoll while pending); the issued certificate and the request's timing.
 
         Raises:
             EnrollError: the CA refused, kept the request pending too long, or could not be reached.
@@ -189,19 +201,21 @@ class Enroller:
         async with self._otp_lock:  # the CA holds one password at a time
             return await self._request(key, subject, await self.otp())
 
-    async def _request(self, key: rsa.RSAPrivateKey, subject: x509.Name, password: str | None) -> x509.Certificate:
+    async def _request(self, key: rsa.RSAPrivateKey, subject: x509.Name, password: str | None) -> Enrollment:
         csr = build_csr(key, subject, password)
         client = ScepClient(key, subject, self.ca.certificate, dt.datetime.now(dt.UTC), self.ca.options)
         req = client.pkcs_req(csr)
+        first: float | None = None
         for _ in range(MAX_POLLS):
             answer = await self.pool.request(req)
+            first = first or answer.sent
             try:
                 result = client.read_cert_rep(answer.status, answer.content_type, answer.body)
             except ScepError as exc:
                 raise EnrollError(f"CertRep: {exc}") from None
             if result.status is PkiStatus.SUCCESS:
                 with contextlib.suppress(PkilabError):
-                    return client.issued_certificate(result)
+                    return Enrollment(client.issued_certificate(result), first, time.monotonic())
                 raise EnrollError("CertRep SUCCESS without a certificate for our key")
             if result.status is PkiStatus.FAILURE:
                 why = result.fail_info.name if result.fail_info is not None else "no failInfo"

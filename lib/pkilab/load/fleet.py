@@ -92,6 +92,7 @@ class Fleet:
     _up: set[int] = field(default_factory=set)
     _phases: Counter[Phase] = field(default_factory=Counter)
     _sampler: asyncio.Task[None] | None = None
+    _echo_gate: asyncio.Semaphore | None = None
 
     @classmethod
     def build(cls, addresses: Sequence[tuple[str, str]], profile: BranchProfile, port: Port, pacing: Pacing) -> Fleet:
@@ -108,6 +109,7 @@ class Fleet:
     async def open(self, claims: Sequence[str]) -> None:
         """Claim the addresses on the port and start delivering packets and sampling."""
         self.started = time.monotonic()
+        self._echo_gate = asyncio.Semaphore(self.pacing.inflight)
         await self.port.open(claims, self.deliver)
         self._sampler = asyncio.get_running_loop().create_task(self._sample())
 
@@ -206,10 +208,10 @@ class Fleet:
         try:
             if enroller is not None:
                 key = await asyncio.get_running_loop().run_in_executor(executor, keys)
-                branch.at.keys = branch.at.enroll_sent = time.monotonic()
-                cert = await enroller.enroll(key, branch.name, branch.address)
-                branch.at.enrolled = time.monotonic()
-                self._credentials(branch, key, cert)
+                branch.at.keys = time.monotonic()
+                enrolled = await enroller.enroll(key, branch.name, branch.address)
+                branch.at.enroll_sent, branch.at.enrolled = enrolled.sent, enrolled.done
+                self._credentials(branch, key, enrolled.certificate)
                 branch.event("enrolled", branch.at.enrolled)
             else:
                 self._credentials(branch, None, None)
@@ -242,7 +244,16 @@ class Fleet:
         return up
 
     async def traffic(self, branch: VirtualBranch) -> bool:
-        """Echoes through the tunnel until one is answered; the branch fails after ``echo_tries``."""
+        """Echoes through the tunnel until one is answered; the branch fails after ``echo_tries``.
+
+        At most ``inflight`` branches wait for an echo at once: a thousand at a time would time out
+        in the headend's queue and measure the tool, not the headend.
+        """
+        assert self._echo_gate is not None, "open() first"
+        async with self._echo_gate:
+            return await self._echo(branch)
+
+    async def _echo(self, branch: VirtualBranch) -> bool:
         for _ in range(self.pacing.echo_tries):
             fut = branch.ping(time.monotonic())
             self.schedule(branch)
@@ -260,11 +271,8 @@ class Fleet:
 
     def stop(self, branch: VirtualBranch) -> None:
         """Drop the branch's SAs (as ``clear crypto session`` on a router); no more retries."""
-        if branch.engine is not None:
-            now = time.monotonic()
-            branch.act(branch.engine.clear_ipsec(now), now)
-            branch.act(branch.engine.clear_isakmp(now), now)
-            self.schedule(branch)
+        branch.reset(time.monotonic())
+        self.schedule(branch)
 
     # ---- phase 2: revocation ---------------------------------------------------------------------
     def snapshot(self) -> dict[int, frozenset[int]]:

@@ -12,7 +12,6 @@ the project's procedures and parsers, so the same code drives real IOS and the s
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -126,8 +125,7 @@ class LoadLab:
 
 def routes(pool: AddressPool, gateway: str) -> list[str]:
     """``ip route`` lines sending the pool to ``gateway``."""
-    nets = ipaddress.summarize_address_range(pool.first, pool.last)
-    return [f"ip route {n.network_address} {n.netmask} {v.ipv4(gateway, 'load.gateway')}" for n in nets]
+    return [f"ip route {n.network_address} {n.netmask} {v.ipv4(gateway, 'load.gateway')}" for n in pool.networks()]
 
 
 def headend_lines(plan: LabPlan, psk: bool) -> list[str]:
