@@ -99,6 +99,7 @@ class Milestones:
     """When a branch reached each step (loop time, seconds), for latencies and the report."""
 
     started: float | None = None
+    keygen: float | None = None  # seconds the key pair took to generate (a duration, not a time)
     keys: float | None = None
     enroll_sent: float | None = None  # the PKCSReq left (after queueing for a key pair and a connection)
     enrolled: float | None = None

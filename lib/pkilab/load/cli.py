@@ -43,6 +43,11 @@ def register(sub: Any) -> None:
     p.add_argument("--revoke", type=float, default=0.0, metavar="PCT", help="percent of branches to revoke")
     p.add_argument("--duration", type=float, default=0.0, metavar="S", help="hold the tunnels with traffic S seconds")
     p.add_argument("--inflight", type=int, default=32, metavar="N", help="handshakes negotiating at once (default 32)")
+    p.add_argument(
+        "--attach",
+        metavar="HOST:PORT",
+        help="use a simulated lab already running elsewhere through its link port (pkilab sim up --link-port)",
+    )
     p.add_argument("--plan", type=Path, default=None, metavar="FILE", help="lab plan settings overriding the testbed's")
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"results directory (default {DEFAULT_OUT})"
@@ -61,6 +66,15 @@ def _check(args: argparse.Namespace) -> None:
     for ok, message in checks:
         if not ok:
             raise UserError(message)
+
+
+def _attach(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--attach {text!r}: expected HOST:PORT of a link port, e.g. 127.0.0.1:7500")
+    return host, int(port)
 
 
 def run_load(args: argparse.Namespace) -> int:
@@ -85,7 +99,7 @@ def run_load(args: argparse.Namespace) -> int:
         (args.out / name).unlink(missing_ok=True)  # a stale report must never pass for this run's
     progress = Progress(args.branches, sys.stderr, sys.stderr.isatty())
     try:
-        run = execute(plan, testbed, options, lambda fleet: progress.update(fleet.counts if fleet else None))
+        run = execute(plan, testbed, options, lambda f: progress.update(f.counts if f else None), _attach(args.attach))
     except PreflightError as exc:
         progress.finish()
         print(f"pkilab: error: {exc}", file=sys.stderr)

@@ -64,8 +64,8 @@ def plots(doc: dict[str, Any]) -> list[str]:
 
     tunnels = svg.line_chart(
         [
-            series("up", "tunnels up"),
             series("enrolled", "enrolled"),
+            series("up", "tunnels up"),
             series("refused", "refused"),
             series("failed", "failed"),
         ],

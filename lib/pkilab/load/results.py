@@ -61,7 +61,7 @@ class Latencies:
             return tuple(b - a for a, b in pairs if a is not None and b is not None)
 
         return cls(
-            keygen=spans([(b.at.started, b.at.keys) for b in branches]),
+            keygen=tuple(b.at.keygen for b in branches if b.at.keygen is not None),
             enroll=spans([(b.at.enroll_sent, b.at.enrolled) for b in branches]),
             handshake=spans([(b.at.initiated, b.at.up) for b in branches]),
         )

@@ -30,7 +30,7 @@ from pkilab.load import lab as labmod
 from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.enroll import CaView, Enroller, EnrollError, HttpPool, fetch_ca
 from pkilab.load.fleet import Fleet, Pacing
-from pkilab.load.ports import HostLink, Port, PortError, SegmentLink
+from pkilab.load.ports import HostLink, Port, PortError, SegmentLink, UdpLink
 from pkilab.load.results import Outcome, branch_rows, outcome
 from pkilab.load.states import Phase
 from pkilab.plan import LabPlan, LoadPlan
@@ -221,19 +221,28 @@ class Driver:
         return value
 
 
+Side = tuple[asyncio.AbstractEventLoop, Port, tuple[str, int], Testbed]
+
+
 @contextmanager
-def branch_side(
-    plan: LabPlan, testbed: Testbed
-) -> Iterator[tuple[asyncio.AbstractEventLoop, Port, tuple[str, int], Testbed]]:
+def branch_side(plan: LabPlan, testbed: Testbed, attach: tuple[str, int] | None = None) -> Iterator[Side]:
     """The branches' loop and port, the CA's HTTP address, and the testbed sessions use.
 
-    A simulated testbed's lab is started here, on ports moved by ``PKILAB_PORT_OFFSET``.
+    A simulated testbed's lab is started here, on ports moved by ``PKILAB_PORT_OFFSET``, unless
+    ``attach`` names the link port of one running elsewhere (``pkilab sim up --link-port``; its
+    ports are the testbed's as written).
     """
-    if not testbed.simulated:
+    if not testbed.simulated or attach is not None:
         assert plan.load is not None
         thread = LoopThread()
+        ca = testbed.device(plan.ca.device)
+        if attach is not None and ca.sim is not None:
+            port: Port = UdpLink(*attach)
+            http = ("127.0.0.1", ca.sim.http_port)
+        else:
+            port, http = HostLink(plan.load.interface), (plan.ca.address, 80)
         try:
-            yield thread.loop, HostLink(plan.load.interface), (plan.ca.address, 80), testbed
+            yield thread.loop, port, http, testbed
         finally:
             thread.stop()
         return
@@ -258,7 +267,13 @@ def branch_side(
         runner.stop()
 
 
-def execute(plan: LabPlan, testbed: Testbed, options: LoadOptions, on_wait: Callable[[Fleet | None], None]) -> Run:
+def execute(
+    plan: LabPlan,
+    testbed: Testbed,
+    options: LoadOptions,
+    on_wait: Callable[[Fleet | None], None],
+    attach: tuple[str, int] | None = None,
+) -> Run:
     """Run the whole load test; the caller writes the results and the report.
 
     Raises:
@@ -269,7 +284,9 @@ def execute(plan: LabPlan, testbed: Testbed, options: LoadOptions, on_wait: Call
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     psk = options.auth == "psk"
-    with branch_side(plan, testbed) as (loop, port, http, used):
+    if attach is not None and not testbed.simulated:
+        raise UserError("--attach reaches a simulated lab's link port; this testbed is real routers")
+    with branch_side(plan, testbed, attach) as (loop, port, http, used):
         from pkilab.fixtures import SessionPool
         from pkilab.preflight import check_lab
 

@@ -202,7 +202,9 @@ class Headend:
 
 def enrolled_branch(headend: Headend, index: int = 0, serial: int = 100) -> VirtualBranch:
     """A branch with a key pair and a certificate from the headend's CA (or the PSK)."""
-    branch = VirtualBranch(index, f"198.18.0.{index + 1}", f"198.19.0.{index + 1}", profile(headend.psk), lambda _p: None)
+    branch = VirtualBranch(
+        index, f"198.18.0.{index + 1}", f"198.19.0.{index + 1}", profile(headend.psk), lambda _p: None
+    )
     headend.attach(branch)
     if headend.psk:
         branch.credentials(None, None)
