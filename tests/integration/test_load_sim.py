@@ -112,7 +112,7 @@ def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: i
             link = UdpLink(host, port)
             await link.open(["66.66.66.2"], lambda _p: None)
 
-        with pytest.raises(PortError, match="66.66.66.2 belongs to a device on outside"):
+        with pytest.raises(PortError, match=r"66\.66\.66\.2 belongs to a device on outside"):
             asyncio.run(claim_a_device_address())
         code, doc = _run(tmp_path, "--branches", "3", "--auth", "psk", "--attach", f"{host}:{port}", testbed=written)
         assert code == 0, doc.get("problems")
