@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from junitparser import JUnitXml
 
 from pkilab.cli import main
 from pkilab.fixtures import worker_offset
@@ -120,3 +123,24 @@ def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: i
     finally:
         runner.loop.call_soon_threadsafe(server.close)
         runner.stop()
+
+
+def test_the_scale_suite_fails_on_a_headend_that_ignores_the_crl(tmp_path: Path, offset: int) -> None:
+    testbed = _faulted(tmp_path, "ignore-crl")
+    data = yaml.safe_load(testbed.read_text())
+    data["testbed"]["custom"]["pkilab"]["load"] = {"branches": 10}
+    testbed.write_text(yaml.safe_dump(data))
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/test_scale.py", "-m", "slow", "--testbed", str(testbed)]
+        + [f"--junitxml={junit}", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    failed = {c.name for s in JUnitXml.fromfile(str(junit)) for c in s if c.result and c.result[0]._tag == "failure"}
+    assert "test_revoked_branches_are_refused_and_the_others_stay_up" in failed
+    assert "test_the_headends_own_view_agrees" in failed
+    assert "test_every_branch_enrolls" not in failed

@@ -225,12 +225,14 @@ Side = tuple[asyncio.AbstractEventLoop, Port, tuple[str, int], Testbed]
 
 
 @contextmanager
-def branch_side(plan: LabPlan, testbed: Testbed, attach: tuple[str, int] | None = None) -> Iterator[Side]:
+def branch_side(
+    plan: LabPlan, testbed: Testbed, attach: tuple[str, int] | None = None, offset: int | None = None
+) -> Iterator[Side]:
     """The branches' loop and port, the CA's HTTP address, and the testbed sessions use.
 
-    A simulated testbed's lab is started here, on ports moved by ``PKILAB_PORT_OFFSET``, unless
-    ``attach`` names the link port of one running elsewhere (``pkilab sim up --link-port``; its
-    ports are the testbed's as written).
+    A simulated testbed's lab is started here, on ports moved by ``offset`` (default
+    ``PKILAB_PORT_OFFSET``), unless ``attach`` names the link port of one running elsewhere
+    (``pkilab sim up --link-port``; its ports are the testbed's as written).
     """
     if not testbed.simulated or attach is not None:
         assert plan.load is not None
@@ -251,8 +253,10 @@ def branch_side(plan: LabPlan, testbed: Testbed, attach: tuple[str, int] | None 
         from pkilab.labs.sim import SimLabRunner
         from pkilab.sim import lab as _lab  # noqa: F401
 
-    base = os.environ.get("PKILAB_PORT_OFFSET", "0")  # as pkilab.fixtures.worker_offset reads it
-    shifted = testbed.shifted(int(base) if base.isdigit() and int(base) < 60000 else 0)
+    if offset is None:
+        base = os.environ.get("PKILAB_PORT_OFFSET", "0")  # as pkilab.fixtures.worker_offset reads it
+        offset = int(base) if base.isdigit() and int(base) < 60000 else 0
+    shifted = testbed.shifted(offset)
     try:
         runner = SimLabRunner(shifted).start()
     except SimError as exc:
@@ -273,6 +277,7 @@ def execute(
     options: LoadOptions,
     on_wait: Callable[[Fleet | None], None],
     attach: tuple[str, int] | None = None,
+    offset: int | None = None,
 ) -> Run:
     """Run the whole load test; the caller writes the results and the report.
 
@@ -286,7 +291,7 @@ def execute(
     psk = options.auth == "psk"
     if attach is not None and not testbed.simulated:
         raise UserError("--attach reaches a simulated lab's link port; this testbed is real routers")
-    with branch_side(plan, testbed, attach) as (loop, port, http, used):
+    with branch_side(plan, testbed, attach, offset) as (loop, port, http, used):
         from pkilab.fixtures import SessionPool
         from pkilab.preflight import check_lab
 
