@@ -26,6 +26,7 @@ from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.enroll import Enroller
 from pkilab.load.ports import Port
 from pkilab.load.states import Phase
+from pkilab.sim import packets as pk
 
 KeyMaker = Callable[[], rsa.RSAPrivateKey]
 
@@ -37,7 +38,7 @@ def _timed(keys: KeyMaker) -> tuple[rsa.RSAPrivateKey, float]:
     return key, time.perf_counter() - start
 
 
-SAMPLE_EVERY = 0.25  # seconds between samples of the counts and the CPU
+SAMPLE_EVERY = 0.5  # seconds between samples of the counts and the CPU
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,7 @@ class Fleet:
         """A packet from the lab: to the branch that owns its destination."""
         if len(packet) < 20:
             return
-        dst = ".".join(str(b) for b in packet[16:20])
-        branch = self._by_address.get(dst)
+        branch = self._by_address.get(pk.dotted(bytes(packet[16:20])))
         if branch is not None:
             branch.receive(packet, time.monotonic())
             self.schedule(branch)
@@ -135,9 +135,12 @@ class Fleet:
     def schedule(self, branch: VirtualBranch) -> None:
         """Run ``branch``'s IKE timers when they fall due (after each interaction with it)."""
         due = branch.next_deadline()
-        old = self._timers.pop(branch.index, None)
+        old = self._timers.get(branch.index)
         if old is not None:
+            if due is not None and old.when() == due:
+                return  # already set for that moment
             old.cancel()
+            del self._timers[branch.index]
         if due is not None:
             loop = asyncio.get_running_loop()
             self._timers[branch.index] = loop.call_at(max(due, loop.time()), self._tick, branch)

@@ -149,7 +149,7 @@ def profile(plan: LabPlan, psk: bool, ca: CaView | None, host_sockets: bool) -> 
         ca_cert=ca.certificate if ca else None,
         options=options,
         dpd=dpd,
-        force_nat_t=host_sockets,
+        nat_t=host_sockets,
     )
 
 

@@ -158,16 +158,29 @@ SUPPORTED_GROUPS = tuple(sorted(_MODP_K))
 # --- hashes, PRF, ciphers --------------------------------------------------------------------
 
 HASH_NAMES = {P1Hash.MD5: "md5", P1Hash.SHA: "sha1", P1Hash.SHA256: "sha256"}
+# By plain number too: a handshake hashes a dozen times, and an enum lookup per call showed.
+_NAMES = {int(k): v for k, v in HASH_NAMES.items()}
+_CONSTRUCTORS = {int(P1Hash.MD5): hashlib.md5, int(P1Hash.SHA): hashlib.sha1, int(P1Hash.SHA256): hashlib.sha256}
+
+
+def _hash_name(hash_alg: int) -> str:
+    name = _NAMES.get(hash_alg)
+    if name is None:
+        raise ValueError(f"{hash_alg} is not a valid P1Hash")
+    return name
 
 
 def digest(hash_alg: int, data: bytes) -> bytes:
     """Plain hash with the negotiated algorithm (used for IVs and NAT-D)."""
-    return hashlib.new(HASH_NAMES[P1Hash(hash_alg)], data).digest()
+    constructor = _CONSTRUCTORS.get(hash_alg)
+    if constructor is None:
+        raise ValueError(f"{hash_alg} is not a valid P1Hash")
+    return constructor(data).digest()
 
 
 def prf(hash_alg: int, key: bytes, data: bytes) -> bytes:
     """The IKEv1 PRF: HMAC with the negotiated hash."""
-    return hmac.digest(key, data, HASH_NAMES[P1Hash(hash_alg)])
+    return hmac.digest(key, data, _hash_name(hash_alg))
 
 
 @dataclass(frozen=True)
