@@ -8,7 +8,7 @@ while the others stay up. A simulated testbed's lab is started here. Results go 
 OUT/results.json and OUT/report.html (docs/load.md).
 
 Exit codes: 0 every branch did what it should, 1 some did not, 2 usage or testbed errors,
-3 a device or the CA could not be reached.
+3 the lab could not be reached or would not do a step of the run (e.g. fetch the CRL).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pkilab.errors import UserError
+from pkilab.errors import PkilabError, UserError
 
 DEFAULT_OUT = Path("reports/load")
 
@@ -100,7 +100,11 @@ def run_load(args: argparse.Namespace) -> int:
     progress = Progress(args.branches, sys.stderr, sys.stderr.isatty())
     try:
         run = execute(plan, testbed, options, lambda f: progress.update(f.counts if f else None), _attach(args.attach))
-    except PreflightError as exc:
+    except UserError:
+        raise
+    except (PreflightError, PkilabError) as exc:
+        # The lab could not be reached, or went away, or would not do a step (lab trouble, not a
+        # branch that failed): one line; the lab was put back as it was found.
         progress.finish()
         print(f"pkilab: error: {exc}", file=sys.stderr)
         return EXIT_PREFLIGHT

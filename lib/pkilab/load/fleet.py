@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.errors import PkilabError
@@ -223,20 +222,16 @@ class Fleet:
                 branch.at.keys = time.monotonic()
                 enrolled = await enroller.enroll(key, branch.name, branch.address)
                 branch.at.enroll_sent, branch.at.enrolled = enrolled.sent, enrolled.done
-                self._credentials(branch, key, enrolled.certificate)
+                branch.credentials(key, enrolled.certificate)
                 branch.event("enrolled", branch.at.enrolled)
             else:
-                self._credentials(branch, None, None)
+                branch.credentials(None, None)
             async with gate:
                 up = await self.tunnel(branch)
             if up:
                 await self.traffic(branch)
         except PkilabError as exc:
             branch.fail(str(exc), time.monotonic())
-
-    @staticmethod
-    def _credentials(branch: VirtualBranch, key: rsa.RSAPrivateKey | None, cert: x509.Certificate | None) -> None:
-        branch.credentials(key, cert)
 
     async def tunnel(self, branch: VirtualBranch) -> bool:
         """Start main and quick mode; True once the tunnel is up (else the branch has failed)."""
@@ -325,13 +320,11 @@ class Fleet:
         await self.traffic(branch)
 
     # ---- phase 3: holding the tunnels ---------------------------------------------------------------
-    async def hold(self, until: float, on_tick: Callable[[], Awaitable[None]] | None = None) -> None:
+    async def hold(self, until: float) -> None:
         """Keep every passing branch's traffic going until ``until`` (monotonic); bring fallen tunnels back."""
         while time.monotonic() < until:
             live = [b for b in self.branches if b.phase is Phase.PASSING]
             await asyncio.gather(*(self._keep(b) for b in live))
-            if on_tick is not None:
-                await on_tick()
             await asyncio.sleep(min(self.pacing.hold_interval, max(0.0, until - time.monotonic())))
 
     async def _keep(self, branch: VirtualBranch) -> None:

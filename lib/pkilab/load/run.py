@@ -33,6 +33,7 @@ from pkilab.load.fleet import Fleet, Pacing
 from pkilab.load.ports import HostLink, Port, PortError, SegmentLink, UdpLink
 from pkilab.load.results import Outcome, branch_rows, outcome
 from pkilab.load.states import Phase
+from pkilab.pki.keys import generate_rsa_key
 from pkilab.plan import LabPlan, LoadPlan
 from pkilab.protocols.ike import DpdConfig, EngineOptions, IsakmpPolicy, Phase2Policy, Selector, TransformSet
 from pkilab.testbed import Testbed
@@ -351,18 +352,9 @@ def _phases(
             if options.grant == "otp":
                 otp = lambda: asyncio.get_running_loop().run_in_executor(cli, lab.one_time_password)  # noqa: E731
             enroller = Enroller(http_pool, ca, plan.domain, otp)
-        from pkilab.pki.keys import generate_rsa_key
-
         modulus = plan.crypto.modulus
         driver.call("bring-up", fleet.bring_up(enroller, lambda: generate_rsa_key(modulus), keygen))
-        revoked = pick_revoked(fleet.branches, options.revoke)
-        if revoked:
-            before = fleet.snapshot()
-            driver.call("revoke", fleet.mark_revoked(revoked))
-            serials = [b.cert.serial_number for b in revoked if b.cert is not None]
-            driver.step("revoke on the CA, CRL to the headend", lambda: lab.revoke(serials))
-            driver.step("clear the revoked branches' SAs", lambda: lab.clear([b.address for b in revoked]))
-            driver.call("revoked branches refused", fleet.after_revocation(revoked, before))
+        revoked = _revocation(fleet, lab, driver, options.revoke)
         if options.duration > 0:
             driver.call("hold", fleet.hold(t0 + options.duration))
         driver.call("final traffic check", fleet.final_check())
@@ -375,6 +367,19 @@ def _phases(
         cli.shutdown(wait=False)
         keygen.shutdown(wait=False, cancel_futures=True)
         driver.loop.call_soon_threadsafe(http_pool.close)  # idle connections belong to the loop
+
+
+def _revocation(fleet: Fleet, lab: labmod.LoadLab, driver: Driver, percent: float) -> list[VirtualBranch]:
+    """Revoke ``percent`` of the branches on the CA, clear them on the headend, watch them being refused."""
+    revoked = pick_revoked(fleet.branches, percent)
+    if revoked:
+        before = fleet.snapshot()
+        driver.call("revoke", fleet.mark_revoked(revoked))
+        serials = [b.cert.serial_number for b in revoked if b.cert is not None]
+        driver.step("revoke on the CA, CRL to the headend", lambda: lab.revoke(serials))
+        driver.step("clear the revoked branches' SAs", lambda: lab.clear([b.address for b in revoked]))
+        driver.call("revoked branches refused", fleet.after_revocation(revoked, before))
+    return revoked
 
 
 async def _close(fleet: Fleet, http: HttpPool) -> None:
