@@ -67,9 +67,12 @@ def test_twenty_branches_enroll_tunnel_pass_traffic_and_the_revoked_are_refused(
 
 
 def test_pre_shared_keys_and_one_time_passwords(tmp_path: Path, offset: int) -> None:
-    code, doc = _run(tmp_path, "--branches", "4", "--auth", "psk")
+    code, doc = _run(tmp_path, "--branches", "4", "--auth", "psk", "--duration", "8")
     assert code == 0, doc.get("problems")
     assert (doc["enrolled"], doc["up"], doc["traffic_ok"], doc["failed"]) == (0, 4, 4, 0)
+    assert "hold" in [p["name"] for p in doc["phases"]]
+    # bring-up, at least one echo while the tunnels are held, the final check: all answered
+    assert all(r["echoes"][0] == r["echoes"][1] >= 3 for r in doc["branch_details"])
     code, doc = _run(tmp_path, "--branches", "4", "--grant", "otp", "--revoke", "25")
     assert code == 0, doc.get("problems")
     assert (doc["enrolled"], doc["up"], doc["refused"], doc["failed"]) == (4, 4, 1, 0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
-from loadkit import HEADEND, Headend, ca, enrolled_branch
+from loadkit import HEADEND, TS, Headend, ca, enrolled_branch
 
 from pkilab.load.states import Phase
-from pkilab.protocols.ike import AuthenticationFailed, Phase2Up
+from pkilab.protocols.ike import AuthenticationFailed, Phase2Policy, Phase2Up
 from pkilab.sim import packets as pk
 
 
@@ -102,3 +103,23 @@ def test_echo_without_tunnel_fails_at_once_and_unknown_esp_is_counted() -> None:
     stray = pk.ipv4(HEADEND, branch.address, pk.PROTO_ESP, bytes.fromhex("0000beef00000001") + bytes(40))
     branch.receive(stray, 0.0)
     assert branch.errors == ["ESP with unknown SPI 0000beef"]
+
+
+def test_a_rekeyed_tunnel_keeps_passing_traffic() -> None:
+    headend = Headend()
+    branch = enrolled_branch(headend)
+    branch.profile = dataclasses.replace(branch.profile, phase2=Phase2Policy((TS,), lifetime_seconds=120))
+    _up(headend)
+    assert _ping(headend)
+    first = set(branch.inbound)
+    headend.now = 115.0  # past the rekey point (lifetime less the 30 s margin), before expiry
+    branch.tick(headend.now)
+    headend.pump()
+    assert branch.handshakes == 2 and len(branch.inbound) == 2
+    headend.now = 125.0  # the first pair expires on both sides
+    headend.act(headend.engine.tick(headend.now))
+    branch.tick(headend.now)
+    headend.pump()
+    assert set(branch.inbound).isdisjoint(first) and len(branch.inbound) == 1
+    assert branch.tunnel_up and _ping(headend)
+    assert branch.phase is Phase.UP  # a rekey is not a new tunnel for the phase table
