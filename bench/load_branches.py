@@ -41,7 +41,7 @@ from pkilab.load import lab as labmod
 from pkilab.load.enroll import Enroller, HttpPool, fetch_ca
 from pkilab.load.fleet import Fleet, Pacing
 from pkilab.load.ports import UdpLink
-from pkilab.load.run import LoopThread, addresses, claims, profile
+from pkilab.load.run import LoopThread, addresses, claims, engine_timers, profile
 from pkilab.pki.keys import generate_rsa_key
 from pkilab.plan import LabPlan
 from pkilab.testbed import load
@@ -199,7 +199,10 @@ def bench(plan: LabPlan, testbed: Any, where: tuple[str, int], args: argparse.Na
             ca = run(fetch_ca(http, lab.ca_fingerprint))
             pacing = Pacing(inflight=args.inflight, tunnel=plan.deadlines.tunnel)
             fleet = Fleet.build(
-                addresses(plan.load, args.branches), profile(plan, False, ca, False), UdpLink(*where), pacing
+                addresses(plan.load, args.branches),
+                profile(plan, False, ca, False, engine_timers(plan, testbed)),
+                UdpLink(*where),
+                pacing,
             )
             run(fleet.open(claims(plan.load, args.branches)))
             t0 = time.perf_counter()

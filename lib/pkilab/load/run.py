@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import ipaddress
 import os
 import threading
@@ -121,16 +122,37 @@ class Run:
         }
 
 
-def engine_timers(plan: LabPlan) -> tuple[EngineOptions, DpdConfig]:
-    """IOS's IKE timers, or the simulated lab's (its headend runs them faster, see its Crypto feature)."""
+Timers = tuple[EngineOptions, DpdConfig]
+
+
+def engine_timers(plan: LabPlan, testbed: Testbed) -> Timers:
+    """IOS's IKE timers (retransmission, DPD), or the simulated headend's own, which may run faster."""
+    keepalive, retry = float(labmod.KEEPALIVE), 2.0
     if not plan.simulated:
-        return EngineOptions(), DpdConfig(float(labmod.KEEPALIVE), 2.0)
-    from pkilab.sim.features.crypto_ike import SIM_OPTIONS, SIM_SPEEDUP
+        return EngineOptions(), DpdConfig(keepalive, retry)
+    interval, limit, divisor = _sim_timers(testbed.device(plan.headend.name))
+    return EngineOptions(retransmit_interval=interval, retransmit_limit=limit), DpdConfig(
+        keepalive / divisor, retry / divisor
+    )
 
-    return SIM_OPTIONS, DpdConfig(labmod.KEEPALIVE / SIM_SPEEDUP, 2.0 / SIM_SPEEDUP)
+
+def _sim_timers(spec: Any) -> tuple[float, int, float]:
+    """A simulated router's IKE retransmission interval and limit, and what divides its DPD timers.
+
+    Labs with per-device timings (``custom.sim.timing`` in ``pkilab.sim.images``) say it per device;
+    before them every simulated router ran IOS's timers five times faster (``SIM_OPTIONS``).
+    """
+    try:
+        images = importlib.import_module("pkilab.sim.images")
+    except ModuleNotFoundError:
+        crypto = importlib.import_module("pkilab.sim.features.crypto_ike")
+        options = crypto.SIM_OPTIONS
+        return options.retransmit_interval, options.retransmit_limit, crypto.SIM_SPEEDUP
+    timing = images.timing_for(spec)
+    return timing.ike_retransmit, timing.ike_retransmit_limit, timing.dpd_divisor
 
 
-def profile(plan: LabPlan, psk: bool, ca: CaView | None, host_sockets: bool) -> BranchProfile:
+def profile(plan: LabPlan, psk: bool, ca: CaView | None, host_sockets: bool, timers: Timers) -> BranchProfile:
     """What every branch shares, from the lab plan."""
     crypto = plan.crypto
     policy = IsakmpPolicy.from_ios(
@@ -139,7 +161,7 @@ def profile(plan: LabPlan, psk: bool, ca: CaView | None, host_sockets: bool) -> 
     transform = TransformSet.from_ios(labmod.TAG, crypto.esp.split())
     target = ipaddress.IPv4Address(plan.target)
     remote = next((n for n in plan.protected if target in n), ipaddress.IPv4Network(f"{target}/32"))
-    options, dpd = engine_timers(plan)
+    options, dpd = timers
     return BranchProfile(
         headend=plan.headend.address,
         target=plan.target,
@@ -286,7 +308,7 @@ def execute(
         UserError: the options do not fit the lab, or the lab cannot host the run as it is.
         PreflightError: a device cannot be reached or identified.
     """
-    load = options.check(plan)
+    options.check(plan)
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     psk = options.auth == "psk"
@@ -309,7 +331,8 @@ def execute(
             driver = Driver(loop, lambda: on_wait(holder.get("fleet")))
             try:
                 with labmod.prepared(plan, pool.get, psk, options.grant) as lab:
-                    return _phases(plan, options, load, lab, driver, port, http, holder, started, t0)
+                    timers = engine_timers(plan, used)
+                    return _phases(plan, options, timers, lab, driver, port, http, holder, started, t0)
             except labmod.LabSetupError as exc:
                 raise UserError(str(exc)) from None
         finally:
@@ -319,7 +342,7 @@ def execute(
 def _phases(
     plan: LabPlan,
     options: LoadOptions,
-    load: LoadPlan,
+    timers: Timers,
     lab: labmod.LoadLab,
     driver: Driver,
     port: Port,
@@ -329,6 +352,8 @@ def _phases(
     t0: float,
 ) -> Run:
     psk = options.auth == "psk"
+    load = plan.load
+    assert load is not None  # LoadOptions.check
     cli = ThreadPoolExecutor(1, thread_name_prefix="pkilab-load-cli")
     keygen = ThreadPoolExecutor(2, thread_name_prefix="pkilab-load-keygen")
     http_pool = HttpPool(*http)
@@ -339,7 +364,7 @@ def _phases(
             raise PreflightError(f"the CA over SCEP ({http[0]}:{http[1]}): {exc}") from None
         pacing = Pacing(options.rate, options.inflight, plan.deadlines.tunnel, 2.0 if plan.simulated else 5.0)
         fleet = Fleet.build(
-            addresses(load, options.branches), profile(plan, psk, ca, isinstance(port, HostLink)), port, pacing
+            addresses(load, options.branches), profile(plan, psk, ca, isinstance(port, HostLink), timers), port, pacing
         )
         holder["fleet"] = fleet
         try:
