@@ -27,6 +27,7 @@ _SUBCOMMAND_MODULES = (
     "pkilab.sim.cli",
     "pkilab.parsers.cli",
     "pkilab.report.cli",
+    "pkilab.load.cli",
 )
 # reST inline markup in docstrings: ``literal``, :role:`target`, *emphasis*.
 _REST = re.compile(r"``(.+?)``|:[\w:]+:`~?(.+?)`|(?<![\w*])\*(\S[^*]*?)\*(?![\w*])")

@@ -49,11 +49,17 @@ _KEYS = {
     "branches",
     "auto_enroll",
     "deadlines",
+    "load",
 }
 _CA_KEYS = {"name", "issuer_name", "url_host", "database_level", "lifetime", "passphrase"}
 _LIFETIME_KEYS = {"crl": (1, 336), "certificate": (1, 1825), "ca_certificate": (1, 1825)}
 _BRANCH_KEYS = {"outside_interface", "lan_interface"}
 _TZ_KEYS = {"name", "offset", "summer_time"}
+_LOAD_KEYS = {"pool", "lan_pool", "gateway", "interface", "branches"}
+# pkilab load on a simulated lab: virtual branches in RFC 2544's benchmarking range, their IKE
+# addresses behind a gateway on the headend's outside link, their LAN addresses beside them.
+SIM_LOAD_POOL = "198.18.0.0/16"
+DEFAULT_LAN_POOL = "198.19.0.0/16"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -218,6 +224,86 @@ class CaPlan:
 
 
 @dataclass(frozen=True)
+class AddressPool:
+    """A range of IPv4 addresses, given as ``A.B.C.D/LEN`` (its host addresses) or ``FIRST-LAST``."""
+
+    first: ipaddress.IPv4Address
+    last: ipaddress.IPv4Address
+    network: ipaddress.IPv4Network | None = None  # when given as a network
+
+    @classmethod
+    def parse(cls, text: str) -> AddressPool:
+        """Read ``10.1.0.0/22`` or ``10.1.0.10-10.1.0.200``.
+
+        Raises:
+            ValueError: neither form, or an empty range.
+        """
+        if "-" in text:
+            lo, hi = (ipaddress.IPv4Address(x.strip()) for x in text.split("-", 1))
+            net = None
+        else:
+            net = ipaddress.IPv4Network(text.strip(), strict=True)
+            lo, hi = (net[0], net[-1]) if net.prefixlen >= 31 else (net[1], net[-2])
+        if hi < lo:
+            raise ValueError(f"{text!r} is an empty range")
+        return cls(lo, hi, net)
+
+    def networks(self) -> list[ipaddress.IPv4Network]:
+        """The networks a route to the pool covers (the network it was given as, or its range exactly)."""
+        if self.network is not None:
+            return [self.network]
+        return list(ipaddress.summarize_address_range(self.first, self.last))
+
+    @property
+    def size(self) -> int:
+        """Number of addresses."""
+        return int(self.last) - int(self.first) + 1
+
+    def address(self, index: int) -> str:
+        """The ``index``-th address (0-based)."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"{self} has {self.size} addresses, not {index + 1}")
+        return str(self.first + index)
+
+    def overlaps(self, network: ipaddress.IPv4Network) -> bool:
+        """True when the pool shares an address with ``network``."""
+        return int(self.first) <= int(network.broadcast_address) and int(network.network_address) <= int(self.last)
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Where ``pkilab load`` puts its virtual branches (``custom.pkilab.load``).
+
+    Attributes:
+        pool: the branches' IKE addresses (None on real routers when the testbed gives none).
+        lan_pool: each branch's LAN address, the source of its traffic through the tunnel.
+        gateway: an address on the headend's outside link through which the headend reaches the
+            pool (a static route for the run), or None when the pool is on that link or already routed.
+        interface: the host interface that carries the pool's addresses (real routers).
+        branches: how many branches the scale suite starts.
+    """
+
+    pool: AddressPool | None
+    lan_pool: AddressPool
+    gateway: str | None
+    interface: str | None
+    branches: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON facts."""
+        return {
+            "pool": str(self.pool) if self.pool else None,
+            "lan_pool": str(self.lan_pool),
+            "gateway": self.gateway,
+            "interface": self.interface,
+            "branches": self.branches,
+        }
+
+
+@dataclass(frozen=True)
 class LabPlan:
     """Everything a suite needs to know about the lab under test."""
 
@@ -237,6 +323,7 @@ class LabPlan:
     ntp_source: str | None
     auto_enroll: int
     deadlines: Deadlines
+    load: LoadPlan | None = None
 
     @property
     def ca(self) -> CaPlan:
@@ -295,6 +382,7 @@ class LabPlan:
             "protected": [str(n) for n in self.protected],
             "ping_target": self.ping_target,
             "ntp_source": self.ntp_source,
+            "load": self.load.to_dict() if self.load else None,
         }
 
     @classmethod
@@ -382,6 +470,7 @@ class _Builder:
             ntp_source=self.checked(v.ipv4, str(ntp), "custom.pkilab.ntp_source") if ntp else None,
             auto_enroll=self.checked(v.integer, self.raw.get("auto_enroll", 70), "custom.pkilab.auto_enroll", 1, 100),
             deadlines=self.deadlines(),
+            load=self.load(headend),
         )
 
     def domain(self) -> str:
@@ -433,6 +522,47 @@ class _Builder:
                 )
             values[key] = float(value)
         return dataclasses.replace(base, **values)
+
+    def pool(self, value: Any, where: str) -> AddressPool:
+        try:
+            return AddressPool.parse(str(value))
+        except ValueError as exc:
+            raise self.error(f"{value!r} is not A.B.C.D/LEN or FIRST-LAST ({exc})", where) from None
+
+    def load(self, headend: Router | None) -> LoadPlan:
+        raw = self.section("load", _LOAD_KEYS)
+        where = "custom.pkilab.load"
+        given = raw.get("pool")
+        pool = self.pool(given, f"{where}.pool") if given else None
+        if pool is None and self.tb.simulated:
+            pool = AddressPool.parse(SIM_LOAD_POOL)
+        lan = self.pool(raw.get("lan_pool", DEFAULT_LAN_POOL), f"{where}.lan_pool")
+        outside = headend.outside if headend else None
+        used = {i.ipv4 for d in self.tb.devices for i in d.interfaces if i.ipv4 is not None}
+        for intf in used:
+            if pool is not None and pool.first <= intf.ip <= pool.last:
+                raise self.error(f"{pool} holds {intf.ip}, a testbed device's address", f"{where}.pool")
+            if lan.overlaps(intf.network):
+                raise self.error(f"{lan} overlaps the testbed's network {intf.network}", f"{where}.lan_pool")
+        gateway = raw.get("gateway")
+        if gateway is not None:
+            gateway = self.checked(v.ipv4, str(gateway), f"{where}.gateway")
+            if outside is None or ipaddress.IPv4Address(gateway) not in outside.network:
+                raise self.error(f"{gateway} is not on the headend's outside network {outside}", f"{where}.gateway")
+        elif pool is not None and outside is not None and not pool.overlaps(outside.network) and self.tb.simulated:
+            taken = {i.ip for i in used}
+            candidate = outside.network.broadcast_address - 1  # the link's last free host address
+            while candidate in taken:
+                candidate -= 1
+            gateway = str(candidate)
+        interface = raw.get("interface")
+        return LoadPlan(
+            pool=pool,
+            lan_pool=lan,
+            gateway=gateway,
+            interface=self.checked(v.word, str(interface), f"{where}.interface") if interface else None,
+            branches=self.checked(v.integer, raw.get("branches", 20), f"{where}.branches", 1, 100000),
+        )
 
     def only(self, role: str) -> DeviceSpec | None:
         devices = self.tb.by_role(role)

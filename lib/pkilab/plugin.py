@@ -38,7 +38,7 @@ MARKERS = (
     "roles(*roles): the device roles the test drives (ca, headend, branch, host)",
     "seed(section): the seed section the test certifies, recorded in the report",
     "destructive: the test changes router state that a finalizer must restore",
-    "slow: the test takes longer than a few seconds on the simulated lab",
+    "slow: a long test (scale); deselected unless -m names slow, e.g. -m slow",
 )
 
 
@@ -133,7 +133,12 @@ def _group_by_module(items: list[Any]) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook reads the xdist_group markers
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[Any]) -> None:
-    """Validate the testbed before anything runs; group tests for xdist."""
+    """Validate the testbed before anything runs; leave slow tests out unless asked; group tests for xdist."""
+    if "slow" not in (config.getoption("markexpr", "") or ""):
+        slow = [it for it in items if it.get_closest_marker("slow") is not None]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [it for it in items if it.get_closest_marker("slow") is None]
     error = config.stash.get(TESTBED_ERROR_KEY, None)
     if error is not None:
         pytest.exit(f"pkilab: testbed error: {error}", returncode=pytest.ExitCode.USAGE_ERROR)

@@ -52,6 +52,13 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="also serve DIR over TFTP and HTTP at the testbed's custom.hostsrv (off-system storage)",
     )
+    up.add_argument(
+        "--link-port",
+        action="append",
+        default=[],
+        metavar="LINK=HOST:PORT",
+        help="serve virtual link LINK to another process over UDP (pkilab load; docs/load.md); PORT 0 picks one",
+    )
     up.set_defaults(func=run_up)
     faults = sim_sub.add_parser(
         "faults",
@@ -130,7 +137,7 @@ def run_up(args: argparse.Namespace) -> int:
         testbed = testbed.shifted(port_offset(testbed, args.port_base))
     servers = _host_servers(args.testbed, testbed, args.hostsrv) if args.hostsrv is not None else None
     try:
-        return asyncio.run(_serve(testbed, args.pcap_dir))
+        return asyncio.run(_serve(testbed, args.pcap_dir, [_link_port(x) for x in args.link_port]))
     except SimError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -162,8 +169,17 @@ def _host_servers(path: str, testbed: Any, root: Path) -> Any:
     return servers
 
 
-async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
+def _link_port(text: str) -> tuple[str, str, int]:
+    link, _, where = text.partition("=")
+    host, _, port = where.rpartition(":")
+    if not link or not host or not port.isdigit() or int(port) > 65535:
+        raise UserError(f"--link-port {text!r}: expected LINK=HOST:PORT, e.g. outside=127.0.0.1:0")
+    return link, host, int(port)
+
+
+async def _serve(testbed: Any, pcap_dir: Path | None, link_ports: list[tuple[str, str, int]]) -> int:
     from pkilab.sim.lab import Lab
+    from pkilab.sim.linkport import LinkPortServer
 
     # Handlers first: a script that sends SIGTERM as soon as it reads `ready` must find them set.
     stop = asyncio.Event()
@@ -173,11 +189,23 @@ async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
             loop.add_signal_handler(sig, stop.set)
     lab = Lab(testbed, pcap_dir)
     await lab.start()
+    ports = []
+    for link, host, port in link_ports:
+        server = LinkPortServer(lab, link, host, port)
+        try:
+            bound = await server.start()
+        except SimError:
+            await lab.stop()
+            raise
+        ports.append(server)
+        print(f"link {link}: udp {bound[0]}:{bound[1]}", flush=True)
     for spec in testbed.devices:
         print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
     print(f"{len(testbed.devices)} devices listening after {lab.started_in:.2f} s", flush=True)
     print("ready", flush=True)  # alone on its line: what scripts wait for
     await stop.wait()
+    for server in ports:
+        server.close()
     await lab.stop()
     print("stopped", file=sys.stderr, flush=True)
     return 0

@@ -3,12 +3,18 @@
 The MODP primes are computed from their definition (RFC 2409 section 6, RFC 3526):
 ``p = 2^n - 2^(n-64) - 1 + 2^64 * (floor(2^(n-130) * pi) + k)``, so no table of hex digits can be
 mistyped; tests compare them with an independent copy.
+
+Diffie-Hellman in groups 5 and 14 and every RSA operation run in OpenSSL (cryptography). Groups 1
+and 2 stay on Python's ``pow`` with a short exponent: OpenSSL does not know RFC 2409's Oakley
+groups by name and re-checks their primes on every exchange (about 100 ms on this project's
+machine, against 1-3 ms for ``pow``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +28,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pkilab.protocols.ike.constants import P1Encr, P1Hash
 
 Rng = Callable[[int], bytes]
+
+with warnings.catch_warnings():
+    # cryptography deprecates finite-field DH, which is what IKEv1 negotiates; the names are taken once.
+    warnings.simplefilter("ignore")
+    from cryptography.hazmat.primitives.asymmetric.dh import (
+        DHParameterNumbers,
+        DHParameters,
+        DHPrivateKey,
+        DHPublicNumbers,
+    )
 
 
 # --- MODP groups -----------------------------------------------------------------------------
@@ -47,6 +63,24 @@ def _pi_scaled(bits: int) -> int:
 
 
 _MODP_K = {1: (768, 149686), 2: (1024, 129093), 5: (1536, 741804), 14: (2048, 124476)}
+# RFC 3526's groups, which OpenSSL knows by name (modp_1536, modp_2048) and does not re-validate.
+_OPENSSL_GROUPS = frozenset({5, 14})
+
+
+class DhPrivate(int):
+    """A private exponent that carries its OpenSSL key.
+
+    It is an ``int`` (the exponent itself), so SA records that store exponents keep their type;
+    :class:`DhGroup` uses the OpenSSL key inside for the public value and the exchange.
+    """
+
+    key: DHPrivateKey
+
+    def __new__(cls, key: DHPrivateKey) -> DhPrivate:
+        """Wrap an OpenSSL private key; the int value is its exponent."""
+        value = super().__new__(cls, key.private_numbers().x)
+        value.key = key
+        return value
 
 
 @dataclass(frozen=True)
@@ -62,21 +96,48 @@ class DhGroup:
         """Modulus size in bits, as IOS prints it (768, 1024, 1536, 2048)."""
         return self.size * 8
 
+    @property
+    def openssl(self) -> bool:
+        """True when this group's arithmetic runs in OpenSSL."""
+        return self.number in _OPENSSL_GROUPS
+
     def private_key(self, rng: Rng) -> int:
-        """A private exponent; 2x the group's symmetric strength is plenty and keeps pow() cheap."""
+        """A private exponent: OpenSSL's (NIST SP 800-56A length) or, for groups 1 and 2, from ``rng``.
+
+        2x the group's symmetric strength is plenty and keeps ``pow()`` cheap.
+        """
+        if self.openssl:
+            return DhPrivate(_openssl_group(self.number)[0].generate_private_key())
         nbytes = 32 if self.number < 14 else 40
         return int.from_bytes(rng(nbytes), "big") | 1
 
     def public_key(self, private: int) -> bytes:
         """g^x mod p, left-padded to the group size (RFC 2409 requires full-length KE data)."""
-        return pow(2, private, self.prime).to_bytes(self.size, "big")
+        if isinstance(private, DhPrivate):
+            y = private.key.public_key().public_numbers().y
+        else:
+            y = pow(2, private, self.prime)
+        return y.to_bytes(self.size, "big")
 
     def shared_secret(self, private: int, peer_public: bytes) -> bytes | None:
         """g^xy padded to the group size, or None when the peer's value is out of range."""
         y = int.from_bytes(peer_public, "big")
         if len(peer_public) != self.size or not 1 < y < self.prime - 1:
             return None
+        if isinstance(private, DhPrivate):
+            params = _openssl_group(self.number)[1]
+            try:
+                shared = private.key.exchange(DHPublicNumbers(y, params).public_key())
+            except ValueError:
+                return None
+            return shared.rjust(self.size, b"\x00")
         return pow(y, private, self.prime).to_bytes(self.size, "big")
+
+
+@cache
+def _openssl_group(number: int) -> tuple[DHParameters, DHParameterNumbers]:
+    numbers = DHParameterNumbers(dh_group(number).prime, 2)
+    return numbers.parameters(), numbers
 
 
 @cache
@@ -97,16 +158,29 @@ SUPPORTED_GROUPS = tuple(sorted(_MODP_K))
 # --- hashes, PRF, ciphers --------------------------------------------------------------------
 
 HASH_NAMES = {P1Hash.MD5: "md5", P1Hash.SHA: "sha1", P1Hash.SHA256: "sha256"}
+# By plain number too: a handshake hashes a dozen times, and an enum lookup per call showed.
+_NAMES = {int(k): v for k, v in HASH_NAMES.items()}
+_CONSTRUCTORS = {int(P1Hash.MD5): hashlib.md5, int(P1Hash.SHA): hashlib.sha1, int(P1Hash.SHA256): hashlib.sha256}
+
+
+def _hash_name(hash_alg: int) -> str:
+    name = _NAMES.get(hash_alg)
+    if name is None:
+        raise ValueError(f"{hash_alg} is not a valid P1Hash")
+    return name
 
 
 def digest(hash_alg: int, data: bytes) -> bytes:
     """Plain hash with the negotiated algorithm (used for IVs and NAT-D)."""
-    return hashlib.new(HASH_NAMES[P1Hash(hash_alg)], data).digest()
+    constructor = _CONSTRUCTORS.get(hash_alg)
+    if constructor is None:
+        raise ValueError(f"{hash_alg} is not a valid P1Hash")
+    return constructor(data).digest()
 
 
 def prf(hash_alg: int, key: bytes, data: bytes) -> bytes:
     """The IKEv1 PRF: HMAC with the negotiated hash."""
-    return hmac.digest(key, data, HASH_NAMES[P1Hash(hash_alg)])
+    return hmac.digest(key, data, _hash_name(hash_alg))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ re-injected as if it had arrived on the interface.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import time
 from dataclasses import dataclass, field
@@ -65,7 +66,13 @@ class TunnelSa:
 
 
 def _in(sel: Selector, addr: str, ip: pk.IPv4) -> bool:
-    return ipaddress.IPv4Address(addr) in sel.network and sel.protocol in (0, ip.proto)
+    return _address(addr) in sel.network and sel.protocol in (0, ip.proto)
+
+
+@functools.lru_cache(maxsize=65536)
+def _address(text: str) -> ipaddress.IPv4Address:
+    """Parsed once: a headend checks every packet against every tunnel's proxies (hundreds of branches)."""
+    return ipaddress.IPv4Address(text)
 
 
 def selector_of(entry: AclEntry, src: bool) -> Selector:

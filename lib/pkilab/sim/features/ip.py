@@ -295,29 +295,29 @@ class Ip(Feature):
 
     # ---- forwarding --------------------------------------------------------------------
     def lookup(self, dst: str) -> tuple[Interface, str] | None:
-        """Longest-prefix match: (egress interface, next-hop address) for ``dst``."""
-        addr = ipaddress.IPv4Address(dst)
-        best: Route | None = None
-        for r in self.routes():
-            if addr in r.network and (best is None or r.network.prefixlen > best.network.prefixlen):
-                best = r
+        """Longest-prefix match: (egress interface, next-hop address) for ``dst``.
+
+        A route without an interface is resolved through the table again, as IOS resolves
+        recursive static routes (RRI's route to a peer that is itself behind a static route).
+        """
+        routes = self.routes()
+        hop = dst
         for _ in range(8):  # resolve recursive next hops
+            addr = ipaddress.IPv4Address(hop)
+            best: Route | None = None
+            for r in routes:
+                if addr in r.network and (best is None or r.network.prefixlen > best.network.prefixlen):
+                    best = r
             if best is None:
                 return None
             if best.interface is not None:
                 intf = self.interfaces.get(best.interface)
                 if intf is None or not intf.up:
                     return None
-                return intf, best.next_hop or dst
-            hop = ipaddress.IPv4Address(best.next_hop or dst)
-            nxt = [r for r in self.routes() if hop in r.network and r.interface is not None]
-            if not nxt:
+                return intf, best.next_hop or hop
+            if best.next_hop is None or best.next_hop == hop:
                 return None
-            conn = max(nxt, key=lambda r: r.network.prefixlen)
-            intf = self.interfaces.get(conn.interface or "")
-            if intf is None or not intf.up:
-                return None
-            return intf, str(hop)
+            hop = best.next_hop
         return None
 
     def local_addresses(self) -> list[str]:

@@ -1,0 +1,279 @@
+"""Benchmark: the virtual branches' handshake rate on one core against the raw OpenSSL ceiling.
+
+The simulated lab (``testbeds/sim-modern.yaml``: RSA-2048 keys, AES-256/SHA-256, DH group 14)
+runs in its own process (``pkilab sim up --link-port``) pinned to one core; this process, pinned
+to the other, prepares the CA and headend over SSH as ``pkilab load`` does, enrolls N branches
+over SCEP (not measured), then times rounds of N handshakes (main mode with RSA signatures and
+quick mode, no traffic) through the link port. The branch side's rate is handshakes per CPU-second
+of this process, so the headend's speed and the machine's other tenants do not enter it.
+
+The ceiling, timed in the same run on the same core in chunks alternating with the branches', is the public-key work one
+handshake needs on the branch side, done with OpenSSL (cryptography) alone: one RSA-2048
+signature (SIG, raw PKCS#1 v1.5), two RSA-2048 verifications (the headend's SIG and its
+certificate's signature), one group-14 key generation and one group-14 exchange.
+
+    .venv/bin/python bench/load_branches.py [--branches 200] [--rounds 5] [--inflight 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
+
+from pkilab.fixtures import SessionPool
+from pkilab.load import lab as labmod
+from pkilab.load.enroll import Enroller, HttpPool, fetch_ca
+from pkilab.load.fleet import Fleet, Pacing
+from pkilab.load.ports import UdpLink
+from pkilab.load.run import LoopThread, addresses, claims, engine_timers, profile
+from pkilab.pki.keys import generate_rsa_key
+from pkilab.plan import LabPlan
+from pkilab.testbed import load
+from pkilab.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFSET = 8700
+T = TypeVar("T")
+
+
+class Ceiling:
+    """One handshake's branch-side public-key work, done with OpenSSL (cryptography) alone."""
+
+    def __init__(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from cryptography.hazmat.primitives.asymmetric import dh
+
+            from pkilab.protocols.ike.crypto import dh_group
+
+            self.numbers = dh.DHParameterNumbers(dh_group(14).prime, 2)
+            self.public_numbers = dh.DHPublicNumbers
+        self.params = self.numbers.parameters()
+        self.own, peer, ca = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
+        self.digest = os.urandom(32)
+        self.raw = padding.PKCS1v15(), asym_utils.NoDigestInfo()
+        self.peer_sig = peer.sign(self.digest, *self.raw)
+        self.tbs = os.urandom(600)
+        self.cert_sig = ca.sign(self.tbs, padding.PKCS1v15(), hashes.SHA256())
+        self.peer_dh = self.params.generate_private_key().public_key()
+        self.peer_y = self.peer_dh.public_numbers().y
+        self.peer_spki = peer.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        self.peer_pub, self.ca_pub = peer.public_key(), ca.public_key()
+
+    def cpu(self, reps: int, persistent: bool = False) -> float:
+        """CPU seconds of ``reps`` handshakes' worth: one RSA-2048 signature, two verifications, DH 14 both steps.
+
+        As a handshake needs it, the headend's signature is checked with the key from the certificate
+        it just sent and the exchange uses the public value it just sent (both loaded from bytes);
+        ``persistent`` keeps one key object and one public value throughout instead.
+        """
+        raw = self.raw
+        start = time.process_time()
+        for _ in range(reps):
+            self.own.sign(self.digest, *raw)
+            key = self.peer_pub if persistent else load_der_public_key(self.peer_spki)
+            key.verify(self.peer_sig, self.digest, *raw)  # type: ignore[union-attr, call-arg]
+            self.ca_pub.verify(self.cert_sig, self.tbs, padding.PKCS1v15(), hashes.SHA256())
+            theirs = self.peer_dh if persistent else self.public_numbers(self.peer_y, self.numbers).public_key()
+            self.params.generate_private_key().exchange(theirs)
+        return time.process_time() - start
+
+
+def start_lab(path: Path, link: str) -> tuple[subprocess.Popen[str], tuple[str, int]]:
+    """``pkilab sim up --link-port`` on core 1; the link port it opened."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pkilab.cli",
+        "sim",
+        "up",
+        "--testbed",
+        str(path),
+        "--link-port",
+        f"{link}=127.0.0.1:0",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.sched_setaffinity(0, {1})
+    )
+    where: tuple[str, int] | None = None
+    while (line := proc.stdout.readline() if proc.stdout else "").strip() != "ready":
+        if not line:
+            raise SystemExit(f"the lab did not start: {proc.stderr.read() if proc.stderr else ''}")
+        if line.startswith(f"link {link}: udp "):
+            host, _, port = line.split()[-1].rpartition(":")
+            where = (host, int(port))
+    assert where is not None
+    return proc, where
+
+
+async def enroll_all(fleet: Fleet, enroller: Enroller, modulus: int) -> None:
+    """Key pairs and certificates for every branch (four at a time)."""
+    gate = asyncio.Semaphore(4)
+    loop = asyncio.get_running_loop()
+
+    async def one(index: int) -> None:
+        branch = fleet.branches[index]
+        async with gate:
+            key = await loop.run_in_executor(None, generate_rsa_key, modulus)
+            enrolled = await enroller.enroll(key, branch.name, branch.address)
+        branch.credentials(key, enrolled.certificate)
+
+    await asyncio.gather(*(one(i) for i in range(len(fleet.branches))))
+
+
+async def handshakes(fleet: Fleet, indices: range, inflight: int) -> int:
+    """These branches bring their tunnels up; the number that did."""
+    gate = asyncio.Semaphore(inflight)
+
+    async def one(index: int) -> bool:
+        async with gate:
+            return await fleet.tunnel(fleet.branches[index])
+
+    return sum(await asyncio.gather(*(one(i) for i in indices)))
+
+
+async def reset_all(fleet: Fleet) -> None:
+    """Every branch drops its SAs and tells the headend."""
+    for branch in fleet.branches:
+        branch.reset(time.monotonic())
+        fleet.schedule(branch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--branches", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--inflight", type=int, default=16)
+    parser.add_argument("--chunk", type=int, default=50, help="handshakes between two ceiling measurements")
+    args = parser.parse_args()
+    data = yaml.safe_load((ROOT / "testbeds" / "sim-modern.yaml").read_text())
+    offset = OFFSET + int(os.environ.get("PKILAB_PORT_OFFSET", "0") or 0)
+    for dev in data["devices"].values():
+        dev["connections"]["cli"]["port"] += offset
+        dev["custom"]["sim"]["http_port"] += offset
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lab.yaml"
+        path.write_text(yaml.safe_dump(data))
+        testbed = load(path)
+        plan = LabPlan.from_testbed(testbed)
+        spec = testbed.device(plan.headend.name)
+        link = next(i.link for i in spec.interfaces if i.name == plan.headend.outside_if)
+        assert link is not None
+        proc, where = start_lab(path, link)
+        os.sched_setaffinity(0, {0})
+        try:
+            bench(plan, testbed, where, args)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def bench(plan: LabPlan, testbed: Any, where: tuple[str, int], args: argparse.Namespace) -> None:
+    thread = LoopThread()
+
+    def run(coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, thread.loop).result()
+
+    pool = SessionPool(testbed)
+    assert plan.load is not None and plan.ca.device
+    ca_spec = testbed.device(plan.ca.device)
+    try:
+        with labmod.prepared(plan, pool.get, psk=False, grant="auto") as lab:
+            http = HttpPool("127.0.0.1", ca_spec.sim.http_port)
+            ca = run(fetch_ca(http, lab.ca_fingerprint))
+            pacing = Pacing(inflight=args.inflight, tunnel=plan.deadlines.tunnel)
+            fleet = Fleet.build(
+                addresses(plan.load, args.branches),
+                profile(plan, False, ca, False, engine_timers(plan, testbed)),
+                UdpLink(*where),
+                pacing,
+            )
+            run(fleet.open(claims(plan.load, args.branches)))
+            t0 = time.perf_counter()
+            run(enroll_all(fleet, Enroller(http, ca, plan.domain), plan.crypto.modulus))
+            print(f"{args.branches} branches enrolled (RSA-{plan.crypto.modulus}) in {time.perf_counter() - t0:.1f} s")
+            ceiling = Ceiling()
+            rows = [one_round(fleet, lab, run, args, ceiling) for _ in range(args.rounds)]
+            report(rows, plan, args)
+            run(_close(fleet, http))
+    finally:
+        pool.close()
+        thread.stop()
+
+
+def one_round(
+    fleet: Fleet, lab: labmod.LoadLab, run: Any, args: argparse.Namespace, ceiling: Ceiling
+) -> dict[str, float]:
+    """All branches' handshakes in chunks, each followed by as many handshakes' worth of the ceiling."""
+    done, cpu, wall, fresh, kept = 0, 0.0, 0.0, 0.0, 0.0
+    count = len(fleet.branches)
+    for start in range(0, count, args.chunk):
+        chunk = range(start, min(count, start + args.chunk))
+        c0, w0 = time.process_time(), time.perf_counter()
+        done += run(handshakes(fleet, chunk, args.inflight))
+        cpu, wall = cpu + time.process_time() - c0, wall + time.perf_counter() - w0
+        fresh += ceiling.cpu(len(chunk))
+        kept += ceiling.cpu(len(chunk), persistent=True)
+    run(reset_all(fleet))
+    lab.headend.run("clear crypto isakmp")
+    lab.headend.run("clear crypto sa")
+    wait_until(lambda: not [s for s in lab.isakmp() if s.state == "QM_IDLE"], 60, 0.5, "the headend's SAs cleared")
+    rate = done / cpu
+    row = {
+        "done": done,
+        "cpu": cpu,
+        "wall": wall,
+        "rate": rate,
+        "ceiling": count / fresh,
+        "share": 100 * rate * fresh / count,
+        "strict": 100 * rate * kept / count,
+    }
+    print(
+        f"round: {done}/{count} handshakes, {wall:.1f} s wall, {cpu:.2f} CPU-s -> {rate:.0f}/CPU-s; "
+        f"ceiling {row['ceiling']:.0f}/s; share {row['share']:.1f} % (persistent-key ceiling {count / kept:.0f}/s: "
+        f"{row['strict']:.1f} %); wall rate {done / wall:.0f}/s"
+    )
+    return row
+
+
+def report(rows: list[dict[str, float]], plan: LabPlan, args: argparse.Namespace) -> None:
+    shares = [r["share"] for r in rows]
+    strict = [r["strict"] for r in rows]
+    rates = [r["rate"] for r in rows]
+    ceilings = [r["ceiling"] for r in rows]
+    print(
+        f"{plan.crypto.ike_encr}/{plan.crypto.ike_hash}/group {plan.crypto.dh_group}, RSA-{plan.crypto.modulus}, "
+        f"{args.branches} branches x {len(rows)} rounds, {args.inflight} in flight"
+    )
+    print(
+        f"branch side: median {statistics.median(rates):.0f} handshakes/CPU-s "
+        f"(range {min(rates):.0f}-{max(rates):.0f}); "
+        f"ceiling median {statistics.median(ceilings):.0f}/s ({min(ceilings):.0f}-{max(ceilings):.0f}); "
+        f"share median {statistics.median(shares):.1f} % ({min(shares):.1f}-{max(shares):.1f} %); "
+        f"against the persistent-key ceiling {statistics.median(strict):.1f} % ({min(strict):.1f}-{max(strict):.1f} %)"
+    )
+
+
+async def _close(fleet: Fleet, http: HttpPool) -> None:
+    fleet.close()
+    http.close()
+
+
+if __name__ == "__main__":
+    main()
