@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pkilab.errors import TestbedError
+from pkilab.yamlsafe import load_file
 
 ROLES = ("ca", "headend", "branch", "host")
 #: ``custom.sim.timing`` values (:data:`pkilab.sim.images.TIMINGS` defines each).
@@ -29,6 +30,7 @@ _IMAGE_RE = re.compile(
     r"|\.(?P<xe>\d{2}\.\d{2}\.\d{2}[a-z]?)(?:\.SPA)?)(?:\.bin)?$"
 )
 _IF_NAME_RE = re.compile(r"^(Ethernet|FastEthernet|GigabitEthernet|Loopback|Serial|Tunnel|Vlan)\d+(/\d+)*$")
+_HOSTNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _SAFE_LINE_RE = re.compile(r"^[\x20-\x7e]*$")
 
 
@@ -185,24 +187,13 @@ def load(path: str | Path, known_faults: Iterable[str] | None = None) -> Testbed
     where = str(path)
     if not p.is_file():
         raise TestbedError(where, "no such file")
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise TestbedError(where, f"cannot read: {exc.strerror}") from None
-    _check_yaml(where, text)
+    # Read once, bounded (no YAML bomb, binary or endless nesting reaches pyATS or a walk of the data).
+    _check_yaml(where, load_file(p))
     raw = _pyats_load(where, p)
     return _validate(where, p, raw, set(known_faults) if known_faults is not None else None)
 
 
-def _check_yaml(where: str, text: str) -> None:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise TestbedError(where, f"invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+def _check_yaml(where: str, data: Any) -> None:
     if not isinstance(data, dict):
         raise TestbedError(where, "not a mapping at top level (expected 'testbed:', 'devices:' …)")
     if not isinstance(data.get("devices"), dict) or not data["devices"]:
@@ -233,6 +224,12 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) -> Testbed:
     devices: list[DeviceSpec] = []
     for name, dev in tb.devices.items():
+        if not _HOSTNAME_RE.match(str(name)):
+            # IOS takes ASCII letters, digits and hyphens, a letter first, 63 at most: any other name
+            # would never be the router's own (a simulated one would boot as "Router").
+            raise TestbedError(
+                where, "not an IOS hostname (ASCII letters, digits, '-'; a letter first; 63 at most)", str(name)
+            )
         devices.append(_device(where, tb, name, dev, known_faults))
     _check_unique_ports(where, devices)
     links = _check_topology(where, devices)
@@ -246,7 +243,7 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
             field="custom.sim",
         )
     custom = _get(tb, "custom", {}) or {}
-    return Testbed(
+    testbed = Testbed(
         name=str(_get(tb, "name", path.stem)),
         path=path,
         devices=tuple(devices),
@@ -254,6 +251,10 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
         domain=str(_get(custom, "domain", "")),
         extra=dict(custom),
     )
+    from pkilab.hostsrv import spec_from_testbed
+
+    spec_from_testbed(testbed)  # custom.hostsrv is checked whether or not this run serves files
+    return testbed
 
 
 def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | None) -> DeviceSpec:

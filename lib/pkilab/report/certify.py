@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
 from junitparser import JUnitXml
 
 from pkilab.errors import PkilabError, TestbedError, UserError
@@ -56,6 +55,7 @@ from pkilab.report.runlog import RUN_LOG_OPTION, RunLog, read_run_log
 from pkilab.report.runner import PytestRun, run_pytest
 from pkilab.resources import suites_dir
 from pkilab.secrets import Masker
+from pkilab.yamlsafe import load_file
 
 DEFAULT_REPORTS = Path("reports")
 PROGRESS_PLUGIN = "pkilab.report.progress"
@@ -307,8 +307,8 @@ def usage_error_line(stderr: str) -> str:
 def _testbed_properties(path: Path) -> dict[str, str]:
     """Return the suite properties ``certify`` knows without the plugin: testbed name and file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = load_file(path)
+    except TestbedError:
         data = None  # build_masker reports an unreadable testbed with its reason
     name = path.stem
     if isinstance(data, dict) and isinstance(data.get("testbed"), dict):

@@ -13,10 +13,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
-from pkilab.errors import TestbedError
 from pkilab.secrets import Masker, is_secret_field
+from pkilab.yamlsafe import load_file
 
 # Testbed keys whose values (and everything below them) are secrets are recognised by the words
 # of their names (pkilab.secrets.is_secret_field): pyATS credentials (password, enable secret),
@@ -32,16 +30,7 @@ def secrets_in_testbed(path: Path) -> frozenset[str]:
     Raises:
         TestbedError: the file cannot be read or is not YAML.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TestbedError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise TestbedError(str(path), f"not valid YAML{where}") from None
+    data = load_file(path)  # bounded: a YAML bomb or deep nesting is refused before the walk below
     found: set[str] = set()
     _collect(data, secret=False, found=found)
     return frozenset(found)

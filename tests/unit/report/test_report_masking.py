@@ -68,7 +68,7 @@ def test_bad_testbed_is_a_testbed_error(tmp_path: Path) -> None:
         secrets_in_testbed(tmp_path / "absent.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("devices: [unclosed\n")
-    with pytest.raises(TestbedError, match="not valid YAML at line"):
+    with pytest.raises(TestbedError, match="invalid YAML at line"):
         secrets_in_testbed(bad)
 
 
