@@ -224,9 +224,9 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) -> Testbed:
     devices: list[DeviceSpec] = []
     for name, dev in tb.devices.items():
-        if not _HOSTNAME_RE.match(str(name)):
-            # IOS takes ASCII letters, digits and hyphens, a letter first, 63 at most: any other name
-            # would never be the router's own (a simulated one would boot as "Router").
+        if _get(_get(dev, "custom", {}) or {}, "role") and not _HOSTNAME_RE.match(str(name)):
+            # A router to certify: IOS takes ASCII letters, digits and hyphens, a letter first, 63 at most;
+            # any other name would never be the router's own (a simulated one would boot as "Router").
             raise TestbedError(
                 where, "not an IOS hostname (ASCII letters, digits, '-'; a letter first; 63 at most)", str(name)
             )
