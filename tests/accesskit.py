@@ -90,6 +90,28 @@ def _build(path: Path) -> Testbed:
     )
 
 
+def shifted_yaml(path: Path, offset: int, out: Path, ssh_options: str = "") -> Path:
+    """A copy of the testbed at ``path`` with every port moved by ``offset`` (for clients that read YAML).
+
+    ``ssh_options`` is added to the connections of the terminal servers and jump hosts.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    for dev in data["devices"].values():
+        sim = (dev.get("custom") or {}).get("sim") or {}
+        for key in ("console", "ssh_port", "http_port"):
+            if key in sim:
+                sim[key] += offset
+        for conn in (dev.get("connections") or {}).values():
+            if isinstance(conn, dict) and "port" in conn:
+                conn["port"] += offset
+                if ssh_options and sim.get("kind") in ("terminal_server", "jumphost"):
+                    conn["ssh_options"] = ssh_options
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
 class TelnetClient:
     """A minimal telnet client on a raw socket."""
 
@@ -195,3 +217,39 @@ class TelnetClient:
             if not self.pump():
                 return True
         return False
+
+
+class SshShell:
+    """An interactive asyncssh process (PTY) read with ``expect``, like :class:`TelnetClient`."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+        self.text = ""
+        self.seen = 0
+
+    @classmethod
+    async def open(cls, conn, command: str | None = None) -> SshShell:
+        return cls(await conn.create_process(command, term_type="xterm", term_size=(200, 50)))
+
+    def send(self, text: str) -> None:
+        self.process.stdin.write(text)
+
+    async def expect(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        import asyncio
+
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.text, self.seen)
+            if m:
+                self.seen = m.end()
+                return m
+            left = deadline - time.monotonic()
+            try:
+                chunk = await asyncio.wait_for(self.process.stdout.read(65536), max(left, 0.01))
+            except TimeoutError:
+                chunk = None
+            if not chunk:
+                tail = self.text[self.seen :][-500:]
+                raise AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+            self.text += chunk
