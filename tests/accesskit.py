@@ -12,12 +12,18 @@ ports, topology).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncssh
+
 from pkilab.errors import TestbedError
+from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.faults import FAULTS
 from pkilab.testbed import (
     DeviceSpec,
@@ -90,6 +96,52 @@ def _build(path: Path) -> Testbed:
     )
 
 
+@contextlib.contextmanager
+def running(testbed: Testbed) -> Iterator[SimLabRunner]:
+    """The simulated lab of ``testbed``, running for the duration of the block."""
+    runner = SimLabRunner(testbed).start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+def ssh_scenarios(spec: DeviceSpec):
+    """``run(scenario, password=None)``: run ``await scenario(conn)`` with an SSH connection to ``spec``."""
+
+    def run(scenario, password: str | None = None):
+        async def main():
+            async with asyncssh.connect(
+                spec.sim.address,
+                spec.sim.ssh_port,
+                username=spec.username,
+                password=password or spec.password,
+                known_hosts=None,
+            ) as conn:
+                return await scenario(conn)
+
+        return asyncio.run(main())
+
+    return run
+
+
+class Expecting:
+    """Output matched with a deadline: ``text`` grows, ``seen`` is how far matching has consumed it."""
+
+    text = ""
+    seen = 0
+
+    def _consume(self, rx: re.Pattern[str]) -> re.Match[str] | None:
+        m = rx.search(self.text, self.seen)
+        if m:
+            self.seen = m.end()
+        return m
+
+    def _missed(self, pattern: str, timeout: float) -> AssertionError:
+        tail = self.text[self.seen :][-500:]
+        return AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+
+
 def shifted_yaml(path: Path, offset: int, out: Path, ssh_options: str = "") -> Path:
     """A copy of the testbed at ``path`` with every port moved by ``offset`` (for clients that read YAML).
 
@@ -112,7 +164,7 @@ def shifted_yaml(path: Path, offset: int, out: Path, ssh_options: str = "") -> P
     return out
 
 
-class TelnetClient:
+class TelnetClient(Expecting):
     """A minimal telnet client on a raw socket."""
 
     def __init__(self, host: str, port: int, ttype: str | None = None, refuse_echo: bool = False) -> None:
@@ -193,14 +245,10 @@ class TelnetClient:
         """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.text, self.seen)
-            if m:
-                self.seen = m.end()
-                return m
+        while (m := self._consume(rx)) is None:
             if time.monotonic() > deadline or not self.pump():
-                tail = self.text[self.seen :][-500:]
-                raise AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+                raise self._missed(pattern, timeout)
+        return m
 
     def send(self, text: str) -> None:
         """Type ``text`` (a 0xFF byte is doubled, as telnet requires)."""
@@ -219,13 +267,11 @@ class TelnetClient:
         return False
 
 
-class SshShell:
+class SshShell(Expecting):
     """An interactive asyncssh process (PTY) read with ``expect``, like :class:`TelnetClient`."""
 
     def __init__(self, process) -> None:
         self.process = process
-        self.text = ""
-        self.seen = 0
 
     @classmethod
     async def open(cls, conn, command: str | None = None) -> SshShell:
@@ -235,21 +281,15 @@ class SshShell:
         self.process.stdin.write(text)
 
     async def expect(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
-        import asyncio
-
+        """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.text, self.seen)
-            if m:
-                self.seen = m.end()
-                return m
-            left = deadline - time.monotonic()
+        while (m := self._consume(rx)) is None:
             try:
-                chunk = await asyncio.wait_for(self.process.stdout.read(65536), max(left, 0.01))
+                chunk = await asyncio.wait_for(self.process.stdout.read(65536), max(deadline - time.monotonic(), 0.01))
             except TimeoutError:
                 chunk = None
             if not chunk:
-                tail = self.text[self.seen :][-500:]
-                raise AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+                raise self._missed(pattern, timeout)
             self.text += chunk
+        return m

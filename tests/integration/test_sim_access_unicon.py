@@ -6,13 +6,13 @@ and on a telnet console. It spawns the system's ``ssh``/``telnet`` clients: a te
 what is missing, when one is not installed.
 """
 
+import contextlib
 import shutil
 
 import pytest
 
-from accesskit import ROOT, load_access_testbed, shifted_yaml
+from accesskit import ROOT, load_access_testbed, running, shifted_yaml
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 
 pytest.importorskip("unicon")
 NO_HOST_KEYS = "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
@@ -21,16 +21,14 @@ NO_HOST_KEYS = "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
 @pytest.fixture
 def lab_yaml(tmp_path):
     """Start the lab of an access testbed (ports moved); return the moved YAML for pyATS."""
-    runners = []
+    with contextlib.ExitStack() as labs:
 
-    def start(name, offset):
-        path = shifted_yaml(ROOT / "testbeds" / name, offset + worker_offset(), tmp_path / name, NO_HOST_KEYS)
-        runners.append(SimLabRunner(load_access_testbed(path)).start())
-        return path
+        def start(name, offset):
+            path = shifted_yaml(ROOT / "testbeds" / name, offset + worker_offset(), tmp_path / name, NO_HOST_KEYS)
+            labs.enter_context(running(load_access_testbed(path)))
+            return path
 
-    yield start
-    for runner in runners:
-        runner.stop()
+        yield start
 
 
 def connect(path, device, via):
@@ -46,32 +44,23 @@ def require(binary):
         pytest.skip(f"unicon spawns `{binary}`, which is not installed (Debian package {binary})")
 
 
-def test_unicon_through_the_terminal_server(lab_yaml):
-    require("ssh")
-    dev = connect(lab_yaml("sim-termserver.yaml", 1400), "ese-branch", "a")
+CASES = {
+    "terminal-server": ("sim-termserver.yaml", "ese-branch", "a", "ssh"),
+    "jump-host-shell": ("sim-jumphost.yaml", "ese-cryagg", "cli", "ssh"),
+    "telnet-console": ("sim-console.yaml", "hq-host", "a", "telnet"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_unicon_reaches_the_router(lab_yaml, case):
+    testbed, name, via, client = CASES[case]
+    require(client)
+    dev = connect(lab_yaml(testbed, 1400), name, via)
     try:
-        assert "ese-branch uptime is" in dev.execute("show version")
+        assert f"{name} uptime is" in dev.execute("show version")
         dev.configure("ip host unicon-was-here 10.9.9.9")
         assert "ip host unicon-was-here 10.9.9.9" in dev.execute("show running-config | include ip host")
-    finally:
-        dev.disconnect()
-
-
-def test_unicon_through_the_jump_host_shell(lab_yaml):
-    require("ssh")
-    dev = connect(lab_yaml("sim-jumphost.yaml", 1400), "ese-cryagg", "cli")
-    try:
-        assert "Interface" in dev.execute("show ip interface brief")
-    finally:
-        dev.disconnect()
-
-
-def test_unicon_on_a_telnet_console(lab_yaml):
-    require("telnet")
-    dev = connect(lab_yaml("sim-console.yaml", 1400), "hq-host", "a")
-    try:
-        assert "hq-host uptime is" in dev.execute("show version")
-        # unicon's connect set `no logging console` on the console line, which IOS accepts
+        # unicon's connect sets `no logging console` and `line console 0` / `exec-timeout 0`: IOS accepts them
         assert "no logging console" in dev.execute("show running-config | include logging console")
     finally:
         dev.disconnect()

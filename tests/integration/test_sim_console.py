@@ -7,9 +7,8 @@ logins (line password, ``login local``), ``logging console`` and the idle timeou
 
 import pytest
 
-from accesskit import ROOT, TelnetClient
+from accesskit import ROOT, TelnetClient, running
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.features.system import System
 from pkilab.testbed import load
 
@@ -21,11 +20,8 @@ def testbed():
 
 @pytest.fixture(scope="module")
 def runner(testbed):
-    runner = SimLabRunner(testbed).start()
-    try:
+    with running(testbed) as runner:
         yield runner
-    finally:
-        runner.stop()
 
 
 @pytest.fixture

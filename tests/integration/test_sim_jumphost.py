@@ -11,9 +11,8 @@ import asyncssh
 import pytest
 import yaml
 
-from accesskit import ROOT, SshShell, load_access_testbed
+from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 
 CONSOLE = 5230  # the console added to ese-branch for the telnet hop
 
@@ -29,32 +28,14 @@ def testbed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runner(testbed):
-    runner = SimLabRunner(testbed).start()
-    try:
+    with running(testbed) as runner:
         yield runner
-    finally:
-        runner.stop()
 
 
 @pytest.fixture
 def jump(testbed, runner):
     """Run ``scenario(conn)`` with an SSH connection to the jump host."""
-    spec = testbed.device("jump")
-
-    def run(scenario, password=None):
-        async def main():
-            async with asyncssh.connect(
-                "127.0.0.1",
-                spec.sim.ssh_port,
-                username=spec.username,
-                password=password or spec.password,
-                known_hosts=None,
-            ) as conn:
-                return await scenario(conn)
-
-        return asyncio.run(main())
-
-    return run
+    return ssh_scenarios(testbed.device("jump"))
 
 
 def test_ssh_to_a_router_through_the_jump_host(jump, testbed):

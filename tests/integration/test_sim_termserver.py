@@ -9,9 +9,8 @@ import asyncio
 import asyncssh
 import pytest
 
-from accesskit import ROOT, SshShell, load_access_testbed
+from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 
 LAB = "pkilab-sim-cml"
 
@@ -23,38 +22,33 @@ def testbed():
 
 @pytest.fixture(scope="module")
 def runner(testbed):
-    runner = SimLabRunner(testbed).start()
-    try:
+    with running(testbed) as runner:
         yield runner
-    finally:
-        runner.stop()
 
 
 @pytest.fixture
 def session(testbed, runner):
     """Run ``scenario(conn)`` with an SSH connection to the terminal server."""
-    server = testbed.device("terminal_server")
-
-    def run(scenario, password=None):
-        async def main():
-            async with asyncssh.connect(
-                "127.0.0.1",
-                server.sim.ssh_port,
-                username=server.username,
-                password=password or server.password,
-                known_hosts=None,
-            ) as conn:
-                return await scenario(conn)
-
-        return asyncio.run(main())
-
-    return run
+    return ssh_scenarios(testbed.device("terminal_server"))
 
 
 async def consoles_prompt(conn):
     shell = await SshShell.open(conn)
     await shell.expect(r"consoles> $")
     return shell
+
+
+async def attach(shell, path, name, enable=False):
+    """``open`` a console from the ``consoles>`` prompt, press RETURN, optionally enable."""
+    shell.send(f"open {path}\r")
+    await shell.expect(rf"Connecting to console for {name}\r\nConnected to CML terminalserver\.\r\n")
+    shell.send("\r")
+    await shell.expect(rf"\r\n{name}>$")
+    if enable:
+        shell.send("enable\r")
+        await shell.expect(r"Password: $")
+        shell.send("pkilab-enable\r")
+        await shell.expect(rf"\r\n{name}#$")
 
 
 def test_banner_and_prompt(session):
@@ -79,17 +73,8 @@ def test_wrong_password_is_refused(session):
 def test_open_reaches_the_console_and_escape_returns(session):
     async def scenario(conn):
         shell = await consoles_prompt(conn)
-        shell.send(f"open /{LAB}/ese-branch/0\r")
-        await shell.expect(
-            r"Connecting to console for ese-branch\r\nConnected to CML terminalserver\.\r\n"
-            r"Escape character is '\^\]'\.\r\n\r\n"
-        )
-        shell.send("\r")
-        await shell.expect(r"\r\nese-branch>$")
-        shell.send("enable\r")
-        await shell.expect(r"Password: $")
-        shell.send("pkilab-enable\r")
-        await shell.expect(r"\r\nese-branch#$")
+        await attach(shell, f"/{LAB}/ese-branch/0", "ese-branch", enable=True)
+        assert "Escape character is '^]'.\r\n\r\n" in shell.text
         shell.send("show version | include uptime\r")
         await shell.expect(r"ese-branch uptime is .*\r\nese-branch#$")
         shell.send("disable\r")
@@ -113,10 +98,7 @@ def test_path_forms_and_errors(session):
             await shell.expect(rf"{answer}.*\r\nconsoles> $")
         shell.send("frobnicate\r")
         await shell.expect(r"unknown command: frobnicate\r\nconsoles> $")
-        shell.send(f"open /lab/{LAB}/n2/0\r")  # the issue's /lab/ form, and CML's node id
-        await shell.expect(r"Connecting to console for ese-branch\r\n")
-        shell.send("\r")
-        await shell.expect(r"ese-branch>$")
+        await attach(shell, f"/lab/{LAB}/n2/0", "ese-branch")  # the issue's /lab/ form, and CML's node id
         shell.send("\x1d")
         await shell.expect(r"consoles> $")
         shell.send("connect hq-host\r")
@@ -146,14 +128,7 @@ def test_open_as_an_ssh_command(session):
 def test_reload_through_the_terminal_server(session, runner):
     async def scenario(conn):
         shell = await consoles_prompt(conn)
-        shell.send(f"open /{LAB}/ese-ios-ca/0\r")
-        await shell.expect(r"Escape character is")
-        shell.send("\r")
-        await shell.expect(r"ese-ios-ca>$")
-        shell.send("enable\r")
-        await shell.expect(r"Password: $")
-        shell.send("pkilab-enable\r")
-        await shell.expect(r"ese-ios-ca#$")
+        await attach(shell, f"/{LAB}/ese-ios-ca/0", "ese-ios-ca", enable=True)
         shell.send("reload\r")
         m = await shell.expect(r"Save\? \[yes/no\]: $|Proceed with reload\? \[confirm\]$")
         if "Save" in m.group(0):
