@@ -234,3 +234,23 @@ def test_idle_exec_session_times_out(console):
     assert client.text.endswith("hq-host>")
     enable(client, "hq-host")
     configure(client, "hq-host", "line console 0", "no exec-timeout")
+
+
+def test_netmiko_telnet_driver_on_the_console(testbed, runner):
+    from netmiko import ConnectHandler
+
+    spec = testbed.device("ese-ios-ca")
+    conn = ConnectHandler(
+        device_type="cisco_ios_telnet",
+        host="127.0.0.1",
+        port=spec.sim.console,
+        username=spec.username,
+        password=spec.password,
+        secret=spec.enable_password,
+    )
+    try:
+        conn.enable()
+        assert conn.find_prompt() == "ese-ios-ca#"
+        assert "ese-ios-ca uptime is" in conn.send_command("show version")
+    finally:
+        conn.disconnect()

@@ -137,3 +137,38 @@ def test_telnet_hop_from_the_shell(jump, testbed):
         await shell.expect(r"jumper@jump:~\$ $")
 
     jump(scenario)
+
+
+def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed, runner):
+    import paramiko
+    from netmiko import ConnectHandler
+
+    jump, router = testbed.device("jump"), testbed.device("ese-ios-ca")
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(
+        "127.0.0.1",
+        jump.sim.ssh_port,
+        username=jump.username,
+        password=jump.password,
+        look_for_keys=False,
+        allow_agent=False,
+    )
+    try:
+        channel = client.get_transport().open_channel(
+            "direct-tcpip", ("127.0.0.1", router.sim.ssh_port), ("127.0.0.1", 0)
+        )
+        conn = ConnectHandler(
+            device_type="cisco_ios",
+            host="127.0.0.1",
+            port=router.sim.ssh_port,
+            username=router.username,
+            password=router.password,
+            secret=router.enable_password,
+            sock=channel,
+        )
+        conn.enable()
+        assert "ese-ios-ca uptime is" in conn.send_command("show version")
+        conn.disconnect()
+    finally:
+        client.close()
