@@ -38,18 +38,22 @@ def console(testbed, runner):
         client.close()
 
 
+# A prompt is at the end of the output, or followed by log messages: IOS prints them after the prompt.
+AT_END = r"(?=$|\r\n\*?\.?\w{3} +\d)"
+
+
 def prompt(client, name, line=""):
     client.line(line)
-    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]$")
+    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]{AT_END}")
 
 
 def enable(client, name):
     prompt(client, name)
     client.line("enable")
     # A console stays logged in between clients (as on a real console server): maybe already enabled.
-    if client.expect(rf"Password: $|\n{name}#$").group(0) == "Password: ":
+    if client.expect(rf"Password: $|\n{name}#{AT_END}").group(0) == "Password: ":
         client.line("pkilab-enable")
-        client.expect(rf"\n{name}#$")
+        client.expect(rf"\n{name}#{AT_END}")
 
 
 def configure(client, name, *lines):
@@ -60,7 +64,7 @@ def configure(client, name, *lines):
         m = client.expect(r"(\(config[\w-]*\)#|% .*)$")
         assert not m.group(0).startswith("%"), line
     client.line("end")
-    client.expect(rf"{name}#$")
+    client.expect(rf"{name}#{AT_END}")
 
 
 def reload(client):
