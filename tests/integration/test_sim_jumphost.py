@@ -172,3 +172,44 @@ def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed, runner):
         conn.disconnect()
     finally:
         client.close()
+
+
+def test_a_reload_over_ssh_shows_on_the_console(jump, testbed, runner):
+    from accesskit import TelnetClient
+
+    router = testbed.device("ese-branch")
+    console = TelnetClient("127.0.0.1", router.sim.console)
+    console.line("")
+    console.expect(r"ese-branch[>#]")
+
+    async def scenario(conn):
+        async with asyncssh.connect(
+            "127.0.0.1",
+            router.sim.ssh_port,
+            username=router.username,
+            password=router.password,
+            known_hosts=None,
+            tunnel=conn,
+        ) as inner:
+            shell = await SshShell.open(inner)
+            await shell.expect(r"ese-branch>$")
+            shell.send("enable\r")
+            await shell.expect(r"Password: $")
+            shell.send("pkilab-enable\r")
+            await shell.expect(r"ese-branch#$")
+            shell.send("reload\r")
+            m = await shell.expect(r"Save\? \[yes/no\]: $|Proceed with reload\? \[confirm\]$")
+            if "Save" in m.group(0):
+                shell.send("no\r")
+                await shell.expect(r"\[confirm\]$")
+            shell.send("\r")
+            result = await asyncio.wait_for(shell.process.wait(), 10)
+            assert result.exit_status is None  # the router dropped the SSH session; no shell exit
+
+    try:
+        jump(scenario)
+        console.expect(r"%SYS-5-RELOAD: Reload requested by admin on vty0 \(127\.0\.0\.1\)\. Reload Reason")
+        console.expect(r"Press RETURN to get started!", timeout=10)
+        assert not console.closed(timeout=0.3)
+    finally:
+        console.close()
