@@ -258,3 +258,22 @@ def test_netmiko_telnet_driver_on_the_console(testbed, runner):
         assert "ese-ios-ca uptime is" in conn.send_command("show version")
     finally:
         conn.disconnect()
+
+
+def test_a_taken_console_port_is_one_clear_error():
+    import socket
+
+    from pkilab.errors import SimError
+    from pkilab.labs.sim import SimLabRunner
+
+    testbed = load(ROOT / "testbeds" / "sim-console.yaml").shifted(1050 + worker_offset())
+    port = testbed.device("hq-host").sim.console
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen(1)
+        with pytest.raises(SimError) as info:
+            SimLabRunner(testbed).start()
+    message = str(info.value)
+    assert f"device 'hq-host': custom.sim.console: cannot listen on 127.0.0.1:{port}" in message
+    assert "\n" not in message
