@@ -12,12 +12,18 @@ ports, topology).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncssh
+
 from pkilab.errors import TestbedError
+from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.faults import FAULTS
 from pkilab.testbed import (
     DeviceSpec,
@@ -90,7 +96,75 @@ def _build(path: Path) -> Testbed:
     )
 
 
-class TelnetClient:
+@contextlib.contextmanager
+def running(testbed: Testbed) -> Iterator[SimLabRunner]:
+    """The simulated lab of ``testbed``, running for the duration of the block."""
+    runner = SimLabRunner(testbed).start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+def ssh_scenarios(spec: DeviceSpec):
+    """``run(scenario, password=None)``: run ``await scenario(conn)`` with an SSH connection to ``spec``."""
+
+    def run(scenario, password: str | None = None):
+        async def main():
+            async with asyncssh.connect(
+                spec.sim.address,
+                spec.sim.ssh_port,
+                username=spec.username,
+                password=password or spec.password,
+                known_hosts=None,
+            ) as conn:
+                return await scenario(conn)
+
+        return asyncio.run(main())
+
+    return run
+
+
+class Expecting:
+    """Output matched with a deadline: ``text`` grows, ``seen`` is how far matching has consumed it."""
+
+    text = ""
+    seen = 0
+
+    def _consume(self, rx: re.Pattern[str]) -> re.Match[str] | None:
+        m = rx.search(self.text, self.seen)
+        if m:
+            self.seen = m.end()
+        return m
+
+    def _missed(self, pattern: str, timeout: float) -> AssertionError:
+        tail = self.text[self.seen :][-500:]
+        return AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+
+
+def shifted_yaml(path: Path, offset: int, out: Path, ssh_options: str = "") -> Path:
+    """A copy of the testbed at ``path`` with every port moved by ``offset`` (for clients that read YAML).
+
+    ``ssh_options`` is added to the connections of the terminal servers and jump hosts.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    for dev in data["devices"].values():
+        sim = (dev.get("custom") or {}).get("sim") or {}
+        for key in ("console", "ssh_port", "http_port"):
+            if key in sim:
+                sim[key] += offset
+        for conn in (dev.get("connections") or {}).values():
+            if isinstance(conn, dict) and "port" in conn:
+                conn["port"] += offset
+                if ssh_options and sim.get("kind") in ("terminal_server", "jumphost"):
+                    conn["ssh_options"] = ssh_options
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
+class TelnetClient(Expecting):
     """A minimal telnet client on a raw socket."""
 
     def __init__(self, host: str, port: int, ttype: str | None = None, refuse_echo: bool = False) -> None:
@@ -171,14 +245,10 @@ class TelnetClient:
         """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.text, self.seen)
-            if m:
-                self.seen = m.end()
-                return m
+        while (m := self._consume(rx)) is None:
             if time.monotonic() > deadline or not self.pump():
-                tail = self.text[self.seen :][-500:]
-                raise AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+                raise self._missed(pattern, timeout)
+        return m
 
     def send(self, text: str) -> None:
         """Type ``text`` (a 0xFF byte is doubled, as telnet requires)."""
@@ -195,3 +265,31 @@ class TelnetClient:
             if not self.pump():
                 return True
         return False
+
+
+class SshShell(Expecting):
+    """An interactive asyncssh process (PTY) read with ``expect``, like :class:`TelnetClient`."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+
+    @classmethod
+    async def open(cls, conn, command: str | None = None) -> SshShell:
+        return cls(await conn.create_process(command, term_type="xterm", term_size=(200, 50)))
+
+    def send(self, text: str) -> None:
+        self.process.stdin.write(text)
+
+    async def expect(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while (m := self._consume(rx)) is None:
+            try:
+                chunk = await asyncio.wait_for(self.process.stdout.read(65536), max(deadline - time.monotonic(), 0.01))
+            except TimeoutError:
+                chunk = None
+            if not chunk:
+                raise self._missed(pattern, timeout)
+            self.text += chunk
+        return m

@@ -422,23 +422,28 @@ def _port_setting(where: str, name: str, sim: Any, key: str) -> int | None:
 
 @dataclass(frozen=True)
 class _Direct:
-    """A connection of a simulated device that reaches it without a proxy: something must listen there."""
+    """A connection of a simulated device to an address and port (directly or through a jump host).
+
+    Something of the simulated lab must listen there. Connections through a terminal server name
+    a console by a command, not an address, and are not listed.
+    """
 
     name: str
     protocol: str
     ip: str
     port: int
+    proxied: bool = False
 
 
 def _direct_connections(where: str, name: str, connections: Any, host: str) -> list[_Direct]:
-    """The device's connections without ``proxy``; each must point at a loopback address."""
+    """The device's connections to an address; each must point at a loopback address."""
     if connections is None:  # a caller that did not pass the connections: check the one it chose
         connections = {"cli": {"ip": host}}
     found: list[_Direct] = []
     for cname in connections:
         conn = connections[cname]
         ip = _get(conn, "ip") or _get(conn, "host")
-        if cname == "defaults" or _get(conn, "proxy") or not ip:
+        if cname == "defaults" or not ip:
             continue
         try:
             loopback = ipaddress.ip_address(str(ip)).is_loopback
@@ -454,7 +459,7 @@ def _direct_connections(where: str, name: str, connections: Any, host: str) -> l
             raise TestbedError(
                 where, f"port must be an integer 1-65535 (got {port!r})", name, f"connections.{cname}.port"
             )
-        found.append(_Direct(str(cname), protocol, str(ip), port))
+        found.append(_Direct(str(cname), protocol, str(ip), port, proxied=bool(_get(conn, "proxy"))))
     return found
 
 
@@ -476,7 +481,7 @@ def _sim_ssh_port(where: str, name: str, sim: Any, direct: list[_Direct]) -> tup
     explicit = _port_setting(where, name, sim, "ssh_port")
     if explicit is not None:
         return explicit, "custom.sim.ssh_port"
-    ssh = [d for d in direct if d.protocol == "ssh"]
+    ssh = [d for d in direct if d.protocol == "ssh" and not d.proxied]
     ports = sorted({d.port for d in ssh})
     if len(ports) > 1:
         raise TestbedError(

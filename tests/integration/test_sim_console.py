@@ -7,9 +7,8 @@ logins (line password, ``login local``), ``logging console`` and the idle timeou
 
 import pytest
 
-from accesskit import ROOT, TelnetClient
+from accesskit import ROOT, TelnetClient, running
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.features.system import System
 from pkilab.testbed import load
 
@@ -21,11 +20,8 @@ def testbed():
 
 @pytest.fixture(scope="module")
 def runner(testbed):
-    runner = SimLabRunner(testbed).start()
-    try:
+    with running(testbed) as runner:
         yield runner
-    finally:
-        runner.stop()
 
 
 @pytest.fixture
@@ -42,18 +38,22 @@ def console(testbed, runner):
         client.close()
 
 
+# A prompt is at the end of the output, or followed by log messages: IOS prints them after the prompt.
+AT_END = r"(?=$|\r\n\*?\.?\w{3} +\d)"
+
+
 def prompt(client, name, line=""):
     client.line(line)
-    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]$")
+    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]{AT_END}")
 
 
 def enable(client, name):
     prompt(client, name)
     client.line("enable")
     # A console stays logged in between clients (as on a real console server): maybe already enabled.
-    if client.expect(rf"Password: $|\n{name}#$").group(0) == "Password: ":
+    if client.expect(rf"Password: $|\n{name}#{AT_END}").group(0) == "Password: ":
         client.line("pkilab-enable")
-        client.expect(rf"\n{name}#$")
+        client.expect(rf"\n{name}#{AT_END}")
 
 
 def configure(client, name, *lines):
@@ -64,7 +64,7 @@ def configure(client, name, *lines):
         m = client.expect(r"(\(config[\w-]*\)#|% .*)$")
         assert not m.group(0).startswith("%"), line
     client.line("end")
-    client.expect(rf"{name}#$")
+    client.expect(rf"{name}#{AT_END}")
 
 
 def reload(client):
@@ -238,3 +238,42 @@ def test_idle_exec_session_times_out(console):
     assert client.text.endswith("hq-host>")
     enable(client, "hq-host")
     configure(client, "hq-host", "line console 0", "no exec-timeout")
+
+
+def test_netmiko_telnet_driver_on_the_console(testbed, runner):
+    from netmiko import ConnectHandler
+
+    spec = testbed.device("ese-ios-ca")
+    conn = ConnectHandler(
+        device_type="cisco_ios_telnet",
+        host="127.0.0.1",
+        port=spec.sim.console,
+        username=spec.username,
+        password=spec.password,
+        secret=spec.enable_password,
+    )
+    try:
+        conn.enable()
+        assert conn.find_prompt() == "ese-ios-ca#"
+        assert "ese-ios-ca uptime is" in conn.send_command("show version")
+    finally:
+        conn.disconnect()
+
+
+def test_a_taken_console_port_is_one_clear_error():
+    import socket
+
+    from pkilab.errors import SimError
+    from pkilab.labs.sim import SimLabRunner
+
+    testbed = load(ROOT / "testbeds" / "sim-console.yaml").shifted(1050 + worker_offset())
+    port = testbed.device("hq-host").sim.console
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen(1)
+        with pytest.raises(SimError) as info:
+            SimLabRunner(testbed).start()
+    message = str(info.value)
+    assert f"device 'hq-host': custom.sim.console: cannot listen on 127.0.0.1:{port}" in message
+    assert "\n" not in message

@@ -149,8 +149,8 @@ async def _serve(testbed: Any, pcap_dir: Path | None) -> int:
 
     lab = Lab(testbed, pcap_dir)
     await lab.start()
-    for spec in testbed.devices:
-        print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
+    for line in lab.describe():
+        print(line, flush=True)
     print(f"{len(testbed.devices)} devices listening after {lab.started_in:.2f} s", flush=True)
     print("ready", flush=True)  # alone on its line: what scripts wait for
     stop = asyncio.Event()

@@ -285,11 +285,14 @@ class ConsoleLine:
         """The router reloads: the exec session ends; IOS logs the reload, ROMMON takes over."""
         self.session.end_exec()
         self.set_state("down")
-        system = self.router.feature(System)
         # After the reload dialog's own output, which the exec session writes when its step returns.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(system.logmsg, f"%SYS-5-RELOAD: Reload requested by {requester}. Reload Reason: Reload Command.")
-        loop.call_soon(self.say, boot.ROM_RELOAD)
+        asyncio.get_running_loop().call_soon(self._announce_reload, requester)
+
+    def _announce_reload(self, requester: str) -> None:
+        self.router.feature(System).logmsg(
+            f"%SYS-5-RELOAD: Reload requested by {requester}. Reload Reason: Reload Command."
+        )
+        asyncio.get_running_loop().call_soon(self.say, boot.ROM_RELOAD)  # after the message, which waits a turn too
 
     def booted(self) -> None:
         """The router is up again: boot messages, then the configuration dialog or Press RETURN."""
@@ -307,13 +310,18 @@ class ConsoleLine:
             system.logmsg(message)
 
     def log(self, message: str) -> None:
-        """A log message of the router (a System monitor): shown as ``logging console`` says."""
+        """A log message of the router (a System monitor): shown as ``logging console`` says.
+
+        IOS's logger prints after the command that caused the message has printed its output and
+        the next prompt (``R1#`` then ``*Aug 25 …: %SYS-5-CONFIG_I …``), so the message waits for the
+        current step of the line to finish.
+        """
         if not self.router.feature(ConsoleLogging).shows(message):
             return
         if STATES[self.session.state].hold_logs:
             self.session.held.append(message)
             return
-        self.say("\n" + message + "\n")
+        asyncio.get_running_loop().call_soon(self.say, "\n" + message + "\n")
 
     def release_logs(self) -> None:
         """Print the messages held back during the configuration dialog, after what the dialog prints."""

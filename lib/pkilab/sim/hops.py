@@ -65,20 +65,20 @@ def start_hop(shell: JumpShell, words: list[str]) -> Any:
     if words[0] == "ssh":
         parsed = parse_ssh(words, shell.user)
         if isinstance(parsed, str):
-            shell.write(parsed)
+            shell.send(parsed)
             return None
         user, host, port = parsed
         refused = f"ssh: connect to host {host} port {port}: Connection refused\r\n"
         hop = SshHop(shell, user, host, port)
     else:
         if len(words) not in (2, 3) or (len(words) == 3 and not words[2].isdigit()):
-            shell.write("usage: telnet host [port]\r\n")
+            shell.send("usage: telnet host [port]\r\n")
             return None
         host, port = words[1], int(words[2]) if len(words) == 3 else 23
         refused = f"Trying {host}...\r\ntelnet: Unable to connect to remote host: Connection refused\r\n"
         hop = TelnetHop(shell, host, port)
     if not allowed(shell.lab, host, port):
-        shell.write(refused)
+        shell.send(refused)
         return None
     shell.lab.spawn(hop.run())
     return hop
@@ -96,13 +96,13 @@ class TelnetHop:
 
     async def run(self) -> None:
         """Connect, then copy the server's data to the shell until it closes."""
-        self.shell.write(f"Trying {self.host}...\r\n")
+        self.shell.send(f"Trying {self.host}...\r\n")
         try:
             reader, self.writer = await asyncio.open_connection(self.host, self.port)
         except OSError:
             self.shell.hop_ended("telnet: Unable to connect to remote host: Connection refused\r\n")
             return
-        self.shell.write(f"Connected to {self.host}.\r\nEscape character is '^]'.\r\n")
+        self.shell.send(f"Connected to {self.host}.\r\nEscape character is '^]'.\r\n")
         while True:
             data = await reader.read(4096)
             if not data:
@@ -110,7 +110,7 @@ class TelnetHop:
             out = self.codec.feed(data)
             if out.reply:
                 self.writer.write(bytes(out.reply))
-            self.shell.write(out.data.decode("utf-8", "replace"))
+            self.shell.send(out.data.decode("utf-8", "replace"))
         self.close()
         self.shell.hop_ended("Connection closed by foreign host.\r\n")
 
@@ -139,7 +139,7 @@ class _HopClient(asyncssh.SSHClient):
 
     def password_auth_requested(self) -> Any:
         if self.tries:
-            self.hop.shell.write("Permission denied, please try again.\r\n")
+            self.hop.shell.send("Permission denied, please try again.\r\n")
         if self.tries >= 3:
             return None
         self.tries += 1
@@ -151,7 +151,7 @@ class _HopSession(asyncssh.SSHClientSession[str]):
         self.hop = hop
 
     def data_received(self, data: str, datatype: Any) -> None:
-        self.hop.shell.write(data)
+        self.hop.shell.send(data)
 
 
 class SshHop:
@@ -169,7 +169,7 @@ class SshHop:
 
     def ask_password(self) -> asyncio.Future[str]:
         """Prompt on the shell; the typed line completes the returned future."""
-        self.shell.write(f"{self.user}@{self.host}'s password: ")
+        self.shell.send(f"{self.user}@{self.host}'s password: ")
         self.password = asyncio.get_running_loop().create_future()
         return self.password
 
@@ -203,7 +203,7 @@ class SshHop:
         for ch in data:
             _, line = self.editor.feed(ch)  # the password is not echoed
             if line is not None and self.password is not None and not self.password.done():
-                self.shell.write("\r\n")
+                self.shell.send("\r\n")
                 self.password.set_result(line)
 
     def close(self) -> None:

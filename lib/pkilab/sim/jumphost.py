@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from pkilab.sim.termserver import LineEditor, Listener
+from pkilab.sim.termserver import HostSSH, Listener, PtySession, start_host_server
 
 if TYPE_CHECKING:
     from pkilab.sim.lab import Lab
@@ -44,15 +44,14 @@ def allowed(lab: Lab, host: str, port: int) -> bool:
     return loopback and port in lab_ports(lab)
 
 
-class JumpShell(asyncssh.SSHServerSession[str]):
+class JumpShell(PtySession):
     """The minimal shell of an interactive session on the jump host."""
 
     def __init__(self, lab: Lab, spec: DeviceSpec, user: str) -> None:
+        super().__init__()
         self.lab = lab
         self.spec = spec
         self.user = user
-        self.chan: Any = None
-        self.editor = LineEditor()
         self.hop: Any = None  # a running ssh/telnet command (pkilab.sim.hops.Hop)
 
     @property
@@ -60,17 +59,8 @@ class JumpShell(asyncssh.SSHServerSession[str]):
         """A Linux shell prompt."""
         return f"{self.user}@{self.spec.name}:~$ "
 
-    def connection_made(self, chan: Any) -> None:
-        self.chan = chan
-
-    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
-        return True
-
-    def shell_requested(self) -> bool:
-        return True
-
     def session_started(self) -> None:
-        self.write(self.prompt)
+        self.send(self.prompt)
 
     def data_received(self, data: str, datatype: Any) -> None:
         if self.hop is not None:
@@ -78,7 +68,7 @@ class JumpShell(asyncssh.SSHServerSession[str]):
             return
         for ch in data:
             echo, line = self.editor.feed(ch)
-            self.write(echo)
+            self.send(echo)
             if line is not None:
                 self.run(line)
                 if self.hop is not None:
@@ -86,24 +76,16 @@ class JumpShell(asyncssh.SSHServerSession[str]):
                 if self.chan is None:
                     return
 
-    def eof_received(self) -> bool:
-        return False
-
     def connection_lost(self, exc: Exception | None) -> None:
         if self.hop is not None:
             self.hop.close()
         self.chan = None
 
-    def write(self, text: str) -> None:
-        """Write to the channel."""
-        if self.chan is not None and text:
-            self.chan.write(text)
-
     def run(self, line: str) -> None:
         """Run one command line."""
         words = line.split()
         if not words:
-            self.write(self.prompt)
+            self.send(self.prompt)
             return
         verb = words[0]
         if verb in ("exit", "logout"):
@@ -117,47 +99,27 @@ class JumpShell(asyncssh.SSHServerSession[str]):
             if self.hop is not None:
                 return
         elif verb == "hostname":
-            self.write(self.spec.name + "\r\n")
+            self.send(self.spec.name + "\r\n")
         elif verb == "whoami":
-            self.write(self.user + "\r\n")
+            self.send(self.user + "\r\n")
         elif verb == "echo":
-            self.write(" ".join(words[1:]) + "\r\n")
+            self.send(" ".join(words[1:]) + "\r\n")
         else:
-            self.write(f"-sh: {verb}: not found\r\n")
-        self.write(self.prompt)
+            self.send(f"-sh: {verb}: not found\r\n")
+        self.send(self.prompt)
 
     def hop_ended(self, message: str) -> None:
         """The ssh/telnet command ended: back to the shell."""
         self.hop = None
-        self.write(message + self.prompt)
+        self.send(message + self.prompt)
 
 
-class JumpSSH(asyncssh.SSHServer):
-    """The jump host's SSH server: its own credentials, forwarding only to the lab."""
+class JumpSSH(HostSSH):
+    """The jump host's SSH server: forwarding only to the lab, a minimal shell."""
 
     def __init__(self, lab: Lab, spec: DeviceSpec, connections: set[Any]) -> None:
+        super().__init__(spec, connections)
         self.lab = lab
-        self.spec = spec
-        self.connections = connections
-        self.conn: Any = None
-        self.user = ""
-
-    def connection_made(self, conn: Any) -> None:
-        self.conn = conn
-        self.connections.add(conn)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.connections.discard(self.conn)
-
-    def begin_auth(self, username: str) -> bool:
-        self.user = username
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        return username == self.spec.username and password == self.spec.password
 
     def session_requested(self) -> JumpShell:
         return JumpShell(self.lab, self.spec, self.user)
@@ -173,15 +135,5 @@ class JumpSSH(asyncssh.SSHServer):
 
 async def start_jumphost(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
     """Start the jump host ``spec`` of ``lab``."""
-    assert spec.sim is not None and spec.sim.ssh_port is not None
     connections: set[Any] = set()
-    acceptor = await asyncssh.create_server(
-        lambda: JumpSSH(lab, spec, connections),
-        spec.sim.address,
-        spec.sim.ssh_port,
-        server_host_keys=[host_key],
-        line_editor=False,
-        keepalive_interval=0,
-        reuse_address=True,
-    )
-    return Listener(acceptor, connections)
+    return await start_host_server(spec, lambda: JumpSSH(lab, spec, connections), connections, host_key)

@@ -122,15 +122,12 @@ class TermServer:
         return "\n".join(rows) + "\n"
 
 
-class TermSession(asyncssh.SSHServerSession[str]):
-    """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
+class PtySession(asyncssh.SSHServerSession[str]):
+    """An interactive SSH session with a PTY: the shells of the lab's hosts (terminal server, jump host)."""
 
-    def __init__(self, server: TermServer) -> None:
-        self.server = server
+    def __init__(self) -> None:
         self.chan: Any = None
         self.editor = LineEditor()
-        self.console: ConsoleLine | None = None
-        self.command: str | None = None  # an exec request: run it, exit when the console is left
 
     def connection_made(self, chan: Any) -> None:
         self.chan = chan
@@ -140,6 +137,25 @@ class TermSession(asyncssh.SSHServerSession[str]):
 
     def shell_requested(self) -> bool:
         return True
+
+    def eof_received(self) -> bool:
+        return False
+
+    def send(self, text: str) -> None:
+        """Write to the SSH channel (console output arrives here already CR LF)."""
+        if self.chan is not None and text:
+            with contextlib.suppress(Exception):
+                self.chan.write(text)
+
+
+class TermSession(PtySession):
+    """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
+
+    def __init__(self, server: TermServer) -> None:
+        super().__init__()
+        self.server = server
+        self.console: ConsoleLine | None = None
+        self.command: str | None = None  # an exec request: run it, exit when the console is left
 
     def exec_requested(self, command: str) -> bool:
         self.command = command
@@ -169,9 +185,6 @@ class TermSession(asyncssh.SSHServerSession[str]):
                 if self.console is None and self.chan is not None:
                     self.send(PROMPT)
 
-    def eof_received(self) -> bool:
-        return False
-
     def connection_lost(self, exc: Exception | None) -> None:
         if self.console is not None:
             self.console.detach(self)
@@ -179,12 +192,6 @@ class TermSession(asyncssh.SSHServerSession[str]):
         self.chan = None
 
     # ---- the console attachment ----------------------------------------------------------
-    def send(self, text: str) -> None:
-        """Write to the SSH channel (console output arrives here already CR LF)."""
-        if self.chan is not None and text:
-            with contextlib.suppress(Exception):
-                self.chan.write(text)
-
     def close(self) -> None:
         """The console line is going away (the lab stops)."""
         self.console = None
@@ -234,28 +241,39 @@ class TermSession(asyncssh.SSHServerSession[str]):
                 self.chan.exit(status)
 
 
-class TermServerSSH(asyncssh.SSHServer):
-    """Password authentication with the terminal server's own credentials (``credentials.default``)."""
+class HostSSH(asyncssh.SSHServer):
+    """The SSH server of a lab host (terminal server, jump host): its own credentials, its connections kept."""
 
-    def __init__(self, server: TermServer) -> None:
-        self.server = server
+    def __init__(self, spec: DeviceSpec, connections: set[Any]) -> None:
+        self.spec = spec
+        self.connections = connections
         self.conn: Any = None
+        self.user = ""
 
     def connection_made(self, conn: Any) -> None:
         self.conn = conn
-        self.server.connections.add(conn)
+        self.connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self.conn)
+        self.connections.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
+        self.user = username
         return True
 
     def password_auth_supported(self) -> bool:
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return username == self.server.spec.username and password == self.server.spec.password
+        return username == self.spec.username and password == self.spec.password
+
+
+class TermServerSSH(HostSSH):
+    """The terminal server's SSH server: every session starts at the ``consoles>`` prompt."""
+
+    def __init__(self, server: TermServer) -> None:
+        super().__init__(server.spec, server.connections)
+        self.server = server
 
     def session_requested(self) -> TermSession:
         return TermSession(self.server)
@@ -279,12 +297,11 @@ class Listener:
         await self.acceptor.wait_closed()
 
 
-async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
-    """Start the terminal server ``spec`` of ``lab``."""
+async def start_host_server(spec: DeviceSpec, factory: Any, connections: set[Any], host_key: Any) -> Listener:
+    """Listen on the host ``spec``'s SSH port with ``factory`` making each connection's server."""
     assert spec.sim is not None and spec.sim.ssh_port is not None
-    server = TermServer(lab, spec)
     acceptor = await asyncssh.create_server(
-        lambda: TermServerSSH(server),
+        factory,
         spec.sim.address,
         spec.sim.ssh_port,
         server_host_keys=[host_key],
@@ -292,4 +309,10 @@ async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listene
         keepalive_interval=0,
         reuse_address=True,
     )
-    return Listener(acceptor, server.connections)
+    return Listener(acceptor, connections)
+
+
+async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
+    """Start the terminal server ``spec`` of ``lab``."""
+    server = TermServer(lab, spec)
+    return await start_host_server(spec, lambda: TermServerSSH(server), server.connections, host_key)

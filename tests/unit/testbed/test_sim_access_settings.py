@@ -72,9 +72,14 @@ CASES = {
         lambda d: _conns(d, "hq-host").update(ssh2={"protocol": "ssh", "ip": "127.0.0.1", "port": 2298}),
         "device 'hq-host': connections.ssh2.port: direct ssh connections on ports 2224 and 2298",
     ),
+    "proxied-ssh-to-another-port": (
+        JUMPHOST,
+        lambda d: _conns(d, "hq-host")["cli"].update(port=5299),
+        "device 'hq-host': connections.cli.port: 5299 is not this device's SSH port (5224)",
+    ),
     "ssh-port-clash": (
         JUMPHOST,
-        lambda d: _sim(d, "hq-host").update(ssh_port=5220),
+        lambda d: _sim(d, "hq-host").update(ssh_port=5220) or _conns(d, "hq-host")["cli"].update(port=5220),
         "port 5220 already used by",
     ),
     "unknown-kind": (
