@@ -6,7 +6,7 @@ from collections.abc import Generator
 from typing import Any
 
 from pkilab.sim.features.ca_db import DatabaseStore, TftpReach, is_tftp
-from pkilab.sim.features.system import System
+from pkilab.sim.features.system import Logging, System
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
 from pkilab.sim.router import Feature, command
@@ -236,8 +236,7 @@ class Admin(Feature):
             "No Inactive Message Discriminator.",
             "",
             "",
-            f"    Console logging: level debugging, {n} messages logged, xml disabled,",
-            "                     filtering disabled",
+            *_console_lines(log),
             f"    Monitor logging: level debugging, {log.monitor_logged} messages logged, xml disabled,",
             "                     filtering disabled",
             f"    Buffer logging:  level debugging, {n} messages logged, xml disabled,",
@@ -264,6 +263,16 @@ class Admin(Feature):
         if not answer or "yes".startswith(answer):
             self.router.feature(System).log.messages.clear()
         return None
+
+
+def _console_lines(log: Logging) -> list[str]:
+    """The ``Console logging`` lines of ``show logging`` (``disabled`` after ``no logging console``)."""
+    if not log.console:
+        return ["    Console logging: disabled"]
+    return [
+        f"    Console logging: level {log.console_level}, {log.logged} messages logged, xml disabled,",
+        "                     filtering disabled",
+    ]
 
 
 def _local_alias(word: str) -> str:
