@@ -49,6 +49,7 @@ class Poller(threading.Thread):
         self.halt = threading.Event()
 
     def run(self) -> None:
+        """Poll until :attr:`halt` is set."""
         while not self.halt.is_set():
             start = time.monotonic()
             self.shell.command("show clock", timeout=120)

@@ -3,16 +3,17 @@ the commands unicon sends at connect, and login block / login delay over real SS
 
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import re
 
 import paramiko
 import pytest
-from shellkit import RawShell
 
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
 from pkilab.wait import wait_until
+from shellkit import RawShell
 
 pytestmark = pytest.mark.usefixtures("running_lab")
 
@@ -75,6 +76,7 @@ def test_an_exec_request_runs_at_the_users_privilege(sim_testbed, boss):
     spec = sim_testbed.device("ese-branch")
     out, _ = run_exec(spec, "show running-config")  # the testbed's user has privilege 1: user exec
     assert "% Invalid input detected at '^' marker." in out and "hostname" not in out
+    assert out.splitlines()[0].index("^") == len("show "), "no prompt: the caret counts from the command"
     out, status = run_exec(spec, "show running-config | include ^hostname", **boss)
     assert (out, status) == ("hostname ese-branch\n", 0)
 
@@ -204,7 +206,7 @@ def test_wrong_passwords_are_paced_then_blocked_except_from_the_quiet_mode_acces
         log = conn.send_command("show logging")
         failed = _log_times(log, "SEC_LOGIN-4-LOGIN_FAILED")
         assert len(failed) == 3 and "%SEC_LOGIN-1-QUIET_MODE_ON: Still timeleft for watching failures" in log
-        gaps = [(b - a).total_seconds() for a, b in zip(failed, failed[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(failed)]
         assert min(gaps) >= 0.95, f"the default login delay (1 s) paces attempts on the router's clock: {gaps}"
         conn.send_config_set(
             ["ip access-list extended MGMT", "permit tcp host 127.0.0.1 any", "login quiet-mode access-class MGMT"]

@@ -286,7 +286,8 @@ class CliSession:
         elif nm.column + offset == 0 and not MODES[self.mode].config:
             self._out.append("% Unknown command or computer name, or unable to find computer address\n")
         else:
-            pad = " " * (len(self.prompt()) + nm.column + offset)
+            shown = len(self.prompt()) if self.prompting else 0  # no prompt shown: count from the command
+            pad = " " * (shown + nm.column + offset)
             self._out.append(f"{pad}^\n% Invalid input detected at '^' marker.\n\n")
 
     def _help(self, line: str) -> None:

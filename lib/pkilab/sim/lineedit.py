@@ -1,4 +1,4 @@
-"""The simulated terminal's line discipline, sans-IO: typed characters in, echo and events out.
+r"""The simulated terminal's line discipline, sans-IO: typed characters in, echo and events out.
 
 Rules of this editor (what the SSH adapter relies on):
 
@@ -8,9 +8,9 @@ Rules of this editor (what the SSH adapter relies on):
 * Ctrl-Z (``\\x1a``) ends the line and configuration mode; Ctrl-C and Ctrl-^ (``\\x03``,
   ``\\x1e``) discard the line and interrupt; Backspace and DEL remove one character.
 * Other control characters are ignored.
-* A line holds at most :data:`MAX_LINE` characters. Characters typed beyond it are dropped and a
-  bell is echoed once per :meth:`LineEditor.feed` call that dropped any (the limit and the bell are
-  this simulator's choice; see docs/sim-ssh.md).
+* A line holds at most :data:`MAX_LINE` characters. Characters typed beyond it are dropped, with
+  one bell per :meth:`LineEditor.feed` call, where the first was dropped (the limit and the bell
+  are this simulator's choice; see docs/sim-ssh.md).
 
 :meth:`LineEditor.feed` stops after the first event so that the adapter can act on it (a password
 prompt turns echo off for what follows) before feeding the rest. Runs of ordinary characters are

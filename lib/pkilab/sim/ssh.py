@@ -192,9 +192,8 @@ class CliChannel(asyncssh.SSHServerSession[str]):
 
     async def _run(self) -> None:
         try:
-            if self.command is not None:
-                if not await self._handle(Event(Key.ENTER, self.command)):
-                    return
+            if self.command is not None and not await self._handle(Event(Key.ENTER, self.command)):
+                return
             while self.command is None or self.session.pending is not None:
                 data = await self._next_input()
                 if data is None:

@@ -79,7 +79,10 @@ def test_a_global_command_in_line_mode_goes_back_to_global_configuration(cli):
 
 @pytest.mark.parametrize(
     ("typed", "rendered"),
-    [("logging console informational", "logging console informational"), ("logging console 3", "logging console errors")],
+    [
+        ("logging console informational", "logging console informational"),
+        ("logging console 3", "logging console errors"),
+    ],
 )
 def test_logging_console_level(cli, typed, rendered):
     configure(cli, "no logging console", typed)

@@ -108,9 +108,7 @@ class Lines(Feature):
 
     def __init__(self, router: Any) -> None:
         super().__init__(router)
-        self.blocks: dict[tuple[str, int, int | None], LineBlock] = {
-            key: LineBlock(*key) for key in DEFAULT_LINES
-        }
+        self.blocks: dict[tuple[str, int, int | None], LineBlock] = {key: LineBlock(*key) for key in DEFAULT_LINES}
 
     def config_lines(self) -> list[str]:
         """The line blocks: con, aux, then vty, each by first line number."""

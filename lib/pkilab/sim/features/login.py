@@ -1,5 +1,7 @@
-"""Login block and login delay: ``login block-for``, ``login delay``, ``login quiet-mode access-class``,
-``login on-failure|on-success log``, ``show login`` and the ``%SEC_LOGIN`` messages.
+"""Login block and login delay (``login …`` commands, ``show login``, the ``%SEC_LOGIN`` messages).
+
+Commands: ``login block-for``, ``login delay``, ``login quiet-mode access-class``,
+``login on-failure|on-success log [every N]``.
 
 What IOS does (Cisco IOS Login Enhancements, 12.3(4)T; sources and the parts this simulator had to
 choose are listed in docs/sim-ssh.md):
