@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-import asyncssh
+from pkilab.sim._asyncssh import asyncssh
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))

@@ -20,10 +20,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncssh
-
 from pkilab.errors import TestbedError
 from pkilab.labs.sim import SimLabRunner
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.faults import FAULTS
 from pkilab.testbed import (
     DeviceSpec,

@@ -10,6 +10,7 @@ import pytest
 from accesskit import ROOT, TelnetClient, running
 from pkilab.fixtures import worker_offset
 from pkilab.sim.features.system import System
+from pkilab.sim.lineedit import MAX_LINE
 from pkilab.testbed import load
 
 
@@ -112,6 +113,20 @@ def test_press_return_exec_and_exit(console):
     client.expect(r"Press RETURN to get started\.\r\n")
     prompt(client, "ese-ios-ca")  # back to user exec: the old session and its privilege are gone
     assert client.text.endswith("ese-ios-ca>")
+
+
+def test_a_long_line_is_bounded_as_over_ssh(console):
+    """The console types through the SSH sessions' line editor: 1,024 characters kept, one bell."""
+    client = console("ese-branch2")
+    prompt(client, "ese-branch2")
+    for _ in range(10):
+        client.send("x" * 10_000)
+        client.pump()
+    client.expect("x" * MAX_LINE + "\a", timeout=30)
+    client.line("")
+    client.expect(r"% (Unknown command|Invalid input)[^\n]*\r\n(\r\n)?ese-branch2[>#]$", timeout=30)
+    assert client.text.count("x") < 2 * MAX_LINE + 10  # echoed once (and replayed at most once), not 100,000 times
+    prompt(client, "ese-branch2")
 
 
 def test_clients_share_the_line_and_a_late_one_sees_recent_output(console):

@@ -7,12 +7,12 @@ CLI proxy (unicon's) types them. For the telnet hop one router of the testbed al
 
 import asyncio
 
-import asyncssh
 import pytest
 import yaml
 
 from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
 from pkilab.fixtures import worker_offset
+from pkilab.sim._asyncssh import asyncssh
 
 CONSOLE = 5230  # the console added to ese-branch for the telnet hop
 

@@ -6,11 +6,11 @@ router's console: the same line as its telnet console, through reloads; ``Ctrl-]
 
 import asyncio
 
-import asyncssh
 import pytest
 
 from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
 from pkilab.fixtures import worker_offset
+from pkilab.sim._asyncssh import asyncssh
 
 LAB = "pkilab-sim-cml"
 

@@ -17,10 +17,9 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
+from pkilab.sim.lineedit import Key, LineEditor
 from pkilab.sim.telnet import CLIENT, TelnetCodec
-from pkilab.sim.termserver import LineEditor
 
 if TYPE_CHECKING:
     from pkilab.sim.jumphost import JumpShell
@@ -162,7 +161,8 @@ class SshHop:
         self.user = user
         self.host = host
         self.port = port
-        self.editor = LineEditor(echo=False)
+        self.editor = LineEditor()
+        self.editor.echo = self.editor.help = False  # the password is not echoed
         self.password: asyncio.Future[str] | None = None
         self.chan: Any = None
         self.conn: Any = None
@@ -200,11 +200,15 @@ class SshHop:
         if self.chan is not None:
             self.chan.write(data)
             return
-        for ch in data:
-            _, line = self.editor.feed(ch)  # the password is not echoed
-            if line is not None and self.password is not None and not self.password.done():
+        pos = 0
+        while pos < len(data):
+            fed = self.editor.feed(data, pos)
+            pos += fed.consumed
+            if fed.event is None or fed.event.key is not Key.ENTER:
+                continue
+            if self.password is not None and not self.password.done():
                 self.shell.send("\r\n")
-                self.password.set_result(line)
+                self.password.set_result(fed.event.line)
 
     def close(self) -> None:
         """Close the connection."""

@@ -17,8 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.termserver import HostSSH, Listener, PtySession, start_host_server
 
 if TYPE_CHECKING:
@@ -66,15 +65,12 @@ class JumpShell(PtySession):
         if self.hop is not None:
             self.hop.type(data)
             return
-        for ch in data:
-            echo, line = self.editor.feed(ch)
-            self.send(echo)
-            if line is not None:
-                self.run(line)
-                if self.hop is not None:
-                    return  # what follows the command line is typed to the next hop
-                if self.chan is None:
-                    return
+        for line, _ in self.typed_lines(data):
+            self.run(line)
+            if self.hop is not None:
+                return  # the hop reads what is typed from now on (the rest of this chunk is the Enter's LF)
+            if self.chan is None:
+                return
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.hop is not None:
@@ -89,8 +85,7 @@ class JumpShell(PtySession):
             return
         verb = words[0]
         if verb in ("exit", "logout"):
-            self.chan.exit(0)
-            self.chan = None
+            self.end(0)
             return
         if verb in ("ssh", "telnet"):
             from pkilab.sim.hops import start_hop

@@ -15,12 +15,12 @@ and ``help`` outputs and the error messages are invented (no capture of them was
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
-from pkilab.sim.console import crlf
+from pkilab.sim._asyncssh import asyncssh
+from pkilab.sim.lineedit import Key, LineEditor
+from pkilab.sim.terminal import crlf
 
 if TYPE_CHECKING:
     from pkilab.sim.console import ConsoleLine
@@ -45,37 +45,6 @@ def banner(lab_name: str, first_node: str) -> str:
 def connected(node: str) -> str:
     """What ``open`` prints once the console is attached."""
     return f"Connecting to console for {node}\nConnected to CML terminalserver.\nEscape character is '^]'.\n\n"
-
-
-@dataclass
-class LineEditor:
-    """The ``consoles>`` prompt's line editing, sans-IO: characters in, (echo, finished line) out."""
-
-    echo: bool = True
-    buf: str = ""
-    last_cr: bool = False
-
-    def feed(self, ch: str) -> tuple[str, str | None]:
-        """One typed character: what to echo, and the line when it is complete."""
-        if ch == "\n" and self.last_cr:
-            self.last_cr = False
-            return "", None
-        self.last_cr = ch == "\r"
-        if ch in "\r\n":
-            line, self.buf = self.buf, ""
-            return "\r\n", line
-        if ch in "\x7f\x08":
-            if not self.buf:
-                return "", None
-            self.buf = self.buf[:-1]
-            return ("\b \b" if self.echo else ""), None
-        if ch == "\x03":
-            self.buf = ""
-            return "^C\r\n", ""
-        if ch >= " ":
-            self.buf += ch
-            return (ch if self.echo else ""), None
-        return "", None
 
 
 class TermServer:
@@ -123,11 +92,16 @@ class TermServer:
 
 
 class PtySession(asyncssh.SSHServerSession[str]):
-    """An interactive SSH session with a PTY: the shells of the lab's hosts (terminal server, jump host)."""
+    """An interactive SSH session with a PTY: the shells of the lab's hosts (terminal server, jump host).
+
+    Typing goes through the routers' line editor (:class:`pkilab.sim.lineedit.LineEditor`, without
+    IOS's ``?`` help: a Linux shell's Enter, Backspace and Ctrl-C).
+    """
 
     def __init__(self) -> None:
         self.chan: Any = None
         self.editor = LineEditor()
+        self.editor.help = False
 
     def connection_made(self, chan: Any) -> None:
         self.chan = chan
@@ -147,6 +121,33 @@ class PtySession(asyncssh.SSHServerSession[str]):
             with contextlib.suppress(Exception):
                 self.chan.write(text)
 
+    def typed_lines(self, data: str) -> Iterator[tuple[str, int]]:
+        """The lines completed in ``data``, each with the position after it; echo is sent as typed.
+
+        Ctrl-C prints ``^C`` and completes an empty line, as a shell does; Ctrl-Z is ignored.
+        """
+        pos = 0
+        while pos < len(data):
+            fed = self.editor.feed(data, pos)
+            pos += fed.consumed
+            self.send(fed.echo)
+            if fed.event is None or fed.event.key is Key.CTRL_Z:
+                continue
+            self.send("^C\r\n" if fed.event.key is Key.INTERRUPT else "\r\n")
+            yield fed.event.line, pos
+
+    def end(self, status: int) -> None:
+        """End the session with exit ``status``; the connection stays for the client to close.
+
+        A Linux host's sshd ends the channel only (the client closes its connection when no channel
+        is left, and may open another meanwhile), unlike a router, which disconnects
+        (:func:`pkilab.sim.ssh.end_channel`).
+        """
+        chan, self.chan = self.chan, None
+        if chan is not None:
+            with contextlib.suppress(Exception):
+                chan.exit(status)
+
 
 class TermSession(PtySession):
     """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
@@ -165,25 +166,30 @@ class TermSession(PtySession):
         if self.command is not None:
             self._run(self.command)
             if self.console is None:
-                self._exit(1)
+                self.end(1)
             return
         first = next(iter(self.server.lab.consoles), "node")
         self.send(crlf(banner(self.server.lab_name, first)) + PROMPT)
 
     def data_received(self, data: str, datatype: Any) -> None:
-        for ch in data:
-            if self.console is not None:
-                if ch == ESCAPE:
-                    self._leave()
-                else:
-                    self.console.type(ch)
-                continue
-            echo, line = self.editor.feed(ch)
-            self.send(echo)
-            if line is not None:
-                self._run(line)
-                if self.console is None and self.chan is not None:
-                    self.send(PROMPT)
+        if self.chan is None:
+            return
+        if self.console is not None:
+            typed, escape, rest = data.partition(ESCAPE)
+            if typed:
+                self.console.type(typed)
+            if escape:
+                self._leave()
+                self.data_received(rest, datatype)
+            return
+        for line, pos in self.typed_lines(data):
+            self._run(line)
+            if self.console is not None:  # opened: what follows is typed on the console
+                self.data_received(data[pos:], datatype)
+                return
+            if self.chan is None:
+                return
+            self.send(PROMPT)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.console is not None:
@@ -192,10 +198,19 @@ class TermSession(PtySession):
         self.chan = None
 
     # ---- the console attachment ----------------------------------------------------------
+    def hold(self, paused: bool) -> None:
+        """Flow control from the console line: stop or resume reading this channel."""
+        if self.chan is not None:
+            with contextlib.suppress(Exception):
+                if paused:
+                    self.chan.pause_reading()
+                else:
+                    self.chan.resume_reading()
+
     def close(self) -> None:
         """The console line is going away (the lab stops)."""
         self.console = None
-        self._exit(0)
+        self.end(0)
 
     # ---- commands ----------------------------------------------------------------------
     def _run(self, line: str) -> None:
@@ -204,7 +219,7 @@ class TermSession(PtySession):
             return
         verb, rest = words[0].lower(), " ".join(words[1:])
         if verb in ("exit", "quit", "logout"):
-            self._exit(0)
+            self.end(0)
         elif verb == "open" and rest:
             self._open(rest)
         elif verb == "connect" and rest:
@@ -231,14 +246,9 @@ class TermSession(PtySession):
             self.console.detach(self)
             self.console = None
         if self.command is not None:
-            self._exit(0)
+            self.end(0)
         else:
             self.send("\r\n" + PROMPT)
-
-    def _exit(self, status: int) -> None:
-        if self.chan is not None:
-            with contextlib.suppress(Exception):
-                self.chan.exit(status)
 
 
 class HostSSH(asyncssh.SSHServer):
