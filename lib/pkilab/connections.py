@@ -49,7 +49,7 @@ PREFERRED = ("cli", "ssh", "telnet", "a", "vty", "console")
 _SAFE_LINE_RE = re.compile(r"^[\x20-\x7e]*$")
 
 
-class ConnectionError_(ValueError):  # noqa: N801 - private; becomes a TestbedError upstream
+class ConnectionError_(ValueError):
     """A connection field is wrong: ``field`` (relative to the device) and a one-line message."""
 
     def __init__(self, field: str, message: str, device: str | None = None):
@@ -171,7 +171,9 @@ def select(dev: Any, via: str | None) -> tuple[str, Any]:
     defaults = get(conns, "defaults", {}) or {}
     for key in defaults:
         if key not in DEFAULTS_KEYS:
-            raise ConnectionError_(f"connections.defaults.{key}", f"not supported by pkilab ({_supported(DEFAULTS_KEYS)})")
+            raise ConnectionError_(
+                f"connections.defaults.{key}", f"not supported by pkilab ({_supported(DEFAULTS_KEYS)})"
+            )
     wanted = via or get(defaults, "via")
     if wanted:
         if wanted not in names:
@@ -199,7 +201,12 @@ def class_of(dev: Any, name: str, raw: Any) -> str | None:
     cls = get(raw, "class") or get(defaults, "class")
     if cls is None:
         return None
-    return cls if isinstance(cls, str) else f"{getattr(cls, '__module__', '')}.{getattr(cls, '__name__', '')}"
+    if isinstance(cls, str):
+        return cls
+    # pyATS has imported the class: unicon.Unicon is unicon.adapters.topology.Unicon by then.
+    module = str(getattr(cls, "__module__", ""))
+    qualified = f"{module}.{getattr(cls, '__name__', '')}"
+    return UNICON_CLASS if module.split(".")[0] == "unicon" and qualified.endswith(".Unicon") else qualified
 
 
 def credentials(levels: Iterable[Any], field_prefix: str) -> Credentials:
@@ -400,7 +407,9 @@ class Resolver:
         hops = self._hops(raw, where, seen)
         if command:
             if not hops:
-                raise ConnectionError_(f"{where}.command", "a command needs a proxy (the terminal server to send it to)")
+                raise ConnectionError_(
+                    f"{where}.command", "a command needs a proxy (the terminal server to send it to)"
+                )
             if host:
                 raise ConnectionError_(
                     f"{where}.ip", "a console opened by a terminal server command has no address of its own"

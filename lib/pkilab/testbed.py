@@ -157,6 +157,7 @@ class Testbed:
         """Return a copy whose simulated ports are moved by ``offset`` (one lab per xdist worker)."""
         if not offset:
             return self
+
         def shift(d: DeviceSpec) -> DeviceSpec:
             return dataclasses.replace(
                 d,
