@@ -63,10 +63,10 @@ class Credentials:
     """Login, enable and console-line credentials of one connection (plain text; masked on output)."""
 
     username: str = ""
-    password: str = ""
-    enable: str = ""
+    password: str = field(default="", repr=False)  # never in a repr: tracebacks and pytest output show reprs
+    enable: str = field(default="", repr=False)
     line_username: str = ""
-    line_password: str = ""
+    line_password: str = field(default="", repr=False)
 
     def secrets(self) -> tuple[str, ...]:
         """The values that must never be shown."""
@@ -209,10 +209,13 @@ def class_of(dev: Any, name: str, raw: Any) -> str | None:
     return UNICON_CLASS if module.split(".")[0] == "unicon" and qualified.endswith(".Unicon") else qualified
 
 
-def credentials(levels: Iterable[Any], field_prefix: str) -> Credentials:
-    """Merge credentials from the nearest level outwards (connection, device, testbed), field by field."""
+def credentials(levels: Iterable[tuple[str, Any]]) -> Credentials:
+    """Merge credentials from the nearest level outwards (connection, device, testbed), field by field.
+
+    ``levels`` are (field prefix, credentials mapping) pairs.
+    """
     found: dict[tuple[str, str], str] = {}
-    for level in levels:
+    for field_prefix, level in levels:
         for kind, entry in (level or {}).items():
             if kind not in CREDENTIAL_FIELDS:
                 raise ConnectionError_(
@@ -429,9 +432,9 @@ class Resolver:
             raise ConnectionError_(f"{where}.class", f"only {UNICON_CLASS} is supported (got {cls!r})")
         init_exec, init_config = arguments(raw, where)
         levels = [
-            getattr(get(raw, "credentials"), "local_creds", get(raw, "credentials")),
-            getattr(get(dev, "credentials"), "local_creds", None),
-            getattr(get(self.tb, "credentials"), "local_creds", None),
+            (f"{where}.", getattr(get(raw, "credentials"), "local_creds", get(raw, "credentials"))),
+            ("", getattr(get(dev, "credentials"), "local_creds", None)),
+            ("testbed.", getattr(get(self.tb, "credentials"), "local_creds", None)),
         ]
         return ConnectionSpec(
             name=cname,
@@ -441,7 +444,7 @@ class Resolver:
             proxy=hops,
             command=command,
             ssh_options=parse_ssh_options(ssh_text, f"{where}.ssh_options"),
-            credentials=credentials(levels, f"{where}."),
+            credentials=credentials(levels),
             unicon=cls == UNICON_CLASS,
             init_exec_commands=init_exec,
             init_config_commands=init_config,

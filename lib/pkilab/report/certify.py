@@ -69,7 +69,10 @@ def register(subparsers: Any) -> None:
         "certify",
         help="run the certification suites and write JUnit, results.json, HTML and Markdown reports",
         description=(__doc__ or "").split("\n\n")[0],
-        usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [-- PYTEST-ARGS...]",
+        usage=(
+            "pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [--via NAME] "
+            "[--backend netmiko|unicon] [-- PYTEST-ARGS...]"
+        ),
     )
     parser.add_argument("--testbed", type=Path, metavar="FILE", help="pyATS testbed (default: the plugin's)")
     parser.add_argument(
@@ -89,6 +92,8 @@ def register(subparsers: Any) -> None:
         "-n", "--workers", type=int, metavar="N", help="run on N pytest-xdist workers with --dist loadgroup"
     )
     parser.add_argument("--title", default=CertifyOptions.title, help="report title")
+    parser.add_argument("--via", metavar="NAME", help="connection every device is reached by (pytest --via)")
+    parser.add_argument("--backend", choices=("netmiko", "unicon"), help="session library (pytest --backend)")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as is")
     parser.set_defaults(func=run_certify)
 
@@ -100,6 +105,9 @@ def run_certify(args: argparse.Namespace) -> int:
         extra = extra[1:]
     elif extra:
         raise UserError(f"unexpected argument {extra[0]!r} (pytest arguments go after --)")
+    for option in ("via", "backend"):  # passed on to the pkilab pytest plugin
+        if getattr(args, option, None):
+            extra = [f"--{option}", getattr(args, option), *extra]
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, not {args.workers}")
     options = CertifyOptions(
