@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 #: Seconds without output after which the console is given another RETURN.
 QUIET = 1.5
+#: Seconds a console may take to show what it has pending (a question, a banner) before the first
+#: RETURN: a RETURN sent into a pending question answers it with an empty line, and the question
+#: comes again after pkilab has already answered the first one.
+FIRST_LOOK = 0.3
 #: How often one question may be answered before the login counts as refused.
 MAX_ANSWERS = 3
 _PROMPT_END = re.compile(PROMPT_RE.pattern + r"\Z")
@@ -39,9 +43,10 @@ def login(session: Session, boot: bool = False) -> str:
     deadline = time.monotonic() + (session.boot_timeout if boot else session.timeout)
     patterns = [_PROMPT_END] + [p for _, p in _STEPS]
     asked: Counter[str] = Counter()
-    last = "" if boot else _send(session, "", "return")
+    last = ""
     since = ""
     booted = not boot
+    wait = FIRST_LOOK
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -50,7 +55,8 @@ def login(session: Session, boot: bool = False) -> str:
                 f"console gave no prompt after {session.boot_timeout if boot else session.timeout:.0f} s; "
                 f"last output: {session.masker.mask(since[-120:])!r}",
             )
-        text, idx = session._read_until(patterns, min(QUIET, remaining), quiet=True, prefix=since)
+        text, idx = session._read_until(patterns, min(wait, remaining), quiet=True, prefix=since)
+        wait = QUIET
         session.transcript.add(text)
         since += text
         if idx < 0:

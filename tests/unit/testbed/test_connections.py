@@ -89,10 +89,8 @@ def _with_ssh(data):
 
 def test_via_picks_the_connection(tmp_path):
     path = _variant(tmp_path, _with_ssh)
-    with pytest.raises(TestbedError, match="several connections .a, cli.|cli"):
-        # 'cli' is preferred when nothing names one: it is picked, not refused.
-        assert load(path).devices[0].connection.name == "cli"
-        raise TestbedError("x", "cli")
+    # Nothing names one: 'cli' is pyATS's usual name and is preferred over 'a'.
+    assert load(path).devices[0].connection.name == "cli"
     assert load(path, via="a").devices[0].connection.name == "a"
     named = _variant(tmp_path, lambda d: (_with_ssh(d), _r1(d)["connections"]["defaults"].update(via="a")))
     assert load(named).devices[0].connection.name == "a"
@@ -254,6 +252,15 @@ def test_a_console_needs_no_login_but_ssh_does(tmp_path):
 
     with pytest.raises(TestbedError, match="credentials.default.username"):
         load(_variant(tmp_path, ssh_no_creds))
+
+
+def test_several_connections_and_none_named_is_refused(tmp_path):
+    def mutate(d):
+        _r1(d)["connections"]["b"] = {"protocol": "telnet", "proxy": "terminal_server", "command": "open /5f2a/n0/1"}
+        _r1(d)["connections"]["mgmt"] = _r1(d)["connections"].pop("a")
+
+    with pytest.raises(TestbedError, match="several connections .b, mgmt. and no connections.defaults.via"):
+        load(_variant(tmp_path, mutate))
 
 
 def test_testbed_without_any_role_is_refused(tmp_path):

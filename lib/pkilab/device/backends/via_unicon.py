@@ -92,6 +92,7 @@ def open_link(spec: DeviceSpec, timeout: float) -> Link:
         "connection_timeout": timeout,
         "settings": dict(_SETTINGS),
     }
+    kwargs["connect_reply"] = _console_dialog()
     if c.init_exec_commands is not None:
         kwargs["init_exec_commands"] = list(c.init_exec_commands)
     if c.init_config_commands is not None:
@@ -107,6 +108,28 @@ def open_link(spec: DeviceSpec, timeout: float) -> Link:
         Path(name).unlink(missing_ok=True)
     conn.spawn.buffer = ""  # the prompt unicon stopped at: the session reads from here on
     return Link(UniconStream(conn), prompt=spec.name)
+
+
+def _console_dialog() -> Any:
+    """The console questions of :data:`~pkilab.device.modes.CONSOLE_STEPS` as a unicon connect dialog.
+
+    unicon's connect answers the setup dialog and ``Press RETURN`` itself but not autoinstall's
+    question; one table drives both backends, so every question pkilab knows is answered here.
+    """
+    from unicon.eal.dialogs import Dialog, Statement
+
+    from pkilab.device.modes import CONSOLE_STEPS, PASSWORD, USERNAME
+
+    def answer(reply: str) -> Any:
+        return lambda spawn: spawn.sendline(reply)
+
+    return Dialog(
+        [
+            Statement(pattern=step.pattern + r"$", action=answer(step.reply), loop_continue=True, continue_timer=False)
+            for step in CONSOLE_STEPS
+            if step.reply not in (USERNAME, PASSWORD)  # unicon's own login handling has the credentials
+        ]
+    )
 
 
 def _error(device: str, exc: Exception, err: Path, spec_file: str) -> Exception:
