@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from accesskit import Console, JumpHost, Loop, TerminalServer
 
+from accesskit import Console, JumpHost, Loop, TerminalServer
 from pkilab.device.session import Answer, Session
 from pkilab.errors import CommandError, DeviceAuthenticationError, DeviceConnectionError
 from pkilab.fixtures import worker_offset

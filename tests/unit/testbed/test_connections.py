@@ -217,7 +217,8 @@ def test_unsupported_ssh_options_are_refused(tmp_path, options, expected):
 def test_ssh_options_parsed(tmp_path):
     def mutate(d):
         d["devices"]["terminal_server"]["connections"]["cli"]["ssh_options"] = (
-            "-o UserKnownHostsFile=/dev/null -oConnectTimeout=7 -o 'ServerAliveInterval 30' -i /k/id -o Ciphers=aes128-ctr"
+            "-o UserKnownHostsFile=/dev/null -oConnectTimeout=7 -o 'ServerAliveInterval 30' "
+            "-i /k/id -o Ciphers=aes128-ctr"
         )
 
     o = load(_variant(tmp_path, mutate)).others[0].connection.ssh_options
@@ -250,7 +251,7 @@ def test_a_console_needs_no_login_but_ssh_does(tmp_path):
         _with_ssh(d)
         _r1(d)["connections"]["defaults"]["via"] = "cli"
 
-    with pytest.raises(TestbedError, match="credentials.default.username"):
+    with pytest.raises(TestbedError, match=r"credentials\.default\.username"):
         load(_variant(tmp_path, ssh_no_creds))
 
 
@@ -259,12 +260,12 @@ def test_several_connections_and_none_named_is_refused(tmp_path):
         _r1(d)["connections"]["b"] = {"protocol": "telnet", "proxy": "terminal_server", "command": "open /5f2a/n0/1"}
         _r1(d)["connections"]["mgmt"] = _r1(d)["connections"].pop("a")
 
-    with pytest.raises(TestbedError, match="several connections .b, mgmt. and no connections.defaults.via"):
+    with pytest.raises(TestbedError, match=r"several connections \(b, mgmt\) and no connections\.defaults\.via"):
         load(_variant(tmp_path, mutate))
 
 
 def test_testbed_without_any_role_is_refused(tmp_path):
-    with pytest.raises(TestbedError, match="no device has a custom.role"):
+    with pytest.raises(TestbedError, match=r"no device has a custom\.role"):
         load(_variant(tmp_path, lambda d: _r1(d).pop("custom")))
 
 
