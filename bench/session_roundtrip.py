@@ -71,7 +71,9 @@ def _netmiko_send_command(spec: DeviceSpec, count: int) -> str:
             samples.append((time.perf_counter() - t) * 1000)
     finally:
         conn.disconnect()
-    return f"netmiko send_command('show clock') (for comparison): median {statistics.median(samples):.2f} ms over {count}"
+    return (
+        f"netmiko send_command('show clock') (for comparison): median {statistics.median(samples):.2f} ms over {count}"
+    )
 
 
 def main() -> None:
