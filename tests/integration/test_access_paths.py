@@ -19,12 +19,22 @@ from pkilab.errors import CommandError, DeviceAuthenticationError, DeviceConnect
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
-from pkilab.testbed import load
+from pkilab.testbed import load, unicon_available
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 BACKENDS = ["netmiko", "unicon"]
+# Parameters of the tests: unicon only with its extra installed (pip install 'pkilab[unicon]').
+ON_BACKENDS = pytest.mark.parametrize(
+    "backend",
+    [
+        "netmiko",
+        pytest.param(
+            "unicon", marks=pytest.mark.skipif(not unicon_available(), reason="the unicon extra is not installed")
+        ),
+    ],
+)
 # unicon's IOS plugin configures `no logging console` and `line console 0 / exec-timeout 0` at
 # connect; the simulated routers do not take those lines yet, so these testbeds give unicon the
 # connection argument pyATS users give for such devices (its exec init commands still run).
@@ -86,7 +96,7 @@ def _connect(tb, dname, backend):
     return Session(tb.device(dname), backend=backend, timeout=20, boot_timeout=60).connect()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@ON_BACKENDS
 def test_session_over_ssh(tmp_path, sim, backend):
     tb = client_testbed(tmp_path, sim, {"hq-host": {"cli": _ssh(sim, "hq-host", **_backend_args(backend))}})
     s = _connect(tb, "hq-host", backend)
@@ -108,7 +118,7 @@ def test_session_over_ssh(tmp_path, sim, backend):
     assert not s.connected
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@ON_BACKENDS
 def test_session_through_two_chained_jump_hosts(tmp_path, sim, kit, base, backend):
     outer = JumpHost(kit, base + KIT + 0, "outer", "outer-pw")
     inner = JumpHost(kit, base + KIT + 10, "inner", "inner-pw")
@@ -171,7 +181,7 @@ def _console(kit, sim, base, dname, slot, **kwargs):
     return Console(kit, base + KIT + 30 + slot, d.port, d.username, d.password, **kwargs)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@ON_BACKENDS
 def test_console_with_setup_dialog_and_line_password(tmp_path, sim, kit, base, backend):
     console = _console(kit, sim, base, "ese-branch2", BACKENDS.index(backend), fresh=True, line_password="con-pw")
     try:
@@ -202,7 +212,7 @@ def test_console_wrong_line_password_is_refused(tmp_path, sim, kit, base):
         console.close()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@ON_BACKENDS
 def test_console_session_survives_a_reload(tmp_path, sim, kit, base, backend):
     console = _console(kit, sim, base, "hq-host", 2 + BACKENDS.index(backend))
     try:
@@ -226,7 +236,7 @@ def test_console_session_survives_a_reload(tmp_path, sim, kit, base, backend):
         console.close()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@ON_BACKENDS
 def test_terminal_server_console(tmp_path, sim, kit, base, backend):
     console = _console(kit, sim, base, "ese-cryagg", 6 + BACKENDS.index(backend))
     ts = TerminalServer(
