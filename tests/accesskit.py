@@ -1,13 +1,14 @@
-"""Test helpers for the simulated lab's access paths: a raw telnet client, and loading the access testbeds.
+"""Test helpers for the simulated lab's access paths: a raw telnet client, SSH scenarios, the lab running.
 
 ``TelnetClient`` is deliberately not pkilab's telnet code: a socket, its own IAC handling (it
 records every command the server sends and answers as a plain client would), and ``expect``
 reading with a deadline, so the console server is checked against an independent client.
 
-``load_access_testbed`` loads a testbed with pkilab's loader; until the loader accepts devices
-without a role and proxied connections (the client side of issue 14), it builds the testbed from
-pyATS's loader with pkilab's own validators for everything else (credentials, ``custom.sim``,
-ports, topology).
+The access testbeds (``testbeds/sim-console.yaml``, ``sim-termserver.yaml``, ``sim-jumphost.yaml``)
+load with pkilab's own loader (:func:`pkilab.testbed.load`): devices without a role, proxies and
+terminal-server commands are the loader's. The client side's tests
+(``tests/integration/test_access_paths.py``) reach the simulated lab's own consoles, terminal
+server and jump host; no stand-in servers remain.
 """
 
 from __future__ import annotations
@@ -20,79 +21,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pkilab.errors import TestbedError
 from pkilab.labs.sim import SimLabRunner
 from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.faults import FAULTS
-from pkilab.testbed import (
-    DeviceSpec,
-    Testbed,
-    _check_topology,
-    _check_unique_ports,
-    _credentials,
-    _get,
-    _interfaces,
-    _sim,
-    load,
-)
+from pkilab.testbed import DeviceSpec, Testbed, load
 
 ROOT = Path(__file__).resolve().parents[1]
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 NAMES = {DONT: "DONT", DO: "DO", WONT: "WONT", WILL: "WILL"}
-# The loader's checks that the access branch relaxes (roles, linux hosts, proxied connections).
-_PENDING_LOADER = ("custom.role", ": os:", "missing ip", "connections.a.ip", "connections.cli.ip")
 
 
 def load_access_testbed(path: Path) -> Testbed:
-    """The testbed at ``path``, validated (see the module docstring)."""
-    try:
-        return load(path, known_faults=FAULTS)
-    except TestbedError as exc:
-        if not any(marker in str(exc) for marker in _PENDING_LOADER):
-            raise
-    return _build(path)
-
-
-def _build(path: Path) -> Testbed:
-    from pyats.topology import loader
-
-    where = str(path)
-    tb = loader.load(str(path))
-    devices = []
-    for name, dev in tb.devices.items():
-        custom = _get(dev, "custom", {}) or {}
-        conns = _get(dev, "connections", {}) or {}
-        direct = [c for c in conns if c != "defaults" and not _get(conns[c], "proxy") and _get(conns[c], "ip")]
-        chosen = conns[direct[0]] if direct else {}
-        host = str(_get(chosen, "ip", "127.0.0.1"))
-        username, password, enable = _credentials(where, tb, name, dev)
-        devices.append(
-            DeviceSpec(
-                name=name,
-                role=str(_get(custom, "role", "") or ""),
-                os=str(_get(dev, "os", "")),
-                platform=str(_get(dev, "platform", "") or ""),
-                protocol=str(_get(chosen, "protocol", "") or ""),
-                host=host,
-                port=int(_get(chosen, "port", 0) or 0),
-                username=username,
-                password=password,
-                enable_password=enable,
-                interfaces=_interfaces(where, name, dev),
-                sim=_sim(where, name, custom, host, set(FAULTS), connections=conns),
-            )
-        )
-    _check_unique_ports(where, devices)
-    links = _check_topology(where, devices)
-    custom = _get(tb, "custom", {}) or {}
-    return Testbed(
-        name=str(tb.name),
-        path=path,
-        devices=tuple(devices),
-        links=links,
-        domain=str(_get(custom, "domain", "")),
-        extra=dict(custom),
-    )
+    """The testbed at ``path``, loaded and validated by pkilab's loader with the simulator's faults."""
+    return load(path, known_faults=FAULTS)
 
 
 @contextlib.contextmanager

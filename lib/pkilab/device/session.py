@@ -1,9 +1,11 @@
-"""Sessions to IOS routers: netmiko to connect, our own reads for speed, dialogs by prompt.
+"""Sessions to IOS routers: a backend to connect, our own reads for speed, dialogs by prompt.
 
-netmiko handles what it is good at — connecting over SSH or telnet, logging in, ``enable``,
-and terminal setup. After that, a command is written to the channel and the answer is read up
-to the next prompt without fixed delays (netmiko's ``send_command`` spends ~80 ms in its
-read loop; this takes a few milliseconds on the simulated lab).
+A backend (:mod:`pkilab.device.backends`: netmiko or unicon) opens the device's connection —
+directly, through SSH jump hosts, or on a console — and logs in where it can. On a console the
+session answers what the router asks itself (:func:`pkilab.device.console.login`, driven by the
+dialogs declared in :mod:`pkilab.device.modes`). After that, a command is written to the stream
+and the answer is read up to the next prompt without fixed delays (netmiko's ``send_command``
+spends ~80 ms in its read loop; this takes a few milliseconds on the simulated lab).
 
 Every exchange is appended to the session's :class:`Transcript`, masked.
 
@@ -14,17 +16,15 @@ command would read it as its own. The session remembers that and resynchronises 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from pkilab.device.backends import Stream, open_link
 from pkilab.device.modes import is_failure
 from pkilab.errors import (
     CommandError,
-    DeviceAuthenticationError,
     DeviceConnectionError,
     DeviceTimeoutError,
     UnexpectedPromptError,
@@ -64,19 +64,36 @@ class Answer:
 
 
 class Session:
-    """A CLI session to one device, in privileged exec after :meth:`connect`."""
+    """A CLI session to one device, in privileged exec after :meth:`connect`.
+
+    Args:
+        spec: the device.
+        masker: masks secrets in the transcript (shared by a pool's sessions).
+        timeout: seconds a command may take to give the prompt back.
+        backend: ``netmiko`` or ``unicon``; default the testbed's choice for the device.
+        boot_timeout: seconds a router on a console may take to boot after ``reload``.
+    """
 
     RESYNC_TIMEOUT = 10.0  # seconds :meth:`resync` waits for a prompt before reconnecting
 
-    def __init__(self, spec: DeviceSpec, masker: Masker | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        masker: Masker | None = None,
+        timeout: float = 30.0,
+        backend: str | None = None,
+        boot_timeout: float = 600.0,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.masker = masker or Masker(spec.secrets())
         for s in spec.secrets():
             self.masker.add(s)
         self.timeout = timeout
+        self.boot_timeout = boot_timeout
+        self.backend = backend or spec.backend
         self.transcript = Transcript(spec.name, self.masker)
-        self.conn: Any = None
+        self.stream: Stream | None = None
         self.base_prompt = ""
         self._prompt_re: re.Pattern[str] | None = None
         # True from a command's first byte sent until its prompt is read: still True at the next
@@ -86,67 +103,58 @@ class Session:
     # ---- connection --------------------------------------------------------------------
     def connect(self) -> Session:
         """Connect, log in and enter privileged exec; raise a :class:`DeviceError` subclass."""
-        from netmiko import ConnectHandler
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+        from pkilab.device import console
 
-        device_type = "cisco_ios" if self.spec.protocol == "ssh" else "cisco_ios_telnet"
+        link = open_link(self.spec, self.timeout, self.backend)
+        self.stream = link.stream
         try:
-            self.conn = ConnectHandler(
-                device_type=device_type,
-                host=self.spec.host,
-                port=self.spec.port,
-                username=self.spec.username,
-                password=self.spec.password,
-                secret=self.spec.enable_password,
-                timeout=self.timeout,
-                conn_timeout=10,
-                auth_timeout=10,
-                banner_timeout=10,
-                fast_cli=True,
-                allow_agent=False,
-                use_keys=False,
-            )
-            self.conn.enable()
-        except NetmikoAuthenticationException:
-            raise DeviceAuthenticationError(self.name, "login refused (check credentials.default)") from None
-        except NetmikoTimeoutException as exc:
-            raise DeviceConnectionError(
-                self.name, f"cannot reach {self.spec.host}:{self.spec.port} ({_first_line(exc)})"
-            ) from None
-        except ValueError as exc:  # netmiko raises ValueError when enable fails
-            raise DeviceAuthenticationError(self.name, f"enable refused: {_first_line(exc)}") from None
-        except (OSError, EOFError) as exc:
-            raise DeviceConnectionError(self.name, f"connection failed: {_first_line(exc)}") from None
-        self.base_prompt = self.conn.base_prompt
-        self._prompt_re = re.compile(
-            r"(?:^|[\r\n])(" + re.escape(self.base_prompt) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$"
-        )
-        self.transcript.add(f"{self.base_prompt}# ! connected\n")
+            if link.prompt:
+                self._set_prompt(link.prompt)
+            else:
+                self._set_prompt(console.login(self))
+                console.terminal_setup(self)
+            if self.backend != "unicon":  # unicon runs a connection's init commands itself
+                self._init_commands()
+        except BaseException:
+            self.close()
+            raise
+        self.transcript.add(f"{self.base_prompt}# ! connected ({self.backend}, {self.spec.connection.describe()})\n")
         self._unsettled = False
         return self
+
+    def _set_prompt(self, hostname: str) -> None:
+        self.base_prompt = hostname
+        self._prompt_re = re.compile(r"(?:^|[\r\n])(" + re.escape(hostname) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$")
+
+    def _init_commands(self) -> None:
+        c = self.spec.connection
+        for command in c.init_exec_commands or ():
+            self.run(command)
+        if c.init_config_commands:
+            self.config(c.init_config_commands)
 
     @property
     def connected(self) -> bool:
         """True while the connection is alive."""
-        return self.conn is not None and bool(self.conn.is_alive())
+        return self.stream is not None and self.stream.alive()
 
     def close(self) -> None:
         """Disconnect (quietly: the device may already have dropped us)."""
-        if self.conn is not None:
+        if self.stream is not None:
             try:
-                self.conn.disconnect()
+                self.stream.close()
             except Exception:  # the connection is gone either way
                 pass
-            self.conn = None
+            self.stream = None
 
     # ---- raw I/O -----------------------------------------------------------------------
     def _write(self, text: str) -> None:
-        if self.conn is None:
+        if self.stream is None:
             raise DeviceConnectionError(self.name, "not connected")
         try:
-            self.conn.write_channel(text)
+            self.stream.send(text)
         except (OSError, EOFError) as exc:
-            self.conn = None
+            self.stream = None
             raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
 
     def _read_until(
@@ -160,8 +168,6 @@ class Session:
         :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
         """
         deadline = time.monotonic() + timeout
-        chan: Any = getattr(self.conn, "remote_conn", None)
-        use_recv = chan is not None and hasattr(chan, "recv")
         buf = prefix
         while True:
             for i, pat in enumerate(patterns):
@@ -175,22 +181,13 @@ class Session:
                 raise DeviceTimeoutError(
                     self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
                 )
+            if self.stream is None:
+                raise DeviceConnectionError(self.name, "not connected")
             try:
-                if use_recv:
-                    chan.settimeout(min(remaining, 0.5))
-                    data = chan.recv(65535)
-                    if not data:
-                        raise EOFError("channel closed")
-                    chunk = data.decode("utf-8", "replace")
-                else:
-                    chunk = self.conn.read_channel()
-                    if not chunk:
-                        time.sleep(0.002)  # telnet has no blocking read with timeout here
-            except TimeoutError:
-                continue
+                chunk = self.stream.recv(min(remaining, 0.5))
             except (OSError, EOFError) as exc:
                 self.transcript.add(buf)
-                self.conn = None
+                self.stream = None
                 raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
             buf += chunk.replace("\r\n", "\n").replace("\r", "")
 
@@ -201,7 +198,7 @@ class Session:
 
     # ---- resynchronisation -------------------------------------------------------------
     def _settle(self) -> None:
-        if self._unsettled and self.conn is not None:
+        if self._unsettled and self.stream is not None:
             self.resync()
 
     def resync(self) -> None:
@@ -224,18 +221,9 @@ class Session:
             prompt = None
         if prompt is None:
             self.transcript.add("! pkilab: no prompt, reconnecting\n")
-            self._drop()
+            self.close()  # the stream closes at once, whatever the line is doing
             self.connect()
         self._unsettled = False
-
-    def _drop(self) -> None:
-        """Close the line at once: netmiko's goodbye waits for a prompt this line will not give."""
-        conn, self.conn = self.conn, None
-        remote = getattr(conn, "remote_conn", None)
-        for closable in (remote, getattr(conn, "remote_conn_pre", None)):
-            if closable is not None:
-                with contextlib.suppress(Exception):
-                    closable.close()
 
     def _drain(self) -> str | None:
         """Read until a prompt followed by :data:`_QUIET` seconds of silence; return that prompt.
@@ -334,18 +322,24 @@ class Session:
         return output
 
     def reload(self, save: bool = False) -> str:
-        """``reload``: answer the save question, confirm; the device drops the session.
+        """``reload``: answer the save question, confirm.
 
-        Returns what the device printed before dropping it. Reconnect with :meth:`connect`
-        (poll: the router is down while it boots).
+        Over SSH the device drops the session: reconnect with :meth:`connect` (poll: the router
+        is down while it boots). On a console the session stays: this waits for the router to
+        boot (up to ``boot_timeout``), answers the console and returns in privileged exec.
+        Returns what the device printed.
         """
         answers = [Answer(r"Save\? \[yes/no\]:", "yes" if save else "no"), Answer(r"\[confirm\]", "")]
-        try:
-            return self.dialog("reload", answers, check=False, timeout=60)
-        except DeviceConnectionError:
-            return ""
-        finally:
-            self.close()
+        if not self.spec.connection.console:
+            try:
+                return self.dialog("reload", answers, check=False, timeout=60)
+            except DeviceConnectionError:
+                return ""
+            finally:
+                self.close()
+        from pkilab.device import console
+
+        return console.reload(self, answers)
 
     def paste(
         self,

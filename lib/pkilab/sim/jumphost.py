@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def lab_ports(lab: Lab) -> set[int]:
     """Every 127.0.0.1 port the simulated lab listens on."""
     ports: set[int] = set()
-    for spec in lab.testbed.devices:
+    for spec in lab.testbed.all_devices:
         if spec.sim is not None:
             ports.update(port for port, _ in spec.sim.ports())
     return ports

@@ -36,6 +36,15 @@ def _conns(data, name):
     return data["devices"][name]["connections"]
 
 
+# A simulated jump host for a case that puts the terminal server behind it.
+BASTION = {
+    "os": "linux",
+    "type": "linux",
+    "credentials": {"default": {"username": "b", "password": "b-pw"}},
+    "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": 5121}},
+    "custom": {"sim": {"kind": "jumphost"}},
+}
+
 CASES = {
     "console-clashes-with-ssh": (
         SIM,
@@ -99,7 +108,7 @@ CASES = {
     ),
     "termserver-without-ssh": (
         TERMSERVER,
-        lambda d: _conns(d, "terminal_server")["cli"].update(proxy="elsewhere"),
+        lambda d: _conns(d, "terminal_server")["cli"].update(proxy="bastion") or d["devices"].update(bastion=BASTION),
         "device 'terminal_server': connections: a simulated terminal_server needs a direct ssh connection",
     ),
     "termserver-not-loopback": (
