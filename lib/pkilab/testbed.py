@@ -49,8 +49,9 @@ SIM_KINDS = ("router", "terminal_server", "jumphost")
 #: The ``custom.sim`` keys each kind accepts; any other key is refused, never ignored.
 _SIM_KEYS = {
     "router": frozenset({"kind", "http_port", "image", "faults", "bind", "config", "console", "ssh_port"}),
-    "terminal_server": frozenset({"kind"}),
-    "jumphost": frozenset({"kind"}),
+    # ssh_port: where it listens when its own connection goes through a proxy (a chained jump host).
+    "terminal_server": frozenset({"kind", "ssh_port"}),
+    "jumphost": frozenset({"kind", "ssh_port"}),
 }
 
 

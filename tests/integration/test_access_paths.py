@@ -1,30 +1,34 @@
-"""Sessions over every access path, on both backends, against the simulated lab.
+"""Sessions over every access path, on both backends, against the simulated lab's own access servers.
 
-The lab is ``testbeds/sim.yaml``; the client testbeds written here reach its routers over SSH,
-through two chained SSH jump hosts, on telnet consoles (with IOS's setup dialog and a line
-password) and through a CML-like terminal server. The jump hosts, consoles and terminal
-server are real servers (``tests/accesskit.py``); the routers are the simulated lab's.
+One lab (``testbeds/sim-jumphost.yaml`` grown by this module) offers every path at once: each router
+has an SSH server and a telnet console, a CML-style terminal server reaches the consoles, and two
+chained jump hosts (``jump`` behind ``jump-outer``) forward to the routers. A client testbed picks the
+path with ``--via`` (:func:`pkilab.testbed.load`'s ``via``): ``direct`` (SSH), ``cli`` (SSH through
+both jump hosts), ``con`` (telnet console), ``ts`` (``proxy: terminal_server``, ``command: open
+/<lab>/<node>/0``). Nothing here is a stand-in: the consoles, terminal server and jump hosts are the
+simulator's (docs/sim-access.md), the sessions pkilab's (``netmiko`` and ``unicon`` backends).
 """
 
-import copy
+from __future__ import annotations
+
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from accesskit import Console, JumpHost, Loop, TerminalServer
 from pkilab.device.session import Answer, Session
 from pkilab.errors import CommandError, DeviceAuthenticationError, DeviceConnectionError
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
-from pkilab.testbed import load, unicon_available
+from pkilab.sim.faults import FAULTS
+from pkilab.testbed import Testbed, load, unicon_available
+from pkilab.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-BACKENDS = ["netmiko", "unicon"]
+SHIFT = 1600  # away from the suites' lab and the other integration modules' (1000, 1400)
+LAB = "pkilab-sim-jumphost"
 # Parameters of the tests: unicon only with its extra installed (pip install 'pkilab[unicon]').
 ON_BACKENDS = pytest.mark.parametrize(
     "backend",
@@ -35,241 +39,247 @@ ON_BACKENDS = pytest.mark.parametrize(
         ),
     ],
 )
-# unicon's IOS plugin configures `no logging console` and `line console 0 / exec-timeout 0` at
-# connect; the simulated routers do not take those lines yet, so these testbeds give unicon the
-# connection argument pyATS users give for such devices (its exec init commands still run).
-UNICON_ARGS = {"init_config_commands": []}
-SHIFT = 1600  # away from the suites' lab and the other integration modules' (1000)
-KIT = 2300  # the test servers' ports: base + KIT + n (sim.yaml uses 2221-2285 and 6900-6901)
+
+
+def _every_path(data: dict) -> dict:
+    """sim-jumphost.yaml with consoles, a terminal server and a second jump host in front of the first."""
+    devices = data["devices"]
+    jump = devices["jump"]
+    jump_port = jump["connections"]["cli"]["port"]
+    devices["jump-outer"] = {
+        "os": "linux",
+        "type": "linux",
+        "credentials": {"default": {"username": "outer", "password": "outer-pw"}},
+        "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": jump_port + 50}},
+        "custom": {"sim": {"kind": "jumphost"}},
+    }
+    jump["connections"]["cli"]["proxy"] = "jump-outer"
+    jump["custom"]["sim"]["ssh_port"] = jump_port
+    devices["terminal_server"] = {
+        "os": "linux",
+        "type": "linux",
+        "credentials": {"default": {"username": "cml", "password": "cml-pw"}},
+        "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": jump_port + 51}},
+        "custom": {"sim": {"kind": "terminal_server"}},
+    }
+    for i, (name, dev) in enumerate(d for d in devices.items() if "role" in d[1]["custom"]):
+        sim = dev["custom"]["sim"]
+        sim["console"] = jump_port + 60 + i
+        conns = dev["connections"]
+        conns["direct"] = {"protocol": "ssh", "ip": "127.0.0.1", "port": sim["ssh_port"]}
+        conns["con"] = {"protocol": "telnet", "ip": "127.0.0.1", "port": sim["console"]}
+        conns["ts"] = {"protocol": "telnet", "proxy": "terminal_server", "command": f"open /{LAB}/{name}/0"}
+    data["testbed"]["custom"]["hostsrv"] = {"address": "127.0.0.1", "tftp_port": jump_port + 70}
+    return data
+
+
+def _write(tmp: Path, name: str, data: dict) -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 @pytest.fixture(scope="module")
-def base():
-    return SHIFT + worker_offset()
+def lab_file(tmp_path_factory) -> Path:
+    data = _every_path(yaml.safe_load((ROOT / "testbeds" / "sim-jumphost.yaml").read_text()))
+    return _write(tmp_path_factory.mktemp("access"), "every-path.yaml", data)
 
 
 @pytest.fixture(scope="module")
-def sim(base):
-    tb = load(ROOT / "testbeds" / "sim.yaml").shifted(base)
-    runner = SimLabRunner(tb).start()
+def runner(lab_file):
+    runner = SimLabRunner(load(lab_file, known_faults=FAULTS).shifted(SHIFT + worker_offset())).start()
     try:
-        yield tb
+        yield runner
     finally:
         runner.stop()
 
 
-@pytest.fixture(scope="module")
-def kit():
-    loop = Loop()
-    yield loop
-    loop.stop()
+@pytest.fixture
+def reach(lab_file, runner):
+    """``reach(via, backend=None, mutate=None)``: the lab's testbed with every router reached by ``via``."""
+
+    def load_via(via: str, backend: str | None = None, mutate=None) -> Testbed:
+        path = lab_file
+        if mutate is not None:
+            data = yaml.safe_load(lab_file.read_text())
+            mutate(data)
+            path = _write(lab_file.parent, f"variant-{time.monotonic_ns()}.yaml", data)
+        return load(path, known_faults=FAULTS, via=via, backend=backend).shifted(SHIFT + worker_offset())
+
+    return load_via
 
 
-def client_testbed(tmp_path, sim, devices, extra=None, name="access"):
-    """A testbed with the lab's routers (roles, no custom.sim) reached by ``devices[name]`` connections."""
-    raw = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
-    data = {"testbed": {"name": name, "credentials": copy.deepcopy(raw["testbed"]["credentials"])}, "devices": {}}
-    for dname, conns in devices.items():
-        dev = raw["devices"][dname]
-        data["devices"][dname] = {
-            "os": dev["os"],
-            "type": dev["type"],
-            "connections": conns,
-            "custom": {"role": dev["custom"]["role"]},
-        }
-    data["devices"].update(extra or {})
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load(path)
+def _connect(tb: Testbed, name: str, backend: str | None = None) -> Session:
+    return Session(tb.device(name), backend=backend, timeout=30, boot_timeout=60).connect()
 
 
-def _ssh(sim, dname, **more):
-    d = sim.device(dname)
-    return {"protocol": "ssh", "ip": "127.0.0.1", "port": d.port, **more}
-
-
-def _backend_args(backend):
-    return {"arguments": UNICON_ARGS} if backend == "unicon" else {}
-
-
-def _connect(tb, dname, backend):
-    return Session(tb.device(dname), backend=backend, timeout=20, boot_timeout=60).connect()
+def _hostname(s: Session) -> str:
+    return parse("show version", s.run("show version")).hostname
 
 
 @ON_BACKENDS
-def test_session_over_ssh(tmp_path, sim, backend):
-    tb = client_testbed(tmp_path, sim, {"hq-host": {"cli": _ssh(sim, "hq-host", **_backend_args(backend))}})
-    s = _connect(tb, "hq-host", backend)
+def test_session_over_ssh(reach, backend):
+    s = _connect(reach("direct", backend), "hq-host")
     try:
-        assert s.backend == backend
-        assert parse("show version", s.run("show version")).hostname == "hq-host"
+        assert s.backend == backend and _hostname(s) == "hq-host"
         with pytest.raises(CommandError, match="Invalid input"):
             s.run("show crypto nonsense")
         saved = s.dialog(
             "copy running-config startup-config", [Answer(r"Destination filename \[startup-config\]\?", "")]
         )
         out = s.config(["interface Loopback42", "ip address 10.42.42.42 255.255.255.255"])
-        assert "Enter configuration commands" in out
+        assert "Enter configuration commands" in out and "[OK]" in saved
         assert "Loopback42" in s.run("show ip interface brief | include Loopback42")
-        assert "[OK]" in saved
-        assert "! connected (" + backend in s.transcript.since(0)
+        assert f"! connected ({backend}, ssh 127.0.0.1:" in s.transcript.since(0)
     finally:
         s.close()
     assert not s.connected
 
 
 @ON_BACKENDS
-def test_session_through_two_chained_jump_hosts(tmp_path, sim, kit, base, backend):
-    outer = JumpHost(kit, base + KIT + 0, "outer", "outer-pw")
-    inner = JumpHost(kit, base + KIT + 10, "inner", "inner-pw")
+def test_session_through_two_chained_jump_hosts(reach, runner, backend):
+    tb = reach("cli", backend)
+    spec = tb.device("ese-branch")
+    assert [h.device for h in spec.connection.proxy] == ["jump-outer", "jump"]
+    assert [d.name for d in tb.devices if d.role is None] == []  # proxies are never certified
+    assert {d.name for d in tb.others} == {"jump", "jump-outer", "terminal_server"}
+    runner.lab.forwards.clear()
+    s = _connect(tb, "ese-branch")
     try:
-        jumps = {
-            "jump-outer": {
-                "os": "linux",
-                "type": "linux",
-                "credentials": {"default": {"username": "outer", "password": "outer-pw"}},
-                "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": outer.port}},
-            },
-            "jump-inner": {
-                "os": "linux",
-                "type": "linux",
-                "credentials": {"default": {"username": "inner", "password": "inner-pw"}},
-                "connections": {
-                    "cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": inner.port, "proxy": "jump-outer"}
-                },
-            },
-        }
-        conn = _ssh(sim, "ese-branch", proxy="jump-inner", ssh_options="-o StrictHostKeyChecking=no")
-        tb = client_testbed(tmp_path, sim, {"ese-branch": {"cli": {**conn, **_backend_args(backend)}}}, jumps)
-        assert [h.device for h in tb.device("ese-branch").connection.proxy] == ["jump-outer", "jump-inner"]
-        assert [d.name for d in tb.devices] == ["ese-branch"]  # jump hosts are never certified
-        JumpHost.forwarded.clear()
-        s = _connect(tb, "ese-branch", backend)
-        try:
-            assert parse("show version", s.run("show version")).hostname == "ese-branch"
-        finally:
-            s.close()
-        # The outer host forwarded to the inner one, the inner one to the router.
-        assert ("127.0.0.1", inner.port) in JumpHost.forwarded
-        assert ("127.0.0.1", sim.device("ese-branch").port) in JumpHost.forwarded
+        assert _hostname(s) == "ese-branch"
     finally:
-        outer.close()
-        inner.close()
+        s.close()
+    # The outer jump host forwarded to the inner one, the inner one to the router's SSH port.
+    assert ("jump-outer", "127.0.0.1", tb.device("jump").port) in runner.lab.forwards
+    assert ("jump", "127.0.0.1", spec.sim.ssh_port) in runner.lab.forwards
 
 
-def test_a_jump_host_refusing_the_login_is_named(tmp_path, sim, kit, base):
-    jump = JumpHost(kit, base + KIT + 20, "jumper", "right-pw")
-    try:
-        extra = {
-            "jump": {
-                "os": "linux",
-                "type": "linux",
-                "credentials": {"default": {"username": "jumper", "password": "wrong-pw"}},
-                "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": jump.port}},
-            }
-        }
-        tb = client_testbed(tmp_path, sim, {"ese-branch": {"cli": _ssh(sim, "ese-branch", proxy="jump")}}, extra)
-        with pytest.raises(DeviceAuthenticationError, match="proxy 'jump' refused the login") as info:
-            _connect(tb, "ese-branch", "netmiko")
-        assert "wrong-pw" not in str(info.value) and "\n" not in str(info.value)
-    finally:
-        jump.close()
+def test_a_jump_host_refusing_the_login_is_named(reach):
+    def wrong(data):
+        data["devices"]["jump-outer"]["credentials"]["default"]["password"] = "wrong-pw"
 
-
-def _console(kit, sim, base, dname, slot, **kwargs):
-    d = sim.device(dname)
-    return Console(kit, base + KIT + 30 + slot, d.port, d.username, d.password, **kwargs)
+    with pytest.raises(DeviceAuthenticationError, match="proxy 'jump-outer' refused the login") as info:
+        _connect(reach("cli", mutate=wrong), "ese-branch")
+    assert "wrong-pw" not in str(info.value) and "\n" not in str(info.value)
 
 
 @ON_BACKENDS
-def test_console_with_setup_dialog_and_line_password(tmp_path, sim, kit, base, backend):
-    console = _console(kit, sim, base, "ese-branch2", BACKENDS.index(backend), fresh=True, line_password="con-pw")
+def test_console_with_a_line_password(reach, backend):
+    name = "ese-cryagg"
+    admin = _connect(reach("direct"), name)
     try:
-        conn = {"protocol": "telnet", "ip": "127.0.0.1", "port": console.port, **_backend_args(backend)}
-        conn["credentials"] = {"line": {"password": "con-pw"}}
-        tb = client_testbed(tmp_path, sim, {"ese-branch2": {"a": conn}})
-        s = _connect(tb, "ese-branch2", backend)
+        admin.config(["line con 0", "password con-pw", "login"])
+
+        def line_password(data):
+            data["devices"][name]["connections"]["con"]["credentials"] = {"line": {"password": "con-pw"}}
+
+        s = _connect(reach("con", backend, mutate=line_password), name)
         try:
-            assert s.run("show clock")
-            assert parse("show version", s.run("show version")).hostname == "ese-branch2"
+            assert _hostname(s) == name and s.run("show clock")
+            transcript = s.transcript.since(0)
+            assert "con-pw" not in transcript and "Password:" in transcript
         finally:
             s.close()
-        assert console.log[:4] == ["setup:no", "autoinstall:yes", "line-login", "cli"], console.log
-        assert "con-pw" not in s.transcript.since(0)
-    finally:
-        console.close()
 
+        def wrong(data):
+            data["devices"][name]["connections"]["con"]["credentials"] = {"line": {"password": "not-it"}}
 
-def test_console_wrong_line_password_is_refused(tmp_path, sim, kit, base):
-    console = _console(kit, sim, base, "ese-branch2", 5, line_password="con-pw")
-    try:
-        conn = {"protocol": "telnet", "ip": "127.0.0.1", "port": console.port}
-        conn["credentials"] = {"line": {"password": "not-it"}}
-        tb = client_testbed(tmp_path, sim, {"ese-branch2": {"a": conn}})
-        with pytest.raises(DeviceAuthenticationError, match="console login refused"):
-            _connect(tb, "ese-branch2", "netmiko")
+        with pytest.raises(DeviceAuthenticationError, match="refused"):
+            _connect(reach("con", "netmiko", mutate=wrong), name)
     finally:
-        console.close()
+        admin.config(["line con 0", "no login", "no password"])
+        admin.close()
 
 
 @ON_BACKENDS
-def test_console_session_survives_a_reload(tmp_path, sim, kit, base, backend):
-    console = _console(kit, sim, base, "hq-host", 2 + BACKENDS.index(backend))
+def test_console_answers_the_initial_configuration_dialog(reach, runner, backend):
+    """A router booted without startup configuration: setup dialog answered no, autoinstall yes."""
+    name = "ese-branch2"
+    s = _connect(reach("con", "netmiko"), name)
     try:
-        conn = {"protocol": "telnet", "ip": "127.0.0.1", "port": console.port, **_backend_args(backend)}
-        tb = client_testbed(tmp_path, sim, {"hq-host": {"a": conn}})
-        s = _connect(tb, "hq-host", backend)
-        try:
-            s.config(["interface Loopback77", "ip address 10.77.77.77 255.255.255.255"])
-            stream = s.stream
-            started = time.monotonic()
-            out = s.reload(save=False)
-            assert "Proceed with reload? [confirm]" in out
-            # Same stream, back in privileged exec, with the startup configuration (Loopback77 gone).
-            assert s.stream is stream and s.connected
-            assert "Loopback77" not in s.run("show ip interface brief")
-            assert time.monotonic() - started < 60
-            assert "Press RETURN to get started" in s.transcript.since(0)
-        finally:
-            s.close()
+        s.dialog("write erase", [Answer(r"\[confirm\]", "")])
+        s.dialog("reload", [Answer(r"Save\? \[yes/no\]:", "no"), Answer(r"\[confirm\]", "")], check=False)
     finally:
-        console.close()
+        s.close()
+    line = runner.lab.consoles[name]
+    wait_until(lambda: line.session.state == "setup", 60, 0.1, f"{name} at the initial configuration dialog")
+    fresh = _connect(reach("con", backend), name)
+    try:
+        assert fresh.base_prompt == "Router"  # a router without configuration is called Router
+        transcript = fresh.transcript.since(0)
+        assert "initial configuration dialog" in transcript
+        assert fresh.run("show running-config | include hostname") == "hostname Router"
+    finally:
+        fresh.close()
+    # ese-branch2 stays unconfigured (no users: no SSH): no later test of this module uses it.
 
 
 @ON_BACKENDS
-def test_terminal_server_console(tmp_path, sim, kit, base, backend):
-    console = _console(kit, sim, base, "ese-cryagg", 6 + BACKENDS.index(backend))
-    ts = TerminalServer(
-        kit, base + KIT + 40 + BACKENDS.index(backend), "lab1", {"ese-cryagg": console.port}, "ts-user", "ts-pw"
-    )
-    extra = {
-        "terminal_server": {
-            "os": "linux",
-            "type": "linux",
-            "credentials": {"default": {"username": "ts-user", "password": "ts-pw"}},
-            "connections": {
-                "cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": base + KIT + 40 + BACKENDS.index(backend)}
-            },
-        }
-    }
+def test_console_session_survives_a_reload(reach, backend):
+    s = _connect(reach("con", backend), "hq-host")
     try:
-        conn = {"protocol": "telnet", "proxy": "terminal_server", "command": "open /lab1/ese-cryagg/0"}
-        conns = {"defaults": {"class": "unicon.Unicon"}, "a": {**conn, **_backend_args(backend)}}
-        tb = client_testbed(tmp_path, sim, {"ese-cryagg": conns}, extra)
-        assert tb.device("ese-cryagg").backend == "unicon"
-        s = _connect(tb, "ese-cryagg", backend)
-        try:
-            assert parse("show version", s.run("show version")).hostname == "ese-cryagg"
-        finally:
-            s.close()
-        assert ts.opened == ["open /lab1/ese-cryagg/0"]
+        s.config(["interface Loopback77", "ip address 10.77.77.77 255.255.255.255"])
+        stream = s.stream
+        started = time.monotonic()
+        out = s.reload(save=False)
+        assert "Proceed with reload? [confirm]" in out
+        # The same stream, back in privileged exec, with the startup configuration (Loopback77 gone).
+        assert s.stream is stream and s.connected
+        assert "Loopback77" not in s.run("show ip interface brief")
+        assert time.monotonic() - started < 60
+        assert "Press RETURN to get started" in s.transcript.since(0)
     finally:
-        ts.close()
-        console.close()
+        s.close()
 
 
-def test_unreachable_console_is_a_connection_error(tmp_path, sim, base):
-    conn = {"protocol": "telnet", "ip": "127.0.0.1", "port": base + KIT + 50}
-    tb = client_testbed(tmp_path, sim, {"hq-host": {"a": conn}})
-    with pytest.raises(DeviceConnectionError, match=r"cannot reach 127\.0\.0\.1"):
-        _connect(tb, "hq-host", "netmiko")
+@ON_BACKENDS
+def test_terminal_server_console(reach, backend):
+    def cml_class(data):
+        data["devices"]["ese-cryagg"]["connections"]["defaults"] = {"class": "unicon.Unicon"}
+
+    tb = reach("ts", backend, mutate=cml_class if backend == "unicon" else None)
+    spec = tb.device("ese-cryagg")
+    assert spec.backend == backend and spec.connection.terminal_server == "terminal_server"
+    s = _connect(tb, "ese-cryagg")
+    try:
+        assert _hostname(s) == "ese-cryagg"
+        assert "Connected to CML terminalserver." in s.transcript.since(0)
+    finally:
+        s.close()
+
+
+def test_console_log_messages_stay_out_of_command_output(reach):
+    s = _connect(reach("con"), "ese-branch")
+    try:
+        s.config(["ip host pkilab-log-test 10.1.2.3"])  # %SYS-5-CONFIG_I follows the prompt on the console
+        assert "%SYS" not in s.run("show clock")
+        assert s.run("show running-config | include pkilab-log-test") == "ip host pkilab-log-test 10.1.2.3"
+        assert "%SYS-5-CONFIG_I" in s.run("show logging")  # where log messages are the output, they stay
+        s.config(["no ip host pkilab-log-test 10.1.2.3"])
+    finally:
+        s.close()
+
+
+def test_console_exec_timeout_logs_in_again(reach, runner):
+    name = "ese-ios-ca"
+    s = _connect(reach("con"), name)
+    try:
+        s.config(["line con 0", "exec-timeout 0 1"])
+        line = runner.lab.consoles[name]
+        wait_until(lambda: line.session.state == "idle", 30, 0.1, f"{name} console session timed out")
+        # The next command notices the ended session, logs in again and runs in privileged exec.
+        assert s.run("show running-config | include exec-timeout 0 1").strip() == "exec-timeout 0 1"
+        assert "the console ended the exec session" in s.transcript.since(0)
+    finally:
+        s.config(["line con 0", "no exec-timeout"])
+        s.close()
+
+
+def test_unreachable_console_is_a_connection_error(lab_file, tmp_path):
+    data = yaml.safe_load(lab_file.read_text())
+    for dev in data["devices"].values():
+        dev["custom"].pop("sim")  # a real lab: nothing of the simulator checks the ports
+    data["devices"]["hq-host"]["connections"]["con"]["port"] = 9  # nothing listens there
+    tb = load(_write(tmp_path, "nowhere.yaml", data), via="con")
+    with pytest.raises(DeviceConnectionError, match=r"cannot reach 127\.0\.0\.1:9"):
+        _connect(tb, "hq-host")

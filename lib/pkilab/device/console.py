@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from pkilab.device.logs import LOG_TAIL
 from pkilab.device.modes import CONSOLE_STEPS, LOGIN_FAILURES, PASSWORD, PROMPT_RE, USERNAME, ConsoleStep
 from pkilab.errors import DeviceAuthenticationError, DeviceConnectionError, DeviceTimeoutError
 
@@ -30,8 +31,9 @@ QUIET = 1.5
 FIRST_LOOK = 0.3
 #: How often one question may be answered before the login counts as refused.
 MAX_ANSWERS = 3
-_PROMPT_END = re.compile(PROMPT_RE.pattern + r"\Z")
-_STEPS = [(step, re.compile(step.pattern + r"\Z")) for step in CONSOLE_STEPS]
+# A console prints the router's log messages as they happen, after a prompt or a question too.
+_PROMPT_END = re.compile(PROMPT_RE.pattern + LOG_TAIL + r"\Z")
+_STEPS = [(step, re.compile(step.pattern + LOG_TAIL + r"\Z")) for step in CONSOLE_STEPS]
 
 
 def login(session: Session, boot: bool = False) -> str:
@@ -60,7 +62,11 @@ def login(session: Session, boot: bool = False) -> str:
         session.transcript.add(text)
         since += text
         if idx < 0:
-            if booted:  # a quiet console: press RETURN (again)
+            # A quiet console: press RETURN (again). The boot may have ended with a question or
+            # Press RETURN that messages printed since hide from the end-anchored patterns (IOS's
+            # restart message spans unindented lines).
+            booted = booted or any(p.search(since) for p in _BOOT_STEPS)
+            if booted:
                 last, since = _send(session, "", "return"), ""
             continue
         if idx == 0:
@@ -82,6 +88,15 @@ def login(session: Session, boot: bool = False) -> str:
             continue
         _count(session, asked, found.name, since)
         last, since = _send(session, _reply(session, found, last), found.name), ""
+
+
+_PRESS_RETURN = re.compile(next(step.pattern for step in CONSOLE_STEPS if step.name == "press-return"))
+_BOOT_STEPS = [re.compile(step.pattern) for step in CONSOLE_STEPS if step.boot]
+
+
+def session_ended(text: str) -> bool:
+    """True when ``text`` shows the console ending its exec session (``Press RETURN to get started``)."""
+    return _PRESS_RETURN.search(text) is not None
 
 
 def _reply(session: Session, step: ConsoleStep, last: str) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pkilab.device.backends import Stream, open_link
+from pkilab.device.logs import LOG_TAIL, drop_log_messages, log_prefix_length, shows_log
 from pkilab.device.modes import is_failure
 from pkilab.errors import (
     CommandError,
@@ -124,7 +125,9 @@ class Session:
 
     def _set_prompt(self, hostname: str) -> None:
         self.base_prompt = hostname
-        self._prompt_re = re.compile(r"(?:^|[\r\n])(" + re.escape(hostname) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$")
+        self._prompt_re = re.compile(
+            r"(?:^|[\r\n])(" + re.escape(hostname) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?" + LOG_TAIL + "$"
+        )
 
     def _init_commands(self) -> None:
         c = self.spec.connection
@@ -158,14 +161,20 @@ class Session:
             raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
 
     def _read_until(
-        self, patterns: Sequence[re.Pattern[str]], timeout: float, quiet: bool = False, prefix: str = ""
+        self,
+        patterns: Sequence[re.Pattern[str]],
+        timeout: float,
+        quiet: bool = False,
+        prefix: str = "",
+        drain: bool = False,
     ) -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
         ``prefix`` is output already read that the patterns must see in front of the new text
         (a chunk that starts with the hostname is not a prompt when a line came before it).
         The returned text does not include ``prefix``. On timeout raise
-        :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
+        :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1). With ``drain``, read
+        what is already there (until a read finds nothing) before giving up.
         """
         deadline = time.monotonic() + timeout
         buf = prefix
@@ -174,6 +183,11 @@ class Session:
                 if pat.search(buf):
                     return buf[len(prefix) :], i
             remaining = deadline - time.monotonic()
+            if drain and remaining <= 0:
+                chunk = self._recv(0.0)
+                if chunk:
+                    buf += chunk
+                    continue
             if remaining <= 0:
                 if quiet:
                     return buf[len(prefix) :], -1
@@ -181,15 +195,22 @@ class Session:
                 raise DeviceTimeoutError(
                     self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
                 )
-            if self.stream is None:
-                raise DeviceConnectionError(self.name, "not connected")
             try:
-                chunk = self.stream.recv(min(remaining, 0.5))
-            except (OSError, EOFError) as exc:
+                buf += self._recv(min(remaining, 0.5))
+            except DeviceConnectionError:
                 self.transcript.add(buf)
-                self.stream = None
-                raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
-            buf += chunk.replace("\r\n", "\n").replace("\r", "")
+                raise
+
+    def _recv(self, timeout: float) -> str:
+        """What the device sent within ``timeout`` (newlines as LF); the connection lost is an error."""
+        if self.stream is None:
+            raise DeviceConnectionError(self.name, "not connected")
+        try:
+            chunk = self.stream.recv(timeout)
+        except (OSError, EOFError) as exc:
+            self.stream = None
+            raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
+        return chunk.replace("\r\n", "\n").replace("\r", "")
 
     def _prompt(self) -> re.Pattern[str]:
         if self._prompt_re is None:
@@ -198,8 +219,29 @@ class Session:
 
     # ---- resynchronisation -------------------------------------------------------------
     def _settle(self) -> None:
-        if self._unsettled and self.stream is not None:
+        if self.stream is None:
+            return
+        if self._unsettled:
             self.resync()
+        elif self.spec.connection.console:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read what a console printed since the last prompt; log in again if its session ended.
+
+        A console ends an idle exec session by itself (``exec-timeout``, 10 minutes by default on
+        ``line con 0``: ``con0 is now available``, ``Press RETURN to get started``); a command typed
+        then would only start a new session, in user exec. Log messages printed meanwhile are read
+        here too, so they are not taken for the next command's output.
+        """
+        from pkilab.device import console
+
+        pending, _ = self._read_until([], 0.0, quiet=True, drain=True)
+        self.transcript.add(pending)
+        if console.session_ended(pending):
+            self.transcript.add("\n! pkilab: the console ended the exec session; logging in again\n")
+            self._set_prompt(console.login(self))
+            console.terminal_setup(self)
 
     def resync(self) -> None:
         """Bring the session back to a privileged-exec prompt after an exchange was cut short.
@@ -255,7 +297,7 @@ class Session:
         text, _ = self._read_until([self._prompt()], timeout or self.timeout)
         self._unsettled = False
         self.transcript.add(text)
-        output = _strip(text, command, self._prompt())
+        output = self._output(text, command)
         if check and is_failure(output):
             raise CommandError(self.name, command, output)
         return output
@@ -285,7 +327,7 @@ class Session:
             _check_line(a.reply)
             if a.secret:
                 self.masker.add(a.reply)
-        patterns = [self._prompt()] + [re.compile(a.prompt + r"\s*$") for a in answers]
+        patterns = [self._prompt()] + [re.compile(a.prompt + r"\s*" + LOG_TAIL + "$") for a in answers]
         question = re.compile(r"(\[yes/no\]|\[confirm\]|\?|:)\s*$")
         self._unsettled = True
         self._write(command + "\n")
@@ -316,9 +358,16 @@ class Session:
                 break
             self._write(answers[idx - 1].reply + "\n")
             since_answer = ""
-        output = _strip(collected, command, self._prompt())
+        output = self._output(collected, command)
         if check and is_failure(output):
             raise CommandError(self.name, command, output)
+        return output
+
+    def _output(self, text: str, command: str) -> str:
+        """What ``command`` printed: no echo, prompt or log messages (see :mod:`pkilab.device.logs`)."""
+        output = _strip(text, command, self._prompt())
+        if self.spec.connection.console and not shows_log(command):
+            output = drop_log_messages(output)
         return output
 
     def reload(self, save: bool = False) -> str:
@@ -374,9 +423,17 @@ def _check_line(text: str) -> None:
 
 
 def _strip(text: str, command: str, prompt: re.Pattern[str]) -> str:
-    lines = text.split("\n")
+    """The output of ``command``: no echo, no prompt, no log messages printed around them.
+
+    A console prints log messages after the prompt (:data:`~pkilab.device.modes.LOG_TAIL`); those
+    the previous read did not take come before this command's echo and are dropped with it.
+    """
+    start = log_prefix_length(text)
+    lines = text[start:].split("\n")
     if lines and lines[0].strip() == command.strip():
         lines = lines[1:]
+    elif start:  # no echo after them: they were output, not noise
+        lines = text.split("\n")
     out = "\n".join(lines)
     m = prompt.search(out)
     if m:

@@ -27,12 +27,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pkilab.protocols.telnet import CONSOLE_SERVER, TelnetCodec
 from pkilab.sim import boot
 from pkilab.sim.features.lines import Lines
 from pkilab.sim.features.system import System
 from pkilab.sim.grammar import Match
 from pkilab.sim.interp import CliSession, Step
-from pkilab.sim.telnet import CONSOLE_SERVER, TelnetCodec
 from pkilab.sim.terminal import TerminalDriver, crlf
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ connection command there. These two commands do what the Linux clients do, as fa
 can tell: ``ssh`` asks ``USER@HOST's password:`` (three tries, ``Permission denied, please try
 again.``), requests a PTY and bridges the session until it ends (``Connection to HOST closed.``);
 ``telnet`` prints ``Trying HOST...``, ``Connected to HOST.``, ``Escape character is '^]'.``,
-negotiates as a client (:data:`pkilab.sim.telnet.CLIENT`) and bridges until the server closes
+negotiates as a client (:data:`pkilab.protocols.telnet.CLIENT`) and bridges until the server closes
 (``Connection closed by foreign host.``). Both reach only the lab's own ports
 (:func:`pkilab.sim.jumphost.allowed`), refused like a closed port. Host keys are not checked and
 ``Ctrl-]`` simply closes a telnet connection (no ``telnet>`` command prompt): simplifications.
@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from pkilab.protocols.telnet import CLIENT, TelnetCodec
 from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.lineedit import Key, LineEditor
-from pkilab.sim.telnet import CLIENT, TelnetCodec
 
 if TYPE_CHECKING:
     from pkilab.sim.jumphost import JumpShell

@@ -122,6 +122,7 @@ class JumpSSH(HostSSH):
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
         if not allowed(self.lab, dest_host, dest_port):
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "open failed")
+        self.lab.forwards.append((self.spec.name, dest_host, dest_port))
         return True
 
     def server_requested(self, listen_host: str, listen_port: int) -> bool:

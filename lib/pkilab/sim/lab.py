@@ -72,6 +72,8 @@ class Lab:
         self.binds: list[HostBind] = []  # custom.sim.bind: interfaces bridged to host addresses
         self.consoles: dict[str, ConsoleLine] = {}  # con0 of every router, up for the life of the lab
         self._listeners: list[Any] = []  # console ports, terminal servers, jump hosts: never reloaded
+        # The direct-tcpip channels the jump hosts opened (jump host, address, port), as sshd logs them.
+        self.forwards: list[tuple[str, str, int]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:

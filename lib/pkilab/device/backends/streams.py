@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pkilab.device.telnet import TelnetCodec
+from pkilab.protocols.telnet import CLIENT, TelnetCodec
 
 
 class ChannelStream:
@@ -59,14 +59,14 @@ class TelnetStream:
 
     def __init__(self, raw: Any, closers: Sequence[Callable[[], Any]] = ()) -> None:
         self.raw = raw
-        self.codec = TelnetCodec()
+        self.codec = TelnetCodec(CLIENT)
         self._closers = list(closers)
         self._open = True
 
     def send(self, text: str) -> None:
         """Write ``text`` with CR LF for Return (RFC 854's end of line)."""
         try:
-            self.raw.sendall(self.codec.encode(text.replace("\n", "\r\n")))
+            self.raw.sendall(self.codec.encode(text.replace("\n", "\r\n").encode("utf-8", "replace")))
         except OSError as exc:
             self._open = False
             raise EOFError(str(exc) or "connection closed") from None
@@ -81,10 +81,10 @@ class TelnetStream:
         if not chunk:
             self._open = False
             raise EOFError("connection closed")
-        data, reply = self.codec.feed(chunk)
-        if reply:
-            self.raw.sendall(reply)
-        return data.replace(b"\x00", b"").decode("utf-8", "replace")
+        out = self.codec.feed(chunk)
+        if out.reply:
+            self.raw.sendall(bytes(out.reply))
+        return out.data.replace(b"\x00", b"").decode("utf-8", "replace")
 
     def alive(self) -> bool:
         """True until the server closed the connection."""
@@ -105,6 +105,6 @@ def send_raw(stream: ChannelStream | TelnetStream, data: bytes) -> None:
     if isinstance(stream, TelnetStream):
         # A terminal's Return is a lone CR; telnet's end of line is CR LF (RFC 854).
         data = data.replace(b"\r\n", b"\r").replace(b"\r", b"\r\n")
-        stream.raw.sendall(stream.codec.encode(data.decode("utf-8", "replace")))
+        stream.raw.sendall(stream.codec.encode(data))
     else:
         stream.chan.sendall(data)
