@@ -16,18 +16,31 @@ from __future__ import annotations
 
 import re
 
-#: One log message as IOS prints it: an optional sequence number, an optional timestamp (``*``/``.``
-#: mark an unauthoritative clock, a zone may follow), then ``%FACILITY-SEVERITY-MNEMONIC: text``.
-LOG_LINE = r"(?:\d+: )?(?:[*.]?[A-Z][a-z]{2} +\d+ [\d:.]+(?: [A-Z]{2,5})?: )?%[A-Z][A-Z0-9_]*-\d-[A-Z0-9_]+:[^\n]*"
-#: A message with the indented lines of one that spans several (``%PKI-6-CSR_FINGERPRINT:`` then
-#: `` CSR Fingerprint MD5 : …``).
-LOG_MESSAGE = LOG_LINE + r"(?:\n [^\n]*)*"
+#: What comes before ``%`` in a log message as IOS prints it: an optional sequence number, an optional
+#: timestamp (``*``/``.`` mark an unauthoritative clock, a zone may follow).
+_STAMP = r"(?:\d+: )?(?:[*.]?[A-Z][a-z]{2} +\d+ [\d:.]+(?: [A-Z]{2,5})?: )?"
+_HEAD = _STAMP + r"%[A-Z][A-Z0-9_]*-\d-[A-Z0-9_]+:"
+#: One log message line: ``%FACILITY-SEVERITY-MNEMONIC: text``.
+LOG_LINE = _HEAD + r"[^\n]*"
+#: The messages IOS continues on the lines after the first, and what those lines look like (the
+#: simulator prints these three: lib/pkilab/sim/boot.py, lib/pkilab/sim/features/enroll.py).
+CONTINUED: dict[str, str] = {
+    "PKI-6-CSR_FINGERPRINT": r"(?:\n [^\n]*)+",  # " CSR Fingerprint MD5 : …", " CSR Fingerprint SHA1: …"
+    "PKI-3-CRL_FETCH_FAIL": r"(?:\n [^\n]*)?",  # " Reason : …"
+    "SYS-5-RESTART": r"\nCisco IOS[^\n]*(?:\n(?:Technical Support|Copyright|Compiled)[^\n]*)*",  # the version
+}
+_KNOWN = "|".join(f"%{name}:[^\\n]*{lines}" for name, lines in CONTINUED.items())
+#: A whole message: a known multi-line one, or any one with the indented lines after it (where
+#: nothing but log messages can be, after a prompt or before an echo).
+LOG_MESSAGE = r"(?:" + _STAMP + r"(?:" + _KNOWN + r")|" + LOG_LINE + r"(?:\n [^\n]*)*)"
 #: Log messages after a prompt or a question, for patterns that must match at the end of the
 #: output. Whole lines only: the rest of a line is on its way.
 LOG_TAIL = r"(?:\n+" + LOG_MESSAGE + r"(?=\n))*\s*"
 _LOG_BLOCK_RE = re.compile(r"(?:[ \t]*\n)*(?:" + LOG_MESSAGE + r"(?:[ \t]*\n)+)*")
-# Inside an output only single-line messages are taken: an indented line after one may be output.
-_INSIDE_RE = re.compile(r"(?:\n[ \t]*)?\n" + LOG_LINE + r"(?=\n|$)|^" + LOG_LINE + r"(?:\n|$)")
+# Inside an output only the known multi-line messages take the lines after them: an indented line
+# after another message may be output (a certificate's fields).
+_INSIDE = r"(?:" + _STAMP + r"(?:" + _KNOWN + r")|" + LOG_LINE + r")"
+_INSIDE_RE = re.compile(r"(?:\n[ \t]*)?\n" + _INSIDE + r"(?=\n|$)|^" + _INSIDE + r"(?:\n|$)")
 
 
 def log_prefix_length(text: str) -> int:
