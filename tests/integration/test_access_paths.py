@@ -64,12 +64,11 @@ def _every_path(data: dict) -> dict:
     }
     for i, (name, dev) in enumerate(d for d in devices.items() if "role" in d[1]["custom"]):
         sim = dev["custom"]["sim"]
-        sim["console"] = jump_port + 60 + i
+        sim["console"] = jump_port + 30 + i
         conns = dev["connections"]
         conns["direct"] = {"protocol": "ssh", "ip": "127.0.0.1", "port": sim["ssh_port"]}
         conns["con"] = {"protocol": "telnet", "ip": "127.0.0.1", "port": sim["console"]}
         conns["ts"] = {"protocol": "telnet", "proxy": "terminal_server", "command": f"open /{LAB}/{name}/0"}
-    data["testbed"]["custom"]["hostsrv"] = {"address": "127.0.0.1", "tftp_port": jump_port + 70}
     return data
 
 
@@ -177,15 +176,31 @@ def test_console_with_a_line_password(reach, backend):
         try:
             assert _hostname(s) == name and s.run("show clock")
             transcript = s.transcript.since(0)
-            assert "con-pw" not in transcript and "Password:" in transcript
+            assert "con-pw" not in transcript
+            if backend == "netmiko":  # unicon logs in inside its own connect (not in the transcript)
+                assert "User Access Verification\n\nPassword:" in transcript
         finally:
             s.close()
+    finally:
+        admin.config(["line con 0", "no login", "no password"])
+        admin.close()
+
+
+def test_console_wrong_line_password_is_refused(reach):
+    # After the tests above: the console replays its recent output to a new telnet client (as
+    # dynamips does), and unicon 26.9 fails with a KeyError ('fallback_creds') when it reads an old
+    # "% Bad passwords" there; the terminal server's sessions, later, see no replay.
+    name = "ese-cryagg"
+    admin = _connect(reach("direct"), name)
+    try:
+        admin.config(["line con 0", "password con-pw", "login"])
 
         def wrong(data):
             data["devices"][name]["connections"]["con"]["credentials"] = {"line": {"password": "not-it"}}
 
-        with pytest.raises(DeviceAuthenticationError, match="refused"):
+        with pytest.raises(DeviceAuthenticationError, match="the console login refused after") as info:
             _connect(reach("con", "netmiko", mutate=wrong), name)
+        assert "not-it" not in str(info.value) and "\n" not in str(info.value)
     finally:
         admin.config(["line con 0", "no login", "no password"])
         admin.close()
@@ -198,17 +213,19 @@ def test_console_answers_the_initial_configuration_dialog(reach, runner, backend
     s = _connect(reach("con", "netmiko"), name)
     try:
         s.dialog("write erase", [Answer(r"\[confirm\]", "")])
-        s.dialog("reload", [Answer(r"Save\? \[yes/no\]:", "no"), Answer(r"\[confirm\]", "")], check=False)
     finally:
         s.close()
+    # Power-cycle it (the lab's reload, as a power switch would): it boots with an empty NVRAM.
+    assert runner.loop is not None
+    runner.loop.call_soon_threadsafe(runner.lab.reload, runner.lab.routers[name])
     line = runner.lab.consoles[name]
     wait_until(lambda: line.session.state == "setup", 60, 0.1, f"{name} at the initial configuration dialog")
     fresh = _connect(reach("con", backend), name)
     try:
         assert fresh.base_prompt == "Router"  # a router without configuration is called Router
-        transcript = fresh.transcript.since(0)
-        assert "initial configuration dialog" in transcript
         assert fresh.run("show running-config | include hostname") == "hostname Router"
+        if backend == "netmiko":  # unicon answers the dialog in its own connect (not in the transcript)
+            assert "initial configuration dialog? [yes/no]: no" in fresh.transcript.since(0)
     finally:
         fresh.close()
     # ese-branch2 stays unconfigured (no users: no SSH): no later test of this module uses it.
@@ -243,7 +260,8 @@ def test_terminal_server_console(reach, backend):
     s = _connect(tb, "ese-cryagg")
     try:
         assert _hostname(s) == "ese-cryagg"
-        assert "Connected to CML terminalserver." in s.transcript.since(0)
+        if backend == "netmiko":  # unicon's connect reads the terminal server's lines itself
+            assert "Connected to CML terminalserver." in s.transcript.since(0)
     finally:
         s.close()
 

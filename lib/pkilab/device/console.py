@@ -31,8 +31,9 @@ QUIET = 1.5
 FIRST_LOOK = 0.3
 #: How often one question may be answered before the login counts as refused.
 MAX_ANSWERS = 3
-# A console prints the router's log messages as they happen, after a prompt or a question too.
-_PROMPT_END = re.compile(PROMPT_RE.pattern + LOG_TAIL + r"\Z")
+#: Any IOS prompt at the end of the output (a console prints log messages after it too).
+PROMPT_END = re.compile(PROMPT_RE.pattern + LOG_TAIL + r"\Z")
+# A console prints the router's log messages as they happen, after a question too.
 _STEPS = [(step, re.compile(step.pattern + LOG_TAIL + r"\Z")) for step in CONSOLE_STEPS]
 
 
@@ -43,7 +44,7 @@ def login(session: Session, boot: bool = False) -> str:
     boot steps (RETURN would be lost, or queue up as empty commands).
     """
     deadline = time.monotonic() + (session.boot_timeout if boot else session.timeout)
-    patterns = [_PROMPT_END] + [p for _, p in _STEPS]
+    patterns = [PROMPT_END] + [p for _, p in _STEPS]
     asked: Counter[str] = Counter()
     last = ""
     since = ""
@@ -70,7 +71,7 @@ def login(session: Session, boot: bool = False) -> str:
                 last, since = _send(session, "", "return"), ""
             continue
         if idx == 0:
-            m = _PROMPT_END.search(since)
+            m = PROMPT_END.search(since)
             assert m is not None
             if not booted:  # an old prompt printed before the reboot began
                 since = ""

@@ -142,9 +142,16 @@ class Session:
         return self.stream is not None and self.stream.alive()
 
     def close(self) -> None:
-        """Disconnect (quietly: the device may already have dropped us)."""
+        """Disconnect (quietly: the device may already have dropped us).
+
+        On a console the exec session is ended first (``exit``), as one logs out of a console
+        server's line: the console would otherwise stay logged in, at this privilege, for whoever
+        comes next.
+        """
         if self.stream is not None:
             try:
+                if self.spec.connection.console and self._prompt_re is not None and not self._unsettled:
+                    self.stream.send("exit\n")
                 self.stream.close()
             except Exception:  # the connection is gone either way
                 pass

@@ -107,7 +107,29 @@ def open_link(spec: DeviceSpec, timeout: float) -> Link:
     finally:
         Path(name).unlink(missing_ok=True)
     conn.spawn.buffer = ""  # the prompt unicon stopped at: the session reads from here on
-    return Link(UniconStream(conn), prompt=spec.name)
+    stream = UniconStream(conn)
+    return Link(stream, prompt=_hostname(spec.name, stream, timeout))
+
+
+def _hostname(device: str, stream: UniconStream, timeout: float) -> str:
+    """The hostname in the router's prompt: RETURN, then the prompt it prints.
+
+    Not always the device's name: unicon's IOS plugin also takes IOS's default prompts (``Router#``,
+    a router booted without configuration) for the device's.
+    """
+    from pkilab.device.console import PROMPT_END
+
+    stream.send("\n")
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while (m := PROMPT_END.search(seen)) is None:
+        if time.monotonic() > deadline:
+            raise DeviceConnectionError(device, f"no prompt after unicon's connect; last output: {seen[-80:]!r}")
+        try:
+            seen += stream.recv(0.5).replace("\r", "")
+        except EOFError as exc:
+            raise DeviceConnectionError(device, f"connection lost after unicon's connect ({exc})") from None
+    return m.group("host")
 
 
 def _console_dialog() -> Any:
