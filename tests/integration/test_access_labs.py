@@ -26,22 +26,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from junitparser import JUnitXml
 
+from junitkit import junit_outcomes
 from pkilab.fixtures import worker_offset
 from pkilab.testbed import load, unicon_available
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSET = ("test_lab_baseline.py", "test_ca_server.py", "test_revocation.py", "test_ca_outage.py")
 OFFSET = 10000  # the access testbeds' ports (5001-5291) moved clear of every other module's labs
-
-
-def _outcomes(junit: Path) -> dict[str, str]:
-    result = {}
-    for suite in JUnitXml.fromfile(str(junit)):
-        for case in suite:
-            result[f"{case.classname}::{case.name}"] = case.result[0]._tag if case.result else "passed"
-    return result
 
 
 def _cml_with_unicon(tmp_path: Path) -> Path:
@@ -88,7 +80,7 @@ def test_suites_green_through_the_access_path(tmp_path: Path, lab: str) -> None:
     assert all(d.connection.proxy for d in routers) == (lab in ("sim-termserver", "sim-jumphost", "cml-unicon"))
     junit = tmp_path / "junit.xml"
     proc = _run_suites(testbed, junit)
-    outcomes = _outcomes(junit)
+    outcomes = junit_outcomes(junit)
     bad = {name: tag for name, tag in outcomes.items() if tag != "passed"}
     assert proc.returncode == 0 and not bad, (bad, proc.stdout[-3000:])
     assert len(outcomes) >= 35, f"only {len(outcomes)} suite tests ran"
@@ -111,7 +103,7 @@ def test_a_fault_is_still_caught_over_the_consoles(tmp_path: Path) -> None:
         text=True,
         timeout=600,
     )
-    outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in _outcomes(junit).items()}
+    outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in junit_outcomes(junit).items()}
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert outcomes["test_revoked_branch_refused_once_cleared"] == "failure", outcomes
 

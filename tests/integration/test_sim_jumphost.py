@@ -17,6 +17,18 @@ from pkilab.sim._asyncssh import asyncssh
 CONSOLE = 5230  # the console added to ese-branch for the telnet hop
 
 
+def through(conn, router):
+    """An SSH connection to ``router``'s SSH port tunnelled through the jump host connection ``conn``."""
+    return asyncssh.connect(
+        "127.0.0.1",
+        router.sim.ssh_port,
+        username=router.username,
+        password=router.password,
+        known_hosts=None,
+        tunnel=conn,
+    )
+
+
 @pytest.fixture(scope="module")
 def testbed(tmp_path_factory):
     data = yaml.safe_load((ROOT / "testbeds" / "sim-jumphost.yaml").read_text())
@@ -42,14 +54,7 @@ def test_ssh_to_a_router_through_the_jump_host(jump, testbed):
     router = testbed.device("ese-cryagg")
 
     async def scenario(conn):
-        async with asyncssh.connect(
-            "127.0.0.1",
-            router.sim.ssh_port,
-            username=router.username,
-            password=router.password,
-            known_hosts=None,
-            tunnel=conn,
-        ) as inner:
+        async with through(conn, router) as inner:
             shell = await SshShell.open(inner)
             await shell.expect(r"ese-cryagg>$")
             shell.send("show version | include uptime\r")
@@ -183,14 +188,7 @@ def test_a_reload_over_ssh_shows_on_the_console(jump, testbed, runner):
     console.expect(r"ese-branch[>#]")
 
     async def scenario(conn):
-        async with asyncssh.connect(
-            "127.0.0.1",
-            router.sim.ssh_port,
-            username=router.username,
-            password=router.password,
-            known_hosts=None,
-            tunnel=conn,
-        ) as inner:
+        async with through(conn, router) as inner:
             shell = await SshShell.open(inner)
             await shell.expect(r"ese-branch>$")
             shell.send("enable\r")
