@@ -18,5 +18,5 @@ def test_every_environment_variable_read_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     sources = [*(ROOT / "lib").rglob("*.py"), *(ROOT / "suites").glob("*.py")]
     read = {v for path in sources for v in re.findall(r"\b(PKILAB_[A-Z_]+)\b", path.read_text())}
-    assert {"PKILAB_SYNC_TIMEOUT", "PKILAB_PORT_OFFSET"} <= read
+    assert {"PKILAB_PORT_OFFSET", "PKILAB_UNICON_LOG"} <= read
     assert sorted(v for v in read if f"`{v}`" not in readme) == []
