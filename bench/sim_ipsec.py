@@ -32,7 +32,7 @@ from pkilab.sim.interp import CliSession
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.network import Trace
 from pkilab.sim.router import Router
-from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
+from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 
 IMAGE = "c7200-adventerprisek9-mz.152-4.M11.bin"
 
@@ -49,12 +49,7 @@ def spec(name: str, outside: str, config: list[str]) -> DeviceSpec:
         role="branch",
         os="ios",
         platform="c7200",
-        protocol="ssh",
-        host="127.0.0.1",
-        port=2999,
-        username="admin",
-        password="bench-pw",
-        enable_password="bench-en",
+        connection=ssh_connection("127.0.0.1", 2999, Credentials("admin", "bench-pw", "bench-en")),
         interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(outside), "outside"),),
         sim=SimSpec(http_port=2998, image=IMAGE, config=tuple(config)),
     )

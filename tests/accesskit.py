@@ -1,96 +1,110 @@
-"""Test helpers for the simulated lab's access paths: a raw telnet client, and loading the access testbeds.
+"""Test helpers for the simulated lab's access paths: a raw telnet client, SSH scenarios, the lab running.
 
 ``TelnetClient`` is deliberately not pkilab's telnet code: a socket, its own IAC handling (it
 records every command the server sends and answers as a plain client would), and ``expect``
 reading with a deadline, so the console server is checked against an independent client.
 
-``load_access_testbed`` loads a testbed with pkilab's loader; until the loader accepts devices
-without a role and proxied connections (the client side of issue 14), it builds the testbed from
-pyATS's loader with pkilab's own validators for everything else (credentials, ``custom.sim``,
-ports, topology).
+The access testbeds (``testbeds/sim-console.yaml``, ``sim-termserver.yaml``, ``sim-jumphost.yaml``)
+load with pkilab's own loader (:func:`pkilab.testbed.load`): devices without a role, proxies and
+terminal-server commands are the loader's. The client side's tests
+(``tests/integration/test_access_paths.py``) reach the simulated lab's own consoles, terminal
+server and jump host; no stand-in servers remain.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from pkilab.errors import TestbedError
+from pkilab.labs.sim import SimLabRunner
+from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.faults import FAULTS
-from pkilab.testbed import (
-    DeviceSpec,
-    Testbed,
-    _check_topology,
-    _check_unique_ports,
-    _credentials,
-    _get,
-    _interfaces,
-    _sim,
-    load,
-)
+from pkilab.testbed import DeviceSpec, Testbed, load
 
 ROOT = Path(__file__).resolve().parents[1]
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 NAMES = {DONT: "DONT", DO: "DO", WONT: "WONT", WILL: "WILL"}
-# The loader's checks that the access branch relaxes (roles, linux hosts, proxied connections).
-_PENDING_LOADER = ("custom.role", ": os:", "missing ip", "connections.a.ip", "connections.cli.ip")
 
 
 def load_access_testbed(path: Path) -> Testbed:
-    """The testbed at ``path``, validated (see the module docstring)."""
+    """The testbed at ``path``, loaded and validated by pkilab's loader with the simulator's faults."""
+    return load(path, known_faults=FAULTS)
+
+
+@contextlib.contextmanager
+def running(testbed: Testbed) -> Iterator[SimLabRunner]:
+    """The simulated lab of ``testbed``, running for the duration of the block."""
+    runner = SimLabRunner(testbed).start()
     try:
-        return load(path, known_faults=FAULTS)
-    except TestbedError as exc:
-        if not any(marker in str(exc) for marker in _PENDING_LOADER):
-            raise
-    return _build(path)
+        yield runner
+    finally:
+        runner.stop()
 
 
-def _build(path: Path) -> Testbed:
-    from pyats.topology import loader
+def ssh_scenarios(spec: DeviceSpec):
+    """``run(scenario, password=None)``: run ``await scenario(conn)`` with an SSH connection to ``spec``."""
 
-    where = str(path)
-    tb = loader.load(str(path))
-    devices = []
-    for name, dev in tb.devices.items():
-        custom = _get(dev, "custom", {}) or {}
-        conns = _get(dev, "connections", {}) or {}
-        direct = [c for c in conns if c != "defaults" and not _get(conns[c], "proxy") and _get(conns[c], "ip")]
-        chosen = conns[direct[0]] if direct else {}
-        host = str(_get(chosen, "ip", "127.0.0.1"))
-        username, password, enable = _credentials(where, tb, name, dev)
-        devices.append(
-            DeviceSpec(
-                name=name,
-                role=str(_get(custom, "role", "") or ""),
-                os=str(_get(dev, "os", "")),
-                platform=str(_get(dev, "platform", "") or ""),
-                protocol=str(_get(chosen, "protocol", "") or ""),
-                host=host,
-                port=int(_get(chosen, "port", 0) or 0),
-                username=username,
-                password=password,
-                enable_password=enable,
-                interfaces=_interfaces(where, name, dev),
-                sim=_sim(where, name, custom, host, set(FAULTS), connections=conns),
-            )
-        )
-    _check_unique_ports(where, devices)
-    links = _check_topology(where, devices)
-    custom = _get(tb, "custom", {}) or {}
-    return Testbed(
-        name=str(tb.name),
-        path=path,
-        devices=tuple(devices),
-        links=links,
-        domain=str(_get(custom, "domain", "")),
-        extra=dict(custom),
-    )
+    def run(scenario, password: str | None = None):
+        async def main():
+            async with asyncssh.connect(
+                spec.sim.address,
+                spec.sim.ssh_port,
+                username=spec.username,
+                password=password or spec.password,
+                known_hosts=None,
+            ) as conn:
+                return await scenario(conn)
+
+        return asyncio.run(main())
+
+    return run
 
 
-class TelnetClient:
+class Expecting:
+    """Output matched with a deadline: ``text`` grows, ``seen`` is how far matching has consumed it."""
+
+    text = ""
+    seen = 0
+
+    def _consume(self, rx: re.Pattern[str]) -> re.Match[str] | None:
+        m = rx.search(self.text, self.seen)
+        if m:
+            self.seen = m.end()
+        return m
+
+    def _missed(self, pattern: str, timeout: float) -> AssertionError:
+        tail = self.text[self.seen :][-500:]
+        return AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+
+
+def shifted_yaml(path: Path, offset: int, out: Path, ssh_options: str = "") -> Path:
+    """A copy of the testbed at ``path`` with every port moved by ``offset`` (for clients that read YAML).
+
+    ``ssh_options`` is added to the connections of the terminal servers and jump hosts.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    for dev in data["devices"].values():
+        sim = (dev.get("custom") or {}).get("sim") or {}
+        for key in ("console", "ssh_port", "http_port"):
+            if key in sim:
+                sim[key] += offset
+        for conn in (dev.get("connections") or {}).values():
+            if isinstance(conn, dict) and "port" in conn:
+                conn["port"] += offset
+                if ssh_options and sim.get("kind") in ("terminal_server", "jumphost"):
+                    conn["ssh_options"] = ssh_options
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
+class TelnetClient(Expecting):
     """A minimal telnet client on a raw socket."""
 
     def __init__(self, host: str, port: int, ttype: str | None = None, refuse_echo: bool = False) -> None:
@@ -171,14 +185,10 @@ class TelnetClient:
         """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.text, self.seen)
-            if m:
-                self.seen = m.end()
-                return m
+        while (m := self._consume(rx)) is None:
             if time.monotonic() > deadline or not self.pump():
-                tail = self.text[self.seen :][-500:]
-                raise AssertionError(f"{pattern!r} not seen within {timeout} s; unconsumed output ends {tail!r}")
+                raise self._missed(pattern, timeout)
+        return m
 
     def send(self, text: str) -> None:
         """Type ``text`` (a 0xFF byte is doubled, as telnet requires)."""
@@ -195,3 +205,31 @@ class TelnetClient:
             if not self.pump():
                 return True
         return False
+
+
+class SshShell(Expecting):
+    """An interactive asyncssh process (PTY) read with ``expect``, like :class:`TelnetClient`."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+
+    @classmethod
+    async def open(cls, conn, command: str | None = None) -> SshShell:
+        return cls(await conn.create_process(command, term_type="xterm", term_size=(200, 50)))
+
+    def send(self, text: str) -> None:
+        self.process.stdin.write(text)
+
+    async def expect(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        """Wait for ``pattern`` (a regex) in the output not yet consumed; consume up to its end."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while (m := self._consume(rx)) is None:
+            try:
+                chunk = await asyncio.wait_for(self.process.stdout.read(65536), max(deadline - time.monotonic(), 0.01))
+            except TimeoutError:
+                chunk = None
+            if not chunk:
+                raise self._missed(pattern, timeout)
+            self.text += chunk
+        return m

@@ -641,6 +641,7 @@ class _Builder:
 
     def inside_router(self, spec: DeviceSpec, headend: Router | None) -> Router:
         intf = self.behind_headend(spec, headend)
+        assert spec.role is not None  # Testbed.devices all have one (devices without are Testbed.others)
         return Router(spec.name, spec.role, inside_if=intf.name, inside=intf.ipv4)
 
     def behind_headend(self, spec: DeviceSpec, headend: Router | None) -> InterfaceSpec:

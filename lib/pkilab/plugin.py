@@ -43,10 +43,19 @@ MARKERS = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--testbed`` and ``--pcap-dir``."""
+    """Add ``--testbed``, ``--via``, ``--backend`` and ``--pcap-dir``."""
     group = parser.getgroup("pkilab")
     group.addoption(
         "--testbed", default=None, help=f"pyATS testbed file (default: $PKILAB_TESTBED, else {DEFAULT_TESTBED})"
+    )
+    group.addoption(
+        "--via", default=None, metavar="NAME", help="connection every device is reached by (default: defaults.via)"
+    )
+    group.addoption(
+        "--backend",
+        default=None,
+        choices=("netmiko", "unicon"),
+        help="session library (default: unicon where a connection says class: unicon.Unicon, else netmiko)",
     )
     group.addoption("--pcap-dir", default=None, help="simulated lab: write one pcap per virtual link here")
     group.addoption(
@@ -80,7 +89,12 @@ def load_testbed(config: pytest.Config) -> Testbed:
         from pkilab.testbed import load
 
         try:
-            config.stash[TESTBED_KEY] = load(testbed_path(config), known_faults=FAULTS)
+            config.stash[TESTBED_KEY] = load(
+                testbed_path(config),
+                known_faults=FAULTS,
+                via=config.getoption("--via"),
+                backend=config.getoption("--backend"),
+            )
         except TestbedError as exc:
             # Before any device is touched: one line, pytest's usage-error exit code.
             config.stash[TESTBED_ERROR_KEY] = exc

@@ -16,14 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pkilab import connections as conn
+from pkilab.connections import ConnectionSpec, Credentials, Hop, SshOptions
 from pkilab.errors import TestbedError
 from pkilab.yamlsafe import load_file
+
+__all__ = ["ConnectionSpec", "Credentials", "DeviceSpec", "Hop", "InterfaceSpec", "SimSpec", "SshOptions", "Testbed"]
 
 ROLES = ("ca", "headend", "branch", "host")
 #: ``custom.sim.timing`` values (:data:`pkilab.sim.images.TIMINGS` defines each).
 SIM_TIMINGS = ("fast", "ios")
 # Classic IOS names its images PLATFORM-FEATURES-mz.124-24.T5.bin; IOS-XE
 # PLATFORM-FEATURES.17.09.04a.SPA.bin (no format field, the version dotted, a signature tag).
+#: Session backends: netmiko (the default) and unicon (``class: unicon.Unicon`` or ``--backend unicon``).
+BACKENDS = ("netmiko", "unicon")
+UNICON_EXTRA = "pip install 'pkilab[unicon]'"
 _IMAGE_RE = re.compile(
     r"^(?P<platform>[a-z0-9]+)-(?P<feature>[a-z0-9_]+)(?:"
     r"-(?P<fmt>m[a-z]*)\.(?P<ver>\d{3,4}-\d+\.?[A-Za-z0-9.]*?)"
@@ -49,8 +56,9 @@ SIM_KINDS = ("router", "terminal_server", "jumphost")
 #: The ``custom.sim`` keys each kind accepts; any other key is refused, never ignored.
 _SIM_KEYS = {
     "router": frozenset({"kind", "http_port", "image", "timing", "faults", "bind", "config", "console", "ssh_port"}),
-    "terminal_server": frozenset({"kind"}),
-    "jumphost": frozenset({"kind"}),
+    # ssh_port: where it listens when its own connection goes through a proxy (a chained jump host).
+    "terminal_server": frozenset({"kind", "ssh_port"}),
+    "jumphost": frozenset({"kind", "ssh_port"}),
 }
 
 
@@ -97,20 +105,52 @@ class SimSpec:
 
 @dataclass(frozen=True)
 class DeviceSpec:
-    """A validated testbed device."""
+    """A validated testbed device.
+
+    ``role`` is None for devices pkilab never certifies (jump hosts, terminal servers, Linux
+    hosts); they serve as proxies. ``connection`` is the one connection pkilab reaches the
+    device by (``defaults.via``, ``--via`` or the usual names); ``backend`` the session library.
+    """
 
     name: str
-    role: str
+    role: str | None
     os: str
     platform: str
-    protocol: str
-    host: str
-    port: int
-    username: str
-    password: str
-    enable_password: str
+    connection: ConnectionSpec
+    backend: str = "netmiko"
+    type: str = ""
     interfaces: tuple[InterfaceSpec, ...] = ()
     sim: SimSpec | None = None
+
+    @property
+    def protocol(self) -> str:
+        """The selected connection's protocol (ssh or telnet)."""
+        return self.connection.protocol
+
+    @property
+    def host(self) -> str:
+        """The selected connection's address (empty when reached through a terminal server)."""
+        return self.connection.host
+
+    @property
+    def port(self) -> int:
+        """The selected connection's port (0 when reached through a terminal server)."""
+        return self.connection.port or 0
+
+    @property
+    def username(self) -> str:
+        """Login user name of the selected connection."""
+        return self.connection.credentials.username
+
+    @property
+    def password(self) -> str:
+        """Login password of the selected connection."""
+        return self.connection.credentials.password
+
+    @property
+    def enable_password(self) -> str:
+        """Enable secret of the selected connection."""
+        return self.connection.credentials.enable
 
     @property
     def faults(self) -> tuple[str, ...]:
@@ -118,8 +158,13 @@ class DeviceSpec:
         return self.sim.faults if self.sim else ()
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in transcripts or reports."""
-        return tuple(s for s in (self.password, self.enable_password) if s)
+        """Values that must never appear in transcripts or reports (proxies' included)."""
+        return self.connection.secrets()
+
+
+def ssh_connection(host: str, port: int, credentials: Credentials, name: str = "cli") -> ConnectionSpec:
+    """A direct SSH connection (what most simulated and many real devices use)."""
+    return ConnectionSpec(name=name, protocol="ssh", host=host, port=port, credentials=credentials)
 
 
 @dataclass(frozen=True)
@@ -132,17 +177,24 @@ class Testbed:
     path: Path
     devices: tuple[DeviceSpec, ...]
     links: tuple[str, ...] = ()
+    #: Devices without a role (jump hosts, terminal servers, Linux hosts): never certified.
+    others: tuple[DeviceSpec, ...] = ()
     domain: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
+    def all_devices(self) -> tuple[DeviceSpec, ...]:
+        """Every device: those with a role (certified), then the others (proxies, hosts)."""
+        return self.devices + self.others
+
+    @property
     def simulated(self) -> bool:
         """True when every device is simulated (the plugin then starts the lab itself)."""
-        return all(d.sim is not None for d in self.devices)
+        return all(d.sim is not None for d in self.all_devices)
 
     def device(self, name: str) -> DeviceSpec:
-        """Return the device called ``name``."""
-        for d in self.devices:
+        """Return the device called ``name`` (with or without a role)."""
+        for d in self.all_devices:
             if d.name == name:
                 return d
         raise KeyError(name)
@@ -152,21 +204,23 @@ class Testbed:
         return [d for d in self.devices if d.role == role]
 
     def secrets(self) -> set[str]:
-        """Every secret of the testbed (passwords, enable secrets)."""
-        return {s for d in self.devices for s in d.secrets()}
+        """Every secret of the testbed (passwords, enable secrets, line passwords, proxies')."""
+        return {s for d in self.all_devices for s in d.secrets()}
 
     def shifted(self, offset: int) -> Testbed:
         """Return a copy whose simulated ports are moved by ``offset`` (one lab per xdist worker)."""
         if not offset:
             return self
-        devices = tuple(
-            dataclasses.replace(
+
+        def shift(d: DeviceSpec) -> DeviceSpec:
+            return dataclasses.replace(
                 d,
-                port=d.port + offset,
+                connection=d.connection.shifted(offset),
                 sim=d.sim.moved(offset) if d.sim else None,
             )
-            for d in self.devices
-        )
+
+        devices = tuple(shift(d) for d in self.devices)
+        others = tuple(shift(d) for d in self.others)
         extra = dict(self.extra)
         hostsrv = extra.get("hostsrv")
         if isinstance(hostsrv, dict):
@@ -178,26 +232,69 @@ class Testbed:
                 )
                 for k, v in hostsrv.items()
             }
-        return dataclasses.replace(self, devices=devices, extra=extra)
+        return dataclasses.replace(self, devices=devices, others=others, extra=extra)
 
 
-def load(path: str | Path, known_faults: Iterable[str] | None = None) -> Testbed:
-    """Load and validate a testbed file; raise :class:`TestbedError` on any problem."""
+def load(
+    path: str | Path,
+    known_faults: Iterable[str] | None = None,
+    via: str | None = None,
+    backend: str | None = None,
+) -> Testbed:
+    """Load and validate a testbed file; raise :class:`TestbedError` on any problem.
+
+    Args:
+        path: the pyATS testbed file.
+        known_faults: the simulator's fault names (``custom.sim.faults`` is checked against them).
+        via: the connection name every device with a role is reached by (``--via``), overriding
+            ``connections.defaults.via``.
+        backend: ``netmiko`` or ``unicon`` for every device (``--backend``), overriding the
+            connections' ``class``.
+    """
     p = Path(path)
     where = str(path)
+    if backend is not None and backend not in BACKENDS:
+        raise TestbedError(where, f"--backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
     if not p.is_file():
         raise TestbedError(where, "no such file")
     # Read once, bounded (no YAML bomb, binary or endless nesting reaches pyATS or a walk of the data).
-    _check_yaml(where, load_file(p))
+    _check_classes(where, _check_yaml(where, load_file(p)), backend)
     raw = _pyats_load(where, p)
-    return _validate(where, p, raw, set(known_faults) if known_faults is not None else None)
+    return _validate(where, p, raw, set(known_faults) if known_faults is not None else None, via, backend)
 
 
-def _check_yaml(where: str, data: Any) -> None:
+def _check_yaml(where: str, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TestbedError(where, "not a mapping at top level (expected 'testbed:', 'devices:' …)")
     if not isinstance(data.get("devices"), dict) or not data["devices"]:
         raise TestbedError(where, "no devices", field="devices")
+    return data
+
+
+def unicon_available() -> bool:
+    """True when the unicon backend can run (unicon and the genie it imports are installed)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("unicon", "genie"))
+
+
+def _check_classes(where: str, data: dict[str, Any], backend: str | None) -> None:
+    """Refuse connection classes before pyATS imports them (its error would be a traceback's worth)."""
+    if backend == "unicon" and not unicon_available():
+        raise TestbedError(where, f"--backend unicon needs pkilab's unicon extra: {UNICON_EXTRA}")
+    for name, dev in data["devices"].items():
+        conns = dev.get("connections") if isinstance(dev, dict) else None
+        for cname, raw in (conns or {}).items() if isinstance(conns, dict) else ():
+            cls = raw.get("class") if isinstance(raw, dict) else None
+            if cls is None:
+                continue
+            label = f"connections.{cname}.class"
+            if cls != conn.UNICON_CLASS:
+                raise TestbedError(where, f"only {conn.UNICON_CLASS} is supported (got {cls!r})", name, label)
+            if not unicon_available():
+                raise TestbedError(
+                    where, f"{conn.UNICON_CLASS} needs pkilab's unicon extra: {UNICON_EXTRA}", name, label
+                )
 
 
 def _pyats_load(where: str, path: Path) -> Any:
@@ -213,29 +310,38 @@ def _pyats_load(where: str, path: Path) -> Any:
         raise TestbedError(where, f"rejected by the pyATS loader: {detail}") from None
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    try:
-        value = obj.get(key, default) if hasattr(obj, "get") else getattr(obj, key, default)
-    except Exception:
-        return default
-    return default if value is None else value
+_get = conn.get
 
 
-def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) -> Testbed:
+def _validate(
+    where: str, path: Path, tb: Any, known_faults: set[str] | None, via: str | None, backend: str | None
+) -> Testbed:
+    resolver = conn.Resolver(tb)
+    proxies = _proxies(where, tb)
     devices: list[DeviceSpec] = []
+    others: list[DeviceSpec] = []
     for name, dev in tb.devices.items():
-        if _get(_get(dev, "custom", {}) or {}, "role") and not _HOSTNAME_RE.match(str(name)):
+        role = _get(_get(dev, "custom", {}) or {}, "role")
+        if role is None:
+            spec = _other(where, resolver, name, dev, name in proxies, known_faults)
+            if spec is not None:
+                others.append(spec)
+            continue
+        if not _HOSTNAME_RE.match(str(name)):
             # A router to certify: IOS takes ASCII letters, digits and hyphens, a letter first, 63 at most;
             # any other name would never be the router's own (a simulated one would boot as "Router").
             raise TestbedError(
                 where, "not an IOS hostname (ASCII letters, digits, '-'; a letter first; 63 at most)", str(name)
             )
-        devices.append(_device(where, tb, name, dev, known_faults))
-    _check_unique_ports(where, devices)
+        devices.append(_device(where, resolver, name, dev, known_faults, via, backend))
+    if not devices:
+        raise TestbedError(where, f"no device has a custom.role (one of {', '.join(ROLES)})", field="devices")
+    everything = devices + others
+    _check_unique_ports(where, everything)
     links = _check_topology(where, devices)
-    sims = [d.sim is not None for d in devices]
+    sims = [d.sim is not None for d in everything]
     if any(sims) and not all(sims):
-        odd = next(d.name for d in devices if d.sim is None)
+        odd = next(d.name for d in everything if d.sim is None)
         raise TestbedError(
             where,
             "mixes simulated and real devices; give every device custom.sim or none",
@@ -248,6 +354,7 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
         path=path,
         devices=tuple(devices),
         links=links,
+        others=tuple(others),
         domain=str(_get(custom, "domain", "")),
         extra=dict(custom),
     )
@@ -257,7 +364,35 @@ def _validate(where: str, path: Path, tb: Any, known_faults: set[str] | None) ->
     return testbed
 
 
-def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | None) -> DeviceSpec:
+def _proxies(where: str, tb: Any) -> set[str]:
+    """Names of the devices any connection uses as a proxy."""
+    names: set[str] = set()
+    for dname, dev in tb.devices.items():
+        for cname, raw in (_get(dev, "connections", {}) or {}).items():
+            if cname != "defaults":
+                try:
+                    names.update(conn.proxy_names(raw, f"connections.{cname}"))
+                except conn.ConnectionError_ as exc:
+                    raise TestbedError(where, str(exc), dname, exc.field) from None
+    return names
+
+
+def _resolve(where: str, resolver: conn.Resolver, name: str, via: str | None = None) -> ConnectionSpec:
+    try:
+        return resolver.resolve(name, via)
+    except conn.ConnectionError_ as exc:
+        raise TestbedError(where, str(exc), exc.device or name, exc.field) from None
+
+
+def _device(
+    where: str,
+    resolver: conn.Resolver,
+    name: str,
+    dev: Any,
+    known_faults: set[str] | None,
+    via: str | None,
+    backend: str | None,
+) -> DeviceSpec:
     custom = _get(dev, "custom", {}) or {}
     role = _get(custom, "role")
     if role not in ROLES:
@@ -265,79 +400,63 @@ def _device(where: str, tb: Any, name: str, dev: Any, known_faults: set[str] | N
     os_name = str(_get(dev, "os", "") or "")
     if os_name not in ("ios", "iosxe"):
         raise TestbedError(where, f"os must be ios or iosxe (got {os_name!r})", name, "os")
-    protocol, host, port = _connection(where, name, dev)
-    username, password, enable = _credentials(where, tb, name, dev)
-    sim = _sim(where, name, custom, host, known_faults, connections=_get(dev, "connections", {}))
-    interfaces = _interfaces(where, name, dev)
+    connection = _resolve(where, resolver, name, via)
+    _check_login(where, name, connection)
+    chosen = backend or ("unicon" if connection.unicon else "netmiko")
+    if chosen == "unicon" and not unicon_available():
+        raise TestbedError(where, f"the unicon backend needs pkilab's unicon extra: {UNICON_EXTRA}", name)
     return DeviceSpec(
         name=name,
         role=role,
         os=os_name,
         platform=str(_get(dev, "platform", "") or ""),
-        protocol=protocol,
-        host=host,
-        port=port,
-        username=username,
-        password=password,
-        enable_password=enable,
-        interfaces=interfaces,
-        sim=sim,
+        connection=connection,
+        backend=chosen,
+        type=str(_get(dev, "type", "") or ""),
+        interfaces=_interfaces(where, name, dev),
+        sim=_sim(where, name, custom, connection.host, known_faults, connections=_get(dev, "connections", {})),
     )
 
 
-def _connection(where: str, name: str, dev: Any) -> tuple[str, str, int]:
-    conns = _get(dev, "connections", {}) or {}
-    cli = None
-    for cname in ("cli", "ssh", "telnet", "a", "vty", "console"):
-        if cname in conns:
-            cli = conns[cname]
-            field_name = f"connections.{cname}"
-            break
-    if cli is None:
-        raise TestbedError(
-            where, "no CLI connection (expected connections.cli with protocol, ip, port)", name, "connections"
-        )
-    protocol = str(_get(cli, "protocol", "") or "")
-    if protocol not in ("ssh", "telnet"):
-        raise TestbedError(where, f"protocol must be ssh or telnet (got {protocol!r})", name, f"{field_name}.protocol")
-    ip = _get(cli, "ip") or _get(cli, "host")
-    if not ip:
-        raise TestbedError(where, "missing ip", name, f"{field_name}.ip")
-    port = _get(cli, "port", 22 if protocol == "ssh" else 23)
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise TestbedError(where, f"port must be an integer 1-65535 (got {port!r})", name, f"{field_name}.port")
-    return protocol, str(ip), port
+def _other(
+    where: str, resolver: conn.Resolver, name: str, dev: Any, is_proxy: bool, known_faults: set[str] | None
+) -> DeviceSpec | None:
+    """A device without a role: checked in full when pkilab uses it (a proxy, a simulated device).
+
+    Any other (a Linux host pkilab never talks to) is left out of the testbed pkilab uses.
+    """
+    custom = _get(dev, "custom", {}) or {}
+    used = is_proxy or _get(custom, "sim") is not None
+    try:
+        connection = resolver.resolve(name)
+    except conn.ConnectionError_ as exc:
+        if used:
+            raise TestbedError(where, str(exc), exc.device or name, exc.field) from None
+        return None
+    return DeviceSpec(
+        name=name,
+        role=None,
+        os=str(_get(dev, "os", "") or ""),
+        platform=str(_get(dev, "platform", "") or ""),
+        connection=connection,
+        type=str(_get(dev, "type", "") or ""),
+        sim=_sim(where, name, custom, connection.host, known_faults, connections=_get(dev, "connections", {})),
+    )
 
 
-def _credentials(where: str, tb: Any, name: str, dev: Any) -> tuple[str, str, str]:
-    def cred(kind: str, key: str) -> str:
-        for source in (_get(dev, "credentials", {}), _get(tb, "credentials", {})):
-            entry = _get(source, kind, None)
-            value = _get(entry, key, None) if entry is not None else None
-            if value is not None:
-                plain = value.plaintext if hasattr(value, "plaintext") else value
-                return str(plain)
-        return ""
-
-    username = cred("default", "username")
-    password = cred("default", "password")
-    enable = cred("enable", "password") or password
-    if not username:
+def _check_login(where: str, name: str, c: ConnectionSpec) -> None:
+    """SSH needs a user and a password (or keys); a console may have no login at all."""
+    if c.console:
+        return
+    if not c.credentials.username:
         raise TestbedError(
             where, "empty username (is the %ENV{} variable it names set?)", name, "credentials.default.username"
         )
-    if not password:
+    keys = c.ssh_options.pubkey or c.ssh_options.identity_files
+    if not c.credentials.password and not keys:
         raise TestbedError(
             where, "empty password (is the %ENV{} variable it names set?)", name, "credentials.default.password"
         )
-    for label, value in (
-        ("credentials.default.username", username),
-        ("credentials.default.password", password),
-        ("credentials.enable.password", enable),
-    ):
-        if not _SAFE_LINE_RE.match(value) or " " in value:
-            raise TestbedError(where, "must be printable ASCII without spaces", name, label)
-    return username, password, enable
 
 
 def _sim(
@@ -435,23 +554,28 @@ def _port_setting(where: str, name: str, sim: Any, key: str) -> int | None:
 
 @dataclass(frozen=True)
 class _Direct:
-    """A connection of a simulated device that reaches it without a proxy: something must listen there."""
+    """A connection of a simulated device to an address and port (directly or through a jump host).
+
+    Something of the simulated lab must listen there. Connections through a terminal server name
+    a console by a command, not an address, and are not listed.
+    """
 
     name: str
     protocol: str
     ip: str
     port: int
+    proxied: bool = False
 
 
 def _direct_connections(where: str, name: str, connections: Any, host: str) -> list[_Direct]:
-    """The device's connections without ``proxy``; each must point at a loopback address."""
+    """The device's connections to an address; each must point at a loopback address."""
     if connections is None:  # a caller that did not pass the connections: check the one it chose
         connections = {"cli": {"ip": host}}
     found: list[_Direct] = []
     for cname in connections:
         conn = connections[cname]
         ip = _get(conn, "ip") or _get(conn, "host")
-        if cname == "defaults" or _get(conn, "proxy") or not ip:
+        if cname == "defaults" or not ip:
             continue
         try:
             loopback = ipaddress.ip_address(str(ip)).is_loopback
@@ -467,7 +591,7 @@ def _direct_connections(where: str, name: str, connections: Any, host: str) -> l
             raise TestbedError(
                 where, f"port must be an integer 1-65535 (got {port!r})", name, f"connections.{cname}.port"
             )
-        found.append(_Direct(str(cname), protocol, str(ip), port))
+        found.append(_Direct(str(cname), protocol, str(ip), port, proxied=bool(_get(conn, "proxy"))))
     return found
 
 
@@ -489,7 +613,7 @@ def _sim_ssh_port(where: str, name: str, sim: Any, direct: list[_Direct]) -> tup
     explicit = _port_setting(where, name, sim, "ssh_port")
     if explicit is not None:
         return explicit, "custom.sim.ssh_port"
-    ssh = [d for d in direct if d.protocol == "ssh"]
+    ssh = [d for d in direct if d.protocol == "ssh" and not d.proxied]
     ports = sorted({d.port for d in ssh})
     if len(ports) > 1:
         raise TestbedError(
@@ -537,13 +661,16 @@ def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
 
 
 def _check_unique_ports(where: str, devices: list[DeviceSpec]) -> None:
+    """No two devices on one address and port (a port behind a proxy is the proxy's business)."""
     seen: dict[tuple[str, int], str] = {}
     for d in devices:
         if d.sim:
             # Every server of the simulated lab counts, whatever loopback address it is on.
             ports = [("127.0.0.1", port, d.sim.ssh_field if label == "ssh" else label) for port, label in d.sim.ports()]
+        elif d.port and not d.connection.proxy:
+            ports = [(d.host, d.port, f"connections.{d.connection.name}.port")]
         else:
-            ports = [(d.host, d.port, "connections.cli.port")]
+            ports = []
         for host, port, label in ports:
             key = (host, port)
             if key in seen:

@@ -17,19 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from junitparser import JUnitXml
 
+from junitkit import junit_outcomes
 from pkilab.fixtures import worker_offset
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _outcomes(junit: Path) -> dict[str, str]:
-    result = {}
-    for suite in JUnitXml.fromfile(str(junit)):
-        for case in suite:
-            result[f"{case.classname}::{case.name}"] = case.result[0]._tag if case.result else "passed"
-    return result
 
 
 def _defaults_variant(tmp_path: Path) -> Path:
@@ -62,7 +54,7 @@ def test_suites_green_on_a_lab_unlike_the_seeds(tmp_path: Path, lab: str) -> Non
         text=True,
         timeout=900,
     )
-    outcomes = _outcomes(junit)
+    outcomes = junit_outcomes(junit)
     bad = {name: tag for name, tag in outcomes.items() if tag != "passed"}
     assert proc.returncode == 0 and not bad, (bad, proc.stdout[-3000:])
     assert len(outcomes) >= 60, f"only {len(outcomes)} suite tests ran"
@@ -95,7 +87,7 @@ def test_unreachable_lab_stops_before_the_first_test(tmp_path: Path) -> None:
     assert len(lines) == 1 and "pre-flight: device" in lines[0] and "unreachable" in lines[0], proc.stderr
     junit = reports / "junit.xml"
     if junit.is_file():
-        assert not [t for t in _outcomes(junit).values() if t in ("failure", "error")]
+        assert not [t for t in junit_outcomes(junit).values() if t in ("failure", "error")]
 
 
 def test_connection_lost_inside_a_test_is_an_error(tmp_path: Path) -> None:
@@ -115,7 +107,7 @@ def test_connection_lost_inside_a_test_is_an_error(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in _outcomes(junit).items()}
+    outcomes = {name.rsplit("::", 1)[1]: tag for name, tag in junit_outcomes(junit).items()}
     assert outcomes == {"test_lost": "error", "test_misbehaved": "failure"}
 
 

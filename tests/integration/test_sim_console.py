@@ -7,10 +7,10 @@ logins (line password, ``login local``), ``logging console`` and the idle timeou
 
 import pytest
 
-from accesskit import ROOT, TelnetClient
+from accesskit import ROOT, TelnetClient, running
 from pkilab.fixtures import worker_offset
-from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.features.system import System
+from pkilab.sim.lineedit import MAX_LINE
 from pkilab.testbed import load
 
 
@@ -21,11 +21,8 @@ def testbed():
 
 @pytest.fixture(scope="module")
 def runner(testbed):
-    runner = SimLabRunner(testbed).start()
-    try:
+    with running(testbed) as runner:
         yield runner
-    finally:
-        runner.stop()
 
 
 @pytest.fixture
@@ -42,18 +39,22 @@ def console(testbed, runner):
         client.close()
 
 
+# A prompt is at the end of the output, or followed by log messages: IOS prints them after the prompt.
+AT_END = r"(?=$|\r\n\*?\.?\w{3} +\d)"
+
+
 def prompt(client, name, line=""):
     client.line(line)
-    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]$")
+    return client.expect(rf"\n{name}(\([\w-]+\))?[>#]{AT_END}")
 
 
 def enable(client, name):
     prompt(client, name)
     client.line("enable")
     # A console stays logged in between clients (as on a real console server): maybe already enabled.
-    if client.expect(rf"Password: $|\n{name}#$").group(0) == "Password: ":
+    if client.expect(rf"Password: $|\n{name}#{AT_END}").group(0) == "Password: ":
         client.line("pkilab-enable")
-        client.expect(rf"\n{name}#$")
+        client.expect(rf"\n{name}#{AT_END}")
 
 
 def configure(client, name, *lines):
@@ -64,7 +65,7 @@ def configure(client, name, *lines):
         m = client.expect(r"(\(config[\w-]*\)#|% .*)$")
         assert not m.group(0).startswith("%"), line
     client.line("end")
-    client.expect(rf"{name}#$")
+    client.expect(rf"{name}#{AT_END}")
 
 
 def reload(client):
@@ -112,6 +113,20 @@ def test_press_return_exec_and_exit(console):
     client.expect(r"Press RETURN to get started\.\r\n")
     prompt(client, "ese-ios-ca")  # back to user exec: the old session and its privilege are gone
     assert client.text.endswith("ese-ios-ca>")
+
+
+def test_a_long_line_is_bounded_as_over_ssh(console):
+    """The console types through the SSH sessions' line editor: 1,024 characters kept, one bell."""
+    client = console("ese-branch2")
+    prompt(client, "ese-branch2")
+    for _ in range(10):
+        client.send("x" * 10_000)
+        client.pump()
+    client.expect("x" * MAX_LINE + "\a", timeout=30)
+    client.line("")
+    client.expect(r"% (Unknown command|Invalid input)[^\n]*\r\n(\r\n)?ese-branch2[>#]$", timeout=30)
+    assert client.text.count("x") < 2 * MAX_LINE + 10  # echoed once (and replayed at most once), not 100,000 times
+    prompt(client, "ese-branch2")
 
 
 def test_clients_share_the_line_and_a_late_one_sees_recent_output(console):
@@ -238,3 +253,42 @@ def test_idle_exec_session_times_out(console):
     assert client.text.endswith("hq-host>")
     enable(client, "hq-host")
     configure(client, "hq-host", "line console 0", "no exec-timeout")
+
+
+def test_netmiko_telnet_driver_on_the_console(testbed, runner):
+    from netmiko import ConnectHandler
+
+    spec = testbed.device("ese-ios-ca")
+    conn = ConnectHandler(
+        device_type="cisco_ios_telnet",
+        host="127.0.0.1",
+        port=spec.sim.console,
+        username=spec.username,
+        password=spec.password,
+        secret=spec.enable_password,
+    )
+    try:
+        conn.enable()
+        assert conn.find_prompt() == "ese-ios-ca#"
+        assert "ese-ios-ca uptime is" in conn.send_command("show version")
+    finally:
+        conn.disconnect()
+
+
+def test_a_taken_console_port_is_one_clear_error():
+    import socket
+
+    from pkilab.errors import SimError
+    from pkilab.labs.sim import SimLabRunner
+
+    testbed = load(ROOT / "testbeds" / "sim-console.yaml").shifted(1050 + worker_offset())
+    port = testbed.device("hq-host").sim.console
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen(1)
+        with pytest.raises(SimError) as info:
+            SimLabRunner(testbed).start()
+    message = str(info.value)
+    assert f"device 'hq-host': custom.sim.console: cannot listen on 127.0.0.1:{port}" in message
+    assert "\n" not in message

@@ -133,7 +133,7 @@ def test_a_reloading_router_refuses_logins_from_the_confirm_on(running_lab, sim_
         asked = session.feed("reload").output
         assert asked.endswith("Proceed with reload? [confirm]"), asked
         assert session.feed("").closed
-        return router.up, CliServer(router).validate_password(spec.username, spec.password)
+        return router.up, await CliServer(router).validate_password(spec.username, spec.password)
 
     up, accepted = asyncio.run_coroutine_threadsafe(confirm_then_log_in(), running_lab.loop).result(10)
     assert (up, accepted) == (False, False)

@@ -23,7 +23,7 @@ def _read_by_the_code() -> set[str]:
 def test_every_environment_variable_read_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     read = _read_by_the_code()
-    assert "PKILAB_PORT_OFFSET" in read
+    assert {"PKILAB_PORT_OFFSET", "PKILAB_UNICON_LOG"} <= read
     assert sorted(v for v in read if f"`{v}`" not in readme) == []
 
 

@@ -37,7 +37,7 @@ from pkilab.hostsrv import (
     tftp_write,
 )
 from pkilab.protocols import http as wire
-from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
+from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 from pkilab.wait import wait_until
 
 LOCAL = "127.0.0.1"
@@ -318,12 +318,7 @@ def _offline_ca(hostsrv_spec: HostServerSpec | None):
         role="ca",
         os="ios",
         platform="c7200",
-        protocol="ssh",
-        host=LOCAL,
-        port=2999,
-        username="admin",
-        password="login-pw",
-        enable_password="enable-pw",
+        connection=ssh_connection(LOCAL, 2999, Credentials("admin", "login-pw", "enable-pw")),
         interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface("10.0.0.1/24"), "lan"),),
         sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"),
     )

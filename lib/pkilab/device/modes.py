@@ -91,3 +91,46 @@ def path_to_privileged(mode: str) -> list[str]:
 def is_failure(output: str) -> bool:
     """Return True when ``output`` holds one of IOS's rejection strings."""
     return any(f in output for f in FAILURES)
+
+
+# ---- what a console shows before the exec prompt ------------------------------------------
+# A console (a telnet port of GNS3/CML, a terminal server line) has no SSH login: the router
+# prints what it prints — a banner asking for RETURN, IOS's setup dialogs on a router booted
+# without a startup configuration, a login when its line asks for one — and the client answers.
+# The prompts are IOS's as unicon's generic plugin matches them (unicon.plugins.generic
+# service_patterns: press_return, setup_dialog, autoinstall_dialog) and IOS login prompts.
+
+#: Placeholders a :class:`ConsoleStep` reply may be: the driver substitutes the credential.
+USERNAME = "{username}"
+PASSWORD = "{password}"
+
+
+@dataclass(frozen=True)
+class ConsoleStep:
+    """One thing a console can ask before the exec prompt, and the line pkilab answers with.
+
+    ``pattern`` matches the end of the output. ``boot`` marks what a router prints when it has
+    finished booting (a reload on a console waits for one of these).
+    """
+
+    name: str
+    pattern: str
+    reply: str
+    boot: bool = False
+
+
+CONSOLE_STEPS: tuple[ConsoleStep, ...] = (
+    ConsoleStep("press-return", r"Press RETURN to get started[.!]*\s*", "", boot=True),
+    ConsoleStep(
+        "initial-configuration-dialog",
+        r"Would you like to enter the initial configuration dialog\? \[yes/no\]:\s*",
+        "no",
+        boot=True,
+    ),
+    ConsoleStep("terminate-autoinstall", r"Would you like to terminate autoinstall\? ?\[yes\]:\s*", "yes", boot=True),
+    ConsoleStep("username", r"(?:Username|User Name|login):\s*", USERNAME),
+    ConsoleStep("password", r"Password:\s*", PASSWORD),
+)
+
+#: What IOS prints when a console login fails (then asks again).
+LOGIN_FAILURES: tuple[str, ...] = ("% Login invalid", "% Bad passwords", "% Authentication failed", "% Access denied")

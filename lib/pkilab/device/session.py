@@ -1,9 +1,11 @@
-"""Sessions to IOS routers: netmiko to connect, our own reads for speed, dialogs by prompt.
+"""Sessions to IOS routers: a backend to connect, our own reads for speed, dialogs by prompt.
 
-netmiko handles what it is good at — connecting over SSH or telnet, logging in, ``enable``,
-and terminal setup. After that, a command is written to the channel and the answer is read up
-to the next prompt without fixed delays (netmiko's ``send_command`` spends ~80 ms in its
-read loop; this takes a few milliseconds on the simulated lab).
+A backend (:mod:`pkilab.device.backends`: netmiko or unicon) opens the device's connection —
+directly, through SSH jump hosts, or on a console — and logs in where it can. On a console the
+session answers what the router asks itself (:func:`pkilab.device.console.login`, driven by the
+dialogs declared in :mod:`pkilab.device.modes`). After that, a command is written to the stream
+and the answer is read up to the next prompt without fixed delays (netmiko's ``send_command``
+spends ~80 ms in its read loop; this takes a few milliseconds on the simulated lab).
 
 Every exchange is appended to the session's :class:`Transcript`, masked.
 
@@ -14,17 +16,16 @@ command would read it as its own. The session remembers that and resynchronises 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from pkilab.device.backends import Stream, open_link
+from pkilab.device.logs import LOG_TAIL, drop_log_messages, log_prefix_length, shows_log
 from pkilab.device.modes import is_failure
 from pkilab.errors import (
     CommandError,
-    DeviceAuthenticationError,
     DeviceConnectionError,
     DeviceTimeoutError,
     UnexpectedPromptError,
@@ -64,19 +65,36 @@ class Answer:
 
 
 class Session:
-    """A CLI session to one device, in privileged exec after :meth:`connect`."""
+    """A CLI session to one device, in privileged exec after :meth:`connect`.
+
+    Args:
+        spec: the device.
+        masker: masks secrets in the transcript (shared by a pool's sessions).
+        timeout: seconds a command may take to give the prompt back.
+        backend: ``netmiko`` or ``unicon``; default the testbed's choice for the device.
+        boot_timeout: seconds a router on a console may take to boot after ``reload``.
+    """
 
     RESYNC_TIMEOUT = 10.0  # seconds :meth:`resync` waits for a prompt before reconnecting
 
-    def __init__(self, spec: DeviceSpec, masker: Masker | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        masker: Masker | None = None,
+        timeout: float = 30.0,
+        backend: str | None = None,
+        boot_timeout: float = 600.0,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.masker = masker or Masker(spec.secrets())
         for s in spec.secrets():
             self.masker.add(s)
         self.timeout = timeout
+        self.boot_timeout = boot_timeout
+        self.backend = backend or spec.backend
         self.transcript = Transcript(spec.name, self.masker)
-        self.conn: Any = None
+        self.stream: Stream | None = None
         self.base_prompt = ""
         self._prompt_re: re.Pattern[str] | None = None
         # True from a command's first byte sent until its prompt is read: still True at the next
@@ -86,88 +104,97 @@ class Session:
     # ---- connection --------------------------------------------------------------------
     def connect(self) -> Session:
         """Connect, log in and enter privileged exec; raise a :class:`DeviceError` subclass."""
-        from netmiko import ConnectHandler
-        from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+        from pkilab.device import console
 
-        device_type = "cisco_ios" if self.spec.protocol == "ssh" else "cisco_ios_telnet"
+        link = open_link(self.spec, self.timeout, self.backend)
+        self.stream = link.stream
         try:
-            self.conn = ConnectHandler(
-                device_type=device_type,
-                host=self.spec.host,
-                port=self.spec.port,
-                username=self.spec.username,
-                password=self.spec.password,
-                secret=self.spec.enable_password,
-                timeout=self.timeout,
-                conn_timeout=10,
-                auth_timeout=10,
-                banner_timeout=10,
-                fast_cli=True,
-                allow_agent=False,
-                use_keys=False,
-            )
-            self.conn.enable()
-        except NetmikoAuthenticationException:
-            raise DeviceAuthenticationError(self.name, "login refused (check credentials.default)") from None
-        except NetmikoTimeoutException as exc:
-            raise DeviceConnectionError(
-                self.name, f"cannot reach {self.spec.host}:{self.spec.port} ({_first_line(exc)})"
-            ) from None
-        except ValueError as exc:  # netmiko raises ValueError when enable fails
-            raise DeviceAuthenticationError(self.name, f"enable refused: {_first_line(exc)}") from None
-        except (OSError, EOFError) as exc:
-            raise DeviceConnectionError(self.name, f"connection failed: {_first_line(exc)}") from None
-        self.base_prompt = self.conn.base_prompt
-        self._prompt_re = re.compile(
-            r"(?:^|[\r\n])(" + re.escape(self.base_prompt) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?$"
-        )
-        self.transcript.add(f"{self.base_prompt}# ! connected\n")
+            if link.prompt:
+                self._set_prompt(link.prompt)
+            else:
+                self._set_prompt(console.login(self))
+                console.terminal_setup(self)
+            if self.backend != "unicon":  # unicon runs a connection's init commands itself
+                self._init_commands()
+        except BaseException:
+            self.close()
+            raise
+        self.transcript.add(f"{self.base_prompt}# ! connected ({self.backend}, {self.spec.connection.describe()})\n")
         self._unsettled = False
         return self
+
+    def _set_prompt(self, hostname: str) -> None:
+        self.base_prompt = hostname
+        self._prompt_re = re.compile(
+            r"(?:^|[\r\n])(" + re.escape(hostname) + r"[\w.\-]*(?:\([\w.\-]+\))?[#>])\s?" + LOG_TAIL + "$"
+        )
+
+    def _init_commands(self) -> None:
+        c = self.spec.connection
+        for command in c.init_exec_commands or ():
+            self.run(command)
+        if c.init_config_commands:
+            self.config(c.init_config_commands)
 
     @property
     def connected(self) -> bool:
         """True while the connection is alive."""
-        return self.conn is not None and bool(self.conn.is_alive())
+        return self.stream is not None and self.stream.alive()
 
     def close(self) -> None:
-        """Disconnect (quietly: the device may already have dropped us)."""
-        if self.conn is not None:
+        """Disconnect (quietly: the device may already have dropped us).
+
+        On a console the exec session is ended first (``exit``), as one logs out of a console
+        server's line: the console would otherwise stay logged in, at this privilege, for whoever
+        comes next.
+        """
+        if self.stream is not None:
             try:
-                self.conn.disconnect()
+                if self.spec.connection.console and self._prompt_re is not None and not self._unsettled:
+                    self.stream.send("exit\n")
+                self.stream.close()
             except Exception:  # the connection is gone either way
                 pass
-            self.conn = None
+            self.stream = None
 
     # ---- raw I/O -----------------------------------------------------------------------
     def _write(self, text: str) -> None:
-        if self.conn is None:
+        if self.stream is None:
             raise DeviceConnectionError(self.name, "not connected")
         try:
-            self.conn.write_channel(text)
+            self.stream.send(text)
         except (OSError, EOFError) as exc:
-            self.conn = None
+            self.stream = None
             raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
 
     def _read_until(
-        self, patterns: Sequence[re.Pattern[str]], timeout: float, quiet: bool = False, prefix: str = ""
+        self,
+        patterns: Sequence[re.Pattern[str]],
+        timeout: float,
+        quiet: bool = False,
+        prefix: str = "",
+        drain: bool = False,
     ) -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
         ``prefix`` is output already read that the patterns must see in front of the new text
         (a chunk that starts with the hostname is not a prompt when a line came before it).
         The returned text does not include ``prefix``. On timeout raise
-        :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1).
+        :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1). With ``drain``, read
+        what is already there (until a read finds nothing) before giving up.
         """
         deadline = time.monotonic() + timeout
-        chan: Any = getattr(self.conn, "remote_conn", None)
-        use_recv = chan is not None and hasattr(chan, "recv")
         buf = prefix
         while True:
             for i, pat in enumerate(patterns):
                 if pat.search(buf):
                     return buf[len(prefix) :], i
             remaining = deadline - time.monotonic()
+            if drain and remaining <= 0:
+                chunk = self._recv(0.0)
+                if chunk:
+                    buf += chunk
+                    continue
             if remaining <= 0:
                 if quiet:
                     return buf[len(prefix) :], -1
@@ -176,23 +203,21 @@ class Session:
                     self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
                 )
             try:
-                if use_recv:
-                    chan.settimeout(min(remaining, 0.5))
-                    data = chan.recv(65535)
-                    if not data:
-                        raise EOFError("channel closed")
-                    chunk = data.decode("utf-8", "replace")
-                else:
-                    chunk = self.conn.read_channel()
-                    if not chunk:
-                        time.sleep(0.002)  # telnet has no blocking read with timeout here
-            except TimeoutError:
-                continue
-            except (OSError, EOFError) as exc:
+                buf += self._recv(min(remaining, 0.5))
+            except DeviceConnectionError:
                 self.transcript.add(buf)
-                self.conn = None
-                raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
-            buf += chunk.replace("\r\n", "\n").replace("\r", "")
+                raise
+
+    def _recv(self, timeout: float) -> str:
+        """What the device sent within ``timeout`` (newlines as LF); the connection lost is an error."""
+        if self.stream is None:
+            raise DeviceConnectionError(self.name, "not connected")
+        try:
+            chunk = self.stream.recv(timeout)
+        except (OSError, EOFError) as exc:
+            self.stream = None
+            raise DeviceConnectionError(self.name, f"connection lost: {_first_line(exc)}") from None
+        return chunk.replace("\r\n", "\n").replace("\r", "")
 
     def _prompt(self) -> re.Pattern[str]:
         if self._prompt_re is None:
@@ -201,8 +226,29 @@ class Session:
 
     # ---- resynchronisation -------------------------------------------------------------
     def _settle(self) -> None:
-        if self._unsettled and self.conn is not None:
+        if self.stream is None:
+            return
+        if self._unsettled:
             self.resync()
+        elif self.spec.connection.console:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read what a console printed since the last prompt; log in again if its session ended.
+
+        A console ends an idle exec session by itself (``exec-timeout``, 10 minutes by default on
+        ``line con 0``: ``con0 is now available``, ``Press RETURN to get started``); a command typed
+        then would only start a new session, in user exec. Log messages printed meanwhile are read
+        here too, so they are not taken for the next command's output.
+        """
+        from pkilab.device import console
+
+        pending, _ = self._read_until([], 0.0, quiet=True, drain=True)
+        self.transcript.add(pending)
+        if console.session_ended(pending):
+            self.transcript.add("\n! pkilab: the console ended the exec session; logging in again\n")
+            self._set_prompt(console.login(self))
+            console.terminal_setup(self)
 
     def resync(self) -> None:
         """Bring the session back to a privileged-exec prompt after an exchange was cut short.
@@ -224,18 +270,9 @@ class Session:
             prompt = None
         if prompt is None:
             self.transcript.add("! pkilab: no prompt, reconnecting\n")
-            self._drop()
+            self.close()  # the stream closes at once, whatever the line is doing
             self.connect()
         self._unsettled = False
-
-    def _drop(self) -> None:
-        """Close the line at once: netmiko's goodbye waits for a prompt this line will not give."""
-        conn, self.conn = self.conn, None
-        remote = getattr(conn, "remote_conn", None)
-        for closable in (remote, getattr(conn, "remote_conn_pre", None)):
-            if closable is not None:
-                with contextlib.suppress(Exception):
-                    closable.close()
 
     def _drain(self) -> str | None:
         """Read until a prompt followed by :data:`_QUIET` seconds of silence; return that prompt.
@@ -267,7 +304,7 @@ class Session:
         text, _ = self._read_until([self._prompt()], timeout or self.timeout)
         self._unsettled = False
         self.transcript.add(text)
-        output = _strip(text, command, self._prompt())
+        output = self._output(text, command)
         if check and is_failure(output):
             raise CommandError(self.name, command, output)
         return output
@@ -297,7 +334,7 @@ class Session:
             _check_line(a.reply)
             if a.secret:
                 self.masker.add(a.reply)
-        patterns = [self._prompt()] + [re.compile(a.prompt + r"\s*$") for a in answers]
+        patterns = [self._prompt()] + [re.compile(a.prompt + r"\s*" + LOG_TAIL + "$") for a in answers]
         question = re.compile(r"(\[yes/no\]|\[confirm\]|\?|:)\s*$")
         self._unsettled = True
         self._write(command + "\n")
@@ -328,24 +365,37 @@ class Session:
                 break
             self._write(answers[idx - 1].reply + "\n")
             since_answer = ""
-        output = _strip(collected, command, self._prompt())
+        output = self._output(collected, command)
         if check and is_failure(output):
             raise CommandError(self.name, command, output)
         return output
 
-    def reload(self, save: bool = False) -> str:
-        """``reload``: answer the save question, confirm; the device drops the session.
+    def _output(self, text: str, command: str) -> str:
+        """What ``command`` printed: no echo, prompt or log messages (see :mod:`pkilab.device.logs`)."""
+        output = _strip(text, command, self._prompt())
+        if self.spec.connection.console and not shows_log(command):
+            output = drop_log_messages(output)
+        return output
 
-        Returns what the device printed before dropping it. Reconnect with :meth:`connect`
-        (poll: the router is down while it boots).
+    def reload(self, save: bool = False) -> str:
+        """``reload``: answer the save question, confirm.
+
+        Over SSH the device drops the session: reconnect with :meth:`connect` (poll: the router
+        is down while it boots). On a console the session stays: this waits for the router to
+        boot (up to ``boot_timeout``), answers the console and returns in privileged exec.
+        Returns what the device printed.
         """
         answers = [Answer(r"Save\? \[yes/no\]:", "yes" if save else "no"), Answer(r"\[confirm\]", "")]
-        try:
-            return self.dialog("reload", answers, check=False, timeout=60)
-        except DeviceConnectionError:
-            return ""
-        finally:
-            self.close()
+        if not self.spec.connection.console:
+            try:
+                return self.dialog("reload", answers, check=False, timeout=60)
+            except DeviceConnectionError:
+                return ""
+            finally:
+                self.close()
+        from pkilab.device import console
+
+        return console.reload(self, answers)
 
     def paste(
         self,
@@ -380,9 +430,17 @@ def _check_line(text: str) -> None:
 
 
 def _strip(text: str, command: str, prompt: re.Pattern[str]) -> str:
-    lines = text.split("\n")
+    """The output of ``command``: no echo, no prompt, no log messages printed around them.
+
+    A console prints log messages after the prompt (:data:`~pkilab.device.modes.LOG_TAIL`); those
+    the previous read did not take come before this command's echo and are dropped with it.
+    """
+    start = log_prefix_length(text)
+    lines = text[start:].split("\n")
     if lines and lines[0].strip() == command.strip():
         lines = lines[1:]
+    elif start:  # no echo after them: they were output, not noise
+        lines = text.split("\n")
     out = "\n".join(lines)
     m = prompt.search(out)
     if m:

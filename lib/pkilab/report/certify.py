@@ -90,8 +90,8 @@ def register(subparsers: Any) -> None:
         help="run the certification suites and write JUnit, results.json, HTML and Markdown reports",
         description=describe(__doc__),
         epilog=describe(__doc__, "Exit codes:"),
-        usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [--port-base N] [-v] "
-        "[-- PYTEST-ARGS...]",
+        usage="pkilab certify [--testbed FILE] [--reports DIR] [--suites PATH] [-n N] [--port-base N] [--via NAME] "
+        "[--backend netmiko|unicon] [-v] [-- PYTEST-ARGS...]",
     )
     parser.add_argument(
         "--testbed",
@@ -122,6 +122,8 @@ def register(subparsers: Any) -> None:
         help="simulated lab: its ports start at N (each xdist worker's lab 100 higher than the last)",
     )
     parser.add_argument("--title", default=CertifyOptions.title, help="report title")
+    parser.add_argument("--via", metavar="NAME", help="connection every device is reached by (pytest --via)")
+    parser.add_argument("--backend", choices=("netmiko", "unicon"), help="session library (pytest --backend)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the pytest command line first")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as is")
     parser.set_defaults(func=run_certify)
@@ -134,6 +136,9 @@ def run_certify(args: argparse.Namespace) -> int:
         extra = extra[1:]
     elif extra:
         raise UserError(f"unexpected argument {extra[0]!r} (pytest arguments go after --)")
+    for option in ("via", "backend"):  # passed on to the pkilab pytest plugin
+        if getattr(args, option, None):
+            extra = [f"--{option}", getattr(args, option), *extra]
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, not {args.workers}")
     options = CertifyOptions(

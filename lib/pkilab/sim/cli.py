@@ -78,7 +78,7 @@ def register(sub: Any) -> None:
 
 def sim_ports(testbed: Testbed) -> list[int]:
     """Return every port a simulated lab of ``testbed`` listens on (what :meth:`Testbed.shifted` moves)."""
-    ports = [d.port for d in testbed.devices] + [d.sim.http_port for d in testbed.devices if d.sim]
+    ports = [port for d in testbed.all_devices if d.sim for port, _ in d.sim.ports()]
     hostsrv = testbed.extra.get("hostsrv")
     if isinstance(hostsrv, dict):
         ports += [v for k, v in hostsrv.items() if k in ("tftp_port", "http_port") and type(v) is int]
@@ -199,9 +199,9 @@ async def _serve(testbed: Any, pcap_dir: Path | None, link_ports: list[tuple[str
             raise
         ports.append(server)
         print(f"link {link}: udp {bound[0]}:{bound[1]}", flush=True)
-    for spec in testbed.devices:
-        print(f"{spec.name}: ssh {spec.host}:{spec.port} (role {spec.role})", flush=True)
-    print(f"{len(testbed.devices)} devices listening after {lab.started_in:.2f} s", flush=True)
+    for line in lab.describe():
+        print(line, flush=True)
+    print(f"{len(testbed.all_devices)} devices listening after {lab.started_in:.2f} s", flush=True)
     print("ready", flush=True)  # alone on its line: what scripts wait for
     await stop.wait()
     for server in ports:

@@ -8,8 +8,10 @@ is now available``. Log messages reach the line as ``logging console`` decides, 
 it is in (held back during the configuration dialog, as IOS does).
 
 One CLI: the exec session is a :class:`~pkilab.sim.interp.CliSession` fed through the same line
-discipline as SSH sessions (:class:`pkilab.sim.ssh.CliChannel`), so every command, prompt,
-dialog and error is the SSH one. The line's own states are a table (:data:`STATES`).
+editor and input loop as SSH sessions (:class:`pkilab.sim.terminal.TerminalDriver`: bounded lines,
+a yield to the lab's loop after every command), so every command, prompt, dialog and error is the
+SSH one. The line's own states are a table (:data:`STATES`); what ``line con 0`` and ``logging
+console`` say is read from :class:`pkilab.sim.features.lines.Lines`.
 
 Clients attach to the line: telnet connections to the console port (:class:`TelnetConsole`,
 dynamips' negotiation and greeting, the last 4 KiB of output replayed as dynamips does) and
@@ -25,14 +27,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pkilab.protocols.telnet import CONSOLE_SERVER, TelnetCodec
 from pkilab.sim import boot
-from pkilab.sim.features.console_line import ConsoleLine as LineConfig
-from pkilab.sim.features.console_line import ConsoleLogging
+from pkilab.sim.features.lines import Lines
 from pkilab.sim.features.system import System
 from pkilab.sim.grammar import Match
 from pkilab.sim.interp import CliSession, Step
-from pkilab.sim.ssh import CliChannel
-from pkilab.sim.telnet import CONSOLE_SERVER, TelnetCodec
+from pkilab.sim.terminal import TerminalDriver, crlf
 
 if TYPE_CHECKING:
     from pkilab.sim.router import Router
@@ -65,11 +66,6 @@ STATES = {
 LOGIN_TRIES = 3
 
 
-def crlf(text: str) -> str:
-    """Console newlines are CR LF."""
-    return text.replace("\r\n", "\n").replace("\n", "\r\n")
-
-
 class Attachment(Protocol):
     """A client attached to a console line."""
 
@@ -78,6 +74,9 @@ class Attachment(Protocol):
 
     def close(self) -> None:
         """Disconnect the client."""
+
+    def hold(self, paused: bool) -> None:
+        """Stop (True) or resume (False) reading the client's input: the line has too much queued."""
 
 
 @dataclass
@@ -135,12 +134,12 @@ class ConsoleSession(CliSession):
         return self._to_idle(boot.PRESS_RETURN_BOOT)
 
     def _on_idle(self, line: str) -> Step:
-        config = self.router.feature(LineConfig)
-        login = config.login()
+        config = self.router.feature(Lines).console()
+        login = config.login
         self.tries = 0
         if login == "none":
-            return self.start_exec(config.privilege(), "")
-        if login == "line" and config.password() is None:
+            return self.start_exec(config.privilege, "")
+        if login == "line" and config.password is None:
             return self._to_idle(boot.NO_PASSWORD_SET + boot.available(self.router.hostname))
         first = "username" if login == "local" else "password"
         return self._ask(first, boot.USER_ACCESS + ("Username: " if first == "username" else "Password: "))
@@ -150,19 +149,19 @@ class ConsoleSession(CliSession):
         return self._ask("password", "Password: ")
 
     def _on_password(self, line: str) -> Step:
-        config = self.router.feature(LineConfig)
-        if config.login() == "local":
+        config = self.router.feature(Lines).console()
+        if config.login == "local":
             privilege = self.router.feature(System).check_login(self.username, line)
             if privilege is not None:
                 return self.start_exec(privilege, self.username)
             failure, again = boot.LOGIN_INVALID, ("username", "Username: ")
         else:
-            if line == config.password():
-                return self.start_exec(config.privilege(), "")
+            if line == config.password:
+                return self.start_exec(config.privilege, "")
             failure, again = "", ("password", "Password: ")
         self.tries += 1
         if self.tries >= LOGIN_TRIES:
-            bad = boot.LOGIN_INVALID if config.login() == "local" else boot.BAD_PASSWORDS
+            bad = boot.LOGIN_INVALID if config.login == "local" else boot.BAD_PASSWORDS
             return self._to_idle(bad + boot.available(self.router.hostname))
         return self._ask(again[0], failure + again[1])
 
@@ -219,6 +218,37 @@ class ConsoleSession(CliSession):
         return self._to_idle(step.output + boot.available(self.router.hostname))
 
 
+class ConsoleTerminal(TerminalDriver):
+    """The console line's input loop: the SSH sessions' line editor and loop, output to the line.
+
+    A console session never hangs up: :class:`ConsoleSession` turns an ended exec session into
+    ``con0 is now available`` and ``Press RETURN``, and the clients stay connected.
+    """
+
+    def __init__(self, line: ConsoleLine) -> None:
+        super().__init__(line.session)
+        self.line = line
+        self.editor.echo = False
+
+    def _send(self, text: str) -> None:
+        self.line.write(text)
+
+    def _pause_input(self) -> None:
+        for client in list(self.line.attached):
+            client.hold(True)
+
+    def _resume_input(self) -> None:
+        for client in list(self.line.attached):
+            client.hold(False)
+
+    async def _hang_up(self, exit_status: int | None) -> None:
+        # Not reached: ConsoleSession never returns a closed step (see the class docstring).
+        return None
+
+    def _help_allowed(self) -> bool:
+        return self.line.session.state == "exec" and self.session.pending is None
+
+
 class ConsoleLine:
     """Con0 of one simulated router: states, output to attached clients, timers."""
 
@@ -227,13 +257,10 @@ class ConsoleLine:
         self.attached: list[Attachment] = []
         self.replay = ""
         self.session = ConsoleSession(router, line=self)
-        self.channel = CliChannel(router, "", 1)  # the SSH line discipline, writing to this line
-        self.channel.session = self.session
-        self.channel.chan = self
-        self.channel.echo = False
+        self.terminal = ConsoleTerminal(self)
         self.last_input = time.monotonic()
 
-    # ---- the channel interface CliChannel writes to --------------------------------------
+    # ---- output --------------------------------------------------------------------------
     def write(self, text: str) -> None:
         """Output (already CR LF) for every attached client, kept for replay."""
         self.replay = (self.replay + text)[-REPLAY_BYTES:]
@@ -249,11 +276,12 @@ class ConsoleLine:
     # ---- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         """Start reading typed characters (call from the lab's event loop)."""
-        self.channel.task = asyncio.get_running_loop().create_task(self.channel._process())
+        self.terminal.start()
 
     def stop(self) -> None:
         """End the line's reader and disconnect its clients."""
-        self.channel.close()
+        self.terminal.stop()
+        self.close()
 
     def say(self, text: str) -> None:
         """Print ``text`` on the console (LF newlines; the console sends CR LF)."""
@@ -262,7 +290,7 @@ class ConsoleLine:
     def set_state(self, state: str) -> None:
         """Change state from outside a typed line (boot, reload, timeout)."""
         self.session.set_state(state)
-        self.channel.echo = STATES[state].echo
+        self.terminal.editor.echo = STATES[state].echo
 
     # ---- clients -----------------------------------------------------------------------
     def attach(self, client: Attachment) -> None:
@@ -277,19 +305,21 @@ class ConsoleLine:
     def type(self, text: str) -> None:
         """Characters typed by a client."""
         self.last_input = time.monotonic()
-        for ch in text:
-            self.channel.queue.put_nowait(ch)
+        self.terminal.feed_input(text)
 
     # ---- router events -------------------------------------------------------------------
     def going_down(self, requester: str) -> None:
         """The router reloads: the exec session ends; IOS logs the reload, ROMMON takes over."""
         self.session.end_exec()
         self.set_state("down")
-        system = self.router.feature(System)
         # After the reload dialog's own output, which the exec session writes when its step returns.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(system.logmsg, f"%SYS-5-RELOAD: Reload requested by {requester}. Reload Reason: Reload Command.")
-        loop.call_soon(self.say, boot.ROM_RELOAD)
+        asyncio.get_running_loop().call_soon(self._announce_reload, requester)
+
+    def _announce_reload(self, requester: str) -> None:
+        self.router.feature(System).logmsg(
+            f"%SYS-5-RELOAD: Reload requested by {requester}. Reload Reason: Reload Command."
+        )
+        asyncio.get_running_loop().call_soon(self.say, boot.ROM_RELOAD)  # after the message, which waits a turn too
 
     def booted(self) -> None:
         """The router is up again: boot messages, then the configuration dialog or Press RETURN."""
@@ -307,13 +337,18 @@ class ConsoleLine:
             system.logmsg(message)
 
     def log(self, message: str) -> None:
-        """A log message of the router (a System monitor): shown as ``logging console`` says."""
-        if not self.router.feature(ConsoleLogging).shows(message):
+        """A log message of the router (a System monitor): shown as ``logging console`` says.
+
+        IOS's logger prints after the command that caused the message has printed its output and
+        the next prompt (``R1#`` then ``*Aug 25 …: %SYS-5-CONFIG_I …``), so the message waits for the
+        current step of the line to finish.
+        """
+        if not self.router.feature(Lines).console_shows(message):
             return
         if STATES[self.session.state].hold_logs:
             self.session.held.append(message)
             return
-        self.say("\n" + message + "\n")
+        asyncio.get_running_loop().call_soon(self.say, "\n" + message + "\n")
 
     def release_logs(self) -> None:
         """Print the messages held back during the configuration dialog, after what the dialog prints."""
@@ -328,7 +363,7 @@ class ConsoleLine:
         """End an idle exec session after ``exec-timeout``."""
         if self.session.state != "exec" or self.session.pending is not None or not self.router.up:
             return
-        timeout = self.router.feature(LineConfig).exec_timeout()
+        timeout = self.router.feature(Lines).console().exec_timeout
         if timeout is not None and now - self.last_input >= timeout:
             self.session.end_exec()
             self.set_state("idle")
@@ -378,6 +413,14 @@ class TelnetConsole(asyncio.Protocol):
         """Disconnect."""
         if self.transport is not None:
             self.transport.close()
+
+    def hold(self, paused: bool) -> None:
+        """Flow control: stop or resume reading this client."""
+        if self.transport is not None and not self.transport.is_closing():
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
 
 
 async def start_console_server(line: ConsoleLine, host: str, port: int, instance: int) -> asyncio.Server:

@@ -5,7 +5,7 @@ connection command there. These two commands do what the Linux clients do, as fa
 can tell: ``ssh`` asks ``USER@HOST's password:`` (three tries, ``Permission denied, please try
 again.``), requests a PTY and bridges the session until it ends (``Connection to HOST closed.``);
 ``telnet`` prints ``Trying HOST...``, ``Connected to HOST.``, ``Escape character is '^]'.``,
-negotiates as a client (:data:`pkilab.sim.telnet.CLIENT`) and bridges until the server closes
+negotiates as a client (:data:`pkilab.protocols.telnet.CLIENT`) and bridges until the server closes
 (``Connection closed by foreign host.``). Both reach only the lab's own ports
 (:func:`pkilab.sim.jumphost.allowed`), refused like a closed port. Host keys are not checked and
 ``Ctrl-]`` simply closes a telnet connection (no ``telnet>`` command prompt): simplifications.
@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from pkilab.protocols.telnet import CLIENT, TelnetCodec
 from pkilab.sim._asyncssh import asyncssh
-from pkilab.sim.telnet import CLIENT, TelnetCodec
-from pkilab.sim.termserver import LineEditor
+from pkilab.sim.lineedit import Key, LineEditor
 
 if TYPE_CHECKING:
     from pkilab.sim.jumphost import JumpShell
@@ -64,20 +64,20 @@ def start_hop(shell: JumpShell, words: list[str]) -> Any:
     if words[0] == "ssh":
         parsed = parse_ssh(words, shell.user)
         if isinstance(parsed, str):
-            shell.write(parsed)
+            shell.send(parsed)
             return None
         user, host, port = parsed
         refused = f"ssh: connect to host {host} port {port}: Connection refused\r\n"
         hop = SshHop(shell, user, host, port)
     else:
         if len(words) not in (2, 3) or (len(words) == 3 and not words[2].isdigit()):
-            shell.write("usage: telnet host [port]\r\n")
+            shell.send("usage: telnet host [port]\r\n")
             return None
         host, port = words[1], int(words[2]) if len(words) == 3 else 23
         refused = f"Trying {host}...\r\ntelnet: Unable to connect to remote host: Connection refused\r\n"
         hop = TelnetHop(shell, host, port)
     if not allowed(shell.lab, host, port):
-        shell.write(refused)
+        shell.send(refused)
         return None
     shell.lab.spawn(hop.run())
     return hop
@@ -95,13 +95,13 @@ class TelnetHop:
 
     async def run(self) -> None:
         """Connect, then copy the server's data to the shell until it closes."""
-        self.shell.write(f"Trying {self.host}...\r\n")
+        self.shell.send(f"Trying {self.host}...\r\n")
         try:
             reader, self.writer = await asyncio.open_connection(self.host, self.port)
         except OSError:
             self.shell.hop_ended("telnet: Unable to connect to remote host: Connection refused\r\n")
             return
-        self.shell.write(f"Connected to {self.host}.\r\nEscape character is '^]'.\r\n")
+        self.shell.send(f"Connected to {self.host}.\r\nEscape character is '^]'.\r\n")
         while True:
             data = await reader.read(4096)
             if not data:
@@ -109,7 +109,7 @@ class TelnetHop:
             out = self.codec.feed(data)
             if out.reply:
                 self.writer.write(bytes(out.reply))
-            self.shell.write(out.data.decode("utf-8", "replace"))
+            self.shell.send(out.data.decode("utf-8", "replace"))
         self.close()
         self.shell.hop_ended("Connection closed by foreign host.\r\n")
 
@@ -138,7 +138,7 @@ class _HopClient(asyncssh.SSHClient):
 
     def password_auth_requested(self) -> Any:
         if self.tries:
-            self.hop.shell.write("Permission denied, please try again.\r\n")
+            self.hop.shell.send("Permission denied, please try again.\r\n")
         if self.tries >= 3:
             return None
         self.tries += 1
@@ -150,7 +150,7 @@ class _HopSession(asyncssh.SSHClientSession[str]):
         self.hop = hop
 
     def data_received(self, data: str, datatype: Any) -> None:
-        self.hop.shell.write(data)
+        self.hop.shell.send(data)
 
 
 class SshHop:
@@ -161,14 +161,15 @@ class SshHop:
         self.user = user
         self.host = host
         self.port = port
-        self.editor = LineEditor(echo=False)
+        self.editor = LineEditor()
+        self.editor.echo = self.editor.help = False  # the password is not echoed
         self.password: asyncio.Future[str] | None = None
         self.chan: Any = None
         self.conn: Any = None
 
     def ask_password(self) -> asyncio.Future[str]:
         """Prompt on the shell; the typed line completes the returned future."""
-        self.shell.write(f"{self.user}@{self.host}'s password: ")
+        self.shell.send(f"{self.user}@{self.host}'s password: ")
         self.password = asyncio.get_running_loop().create_future()
         return self.password
 
@@ -199,11 +200,15 @@ class SshHop:
         if self.chan is not None:
             self.chan.write(data)
             return
-        for ch in data:
-            _, line = self.editor.feed(ch)  # the password is not echoed
-            if line is not None and self.password is not None and not self.password.done():
-                self.shell.write("\r\n")
-                self.password.set_result(line)
+        pos = 0
+        while pos < len(data):
+            fed = self.editor.feed(data, pos)
+            pos += fed.consumed
+            if fed.event is None or fed.event.key is not Key.ENTER:
+                continue
+            if self.password is not None and not self.password.done():
+                self.shell.send("\r\n")
+                self.password.set_result(fed.event.line)
 
     def close(self) -> None:
         """Close the connection."""

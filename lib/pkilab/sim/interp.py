@@ -95,6 +95,7 @@ class CliSession:
     term_length: int = 24
     term_width: int = 80
     monitor: bool = False
+    prompting: bool = True  # False for an SSH exec request: output only, as IOS sends it
     _gen: Generator[Any, Any, Any] | None = None
     _out: list[str] = field(default_factory=list)
     _filter: tuple[str, str] | None = None
@@ -275,7 +276,7 @@ class CliSession:
         if self._filter is not None and not self._asked:
             text = apply_filter(text, *self._filter)
         self._filter = None
-        return Step(text + self.prompt())
+        return Step(text + self.prompt() if self.prompting else text)
 
     def _error(self, nm: NoMatch, offset: int = 0) -> None:
         if nm.kind == "ambiguous":
@@ -285,7 +286,8 @@ class CliSession:
         elif nm.column + offset == 0 and not MODES[self.mode].config:
             self._out.append("% Unknown command or computer name, or unable to find computer address\n")
         else:
-            pad = " " * (len(self.prompt()) + nm.column + offset)
+            shown = len(self.prompt()) if self.prompting else 0  # no prompt shown: count from the command
+            pad = " " * (shown + nm.column + offset)
             self._out.append(f"{pad}^\n% Invalid input detected at '^' marker.\n\n")
 
     def _help(self, line: str) -> None:

@@ -18,7 +18,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from pkilab.sim._asyncssh import asyncssh
-from pkilab.sim.termserver import LineEditor, Listener
+from pkilab.sim.termserver import HostSSH, Listener, PtySession, start_host_server
 
 if TYPE_CHECKING:
     from pkilab.sim.lab import Lab
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def lab_ports(lab: Lab) -> set[int]:
     """Every 127.0.0.1 port the simulated lab listens on."""
     ports: set[int] = set()
-    for spec in lab.testbed.devices:
+    for spec in lab.testbed.all_devices:
         if spec.sim is not None:
             ports.update(port for port, _ in spec.sim.ports())
     return ports
@@ -43,15 +43,14 @@ def allowed(lab: Lab, host: str, port: int) -> bool:
     return loopback and port in lab_ports(lab)
 
 
-class JumpShell(asyncssh.SSHServerSession[str]):
+class JumpShell(PtySession):
     """The minimal shell of an interactive session on the jump host."""
 
     def __init__(self, lab: Lab, spec: DeviceSpec, user: str) -> None:
+        super().__init__()
         self.lab = lab
         self.spec = spec
         self.user = user
-        self.chan: Any = None
-        self.editor = LineEditor()
         self.hop: Any = None  # a running ssh/telnet command (pkilab.sim.hops.Hop)
 
     @property
@@ -59,55 +58,34 @@ class JumpShell(asyncssh.SSHServerSession[str]):
         """A Linux shell prompt."""
         return f"{self.user}@{self.spec.name}:~$ "
 
-    def connection_made(self, chan: Any) -> None:
-        self.chan = chan
-
-    def pty_requested(self, term_type: str, term_size: Any, term_modes: Any) -> bool:
-        return True
-
-    def shell_requested(self) -> bool:
-        return True
-
     def session_started(self) -> None:
-        self.write(self.prompt)
+        self.send(self.prompt)
 
     def data_received(self, data: str, datatype: Any) -> None:
         if self.hop is not None:
             self.hop.type(data)
             return
-        for ch in data:
-            echo, line = self.editor.feed(ch)
-            self.write(echo)
-            if line is not None:
-                self.run(line)
-                if self.hop is not None:
-                    return  # what follows the command line is typed to the next hop
-                if self.chan is None:
-                    return
-
-    def eof_received(self) -> bool:
-        return False
+        for line, _ in self.typed_lines(data):
+            self.run(line)
+            if self.hop is not None:
+                return  # the hop reads what is typed from now on (the rest of this chunk is the Enter's LF)
+            if self.chan is None:
+                return
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.hop is not None:
             self.hop.close()
         self.chan = None
 
-    def write(self, text: str) -> None:
-        """Write to the channel."""
-        if self.chan is not None and text:
-            self.chan.write(text)
-
     def run(self, line: str) -> None:
         """Run one command line."""
         words = line.split()
         if not words:
-            self.write(self.prompt)
+            self.send(self.prompt)
             return
         verb = words[0]
         if verb in ("exit", "logout"):
-            self.chan.exit(0)
-            self.chan = None
+            self.end(0)
             return
         if verb in ("ssh", "telnet"):
             from pkilab.sim.hops import start_hop
@@ -116,47 +94,27 @@ class JumpShell(asyncssh.SSHServerSession[str]):
             if self.hop is not None:
                 return
         elif verb == "hostname":
-            self.write(self.spec.name + "\r\n")
+            self.send(self.spec.name + "\r\n")
         elif verb == "whoami":
-            self.write(self.user + "\r\n")
+            self.send(self.user + "\r\n")
         elif verb == "echo":
-            self.write(" ".join(words[1:]) + "\r\n")
+            self.send(" ".join(words[1:]) + "\r\n")
         else:
-            self.write(f"-sh: {verb}: not found\r\n")
-        self.write(self.prompt)
+            self.send(f"-sh: {verb}: not found\r\n")
+        self.send(self.prompt)
 
     def hop_ended(self, message: str) -> None:
         """The ssh/telnet command ended: back to the shell."""
         self.hop = None
-        self.write(message + self.prompt)
+        self.send(message + self.prompt)
 
 
-class JumpSSH(asyncssh.SSHServer):
-    """The jump host's SSH server: its own credentials, forwarding only to the lab."""
+class JumpSSH(HostSSH):
+    """The jump host's SSH server: forwarding only to the lab, a minimal shell."""
 
     def __init__(self, lab: Lab, spec: DeviceSpec, connections: set[Any]) -> None:
+        super().__init__(spec, connections)
         self.lab = lab
-        self.spec = spec
-        self.connections = connections
-        self.conn: Any = None
-        self.user = ""
-
-    def connection_made(self, conn: Any) -> None:
-        self.conn = conn
-        self.connections.add(conn)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.connections.discard(self.conn)
-
-    def begin_auth(self, username: str) -> bool:
-        self.user = username
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        return username == self.spec.username and password == self.spec.password
 
     def session_requested(self) -> JumpShell:
         return JumpShell(self.lab, self.spec, self.user)
@@ -164,6 +122,7 @@ class JumpSSH(asyncssh.SSHServer):
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
         if not allowed(self.lab, dest_host, dest_port):
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, "open failed")
+        self.lab.forwards.append((self.spec.name, dest_host, dest_port))
         return True
 
     def server_requested(self, listen_host: str, listen_port: int) -> bool:
@@ -172,15 +131,5 @@ class JumpSSH(asyncssh.SSHServer):
 
 async def start_jumphost(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
     """Start the jump host ``spec`` of ``lab``."""
-    assert spec.sim is not None and spec.sim.ssh_port is not None
     connections: set[Any] = set()
-    acceptor = await asyncssh.create_server(
-        lambda: JumpSSH(lab, spec, connections),
-        spec.sim.address,
-        spec.sim.ssh_port,
-        server_host_keys=[host_key],
-        line_editor=False,
-        keepalive_interval=0,
-        reuse_address=True,
-    )
-    return Listener(acceptor, connections)
+    return await start_host_server(spec, lambda: JumpSSH(lab, spec, connections), connections, host_key)

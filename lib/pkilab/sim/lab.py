@@ -72,13 +72,15 @@ class Lab:
         self.binds: list[HostBind] = []  # custom.sim.bind: interfaces bridged to host addresses
         self.consoles: dict[str, ConsoleLine] = {}  # con0 of every router, up for the life of the lab
         self._listeners: list[Any] = []  # console ports, terminal servers, jump hosts: never reloaded
+        # The direct-tcpip channels the jump hosts opened (jump host, address, port), as sshd logs them.
+        self.forwards: list[tuple[str, str, int]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         """Boot every router and open the lab's servers; raise :class:`SimError` if a port is taken."""
         t0 = time.monotonic()
         self.network.loop = asyncio.get_running_loop()
-        for spec in self.testbed.devices:
+        for spec in self.testbed.all_devices:
             if spec.sim is not None and spec.sim.kind != "router":
                 continue
             router = Router(self, spec)
@@ -105,7 +107,7 @@ class Lab:
         from pkilab.sim.jumphost import start_jumphost
         from pkilab.sim.termserver import start_termserver
 
-        for index, spec in enumerate(self.testbed.devices, start=1):
+        for index, spec in enumerate(self.testbed.all_devices, start=1):
             sim = spec.sim
             if sim is None:
                 continue
@@ -134,7 +136,7 @@ class Lab:
     def describe(self) -> list[str]:
         """One line per device: what it is and where to reach it (``pkilab sim up`` prints these)."""
         lines = []
-        for spec in self.testbed.devices:
+        for spec in self.testbed.all_devices:
             sim = spec.sim
             if sim is None:
                 continue

@@ -15,11 +15,12 @@ and ``help`` outputs and the error messages are invented (no capture of them was
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pkilab.sim._asyncssh import asyncssh
-from pkilab.sim.console import crlf
+from pkilab.sim.lineedit import Key, LineEditor
+from pkilab.sim.terminal import crlf
 
 if TYPE_CHECKING:
     from pkilab.sim.console import ConsoleLine
@@ -44,37 +45,6 @@ def banner(lab_name: str, first_node: str) -> str:
 def connected(node: str) -> str:
     """What ``open`` prints once the console is attached."""
     return f"Connecting to console for {node}\nConnected to CML terminalserver.\nEscape character is '^]'.\n\n"
-
-
-@dataclass
-class LineEditor:
-    """The ``consoles>`` prompt's line editing, sans-IO: characters in, (echo, finished line) out."""
-
-    echo: bool = True
-    buf: str = ""
-    last_cr: bool = False
-
-    def feed(self, ch: str) -> tuple[str, str | None]:
-        """One typed character: what to echo, and the line when it is complete."""
-        if ch == "\n" and self.last_cr:
-            self.last_cr = False
-            return "", None
-        self.last_cr = ch == "\r"
-        if ch in "\r\n":
-            line, self.buf = self.buf, ""
-            return "\r\n", line
-        if ch in "\x7f\x08":
-            if not self.buf:
-                return "", None
-            self.buf = self.buf[:-1]
-            return ("\b \b" if self.echo else ""), None
-        if ch == "\x03":
-            self.buf = ""
-            return "^C\r\n", ""
-        if ch >= " ":
-            self.buf += ch
-            return (ch if self.echo else ""), None
-        return "", None
 
 
 class TermServer:
@@ -121,15 +91,17 @@ class TermServer:
         return "\n".join(rows) + "\n"
 
 
-class TermSession(asyncssh.SSHServerSession[str]):
-    """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
+class PtySession(asyncssh.SSHServerSession[str]):
+    """An interactive SSH session with a PTY: the shells of the lab's hosts (terminal server, jump host).
 
-    def __init__(self, server: TermServer) -> None:
-        self.server = server
+    Typing goes through the routers' line editor (:class:`pkilab.sim.lineedit.LineEditor`, without
+    IOS's ``?`` help: a Linux shell's Enter, Backspace and Ctrl-C).
+    """
+
+    def __init__(self) -> None:
         self.chan: Any = None
         self.editor = LineEditor()
-        self.console: ConsoleLine | None = None
-        self.command: str | None = None  # an exec request: run it, exit when the console is left
+        self.editor.help = False
 
     def connection_made(self, chan: Any) -> None:
         self.chan = chan
@@ -140,6 +112,52 @@ class TermSession(asyncssh.SSHServerSession[str]):
     def shell_requested(self) -> bool:
         return True
 
+    def eof_received(self) -> bool:
+        return False
+
+    def send(self, text: str) -> None:
+        """Write to the SSH channel (console output arrives here already CR LF)."""
+        if self.chan is not None and text:
+            with contextlib.suppress(Exception):
+                self.chan.write(text)
+
+    def typed_lines(self, data: str) -> Iterator[tuple[str, int]]:
+        """The lines completed in ``data``, each with the position after it; echo is sent as typed.
+
+        Ctrl-C prints ``^C`` and completes an empty line, as a shell does; Ctrl-Z is ignored.
+        """
+        pos = 0
+        while pos < len(data):
+            fed = self.editor.feed(data, pos)
+            pos += fed.consumed
+            self.send(fed.echo)
+            if fed.event is None or fed.event.key is Key.CTRL_Z:
+                continue
+            self.send("^C\r\n" if fed.event.key is Key.INTERRUPT else "\r\n")
+            yield fed.event.line, pos
+
+    def end(self, status: int) -> None:
+        """End the session with exit ``status``; the connection stays for the client to close.
+
+        A Linux host's sshd ends the channel only (the client closes its connection when no channel
+        is left, and may open another meanwhile), unlike a router, which disconnects
+        (:func:`pkilab.sim.ssh.end_channel`).
+        """
+        chan, self.chan = self.chan, None
+        if chan is not None:
+            with contextlib.suppress(Exception):
+                chan.exit(status)
+
+
+class TermSession(PtySession):
+    """One SSH session on the terminal server: the ``consoles>`` prompt, or a console."""
+
+    def __init__(self, server: TermServer) -> None:
+        super().__init__()
+        self.server = server
+        self.console: ConsoleLine | None = None
+        self.command: str | None = None  # an exec request: run it, exit when the console is left
+
     def exec_requested(self, command: str) -> bool:
         self.command = command
         return True
@@ -148,28 +166,30 @@ class TermSession(asyncssh.SSHServerSession[str]):
         if self.command is not None:
             self._run(self.command)
             if self.console is None:
-                self._exit(1)
+                self.end(1)
             return
         first = next(iter(self.server.lab.consoles), "node")
         self.send(crlf(banner(self.server.lab_name, first)) + PROMPT)
 
     def data_received(self, data: str, datatype: Any) -> None:
-        for ch in data:
-            if self.console is not None:
-                if ch == ESCAPE:
-                    self._leave()
-                else:
-                    self.console.type(ch)
-                continue
-            echo, line = self.editor.feed(ch)
-            self.send(echo)
-            if line is not None:
-                self._run(line)
-                if self.console is None and self.chan is not None:
-                    self.send(PROMPT)
-
-    def eof_received(self) -> bool:
-        return False
+        if self.chan is None:
+            return
+        if self.console is not None:
+            typed, escape, rest = data.partition(ESCAPE)
+            if typed:
+                self.console.type(typed)
+            if escape:
+                self._leave()
+                self.data_received(rest, datatype)
+            return
+        for line, pos in self.typed_lines(data):
+            self._run(line)
+            if self.console is not None:  # opened: what follows is typed on the console
+                self.data_received(data[pos:], datatype)
+                return
+            if self.chan is None:
+                return
+            self.send(PROMPT)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.console is not None:
@@ -178,16 +198,19 @@ class TermSession(asyncssh.SSHServerSession[str]):
         self.chan = None
 
     # ---- the console attachment ----------------------------------------------------------
-    def send(self, text: str) -> None:
-        """Write to the SSH channel (console output arrives here already CR LF)."""
-        if self.chan is not None and text:
+    def hold(self, paused: bool) -> None:
+        """Flow control from the console line: stop or resume reading this channel."""
+        if self.chan is not None:
             with contextlib.suppress(Exception):
-                self.chan.write(text)
+                if paused:
+                    self.chan.pause_reading()
+                else:
+                    self.chan.resume_reading()
 
     def close(self) -> None:
         """The console line is going away (the lab stops)."""
         self.console = None
-        self._exit(0)
+        self.end(0)
 
     # ---- commands ----------------------------------------------------------------------
     def _run(self, line: str) -> None:
@@ -196,7 +219,7 @@ class TermSession(asyncssh.SSHServerSession[str]):
             return
         verb, rest = words[0].lower(), " ".join(words[1:])
         if verb in ("exit", "quit", "logout"):
-            self._exit(0)
+            self.end(0)
         elif verb == "open" and rest:
             self._open(rest)
         elif verb == "connect" and rest:
@@ -223,38 +246,44 @@ class TermSession(asyncssh.SSHServerSession[str]):
             self.console.detach(self)
             self.console = None
         if self.command is not None:
-            self._exit(0)
+            self.end(0)
         else:
             self.send("\r\n" + PROMPT)
 
-    def _exit(self, status: int) -> None:
-        if self.chan is not None:
-            with contextlib.suppress(Exception):
-                self.chan.exit(status)
 
+class HostSSH(asyncssh.SSHServer):
+    """The SSH server of a lab host (terminal server, jump host): its own credentials, its connections kept."""
 
-class TermServerSSH(asyncssh.SSHServer):
-    """Password authentication with the terminal server's own credentials (``credentials.default``)."""
-
-    def __init__(self, server: TermServer) -> None:
-        self.server = server
+    def __init__(self, spec: DeviceSpec, connections: set[Any]) -> None:
+        self.spec = spec
+        self.connections = connections
         self.conn: Any = None
+        self.user = ""
 
     def connection_made(self, conn: Any) -> None:
         self.conn = conn
-        self.server.connections.add(conn)
+        self.connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self.conn)
+        self.connections.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
+        self.user = username
         return True
 
     def password_auth_supported(self) -> bool:
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return username == self.server.spec.username and password == self.server.spec.password
+        return username == self.spec.username and password == self.spec.password
+
+
+class TermServerSSH(HostSSH):
+    """The terminal server's SSH server: every session starts at the ``consoles>`` prompt."""
+
+    def __init__(self, server: TermServer) -> None:
+        super().__init__(server.spec, server.connections)
+        self.server = server
 
     def session_requested(self) -> TermSession:
         return TermSession(self.server)
@@ -278,12 +307,11 @@ class Listener:
         await self.acceptor.wait_closed()
 
 
-async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
-    """Start the terminal server ``spec`` of ``lab``."""
+async def start_host_server(spec: DeviceSpec, factory: Any, connections: set[Any], host_key: Any) -> Listener:
+    """Listen on the host ``spec``'s SSH port with ``factory`` making each connection's server."""
     assert spec.sim is not None and spec.sim.ssh_port is not None
-    server = TermServer(lab, spec)
     acceptor = await asyncssh.create_server(
-        lambda: TermServerSSH(server),
+        factory,
         spec.sim.address,
         spec.sim.ssh_port,
         server_host_keys=[host_key],
@@ -291,4 +319,10 @@ async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listene
         keepalive_interval=0,
         reuse_address=True,
     )
-    return Listener(acceptor, server.connections)
+    return Listener(acceptor, connections)
+
+
+async def start_termserver(lab: Lab, spec: DeviceSpec, host_key: Any) -> Listener:
+    """Start the terminal server ``spec`` of ``lab``."""
+    server = TermServer(lab, spec)
+    return await start_host_server(spec, lambda: TermServerSSH(server), server.connections, host_key)

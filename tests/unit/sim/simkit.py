@@ -5,7 +5,7 @@ import ipaddress
 from pkilab.sim.interp import CliSession
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
-from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
+from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 
 
 def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
@@ -14,12 +14,7 @@ def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
         role="branch",
         os="ios",
         platform="c7200",
-        protocol="ssh",
-        host="127.0.0.1",
-        port=2999,
-        username="admin",
-        password="login-pw",
-        enable_password="enable-pw",
+        connection=ssh_connection("127.0.0.1", 2999, Credentials("admin", "login-pw", "enable-pw")),
         interfaces=(
             InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface(addr), link),
             InterfaceSpec("Ethernet0/0", None, None),

@@ -1,4 +1,4 @@
-"""The console line's configuration (line con 0, logging console, erase) and its states, offline.
+"""What the console line reads of the configuration (line con 0, logging console), erase, and its states, offline.
 
 The states are driven through :class:`ConsoleSession` directly (no sockets); the telnet, terminal
 server and reload paths are in tests/integration/test_sim_console.py and friends.
@@ -9,7 +9,7 @@ from simkit import OfflineLab, make_spec
 
 from pkilab.sim import boot
 from pkilab.sim.console import STATES, ConsoleSession
-from pkilab.sim.features.console_line import ConsoleLine, ConsoleLogging
+from pkilab.sim.features.lines import LinePolicy, Lines
 
 
 @pytest.fixture
@@ -46,22 +46,22 @@ def test_line_console_settings_render_and_drive_the_login(lab, router):
         assert "%" not in cli(line)
     cli("end")
     run = cli("show running-config")
-    assert "line con 0\n password s3cret\n login\n privilege level 15\n exec-timeout 0 30\n" in run
-    config = router.feature(ConsoleLine)
-    assert (config.login(), config.password(), config.privilege(), config.exec_timeout()) == ("line", "s3cret", 15, 30)
+    assert "line con 0\n exec-timeout 0 30\n privilege level 15\n password s3cret\n login\n" in run  # IOS's order
+    lines = router.feature(Lines)
+    assert lines.console() == LinePolicy(login="line", password="s3cret", privilege=15, exec_timeout=30)
     cli("configure terminal")
     cli("line console 0")
     cli("login local")
     cli("no exec-timeout")
     cli("no privilege")
     cli("end")
-    assert (config.login(), config.privilege(), config.exec_timeout()) == ("local", 1, 600.0)
+    assert lines.console() == LinePolicy(login="local", password="s3cret", privilege=1, exec_timeout=600.0)
     cli("configure terminal")
     cli("line console 0")
     cli("no login")
     cli("exec-timeout 0 0")
     cli("end")
-    assert config.login() == "none" and config.exec_timeout() is None
+    assert lines.console().login == "none" and lines.console().exec_timeout is None
 
 
 def test_line_console_survives_write_and_reload(lab, router):
@@ -69,25 +69,25 @@ def test_line_console_survives_write_and_reload(lab, router):
     for line in ("configure terminal", "line console 0", "login local", "end", "write memory"):
         cli(line)
     router.boot()
-    assert router.feature(ConsoleLine).login() == "local"
+    assert router.feature(Lines).console().login == "local"
 
 
 def test_logging_console_levels(lab, router):
     cli = lab.cli()
-    logging = router.feature(ConsoleLogging)
+    shows = router.feature(Lines).console_shows
     notice = "*Mar  1 00:00:01.000: %SYS-5-CONFIG_I: Configured from console by console"
     error = "*Mar  1 00:00:01.000: %PKI-3-CERTRETFAIL: Certificate enrollment failed."
-    assert logging.shows(notice) and logging.shows(error)
+    assert shows(notice) and shows(error)
     cli("configure terminal")
     cli("logging console errors")
-    assert not logging.shows(notice) and logging.shows(error)
+    assert not shows(notice) and shows(error)
     assert "logging console errors" in cli("do show running-config")
     cli("no logging console")
-    assert not logging.shows(error)
+    assert not shows(error)
     assert "no logging console" in cli("do show running-config")
     assert "% Invalid" in cli("logging console loud")
     cli("logging console")
-    assert logging.shows(notice)
+    assert shows(notice)
     assert "logging console" not in cli("do show running-config")
 
 

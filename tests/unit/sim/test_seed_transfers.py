@@ -17,7 +17,7 @@ from pkilab.hostsrv import HostServers, HostServerSpec, spec_from_testbed
 from pkilab.secrets import Masker
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
-from pkilab.testbed import DeviceSpec, InterfaceSpec, SimSpec, Testbed
+from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 
 LOCAL = "127.0.0.1"
 ACCOUNT = FtpCredentials("backup", "ftp-Secret-42")
@@ -42,12 +42,7 @@ def _router(servers, account=ACCOUNT):
         role="ca",
         os="ios",
         platform="c7200",
-        protocol="ssh",
-        host=LOCAL,
-        port=2999,
-        username="admin",
-        password="login-pw",
-        enable_password="enable-pw",
+        connection=ssh_connection(LOCAL, 2999, Credentials("admin", "login-pw", "enable-pw")),
         interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface("10.59.138.12/24"), "lan"),),
         sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"),
     )

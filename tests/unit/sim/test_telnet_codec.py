@@ -1,6 +1,6 @@
 """The telnet codec: RFC 854 framing and option negotiation without loops, for a console server and a client."""
 
-from pkilab.sim.telnet import (
+from pkilab.protocols.telnet import (
     AYT,
     CLIENT,
     CONSOLE_SERVER,
@@ -111,3 +111,28 @@ def test_client_against_console_server_settles_in_one_round():
     assert rounds == 1
     assert server.echoing and client.him[ECHO] == "yes" and client.him[SGA] == "yes"
     assert client.log[:4] == ["<DO 24", ">WONT 24", "<WILL 1", ">DO 1"]
+
+
+# ---- the client end (pkilab's console client, the jump host's telnet hop) ------------------------
+
+
+def test_client_accepts_server_echo_and_sga_and_refuses_the_rest():
+    codec = TelnetCodec(CLIENT)
+    out = codec.feed(cmd(WILL, ECHO) + cmd(WILL, SGA) + cmd(DO, TTYPE) + cmd(DO, SGA) + b"Router>")
+    assert out.data == b"Router>"
+    assert out.reply == cmd(DO, ECHO) + cmd(DO, SGA) + cmd(WONT, TTYPE) + cmd(WILL, SGA)
+
+
+def test_client_answers_each_request_once_so_acknowledgements_do_not_loop():
+    codec = TelnetCodec(CLIENT)
+    assert codec.feed(cmd(WILL, ECHO)).reply == cmd(DO, ECHO)
+    assert codec.feed(cmd(WILL, ECHO)).reply == b""
+    assert codec.feed(cmd(WONT, NAWS)).reply == b""  # never on: nothing to refuse
+
+
+def test_client_commands_split_across_reads_and_subnegotiation_dropped():
+    codec = TelnetCodec(CLIENT)
+    parts = [codec.feed(bytes((ord("a"), IAC))), codec.feed(bytes((WILL,)))]
+    parts.append(codec.feed(bytes((ECHO, ord("b"), IAC, SB, 99, 1, IAC, SE, ord("c")))))
+    assert b"".join(bytes(p.data) for p in parts) == b"abc"
+    assert b"".join(bytes(p.reply) for p in parts) == cmd(DO, ECHO)

@@ -36,6 +36,15 @@ def _conns(data, name):
     return data["devices"][name]["connections"]
 
 
+# A simulated jump host for a case that puts the terminal server behind it.
+BASTION = {
+    "os": "linux",
+    "type": "linux",
+    "credentials": {"default": {"username": "b", "password": "b-pw"}},
+    "connections": {"cli": {"protocol": "ssh", "ip": "127.0.0.1", "port": 5121}},
+    "custom": {"sim": {"kind": "jumphost"}},
+}
+
 CASES = {
     "console-clashes-with-ssh": (
         SIM,
@@ -72,9 +81,14 @@ CASES = {
         lambda d: _conns(d, "hq-host").update(ssh2={"protocol": "ssh", "ip": "127.0.0.1", "port": 2298}),
         "device 'hq-host': connections.ssh2.port: direct ssh connections on ports 2224 and 2298",
     ),
+    "proxied-ssh-to-another-port": (
+        JUMPHOST,
+        lambda d: _conns(d, "hq-host")["cli"].update(port=5299),
+        "device 'hq-host': connections.cli.port: 5299 is not this device's SSH port (5224)",
+    ),
     "ssh-port-clash": (
         JUMPHOST,
-        lambda d: _sim(d, "hq-host").update(ssh_port=5220),
+        lambda d: _sim(d, "hq-host").update(ssh_port=5220) or _conns(d, "hq-host")["cli"].update(port=5220),
         "port 5220 already used by",
     ),
     "unknown-kind": (
@@ -94,7 +108,7 @@ CASES = {
     ),
     "termserver-without-ssh": (
         TERMSERVER,
-        lambda d: _conns(d, "terminal_server")["cli"].update(proxy="elsewhere"),
+        lambda d: _conns(d, "terminal_server")["cli"].update(proxy="bastion") or d["devices"].update(bastion=BASTION),
         "device 'terminal_server': connections: a simulated terminal_server needs a direct ssh connection",
     ),
     "termserver-not-loopback": (

@@ -1,4 +1,4 @@
-"""Extended IP access lists (``ip access-list extended``) with match counters, and vty lines.
+"""Extended IP access lists (``ip access-list extended``) with match counters.
 
 Crypto maps use these lists to pick the traffic they protect; ``show access-lists`` shows the
 per-entry match counters the seed refers to.
@@ -104,26 +104,20 @@ def _spec(args: dict[str, Any], host: str, net: str, wild: str) -> AddressSpec:
 
 
 class Acl(Feature):
-    """Access lists and vty line settings."""
+    """Access lists."""
 
     order = 800
 
     def __init__(self, router: Any) -> None:
         super().__init__(router)
         self.lists: dict[str, AccessList] = {}
-        self.vty: dict[str, list[str]] = {}
 
     def config_lines(self) -> list[str]:
-        """ACLs, then line vty blocks."""
+        """The access lists (terminal lines are in :mod:`pkilab.sim.features.lines`)."""
         lines: list[str] = []
         for acl in self.lists.values():
             lines.append(f"ip access-list extended {acl.name}")
             lines.extend(f" {e.render()}" for e in acl.entries)
-            lines.append("!")
-        for rng, settings in self.vty.items():
-            lines.append(f"line vty {rng}")
-            lines.extend(f" {s}" for s in settings)
-        if self.vty:
             lines.append("!")
         return lines
 
@@ -189,23 +183,3 @@ class Acl(Feature):
                 hits = f" ({e.matches} match{'es' if e.matches != 1 else ''})" if e.matches else ""
                 lines.append(f"    {e.seq} {e.render()}{hits}")
         return "\n".join(lines)
-
-    # ---- vty lines ---------------------------------------------------------------------
-    @command("config", "line vty first:<0-1869> [last:<0-1869>]")
-    def line_vty(self, ctx: Ctx, args: dict[str, Any]) -> None:
-        """``line vty A B`` → ``(config-line)#``."""
-        rng = f"{args['first']} {args['last']}" if "last" in args else str(args["first"])
-        ctx.enter("config-line", self.vty.setdefault(rng, []))
-
-    @command("config-line", "{login | transport | exec-timeout | logging | privilege | session-timeout} [LINE]")
-    @command("config-line", "password LINE")
-    def line_setting(self, ctx: Ctx, args: dict[str, Any]) -> None:
-        """Line settings, kept as typed (the simulator's logins are checked by username)."""
-        key = next(
-            k
-            for k in ("login", "transport", "exec-timeout", "logging", "privilege", "session-timeout", "password")
-            if args.get(k)
-        )
-        text = f"{key} {args.get('line', '')}".strip()
-        settings: list[str] = ctx.obj
-        settings[:] = [s for s in settings if not s.startswith(key + " ") and s != key] + [text]

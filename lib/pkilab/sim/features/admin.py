@@ -1,11 +1,11 @@
-"""Show version, running/startup configuration, copy/write, reload, files, the log buffer."""
+"""Show version, running/startup configuration, copy/write/erase, reload, files, the log buffer."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from typing import Any
 
-from pkilab.sim.features.system import System
+from pkilab.sim.features.system import Logging, System
 from pkilab.sim.features.transfer import DatabaseStore, TftpReach, copy_remote, is_remote
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
@@ -106,6 +106,24 @@ class Admin(Feature):
         self.save()
         return "[OK]"
 
+    @command("exec", "write erase")
+    @command("exec", "erase {startup-config | nvram:}")
+    def erase(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+        """Empty NVRAM after IOS's confirmation; the running configuration is untouched.
+
+        The next boot then has no startup configuration: the console shows the initial
+        configuration dialog (:mod:`pkilab.sim.console`).
+        """
+        answer = (
+            yield Ask("Erasing the nvram filesystem will remove all configuration files! Continue? [confirm]")
+        ).strip()
+        if answer and not "yes".startswith(answer.lower()):
+            return None
+        self.router.fs.by_name["nvram"].files.clear()
+        yield "[OK]\nErase of nvram: complete\n"
+        self.router.feature(System).logmsg("%SYS-7-NV_BLOCK_INIT: Initialized the geometry of nvram")
+        return None
+
     @command("exec", "copy src:WORD dst:WORD")
     def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``copy FS:FILE FS:FILE`` between local file systems, or to/from a TFTP or FTP server."""
@@ -202,8 +220,7 @@ class Admin(Feature):
             "No Inactive Message Discriminator.",
             "",
             "",
-            f"    Console logging: level debugging, {n} messages logged, xml disabled,",
-            "                     filtering disabled",
+            *_console_lines(log),
             f"    Monitor logging: level debugging, {log.monitor_logged} messages logged, xml disabled,",
             "                     filtering disabled",
             f"    Buffer logging:  level debugging, {n} messages logged, xml disabled,",
@@ -230,6 +247,16 @@ class Admin(Feature):
         if not answer or "yes".startswith(answer):
             self.router.feature(System).log.messages.clear()
         return None
+
+
+def _console_lines(log: Logging) -> list[str]:
+    """The ``Console logging`` lines of ``show logging`` (``disabled`` after ``no logging console``)."""
+    if not log.console:
+        return ["    Console logging: disabled"]
+    return [
+        f"    Console logging: level {log.console_level}, {log.logged} messages logged, xml disabled,",
+        "                     filtering disabled",
+    ]
 
 
 def _local_alias(word: str) -> str:

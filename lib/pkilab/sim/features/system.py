@@ -68,6 +68,8 @@ class Logging:
     messages: list[LogMessage] = field(default_factory=list)
     logged: int = 0
     monitor_logged: int = 0
+    console: bool = True  # ``logging console`` (see features/lines.py)
+    console_level: str = "debugging"
 
 
 class System(Feature):
@@ -108,6 +110,10 @@ class System(Feature):
             "!",
         ]
         lines.append(f"logging buffered {self.log.buffer_size}")
+        if not self.log.console:
+            lines.append("no logging console")
+        elif self.log.console_level != "debugging":
+            lines.append(f"logging console {self.log.console_level}")
         if self.enable_secret:
             lines.append(f"enable secret 9 {self.enable_secret}")
         lines.append("!")
