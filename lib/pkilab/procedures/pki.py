@@ -8,6 +8,7 @@ the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they 
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -378,7 +379,9 @@ def grant_terminal(ca: Session, name: str, request_id: int) -> str:
 def import_certificate(session: Session, name: str, certificate_b64: str) -> ImportResult:
     """``crypto pki import NAME certificate`` with the pasted certificate; the parsed outcome."""
     cmd = f"crypto pki import {v.word(name, 'trustpoint.name')} certificate"
-    return parse_as(ImportResult, cmd, session.paste(cmd, certificate_b64.splitlines()))
+    # Pasted as IOS prints base64, 64 characters a line: a terminal line has a length limit.
+    lines = textwrap.wrap("".join(certificate_b64.split()), 64)
+    return parse_as(ImportResult, cmd, session.paste(cmd, lines))
 
 
 def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> str:
