@@ -8,8 +8,8 @@ the simulated lab. Values are checked (:mod:`pkilab.config.values`) before they 
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
