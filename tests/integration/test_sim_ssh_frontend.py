@@ -126,7 +126,10 @@ def test_a_session_open_when_the_lab_stops_sees_an_orderly_end(sim_testbed, capl
     wait_until(lambda: not transport.is_active(), 10, 0.05, "the client learns that the session ended")
     shell.close()
     assert paramiko_errors(caplog) == []
-    assert any("Disconnect" in r.getMessage() for r in caplog.records if r.name.startswith("paramiko"))
+    # An SSH disconnect, or (when the stopping lab's two-second wait for the client ran out on a loaded
+    # machine) a plain end of stream: either way no reset.
+    ends = [r.getMessage() for r in caplog.records if r.name.startswith("paramiko")]
+    assert any("Disconnect" in m or "EOF" in m for m in ends), ends[-5:]
 
 
 # ---- what drivers send at connect --------------------------------------------------------
