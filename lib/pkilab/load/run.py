@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import ipaddress
 import os
 import threading
@@ -137,18 +136,10 @@ def engine_timers(plan: LabPlan, testbed: Testbed) -> Timers:
 
 
 def _sim_timers(spec: Any) -> tuple[float, int, float]:
-    """A simulated router's IKE retransmission interval and limit, and what divides its DPD timers.
+    """A simulated router's IKE retransmission interval and limit, and what divides its DPD timers."""
+    from pkilab.sim.images import timing_for
 
-    Labs with per-device timings (``custom.sim.timing`` in ``pkilab.sim.images``) say it per device;
-    before them every simulated router ran IOS's timers five times faster (``SIM_OPTIONS``).
-    """
-    try:
-        images = importlib.import_module("pkilab.sim.images")
-    except ModuleNotFoundError:
-        crypto = importlib.import_module("pkilab.sim.features.crypto_ike")
-        options = crypto.SIM_OPTIONS
-        return options.retransmit_interval, options.retransmit_limit, crypto.SIM_SPEEDUP
-    timing = images.timing_for(spec)
+    timing = timing_for(spec)
     return timing.ike_retransmit, timing.ike_retransmit_limit, timing.dpd_divisor
 
 

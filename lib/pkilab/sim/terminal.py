@@ -17,6 +17,7 @@ and connection (:mod:`pkilab.sim.ssh`), a console line goes back to ``Press RETU
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections import deque
 
@@ -33,7 +34,7 @@ def crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-class TerminalDriver:
+class TerminalDriver(abc.ABC):
     """One terminal (an SSH session, a console line) bound to a CLI session."""
 
     def __init__(self, session: CliSession) -> None:
@@ -51,19 +52,21 @@ class TerminalDriver:
         self._out: list[str] = []
 
     # ---- what a transport provides -------------------------------------------------------
+    @abc.abstractmethod
     def _send(self, text: str) -> None:
         """Write ``text`` (CR LF newlines) to the client."""
-        raise NotImplementedError
 
     def _pause_input(self) -> None:
-        """Stop reading from the client (flow control)."""
+        """Stop reading from the client (flow control); a transport without it ignores this."""
+        return None
 
     def _resume_input(self) -> None:
-        """Read from the client again."""
+        """Read from the client again; a transport without flow control ignores this."""
+        return None
 
+    @abc.abstractmethod
     async def _hang_up(self, exit_status: int | None) -> None:
         """The session ended (``exit``, or the end of an exec request with ``exit_status``)."""
-        raise NotImplementedError
 
     def _help_allowed(self) -> bool:
         """Whether ``?`` asks for help now (else it is an ordinary character)."""

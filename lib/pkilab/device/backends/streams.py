@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from pkilab.protocols.telnet import CLIENT, TelnetCodec
 
 
-class _Stream:
+class _Stream(abc.ABC):
     """Text over a socket-like object (``sendall``, ``recv``, ``settimeout``, ``close``).
 
     Subclasses say how text becomes bytes and back; ``closers`` close what the object runs over
@@ -21,11 +22,13 @@ class _Stream:
         self._closers = list(closers)
         self._open = True
 
+    @abc.abstractmethod
     def _encode(self, text: str) -> bytes:
-        raise NotImplementedError
+        """Text to send as the bytes the other end reads."""
 
+    @abc.abstractmethod
     def _decode(self, chunk: bytes) -> str:
-        raise NotImplementedError
+        """Bytes received as text."""
 
     def send(self, text: str) -> None:
         """Write ``text``."""
