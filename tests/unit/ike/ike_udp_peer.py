@@ -95,6 +95,7 @@ class Peer:
         self.t0 = time.monotonic()
         self.inbound: dict[int, Any] = {}
         self.outbound: tuple[Any, Phase2Up] | None = None
+        self.replies = 0  # echo replies that came back through the tunnel
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -126,6 +127,8 @@ class Peer:
             emit("esp_error", reason=exc.reason)
             return
         emit("esp_in", src=pkt.src, dst=pkt.dst, icmp_type=pkt[ICMP].type if ICMP in pkt else None)
+        if ICMP in pkt and pkt[ICMP].type == 0:
+            self.replies += 1
         self.engine.traffic_received(addr, self.now())
         if ICMP in pkt and pkt[ICMP].type == 8:
             reply = IP(src=pkt.dst, dst=pkt.src) / ICMP(type=0, id=pkt[ICMP].id, seq=pkt[ICMP].seq)
@@ -168,7 +171,11 @@ class Peer:
                         self.engine.receive(data, Endpoint(s["local"], lport), Endpoint(addr, port), self.now())
                     )
             self.handle(self.engine.tick(self.now()))
-            if "ping" in s and self.outbound and pings < s["ping"]["count"] and self.now() >= next_ping:
+            # Like an IOS ping through a fresh tunnel, the first echo may be lost: the responder
+            # installs its SAs only once it has processed the last Quick Mode message. Keep sending
+            # (a few more than asked at most) until ``count`` replies came back.
+            wanted = s["ping"]["count"] if "ping" in s else 0
+            if self.outbound and self.replies < wanted and pings < wanted + 5 and self.now() >= next_ping:
                 pings += 1
                 self.ping(pings)
                 next_ping = self.now() + 0.3
