@@ -54,12 +54,12 @@ def _after_resync(session: Session) -> str:
 
 
 def test_a_timed_out_command_does_not_leak_into_the_next(branch):
-    line = branch.conn
+    line = branch.stream
     with pytest.raises(DeviceTimeoutError):
         branch.run(LONG_PING.format(5000), timeout=0.3)
     assert re.fullmatch(CLOCK, branch.run("show clock").strip())
     # The rest of the ping was read and discarded on the same line.
-    assert branch.conn is line
+    assert branch.stream is line
     assert "Success rate is 100 percent (5000/5000)" in _after_resync(branch)
 
 
@@ -73,12 +73,12 @@ def test_a_command_cut_short_in_configuration_mode_returns_to_exec(branch):
 
 
 def test_a_device_that_stays_busy_is_left_to_it_and_the_session_reconnects(branch):
-    line = branch.conn
+    line = branch.stream
     branch.RESYNC_TIMEOUT = 0.2  # the ping outlasts it
     with pytest.raises(DeviceTimeoutError):
         branch.run(LONG_PING.format(5000), timeout=0.3)
     assert re.fullmatch(CLOCK, branch.run("show clock").strip())
-    assert branch.conn is not line
+    assert branch.stream is not line
     assert "! pkilab: no prompt, reconnecting" in _after_resync(branch)
 
 

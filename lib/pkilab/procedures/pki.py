@@ -362,7 +362,11 @@ def grant_terminal(ca: Session, name: str, request_id: int) -> str:
 def import_certificate(session: Session, name: str, certificate_b64: str) -> ImportResult:
     """``crypto pki import NAME certificate`` with the pasted certificate; the parsed outcome."""
     cmd = f"crypto pki import {v.word(name, 'trustpoint.name')} certificate"
-    return parse_as(ImportResult, cmd, session.paste(cmd, certificate_b64.splitlines()))
+    # Pasted as PEM's 64-character lines: a terminal bounds a typed line (the simulator at 1,024
+    # characters, docs/sim-ssh.md), and a 2048-bit key's certificate on one line is longer.
+    flat = "".join(certificate_b64.split())
+    lines = [flat[i : i + 64] for i in range(0, len(flat), 64)]
+    return parse_as(ImportResult, cmd, session.paste(cmd, lines))
 
 
 def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> str:
