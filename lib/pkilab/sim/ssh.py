@@ -111,6 +111,10 @@ class CliChannel(TerminalDriver, asyncssh.SSHServerSession[str]):
             self._flush()
 
     # ---- ending --------------------------------------------------------------------------
+    def connection(self) -> Any:
+        """The SSH connection this channel belongs to (None once the channel is gone)."""
+        return self.chan.get_extra_info("connection") if self.chan is not None else None
+
     def close(self) -> None:
         """Drop the session now (reload, lab stop): channel closed, SSH disconnect, TCP closed."""
         self.stop()
