@@ -27,7 +27,7 @@ from pkilab.sim.features.admin import Admin
 from pkilab.sim.hostbind import HostBind, start_binds
 from pkilab.sim.network import Network
 from pkilab.sim.router import Router
-from pkilab.sim.ssh import CLOSE_GRACE, start_server
+from pkilab.sim.ssh import start_server
 from pkilab.testbed import DeviceSpec, Testbed
 
 TICK_SECONDS = 0.2
@@ -190,14 +190,9 @@ class Lab:
 
     async def _close(self, name: str) -> None:
         server = self._servers.pop(name, None)
-        channels = list(self._channels.get(name, ()))
-        connections = [c for c in (chan.connection() for chan in channels) if c is not None]
-        for chan in channels:
-            chan.close()
-        # The disconnect messages leave before the lab goes on (a stopping lab's loop ends next):
-        # a client must read an orderly end, never a reset.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*(c.wait_closed() for c in connections)), CLOSE_GRACE)
+        # Every session ends as an `exit` ends it (channel closed, the client's close awaited, then
+        # the SSH disconnect), all at once, before the lab goes on: a client reads an orderly end.
+        await asyncio.gather(*(chan.drop() for chan in list(self._channels.get(name, ()))), return_exceptions=True)
         if server is not None:
             server.close()
             with contextlib.suppress(Exception):
