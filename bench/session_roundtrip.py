@@ -9,7 +9,6 @@ Run: .venv/bin/python bench/session_roundtrip.py [--count N] [--port-offset N]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import time
@@ -22,17 +21,9 @@ from pkilab.testbed import DeviceSpec, load, unicon_available
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _backend_spec(spec: DeviceSpec, backend: str) -> DeviceSpec:
-    if backend != "unicon":
-        return spec
-    # unicon's IOS plugin configures `no logging console` and `line console 0` at connect, which
-    # the simulated routers do not take yet: the connection argument pyATS users give such devices.
-    return dataclasses.replace(spec, connection=dataclasses.replace(spec.connection, init_config_commands=()))
-
-
 def _measure(spec: DeviceSpec, backend: str, count: int) -> str:
     t0 = time.perf_counter()
-    session = Session(_backend_spec(spec, backend), backend=backend).connect()
+    session = Session(spec, backend=backend).connect()
     connect = time.perf_counter() - t0
     try:
         for _ in range(20):

@@ -421,16 +421,19 @@ def _device(
 def _other(
     where: str, resolver: conn.Resolver, name: str, dev: Any, is_proxy: bool, known_faults: set[str] | None
 ) -> DeviceSpec | None:
-    """A device without a role: checked in full when pkilab uses it (a proxy, a simulated device).
+    """A device without a role (a proxy, a Linux host, a switch): never certified.
 
-    Any other (a Linux host pkilab never talks to) is left out of the testbed pkilab uses.
+    Its connection is checked like any other: a field pkilab does not support is refused, never
+    ignored, even on a device pkilab does not use. One pkilab does not use and that offers no CLI
+    connection to choose (none, or several and no ``defaults.via``) is left out: there is nothing
+    in it pkilab would act upon or ignore.
     """
     custom = _get(dev, "custom", {}) or {}
     used = is_proxy or _get(custom, "sim") is not None
     try:
         connection = resolver.resolve(name)
     except conn.ConnectionError_ as exc:
-        if used:
+        if used or exc.field != "connections":
             raise TestbedError(where, str(exc), exc.device or name, exc.field) from None
         return None
     return DeviceSpec(

@@ -190,8 +190,9 @@ class Lab:
 
     async def _close(self, name: str) -> None:
         server = self._servers.pop(name, None)
-        for chan in list(self._channels.get(name, ())):
-            chan.close()
+        # Every session ends as an `exit` ends it (channel closed, the client's close awaited, then
+        # the SSH disconnect), all at once, before the lab goes on: a client reads an orderly end.
+        await asyncio.gather(*(chan.drop() for chan in list(self._channels.get(name, ()))), return_exceptions=True)
         if server is not None:
             server.close()
             with contextlib.suppress(Exception):

@@ -111,15 +111,15 @@ class CliChannel(TerminalDriver, asyncssh.SSHServerSession[str]):
             self._flush()
 
     # ---- ending --------------------------------------------------------------------------
-    def close(self) -> None:
-        """Drop the session now (reload, lab stop): channel closed, SSH disconnect, TCP closed."""
+    async def drop(self) -> None:
+        """End the session now (reload, lab stop), in the same orderly way as ``exit`` does.
+
+        The channel is closed first and the client's close awaited before the SSH disconnect: a
+        disconnect sent while the client's answer to the channel close is still arriving makes the
+        kernel reset the connection, and the client may lose the disconnect message unread.
+        """
         self.stop()
-        chan = self.chan
-        if chan is not None:
-            with contextlib.suppress(Exception):
-                chan.get_extra_info("connection").disconnect(
-                    asyncssh.DISC_BY_APPLICATION, "Session closed by the router"
-                )
+        await end_channel(self.chan, None)
 
     async def _hang_up(self, exit_status: int | None) -> None:
         """End the session: flush, then :func:`end_channel`."""

@@ -29,7 +29,7 @@ CML = {
             },
             "custom": {"role": "ca"},
         },
-        "ubuntu-0": {"os": "linux", "type": "linux", "connections": {"a": {"protocol": "telnet", "weird": 1}}},
+        "ubuntu-0": {"os": "linux", "type": "linux", "connections": {}},  # a node pkilab never uses
     },
     "topology": {"r1": {"interfaces": {"GigabitEthernet1": {"type": "ethernet", "link": "l0"}}}},
 }
@@ -51,6 +51,16 @@ def _r1(data):
     return data["devices"]["r1"]
 
 
+def test_an_unsupported_field_on_a_device_pkilab_does_not_use_is_refused_too(tmp_path):
+    def weird(data):
+        data["devices"]["ubuntu-0"]["connections"] = {"a": {"protocol": "telnet", "weird": 1}}
+
+    with pytest.raises(TestbedError) as info:
+        load(_variant(tmp_path, weird))
+    message = str(info.value)
+    assert "device 'ubuntu-0': connections.a.weird: not supported by pkilab" in message and "\n" not in message
+
+
 def test_cml_testbed_loads_as_written(tmp_path):
     tb = load(_write(tmp_path, CML))
     [r1] = tb.devices
@@ -66,7 +76,7 @@ def test_cml_testbed_loads_as_written(tmp_path):
     )
     assert r1.backend == "unicon" and c.unicon
     assert (c.credentials.username, c.credentials.password, c.credentials.enable) == ("cisco", "cisco", "en-secret")
-    # Devices without a role are kept apart and never certified; one pkilab never uses is left out.
+    # Devices without a role are kept apart and never certified; one with no connection is left out.
     assert [d.name for d in tb.others] == ["terminal_server"] and tb.others[0].role is None
     assert tb.device("terminal_server").os == "linux"
     assert {"C1sco12345", "cisco", "en-secret"} <= tb.secrets()
