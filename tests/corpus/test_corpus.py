@@ -27,11 +27,12 @@ from typing import Any
 import pytest
 import yaml
 
+from pkilab import catalog
 from pkilab.errors import ParseError
 from pkilab.parsers import match_command, parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "parsers"))
-from parser_corpus import corpus_dir
+from parser_corpus import corpus_command, corpus_dir
 
 _FOUND = corpus_dir()
 if _FOUND is None:
@@ -339,7 +340,7 @@ def _cases() -> list[Any]:
 def test_corpus_file(entry: dict[str, Any]) -> None:
     path = CORPUS / entry["file"]
     folder = entry["command"]
-    result = parse(folder, path.read_text(encoding="utf-8", errors="replace"))
+    result = parse(corpus_command(folder), path.read_text(encoding="utf-8", errors="replace"))
     facts = result.to_dict()
     assert facts, "empty result"
     ours = _ours(result)
@@ -363,15 +364,15 @@ def test_corpus_file(entry: dict[str, Any]) -> None:
 
 def test_every_folder_resolves_to_a_parser() -> None:
     folders = {entry["command"] for entry in INDEX}
-    targets = {folder: match_command(folder) for folder in folders}
-    assert targets["show_crypto_isakmp_sa_detail"] == "isakmp:parse_isakmp_sa_detail"
-    assert targets["crypto_pki_server_info_crl"] == "server:parse_server_crl"
+    targets = {folder: match_command(corpus_command(folder)) for folder in folders}
+    assert targets["show_crypto_isakmp_sa_detail"] is catalog.SHOW_CRYPTO_ISAKMP_SA_DETAIL
+    assert targets["crypto_pki_server_info_crl"] is catalog.SHOW_CRYPTO_PKI_SERVER_CRL
     assert len(folders) == len(targets) == 30
 
 
 def _parse_file(rel: str) -> Any:
     entry = next(e for e in INDEX if e["file"] == rel)
-    return parse(entry["command"], (CORPUS / rel).read_text(encoding="utf-8", errors="replace"))
+    return parse(corpus_command(entry["command"]), (CORPUS / rel).read_text(encoding="utf-8", errors="replace"))
 
 
 def test_fabricated_engine_id_is_unknown_not_invented() -> None:
@@ -431,7 +432,7 @@ def test_damaged_outputs_fail_only_with_parse_error() -> None:
                 rnd.shuffle(words)
                 damaged[i] = " ".join(words)
             try:
-                parse(entry["command"], "\n".join(damaged))
+                parse(corpus_command(entry["command"]), "\n".join(damaged))
             except ParseError:
                 refused += 1
     assert refused > 100  # the strict parsers noticed much of the damage (lenient ones: logging, dialogs)

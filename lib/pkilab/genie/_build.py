@@ -1,10 +1,10 @@
-"""Genie parser classes generated from pkilab's parser registry.
+"""Genie parser classes generated from pkilab's parser registry and the command catalog.
 
-One class per parser function the registry names (``pkilab.parsers.registry._GRAMMAR``): its
-``cli_command`` lists every spelling the registry's patterns expand to, with each ``ARG`` as a
-Genie placeholder (``{arg1}``…), and its ``schema`` is derived from the return type of the parser
-function, so Genie's schema check verifies that ``to_dict()`` carries exactly the dataclass's
-facts. Nothing here is a second list of commands: add a pattern to the registry and the Genie
+One class per catalog command pkilab reads (:data:`pkilab.parsers.registry.READERS`): its
+``cli_command`` lists every spelling the command's syntax expands to, each parameter a Genie
+placeholder named after it (``{name}``), and its ``schema`` is derived from the return type of
+the reader, so Genie's schema check verifies that ``to_dict()`` carries exactly the dataclass's
+facts. Nothing here is a second list of commands: give a catalog command a reader and the Genie
 package gains it.
 
 This module imports Genie; it is loaded by the per-OS modules of :mod:`pkilab.genie.parsers`.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib
 import json
 import pathlib
 import re
@@ -28,6 +27,8 @@ from genie.metaparser import MetaParser
 from genie.metaparser.util.schemaengine import Any as AnyKey
 from genie.metaparser.util.schemaengine import ListOf, Or
 
+from pkilab.catalog import Command
+from pkilab.catalog.grammar import expand, param_of
 from pkilab.parsers import registry
 
 __all__ = ["PkilabParser", "classes_for", "genie_commands", "schema_of"]
@@ -36,9 +37,9 @@ __all__ = ["PkilabParser", "classes_for", "genie_commands", "schema_of"]
 class PkilabParser(MetaParser):  # type: ignore[misc]  # Genie's MetaParser is untyped
     """Base of every generated class: runs the device command, parses it with pkilab.
 
-    A subclass names only ``pkilab_target`` (the registry's ``module:function``); the rest is
-    derived from it when the class is created: ``cli_command`` (every spelling the registry
-    reads), ``pkilab_result`` (the frozen dataclass the function returns) and ``schema``.
+    A subclass names only ``pkilab_target`` (the catalog command's name, ``SHOW_CRYPTO_ISAKMP_SA``);
+    the rest is derived from it when the class is created: ``cli_command`` (every spelling of the
+    command), ``pkilab_result`` (the frozen dataclass its reader returns) and ``schema``.
     """
 
     cli_command: typing.ClassVar[list[str]] = []
@@ -95,43 +96,28 @@ def _result_schema(target: str) -> tuple[type, dict[Any, Any]]:
 
 
 @cache
+def _commands() -> dict[str, Command]:
+    """The commands pkilab reads, by catalog name."""
+    return {command.name: command for command in registry.READERS}
+
+
 def _function(target: str) -> Callable[[str], Any]:
-    module, func = target.split(":")
-    fn: Callable[[str], Any] = getattr(importlib.import_module(f"pkilab.parsers.{module}"), func)
-    return fn
+    return registry.READERS[_commands()[target]]
 
 
-def _genie_spelling(words: tuple[str, ...]) -> str:
-    """``("show", "crypto", "pki", "server", "ARG")`` -> ``show crypto pki server {arg1}``."""
+def _genie_spelling(tokens: list[str]) -> str:
+    """``["show", "crypto", "pki", "server", "name:WORD"]`` -> ``show crypto pki server {name}``."""
     out: list[str] = []
-    n = 0
-    for word in words:
-        if word.isupper():
-            n += 1
-            out.append(f"{{arg{n}}}")
-        else:
-            out.append(word)
-    return " ".join(out)
-
-
-def _shorter_forms(words: tuple[str, ...], target: str) -> list[tuple[str, ...]]:
-    """Forms with trailing arguments left out that the registry still reads as ``target``.
-
-    The registry itself is the oracle (``ping`` takes any number of its arguments): a dummy
-    value stands for each argument and :func:`registry.match_command` decides.
-    """
-    forms = []
-    cut = len(words)
-    while cut > 1 and words[cut - 1].isupper():
-        cut -= 1
-        shorter = words[:cut]
-        probe = " ".join("x" if w.isupper() else w for w in shorter)
-        try:
-            if registry.match_command(probe) == target:
-                forms.append(shorter)
-        except registry.UnknownCommandError:
+    seen: set[str] = set()
+    for token in tokens:
+        param = param_of(token)
+        if param is None:
+            out.append(token)
             continue
-    return forms
+        name = param.name if param.name not in seen else f"{param.name}{len(seen) + 1}"
+        seen.add(name)
+        out.append(f"{{{name}}}")
+    return " ".join(out)
 
 
 def _shape(spelling: str) -> str:
@@ -170,11 +156,11 @@ def genie_commands() -> dict[str, tuple[str, ...]]:
     """
     known = _genie_spellings()
     by_target: dict[str, list[str]] = {}
-    for pattern, target in registry._GRAMMAR:
-        spellings = by_target.setdefault(target, [])
-        for words in registry._expand(pattern):
-            for form in (words, *_shorter_forms(words, target)):
-                ours = _genie_spelling(form)
+    for command in registry.READERS:
+        spellings = by_target.setdefault(command.name, [])
+        for form in command.forms:
+            for tokens in expand(form):
+                ours = _genie_spelling(tokens)
                 for spelling in known.get(_shape(ours), (ours,)):
                     if spelling not in spellings:
                         spellings.append(spelling)
@@ -182,16 +168,8 @@ def genie_commands() -> dict[str, tuple[str, ...]]:
 
 
 def class_name(target: str) -> str:
-    """``show crypto {pki|ca} server ARG requests`` -> ``ShowCryptoPkiServerRequests``.
-
-    Named after the first pattern of ``target`` in the grammar: its keywords, the first
-    alternative of each choice, optional parts and arguments left out.
-    """
-    pattern = next(p for p, t in registry._GRAMMAR if t == target)
-    pattern = re.sub(r"\[[^\]]*\]", " ", pattern)
-    pattern = re.sub(r"\{([^|}]*)[^}]*\}", r"\1", pattern)
-    words = [w for w in pattern.split() if not w.isupper()]
-    return "".join(re.sub(r"[^0-9a-zA-Z]", "", w.capitalize()) for w in words)
+    """``SHOW_CRYPTO_PKI_SERVER_REQUESTS`` (a catalog name) -> ``ShowCryptoPkiServerRequests``."""
+    return "".join(word.capitalize() for word in target.split("_"))
 
 
 def schema_of(hint: Any) -> Any:
@@ -234,7 +212,7 @@ def _source_anchor(target: str) -> Callable[[str], Any]:
     def parse_output(text: str) -> Any:
         return fn(text)
 
-    parse_output.__doc__ = f"pkilab.parsers.{target.replace(':', '.')}(text)"
+    parse_output.__doc__ = f"{fn.__module__}.{fn.__qualname__}(text)"
     return parse_output
 
 

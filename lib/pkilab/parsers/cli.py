@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from typing import Any
 
 from pkilab.errors import ParseError
-from pkilab.parsers.registry import UnknownCommandError, commands, parser_for
+from pkilab.parsers.registry import READERS, UnknownCommandError, parser_for
 
 __all__ = ["register", "run"]
 
@@ -40,7 +39,8 @@ def register(subparsers: Any) -> None:
     what.add_argument(
         "--list",
         action="store_true",
-        help="list the commands pkilab reads (UPPER-CASE words are arguments, [...] optional, {a|b} one of)",
+        help="list the commands pkilab reads (name:TYPE and UPPER-CASE words are arguments, [...] optional, "
+        "{a | b} one of)",
     )
     p.add_argument("file", nargs="?", default="-", help="file holding the output ('-' or absent: stdin)")
     p.add_argument("--indent", type=int, default=2, help="JSON indentation (default 2; 0 for one line)")
@@ -80,8 +80,12 @@ def _read(name: str) -> str:
 
 
 def _listing() -> str:
-    """The registry's table, one pattern a line (ping's sixteen optional arguments as ``ARG…``)."""
-    rows = [(re.sub(r"(?: ARG){2,}$", " ARG…", pattern), target.replace(":", ".")) for pattern, target in commands()]
+    """The registry's table: each form of each command read, and its reader."""
+    rows = [
+        (form, f"{reader.__module__}.{reader.__qualname__}".removeprefix("pkilab.parsers."))
+        for command, reader in READERS.items()
+        for form in command.forms
+    ]
     width = max(len(pattern) for pattern, _ in rows)
     return "".join(f"{pattern:<{width}}  {target}\n" for pattern, target in rows)
 

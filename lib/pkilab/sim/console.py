@@ -27,11 +27,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pkilab import catalog
 from pkilab.protocols.telnet import CONSOLE_SERVER, TelnetCodec
 from pkilab.sim import boot
 from pkilab.sim.features.lines import Lines
 from pkilab.sim.features.system import System
-from pkilab.sim.grammar import Match
 from pkilab.sim.interp import CliSession, Step
 from pkilab.sim.terminal import TerminalDriver, crlf
 
@@ -176,8 +176,8 @@ class ConsoleSession(CliSession):
     def _free_enable(self, line: str) -> bool:
         if self.privilege >= 15 or self.router.feature(System).enable_secret:
             return False
-        found = self.router.grammars.match(self.mode, line, self.privilege)
-        return isinstance(found, Match) and getattr(found.handler, "__func__", None) is System.enable
+        found = catalog.match(self.mode, line)
+        return isinstance(found, catalog.Match) and found.command is catalog.ENABLE
 
     # ---- helpers -----------------------------------------------------------------------
     def _ask(self, state: str, text: str) -> Step:

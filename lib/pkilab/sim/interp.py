@@ -20,12 +20,12 @@ valid in a configuration sub-mode is tried in the parent modes and moves the ses
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pkilab.catalog import Command, Match, NoMatch
 from pkilab.device.modes import MODES, prompt
-from pkilab.sim.grammar import Match, NoMatch
 
 if TYPE_CHECKING:
     from pkilab.sim.router import Router
@@ -68,6 +68,7 @@ class Ctx:
     session: CliSession
     obj: Any = None
     interactive: bool = True
+    command: Command | None = None  # the catalog command that matched
 
     def enter(self, mode: str, obj: Any = None) -> None:
         """Move the session into ``mode`` (a sub-mode of the current one) with its object."""
@@ -199,7 +200,7 @@ class CliSession:
             parent = MODES[mode].parent
             while parent is not None and MODES[parent].config:
                 alt = grammars.match(parent, line, self.privilege)
-                if isinstance(alt, Match):
+                if not isinstance(alt, NoMatch):
                     self.to_mode(parent)
                     result = alt
                     break
@@ -207,14 +208,15 @@ class CliSession:
         if isinstance(result, NoMatch):
             self._error(result, offset)
             return None
-        return self._call(result, keep_mode)
+        match, handler = result
+        return self._call(match, handler, keep_mode)
 
-    def _call(self, match: Match, keep_mode: bool) -> Step | None:
+    def _call(self, match: Match, handler: Callable[..., Any], keep_mode: bool) -> Step | None:
         obj = self.mode_stack[-1][1]
-        ctx = Ctx(self.router, self, obj, self.interactive)
+        ctx = Ctx(self.router, self, obj, self.interactive, match.command)
         saved = list(self.mode_stack) if keep_mode else None
         try:
-            out = match.handler(ctx, match.args)
+            out = handler(ctx, match.args)
         except SessionClosed:
             return Step("".join(self._out), closed=True)
         except Exception as exc:  # a simulator bug: say so on the CLI and keep the session alive

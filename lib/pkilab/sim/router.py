@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from types import MethodType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pkilab.sim.grammar import Grammar, Match, NoMatch
+from pkilab import catalog
+from pkilab.catalog import Command, Match, NoMatch
+from pkilab.device.modes import MODES
 from pkilab.sim.images import personality_for, timing_for
 from pkilab.sim.interp import CliSession
 
@@ -26,25 +28,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T", bound="Feature")
 
 
-@dataclass(frozen=True)
-class _CommandSpec:
-    mode: str
-    pattern: str
-    level: int
-    help: dict[str, str] | None
+def handles(*commands: Command) -> Callable[[F], F]:
+    """Declare a method of a :class:`Feature` as the simulator's handler of catalog ``commands``.
 
-
-def command(mode: str, pattern: str, level: int = 15, help: dict[str, str] | None = None) -> Callable[[F], F]:
-    """Declare a method of a :class:`Feature` as the handler of ``pattern`` in ``mode``.
-
-    ``mode`` is a mode name of :mod:`pkilab.device.modes`, or ``exec`` for both exec modes
-    (``level`` 1 commands are also available in user exec).
+    The command's syntax, modes and privilege level are the catalog's (:mod:`pkilab.catalog`);
+    the handler is called as ``handler(ctx, args)`` with ``ctx.command`` the one that matched.
     """
 
     def mark(func: F) -> F:
-        specs: list[_CommandSpec] = getattr(func, "_pkilab_commands", [])
-        specs.append(_CommandSpec(mode, pattern, level, help))
-        func._pkilab_commands = specs  # type: ignore[attr-defined]
+        func._pkilab_handles = (*getattr(func, "_pkilab_handles", ()), *commands)  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -77,53 +69,52 @@ class Feature:
 
 
 class GrammarSet:
-    """The grammars of every mode, built once from all features' commands."""
+    """The catalog's keyword trees, each command bound to the feature method that handles it."""
 
-    _trees: ClassVar[dict[str, Grammar] | None] = None
+    _handlers: ClassVar[dict[Command, tuple[type[Feature], Callable[..., Any]]] | None] = None
 
     @classmethod
     def invalidate(cls) -> None:
-        """Forget the compiled trees (a feature class was added)."""
-        cls._trees = None
+        """Forget the handler table (a feature class was added)."""
+        cls._handlers = None
 
     @classmethod
-    def trees(cls) -> dict[str, Grammar]:
-        """Compile (once) and return the trees: ``user``, ``privileged`` and each config mode."""
-        if cls._trees is None:
-            trees: dict[str, Grammar] = {}
+    def handlers(cls) -> dict[Command, tuple[type[Feature], Callable[..., Any]]]:
+        """Every catalog command the simulator handles, with its feature class and method.
+
+        Raises:
+            ValueError: Two methods declare the same command.
+        """
+        if cls._handlers is None:
+            table: dict[Command, tuple[type[Feature], Callable[..., Any]]] = {}
             for feature in Feature.registry:
-                for attr in dir(feature):
-                    func = getattr(feature, attr, None)
-                    for spec in getattr(func, "_pkilab_commands", ()):
-                        handler = (feature, attr)
-                        modes = ["privileged", "user"] if spec.mode == "exec" else [spec.mode]
-                        for mode in modes:
-                            if mode == "user" and spec.level > 1:
-                                continue
-                            trees.setdefault(mode, Grammar()).add(spec.pattern, handler, spec.help)
-            cls._trees = trees
-        return cls._trees
+                for func in vars(feature).values():
+                    for cmd in getattr(func, "_pkilab_handles", ()):
+                        if cmd in table:
+                            raise ValueError(f"{cmd!r} handled by {table[cmd][1]} and {func}")
+                        table[cmd] = (feature, func)
+            cls._handlers = table
+        return cls._handlers
 
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    def _bind(self, result: Match | NoMatch) -> Match | NoMatch:
-        if isinstance(result, Match):
-            feature_cls, attr = result.handler
-            return Match(getattr(self.router.feature(feature_cls), attr), result.args)
-        return result
-
-    def match(self, mode: str, line: str, privilege: int) -> Match | NoMatch:
-        """Match ``line`` in ``mode`` and bind the handler to this router's feature."""
-        tree = self.trees().get(mode)
-        if tree is None:
+    def match(self, mode: str, line: str, privilege: int) -> tuple[Match, Callable[..., Any]] | NoMatch:
+        """Match ``line`` in ``mode``; the match and this router's bound handler of its command."""
+        if mode not in MODES:
             return NoMatch("invalid", 0)
-        return self._bind(tree.match(line))
+        result = catalog.match(mode, line)
+        if isinstance(result, NoMatch):
+            return result
+        bound = self.handlers().get(result.command)
+        if bound is None:  # a catalog command the simulator does not play (the contract test lists none)
+            return NoMatch("invalid", 0)
+        feature_cls, func = bound
+        return result, MethodType(func, self.router.feature(feature_cls))
 
     def help_at(self, mode: str, line: str, privilege: int) -> list[tuple[str, str]] | NoMatch:
         """``?`` help in ``mode``."""
-        tree = self.trees().get(mode)
-        return tree.help_at(line) if tree else []
+        return catalog.tree(mode).help_at(line) if mode in MODES else []
 
 
 class Router:

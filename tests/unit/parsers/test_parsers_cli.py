@@ -12,10 +12,13 @@ import parser_seed_outputs as seed
 import pytest
 
 import pkilab
+from pkilab import catalog
+from pkilab.catalog import EXEC, Command
 from pkilab.cli import main
 from pkilab.parsers import UnknownCommandError, match_command
 from pkilab.parsers.cli import EXIT_PIPE_CLOSED
-from pkilab.parsers.registry import AmbiguousCommandError, commands
+from pkilab.parsers.registry import READERS, AmbiguousCommandError
+from pkilab.parsers.system import parse_clock
 
 LIB = str(Path(pkilab.__file__).resolve().parents[1])
 
@@ -23,17 +26,19 @@ LIB = str(Path(pkilab.__file__).resolve().parents[1])
 def test_list_shows_every_command_of_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["parse", "--list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == len(commands())
-    for line, (pattern, target) in zip(out, commands(), strict=True):
+    forms = [(form, reader) for command, reader in READERS.items() for form in command.forms]
+    assert len(out) == len(forms)
+    for line, (form, reader) in zip(out, forms, strict=True):
         shown, parser = line.rsplit(None, 1)
-        assert parser == target.replace(":", ".")
-        assert shown == pattern or (pattern.startswith("ping ARG ARG") and shown == "ping ARG…")
+        assert parser == f"{reader.__module__.removeprefix('pkilab.parsers.')}.{reader.__name__}"
+        assert shown == form
 
 
 def test_list_follows_the_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("pkilab.parsers.cli.commands", lambda: (("show frob [detail]", "frob:parse_frob"),))
+    frob = Command("show frob [detail]", modes=(EXEC,))
+    monkeypatch.setattr("pkilab.parsers.cli.READERS", {frob: parse_clock})
     assert main(["parse", "--list"]) == 0
-    assert capsys.readouterr().out == "show frob [detail]  frob.parse_frob\n"
+    assert capsys.readouterr().out == "show frob [detail]  system.parse_clock\n"
 
 
 def test_list_and_a_command_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,14 +53,15 @@ def test_list_and_a_command_do_not_mix(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("command", "word", "keywords"),
     [
-        ("sh cry i sa", "i", ("identity", "ikev2", "ipsec", "isakmp")),
-        ("sh cry i", "i", ("identity", "ikev2", "ipsec", "isakmp")),
-        ("sh c", "c", ("cdp", "clock", "controllers", "crypto")),
+        ("sh cry i sa", "i", ("ipsec", "isakmp")),
+        ("sh cry i", "i", ("ipsec", "isakmp")),
+        ("sh c", "c", ("clock", "crypto")),
         ("show crypto pki server CA c", "c", ("certificates", "crl")),
         ("sh cry ca ser CA c", "c", ("certificates", "crl")),
     ],
 )
 def test_ambiguous_abbreviations_say_so(command: str, word: str, keywords: tuple[str, ...]) -> None:
+    """The keywords are the catalog's: those a simulated router knows at that place."""
     with pytest.raises(AmbiguousCommandError) as info:
         match_command(command)
     message = str(info.value)
@@ -73,9 +79,9 @@ def test_unknown_commands_are_not_called_ambiguous(command: str) -> None:
 
 
 def test_unique_abbreviations_still_match() -> None:
-    assert match_command("sh cry pki ser CA cr") == "server:parse_server_crl"
-    assert match_command("sh cry is sa") == "isakmp:parse_isakmp_sa"
-    assert match_command("show crypto pki timer detail") == "server:parse_pki_timers"  # a keyword typed in full
+    assert match_command("sh cry pki ser CA cr") is catalog.SHOW_CRYPTO_PKI_SERVER_CRL
+    assert match_command("sh cry is sa") is catalog.SHOW_CRYPTO_ISAKMP_SA
+    assert match_command("show crypto pki timer detail") is catalog.SHOW_CRYPTO_PKI_TIMERS  # a prefix of "timers"
 
 
 def test_cli_says_ambiguous_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,26 +31,27 @@ IPv6 Crypto ISAKMP SA
 @pytest.mark.parametrize(
     ("command", "target"),
     [
-        ("sh cry isa sa det", "isakmp:parse_isakmp_sa_detail"),
-        ("show crypto isakmp sa | include QM_IDLE", "isakmp:parse_isakmp_sa"),
-        ("R1#show crypto ca certificates", "certificates:parse_certificates"),
-        ("sh cry ca cert verbose", "certificates:parse_certificates"),
-        ("crypto ca server CA info requests", "server:parse_server_requests"),
-        ("show crypto pki server CA requests", "server:parse_server_requests"),
-        ("show crypto pki server CA crl", "server:parse_server_crl"),
-        ("sh cry eng conn act", "engine:parse_engine_connections"),
-        ("sh log | begin Log Buffer", "syslog:parse_logging"),
-        ("sh ip int br", "system:parse_ip_interface_brief"),
-        ("ping 10.1.1.1 source Loopback0 repeat 5", "exec_dialogs:parse_ping"),
-        ("MSK-R14(cs-server)#do sho crypto pki server CA requests", "server:parse_server_requests"),
-        ("show crypto pki certificates verbose CA-ROOT", "certificates:parse_certificates"),
-        ("show crypto pki timer detail", "server:parse_pki_timers"),
-        ("show crypto session remote 1.1.1.1 detail", "session:parse_crypto_session"),
-        ("show crypto ipsec sa ipv6 detailed", "ipsec:parse_ipsec_sa"),
+        ("sh cry isa sa det", "SHOW_CRYPTO_ISAKMP_SA_DETAIL"),
+        ("show crypto isakmp sa | include QM_IDLE", "SHOW_CRYPTO_ISAKMP_SA"),
+        ("R1#show crypto ca certificates", "SHOW_CRYPTO_PKI_CERTIFICATES"),
+        ("sh cry ca cert verbose", "SHOW_CRYPTO_PKI_CERTIFICATES"),
+        ("crypto ca server CA info requests", "SHOW_CRYPTO_PKI_SERVER_REQUESTS"),
+        ("show crypto pki server CA requests", "SHOW_CRYPTO_PKI_SERVER_REQUESTS"),
+        ("show crypto pki server CA crl", "SHOW_CRYPTO_PKI_SERVER_CRL"),
+        ("sh cry eng conn act", "SHOW_CRYPTO_ENGINE_CONNECTIONS"),
+        ("sh log | begin Log Buffer", "SHOW_LOGGING"),
+        ("sh ip int br", "SHOW_IP_INTERFACE_BRIEF"),
+        ("ping 10.1.1.1 source Loopback0 repeat 5", "PING"),
+        ("MSK-R14(cs-server)#do sho crypto pki server CA requests", "SHOW_CRYPTO_PKI_SERVER_REQUESTS"),
+        ("show crypto pki certificates verbose CA-ROOT", "SHOW_CRYPTO_PKI_CERTIFICATES"),
+        ("show crypto pki timer detail", "SHOW_CRYPTO_PKI_TIMERS"),
+        ("show crypto session remote 1.1.1.1 detail", "SHOW_CRYPTO_SESSION"),
+        ("show crypto ipsec sa peer 66.66.66.1 detail", "SHOW_CRYPTO_IPSEC_SA"),
+        ("show ntp associations detail", "SHOW_NTP_ASSOCIATIONS_DETAIL"),
     ],
 )
 def test_command_matching(command: str, target: str) -> None:
-    assert match_command(command) == target
+    assert match_command(command).name == target
 
 
 @pytest.mark.parametrize("command", ["sh cry i sa", "show crypto bogus", "", "show running-config"])

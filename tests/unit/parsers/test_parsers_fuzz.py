@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import importlib
 import json
 import re
 import signal
@@ -34,18 +33,22 @@ import pytest
 import test_parsers_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parser_corpus import corpus_dir
+from parser_corpus import corpus_command, corpus_dir
 
 from pkilab.errors import ParseError
-from pkilab.parsers.registry import commands, match_command
+from pkilab.parsers.registry import READERS, match_command
 
-TARGETS = sorted({target for _, target in commands()})
+# Each reader once, named ``module:function`` (several commands may share one).
+_READERS = {f"{r.__module__.rpartition('.')[2]}:{r.__name__}": r for r in READERS.values()}
+TARGETS = sorted(_READERS)
+
+
+def _target(reader: Callable[[str], Any]) -> str:
+    return f"{reader.__module__.rpartition('.')[2]}:{reader.__name__}"
 
 
 def _parser(target: str) -> Callable[[str], Any]:
-    module, func = target.split(":")
-    parser: Callable[[str], Any] = getattr(importlib.import_module(f"pkilab.parsers.{module}"), func)
-    return parser
+    return _READERS[target]
 
 
 def _strings(module: ModuleType) -> list[str]:
@@ -77,7 +80,7 @@ def seeds() -> dict[str, tuple[str, ...]]:
     if corpus is not None:
         for entry in json.loads((corpus / "index.json").read_text()):
             text = (corpus / entry["file"]).read_text(encoding="utf-8", errors="replace")
-            out[match_command(entry["command"])].append(text)
+            out[_target(READERS[match_command(corpus_command(entry["command"]))])].append(text)
     for text in _strings(parser_seed_outputs) + _strings(test_parsers_tables):
         for target in TARGETS:
             if _reads(target, text):

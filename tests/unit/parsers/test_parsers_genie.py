@@ -8,12 +8,14 @@ and refuses a dict that does not match.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
 import parser_seed_outputs as seed
 import pytest
+from parser_corpus import corpus_command
 
 pytest.importorskip("genie.libs.parser", reason="genie is not installed (pip install 'pkilab[genie]')")
 
@@ -22,6 +24,7 @@ from genie.metaparser.util.exceptions import SchemaError
 from genie.testbed import load as genie_load
 
 import pkilab.genie
+from pkilab.catalog.grammar import expand, param_of
 from pkilab.errors import ParseError
 from pkilab.genie._build import PkilabParser, classes_for, genie_commands, schema_of
 from pkilab.parsers import UnknownCommandError, match_command, parse, registry
@@ -93,8 +96,22 @@ def devices():
     common.parser_data = None  # later Genie lookups in this process read Genie's own table again
 
 
+_VALUES = ("x1", "10.0.0.1", "100", "GigabitEthernet1")  # a word, an address, a number, an interface
+
+
 def _filled(spelling: str) -> str:
-    return re.sub(r"\{[^}]*\}", "x1", spelling)
+    """``spelling`` with a value of the right kind in each placeholder: the first the catalog takes."""
+    holes = len(re.findall(r"\{[^}]*\}", spelling))
+    for values in itertools.product(_VALUES, repeat=holes):
+        text = spelling
+        for value in values:
+            text = re.sub(r"\{[^}]*\}", value, text, count=1)
+        try:
+            match_command(text)
+        except UnknownCommandError:
+            continue
+        return text
+    raise AssertionError(f"no values make {spelling!r} a command pkilab reads")
 
 
 @pytest.mark.parametrize("os_name", OSES)
@@ -152,15 +169,16 @@ def test_package_has_a_folder_for_every_genie_variant():
 
 def test_one_class_per_registry_parser_and_every_grammar_form_spelled():
     classes = classes_for("probe")
-    assert sorted(c.pkilab_target for c in classes.values()) == sorted({t for _, t in registry._GRAMMAR})
+    assert sorted(c.pkilab_target for c in classes.values()) == sorted(c.name for c in registry.READERS)
     for cls in classes.values():
         assert cls.__doc__ and all(f"* {c}" in cls.__doc__ for c in cls.cli_command)
-        for spelling in cls.cli_command:  # the registry reads each spelling as the class's parser
-            assert match_command(_filled(spelling)) == cls.pkilab_target, spelling
-    for pattern, target in registry._GRAMMAR:
-        for words in registry._expand(pattern):
-            shape = " ".join("{}" if w.isupper() else w for w in words)
-            assert shape in {re.sub(r"\{[^}]*\}", "{}", s) for s in genie_commands()[target]}, pattern
+        for spelling in cls.cli_command:  # the registry reads each spelling as the class's command
+            assert match_command(_filled(spelling)).name == cls.pkilab_target, spelling
+    for command in registry.READERS:
+        for form in command.forms:
+            for tokens in expand(form):
+                shape = " ".join("{}" if param_of(t) else t for t in tokens)
+                assert shape in {re.sub(r"\{[^}]*\}", "{}", s) for s in genie_commands()[command.name]}, form
 
 
 def test_class_attributes_point_at_the_registry(devices):
@@ -218,10 +236,10 @@ def test_schema_check_passes_on_every_corpus_output():
     for entry in _corpus():
         text = (CORPUS / str(entry["file"])).read_text(encoding="utf-8", errors="replace")
         try:
-            expected = parse(str(entry["command"]), text).to_dict()
+            expected = parse(corpus_command(str(entry["command"])), text).to_dict()
         except ParseError:
             continue  # the corpus test says which outputs pkilab refuses, and why
-        parser = classes[match_command(str(entry["command"]))](device=None)
+        parser = classes[match_command(corpus_command(str(entry["command"]))).name](device=None)
         assert parser.parse(output=text) == expected, entry["file"]
         checked += 1
     assert checked > 150

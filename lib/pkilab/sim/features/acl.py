@@ -10,10 +10,11 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkilab import catalog
 from pkilab.sim import packets as pk
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 _PROTOCOLS = {"ip": None, "icmp": pk.PROTO_ICMP, "tcp": pk.PROTO_TCP, "udp": pk.PROTO_UDP, "esp": pk.PROTO_ESP}
 _ADDR = "{any | host h:A.B.C.D | net:A.B.C.D wild:A.B.C.D}"
@@ -121,26 +122,19 @@ class Acl(Feature):
             lines.append("!")
         return lines
 
-    @command("config", "ip access-list extended name:WORD")
+    @handles(catalog.IP_ACCESS_LIST_EXTENDED)
     def acl(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip access-list extended NAME`` → ``(config-ext-nacl)#``."""
         acl = self.lists.setdefault(args["name"], AccessList(args["name"]))
         ctx.enter("config-ext-nacl", acl)
         self.router.feature(System).touch()
 
-    @command("config", "no ip access-list extended name:WORD")
+    @handles(catalog.NO_IP_ACCESS_LIST_EXTENDED)
     def no_acl(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip access-list extended NAME``."""
         self.lists.pop(args["name"], None)
 
-    @command(
-        "config-ext-nacl",
-        "[seq:<1-2147483647>] {permit | deny} proto:WORD "
-        + _ADDR.replace("h:", "sh:").replace("net:", "snet:").replace("wild:", "swild:")
-        + " "
-        + _ADDR.replace("h:", "dh:").replace("net:", "dnet:").replace("wild:", "dwild:")
-        + " [log]",
-    )
+    @handles(catalog.ACL_ENTRY)
     def entry(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``permit|deny PROTO SRC DST``."""
         if args["proto"] not in _PROTOCOLS:
@@ -157,19 +151,19 @@ class Acl(Feature):
         acl.entries = sorted([x for x in acl.entries if x.seq != seq] + [e], key=lambda x: x.seq)
         return None
 
-    @command("config-ext-nacl", "remark LINE")
+    @handles(catalog.ACL_REMARK)
     def remark(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``remark TEXT``."""
         acl: AccessList = ctx.obj
         seq = max((e.seq for e in acl.entries), default=0) + 10
         acl.entries.append(AclEntry(seq, "remark", remark=args["line"]))
 
-    @command("config-ext-nacl", "no seq:<1-2147483647>")
+    @handles(catalog.ACL_NO)
     def no_entry(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no SEQ``."""
         ctx.obj.entries = [e for e in ctx.obj.entries if e.seq != args["seq"]]
 
-    @command("exec", "show {access-lists | ip access-lists} [name:WORD]", level=1)
+    @handles(catalog.SHOW_ACCESS_LISTS)
     def show_acls(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show access-lists`` with match counters."""
         lines = []

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from pkilab import catalog
 from pkilab.sim.features.system import Logging, System
 from pkilab.sim.features.transfer import DatabaseStore, TftpReach, copy_remote, is_remote
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 
 def _uptime(seconds: float) -> str:
@@ -34,7 +35,7 @@ class Admin(Feature):
         return ["!", "end"]
 
     # ---- version -----------------------------------------------------------------------
-    @command("exec", "show version", level=1)
+    @handles(catalog.SHOW_VERSION)
     def show_version(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show version`` in the layout of the router's image (:mod:`pkilab.sim.images`)."""
         import datetime as dt
@@ -62,13 +63,13 @@ class Admin(Feature):
         """The running configuration text as ``write memory`` stores it."""
         return "\n".join(self.router.running_config()) + "\n"
 
-    @command("exec", "show running-config")
+    @handles(catalog.SHOW_RUNNING_CONFIG)
     def show_run(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show running-config``."""
         text = self.render_config()
         return f"Building configuration...\n\nCurrent configuration : {len(text)} bytes\n{text}"
 
-    @command("exec", "show startup-config")
+    @handles(catalog.SHOW_STARTUP_CONFIG)
     def show_start(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show startup-config``."""
         data = self.router.fs.read_text("nvram:startup-config") or ""
@@ -94,8 +95,7 @@ class Admin(Feature):
         saved = self.router.fs.read_text("nvram:startup-config") or ""
         return body(saved) != body(self.render_config())
 
-    @command("exec", "write [memory]")
-    @command("exec", "copy running-config startup-config")
+    @handles(catalog.WRITE_MEMORY)
     def write_memory(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str]:
         """``write memory`` / ``copy running-config startup-config`` with IOS's dialog."""
         if args.get("copy"):
@@ -106,8 +106,7 @@ class Admin(Feature):
         self.save()
         return "[OK]"
 
-    @command("exec", "write erase")
-    @command("exec", "erase {startup-config | nvram:}")
+    @handles(catalog.ERASE_STARTUP)
     def erase(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """Empty NVRAM after IOS's confirmation; the running configuration is untouched.
 
@@ -124,7 +123,7 @@ class Admin(Feature):
         self.router.feature(System).logmsg("%SYS-7-NV_BLOCK_INIT: Initialized the geometry of nvram")
         return None
 
-    @command("exec", "copy src:WORD dst:WORD")
+    @handles(catalog.COPY)
     def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``copy FS:FILE FS:FILE`` between local file systems, or to/from a TFTP or FTP server."""
         src, dst = _local_alias(args["src"]), _local_alias(args["dst"])
@@ -147,7 +146,7 @@ class Admin(Feature):
         return DatabaseStore(self.router.fs, reach)
 
     # ---- reload ------------------------------------------------------------------------
-    @command("exec", "reload")
+    @handles(catalog.RELOAD)
     def reload(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, None]:
         """``reload`` with the save and confirm dialogs; all sessions drop."""
         if self.modified():
@@ -169,7 +168,7 @@ class Admin(Feature):
         raise SessionClosed()
 
     # ---- files -------------------------------------------------------------------------
-    @command("exec", "dir [fs:WORD]")
+    @handles(catalog.DIR)
     def dir(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``dir FS:``."""
         name = args.get("fs", "flash:").rstrip(":/").split(":")[0].lower()
@@ -178,7 +177,7 @@ class Admin(Feature):
             return f"%Error opening {args.get('fs')} (Invalid argument)"
         return fs.listing()
 
-    @command("exec", "more path:WORD")
+    @handles(catalog.MORE)
     def more(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``more FS:FILE``."""
         try:
@@ -186,7 +185,7 @@ class Admin(Feature):
         except FileSystemError as exc:
             return str(exc)
 
-    @command("exec", "delete [/force] path:WORD")
+    @handles(catalog.DELETE)
     def delete(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``delete FS:FILE`` with IOS's confirmations."""
         path = args["path"]
@@ -203,7 +202,7 @@ class Admin(Feature):
         return None
 
     # ---- log buffer --------------------------------------------------------------------
-    @command("exec", "show logging")
+    @handles(catalog.SHOW_LOGGING)
     def show_logging(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show logging``: IOS's header then the buffer."""
         system = self.router.feature(System)
@@ -240,7 +239,7 @@ class Admin(Feature):
         body = [system._render_msg(m) for m in log.messages]
         return "\n".join(head + body) + "\n"
 
-    @command("exec", "clear logging")
+    @handles(catalog.CLEAR_LOGGING)
     def clear_logging(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, None]:
         """``clear logging`` with its confirmation."""
         answer = (yield Ask("Clear logging buffer [confirm]")).strip().lower()

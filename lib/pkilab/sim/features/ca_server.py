@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from pkilab import catalog
 from pkilab.errors import PkiError
 from pkilab.pki.csr import load_csr
 from pkilab.pki.fingerprints import md5_words
@@ -49,7 +50,7 @@ from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.http import HttpRequest, HttpResponse
 from pkilab.sim.interp import Ask, Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 CA_KEY_BITS = 1024
 LOCKED = '% Server\'s configuration is locked  (enter "shut" to unlock it)'
@@ -154,7 +155,7 @@ class CaServer(Feature):
         return None
 
     # ---- configuration mode --------------------------------------------------------------
-    @command("config", _SERVER)
+    @handles(catalog.CRYPTO_PKI_SERVER)
     def server(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``crypto pki server NAME`` → ``(cs-server)#``."""
         if self.name is not None and self.name != args["name"]:
@@ -165,18 +166,18 @@ class CaServer(Feature):
         ctx.enter("cs-server", self)
         return None
 
-    @command("cs-server", "database level {minimal | names | complete}")
+    @handles(catalog.CS_DATABASE_LEVEL)
     def database_level(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``database level``."""
         level = next(w for w in ("minimal", "names", "complete") if args.get(w))
         return self._set(locked=True, database_level=level)
 
-    @command("cs-server", "no database level [LINE]")
+    @handles(catalog.CS_NO_DATABASE_LEVEL)
     def no_database_level(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no database level``: back to minimal."""
         return self._set(locked=True, database_level="minimal")
 
-    @command("cs-server", "database url url:WORD")
+    @handles(catalog.CS_DATABASE_URL)
     def database_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``database url ROOT``."""
         url = args["url"]
@@ -184,43 +185,43 @@ class CaServer(Feature):
             return "% Invalid URL"
         return self._set(locked=True, database_url=url)
 
-    @command("cs-server", "no database url [LINE]")
+    @handles(catalog.CS_NO_DATABASE_URL)
     def no_database_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no database url``: back to nvram:."""
         return self._set(locked=True, database_url="nvram:")
 
-    @command("cs-server", "issuer-name dn:LINE")
+    @handles(catalog.CS_ISSUER_NAME)
     def issuer_name(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``issuer-name DN``."""
         dn = " ".join(args["dn"].split())
         return check_issuer(dn) or self._set(locked=True, issuer_name=dn)
 
-    @command("cs-server", "no issuer-name [LINE]")
+    @handles(catalog.CS_NO_ISSUER_NAME)
     def no_issuer_name(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no issuer-name``."""
         return self._set(locked=True, issuer_name=None)
 
-    @command("cs-server", "lifetime crl hours:<1-336>")
+    @handles(catalog.CS_LIFETIME_CRL)
     def lifetime_crl(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``lifetime crl HOURS``."""
         return self._set(crl_hours=args["hours"])
 
-    @command("cs-server", "lifetime certificate days:<1-1825>")
+    @handles(catalog.CS_LIFETIME_CERTIFICATE)
     def lifetime_cert(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``lifetime certificate DAYS``."""
         return self._set(cert_days=args["days"])
 
-    @command("cs-server", "lifetime ca-certificate days:<1-1825>")
+    @handles(catalog.CS_LIFETIME_CA_CERTIFICATE)
     def lifetime_ca(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``lifetime ca-certificate DAYS``."""
         return self._set(locked=True, ca_days=args["days"])
 
-    @command("cs-server", "lifetime enrollment-request hours:<1-1000>")
+    @handles(catalog.CS_LIFETIME_ENROLLMENT_REQUEST)
     def lifetime_request(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``lifetime enrollment-request HOURS``: how long a request may stay pending."""
         return self._set(request_hours=args["hours"])
 
-    @command("cs-server", "no lifetime {crl | certificate | ca-certificate | enrollment-request} [LINE]")
+    @handles(catalog.CS_NO_LIFETIME)
     def no_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no lifetime …``: back to the default."""
         if args.get("crl"):
@@ -231,7 +232,7 @@ class CaServer(Feature):
             return self._set(request_hours=168)
         return self._set(locked=True, ca_days=1095)
 
-    @command("cs-server", "grant {auto | none}")
+    @handles(catalog.CS_GRANT)
     def grant_mode(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``grant auto`` (confirmed, as the seed shows) or ``grant none``."""
         if args.get("auto"):
@@ -242,36 +243,34 @@ class CaServer(Feature):
             return self._set(grant="auto")
         return self._set(grant="none")
 
-    @command("cs-server", "no grant [{auto | none}]")
+    @handles(catalog.CS_NO_GRANT)
     def no_grant(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no grant …``: manual granting."""
         return self._set(grant="manual")
 
-    @command("cs-server", "cdp-url url:WORD")
+    @handles(catalog.CS_CDP_URL)
     def cdp_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``cdp-url URL``: written as the CRL distribution point of issued certificates."""
         return self._set(cdp_url=args["url"])
 
-    @command("cs-server", "no cdp-url [LINE]")
+    @handles(catalog.CS_NO_CDP_URL)
     def no_cdp_url(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no cdp-url``."""
         return self._set(cdp_url=None)
 
-    @command("cs-server", "hash {md5 | sha1 | sha256 | sha384 | sha512}")
+    @handles(catalog.CS_HASH)
     def hash_cmd(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``hash``: the signature hash of issued certificates and CRLs (see ``signing_hash``)."""
         name = next(h for h in ("md5", "sha1", "sha256", "sha384", "sha512") if args.get(h))
         return self._set(locked=True, hash=name)
 
-    @command("cs-server", "no hash [LINE]")
+    @handles(catalog.CS_NO_HASH)
     def no_hash(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no hash``."""
         return self._set(locked=True, hash=None)
 
     # Accepted and kept: IOS 15 knobs with no behaviour in the simulator.
-    @command("cs-server", "database archive LINE")
-    @command("cs-server", "no database archive")
-    @command("cs-server", "auto-rollover [LINE]")
+    @handles(catalog.CS_KEPT)
     def kept(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """Keep a server setting the simulator does not act on."""
         words = [w for w in ("no", "database", "archive", "auto-rollover") if args.get(w)]
@@ -279,7 +278,7 @@ class CaServer(Feature):
         others = tuple(x for x in self.settings.extra if _knob(x) != _knob(line))
         return self._set(extra=(*others, line))
 
-    @command("cs-server", "shutdown")
+    @handles(catalog.CS_SHUTDOWN)
     def shut(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``shutdown``: stop the server (its files and trustpoint stay)."""
         self.shutdown = True
@@ -289,7 +288,7 @@ class CaServer(Feature):
             return "% Certificate Server disabled."
         return None
 
-    @command("cs-server", "no shutdown")
+    @handles(catalog.CS_NO_SHUTDOWN)
     def no_shut(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``no shutdown`` with the seed's dialog; starts the server when it can."""
         if not self.shutdown and self.ca is not None:
@@ -390,7 +389,7 @@ class CaServer(Feature):
         """After boot: an enabled server starts at once when the clock allows it."""
         self.tick(0.0)
 
-    @command("config", "no " + _SERVER)
+    @handles(catalog.NO_CRYPTO_PKI_SERVER)
     def no_server(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``no crypto pki server NAME`` with the seed's two questions."""
         name = self.name
@@ -415,7 +414,7 @@ class CaServer(Feature):
         return "% Certificate Server Process stopped"
 
     # ---- show ----------------------------------------------------------------------------
-    @command("exec", "show crypto {pki | ca} server [name:WORD]")
+    @handles(catalog.SHOW_CRYPTO_PKI_SERVER)
     def show_server(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki server`` in the layout of the router's image."""
         if self.name is None or args.get("name", self.name) != self.name:
@@ -484,8 +483,7 @@ class CaServer(Feature):
             return "% Certificate server not enabled."
         return self.ca
 
-    @command("exec", "show crypto {pki | ca} server name:WORD requests")
-    @command("exec", _SERVER + " info requests")
+    @handles(catalog.SHOW_CRYPTO_PKI_SERVER_REQUESTS)
     def info_requests(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki server NAME info requests`` in IOS 15's three-section layout."""
         ca = self._running(args["name"])
@@ -512,8 +510,7 @@ class CaServer(Feature):
         ]
         return "\n".join(lines) + "\n"
 
-    @command("exec", "show crypto {pki | ca} server name:WORD crl")
-    @command("exec", _SERVER + " info crl")
+    @handles(catalog.SHOW_CRYPTO_PKI_SERVER_CRL)
     def info_crl(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki server NAME info crl``."""
         ca = self._running(args["name"])
@@ -542,7 +539,7 @@ class CaServer(Feature):
             ]
         return "\n".join(lines) + "\n"
 
-    @command("exec", "show crypto {pki | ca} server name:WORD certificates")
+    @handles(catalog.SHOW_CRYPTO_PKI_SERVER_CERTIFICATES)
     def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki server NAME certificates``: what the CA has issued (and knows of)."""
         ca = self._running(args["name"])
@@ -556,7 +553,7 @@ class CaServer(Feature):
         return "\n".join(lines) + "\n"
 
     # ---- exec administration -------------------------------------------------------------
-    @command("exec", _SERVER + " grant {id:<1-999> | all}", help={"all": "all pending requests"})
+    @handles(catalog.CRYPTO_PKI_SERVER_GRANT)
     def grant(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``grant N|all``: issue pending requests; terminal requests print their certificate."""
         ca = self._running(args["name"])
@@ -574,7 +571,7 @@ class CaServer(Feature):
             return f"% Request id {args['id']} not found."
         return "".join(out) or None
 
-    @command("exec", _SERVER + " reject {id:<1-999> | all}", help={"all": "all pending requests"})
+    @handles(catalog.CRYPTO_PKI_SERVER_REJECT)
     def reject(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``reject N|all``."""
         ca = self._running(args["name"])
@@ -607,7 +604,7 @@ class CaServer(Feature):
             return f"{exc}\n"
         return f"% Granted certificate written to {target}\n"
 
-    @command("exec", _SERVER + " revoke serial:WORD")
+    @handles(catalog.CRYPTO_PKI_SERVER_REVOKE)
     def revoke(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``revoke SERIAL`` (``0x`` for hex, as the seed notes); publishes a fresh CRL."""
         ca = self._running(args["name"])
@@ -619,7 +616,7 @@ class CaServer(Feature):
             return f"% Invalid serial number {args['serial']}"
         return ca.revoke(serial)
 
-    @command("exec", _SERVER + " password generate [minutes:<1-1440>]")
+    @handles(catalog.CRYPTO_PKI_SERVER_PASSWORD_GENERATE)
     def password_generate(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``password generate [MINUTES]``: a one-time SCEP password (default 60 minutes)."""
         ca = self._running(args["name"])
@@ -629,7 +626,7 @@ class CaServer(Feature):
         otp = ca.generate_password(minutes)
         return f"One-time enrollment password: {otp.value}\nValidity period: {minutes} minutes"
 
-    @command("exec", _SERVER + " request pkcs10 {terminal | url url:WORD} [{base64 | pem}]")
+    @handles(catalog.CRYPTO_PKI_SERVER_REQUEST_PKCS10)
     def request_pkcs10(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``request pkcs10 {terminal | url URL} [pem]``: add a pasted or stored request."""
         ca = self._running(args["name"])

@@ -14,12 +14,13 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from pkilab import catalog
 from pkilab.sim import packets as pk
 from pkilab.sim.clock import SummerTime, lab_now
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.system import System, configured_by
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 NTP_EPOCH = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
@@ -46,6 +47,14 @@ class Association:
     last_answer: float = 0.0
     stratum: int = 16
     polls_unanswered: int = 0
+
+
+def _ntp_hex(utc: dt.datetime) -> str:
+    """An NTP timestamp as IOS prints it: seconds since 1900 and the fraction, in hex."""
+    since = utc.replace(tzinfo=dt.UTC) - dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    seconds = int(since.total_seconds())
+    fraction = int(since.microseconds * (1 << 32) / 1_000_000)
+    return f"{seconds & 0xFFFFFFFF:08X}.{fraction:08X}"
 
 
 class Ntp(Feature):
@@ -88,7 +97,7 @@ class Ntp(Feature):
         return lines + ["!"] if lines else []
 
     # ---- clock configuration -----------------------------------------------------------
-    @command("config", "clock timezone name:WORD hours:WORD [minutes:<0-59>]")
+    @handles(catalog.CLOCK_TIMEZONE)
     def timezone(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``clock timezone NAME HOURS [MINUTES]``."""
         try:
@@ -102,25 +111,24 @@ class Ntp(Feature):
         self.router.feature(System).touch()
         return None
 
-    @command("config", "no clock timezone [LINE]")
+    @handles(catalog.NO_CLOCK_TIMEZONE)
     def no_timezone(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no clock timezone``."""
         c = self.router.clock
         c.tz_name, c.tz_hours, c.tz_minutes = "UTC", 0, 0
 
-    @command("config", "clock summer-time name:WORD recurring [LINE]")
+    @handles(catalog.CLOCK_SUMMER_TIME)
     def summer_time(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``clock summer-time NAME recurring`` (US rules, as IOS defaults)."""
         self.router.clock.summer = SummerTime(args["name"])
         self.router.feature(System).touch()
 
-    @command("config", "no clock summer-time [LINE]")
+    @handles(catalog.NO_CLOCK_SUMMER_TIME)
     def no_summer_time(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no clock summer-time``."""
         self.router.clock.summer = None
 
-    @command("exec", "clock set TIME day:<1-31> MONTH year:<1993-2035>")
-    @command("exec", "clock set TIME MONTH day:<1-31> year:<1993-2035>")
+    @handles(catalog.CLOCK_SET)
     def clock_set(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``clock set hh:mm:ss DAY MONTH YEAR`` (either order), in local time."""
         h, m, s = args["time"]
@@ -142,7 +150,7 @@ class Ntp(Feature):
         )
         return None
 
-    @command("exec", "show clock [detail]", level=1)
+    @handles(catalog.SHOW_CLOCK)
     def show_clock(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show clock [detail]``."""
         line = self.router.clock.show_clock()
@@ -154,14 +162,14 @@ class Ntp(Feature):
         return f"{line}\n{source}"
 
     # ---- NTP configuration ---------------------------------------------------------------
-    @command("config", "ntp {server | peer} A.B.C.D [LINE]")
+    @handles(catalog.NTP_SERVER)
     def ntp_server(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ntp server A`` / ``ntp peer A``."""
         self.associations[args["address"]] = Association(args["address"], peer=bool(args.get("peer")))
         self.next_poll = 0.0
         self.router.feature(System).touch()
 
-    @command("config", "no ntp {server | peer} A.B.C.D [LINE]")
+    @handles(catalog.NO_NTP_SERVER)
     def no_ntp_server(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ntp server A``: the clock keeps its time but is no longer synchronized by it."""
         self.associations.pop(args["address"], None)
@@ -169,7 +177,7 @@ class Ntp(Feature):
             self._unsync()
         self.router.feature(System).touch()
 
-    @command("config", "ntp master [stratum:<1-15>]")
+    @handles(catalog.NTP_MASTER)
     def ntp_master(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ntp master [STRATUM]``: the local clock is a reference (stratum 8 by default)."""
         self.master_stratum = args.get("stratum", 8)
@@ -180,14 +188,13 @@ class Ntp(Feature):
         self.reference = "127.127.1.1"
         self.source = "ntp"
 
-    @command("config", "no ntp master [LINE]")
+    @handles(catalog.NO_NTP_MASTER)
     def no_ntp_master(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ntp master``."""
         self.master_stratum = None
         self._unsync()
 
-    @command("config", "ntp clock-period <0-4294967295>")
-    @command("config", "no ntp clock-period [<0-4294967295>]")
+    @handles(catalog.NTP_CLOCK_PERIOD)
     def clock_period(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ntp clock-period``: IOS writes it itself; accepted, not acted on."""
 
@@ -263,7 +270,7 @@ class Ntp(Feature):
             self._unsync()
 
     # ---- show --------------------------------------------------------------------------
-    @command("exec", "show ntp status", level=1)
+    @handles(catalog.SHOW_NTP_STATUS)
     def show_ntp_status(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ntp status`` (IOS 15 layout)."""
         import time
@@ -297,9 +304,11 @@ class Ntp(Feature):
             ]
         )
 
-    @command("exec", "show ntp associations", level=1)
+    @handles(catalog.SHOW_NTP_ASSOCIATIONS, catalog.SHOW_NTP_ASSOCIATIONS_DETAIL)
     def show_ntp_associations(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show ntp associations``."""
+        """``show ntp associations [detail]``."""
+        if args.get("detail"):
+            return self._associations_detail()
         lines = ["  address         ref clock       st   when   poll reach  delay  offset   disp"]
         if self.master_stratum is not None:
             lines.append(
@@ -313,3 +322,36 @@ class Ntp(Feature):
             )
         lines.append(" * sys.peer, # selected, + candidate, - outlyer, x falseticker, ~ configured")
         return "\n".join(lines)
+
+    def _associations_detail(self) -> str:
+        """``show ntp associations detail``: a block per server, in IOS's layout.
+
+        The layout is genieparser's IOS and IOS-XE golden outputs (the shared corpus).
+
+        Address, selection, stratum, reach and times are the simulator's; the delays, offsets,
+        dispersions, precision and packet counts are invented constants (docs/sim-fidelity.md).
+        """
+        now = self.router.clock.now()
+        stamp = f"{_ntp_hex(now)} ({self.router.clock.format(now)})"
+        blocks: list[str] = []
+        for n, a in enumerate(self.associations.values(), start=1):
+            chosen = "our_master, sane, valid" if a.address == self.reference else "insane, invalid"
+            mode = "active" if a.peer else "client"
+            blocks += [
+                f"{a.address} configured, {chosen}, stratum {a.stratum}",
+                f"ref ID {'.INIT.' if a.stratum == 16 else '127.127.1.1'}, time {stamp}",
+                f"our mode {mode}, peer mode {'active' if a.peer else 'server'}, our poll intvl 64, peer poll intvl 64",
+                f"root delay 0.00 msec, root disp 0.00, reach {1 if a.stratum < 16 else 0}, sync dist 1.000",
+                "delay 1.00 msec, offset 0.000 msec, dispersion 1.00",
+                "precision 2**24, version 4",
+                f"assoc ID {n}, assoc name {a.address}",
+                "assoc in packets 0, assoc out packets 0, assoc error packets 0",
+                f"org time {stamp}",
+                f"rcv time {stamp}",
+                f"xmt time {stamp}",
+                "filtdelay =     1.00    0.00    0.00    0.00    0.00    0.00    0.00    0.00",
+                "filtoffset =    0.00    0.00    0.00    0.00    0.00    0.00    0.00    0.00",
+                "filterror =     0.00    0.00    0.00    0.00    0.00    0.00    0.00    0.00",
+                "",
+            ]
+        return "\n".join(blocks)

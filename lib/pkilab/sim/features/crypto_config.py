@@ -12,11 +12,12 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkilab import catalog
 from pkilab.errors import PkilabError
 from pkilab.protocols.ike import IsakmpPolicy, Phase2Policy, TransformSet
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 _ENCR = ("des", "3des", "aes")
 _HASH = ("sha", "md5", "sha256")
@@ -253,20 +254,20 @@ class CryptoConfig(Feature):
         return [entries[s] for s in sorted(entries)]
 
     # ---- crypto isakmp ---------------------------------------------------------------------------
-    @command("config", "crypto isakmp policy <1-10000>")
+    @handles(catalog.CRYPTO_ISAKMP_POLICY)
     def isakmp_policy(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto isakmp policy N`` → ``(config-isakmp)#``."""
         prio = args["number"]
         ctx.enter("config-isakmp", self.policies.setdefault(prio, PolicyEntry(prio)))
         self.changed()
 
-    @command("config", "no crypto isakmp policy <1-10000>")
+    @handles(catalog.NO_CRYPTO_ISAKMP_POLICY)
     def no_isakmp_policy(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto isakmp policy N``."""
         self.policies.pop(args["number"], None)
         self.changed()
 
-    @command("config-isakmp", "encryption alg:WORD [bits:<128-256>]")
+    @handles(catalog.ISAKMP_ENCRYPTION)
     def policy_encr(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``encr {des | 3des | aes [128|192|256]}``."""
         alg, bits = args["alg"].lower(), args.get("bits")
@@ -276,7 +277,7 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-isakmp", "hash alg:WORD")
+    @handles(catalog.ISAKMP_HASH)
     def policy_hash(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``hash {sha | md5 | sha256}``."""
         if args["alg"].lower() not in _HASH:
@@ -285,7 +286,7 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-isakmp", "authentication method:WORD")
+    @handles(catalog.ISAKMP_AUTHENTICATION)
     def policy_auth(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``authentication {rsa-sig | pre-share}``."""
         if args["method"].lower() not in _AUTH:
@@ -294,7 +295,7 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-isakmp", "group <1-24>")
+    @handles(catalog.ISAKMP_GROUP)
     def policy_group(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``group {1 | 2 | 5 | 14}``."""
         if args["number"] not in _GROUPS:
@@ -303,13 +304,13 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-isakmp", "lifetime <60-86400>")
+    @handles(catalog.ISAKMP_LIFETIME)
     def policy_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``lifetime SECONDS``."""
         ctx.obj.lifetime = args["number"]
         self.changed()
 
-    @command("config-isakmp", "no {encryption | hash | authentication | group | lifetime} [LINE]")
+    @handles(catalog.ISAKMP_NO)
     def policy_no(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Back to the default value."""
         default = PolicyEntry(ctx.obj.priority)
@@ -324,7 +325,7 @@ class CryptoConfig(Feature):
                 setattr(ctx.obj, attr, getattr(default, attr))
         self.changed()
 
-    @command("config", "crypto isakmp key [<0-6>] key:WORD address A.B.C.D [mask:A.B.C.D] [no-xauth]")
+    @handles(catalog.CRYPTO_ISAKMP_KEY)
     def isakmp_key(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``crypto isakmp key KEY address ADDR [MASK]``."""
         try:
@@ -335,7 +336,7 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config", "no crypto isakmp key [<0-6>] key:WORD address A.B.C.D [mask:A.B.C.D] [no-xauth]")
+    @handles(catalog.NO_CRYPTO_ISAKMP_KEY)
     def no_isakmp_key(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no crypto isakmp key KEY address ADDR``."""
         net = ipaddress.IPv4Network(f"{args['address']}/{args.get('mask', '255.255.255.255')}", strict=False)
@@ -349,32 +350,32 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config", "crypto isakmp keepalive <10-3600> [retry:<2-60>] [{periodic | on-demand}]")
+    @handles(catalog.CRYPTO_ISAKMP_KEEPALIVE)
     def keepalive_cmd(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto isakmp keepalive S [R] [periodic|on-demand]``."""
         self.keepalive = Keepalive(args["number"], args.get("retry", 2), bool(args.get("periodic")))
         self.changed()
 
-    @command("config", "no crypto isakmp keepalive [LINE]")
+    @handles(catalog.NO_CRYPTO_ISAKMP_KEEPALIVE)
     def no_keepalive(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto isakmp keepalive``."""
         self.keepalive = None
         self.changed()
 
-    @command("config", "crypto isakmp identity {address | dn | hostname}")
+    @handles(catalog.CRYPTO_ISAKMP_IDENTITY)
     def identity_cmd(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto isakmp identity …``."""
         self.identity = next(k for k in ("address", "dn", "hostname") if args.get(k))
         self.changed()
 
-    @command("config", "no crypto isakmp identity [LINE]")
+    @handles(catalog.NO_CRYPTO_ISAKMP_IDENTITY)
     def no_identity(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto isakmp identity``."""
         self.identity = "address"
         self.changed()
 
     # ---- crypto ipsec ------------------------------------------------------------------------------
-    @command("config", "crypto ipsec transform-set name:WORD LINE")
+    @handles(catalog.CRYPTO_IPSEC_TRANSFORM_SET)
     def transform_set(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``crypto ipsec transform-set NAME esp-… esp-…-hmac`` → ``(cfg-crypto-trans)#``."""
         words = args["line"].split()
@@ -390,13 +391,13 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config", "no crypto ipsec transform-set name:WORD [LINE]")
+    @handles(catalog.NO_CRYPTO_IPSEC_TRANSFORM_SET)
     def no_transform_set(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto ipsec transform-set NAME``."""
         self.transform_sets.pop(args["name"], None)
         self.changed()
 
-    @command("cfg-crypto-trans", "mode {tunnel | transport}")
+    @handles(catalog.TRANSFORM_MODE)
     def transform_mode(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``mode tunnel`` (transport mode is not simulated and refused)."""
         if args.get("transport"):
@@ -404,21 +405,19 @@ class CryptoConfig(Feature):
         ctx.obj.mode = "tunnel"
         return None
 
-    @command("config", "crypto ipsec nat-transparency udp-encaps")
+    @handles(catalog.CRYPTO_IPSEC_NAT_TRANSPARENCY_UDP_ENCAPS)
     def natt_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto ipsec nat-transparency udp-encaps`` (the default)."""
         self.nat_t = True
         self.changed()
 
-    @command("config", "no crypto ipsec nat-transparency udp-encaps")
+    @handles(catalog.NO_CRYPTO_IPSEC_NAT_TRANSPARENCY_UDP_ENCAPS)
     def natt_off(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto ipsec nat-transparency udp-encaps``."""
         self.nat_t = False
         self.changed()
 
-    @command(
-        "config", "crypto ipsec security-association lifetime {seconds secs:<120-86400> | kilobytes kb:<2560-4194303>}"
-    )
+    @handles(catalog.CRYPTO_IPSEC_SA_LIFETIME)
     def sa_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto ipsec security-association lifetime {seconds S | kilobytes K}``."""
         if args.get("seconds"):
@@ -427,7 +426,7 @@ class CryptoConfig(Feature):
             self.sa_kilobytes = args["kb"]
         self.changed()
 
-    @command("config", "no crypto ipsec security-association lifetime {seconds | kilobytes} [LINE]")
+    @handles(catalog.NO_CRYPTO_IPSEC_SA_LIFETIME)
     def no_sa_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Back to 3600 s / 4608000 KB."""
         if args.get("seconds"):
@@ -437,7 +436,7 @@ class CryptoConfig(Feature):
         self.changed()
 
     # ---- crypto maps ---------------------------------------------------------------------------------
-    @command("config", "crypto dynamic-map name:WORD seq:<1-65535>")
+    @handles(catalog.CRYPTO_DYNAMIC_MAP)
     def dynamic_map(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto dynamic-map NAME SEQ`` → ``(config-crypto-map)#``."""
         entries = self.dynamic_maps.setdefault(args["name"], {})
@@ -445,12 +444,12 @@ class CryptoConfig(Feature):
         ctx.enter("config-crypto-map", entry)
         self.changed()
 
-    @command("config", "no crypto dynamic-map name:WORD [seq:<1-65535>]")
+    @handles(catalog.NO_CRYPTO_DYNAMIC_MAP)
     def no_dynamic_map(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto dynamic-map NAME [SEQ]``."""
         self._remove(self.dynamic_maps, args["name"], args.get("seq"))
 
-    @command("config", "crypto map tag:WORD seq:<1-65535> [ipsec-isakmp] [dynamic dmap:WORD]")
+    @handles(catalog.CRYPTO_MAP)
     def crypto_map(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``crypto map TAG SEQ ipsec-isakmp [dynamic DMAP]``; a static entry enters its sub-mode."""
         entries = self.maps.setdefault(args["tag"], {})
@@ -469,7 +468,7 @@ class CryptoConfig(Feature):
             ctx.enter("config-crypto-map", entry)
         return note
 
-    @command("config", "no crypto map tag:WORD [seq:<1-65535>] [LINE]")
+    @handles(catalog.NO_CRYPTO_MAP)
     def no_crypto_map(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto map TAG [SEQ]``."""
         self._remove(self.maps, args["tag"], args.get("seq"))
@@ -483,20 +482,20 @@ class CryptoConfig(Feature):
                 del table[name]
         self.changed()
 
-    @command("config-crypto-map", "set peer A.B.C.D [default]")
+    @handles(catalog.MAP_SET_PEER)
     def set_peer(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``set peer ADDR``."""
         if args["address"] not in ctx.obj.peers:
             ctx.obj.peers.append(args["address"])
         self.changed()
 
-    @command("config-crypto-map", "no set peer A.B.C.D")
+    @handles(catalog.MAP_NO_SET_PEER)
     def no_set_peer(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no set peer ADDR``."""
         ctx.obj.peers = [p for p in ctx.obj.peers if p != args["address"]]
         self.changed()
 
-    @command("config-crypto-map", "set transform-set LINE")
+    @handles(catalog.MAP_SET_TRANSFORM_SET)
     def set_transform(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``set transform-set NAME [NAME…]`` (up to six)."""
         names = args["line"].split()
@@ -506,31 +505,31 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command("config-crypto-map", "match address acl:WORD")
+    @handles(catalog.MAP_MATCH_ADDRESS)
     def match_address(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``match address ACL``."""
         ctx.obj.acl = args["acl"]
         self.changed()
 
-    @command("config-crypto-map", "reverse-route [static]")
+    @handles(catalog.MAP_REVERSE_ROUTE)
     def reverse_route(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``reverse-route``: install a route to the remote proxy while the SA is up."""
         ctx.obj.reverse_route = True
         self.changed()
 
-    @command("config-crypto-map", "qos pre-classify")
+    @handles(catalog.MAP_QOS_PRE_CLASSIFY)
     def qos(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``qos pre-classify`` (kept; classification is not simulated)."""
         ctx.obj.qos_preclassify = True
         self.changed()
 
-    @command("config-crypto-map", "description LINE")
+    @handles(catalog.MAP_DESCRIPTION)
     def map_description(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``description TEXT``."""
         ctx.obj.description = args["line"]
         self.changed()
 
-    @command("config-crypto-map", "set pfs [group:WORD]")
+    @handles(catalog.MAP_SET_PFS)
     def set_pfs(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``set pfs [group1|group2|group5|group14]`` (group1 by default, as IOS)."""
         group = _PFS.get(args.get("group", "group1").lower())
@@ -540,10 +539,7 @@ class CryptoConfig(Feature):
         self.changed()
         return None
 
-    @command(
-        "config-crypto-map",
-        "set security-association lifetime {seconds secs:<120-86400> | kilobytes kb:<2560-4194303>}",
-    )
+    @handles(catalog.MAP_SET_SA_LIFETIME)
     def map_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``set security-association lifetime {seconds S | kilobytes K}``."""
         if args.get("seconds"):
@@ -552,7 +548,7 @@ class CryptoConfig(Feature):
             ctx.obj.lifetime_kilobytes = args["kb"]
         self.changed()
 
-    @command("config-crypto-map", "no {description | qos | reverse-route | match | set} [LINE]")
+    @handles(catalog.MAP_NO)
     def map_no(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no description|qos pre-classify|reverse-route|match address|set transform-set|set pfs …``."""
         e: MapEntry = ctx.obj
@@ -574,7 +570,7 @@ class CryptoConfig(Feature):
         self.changed()
 
     # ---- interfaces -------------------------------------------------------------------------------------
-    @command("config-if", "crypto map tag:WORD")
+    @handles(catalog.IF_CRYPTO_MAP)
     def interface_map(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto map TAG`` on an interface: its outbound packets go through the map."""
         was = ctx.obj.crypto_map
@@ -583,7 +579,7 @@ class CryptoConfig(Feature):
         if ctx.interactive and was is None:
             self.router.feature(System).logmsg("%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is ON")
 
-    @command("config-if", "no crypto map [tag:WORD]")
+    @handles(catalog.IF_NO_CRYPTO_MAP)
     def no_interface_map(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no crypto map``."""
         ctx.obj.crypto_map = None

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from pkilab import catalog
 from pkilab.protocols.ike import (
     AuthenticationFailed,
     CertificateCheck,
@@ -58,7 +59,7 @@ from pkilab.sim.features.ip import Interface, Ip
 from pkilab.sim.features.system import System
 from pkilab.sim.features.trustpoint import Trustpoint, Trustpoints
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 # The IKE timers (retransmission, DPD, hold-down) come from the router's custom.sim.timing
 # (pkilab.sim.images.Timing): ``fast`` runs IOS's timers five times faster, in the same order,
@@ -471,39 +472,39 @@ class Crypto(Feature):
             self.system.logmsg(text)
 
     # ---- exec commands -----------------------------------------------------------------------------------------
-    @command("exec", "clear crypto isakmp [conn:<1-65535>]")
+    @handles(catalog.CLEAR_CRYPTO_ISAKMP)
     def clear_isakmp(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``clear crypto isakmp [CONN-ID]``: delete ISAKMP SAs (the peer is told); retry at once."""
         if args.get("conn") is None:
             self._holddown.clear()  # the failed SAs that held new attempts back are gone
         self.dispatch(self._engine().clear_isakmp(time.monotonic(), args.get("conn")))
 
-    @command("exec", "clear crypto sa [peer A.B.C.D]")
+    @handles(catalog.CLEAR_CRYPTO_SA)
     def clear_sa(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``clear crypto sa [peer ADDR]``: delete IPsec SAs (the peer is told while phase 1 is up)."""
         self.dispatch(self._engine().clear_ipsec(time.monotonic(), args.get("address")))
 
-    @command("exec", "debug crypto {isakmp | ipsec | pki | engine} [LINE]")
+    @handles(catalog.DEBUG_CRYPTO)
     def debug_on(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``debug crypto isakmp|ipsec|pki transactions``: messages go to the log and ``terminal monitor``."""
         which = next(k for k in DEBUG_NAMES if args.get(k))
         self.debug.add(which)
         return f"{DEBUG_NAMES[which]} debugging is on"
 
-    @command("exec", "{no debug | undebug} crypto {isakmp | ipsec | pki | engine} [LINE]")
+    @handles(catalog.NO_DEBUG_CRYPTO)
     def debug_off(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``no debug crypto …``."""
         which = next(k for k in DEBUG_NAMES if args.get(k))
         self.debug.discard(which)
         return f"{DEBUG_NAMES[which]} debugging is off"
 
-    @command("exec", "{no debug | undebug} all")
+    @handles(catalog.NO_DEBUG_ALL)
     def debug_all_off(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``undebug all``."""
         self.debug.clear()
         return "All possible debugging has been turned off"
 
-    @command("exec", "show debugging", level=1)
+    @handles(catalog.SHOW_DEBUGGING)
     def show_debugging(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show debugging`` (the crypto part)."""
         if not self.debug:

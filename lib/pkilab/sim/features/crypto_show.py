@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pkilab import catalog
 from pkilab.protocols.ike import IpsecSaInfo, IsakmpSaInfo, Selector
 from pkilab.sim.features.acl import Acl
 from pkilab.sim.features.crypto_config import CryptoConfig, MapEntry
@@ -20,7 +21,7 @@ from pkilab.sim.features.crypto_data import TunnelSa, selector_of
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.features.ip import Interface, Ip
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 LEGEND = [
     "Codes: C - IKE configuration mode, D - Dead Peer Detection",
@@ -106,7 +107,7 @@ class CryptoShow(Feature):
         return {i.inbound_spi: i for i in eng.ipsec_sas(time.monotonic())} if eng is not None else {}
 
     # ---- show crypto isakmp sa -----------------------------------------------------------------
-    @command("exec", "show crypto isakmp sa [{active | standby}] [detail]", level=1)
+    @handles(catalog.SHOW_CRYPTO_ISAKMP_SA, catalog.SHOW_CRYPTO_ISAKMP_SA_DETAIL)
     def show_isakmp_sa(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto isakmp sa [detail]``."""
         sas = self._isakmp()
@@ -153,7 +154,7 @@ class CryptoShow(Feature):
         return "\n".join([*lines, "IPv6 Crypto ISAKMP SA", ""])
 
     # ---- show crypto ipsec sa ---------------------------------------------------------------------
-    @command("exec", "show crypto ipsec sa [{peer A.B.C.D | interface IF | map tag:WORD}] [detail]", level=1)
+    @handles(catalog.SHOW_CRYPTO_IPSEC_SA)
     def show_ipsec_sa(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto ipsec sa [peer ADDR | interface IF | map TAG] [detail]``."""
         infos = self._ipsec()
@@ -284,7 +285,7 @@ class CryptoShow(Feature):
         ]
 
     # ---- engine connections -----------------------------------------------------------------------
-    @command("exec", "show crypto engine connections [active]", level=1)
+    @handles(catalog.SHOW_CRYPTO_ENGINE_CONNECTIONS)
     def show_engine(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto engine connections active`` (12.4: an Interface column, no title, no LastSeqN)."""
         v12 = self.router.personality.layouts.engine_v12
@@ -324,7 +325,7 @@ class CryptoShow(Feature):
                 return intf.name
         return ""
 
-    @command("exec", "show crypto eli", level=1)
+    @handles(catalog.SHOW_CRYPTO_ELI)
     def show_eli(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto eli``: the software engine's session counters (a c7200 without accelerator)."""
         ike = [s for s in self._isakmp() if s.state == "QM_IDLE"]
@@ -346,9 +347,9 @@ class CryptoShow(Feature):
         )
 
     # ---- crypto session ------------------------------------------------------------------------------
-    @command("exec", "show crypto session [detail]", level=1)
+    @handles(catalog.SHOW_CRYPTO_SESSION)
     def show_session(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto session [detail]``: one block per interface and peer."""
+        """``show crypto session [remote ADDRESS] [detail]``: one block per interface and peer."""
         detail = bool(args.get("detail"))
         lines = ["Crypto session current status", ""]
         if detail:
@@ -366,7 +367,8 @@ class CryptoShow(Feature):
             if name is not None:
                 peers[(name, sa.remote.addr)][0].append(sa)
         for (name, peer), (ikes, tuns) in peers.items():
-            lines += self._session_block(name, peer, ikes, tuns, detail)
+            if args.get("remote") in (None, peer):
+                lines += self._session_block(name, peer, ikes, tuns, detail)
         return "\n".join(lines)
 
     def _session_block(
@@ -426,7 +428,7 @@ class CryptoShow(Feature):
         return [*lines, ""]
 
     # ---- configuration views --------------------------------------------------------------------------
-    @command("exec", "show crypto isakmp policy", level=1)
+    @handles(catalog.SHOW_CRYPTO_ISAKMP_POLICY)
     def show_policy(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto isakmp policy``."""
         cfg = self.router.feature(CryptoConfig)
@@ -454,7 +456,7 @@ class CryptoShow(Feature):
             ]
         return "\n".join(lines)
 
-    @command("exec", "show crypto map [tag tag:WORD]", level=1)
+    @handles(catalog.SHOW_CRYPTO_MAP)
     def show_map(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto map [tag TAG]``."""
         cfg = self.router.feature(CryptoConfig)
@@ -468,7 +470,7 @@ class CryptoShow(Feature):
                 lines += [f"\tInterfaces using crypto map {tag}:", *[f"\t\t{u}" for u in users], ""]
         return "\n".join(lines)
 
-    @command("exec", "show crypto dynamic-map [tag tag:WORD]", level=1)
+    @handles(catalog.SHOW_CRYPTO_DYNAMIC_MAP)
     def show_dynamic_map(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto dynamic-map [tag NAME]``: the templates dynamic entries are made from."""
         cfg = self.router.feature(CryptoConfig)
@@ -481,7 +483,7 @@ class CryptoShow(Feature):
                 lines += [f'Crypto Map Template"{name}" {seq}', *body, ""]
         return "\n".join(lines)
 
-    @command("exec", "show crypto ipsec transform-set [name:WORD]", level=1)
+    @handles(catalog.SHOW_CRYPTO_IPSEC_TRANSFORM_SET)
     def show_transform_sets(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto ipsec transform-set [NAME]``."""
         lines: list[str] = []
@@ -495,13 +497,13 @@ class CryptoShow(Feature):
             ]
         return "\n".join(lines)
 
-    @command("exec", "show crypto ipsec security-association lifetime", level=1)
+    @handles(catalog.SHOW_CRYPTO_IPSEC_SA_LIFETIME)
     def show_sa_lifetime(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto ipsec security-association lifetime``."""
         cfg = self.router.feature(CryptoConfig)
         return f"Security association lifetime: {cfg.sa_kilobytes} kilobytes/{cfg.sa_seconds} seconds"
 
-    @command("exec", "show crypto isakmp key", level=1)
+    @handles(catalog.SHOW_CRYPTO_ISAKMP_KEY)
     def show_keys(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto isakmp key``."""
         lines = [f"{'Keyring':<13}{'Hostname/Address':<44}Preshared Key", ""]

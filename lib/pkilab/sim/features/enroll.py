@@ -20,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pkilab import catalog
+from pkilab.catalog.grammar import normalize_interface
 from pkilab.errors import ScepError
 from pkilab.hostsrv import spec_from_testbed
 from pkilab.pki import fingerprints
@@ -41,9 +43,8 @@ from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
 from pkilab.sim.features.trustpoint import Pending, Trustpoint, Trustpoints
-from pkilab.sim.grammar import normalize_interface
 from pkilab.sim.interp import Ask, Await, Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 
 class EnrollError(Exception):
@@ -152,8 +153,7 @@ class Enrollment(Feature):
         return parse_ca_cert(ctype, body)
 
     # ---- authenticate ------------------------------------------------------------------------
-    @command("exec", "crypto {pki | ca} authenticate name:WORD")
-    @command("config", "crypto {pki | ca} authenticate name:WORD")
+    @handles(catalog.CRYPTO_PKI_AUTHENTICATE)
     def authenticate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki authenticate NAME``: GetCACert (or paste), fingerprint, accept."""
         tp = self._tp(args["name"])
@@ -224,8 +224,7 @@ class Enrollment(Feature):
             message = self.router.personality.keygen.done.format(bits=1024, kind="non-exportable", seconds=0)
         return label, pair.private_key, message
 
-    @command("exec", "crypto {pki | ca} enroll name:WORD")
-    @command("config", "crypto {pki | ca} enroll name:WORD")
+    @handles(catalog.CRYPTO_PKI_ENROLL)
     def enroll(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki enroll NAME`` with the seed's dialog; SCEP or terminal."""
         tp = self._tp(args["name"])
@@ -367,8 +366,7 @@ class Enrollment(Feature):
             admin.save()  # type: ignore[attr-defined]  # IOS writes the new certificate itself
 
     # ---- import / export ---------------------------------------------------------------------
-    @command("exec", "crypto {pki | ca} import name:WORD certificate")
-    @command("config", "crypto {pki | ca} import name:WORD certificate")
+    @handles(catalog.CRYPTO_PKI_IMPORT)
     def import_certificate(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki import NAME certificate``: paste the granted certificate."""
         tp = self._tp(args["name"])
@@ -404,8 +402,7 @@ class Enrollment(Feature):
         self._install(tp, cert)
         return "% Router Certificate successfully imported"
 
-    @command("exec", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
-    @command("config", "crypto {pki | ca} export name:WORD pem terminal {3des | des} passphrase:WORD")
+    @handles(catalog.CRYPTO_PKI_EXPORT)
     def export(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``crypto pki export NAME pem terminal 3des PASS``."""
         tp = self._tp(args["name"])
@@ -496,8 +493,7 @@ class Enrollment(Feature):
             raise CrlFetchError("http")
         return resp.body
 
-    @command("exec", "crypto {pki | ca} crl request name:WORD")
-    @command("config", "crypto {pki | ca} crl request name:WORD")
+    @handles(catalog.CRYPTO_PKI_CRL_REQUEST)
     def crl_request(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``crypto pki crl request NAME``: fetch the CRL now (the seed types it in config mode)."""
         tp = self._tp(args["name"])
@@ -530,7 +526,7 @@ class Enrollment(Feature):
                 tp.renew_failed_at = now
                 self.router.feature(System).logmsg(f"%PKI-3-CERTRETFAIL: Certificate enrollment failed. ({exc})")
 
-    @command("exec", "show crypto {pki | ca} timers", level=1)
+    @handles(catalog.SHOW_CRYPTO_PKI_TIMERS)
     def show_timers(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki timers``."""
         now = self.router.clock.now()

@@ -14,11 +14,12 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkilab import catalog
 from pkilab.sim import packets as pk
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Await, Ctx
 from pkilab.sim.network import Attachment, Trace
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 UdpService = Callable[[pk.IPv4, pk.Udp, str], None]
 EgressHook = Callable[["Interface", bytes, Trace | None], bool]
@@ -134,7 +135,7 @@ class Ip(Feature):
             lines.append("!")
         return lines
 
-    @command("config", "interface IF")
+    @handles(catalog.INTERFACE)
     def interface(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``interface NAME`` → ``(config-if)#``; loopbacks and tunnels are created."""
         name = args["interface"]
@@ -150,7 +151,7 @@ class Ip(Feature):
         ctx.enter("config-if", intf)
         return None
 
-    @command("config", "no interface IF")
+    @handles(catalog.NO_INTERFACE)
     def no_interface(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``no interface NAME``: a loopback or tunnel goes, with the static routes out of it."""
         name = args["interface"]
@@ -168,7 +169,7 @@ class Ip(Feature):
         self.router.feature(System).touch()
         return None
 
-    @command("config-if", "ip address A.B.C.D mask:A.B.C.D")
+    @handles(catalog.IF_IP_ADDRESS)
     def ip_address(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``ip address A M``."""
         try:
@@ -188,13 +189,13 @@ class Ip(Feature):
         self.router.feature(System).touch()
         return None
 
-    @command("config-if", "no ip address [A.B.C.D] [mask:A.B.C.D]")
+    @handles(catalog.IF_NO_IP_ADDRESS)
     def no_ip_address(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip address``."""
         ctx.obj.address = None
         ctx.obj.method = "unset"
 
-    @command("config-if", "shutdown")
+    @handles(catalog.IF_SHUTDOWN)
     def shutdown(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``shutdown``."""
         if not ctx.obj.shutdown and ctx.interactive:
@@ -203,7 +204,7 @@ class Ip(Feature):
             )
         ctx.obj.shutdown = True
 
-    @command("config-if", "no shutdown")
+    @handles(catalog.IF_NO_SHUTDOWN)
     def no_shutdown(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no shutdown``."""
         was = ctx.obj.shutdown
@@ -211,23 +212,23 @@ class Ip(Feature):
         if was and ctx.interactive:
             self.router.feature(System).logmsg(f"%LINK-3-UPDOWN: Interface {ctx.obj.name}, changed state to up")
 
-    @command("config-if", "description LINE")
+    @handles(catalog.IF_DESCRIPTION)
     def description(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``description TEXT``."""
         ctx.obj.description = args["line"]
 
-    @command("config-if", "no description")
+    @handles(catalog.IF_NO_DESCRIPTION)
     def no_description(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no description``."""
         ctx.obj.description = ""
 
-    @command("config-if", "{duplex | speed} WORD")
+    @handles(catalog.IF_DUPLEX_SPEED)
     def duplex_speed(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Physical-layer knobs, kept as typed."""
         key = "duplex" if args.get("duplex") else "speed"
         ctx.obj.extra = [x for x in ctx.obj.extra if not x.startswith(key)] + [f"{key} {args['word']}"]
 
-    @command("config", "ip route A.B.C.D mask:A.B.C.D {hop:A.B.C.D | IF} [<1-255>]")
+    @handles(catalog.IP_ROUTE)
     def ip_route(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``ip route PREFIX MASK NEXT-HOP|INTERFACE``."""
         try:
@@ -242,14 +243,14 @@ class Ip(Feature):
         ] + [route]
         return None
 
-    @command("config", "no ip route A.B.C.D mask:A.B.C.D [hop:A.B.C.D] [IF]")
+    @handles(catalog.NO_IP_ROUTE)
     def no_ip_route(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip route``."""
         net = ipaddress.IPv4Network(f"{args['address']}/{args['mask']}", strict=False)
         self.static = [r for r in self.static if not (r.network == net and (args.get("hop") in (None, r.next_hop)))]
 
     # ---- show --------------------------------------------------------------------------
-    @command("exec", "show ip interface brief", level=1)
+    @handles(catalog.SHOW_IP_INTERFACE_BRIEF)
     def show_ip_int_brief(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ip interface brief``."""
         width = self.router.personality.layouts.if_brief_width  # XE's names are short: 23
@@ -271,7 +272,7 @@ class Ip(Feature):
         ]
         return table + self.static + self.extra_routes
 
-    @command("exec", "show ip route", level=1)
+    @handles(catalog.SHOW_IP_ROUTE)
     def show_ip_route(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show ip route`` (connected, static, injected)."""
         lines = [
@@ -457,12 +458,7 @@ class Ip(Feature):
         self.send(packet, Trace(on_drop=lost))
         return fut
 
-    @command(
-        "exec",
-        "ping [ip] target:WORD [source src:WORD] [repeat count:<1-2147483647>] "
-        "[size size:<36-18024>] [timeout secs:<0-3600>]",
-        level=1,
-    )
+    @handles(catalog.PING)
     def ping(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``ping [ip] ADDR [source IF|ADDR] [repeat N]`` with IOS's output."""
         dst = self.router.feature(System).resolve(args["target"])
@@ -497,7 +493,7 @@ class Ip(Feature):
     def _ping_source(self, given: str | None, dst: str) -> tuple[str | None, str | None]:
         if given is None:
             return self.source_for(dst), None
-        from pkilab.sim.grammar import normalize_interface
+        from pkilab.catalog.grammar import normalize_interface
 
         try:
             ipaddress.IPv4Address(given)

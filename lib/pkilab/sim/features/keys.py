@@ -15,16 +15,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
-import itertools
 import re
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pkilab import catalog
 from pkilab.errors import PkiError
 from pkilab.pki.keys import (
     ExportCipher,
@@ -36,7 +36,7 @@ from pkilab.pki.keys import (
 from pkilab.sim.features.system import System
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Await, Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 GENERAL_PURPOSE = "General Purpose Key"
 PRIVATE_CONFIG = "nvram:private-config"
@@ -105,17 +105,6 @@ def _split_private(text: str) -> tuple[str, list[str]]:
 def _yes_no(answer: str) -> bool | None:
     a = answer.strip().lower()
     return True if a in _YES else False if a in _NO else None
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _generate_patterns(func: F) -> F:
-    """``crypto key generate rsa`` options in any order, in exec and configuration mode, as IOS takes them."""
-    for order in itertools.permutations(("[label label:WORD]", "[modulus modulus:WORD]", "[exportable]")):
-        pattern = "crypto key generate rsa [general-keys] " + " ".join(order)
-        func = command("config", pattern)(command("exec", pattern)(func))
-    return func
 
 
 class Keys(Feature):
@@ -198,7 +187,7 @@ class Keys(Feature):
         self.saved = set(self.pairs)
 
     # ---- crypto key generate rsa -------------------------------------------------------
-    @_generate_patterns
+    @handles(catalog.CRYPTO_KEY_GENERATE_RSA)
     def generate_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key generate rsa`` with IOS 15's dialog."""
         label = args.get("label")
@@ -255,12 +244,16 @@ class Keys(Feature):
         return bits if keygen.low <= bits <= keygen.high else None
 
     # ---- show ----------------------------------------------------------------------------
-    @command("exec", "show crypto key mypubkey rsa [label:WORD]")
+    @handles(catalog.SHOW_CRYPTO_KEY_MYPUBKEY)
     def show_mypubkey(self, ctx: Ctx, args: dict[str, Any]) -> str:
-        """``show crypto key mypubkey rsa [LABEL]`` in IOS 15's layout (XE 17 adds the size and redundancy)."""
+        """``show crypto key mypubkey {rsa | ec | all} [LABEL]`` in IOS 15's layout.
+
+        XE 17 adds the size and redundancy. The simulator's key pairs are all RSA: ``ec`` lists
+        none, ``all`` lists the RSA ones.
+        """
         wanted = args.get("label")
         out: list[str] = []
-        for pair in self.pairs.values():
+        for pair in self.pairs.values() if not args.get("ec") else ():
             if wanted is not None and pair.label != wanted:
                 continue
             storage = "private-config" if pair.label in self.saved else "not specified"
@@ -278,8 +271,7 @@ class Keys(Feature):
         return "\n".join(out) + "\n" if out else ""
 
     # ---- export / import ---------------------------------------------------------------
-    @command("config", "crypto key export rsa label:WORD pem {terminal | url url:WORD} {3des | des} passphrase:LINE")
-    @command("exec", "crypto key export rsa label:WORD pem {terminal | url url:WORD} {3des | des} passphrase:LINE")
+    @handles(catalog.CRYPTO_KEY_EXPORT_RSA)
     def export_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key export rsa L pem {terminal | url URL} {3des | des} PASSPHRASE``."""
         label = args["label"]
@@ -305,14 +297,7 @@ class Keys(Feature):
             yield f"Writing file to {target}\n" + ("\n" if ext == "pub" else "")
         return None
 
-    @command(
-        "config",
-        "crypto key import rsa label:WORD [general-purpose] [exportable] pem {terminal | url url:WORD} passphrase:LINE",
-    )
-    @command(
-        "exec",
-        "crypto key import rsa label:WORD [general-purpose] [exportable] pem {terminal | url url:WORD} passphrase:LINE",
-    )
+    @handles(catalog.CRYPTO_KEY_IMPORT_RSA)
     def import_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key import rsa L [exportable] pem {terminal | url URL} PASSPHRASE`` (seed step 11)."""
         label = args["label"]
@@ -361,8 +346,7 @@ class Keys(Feature):
         return texts
 
     # ---- zeroize -----------------------------------------------------------------------
-    @command("config", "crypto key zeroize rsa [label:WORD]")
-    @command("exec", "crypto key zeroize rsa [label:WORD]")
+    @handles(catalog.CRYPTO_KEY_ZEROIZE_RSA)
     def zeroize_cmd(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``crypto key zeroize rsa [LABEL]`` with the seed's dialog."""
         label = args.get("label")

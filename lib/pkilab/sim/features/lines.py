@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkilab import catalog
+from pkilab.catalog import Command
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 #: How IOS writes each line type in the running configuration, in its order.
 LINE_TYPES = {"console": "con", "aux": "aux", "vty": "vty"}
@@ -55,27 +57,25 @@ def _words(*parts: object) -> str:
     return re.sub(r"\s+", " ", " ".join(str(p) for p in parts if p not in (None, ""))).strip()
 
 
-#: Line settings: pattern → how IOS writes the setting (keywords in full, values as given).
-_SETTINGS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "exec-timeout minutes:<0-35791> [seconds:<0-2147483>]": lambda a: _words(
-        "exec-timeout", a["minutes"], a.get("seconds", 0)
-    ),
-    "logging synchronous [LINE]": lambda a: _words("logging synchronous", a.get("line")),
-    "login [{local | authentication list:WORD}]": lambda a: _words(
+#: Line settings: command → how IOS writes the setting (keywords in full, values as given).
+_SETTINGS: dict[Command, Callable[[dict[str, Any]], str]] = {
+    catalog.LINE_EXEC_TIMEOUT: lambda a: _words("exec-timeout", a["minutes"], a.get("seconds", 0)),
+    catalog.LINE_LOGGING_SYNCHRONOUS: lambda a: _words("logging synchronous", a.get("line")),
+    catalog.LINE_LOGIN: lambda a: _words(
         "login", "local" if a.get("local") else None, a.get("list") and f"authentication {a['list']}"
     ),
-    "transport {input | output | preferred} LINE": lambda a: _words(
+    catalog.LINE_TRANSPORT: lambda a: _words(
         "transport", next(k for k in ("input", "output", "preferred") if a.get(k)), a["line"]
     ),
-    "privilege level level:<0-15>": lambda a: _words("privilege level", a["level"]),
-    "{length | width} size:<0-512>": lambda a: _words("length" if a.get("length") else "width", a["size"]),
-    "history size size:<0-256>": lambda a: _words("history size", a["size"]),
-    "session-timeout minutes:<0-35791> [LINE]": lambda a: _words("session-timeout", a["minutes"], a.get("line")),
-    "access-class acl:WORD {in | out} [LINE]": lambda a: _words(
+    catalog.LINE_PRIVILEGE_LEVEL: lambda a: _words("privilege level", a["level"]),
+    catalog.LINE_LENGTH_WIDTH: lambda a: _words("length" if a.get("length") else "width", a["size"]),
+    catalog.LINE_HISTORY_SIZE: lambda a: _words("history size", a["size"]),
+    catalog.LINE_SESSION_TIMEOUT: lambda a: _words("session-timeout", a["minutes"], a.get("line")),
+    catalog.LINE_ACCESS_CLASS: lambda a: _words(
         "access-class", a["acl"], "in" if a.get("in") else "out", a.get("line")
     ),
-    "stopbits bits:WORD": lambda a: _words("stopbits", a["bits"]),
-    "password [type:<0-7>] value:WORD": lambda a: _words("password", a.get("type"), a["value"]),
+    catalog.LINE_STOPBITS: lambda a: _words("stopbits", a["bits"]),
+    catalog.LINE_PASSWORD: lambda a: _words("password", a.get("type"), a["value"]),
 }
 _LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications", "informational", "debugging")
 
@@ -169,8 +169,7 @@ class Lines(Feature):
         return m is None or int(m.group(1)) <= _LEVELS.index(log.console_level)
 
     # ---- entering a line ---------------------------------------------------------------
-    @command("config", "line {console | aux} first:<0-0>")
-    @command("config", "line vty first:<0-1869> [last:<0-1869>]")
+    @handles(catalog.LINE)
     def line(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``line con 0`` / ``line aux 0`` / ``line vty A [B]`` → ``(config-line)#``."""
         kind = next(LINE_TYPES[k] for k in LINE_TYPES if args.get(k))
@@ -188,14 +187,13 @@ class Lines(Feature):
             block.settings[key] = setting
         self.router.feature(System).touch()
 
-    for _i, (_pattern, _render) in enumerate(_SETTINGS.items()):
-        locals()[f"_setting_{_i}"] = command("config-line", _pattern)(
-            lambda self, ctx, args, _render=_render: self._set(ctx, _render(args))
-        )
-    del _i, _pattern, _render
+    @handles(*_SETTINGS)
+    def setting(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """A line setting (``exec-timeout 0 0``, ``login local`` …), written as IOS writes it."""
+        assert ctx.command is not None
+        self._set(ctx, _SETTINGS[ctx.command](args))
 
-    @command("config-line", "no {exec-timeout | logging | login | transport | privilege | length | width} [LINE]")
-    @command("config-line", "no {history | session-timeout | access-class | stopbits | password} [LINE]")
+    @handles(catalog.LINE_NO_SETTING)
     def no_setting(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no SETTING``: back to the default."""
         first = next(k for k in args if k != "no" and args[k] is True)
@@ -211,7 +209,7 @@ class Lines(Feature):
         self.router.feature(System).touch()
 
     # ---- console logging (a global command; the console is a line) ----------------------
-    @command("config", "logging console [level:WORD]")
+    @handles(catalog.LOGGING_CONSOLE)
     def logging_console(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``logging console [LEVEL]``: log messages go to the console again."""
         level = _level(args.get("level", "debugging"))
@@ -222,7 +220,7 @@ class Lines(Feature):
         self.router.feature(System).touch()
         return None
 
-    @command("config", "no logging console [LINE]")
+    @handles(catalog.NO_LOGGING_CONSOLE)
     def no_logging_console(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no logging console``."""
         self.router.feature(System).log.console = False

@@ -25,11 +25,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pkilab import catalog
 from pkilab.sim import packets as pk
 from pkilab.sim.features.acl import Acl
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 #: ``login delay`` when ``login block-for`` is on and no delay is configured (seconds).
 DEFAULT_DELAY = 1
@@ -99,14 +100,14 @@ class Login(Feature):
     def _changed(self) -> None:
         self.router.feature(System).touch()
 
-    @command("config", "login block-for seconds:<1-65535> attempts tries:<1-65535> within window:<1-65535>")
+    @handles(catalog.LOGIN_BLOCK_FOR)
     def block_for(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``login block-for``: start watching (a new policy starts a fresh watch window)."""
         self.block = BlockFor(args["seconds"], args["tries"], args["window"])
         self.window_end, self.failures = None, 0
         self._changed()
 
-    @command("config", "no login block-for [LINE]")
+    @handles(catalog.NO_LOGIN_BLOCK_FOR)
     def no_block_for(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no login block-for``: stop watching; a quiet period in progress ends now."""
         if self.quiet_until is not None:
@@ -114,31 +115,31 @@ class Login(Feature):
         self.block, self.window_end, self.failures = None, None, 0
         self._changed()
 
-    @command("config", "login delay seconds:<1-10>")
+    @handles(catalog.LOGIN_DELAY)
     def login_delay(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``login delay``."""
         self.delay = args["seconds"]
         self._changed()
 
-    @command("config", "no login delay [LINE]")
+    @handles(catalog.NO_LOGIN_DELAY)
     def no_login_delay(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no login delay``."""
         self.delay = None
         self._changed()
 
-    @command("config", "login quiet-mode access-class acl:WORD")
+    @handles(catalog.LOGIN_QUIET_MODE_ACCESS_CLASS)
     def quiet_mode_acl(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``login quiet-mode access-class``: sources still admitted during a quiet period."""
         self.quiet_acl = args["acl"]
         self._changed()
 
-    @command("config", "no login quiet-mode access-class [acl:WORD]")
+    @handles(catalog.NO_LOGIN_QUIET_MODE_ACCESS_CLASS)
     def no_quiet_mode_acl(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no login quiet-mode access-class``."""
         self.quiet_acl = None
         self._changed()
 
-    @command("config", "login {on-failure | on-success} log [every count:<1-65535>]")
+    @handles(catalog.LOGIN_LOG)
     def login_log(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``login on-failure|on-success log [every N]``."""
         setting = LogEvery(args.get("count", 1))
@@ -148,7 +149,7 @@ class Login(Feature):
             self.on_success = setting
         self._changed()
 
-    @command("config", "no login {on-failure | on-success} [LINE]")
+    @handles(catalog.NO_LOGIN_LOG)
     def no_login_log(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no login on-failure|on-success``."""
         if args.get("on-failure"):
@@ -238,7 +239,7 @@ class Login(Feature):
         self.router.feature(System).logmsg(f"{text} at {clock.format(clock.now(), msec=False)}")
 
     # ---- show --------------------------------------------------------------------------
-    @command("exec", "show login", level=1)
+    @handles(catalog.SHOW_LOGIN)
     def show_login(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show login``."""
         if self.block is None:

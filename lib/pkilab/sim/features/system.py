@@ -10,10 +10,11 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkilab import catalog
 from pkilab.device.modes import MODES
 from pkilab.sim.clock import lab_now
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 _HOSTNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
@@ -159,7 +160,7 @@ class System(Feature):
         return m.line
 
     # ---- exec navigation ---------------------------------------------------------------
-    @command("exec", "enable", level=1)
+    @handles(catalog.ENABLE)
     def enable(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``enable``: ask for the enable secret (three tries)."""
         if ctx.session.privilege >= 15:
@@ -174,18 +175,18 @@ class System(Feature):
                 return "% No password set"
         return "% Bad secrets\n"
 
-    @command("exec", "disable", level=1)
+    @handles(catalog.DISABLE)
     def disable(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``disable``: back to user exec."""
         ctx.session.privilege = 1
         ctx.session.mode_stack = [("user", None)]
 
-    @command("exec", "{exit | logout | quit}", level=1)
+    @handles(catalog.EXIT_EXEC)
     def exit_exec(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Leave the session."""
         raise SessionClosed()
 
-    @command("exec", "configure [terminal]")
+    @handles(catalog.CONFIGURE)
     def configure(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
         """``configure terminal`` (plain ``configure`` asks where from, as IOS does)."""
         if not args.get("terminal"):
@@ -195,31 +196,36 @@ class System(Feature):
         ctx.session.push_mode("config")
         return "Enter configuration commands, one per line.  End with CNTL/Z."
 
-    @command("exec", "terminal length <0-512>", level=1)
+    @handles(catalog.TERMINAL_LENGTH)
     def terminal_length(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``terminal length``."""
         ctx.session.term_length = args["number"]
 
-    @command("exec", "terminal width <0-512>", level=1)
+    @handles(catalog.TERMINAL_WIDTH)
     def terminal_width(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``terminal width``."""
         ctx.session.term_width = args["number"]
 
-    @command("exec", "terminal monitor", level=1)
+    @handles(catalog.TERMINAL_MONITOR)
     def terminal_monitor(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``terminal monitor``: copy log messages to this session."""
         ctx.session.monitor = True
 
-    @command("exec", "terminal no monitor", level=1)
+    @handles(catalog.TERMINAL_NO_MONITOR)
     def terminal_no_monitor(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``terminal no monitor``."""
         ctx.session.monitor = False
 
     # ---- config navigation (every config mode) ------------------------------------------
-    for _mode in [m.name for m in MODES.values() if m.config]:
-        locals()["_end_" + _mode.replace("-", "_")] = command(_mode, "end")(lambda self, ctx, args: self._end(ctx))
-        locals()["_exit_" + _mode.replace("-", "_")] = command(_mode, "exit")(lambda self, ctx, args: self._exit(ctx))
-    del _mode
+    @handles(catalog.CONFIG_END)
+    def end(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``end`` (and Ctrl-Z): back to privileged exec."""
+        self._end(ctx)
+
+    @handles(catalog.CONFIG_EXIT)
+    def exit_config(self, ctx: Ctx, args: dict[str, Any]) -> None:
+        """``exit``: to the parent mode."""
+        self._exit(ctx)
 
     def _end(self, ctx: Ctx) -> None:
         ctx.session.to_mode("privileged")
@@ -233,7 +239,7 @@ class System(Feature):
             self._end(ctx)
 
     # ---- identity ----------------------------------------------------------------------
-    @command("config", "hostname name:WORD")
+    @handles(catalog.HOSTNAME)
     def hostname(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``hostname``."""
         name = args["name"]
@@ -243,35 +249,35 @@ class System(Feature):
         self.touch()
         return None
 
-    @command("config", "{ip domain name | ip domain-name} name:WORD")
+    @handles(catalog.IP_DOMAIN_NAME)
     def domain_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip domain name``."""
         self.domain = args["name"]
         self.touch()
 
-    @command("config", "no {ip domain name | ip domain-name} [name:WORD]")
+    @handles(catalog.NO_IP_DOMAIN_NAME)
     def no_domain_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip domain name``."""
         self.domain = ""
         self.touch()
 
-    @command("config", "{ip domain lookup | ip domain-lookup}")
+    @handles(catalog.IP_DOMAIN_LOOKUP)
     def domain_lookup_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip domain lookup``."""
         self.domain_lookup = True
 
-    @command("config", "no {ip domain lookup | ip domain-lookup}")
+    @handles(catalog.NO_IP_DOMAIN_LOOKUP)
     def domain_lookup_off(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip domain lookup``."""
         self.domain_lookup = False
 
-    @command("config", "ip host name:WORD A.B.C.D")
+    @handles(catalog.IP_HOST)
     def ip_host(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip host NAME ADDRESS``."""
         self.hosts[args["name"]] = args["address"]
         self.touch()
 
-    @command("config", "no ip host name:WORD [A.B.C.D]")
+    @handles(catalog.NO_IP_HOST)
     def no_ip_host(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip host NAME``."""
         self.hosts.pop(args["name"], None)
@@ -286,7 +292,7 @@ class System(Feature):
                 return addr
         return None
 
-    @command("config", "username user:WORD [privilege <0-15>] {secret | password} [type:<0-9>] value:WORD")
+    @handles(catalog.USERNAME)
     def username(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``username U [privilege N] secret S``; kept hashed."""
         kind = args.get("type", 0)
@@ -295,13 +301,13 @@ class System(Feature):
         self.users[args["user"]] = (args.get("number", 1), hashed)
         self.touch()
 
-    @command("config", "no username user:WORD")
+    @handles(catalog.NO_USERNAME)
     def no_username(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no username``."""
         self.users.pop(args["user"], None)
         self.touch()
 
-    @command("config", "enable {secret | password} [type:<0-9>] value:WORD")
+    @handles(catalog.ENABLE_SECRET)
     def enable_secret_cmd(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``enable secret S``; kept hashed."""
         kind = args.get("type", 0)
@@ -315,23 +321,23 @@ class System(Feature):
             return entry[0]
         return None
 
-    @command("config", "logging buffered [size:<4096-2147483647>] [level:WORD]")
+    @handles(catalog.LOGGING_BUFFERED)
     def logging_buffered(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``logging buffered [SIZE]``."""
         self.log.buffer_size = args.get("size", self.log.buffer_size)
 
-    @command("config", "{boot-start-marker | boot-end-marker}")
+    @handles(catalog.BOOT_MARKERS)
     def boot_markers(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """The markers IOS writes around ``boot`` commands; always rendered, nothing to keep."""
 
-    @command("config", "ip http server")
+    @handles(catalog.IP_HTTP_SERVER)
     def http_on(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip http server``: the lab starts this router's HTTP server."""
         self.http_server = True
         self.touch()
         self.router.lab.http_changed(self.router)
 
-    @command("config", "no ip http server")
+    @handles(catalog.NO_IP_HTTP_SERVER)
     def http_off(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no ip http server``."""
         self.http_server = False
@@ -339,9 +345,7 @@ class System(Feature):
         self.router.lab.http_changed(self.router)
 
     # Accepted and kept verbatim: knobs with no behaviour in the simulator.
-    @command("config", "{service | no service} LINE")
-    @command("config", "ip ssh LINE")
-    @command("config", "no ip ssh LINE")
+    @handles(catalog.VERBATIM)
     def verbatim(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Keep a configuration knob the simulator does not act on."""
         line = (

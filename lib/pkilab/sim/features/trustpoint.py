@@ -22,13 +22,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from pkilab import catalog
 from pkilab.pki import fingerprints
 from pkilab.pki.ca import http_cdp_url
 from pkilab.pki.names import name_value, render_dn, render_dn_lines
 from pkilab.sim.features.system import System
 from pkilab.sim.images import Personality
 from pkilab.sim.interp import Ask, Ctx
-from pkilab.sim.router import Feature, command
+from pkilab.sim.router import Feature, handles
 
 CRL_CACHE_BYTES = 65536  # "Parsed CRL cache maximum size is 65536 bytes" in every corpus capture
 EPOCH_RENEW = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # printed as 19:00:00 EST Dec 31 1969
@@ -176,13 +177,13 @@ class Trustpoints(Feature):
         """The trustpoint ``name``, created when missing."""
         return self.points.setdefault(name, Trustpoint(name))
 
-    @command("config", "crypto {pki | ca} trustpoint name:WORD")
+    @handles(catalog.CRYPTO_PKI_TRUSTPOINT)
     def trustpoint(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto pki trustpoint NAME`` → ``(ca-trustpoint)#``."""
         ctx.enter("ca-trustpoint", self.ensure(args["name"]))
         self.router.feature(System).touch()
 
-    @command("config", "no crypto {pki | ca} trustpoint name:WORD")
+    @handles(catalog.NO_CRYPTO_PKI_TRUSTPOINT)
     def no_trustpoint(self, ctx: Ctx, args: dict[str, Any]) -> Any:
         """``no crypto pki trustpoint NAME`` with the seed's dialog when it holds certificates."""
         tp = self.points.get(args["name"])
@@ -207,24 +208,24 @@ class Trustpoints(Feature):
             "No enrollment sessions are currently active."
         )
 
-    @command("ca-trustpoint", "enrollment url url:WORD")
+    @handles(catalog.TP_ENROLLMENT_URL)
     def enrollment_url(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``enrollment url URL``."""
         ctx.obj.enrollment_url = args["url"]
         ctx.obj.enrollment_terminal = False
 
-    @command("ca-trustpoint", "enrollment mode ra")
+    @handles(catalog.TP_ENROLLMENT_MODE_RA)
     def enrollment_ra(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``enrollment mode ra``."""
         ctx.obj.enrollment_mode_ra = True
 
-    @command("ca-trustpoint", "enrollment terminal [pem]")
+    @handles(catalog.TP_ENROLLMENT_TERMINAL)
     def enrollment_terminal(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``enrollment terminal``."""
         ctx.obj.enrollment_terminal = True
         ctx.obj.enrollment_url = None
 
-    @command("ca-trustpoint", "no enrollment {url | terminal | mode} [LINE]")
+    @handles(catalog.TP_NO_ENROLLMENT)
     def no_enrollment(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no enrollment …``."""
         if args.get("url"):
@@ -234,7 +235,7 @@ class Trustpoints(Feature):
         else:
             ctx.obj.enrollment_mode_ra = False
 
-    @command("ca-trustpoint", "revocation-check {crl | none} [none]")
+    @handles(catalog.TP_REVOCATION_CHECK)
     def revocation_check(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``revocation-check crl | none | crl none``."""
         if args.get("crl"):
@@ -242,14 +243,14 @@ class Trustpoints(Feature):
         else:
             ctx.obj.revocation = "none"
 
-    @command("ca-trustpoint", "auto-enroll [percent:<1-100>] [regenerate]")
+    @handles(catalog.TP_AUTO_ENROLL)
     def auto_enroll(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``auto-enroll [PERCENT] [regenerate]``."""
         ctx.obj.auto_enroll = args.get("percent", 100)
         ctx.obj.regenerate = bool(args.get("regenerate"))
         ctx.obj.renew_cleared = False
 
-    @command("ca-trustpoint", "no auto-enroll [LINE]")
+    @handles(catalog.TP_NO_AUTO_ENROLL)
     def no_auto_enroll(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``no auto-enroll``: an enrolled certificate's renew timer is zeroed, as IOS shows."""
         if ctx.obj.auto_enroll is not None and ctx.obj.cert is not None:
@@ -257,48 +258,48 @@ class Trustpoints(Feature):
         ctx.obj.auto_enroll = None
         ctx.obj.regenerate = False
 
-    @command("ca-trustpoint", "source interface IF")
+    @handles(catalog.TP_SOURCE_INTERFACE)
     def source_interface(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``source interface IF``: SCEP traffic leaves from this interface's address."""
         ctx.obj.source_interface = args["interface"]
 
-    @command("ca-trustpoint", "rsakeypair label:WORD [LINE]")
+    @handles(catalog.TP_RSAKEYPAIR)
     def rsakeypair(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``rsakeypair LABEL``."""
         ctx.obj.rsakeypair = args["label"]
 
-    @command("ca-trustpoint", "fqdn name:WORD")
+    @handles(catalog.TP_FQDN)
     def fqdn(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``fqdn NAME``."""
         ctx.obj.fqdn = args["name"]
 
-    @command("ca-trustpoint", "subject-name LINE")
+    @handles(catalog.TP_SUBJECT_NAME)
     def subject_name(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``subject-name DN``."""
         ctx.obj.subject_name = args["line"]
 
-    @command("ca-trustpoint", "serial-number [none]")
+    @handles(catalog.TP_SERIAL_NUMBER)
     def serial_number(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``serial-number [none]``: whether enroll puts the router serial in the subject."""
         ctx.obj.serial_number = "none" if args.get("none") else ""
 
-    @command("ca-trustpoint", "ip-address {none | A.B.C.D | IF}")
+    @handles(catalog.TP_IP_ADDRESS)
     def ip_address(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``ip-address none|ADDR|IF``."""
         ctx.obj.ip_address = args.get("address") or args.get("interface") or "none"
 
-    @command("ca-trustpoint", "{crl | usage | password | hash} LINE")
+    @handles(catalog.TP_KEPT)
     def kept(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """Options kept as typed."""
         key = next(k for k in ("crl", "usage", "password", "hash") if args.get(k))
         ctx.obj.extra = [x for x in ctx.obj.extra if not x.startswith(key + " ")] + [f"{key} {args['line']}"]
 
-    @command("config", "crypto {pki | ca} certificate chain name:WORD")
+    @handles(catalog.CRYPTO_PKI_CERTIFICATE_CHAIN)
     def chain(self, ctx: Ctx, args: dict[str, Any]) -> None:
         """``crypto pki certificate chain NAME`` → ``(config-cert-chain)#``."""
         ctx.enter("config-cert-chain", self.ensure(args["name"]))
 
-    @command("config-cert-chain", "certificate [ca] serial:HEX path:WORD")
+    @handles(catalog.CHAIN_CERTIFICATE)
     def chain_certificate(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``certificate [ca] SERIAL nvram:FILE``: load a certificate kept in a file."""
         try:
@@ -401,7 +402,7 @@ class Trustpoints(Feature):
         lines.append("")
         return lines
 
-    @command("exec", "show crypto {pki | ca} certificates [verbose] [name:WORD]", level=1)
+    @handles(catalog.SHOW_CRYPTO_PKI_CERTIFICATES)
     def show_certificates(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki certificates [verbose]``: router certificates, pending requests, CA certificates."""
         out: list[str] = []
@@ -428,7 +429,7 @@ class Trustpoints(Feature):
                 out += self._cert_block("CA Certificate", tp.ca_cert, tp, ca=True, verbose=verbose)
         return "\n".join(out)
 
-    @command("exec", "show crypto {pki | ca} crls", level=1)
+    @handles(catalog.SHOW_CRYPTO_PKI_CRLS)
     def show_crls(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki crls``: each cached CRL, then the parsed-CRL cache sizes.
 
@@ -468,7 +469,7 @@ class Trustpoints(Feature):
             ]
         return "\n".join(out)
 
-    @command("exec", "show crypto {pki | ca} trustpoints [name:WORD] [status]", level=1)
+    @handles(catalog.SHOW_CRYPTO_PKI_TRUSTPOINTS, catalog.SHOW_CRYPTO_PKI_TRUSTPOINTS_STATUS)
     def show_trustpoints(self, ctx: Ctx, args: dict[str, Any]) -> str:
         """``show crypto pki trustpoints [NAME] [status]``."""
         out: list[str] = []

@@ -1,11 +1,14 @@
-"""Command grammar of the simulated IOS CLI: patterns, a keyword tree, IOS matching rules.
+"""IOS command syntax: patterns, a keyword tree, IOS matching rules (the simulator's and the parsers').
 
 A command is registered as a pattern string::
 
     crypto key generate rsa [general-keys] [label label:WORD] [modulus modulus:<360-4096>] [exportable]
 
 * lowercase words are keywords; a typed word matches a keyword when it is the keyword or a
-  unique prefix of the keywords possible at that point (IOS abbreviation);
+  unique prefix of the keywords possible at that point (IOS abbreviation); ``log~ging`` is a
+  keyword IOS declares with a minimum match (its parser's ``KEYWORD_MM``): ``log`` or longer
+  selects it even where another keyword shares the prefix (``show log`` is ``show logging``,
+  not ambiguous with ``show login``);
 * ``[ … ]`` is optional, ``{ a | b }`` is a choice;
 * parameters are ``NAME:TYPE`` or a bare ``TYPE``: ``WORD`` (one token), ``LINE`` (the rest
   of the line, as typed), ``<lo-hi>`` (integer range), ``A.B.C.D`` (IPv4 address), ``HEX``
@@ -24,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-Handler = Any  # a callable, or what a GrammarSet binds to one
+from pkilab.catalog.command import Command
 
 MONTHS = (
     "january",
@@ -111,19 +114,32 @@ class Param:
 
 @dataclass
 class Node:
-    """A node of the keyword tree; ``handler`` is set where a command may end."""
+    """A node of the keyword tree; ``command`` is set where a command may end."""
 
     keywords: dict[str, Node] = field(default_factory=dict)
     params: list[tuple[Param, Node]] = field(default_factory=list)
-    handler: Handler | None = None
+    command: Command | None = None
+    minimum: dict[str, int] = field(default_factory=dict)  # keyword -> IOS's minimum match
+
+    def candidates(self, word: str) -> list[str]:
+        """The keywords ``word`` (lower case) may stand for here.
+
+        Itself when it is one, else its minimum-match keyword, else every keyword it is a prefix of.
+        """
+        if word in self.keywords:
+            return [word]
+        prefixed = [k for k in self.keywords if k.startswith(word)]
+        chosen = [k for k in prefixed if len(word) >= self.minimum.get(k, len(k) + 1)]
+        return chosen if len(chosen) == 1 else prefixed
+
     help: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Match:
-    """A successful match: the handler and the captured arguments."""
+    """A successful match: the catalog's command and the captured arguments."""
 
-    handler: Handler
+    command: Command
     args: dict[str, Any]
 
 
@@ -183,6 +199,21 @@ def _expand(atoms: list[Any]) -> Iterator[list[str]]:
             yield h + r
 
 
+def expand(pattern: str, marks: bool = False) -> list[list[str]]:
+    """Every flat token sequence ``pattern`` stands for (options taken and left out, each choice).
+
+    Keywords are spelled in full (``logging``) unless ``marks`` keeps their minimum-match mark.
+    """
+    alternatives, _ = _parse_seq(_TOKEN_RE.findall(pattern), 0, set())
+    seqs = [seq for alt in alternatives for seq in _expand(alt)]
+    return seqs if marks else [[t.replace("~", "") for t in seq] for seq in seqs]
+
+
+def param_of(token: str) -> Param | None:
+    """The parameter a pattern token declares (``NAME:TYPE`` or ``TYPE``), or None for a keyword."""
+    return _param_of(token)
+
+
 _KINDS = ("WORD", "LINE", "A.B.C.D", "HEX", "IF", "TIME", "MONTH")
 _DEFAULT_NAMES = {"A.B.C.D": "address", "IF": "interface"}
 
@@ -206,20 +237,21 @@ class Grammar:
     def __init__(self) -> None:
         self.root = Node()
 
-    def add(self, pattern: str, handler: Handler, help: dict[str, str] | None = None) -> None:
-        """Register ``pattern`` (see module docstring) to call ``handler(ctx, args)``."""
-        tokens = _TOKEN_RE.findall(pattern)
-        alternatives, _ = _parse_seq(tokens, 0, set())
-        for alt in alternatives:
-            for seq in _expand(alt):
-                self._insert(seq, handler, help or {})
+    def add(self, pattern: str, command: Command) -> None:
+        """Add ``pattern`` (see module docstring), one form of ``command``, to the tree."""
+        for seq in expand(pattern, marks=True):
+            self._insert(seq, command)
 
-    def _insert(self, seq: list[str], handler: Handler, help: dict[str, str]) -> None:
+    def _insert(self, seq: list[str], command: Command) -> None:
+        help = command.help
         node = self.root
         for tok in seq:
             param = _param_of(tok)
             if param is None:
-                kw = tok.lower()
+                kw, tilde, rest = tok.lower().partition("~")
+                if tilde:
+                    node.minimum[kw + rest] = len(kw)
+                    kw += rest
                 if kw in help:
                     node.help[kw] = help[kw]
                 node = node.keywords.setdefault(kw, Node())
@@ -232,7 +264,9 @@ class Grammar:
                 child = Node()
                 node.params.append((param, child))
                 node = child
-        node.handler = handler
+        if node.command is not None and node.command is not command:
+            raise ValueError(f"{command!r} and {node.command!r} both end at {' '.join(seq)!r}")
+        node.command = command
 
     def match(self, line: str) -> Match | NoMatch:
         """Match a typed line against the tree."""
@@ -241,11 +275,7 @@ class Grammar:
         args: dict[str, Any] = {}
         for i, (col, tok) in enumerate(tokens):
             low = tok.lower()
-            if low in node.keywords:
-                args[low] = True
-                node = node.keywords[low]
-                continue
-            prefixed = [k for k in node.keywords if k.startswith(low)]
+            prefixed = node.candidates(low)
             if len(prefixed) == 1:
                 args[prefixed[0]] = True
                 node = node.keywords[prefixed[0]]
@@ -254,9 +284,9 @@ class Grammar:
             for param, child in node.params:
                 if param.kind == "LINE":
                     args[param.name] = line[col:].rstrip()
-                    if child.handler is None:
+                    if child.command is None:
                         return NoMatch("incomplete", len(line))
-                    return Match(child.handler, args)
+                    return Match(child.command, args)
                 value = param.accept(tok)
                 if value is not None:
                     args[param.name] = value
@@ -268,9 +298,9 @@ class Grammar:
             if len(prefixed) > 1:
                 return NoMatch("ambiguous", col, " ".join(t for _, t in tokens[: i + 1]))
             return NoMatch("invalid", col)
-        if node.handler is None:
+        if node.command is None:
             return NoMatch("incomplete", len(line))
-        return Match(node.handler, args)
+        return Match(node.command, args)
 
     def help_at(self, line: str) -> list[tuple[str, str]] | NoMatch:
         """Return ``?`` help for the words possible after ``line`` (or completing its last word)."""
@@ -286,15 +316,12 @@ class Grammar:
         out = [(k, node.help.get(k, "")) for k in sorted(node.keywords) if k.startswith(prefix)]
         if not completing:
             out += [(p.label, "") for p, _ in node.params]
-            if node.handler is not None:
+            if node.command is not None:
                 out.append(("<cr>", ""))
         return out
 
     def _step(self, node: Node, word: str) -> Node | None:
-        low = word.lower()
-        if low in node.keywords:
-            return node.keywords[low]
-        prefixed = [k for k in node.keywords if k.startswith(low)]
+        prefixed = node.candidates(word.lower())
         if len(prefixed) == 1:
             return node.keywords[prefixed[0]]
         for param, child in node.params:
