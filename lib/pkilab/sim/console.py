@@ -177,7 +177,7 @@ class ConsoleSession(CliSession):
         if self.privilege >= 15 or self.router.feature(System).enable_secret:
             return False
         found = self.router.grammars.match(self.mode, line, self.privilege)
-        return isinstance(found, Match) and getattr(found.handler, "__func__", None) is System.enable
+        return isinstance(found, Match) and found.handler == self.router.feature(System).enable
 
     # ---- helpers -----------------------------------------------------------------------
     def _ask(self, state: str, text: str) -> Step:

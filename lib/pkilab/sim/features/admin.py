@@ -81,9 +81,7 @@ class Admin(Feature):
         """Write the running configuration (and private data) to NVRAM."""
         self.router.fs.write("nvram:startup-config", self.render_config().encode())
         for f in self.router.features.values():
-            saver = getattr(f, "save_private", None)
-            if saver is not None:
-                saver()
+            f.save_private()
 
     def modified(self) -> bool:
         """True when the running configuration differs from the startup configuration."""
@@ -143,7 +141,7 @@ class Admin(Feature):
 
     def _store(self) -> DatabaseStore:
         """Local file systems plus the test host's servers (see :mod:`pkilab.sim.features.transfer`)."""
-        reach = TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
+        reach = TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
         return DatabaseStore(self.router.fs, reach)
 
     # ---- reload ------------------------------------------------------------------------

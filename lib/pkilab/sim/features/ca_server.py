@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from pkilab.errors import PkiError
 from pkilab.pki.csr import load_csr
 from pkilab.pki.fingerprints import md5_words
 from pkilab.pki.names import render_dn, render_dn_lines
+from pkilab.protocols.http import HttpApp, HttpRequest, HttpResponse
 from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
@@ -47,7 +48,6 @@ from pkilab.sim.features.system import System
 from pkilab.sim.features.transfer import DatabaseStore, TftpReach
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
-from pkilab.sim.http import HttpRequest, HttpResponse
 from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, command
 
@@ -100,8 +100,7 @@ class CaServer(Feature):
         """The running server's current CRL."""
         return self.ca.current_crl if self.ca else None
 
-    @property
-    def http_apps(self) -> dict[str, Any]:
+    def http_apps(self) -> Mapping[str, HttpApp]:
         """SCEP at IOS's CGI path."""
         return {CGI_PATH: self._http}
 
@@ -314,7 +313,7 @@ class CaServer(Feature):
             self.problem = "http"
             return HTTP_OFF
         store = DatabaseStore(
-            self.router.fs, TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
+            self.router.fs, TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
         )
         try:
             store.check(join_url(self.settings.database_url, f"{self.name}.ser"))

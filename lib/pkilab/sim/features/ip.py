@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pkilab.sim import packets as pk
+from pkilab.sim import vhttp
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Await, Ctx
 from pkilab.sim.network import Attachment, Trace
@@ -401,8 +402,6 @@ class Ip(Feature):
                 if fut is not None and not fut.done():
                     fut.set_result("!")
         elif ip.proto == pk.PROTO_TCP:
-            from pkilab.sim import vhttp
-
             seg = vhttp.parse_segment(ip.payload)
             if seg is None:
                 return
