@@ -123,7 +123,7 @@ class Admin(Feature):
         return None
 
     @command("exec", "copy src:WORD dst:WORD")
-    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``copy FS:FILE FS:FILE`` between local file systems, or to/from a TFTP or FTP server."""
         src, dst = _local_alias(args["src"]), _local_alias(args["dst"])
         if is_remote(src) or is_remote(dst):

@@ -312,9 +312,8 @@ class CaServer(Feature):
         if not self.router.feature(System).http_server:
             self.problem = "http"
             return HTTP_OFF
-        store = DatabaseStore(
-            self.router.fs, TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
-        )
+        reach = TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
+        store = DatabaseStore(self.router.fs, reach, self.router.lab.network.loop)
         try:
             store.check(join_url(self.settings.database_url, f"{self.name}.ser"))
         except FileSystemError:
