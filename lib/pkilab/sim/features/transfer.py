@@ -219,8 +219,10 @@ class DatabaseStore:
 
         def report(done: asyncio.Future[None]) -> None:
             exc = None if done.cancelled() else done.exception()
-            if exc is not None:  # a socket error the transfer did not word is a failed write too
-                failed(exc if isinstance(exc, FileSystemError) else FileSystemError(f"%Error opening {RemoteUrl.parse(url).shown} ({exc})"))
+            if isinstance(exc, FileSystemError):
+                failed(exc)
+            elif exc is not None:  # a socket error the transfer did not word is a failed write too
+                failed(FileSystemError(f"%Error opening {RemoteUrl.parse(url).shown} ({exc})"))
 
         self.loop.run_in_executor(_WRITER, self.write, url, data).add_done_callback(report)
 
