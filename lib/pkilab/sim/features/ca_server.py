@@ -17,8 +17,6 @@ Other features use :meth:`CaServer.ca_certificate`, :meth:`CaServer.ca_key`,
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -644,10 +642,10 @@ class CaServer(Feature):
                 if not line or line.lower() == "quit":
                     break
                 pasted.append(line)
-            data = _decode_request("\n".join(pasted).encode("ascii", "replace"))
+            data = "\n".join(pasted).encode("ascii", "replace")
         else:
             try:
-                data = _decode_request(self.router.fs.read(args["url"]))
+                data = self.router.fs.read(args["url"])
             except FileSystemError as exc:
                 return str(exc)
         try:
@@ -673,17 +671,6 @@ def _knob(line: str) -> str:
     """The setting a kept line is about (``no database archive`` and ``database archive …`` match)."""
     words = line.removeprefix("no ").split()
     return " ".join(words[:2] if words[0] == "database" else words[:1])
-
-
-def _decode_request(data: bytes) -> bytes:
-    """PEM as is; bare base64 decoded to DER; anything else passed on for the parser to refuse."""
-    text = data.strip()
-    if text.startswith(b"-----BEGIN"):
-        return text
-    try:
-        return base64.b64decode(b"".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return data
 
 
 __all__ = ["CaServer", "join_url"]
