@@ -134,9 +134,15 @@ def _reencode(req: asn1_csr.CertificationRequest) -> bytes:
 
 
 def _to_der(data: bytes) -> bytes:
+    """DER from PEM, from bare base64 (IOS's ``crypto pki server request pkcs10`` takes both), or as is."""
     stripped = data.strip()
     if not stripped.startswith(b"-----BEGIN"):
-        return data
+        if stripped[:1] == b"\x30":  # a DER SEQUENCE
+            return data
+        try:
+            return base64.b64decode(b"".join(stripped.split()), validate=True)
+        except ValueError:
+            return data  # neither: the DER reader refuses it
     lines = [ln for ln in stripped.splitlines() if ln and not ln.startswith(b"-----")]
     try:
         return base64.b64decode(b"".join(lines), validate=True)
@@ -184,7 +190,7 @@ def _verify_csr(csr: x509.CertificateSigningRequest, public_key: rsa.RSAPublicKe
 
 
 def load_csr(data: bytes, known_key: rsa.RSAPublicKey | None = None) -> CsrInfo:
-    """Read a PKCS#10 request (DER or PEM), tolerating attributes out of DER order.
+    """Read a PKCS#10 request (DER, PEM or bare base64), tolerating attributes out of DER order.
 
     Args:
         data: the request bytes.

@@ -2,22 +2,21 @@
 
 Requests are read by h11 through :class:`pkilab.protocols.http.ServerConnection` (the reader the
 virtual network's HTTP and the host's file server share; its module says what is refused and how)
-in an asyncio protocol, and handed to the router's HTTP applications (features register
-``http_apps``: path prefix -> handler). The SCEP server of the certificate server registers
-``/cgi-bin/pkiclient.exe`` here.
+in an asyncio protocol, and handed to the router's HTTP applications (each feature's
+:meth:`~pkilab.sim.router.Feature.http_apps`: path prefix -> handler). The SCEP server of the
+certificate server registers ``/cgi-bin/pkiclient.exe`` there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pkilab.protocols import http as wire
 from pkilab.protocols.http import HttpApp, HttpRequest, HttpResponse, ServerConnection
-
-if TYPE_CHECKING:
-    from pkilab.sim.router import Router
+from pkilab.sim.features.system import System
+from pkilab.sim.router import Router
 
 __all__ = ["HttpApp", "HttpRequest", "HttpResponse", "HttpServer", "dispatch"]
 
@@ -25,10 +24,10 @@ __all__ = ["HttpApp", "HttpRequest", "HttpResponse", "HttpServer", "dispatch"]
 def dispatch(router: Router, request: HttpRequest) -> HttpResponse:
     """Route a request to the router feature that serves its path (404 otherwise)."""
     for feature in router.features.values():
-        for prefix, app in getattr(feature, "http_apps", {}).items():
+        for prefix, app in feature.http_apps().items():
             if request.path.startswith(prefix):
                 try:
-                    return app(request)  # type: ignore[no-any-return]
+                    return app(request)
                 except Exception:  # a bad request must never take the server down
                     return HttpResponse(500, "text/plain", b"Internal Server Error\n")
     return HttpResponse(404, "text/html", b"<html><body>404 Not Found</body></html>\n")
@@ -103,8 +102,6 @@ class HttpServer:
                 lambda: _Connection(self.router), self.host, self.port, reuse_address=True
             )
         except OSError as exc:
-            from pkilab.sim.features.system import System
-
             self.router.feature(System).logmsg(
                 f"%HTTP-3-SERVER_INIT_FAILED: cannot bind port {self.port}: {exc.strerror}"
             )

@@ -16,18 +16,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-import pkilab.sim.features  # noqa: F401  (registers every feature)
 from pkilab.errors import SimError
 from pkilab.sim._asyncssh import asyncssh
 from pkilab.sim.console import ConsoleLine, start_console_server
+from pkilab.sim.features import FEATURES
 from pkilab.sim.features.admin import Admin
+from pkilab.sim.features.ip import Ip
+from pkilab.sim.features.system import System
 from pkilab.sim.hostbind import HostBind, start_binds
+from pkilab.sim.http import HttpServer
 from pkilab.sim.network import Network
-from pkilab.sim.router import Router
-from pkilab.sim.ssh import start_server
+from pkilab.sim.router import Router, install_features
+from pkilab.sim.ssh import CliChannel, start_server
 from pkilab.testbed import DeviceSpec, Testbed
 
 TICK_SECONDS = 0.2
@@ -58,13 +62,14 @@ class Lab:
     boot_seconds = 0.5
 
     def __init__(self, testbed: Testbed, pcap_dir: Path | None = None) -> None:
+        install_features(FEATURES)
         self.testbed = testbed
         self.pcap_dir = pcap_dir
         self.network = Network(None, pcap_dir)
         self.routers: dict[str, Router] = {}
         self._servers: dict[str, Any] = {}
-        self._channels: dict[str, set[Any]] = {}
-        self._http: dict[str, Any] = {}
+        self._channels: dict[str, set[CliChannel]] = {}
+        self._http: dict[str, HttpServer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
@@ -202,11 +207,11 @@ class Lab:
             await http.stop()
 
     # ---- sessions ----------------------------------------------------------------------
-    def register_channel(self, router: Router, chan: Any) -> None:
+    def register_channel(self, router: Router, chan: CliChannel) -> None:
         """Remember an open SSH channel (to drop it on reload)."""
         self._channels.setdefault(router.name, set()).add(chan)
 
-    def unregister_channel(self, router: Router, chan: Any) -> None:
+    def unregister_channel(self, router: Router, chan: CliChannel) -> None:
         """Forget a closed channel."""
         self._channels.get(router.name, set()).discard(chan)
 
@@ -229,9 +234,8 @@ class Lab:
     def _vty_requester(self, router: Router) -> str:
         """Who asked for a reload over SSH, as IOS names them in %SYS-5-RELOAD."""
         for chan in self._channels.get(router.name, ()):
-            session = getattr(chan, "session", None)
-            if session is not None and session.pending is not None:
-                return f"{session.user or 'console'} on vty0 (127.0.0.1)"
+            if chan.session.pending is not None:
+                return f"{chan.session.user or 'console'} on vty0 (127.0.0.1)"
         return "console"
 
     async def _reload(self, router: Router) -> None:
@@ -248,7 +252,7 @@ class Lab:
             line.booted()
         await self._open(router)
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run ``coro`` as a task of the lab (kept referenced until it ends)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -259,9 +263,6 @@ class Lab:
         """Start or stop ``router``'s HTTP server to match ``ip http server``."""
         if self.network.loop is None or (not router.up and router.name not in self._http):
             return
-        from pkilab.sim.features.system import System
-        from pkilab.sim.http import HttpServer
-
         wanted = router.up and router.feature(System).http_server and router.spec.sim is not None
         running = self._http.get(router.name)
         if wanted and running is None:
@@ -281,19 +282,11 @@ class Lab:
             for router in self.routers.values():
                 if not router.up:
                     continue
-                for f in router.features.values():
-                    tick = getattr(f, "tick", None)
-                    if tick is not None:
-                        try:
-                            tick(now)
-                        except Exception as exc:  # one router's bug must not stop the lab
-                            router.errors.append(f"{type(f).__name__}.tick: {exc!r}")
+                router.tick(now)
             await asyncio.sleep(TICK_SECONDS)
 
     def router_by_address(self, address: str) -> Router | None:
         """The router owning ``address`` (diagnostics and tests)."""
-        from pkilab.sim.features.ip import Ip
-
         for r in self.routers.values():
             if r.up and address in r.feature(Ip).local_addresses():
                 return r

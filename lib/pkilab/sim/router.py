@@ -1,28 +1,49 @@
-"""A simulated IOS router: persistent parts (name, file systems) and booted state (features).
+"""The simulator's kernel: a router, its features, and what each may provide.
 
-A router's running state is a set of :class:`Feature` objects, one per area (system,
-interfaces, clock, PKI, crypto …). Each feature declares its CLI commands with
-:func:`command` and renders its share of the running configuration. Booting creates fresh
-features and replays ``nvram:startup-config`` through the interpreter, so that what
-``write memory`` saves is exactly what a reload restores.
+A simulated IOS router (:class:`Router`) has persistent parts (name, file systems) and booted
+state: one :class:`Feature` object per area (system, interfaces, clock, PKI, crypto …). Each
+feature declares its CLI commands with :func:`command` and renders its share of the running
+configuration. Booting creates fresh features and replays ``nvram:startup-config`` through the
+interpreter, so that what ``write memory`` saves is exactly what a reload restores.
+
+The contract, declared here and nowhere else:
+
+* What a feature may provide is a method of :class:`Feature` with a no-op default, which the
+  kernel calls on every feature: ``config_lines``, ``start``, ``stop``, ``tick(now)`` (the lab's
+  periodic work), ``http_apps()`` (path prefix -> :data:`~pkilab.protocols.http.HttpApp`, served
+  by :mod:`pkilab.sim.http` and :mod:`pkilab.sim.vhttp`) and ``save_private()`` (``write
+  memory``'s private NVRAM data). Nothing is probed with ``getattr``.
+* What a router needs of its lab is :class:`LabServices` (the lab's network, its task spawner,
+  reloads, the HTTP servers and the SSH channels), so that this module does not import the lab.
+* Which features exist, and in which order they are built and started, is the one list
+  :data:`pkilab.sim.features.FEATURES`, which the lab hands to :func:`install_features`. Running-config order
+  is each feature's ``order``, independent of that list.
+* A feature that needs another imports that feature's module at module level and asks its
+  router for it by class: ``self.router.feature(Keys)``, typed. The feature modules thus form a
+  DAG (Python refuses a circular ``from … import`` of a class at import time) and ``FEATURES``
+  lists them in that dependency order (a unit test checks it), so a feature's ``__init__`` or
+  ``start`` may reach any feature it imports. Where a lower feature must learn of something in a
+  higher one, the lower one offers a callback list that the higher one joins (``Keys.on_remove``)
+  or a :class:`typing.Protocol` of what it uses (``crypto_data.KeyExchange``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import MethodType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pkilab import catalog
 from pkilab.catalog import Command, Match, NoMatch
 from pkilab.device.modes import MODES
+from pkilab.protocols.http import HttpApp
+from pkilab.sim.clock import Clock
+from pkilab.sim.filesys import FileSystems
 from pkilab.sim.images import personality_for, timing_for
 from pkilab.sim.interp import CliSession
-
-if TYPE_CHECKING:
-    from pkilab.sim.lab import Lab
-    from pkilab.testbed import DeviceSpec
+from pkilab.sim.network import Network
+from pkilab.testbed import DeviceSpec, Testbed
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T", bound="Feature")
@@ -42,17 +63,38 @@ def handles(*commands: Command) -> Callable[[F], F]:
     return mark
 
 
+class LabServices(Protocol):
+    """What a router and its features need of the lab that runs them (:class:`pkilab.sim.lab.Lab`)."""
+
+    testbed: Testbed
+    network: Network
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as a task of the lab."""
+
+    def reload(self, router: Router) -> None:
+        """Reload ``router`` (``reload`` command)."""
+
+    def http_changed(self, router: Router) -> None:
+        """Start or stop ``router``'s HTTP server to match ``ip http server``."""
+
+    def register_channel(self, router: Router, chan: Any) -> None:
+        """Remember an open SSH channel of ``router`` (dropped on reload)."""
+
+    def unregister_channel(self, router: Router, chan: Any) -> None:
+        """Forget a closed SSH channel."""
+
+
 class Feature:
-    """One area of router behaviour: state, commands, running-config lines."""
+    """One area of router behaviour: state, commands, running-config lines, and the kernel's hooks.
+
+    Every hook has a no-op default; a feature overrides those it provides.
+    """
 
     #: Position of this feature's lines in the running configuration (lower first).
     order: ClassVar[int] = 100
-    registry: ClassVar[list[type[Feature]]] = []
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        Feature.registry.append(cls)
-        GrammarSet.invalidate()
+    #: The installed features in build order (:func:`install_features`; the grammars read it too).
+    registry: ClassVar[tuple[type[Feature], ...]] = ()
 
     def __init__(self, router: Router) -> None:
         self.router = router
@@ -66,6 +108,33 @@ class Feature:
 
     def stop(self) -> None:
         """Called when the router reloads or the lab stops."""
+
+    def tick(self, now: float) -> None:
+        """Periodic work, called by the lab every few hundred milliseconds while the router is up.
+
+        Args:
+            now: ``time.monotonic()`` of this round.
+        """
+
+    def http_apps(self) -> Mapping[str, HttpApp]:
+        """The HTTP applications this feature serves when ``ip http server`` is on, by path prefix."""
+        return {}
+
+    def save_private(self) -> None:
+        """``write memory``: write what the feature keeps outside the configuration text (keys, certificates)."""
+
+
+def install_features(classes: Sequence[type[Feature]]) -> None:
+    """Make ``classes`` the features every router is built with, in this order.
+
+    Raises:
+        ValueError: a class is listed twice.
+    """
+    if len(set(classes)) != len(classes):
+        raise ValueError("a feature is listed twice")
+    if Feature.registry != tuple(classes):
+        Feature.registry = tuple(classes)
+        GrammarSet.invalidate()
 
 
 class GrammarSet:
@@ -120,16 +189,13 @@ class GrammarSet:
 class Router:
     """A simulated router. Its file systems outlive reloads; its features do not."""
 
-    def __init__(self, lab: Lab, spec: DeviceSpec) -> None:
+    def __init__(self, lab: LabServices, spec: DeviceSpec) -> None:
         self.lab = lab
         self.spec = spec
         self.name = spec.name
         self.hostname = spec.name
-        from pkilab.sim.clock import Clock
-        from pkilab.sim.filesys import FileSystems  # local: filesys imports nothing of ours
-
         #: The IOS image this router plays and its timers (``custom.sim.image``, ``custom.sim.timing``).
-        self.personality = personality_for(spec, str(getattr(lab.testbed, "path", "testbed")))
+        self.personality = personality_for(spec, str(lab.testbed.path))
         self.timing = timing_for(spec)
         self.fs = FileSystems(self.name)
         self.clock = Clock()
@@ -146,10 +212,6 @@ class Router:
         """Return this router's instance of feature ``cls``."""
         return self.features[cls]  # type: ignore[return-value]
 
-    def features_by_name(self) -> dict[str, Feature]:
-        """This router's features by class name (to reach a feature without importing it)."""
-        return {cls.__name__: f for cls, f in self.features.items()}
-
     def has_fault(self, name: str) -> bool:
         """Return True when the testbed tells this router to misbehave in way ``name``."""
         return name in self.faults
@@ -163,7 +225,10 @@ class Router:
         # `clock set` does.
         self.clock.authoritative = False
         self.clock.ntp_synced = False
-        self.features = {cls: cls(self) for cls in Feature.registry}
+        # One by one, in the installed order: a feature's __init__ may reach those built before it.
+        self.features = {}
+        for cls in Feature.registry:
+            self.features[cls] = cls(self)
         self.hostname = "Router"
         self.booted_at = time.monotonic()
         text = startup if startup is not None else self.fs.read_text("nvram:startup-config") or ""
@@ -200,6 +265,14 @@ class Router:
         for f in sorted(self.features.values(), key=lambda f: f.order):
             lines.extend(f.config_lines())
         return lines
+
+    def tick(self, now: float) -> None:
+        """Run every feature's periodic work; a feature's exception is kept in :attr:`errors`."""
+        for f in self.features.values():
+            try:
+                f.tick(now)
+            except Exception as exc:  # one feature's bug must not stop the router or the lab
+                self.errors.append(f"{type(f).__name__}.tick: {exc!r}")
 
     def uptime_seconds(self) -> float:
         """Seconds since the last boot."""

@@ -6,6 +6,10 @@ for the seed is preserved: the packets are routed like any other, so a branch re
 only where routing — or an IPsec tunnel whose crypto ACL matches the source — lets it, and a
 router with ``no ip http server`` answers with a reset. Captures show TCP port 80 with the
 HTTP text as payload.
+
+This layer sits above the router's IP feature, which hands it the TCP segments it receives; it
+sees that feature through :class:`IpLayer` (what it uses of it), so that the IP feature can
+import this module without a circle.
 """
 
 from __future__ import annotations
@@ -14,19 +18,36 @@ import asyncio
 import ipaddress
 import itertools
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from pkilab.protocols.http import HttpResponse, ServerConnection, read_response
 from pkilab.sim import packets as pk
+from pkilab.sim.features.system import System
 from pkilab.sim.http import dispatch
 from pkilab.sim.network import Trace
-
-if TYPE_CHECKING:
-    from pkilab.sim.features.ip import Ip
+from pkilab.sim.router import Router
 
 PSH_ACK = 0x18
 RST = 0x04
 _ports = itertools.count(11000)
+
+
+class IpLayer(Protocol):
+    """What HTTP over the virtual network uses of a router's IP feature (:class:`~pkilab.sim.features.ip.Ip`)."""
+
+    router: Router
+    #: Segment handlers of the TCP client ports in use, by local port.
+    tcp_clients: dict[int, Callable[[pk.IPv4, Trace | None], None]]
+
+    def send(self, packet: bytes, trace: Trace | None = None) -> bool:
+        """Route and send an IPv4 packet."""
+
+    def next_ident(self) -> int:
+        """The next IPv4 identification."""
+
+    def source_for(self, dst: str) -> str | None:
+        """The source address of a packet to ``dst`` (None without a route)."""
 
 
 class HttpTransportError(Exception):
@@ -74,10 +95,8 @@ def decode_response(data: bytes, method: str = "GET") -> HttpResponse:
         raise HttpTransportError(str(exc)) from None
 
 
-def serve(ip_feature: Ip, packet: pk.IPv4, trace: Trace | None) -> None:
+def serve(ip_feature: IpLayer, packet: pk.IPv4, trace: Trace | None) -> None:
     """Answer an HTTP request segment addressed to this router (port 80)."""
-    from pkilab.sim.features.system import System
-
     seg = parse_segment(packet.payload)
     if seg is None:
         return
@@ -100,7 +119,7 @@ def serve(ip_feature: Ip, packet: pk.IPv4, trace: Trace | None) -> None:
 
 
 async def request(
-    ip_feature: Ip,
+    ip_feature: IpLayer,
     dst: str,
     port: int,
     method: str,
@@ -117,7 +136,7 @@ async def request(
 
 
 async def exchange(
-    ip_feature: Ip, dst: str, port: int, data: bytes, source: str | None = None, timeout: float = 5.0
+    ip_feature: IpLayer, dst: str, port: int, data: bytes, source: str | None = None, timeout: float = 5.0
 ) -> bytes:
     """Send ``data`` in one segment from this router to ``dst:port``; return the answer segment's data.
 

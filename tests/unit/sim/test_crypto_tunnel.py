@@ -24,6 +24,7 @@ from pkilab.parsers import parse
 from pkilab.sim import packets as pk
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.features.ip import Ip
+from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.network import Trace
 
@@ -231,7 +232,7 @@ def _enroll_by_paste(lab, name, ca, revocation="none", days=(-1, 30)):
         cli(line)
     assert "[yes/no]" in cli("")
     assert "accepted" in cli("yes")
-    keys = lab.routers[name].features_by_name()["Keys"]
+    keys = lab.routers[name].feature(Keys)
     public = keys.get(keys.default_label()).private_key.public_key()
     cert = ca.issue(public, f"{name}.example.com", days)
     cli("crypto pki import test-ca certificate")

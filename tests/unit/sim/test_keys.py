@@ -138,7 +138,7 @@ def test_export_terminal_and_not_exportable(lab, cli):
 
 def test_zeroize_all_and_one(lab, cli):
     removed: list[str] = []
-    keys_of(lab).on_remove.append(removed.append)
+    keys_of(lab).on_remove.append(lambda pair: removed.append(pair.label))
     cli("crypto key generate rsa label a modulus 512")
     cli("crypto key generate rsa label b modulus 512")
     out = cli("crypto key zeroize rsa a")

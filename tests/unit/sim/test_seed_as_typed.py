@@ -16,6 +16,7 @@ from test_crypto_tunnel import MiniCa, _pem_lines
 from pkilab.parsers import parse
 from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
+from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
 
 # shared/corpus/show_crypto_pki_crls/gh-id44745045678__C8Kv1_iosxe_scep_370b.txt (C8000v, real capture)
@@ -83,7 +84,7 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
     assert "Certificate Request follows:" in request and "---End - This line not part" in request
     assert cli("no").endswith("ese-branch(config)#")
     # Step 13: the granted certificate pasted in configuration mode.
-    keys = lab.routers["ese-branch"].features_by_name()["Keys"]
+    keys = lab.routers["ese-branch"].feature(Keys)
     public = keys.get(keys.default_label()).private_key.public_key()
     cert = ca.issue(public, "ese-branch.example.com")
     assert "fully-qualified domain name" in cli(f"crypto {family} import ese-ios-ca certificate")

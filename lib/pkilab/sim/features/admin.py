@@ -82,9 +82,7 @@ class Admin(Feature):
         """Write the running configuration (and private data) to NVRAM."""
         self.router.fs.write("nvram:startup-config", self.render_config().encode())
         for f in self.router.features.values():
-            saver = getattr(f, "save_private", None)
-            if saver is not None:
-                saver()
+            f.save_private()
 
     def modified(self) -> bool:
         """True when the running configuration differs from the startup configuration."""
@@ -124,7 +122,7 @@ class Admin(Feature):
         return None
 
     @handles(catalog.COPY)
-    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
+    def copy_file(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, Any, str | None]:
         """``copy FS:FILE FS:FILE`` between local file systems, or to/from a TFTP or FTP server."""
         src, dst = _local_alias(args["src"]), _local_alias(args["dst"])
         if is_remote(src) or is_remote(dst):
@@ -142,7 +140,7 @@ class Admin(Feature):
 
     def _store(self) -> DatabaseStore:
         """Local file systems plus the test host's servers (see :mod:`pkilab.sim.features.transfer`)."""
-        reach = TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
+        reach = TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
         return DatabaseStore(self.router.fs, reach)
 
     # ---- reload ------------------------------------------------------------------------

@@ -248,10 +248,11 @@ class RunningCa:
         return join_url(self.settings.database_url, filename)
 
     def _write(self, filename: str, data: bytes) -> None:
-        try:
-            self.ctx.fs.write(self.db_file(filename), data)
-        except FileSystemError as exc:
-            self.ctx.log(f"%PKI-3-CS_DB_WRITE_FAIL: Certificate Server database write failed: {exc}")
+        # A write to a TFTP/FTP database URL leaves the event loop (DatabaseStore.write_soon).
+        self.ctx.fs.write_soon(self.db_file(filename), data, self._write_failed)
+
+    def _write_failed(self, exc: FileSystemError) -> None:
+        self.ctx.log(f"%PKI-3-CS_DB_WRITE_FAIL: Certificate Server database write failed: {exc}")
 
     def _write_serial(self) -> None:
         text = f"serial = 0x{self.last_serial:X}\nrequest = {self.next_req_id}\ncrl = {self.crl_number}\n"

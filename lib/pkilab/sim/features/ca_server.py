@@ -17,9 +17,7 @@ Other features use :meth:`CaServer.ca_certificate`, :meth:`CaServer.ca_key`,
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +30,7 @@ from pkilab.errors import PkiError
 from pkilab.pki.csr import load_csr
 from pkilab.pki.fingerprints import md5_words
 from pkilab.pki.names import render_dn, render_dn_lines
+from pkilab.protocols.http import HttpApp, HttpRequest, HttpResponse
 from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
@@ -48,7 +47,6 @@ from pkilab.sim.features.system import System
 from pkilab.sim.features.transfer import DatabaseStore, TftpReach
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
-from pkilab.sim.http import HttpRequest, HttpResponse
 from pkilab.sim.interp import Ask, Ctx
 from pkilab.sim.router import Feature, handles
 
@@ -101,8 +99,7 @@ class CaServer(Feature):
         """The running server's current CRL."""
         return self.ca.current_crl if self.ca else None
 
-    @property
-    def http_apps(self) -> dict[str, Any]:
+    def http_apps(self) -> Mapping[str, HttpApp]:
         """SCEP at IOS's CGI path."""
         return {CGI_PATH: self._http}
 
@@ -312,9 +309,8 @@ class CaServer(Feature):
         if not self.router.feature(System).http_server:
             self.problem = "http"
             return HTTP_OFF
-        store = DatabaseStore(
-            self.router.fs, TftpReach.of(self.router.feature(System).resolve, getattr(self.router.lab, "testbed", None))
-        )
+        reach = TftpReach.of(self.router.feature(System).resolve, self.router.lab.testbed)
+        store = DatabaseStore(self.router.fs, reach, self.router.lab.network.loop)
         try:
             store.check(join_url(self.settings.database_url, f"{self.name}.ser"))
         except FileSystemError:
@@ -643,10 +639,10 @@ class CaServer(Feature):
                 if not line or line.lower() == "quit":
                     break
                 pasted.append(line)
-            data = _decode_request("\n".join(pasted).encode("ascii", "replace"))
+            data = "\n".join(pasted).encode("ascii", "replace")
         else:
             try:
-                data = _decode_request(self.router.fs.read(args["url"]))
+                data = self.router.fs.read(args["url"])
             except FileSystemError as exc:
                 return str(exc)
         try:
@@ -672,17 +668,6 @@ def _knob(line: str) -> str:
     """The setting a kept line is about (``no database archive`` and ``database archive …`` match)."""
     words = line.removeprefix("no ").split()
     return " ".join(words[:2] if words[0] == "database" else words[:1])
-
-
-def _decode_request(data: bytes) -> bytes:
-    """PEM as is; bare base64 decoded to DER; anything else passed on for the parser to refuse."""
-    text = data.strip()
-    if text.startswith(b"-----BEGIN"):
-        return text
-    try:
-        return base64.b64decode(b"".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return data
 
 
 __all__ = ["CaServer", "join_url"]

@@ -15,7 +15,7 @@ import functools
 import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pkilab.protocols import esp
 from pkilab.protocols.ike import Phase2Up, Selector
@@ -25,9 +25,7 @@ from pkilab.sim.features.crypto_config import CryptoConfig, MapEntry
 from pkilab.sim.features.ip import Interface, Ip, Route
 from pkilab.sim.features.system import System
 from pkilab.sim.network import Trace
-
-if TYPE_CHECKING:
-    from pkilab.sim.features.crypto_ike import Crypto
+from pkilab.sim.router import Router
 
 # A dropped packet is reported after this delay rather than at once, so that a burst of pings
 # leaves IKE time to finish (IOS waits its 2 s timeout per lost echo; the lab is faster).
@@ -82,10 +80,31 @@ def selector_of(entry: AclEntry, src: bool) -> Selector:
     return Selector(spec.network(), proto)
 
 
-class DataPlane:
-    """Crypto maps and ESP for one router (owned by its :class:`Crypto` feature)."""
+class KeyExchange(Protocol):
+    """What the data plane tells its owner, the IKE side (:class:`~pkilab.sim.features.crypto_ike.Crypto`)."""
 
-    def __init__(self, crypto: Crypto) -> None:
+    router: Router
+
+    def request_tunnel(self, intf: Interface, entry: MapEntry, hit: AclEntry) -> None:
+        """Traffic matched a crypto map entry with no SA."""
+
+    def traffic_sent(self, peer: str, now: float) -> None:
+        """A packet to ``peer`` was encrypted."""
+
+    def traffic_received(self, peer: str, now: float) -> None:
+        """A packet from ``peer`` was decrypted."""
+
+    def rekey_ipsec(self, inbound_spi: int, now: float) -> None:
+        """The kilobyte lifetime is nearly used."""
+
+    def expire_ipsec(self, inbound_spi: int, now: float) -> None:
+        """The kilobyte lifetime is used up."""
+
+
+class DataPlane:
+    """Crypto maps and ESP for one router (owned by its IKE side, seen as a :class:`KeyExchange`)."""
+
+    def __init__(self, crypto: KeyExchange) -> None:
         self.crypto = crypto
         self.router = crypto.router
         self.tunnels: list[TunnelSa] = []

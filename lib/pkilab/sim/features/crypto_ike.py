@@ -55,7 +55,9 @@ from pkilab.sim import packets as pk
 from pkilab.sim.features.acl import Acl, AclEntry
 from pkilab.sim.features.crypto_config import CryptoConfig, CryptoConfigError, MapEntry
 from pkilab.sim.features.crypto_data import DataPlane, selector_of
+from pkilab.sim.features.enroll import Enrollment
 from pkilab.sim.features.ip import Interface, Ip
+from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
 from pkilab.sim.features.trustpoint import Trustpoint, Trustpoints
 from pkilab.sim.interp import Ctx
@@ -143,11 +145,11 @@ class Crypto(Feature):
 
     def _credentials(self) -> RsaCredentials | None:
         ident = self.router.feature(Trustpoints).identity()
-        keys = self.router.features_by_name().get("Keys")
-        if ident is None or keys is None:
+        if ident is None:
             return None
+        keys = self.router.feature(Keys)
         tp, cert = ident
-        pair = keys.get(tp.rsakeypair or keys.default_label())  # type: ignore[attr-defined]
+        pair = keys.get(tp.rsakeypair or keys.default_label())
         if pair is None:
             return None
         cas = tuple(
@@ -262,9 +264,8 @@ class Crypto(Feature):
             self.router.lab.spawn(self._fetch(tp, cert))
 
     async def _fetch(self, tp: Trustpoint, cert: x509.Certificate) -> None:
-        enroll = self.router.features_by_name().get("Enrollment")
         try:
-            ok = bool(await enroll.fetch_crl(tp, cert)) if enroll is not None else False  # type: ignore[attr-defined]
+            ok = bool(await self.router.feature(Enrollment).fetch_crl(tp, cert))
         except Exception:  # a failed fetch is an IOS outcome, not a simulator crash
             ok = False
         if self.engine is None or not self.router.up:

@@ -39,6 +39,7 @@ from pkilab.protocols.scep.client import (
 )
 from pkilab.protocols.scep.message import PkiStatus
 from pkilab.sim import vhttp
+from pkilab.sim.features.admin import Admin
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
@@ -341,7 +342,7 @@ class Enrollment(Feature):
                         "%PKI-6-CERTREJECT: Certificate enrollment request was rejected by Certificate Authority"
                     )
                     return
-                if tp.pending is None or self.router.features_by_name().get("Enrollment") is not self:
+                if tp.pending is None or self.router.features.get(Enrollment) is not self:
                     return  # trustpoint removed or router reloaded
                 # IOS's enrollment retry period (custom.sim.timing), not a test wait.
                 self.next_poll[tp.name] = time.monotonic() + self.router.timing.enroll_poll
@@ -356,14 +357,14 @@ class Enrollment(Feature):
             self.busy.discard(tp.name)
 
     def _install(self, tp: Trustpoint, cert: x509.Certificate) -> None:
-        admin = self.router.features_by_name().get("Admin")
-        unsaved = admin.modified() if admin is not None else True  # type: ignore[attr-defined]
+        admin = self.router.feature(Admin)
+        unsaved = admin.modified()
         tp.hold(cert, False, self.router.clock.now())
         tp.pending = None
         tp.renew_failed_at = 0.0
         self.router.feature(System).touch()
-        if not unsaved and admin is not None:
-            admin.save()  # type: ignore[attr-defined]  # IOS writes the new certificate itself
+        if not unsaved:
+            admin.save()  # IOS writes the new certificate itself
 
     # ---- import / export ---------------------------------------------------------------------
     @handles(catalog.CRYPTO_PKI_IMPORT)
@@ -472,7 +473,7 @@ class Enrollment(Feature):
         address = self.router.feature(System).resolve(parts.hostname or "")
         if address is None:
             raise CrlFetchError("resolve")
-        spec = spec_from_testbed(getattr(self.router.lab, "testbed", None))
+        spec = spec_from_testbed(self.router.lab.testbed)
         if spec is not None and address == spec.address:
             # The test host's HTTP server (pkilab.hostsrv), reachable from every simulated router.
             port = parts.port or 80

@@ -16,6 +16,7 @@ from typing import Any
 
 from pkilab import catalog
 from pkilab.sim import packets as pk
+from pkilab.sim import vhttp
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import Await, Ctx
 from pkilab.sim.network import Attachment, Trace
@@ -402,8 +403,6 @@ class Ip(Feature):
                 if fut is not None and not fut.done():
                     fut.set_result("!")
         elif ip.proto == pk.PROTO_TCP:
-            from pkilab.sim import vhttp
-
             seg = vhttp.parse_segment(ip.payload)
             if seg is None:
                 return

@@ -6,8 +6,8 @@ and not saved is gone after a reload, as on IOS. The private-config may hold oth
 data: the keys are one delimited block of it.
 
 Other features use :meth:`Keys.get`, :meth:`Keys.generate`, :meth:`Keys.remove` and
-:meth:`Keys.default_label`; they can register ``on_remove`` callbacks (a trustpoint drops the
-certificates made for a zeroized key).
+:meth:`Keys.default_label`; they can register ``on_remove`` callbacks (the trustpoints drop the
+certificates made for a zeroized key): this module imports no other feature but the system.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ class Keys(Feature):
         super().__init__(router)
         self.pairs: dict[str, KeyPair] = {}
         self.saved: set[str] = set()
-        self.on_remove: list[Callable[[str], None]] = []
+        #: Called with each removed key pair (the trustpoints drop the certificates made for it).
+        self.on_remove: list[Callable[[KeyPair], None]] = []
         self._load_private()
 
     # ---- API ---------------------------------------------------------------------------
@@ -149,23 +150,9 @@ class Keys(Feature):
         pair = self.pairs.pop(label, None)
         if pair is None:
             return False
-        self._drop_certificates(pair)
         for callback in list(self.on_remove):
-            callback(label)
+            callback(pair)
         return True
-
-    def _drop_certificates(self, pair: KeyPair) -> None:
-        """Drop the certificates of this key pair ("All router certs issued using these keys will also be removed")."""
-        trustpoints = self.router.features_by_name().get("Trustpoints")
-        mine = pair.private_key.public_key().public_numbers()
-        for tp in getattr(trustpoints, "points", {}).values():
-            cert = getattr(tp, "cert", None)
-            public = cert.public_key() if cert is not None else None
-            if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == mine:
-                tp.cert = None
-            pending = getattr(tp, "pending", None)
-            if pending is not None and getattr(pending, "key_label", None) == pair.label:
-                tp.pending = None
 
     # ---- NVRAM -------------------------------------------------------------------------
     def _load_private(self) -> None:

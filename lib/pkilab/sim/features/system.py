@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,9 @@ from pkilab.device.modes import MODES
 from pkilab.sim.clock import lab_now
 from pkilab.sim.interp import Ask, Ctx, SessionClosed
 from pkilab.sim.router import Feature, handles
+
+#: A receiver of log lines as they are logged (an SSH session's ``terminal monitor``, a console line).
+LogMonitor = Callable[[str], None]
 
 _HOSTNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
@@ -89,7 +92,8 @@ class System(Feature):
         self.domain_lookup = True
         self.log = Logging()
         self.last_change = lab_now()
-        self.monitors: list[Any] = []
+        #: Where each log message is copied as it is logged (``terminal monitor`` sessions, the console).
+        self.monitors: list[LogMonitor] = []
 
     # ---- configuration lines -----------------------------------------------------------
     def config_lines(self) -> list[str]:

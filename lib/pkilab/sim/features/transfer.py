@@ -3,8 +3,10 @@
 A router reaches ``tftp://HOST/PATH`` and ``ftp://USER:PASSWORD@HOST/PATH`` when HOST resolves (an
 address, or an ``ip host`` name) to the testbed's ``custom.hostsrv`` address: the simulator treats
 that host as reachable from every router, and the transfers are real TFTP and FTP over loopback
-(:mod:`pkilab.hostsrv`, :mod:`pkilab.ftpsrv`). Other hosts time out. The transfers block the
-router for their few milliseconds, as a CA waits for its database writes.
+(:mod:`pkilab.hostsrv`, :mod:`pkilab.ftpsrv`). Other hosts time out. The transfers are blocking
+socket code: in a running lab they run in a worker thread (:func:`off_loop`) that the session
+awaits, so that every other router keeps answering while one waits for a slow server; an offline
+lab (no event loop, unit tests) runs them inline.
 
 :func:`copy_remote` is ``copy`` when one side is remote, in the seed's forms: ``copy nvram:F
 tftp://HOST/PATH``, ``copy nvram:F ftp://USER:PASSWORD@HOST/PATH`` (backup) and ``copy tftp: nvram:``
@@ -15,21 +17,27 @@ destination file, overwrite) and its reports. Credentials never appear in what t
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pkilab.ftpsrv import FtpCredentials, FtpError, ftp_read, ftp_write
 from pkilab.hostsrv import HostServerSpec, TftpError, TftpTimeout, Timing, spec_from_testbed, tftp_read, tftp_write
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.filesys import FileSystem, FileSystemError, FileSystems
-from pkilab.sim.interp import Ask
+from pkilab.sim.interp import Ask, Await
 
 if TYPE_CHECKING:
     from pkilab.sim.router import Router
 
+T = TypeVar("T")
+
 TFTP_TIMING = Timing(timeout=0.5, retries=3)
+#: One worker for the writes :meth:`DatabaseStore.write_soon` defers: they reach the server in order.
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-db-write")
 SCHEMES = ("tftp", "ftp")
 
 
@@ -134,9 +142,12 @@ def _ftp_reason(exc: FtpError) -> str:
 class DatabaseStore:
     """Files at router file-system URLs or on the test host (``tftp://``, ``ftp://``)."""
 
-    def __init__(self, fs: FileSystems, reach: TftpReach | None = None) -> None:
+    def __init__(
+        self, fs: FileSystems, reach: TftpReach | None = None, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self.fs = fs
         self.reach = reach
+        self.loop = loop  # the lab's event loop, which remote writes must not block (None: offline)
 
     def _reach(self, url: RemoteUrl) -> TftpReach:
         if self.reach is None:
@@ -193,6 +204,42 @@ class DatabaseStore:
         except FtpError as exc:
             raise FileSystemError(f"%Error opening {remote.shown} ({_ftp_reason(exc)})") from None
 
+    def write_soon(self, url: str, data: bytes, failed: Callable[[FileSystemError], None]) -> None:
+        """Write ``url``; a remote write in a running lab is left to a worker thread, in order.
+
+        ``failed`` gets the error of a write that fails: at once for a local or offline write,
+        on the event loop once the worker has tried for a remote one.
+        """
+        if self.loop is None or not is_remote(url):
+            try:
+                self.write(url, data)
+            except FileSystemError as exc:
+                failed(exc)
+            return
+
+        def report(done: asyncio.Future[None]) -> None:
+            exc = None if done.cancelled() else done.exception()
+            if isinstance(exc, FileSystemError):
+                failed(exc)
+            elif exc is not None:  # a socket error the transfer did not word is a failed write too
+                failed(FileSystemError(f"%Error opening {RemoteUrl.parse(url).shown} ({exc})"))
+
+        self.loop.run_in_executor(_WRITER, self.write, url, data).add_done_callback(report)
+
+
+def off_loop(router: Router, work: Callable[[], T]) -> Generator[Any, Any, T]:
+    """Run ``work`` (blocking I/O) off the lab's event loop, for a handler's ``yield from``.
+
+    In a running lab the session awaits ``work`` in a worker thread, and an exception it raises is
+    raised here again; without an event loop (an offline lab) ``work`` runs inline.
+    """
+    if router.lab.network.loop is None:
+        return work()
+    result = yield Await(asyncio.to_thread(work))
+    if isinstance(result, BaseException):
+        raise result
+    return cast(T, result)
+
 
 # ---- copy ----------------------------------------------------------------------------------------
 OVERWRITE = "%Warning:There is a file already existing with this name \nDo you want to over write? [confirm]"
@@ -207,17 +254,17 @@ def _leaf(path: str) -> str:
     return path.rpartition("/")[2] or path
 
 
-def copy_remote(router: Router, store: DatabaseStore, src: str, dst: str) -> Generator[Any, str, str | None]:
+def copy_remote(router: Router, store: DatabaseStore, src: str, dst: str) -> Generator[Any, Any, str | None]:
     """``copy SRC DST`` when SRC or DST is on a TFTP or FTP server."""
     if is_remote(src) and is_remote(dst):
         # Invented wording (docs/sim-fidelity.md): the seed never copies server to server.
         return "%Error: copying between two remote hosts is not supported"
     if is_remote(dst):
-        return (yield from _upload(store, src, RemoteUrl.parse(dst)))
+        return (yield from _upload(router, store, src, RemoteUrl.parse(dst)))
     return (yield from _download(router, store, RemoteUrl.parse(src), dst))
 
 
-def _upload(store: DatabaseStore, src: str, url: RemoteUrl) -> Generator[Any, str, str]:
+def _upload(router: Router, store: DatabaseStore, src: str, url: RemoteUrl) -> Generator[Any, Any, str]:
     """Local file → server: the remote host and destination file questions, then the transfer."""
     answer = (yield Ask(f"Address or name of remote host [{url.host}]? ")).strip()
     url = url.with_host(answer or url.host)
@@ -226,7 +273,7 @@ def _upload(store: DatabaseStore, src: str, url: RemoteUrl) -> Generator[Any, st
     url = url.with_path(answer or default)
     try:
         data = store.read(src)
-        store.write(_typed(url), data)
+        yield from off_loop(router, lambda: store.write(_typed(url), data))
     except FileSystemError as exc:
         return str(exc)
     # Real captures: "!!" then the total for TFTP; "Writing startup-config.ftp !" for FTP.
@@ -234,7 +281,7 @@ def _upload(store: DatabaseStore, src: str, url: RemoteUrl) -> Generator[Any, st
     return f"{marks}\n{_copied(len(data))}"
 
 
-def _download(router: Router, store: DatabaseStore, url: RemoteUrl, dst: str) -> Generator[Any, str, str | None]:
+def _download(router: Router, store: DatabaseStore, url: RemoteUrl, dst: str) -> Generator[Any, Any, str | None]:
     """Server → local file: host, source and destination questions, the overwrite check, the transfer."""
     answer = (yield Ask(f"Address or name of remote host [{url.host}]? ")).strip()
     url = url.with_host(answer or url.host)
@@ -254,7 +301,7 @@ def _download(router: Router, store: DatabaseStore, url: RemoteUrl, dst: str) ->
             return None
     yield f"Accessing {url.shown}...\n"
     try:
-        data = store.read(_typed(url))
+        data = yield from off_loop(router, lambda: store.read(_typed(url)))
         store.fs.write(target, data)
     except FileSystemError as exc:
         return str(exc)

@@ -26,6 +26,7 @@ from pkilab import catalog
 from pkilab.pki import fingerprints
 from pkilab.pki.ca import http_cdp_url
 from pkilab.pki.names import name_value, render_dn, render_dn_lines
+from pkilab.sim.features.keys import KeyPair, Keys
 from pkilab.sim.features.system import System
 from pkilab.sim.images import Personality
 from pkilab.sim.interp import Ask, Ctx
@@ -109,6 +110,20 @@ class Trustpoints(Feature):
     def __init__(self, router: Any) -> None:
         super().__init__(router)
         self.points: dict[str, Trustpoint] = {}
+        router.feature(Keys).on_remove.append(self._key_removed)
+
+    def _key_removed(self, pair: KeyPair) -> None:
+        """Drop the certificates of a removed key pair.
+
+        IOS: "All router certs issued using these keys will also be removed".
+        """
+        mine = pair.private_key.public_key().public_numbers()
+        for tp in self.points.values():
+            public = tp.cert.public_key() if tp.cert is not None else None
+            if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == mine:
+                tp.cert = None
+            if tp.pending is not None and tp.pending.key_label == pair.label:
+                tp.pending = None
 
     # ---- running configuration -----------------------------------------------------------
     def config_lines(self) -> list[str]:
@@ -394,8 +409,6 @@ class Trustpoints(Feature):
                 lines.append(f"  Cert install time: {clock.format_date(installed)} ")
         lines.append(f"  Associated Trustpoints: {tp.name} ")
         if verbose and not ca:
-            from pkilab.sim.features.keys import Keys
-
             lines.append(f"  Key Label: {tp.rsakeypair or self.router.feature(Keys).default_label()}")
         if not v12:  # the seed's 12.x output has no Storage line
             lines.append(f"  Storage: nvram:{tp.file_of(cert, ca, self.router.personality)}")
@@ -512,8 +525,6 @@ class Trustpoints(Feature):
                 f"    Fingerprint MD5: {fingerprints.md5_words(tp.cert)} ",
                 f"    Fingerprint SHA1: {fingerprints.sha1_words(tp.cert)} ",
             ]
-        from pkilab.sim.features.keys import Keys
-
         keys = self.router.feature(Keys)
         pair = keys.get(tp.rsakeypair or keys.default_label())
         gen = f"Yes (General Purpose, {'exportable' if pair.exportable else 'non-exportable'})" if pair else "No"
