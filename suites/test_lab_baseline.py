@@ -96,7 +96,8 @@ def test_clocks_authoritative_and_in_step(device: DeviceGetter, testbed: Testbed
 @pytest.mark.seed("Enrolling a VPN Headend Router with the Cisco IOS CA Using SCEP, Step 1")
 def test_neighbour_reachable(device: DeviceGetter, pair: tuple[str, str, str, str]) -> None:
     src, dst, address, link = pair
-    result = parse("ping", device(src).run(f"ping {address} repeat 5", timeout=60))
+    cmd = f"ping {address} repeat 5"
+    result = parse(cmd, device(src).run(cmd, timeout=60))
     assert result.received >= 4, (
         f"{src} -> {dst} {address} on {link}: {result.success_rate}% ({result.received}/{result.sent}), "
         f"pattern {result.pattern!r}"

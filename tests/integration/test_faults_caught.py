@@ -65,6 +65,12 @@ CASES = {
         "test_removed_key_no_longer_authenticates",
         "ese-cryagg",
     ),
+    "isakmp-sa-misprinted": (
+        "tests/contract/test_catalog_contract.py",
+        "rendered_and_read_back",
+        "test_every_command_pkilab_reads_is_rendered_and_read_back",
+        "ese-branch",
+    ),
     "crl-fetch-failure-admits": (
         "suites/test_ca_outage.py",
         "refused_while",

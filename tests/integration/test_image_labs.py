@@ -1,8 +1,9 @@
 """The certification suites pass on the seed's lab with each image, and in IOS's own timing.
 
 * ``testbeds/sim-124.yaml`` (IOS 12.4(24)T5) and ``testbeds/sim-xe.yaml`` (IOS-XE 17.9.4a on
-  c8000v, GigabitEthernet1.., modern crypto): every suite test passes, nothing is skipped, and
-  the report credits each test to the IOS version ``show version`` printed.
+  c8000v, GigabitEthernet1.., modern crypto): every suite test and the command catalog's contract
+  (tests/contract) pass, nothing is skipped, and the report credits each test to the IOS version
+  ``show version`` printed.
 * ``testbeds/sim-ios-timing.yaml`` (every router on ``custom.sim.timing: ios``): a few suite
   tests as a CI subset of the slow run (the whole run: ``pkilab certify --testbed
   testbeds/sim-ios-timing.yaml``, docs/sim-images.md), and a pending enrollment polled on IOS's
@@ -30,6 +31,8 @@ from pkilab.testbed import load
 from pkilab.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# The command catalog's contract runs on each image's lab with the suites.
+CONTRACT = "tests/contract/test_catalog_contract.py"
 
 
 def _suites(tmp_path: Path, testbed: str, offset: int, *args: str) -> tuple[dict[str, str], set[str], str]:
@@ -37,7 +40,7 @@ def _suites(tmp_path: Path, testbed: str, offset: int, *args: str) -> tuple[dict
     junit = tmp_path / "junit.xml"
     env = dict(os.environ, PKILAB_PORT_OFFSET=str(offset + worker_offset()))
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites", "--testbed", testbed, f"--junitxml={junit}", "-q"]
+        [sys.executable, "-m", "pytest", "suites", CONTRACT, "--testbed", testbed, f"--junitxml={junit}", "-q"]
         + ["-p", "no:cacheprovider", *args],
         cwd=ROOT,
         env=env,

@@ -97,7 +97,7 @@ def test_copy_run_start_dialog_and_reload_restores_startup(netmiko_factory, sim_
     brief = again.send_command("show ip interface brief")
     assert "Loopback99" not in brief, "an unsaved change survived the reload"
     assert "10.59.138.13" in brief
-    ping = parse("ping", again.send_command("ping 10.59.138.1"))
+    ping = parse("ping 10.59.138.1", again.send_command("ping 10.59.138.1"))
     assert ping.received == ping.sent, "interfaces saved up come back up after the reload"
     version = parse("show version", again.send_command("show version"))
     assert version.hostname == "hq-host"
@@ -107,10 +107,12 @@ def test_copy_run_start_dialog_and_reload_restores_startup(netmiko_factory, sim_
 def test_ping_and_clock_commands(netmiko_factory):
     conn = netmiko_factory("ese-branch")
     conn.enable()
-    ping = parse("ping", conn.send_command("ping 66.66.66.1 repeat 10"))
+    ping = parse("ping 66.66.66.1 repeat 10", conn.send_command("ping 66.66.66.1 repeat 10"))
     assert ping.sent == 10 and ping.received == 10 and ping.pattern == "!" * 10
     # The HQ LAN is only reachable through the (not yet configured) tunnel: every echo is lost.
-    lost = parse("ping", conn.send_command("ping ip 10.59.138.13 source e0/0 repeat 5"))
+    lost = parse(
+        "ping ip 10.59.138.13 source e0/0 repeat 5", conn.send_command("ping ip 10.59.138.13 source e0/0 repeat 5")
+    )
     assert lost.received == 0 and lost.source == "10.113.0.1"
     clock = parse("show clock", conn.send_command("show clock"))
     assert clock.datetime is not None

@@ -13,22 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pkilab.device.modes import MODES
+
 #: The two exec modes: ``user`` (commands of ``level`` 1 only) and ``privileged``.
 EXEC = "exec"
 
-#: Every configuration mode of :mod:`pkilab.device.modes`.
-CONFIG_MODES = (
-    "config",
-    "config-if",
-    "config-line",
-    "config-ext-nacl",
-    "ca-trustpoint",
-    "config-cert-chain",
-    "cs-server",
-    "config-isakmp",
-    "cfg-crypto-trans",
-    "config-crypto-map",
-)
+#: Every configuration mode (the mode graph is :mod:`pkilab.device.modes`'s).
+CONFIG_MODES = tuple(m.name for m in MODES.values() if m.config)
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,8 +7,8 @@ Rules of this table:
 * Every mode but ``user`` has a parent. ``exit`` goes to the parent (from ``user`` and
   ``privileged`` it closes the session); ``end`` and Ctrl-Z go from any configuration mode to
   ``privileged``.
-* ``enter`` is the command (as a pattern of the simulator's grammar) that enters the mode from
-  its parent; the driver uses the plain form.
+* The command that enters a mode is the command catalog's (``catalog.INTERFACE``,
+  ``catalog.CRYPTO_PKI_TRUSTPOINT`` …), not repeated here.
 * :data:`FAILURES` are the strings IOS prints when it rejects a line. The driver treats output
   containing one as a rejected command; the simulator prints them.
 """
@@ -28,7 +28,6 @@ class Mode:
     name: str
     suffix: str
     parent: str | None
-    enter: str | None = None
     config: bool = False
 
 
@@ -36,17 +35,17 @@ MODES: dict[str, Mode] = {
     m.name: m
     for m in (
         Mode("user", ">", None),
-        Mode("privileged", "#", "user", "enable"),
-        Mode("config", "(config)#", "privileged", "configure terminal", config=True),
-        Mode("config-if", "(config-if)#", "config", "interface IF", config=True),
-        Mode("config-line", "(config-line)#", "config", "line vty <0-1869> <0-1869>", config=True),
-        Mode("config-ext-nacl", "(config-ext-nacl)#", "config", "ip access-list extended WORD", config=True),
-        Mode("ca-trustpoint", "(ca-trustpoint)#", "config", "crypto pki trustpoint WORD", config=True),
-        Mode("config-cert-chain", "(config-cert-chain)#", "config", "crypto pki certificate chain WORD", config=True),
-        Mode("cs-server", "(cs-server)#", "config", "crypto pki server WORD", config=True),
-        Mode("config-isakmp", "(config-isakmp)#", "config", "crypto isakmp policy <1-10000>", config=True),
-        Mode("cfg-crypto-trans", "(cfg-crypto-trans)#", "config", "crypto ipsec transform-set WORD ...", config=True),
-        Mode("config-crypto-map", "(config-crypto-map)#", "config", "crypto map WORD <1-65535> ...", config=True),
+        Mode("privileged", "#", "user"),
+        Mode("config", "(config)#", "privileged", config=True),
+        Mode("config-if", "(config-if)#", "config", config=True),
+        Mode("config-line", "(config-line)#", "config", config=True),
+        Mode("config-ext-nacl", "(config-ext-nacl)#", "config", config=True),
+        Mode("ca-trustpoint", "(ca-trustpoint)#", "config", config=True),
+        Mode("config-cert-chain", "(config-cert-chain)#", "config", config=True),
+        Mode("cs-server", "(cs-server)#", "config", config=True),
+        Mode("config-isakmp", "(config-isakmp)#", "config", config=True),
+        Mode("cfg-crypto-trans", "(cfg-crypto-trans)#", "config", config=True),
+        Mode("config-crypto-map", "(config-crypto-map)#", "config", config=True),
     )
 }
 

@@ -147,7 +147,7 @@ def ping(session: Session, target: str, source: str, repeat: int = 10) -> PingRe
         f"ping ip {v.ipv4(target, 'ping target')} source {v.word(source, 'ping source')} "
         f"repeat {v.integer(repeat, 'repeat', 1, 1000)}"
     )
-    return parse_as(PingResult, "ping", session.run(cmd, timeout=repeat * 3 + 10))
+    return parse_as(PingResult, cmd, session.run(cmd, timeout=repeat * 3 + 10))
 
 
 def bring_up(session: Session, target: str, source: str, timeout: float = 60) -> PingResult:

@@ -20,4 +20,5 @@ FAULTS: dict[str, str] = {
     "psk-survives-removal": "a removed crypto isakmp key keeps authenticating its peer",
     "crl-fetch-failure-admits": "under revocation-check crl, a peer whose CRL cannot be fetched is admitted "
     "(as if crl none)",
+    "isakmp-sa-misprinted": 'show crypto isakmp sa prints each SA\'s state in words no IOS prints ("QM idle")',
 }

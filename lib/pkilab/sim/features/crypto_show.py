@@ -120,7 +120,8 @@ class CryptoShow(Feature):
         lines = ["IPv4 Crypto ISAKMP SA", head]
         for sa in sas:
             dst, src = (sa.remote, sa.local) if sa.role == "initiator" else (sa.local, sa.remote)
-            row = f"{dst.addr:<16}{src.addr:<16}{sa.state:<15}{sa.conn_id:>7}" + ("    0" if slot else "")
+            state = "QM idle" if self.router.has_fault("isakmp-sa-misprinted") else sa.state
+            row = f"{dst.addr:<16}{src.addr:<16}{state:<15}{sa.conn_id:>7}" + ("    0" if slot else "")
             lines.append(f"{row} {sa.status}")
         return "\n".join([*lines, "", "IPv6 Crypto ISAKMP SA", ""])
 
