@@ -26,6 +26,12 @@ from typing import Any
 
 Handler = Any  # a callable, or what a GrammarSet binds to one
 
+# Abbreviations IOS resolves although they prefix more than one keyword: IOS keywords carry a
+# minimum match length, so `show log` is `show logging` on routers that also have `show login`
+# (the seed types `show log` on 12.3T; Cisco's login-block guide shows `show login` on the
+# same 12.3(4)T+ images). Keyed by the keywords before the abbreviation.
+ABBREVIATIONS: dict[tuple[str, ...], str] = {("show", "log"): "logging"}
+
 MONTHS = (
     "january",
     "february",
@@ -239,14 +245,20 @@ class Grammar:
         tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", line)]
         node = self.root
         args: dict[str, Any] = {}
+        path: list[str] = []
         for i, (col, tok) in enumerate(tokens):
             low = tok.lower()
             if low in node.keywords:
                 args[low] = True
                 node = node.keywords[low]
+                path.append(low)
                 continue
             prefixed = [k for k in node.keywords if k.startswith(low)]
+            preferred = ABBREVIATIONS.get((*path, low))
+            if preferred in prefixed:
+                prefixed = [preferred]
             if len(prefixed) == 1:
+                path.append(prefixed[0])
                 args[prefixed[0]] = True
                 node = node.keywords[prefixed[0]]
                 continue
