@@ -170,7 +170,8 @@ enrollment url http://ese-ios-ca:80
 revocation-check crl
 auto-enroll 70
 exit
-""" + _ENROLL_SCEP,
+"""
+        + _ENROLL_SCEP,
     ),
     *_section(
         "Approving an Enrollment for the VPN Headend Router on the Cisco IOS CA",
@@ -214,7 +215,8 @@ revocation-check crl
 source interface {LAN}
 auto-enroll 70
 exit
-""" + _ENROLL_SCEP,
+"""
+        + _ENROLL_SCEP,
     ),
     *_section(
         "Approving an Enrollment for a Branch Router with a Cisco IOS CA",
@@ -484,7 +486,7 @@ class Shell:
 
     def __init__(self, host: str, port: int, username: str, password: str, enable: str) -> None:
         self.client = paramiko.SSHClient()
-        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - the lab's own keys
+        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         self.client.connect(host, port, username, password, look_for_keys=False, allow_agent=False, timeout=10)
         self.chan = self.client.invoke_shell(width=511, height=1000)
         self.read()
@@ -520,7 +522,7 @@ class Shell:
         self.chan.send(text)
         out = self.read(end=re.compile(re.escape(text[:-1]) + r"$"))
         self.chan.send("\x7f" * len(text[:-1]))
-        self.read(end=re.compile("(?:\x08 \x08){%d}$" % len(text[:-1])))
+        self.read(end=re.compile(f"(?:\x08 \x08){{{len(text[:-1])}}}$"))
         return out.partition("\n")[2] if out.startswith(text) else out
 
     def paste(self, lines: list[str]) -> None:
@@ -549,7 +551,9 @@ def _more_within(chan: paramiko.Channel, seconds: float) -> bool:
     return False
 
 
-_REFUSAL = re.compile(r"^(% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command).*|%Error.*|% Error.*)$", re.M)
+_REFUSAL = re.compile(
+    r"^(% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command).*|%Error.*|% Error.*)$", re.M
+)
 
 
 def refusal(output: str) -> str | None:
@@ -593,10 +597,7 @@ class Replay:
                 shell.paste(self._pasted(line.text[7:-1]))
                 continue
             text = "" if line.text == "<return>" else line.text.format(**self._values())
-            if text.endswith("?"):
-                output = shell.help(text)
-            else:
-                output = shell.type(text, deadline=90.0)
+            output = shell.help(text) if text.endswith("?") else shell.type(text, deadline=90.0)
             self.outputs[(line.device, line.text)] = output
             yield Typed(line, text, output)
 
@@ -617,7 +618,7 @@ class Replay:
             block = text[text.index("-----BEGIN CERTIFICATE-----") :]
             return block[: block.index("-----END CERTIFICATE-----") + 25].splitlines()
         if name == "request":
-            text = self.outputs[(BR, "yes")] if (BR, "yes") in self.outputs else ""
+            text = self.outputs.get((BR, "yes"), "")
             body = text.split("Certificate Request follows:", 1)[1].split("---End", 1)[0]
             return [ln for ln in body.splitlines() if ln.strip()]
         if name == "granted":

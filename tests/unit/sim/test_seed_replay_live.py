@@ -57,7 +57,9 @@ def replayed(request: pytest.FixtureRequest) -> Iterator[tuple[str, list[sr.Type
 def test_only_what_real_ios_refuses_is_refused(replayed: tuple[str, list[sr.Typed]]) -> None:
     image, typed = replayed
     assert len(typed) == len([ln for ln in sr.SEED if not ln.text.startswith("{paste:")])
-    refused = {(t.line.section, t.line.device, t.line.text): sr.refusal(t.output) for t in typed if sr.refusal(t.output)}
+    refused = {
+        (t.line.section, t.line.device, t.line.text): sr.refusal(t.output) for t in typed if sr.refusal(t.output)
+    }
     unexpected = {k: v for k, v in refused.items() if k not in sr.REJECTED}
     assert not unexpected, f"{image}: refused where real IOS accepts: {unexpected}"
     missing = {k: r.message for k, r in sr.REJECTED.items() if refused.get(k) != r.message}
@@ -76,7 +78,7 @@ def test_show_log_abbreviates_show_logging(replayed: tuple[str, list[sr.Typed]])
 
 
 def test_pasted_enrollment_installs_the_router_certificate(replayed: tuple[str, list[sr.Typed]]) -> None:
-    """"Copying Certificate Enrollments" steps 7-13: the pastes the seed makes all take."""
+    """ "Copying Certificate Enrollments" steps 7-13: the pastes the seed makes all take."""
     image, typed = replayed
     quits = [t.output for t in typed if t.line.device == sr.BR and t.line.text == "quit"]
     assert len(quits) == 2 and "% Router Certificate successfully imported" in quits[1], (image, quits)
