@@ -112,7 +112,9 @@ SHOW_CRYPTO_SESSION = Command("show crypto session [remote remote:A.B.C.D] [deta
 SHOW_DEBUGGING = Command("show debugging", modes=(EXEC,), level=1)
 SHOW_IP_INTERFACE_BRIEF = Command("show ip interface brief", modes=(EXEC,), level=1)
 SHOW_IP_ROUTE = Command("show ip route", modes=(EXEC,), level=1)
-SHOW_LOGGING = Command("show log~ging", modes=(EXEC,))  # `show log`: IOS's minimum match
+# `show log` is `show logging` although `show login` shares the prefix: IOS's minimum match (the
+# seed types `show log` on 12.3T; Cisco's login-block guide shows `show login` on 12.3(4)T and later).
+SHOW_LOGGING = Command("show log~ging", modes=(EXEC,))
 SHOW_LOGIN = Command("show login", modes=(EXEC,), level=1)
 SHOW_NTP_ASSOCIATIONS = Command("show ntp associations", modes=(EXEC,), level=1)
 SHOW_NTP_ASSOCIATIONS_DETAIL = Command("show ntp associations detail", modes=(EXEC,), level=1)

@@ -143,6 +143,11 @@ class Layouts:
             ``Status: ACTIVE``.
         ipsec_conn: its ``conn id:`` line, formatted with ``conn``, ``flow``, ``map`` and
             ``initiator`` (``True``/``False``).
+        ipsec_conn_base: what an IPsec SA's engine connection id adds to its flow number: 0 on
+            IOS 12.4/15.x (``conn id: 1, flow_id: SW:1``, engine ``ID`` 1 and 2: corpus
+            gh-id48985223506, gh-id26626760930, gh-id55495390231, gh-id36885225988; public
+            12.4 captures index ids 48989335557, 63061101272), 2000 on IOS-XE (``conn id: 2075,
+            flow_id: CSR:75``: genieparser iosxe ShowCryptoIpsecSaInterface).
         engine_v12: ``show crypto engine connections active`` with the 12.4 ``Interface`` column
             and no title.
         pki_server_v12: the seed's ``show crypto pki server`` (``Certificate Server status:``,
@@ -161,6 +166,7 @@ class Layouts:
     isakmp_detail_v12: bool
     ipsec_sa_v12: bool
     ipsec_conn: str
+    ipsec_conn_base: int
     engine_v12: bool
     pki_server_v12: bool
     certificates_v12: bool
@@ -359,6 +365,7 @@ IOS_152M = Personality(
         isakmp_detail_v12=False,
         ipsec_sa_v12=False,
         ipsec_conn="conn id: {conn}, flow_id: SW:{flow}, sibling_flags 80000040, crypto map: {map}",
+        ipsec_conn_base=0,
         engine_v12=False,
         pki_server_v12=False,
         certificates_v12=False,
@@ -418,6 +425,7 @@ XE_179 = replace(
             "conn id: {conn}, flow_id: CSR:{flow}, sibling_flags FFFFFFFF80004048, crypto map: {map}, "
             "initiator : {initiator}"
         ),
+        ipsec_conn_base=2000,
         mypubkey_xe=True,
         if_brief_width=23,
         isakmp_debug="ISAKMP: ({conn}):",

@@ -276,3 +276,16 @@ def test_layouts_differ_where_the_families_do(outputs: dict[str, dict[str, str]]
             assert table(outputs["12.4T"][command], command).header not in headers
         else:
             assert {labels(ln) for ln in _lines(outputs["12.4T"][command])} - known
+
+
+@pytest.mark.parametrize("family", sorted(PERSONALITIES))
+def test_ipsec_conn_ids_as_each_family_numbers_them(outputs: dict[str, dict[str, str]], family: str) -> None:
+    """12.4/15.x: ``conn id: 1, flow_id: SW:1`` and engine IPsec ids 1, 2 (public 12.4 captures, index ids
+    48989335557 and 63061101272, and the corpus's 12.4/15.x captures); IOS-XE: ``conn id: 2001, flow_id: CSR:1``."""
+    pairs = re.findall(r"conn id: (\d+), flow_id: \w+:(\d+)", outputs[family]["show crypto ipsec sa"])
+    assert pairs
+    base = 2000 if family == "xe" else 0
+    assert all(int(conn) == int(flow) + base for conn, flow in pairs), pairs
+    engine = outputs[family]["show crypto engine connections active"]
+    ipsec_ids = sorted(int(ln.split()[0]) for ln in engine.splitlines() if "IPsec" in ln)
+    assert ipsec_ids == sorted(int(conn) for conn, _ in pairs), engine

@@ -278,7 +278,9 @@ class CryptoShow(Feature):
             f"        transform: {t.up.transform} ,",
             f"        in use settings ={{{settings}}}",
             "        "
-            + layouts.ipsec_conn.format(conn=conn, flow=conn - 2000, map=t.up.crypto_map, initiator=initiator),
+            + layouts.ipsec_conn.format(
+                conn=conn - 2000 + layouts.ipsec_conn_base, flow=conn - 2000, map=t.up.crypto_map, initiator=initiator
+            ),
             f"        sa timing: remaining key lifetime (k/sec): ({kb_left}/{int(left)})",
             f"        IV size: {sa.block_size} bytes",
             "        replay detection support: Y",
@@ -303,8 +305,10 @@ class CryptoShow(Feature):
                 continue
             alg, addr = _engine_alg(t.up.transform), t.up.local.addr
             i, o = t.inbound.counters, t.outbound.counters
-            rows.append((info.conn_ids[0], t.interface, "IPsec", alg, 0, i.packets, i.last_seq, addr))
-            rows.append((info.conn_ids[1], t.interface, "IPsec", alg, o.packets, 0, 0, addr))
+            # The engine's IPsec ids are the flow numbers on 12.4/15.x, 2000 + flow on IOS-XE.
+            base = self.router.personality.layouts.ipsec_conn_base - 2000
+            rows.append((info.conn_ids[0] + base, t.interface, "IPsec", alg, 0, i.packets, i.last_seq, addr))
+            rows.append((info.conn_ids[1] + base, t.interface, "IPsec", alg, o.packets, 0, 0, addr))
         for sa in self._isakmp():
             if sa.state != "QM_IDLE":
                 continue
