@@ -44,13 +44,17 @@ CRYPTO_PKI_EXPORT = Command(
 )
 CRYPTO_PKI_IMPORT = Command("crypto {pki | ca} import name:WORD certificate", modes=(EXEC, "config"))
 CRYPTO_PKI_SERVER_GRANT = Command(
-    "crypto {pki | ca} server name:WORD grant {id:<1-999> | all}", modes=(EXEC,), help={"all": "all pending requests"}
+    "crypto {pki | ca} server name:WORD grant {id:<1-999> | all}",
+    modes=(EXEC,),
+    help={"<1-999>": "Transaction ID", "all": "all pending requests"},
 )
 CRYPTO_PKI_SERVER_PASSWORD_GENERATE = Command(
     "crypto {pki | ca} server name:WORD password generate [minutes:<1-1440>]", modes=(EXEC,)
 )
 CRYPTO_PKI_SERVER_REJECT = Command(
-    "crypto {pki | ca} server name:WORD reject {id:<1-999> | all}", modes=(EXEC,), help={"all": "all pending requests"}
+    "crypto {pki | ca} server name:WORD reject {id:<1-999> | all}",
+    modes=(EXEC,),
+    help={"<1-999>": "Transaction ID", "all": "all pending requests"},
 )
 CRYPTO_PKI_SERVER_REQUEST_PKCS10 = Command(
     "crypto {pki | ca} server name:WORD request pkcs10 {terminal | url url:WORD} [{base64 | pem}]", modes=(EXEC,)

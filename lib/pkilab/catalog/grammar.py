@@ -256,6 +256,8 @@ class Grammar:
                     node.help[kw] = help[kw]
                 node = node.keywords.setdefault(kw, Node())
                 continue
+            if param.label in help:
+                node.help[param.label] = help[param.label]
             for existing, child in node.params:
                 if existing == param:
                     node = child
@@ -313,11 +315,11 @@ class Grammar:
             if result is None:
                 return NoMatch("invalid", line.find(w))
             node = result
-        out = [(k, node.help.get(k, "")) for k in sorted(node.keywords) if k.startswith(prefix)]
-        if not completing:
-            out += [(p.label, "") for p, _ in node.params]
-            if node.command is not None:
-                out.append(("<cr>", ""))
+        # Parameters first, then keywords, as IOS lists them (the seed's `grant ?`: <1-999>, all).
+        out = [] if completing else [(p.label, node.help.get(p.label, "")) for p, _ in node.params]
+        out += [(k, node.help.get(k, "")) for k in sorted(node.keywords) if k.startswith(prefix)]
+        if not completing and node.command is not None:
+            out.append(("<cr>", ""))
         return out
 
     def _step(self, node: Node, word: str) -> Node | None:

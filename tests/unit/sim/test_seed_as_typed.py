@@ -487,3 +487,10 @@ def test_verbose_certificates_render_the_verbose_fields():
     assert ca.fingerprint_sha1 == fingerprints.sha1_words(tp.ca_cert)
     assert ca.key_usage == ("Digital Signature", "Key Cert Sign", "CRL Signature")
     assert ca.detail("Cert install time")
+
+
+def test_grant_help_lists_the_transaction_id_first(cli):
+    """The seed's ``grant ?``: ``<1-999> Transaction ID``, then ``all all pending requests``."""
+    out = cli("crypto pki server ese-ios-ca grant ?")
+    rows = [line.split(None, 1) for line in out.splitlines() if line.startswith("  ")]
+    assert rows == [["<1-999>", "Transaction ID"], ["all", "all pending requests"]], out
