@@ -327,7 +327,7 @@ def _validate(
             if spec is not None:
                 others.append(spec)
             continue
-        if not _HOSTNAME_RE.match(str(name)):
+        if not _HOSTNAME_RE.fullmatch(str(name)):
             # A router to certify: IOS takes ASCII letters, digits and hyphens, a letter first, 63 at most;
             # any other name would never be the router's own (a simulated one would boot as "Router").
             raise TestbedError(
@@ -505,7 +505,7 @@ def _router_sim(where: str, name: str, sim: Any, known_faults: set[str] | None) 
     if port is None:
         raise TestbedError(where, "must be an integer 1-65535 (got None)", name, "custom.sim.http_port")
     image = sim.get("image")
-    if not isinstance(image, str) or not _IMAGE_RE.match(image):
+    if not isinstance(image, str) or not _IMAGE_RE.fullmatch(image):
         raise TestbedError(
             where,
             "not an IOS image name like c7200-adventerprisek9-mz.152-4.M11.bin or "
@@ -533,7 +533,7 @@ def _router_sim(where: str, name: str, sim: Any, known_faults: set[str] | None) 
         except ValueError:
             raise TestbedError(where, f"{intf}: {addr!r} is not an IPv4 address", name, "custom.sim.bind") from None
     config = sim.get("config") or []
-    if not isinstance(config, list) or not all(isinstance(c, str) and _SAFE_LINE_RE.match(c) for c in config):
+    if not isinstance(config, list) or not all(isinstance(c, str) and _SAFE_LINE_RE.fullmatch(c) for c in config):
         raise TestbedError(where, "must be a list of single printable configuration lines", name, "custom.sim.config")
     return SimSpec(
         http_port=port,
@@ -649,7 +649,7 @@ def _check_direct(where: str, name: str, direct: list[_Direct], console: int | N
 def _interfaces(where: str, name: str, dev: Any) -> tuple[InterfaceSpec, ...]:
     result: list[InterfaceSpec] = []
     for if_name, intf in (_get(dev, "interfaces", {}) or {}).items():
-        if not _IF_NAME_RE.match(if_name):
+        if not _IF_NAME_RE.fullmatch(if_name):
             raise TestbedError(where, f"not an IOS interface name: {if_name!r}", name, "topology.interfaces")
         ipv4 = _get(intf, "ipv4")
         if ipv4 is not None and not isinstance(ipv4, ipaddress.IPv4Interface):
@@ -710,7 +710,7 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
 
 def image_version(image: str) -> tuple[str, str, str]:
     """Split an image name into (platform, feature set, IOS version): ``15.2(4)M11``, ``17.9.4a``."""
-    m = _IMAGE_RE.match(image)
+    m = _IMAGE_RE.fullmatch(image)
     if not m:
         raise ValueError(f"not an IOS image name: {image!r}")
     if m.group("xe"):
