@@ -1,4 +1,4 @@
-"""The pkilab command: certify, init, sim up|faults, parse, report merge.
+"""The pkilab command: certify IOS PKI on IPsec VPNs, on your routers or on the embedded simulated lab.
 
 Each subcommand lives in the layer it belongs to; this module only wires them. A module
 that provides a subcommand exposes ``register(subparsers)``, which adds its parser and sets

@@ -25,7 +25,7 @@ from pkilab.errors import ConfigValueError
 def test_a_value_ending_in_a_newline_is_refused(check, good):
     assert check(good, "field") == good
     for bad in (good + "\n", good + "\r", good + "\nend"):
-        with pytest.raises(ConfigValueError, match="^field: "):
+        with pytest.raises(ConfigValueError, match=r"^field: "):
             check(bad, "field")
 
 
