@@ -1,4 +1,4 @@
-"""The pkilab command: certify, init, sim up|faults, parse, report merge.
+"""The pkilab command: certify IOS PKI on IPsec VPNs, on your routers or on the embedded simulated lab.
 
 Each subcommand lives in the layer it belongs to; this module only wires them. A module
 that provides a subcommand exposes ``register(subparsers)``, which adds its parser and sets
@@ -15,7 +15,9 @@ import importlib
 import re
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from pkilab import __version__
 from pkilab.errors import UserError
@@ -71,17 +73,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The signal that interrupted the command outside the handlers a subcommand installs itself.
+_received: list[int] = []
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM and SIGHUP interrupt as Ctrl-C does (the default would kill without a word)."""
+    if not _received:
+        _received.append(signum)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``pkilab`` command line and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the ``pkilab`` command line and return its exit code.
+
+    From its first line, SIGINT, SIGTERM and SIGHUP end it with one line and 128 + the signal's
+    number, wherever they land (importing, loading the testbed, before pytest starts);
+    subcommands that must unwind more (``certify``'s pytest, ``sim up``'s lab) install their own.
+    """
+    _received.clear()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return int(args.func(args))
     except UserError as exc:
         print(f"pkilab: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 128 + signal.SIGINT
+        signum = _received[0] if _received else int(signal.SIGINT)
+        print(f"pkilab: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for sig, handler in previous.items():  # main() called in a longer-lived process (tests)
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

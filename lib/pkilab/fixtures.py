@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -115,7 +116,9 @@ def worker_offset() -> int:
 
 def _worker_offset() -> int:
     base = os.environ.get("PKILAB_PORT_OFFSET", "0")
-    offset = int(base) if base.isdigit() and int(base) < 60000 else 0
+    # Signed: `certify --port-base N` below the testbed's lowest port gives a negative offset.
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses).
+    offset = int(base) if re.fullmatch(r"-?[0-9]{1,5}", base) and abs(int(base)) < 65535 else 0
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return offset + (100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0)
 

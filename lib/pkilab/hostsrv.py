@@ -29,6 +29,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,6 +337,8 @@ class _FileHttpServer(socketserver.ThreadingTCPServer):
 
     allow_reuse_address = True
     daemon_threads = True
+    # socketserver's default backlog of 5 made a burst of clients wait for SYN retries (1 s each).
+    request_queue_size = 128
 
     def __init__(self, owner: HttpFileServer) -> None:
         self.address_family = socket.AF_INET6 if ":" in owner.host else socket.AF_INET
@@ -363,13 +366,20 @@ class _FileHandler(socketserver.BaseRequestHandler):
         with self.server.open_lock:
             self.server.open.add(sock)
         conn = ServerConnection(self.client_address[0])
-        sock.settimeout(wire.IDLE_SECONDS)
+        # Idle counts from the last answer, not the last byte: a client dripping a head one byte at a
+        # time would otherwise hold its thread for ever (the simulated routers' HTTP does the same).
+        last = time.monotonic()
         try:
             while not conn.closing:
+                left = last + wire.IDLE_SECONDS - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(left)
                 data = sock.recv(65536)
                 out = conn.serve(data, owner.answer, eof=not data)
                 if out:
                     sock.sendall(out)
+                    last = time.monotonic()
                 if not data:
                     break
             if conn.refusal is not None:

@@ -25,6 +25,8 @@ DEFAULT_FILE = Path("testbed.yaml")
 CREDENTIAL_ENV = ("PKILAB_USERNAME", "PKILAB_PASSWORD", "PKILAB_ENABLE")
 _HOSTNAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _ADDRESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+_TESTBED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+_PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() takes "²" too
 _ROLE_FLAGS = (("ca", "an IOS certificate server"), ("headend", "a VPN headend"), ("branch", "a branch router"))
 
 # The seed's lab on documentation addresses: the template written when no router is given.
@@ -80,13 +82,18 @@ def run_init(args: argparse.Namespace) -> int:
             if any(r.name == router.name for r in routers):
                 raise UserError(f"--{role} {spec!r}: {router.name} is given twice (device names are hostnames)")
             routers.append(router)
+    if not _TESTBED_NAME.fullmatch(args.name):
+        raise UserError(f"--name {args.name!r}: a testbed name is ASCII letters, digits, '.', '_' and '-' (63 at most)")
     path: Path = args.file
     if path.exists() and not args.force:
         raise UserError(f"{path}: already exists (--force overwrites it)")
     text = render(args.name, routers, "telnet" if args.telnet else "ssh")
     # Written beside the target and checked there first: a file that does not load is never left.
     draft = path.with_name(f".{path.name}.pkilab-init")
-    draft.write_text(text, encoding="utf-8")
+    try:
+        draft.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         testbed = validate(draft, path)
     except BaseException:
@@ -115,13 +122,13 @@ def parse_router(role: str, spec: str, telnet: bool = False) -> Router:
         UserError: the name is no IOS hostname, or the address or port is wrong.
     """
     name, sep, where = spec.partition("=")
-    if not sep or not _HOSTNAME.match(name):
+    if not sep or not _HOSTNAME.fullmatch(name):
         raise UserError(f"--{role} {spec!r}: expected NAME=ADDRESS[:PORT] with NAME the router's hostname")
     address, _, port_text = where.partition(":")
     default_port = 23 if telnet else 22
     if not _is_address(address):
         raise UserError(f"--{role} {spec!r}: {address!r} is not an IPv4 address or host name")
-    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+    if port_text and not (_PORT.fullmatch(port_text) and 1 <= int(port_text) <= 65535):
         raise UserError(f"--{role} {spec!r}: port {port_text!r} is not 1-65535")
     return Router(role, name, address, int(port_text) if port_text else default_port)
 
@@ -130,7 +137,7 @@ def _is_address(text: str) -> bool:
     with contextlib.suppress(ValueError):
         ipaddress.IPv4Address(text)
         return True
-    return bool(_ADDRESS.match(text)) and not text.replace(".", "").isdigit()
+    return bool(_ADDRESS.fullmatch(text)) and not text.replace(".", "").isdigit()
 
 
 def render(name: str, routers: list[Router], protocol: str) -> str:

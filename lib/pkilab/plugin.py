@@ -15,6 +15,7 @@ Registered by entry point (``pytest11``) and by the root ``conftest.py``. Fixtur
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 
 from pkilab.errors import TestbedError
 from pkilab.plan import LabPlan
+from pkilab.report.model import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE
 from pkilab.resources import sim_testbed
 from pkilab.testbed import Testbed
 
@@ -116,6 +118,23 @@ def load_plan(config: pytest.Config) -> LabPlan:
             config.stash[TESTBED_ERROR_KEY] = exc
             pytest.exit(f"pkilab: testbed error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[PLAN_KEY]
+
+
+def suite_facts(config: pytest.Config, load: bool = False) -> dict[str, str]:
+    """The run's suite properties for the reports: testbed name and file, the lab plan as JSON.
+
+    From what this run already loaded, or (``load``) loaded now: the pytest-xdist controller
+    loads nothing otherwise. Empty when there is nothing (no test needed the testbed) or the
+    testbed is invalid (the run stops with its one line anyway). ``pkilab certify`` reads them
+    from the run log rather than loading the testbed a second time.
+    """
+    if PLAN_KEY not in config.stash and (not load or TESTBED_ERROR_KEY in config.stash):
+        return {}
+    try:
+        testbed, plan = load_testbed(config), load_plan(config)
+    except pytest.exit.Exception:
+        return {}
+    return {PROP_TESTBED: testbed.name, PROP_TESTBED_FILE: str(testbed.path), PROP_PLAN: json.dumps(plan.to_dict())}
 
 
 def collection_testbed(config: pytest.Config) -> Testbed | None:

@@ -8,7 +8,9 @@ here with one line naming the file and what is wrong, before anything else reads
 
 * the file must be UTF-8 text without NUL bytes, at most :data:`MAX_BYTES`;
 * the document, with every alias expanded, must have at most :data:`MAX_NODES` nodes;
-* nesting must stay within :data:`MAX_DEPTH` levels.
+* nesting must stay within :data:`MAX_DEPTH` levels;
+* a mapping must not repeat a key (PyYAML keeps the last silently, pyATS's loader only warns on
+  stderr and goes on: a testbed with ``port`` twice would run against whichever came last).
 
 The expanded size is computed on the node graph with one visit per distinct node, so measuring
 a bomb costs no more than reading it.
@@ -74,11 +76,11 @@ def load_text(text: str, where: str) -> Any:
 def _check_bounds(root: yaml.Node, where: str) -> None:
     """Refuse a node graph that is too deep or, aliases expanded, too large (iteratively, no recursion)."""
     expanded: dict[int, int] = {}
-    # Post-order walk: (node, depth, children done?). Sizes are memoised per distinct node, so a
-    # node reached through many aliases is measured once and counted as often as it is used.
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    # Post-order walk: (node, depth, children done?, key path). Sizes are memoised per distinct
+    # node, so a node reached through many aliases is measured once and counted as often as it is used.
+    stack: list[tuple[yaml.Node, int, bool, str]] = [(root, 1, False, "")]
     while stack:
-        node, depth, done = stack.pop()
+        node, depth, done, path = stack.pop()
         if depth > MAX_DEPTH:
             raise TestbedError(where, f"nested deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})")
         if id(node) in expanded:
@@ -90,8 +92,33 @@ def _check_bounds(root: yaml.Node, where: str) -> None:
                 raise TestbedError(where, f"expands to more than {MAX_NODES} nodes (aliases multiplying: a YAML bomb?)")
             expanded[id(node)] = total
             continue
-        stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in children if id(c) not in expanded)
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node, where, path)
+        stack.append((node, depth, True, path))
+        stack.extend((c, depth + 1, False, p) for c, p in _paths(node, path) if id(c) not in expanded)
+
+
+def _paths(node: yaml.Node, path: str) -> list[tuple[yaml.Node, str]]:
+    """The children of ``node`` with their key paths (a mapping value: PATH.KEY; others: PATH)."""
+    if not isinstance(node, yaml.MappingNode):
+        return [(c, path) for c in _children(node)]
+    found: list[tuple[yaml.Node, str]] = []
+    for key, value in node.value:
+        name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        found += [(key, path), (value, f"{path}.{name}" if path else str(name))]
+    return found
+
+
+def _check_keys(node: yaml.MappingNode, where: str, path: str) -> None:
+    """Refuse a mapping that repeats a plain key (merge keys ``<<`` may repeat)."""
+    seen: set[tuple[str, str]] = set()  # (tag, text): 1 and "1" are different keys
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        if (key.tag, key.value) in seen:
+            field = f"{path}.{key.value}" if path else key.value
+            raise TestbedError(where, f"key {key.value!r} given twice (line {key.start_mark.line + 1})", field=field)
+        seen.add((key.tag, key.value))
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

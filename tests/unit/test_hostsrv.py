@@ -6,6 +6,7 @@ xdist. tftpy, a third-party TFTP implementation, checks that both ends speak RFC
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import ipaddress
@@ -413,3 +414,22 @@ def test_an_idle_keep_alive_connection_is_closed(servers, monkeypatch):
             data += chunk
     assert data.startswith(b"HTTP/1.1 404 ") and b"Connection: close" not in data
     assert 0.2 <= time.monotonic() - started < 4
+
+
+def test_a_head_dripped_byte_by_byte_is_cut_at_the_idle_limit(servers, monkeypatch):
+    """Idle counts from the last answer: a client sending one byte at a time cannot hold a thread."""
+    monkeypatch.setattr(wire, "IDLE_SECONDS", 0.3)
+    head = b"GET /none HTTP/1.1\r\nHost: x\r\nX-Drip: " + b"a" * 100
+    with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
+        sent = 0
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for byte in head:  # about 5 s of drip, each byte well within the idle limit
+                sock.sendall(bytes([byte]))
+                sent += 1
+                time.sleep(0.05)
+        assert sent < len(head)
+        try:
+            rest = sock.recv(4096)
+        except ConnectionResetError:  # the server closed while bytes were still arriving
+            rest = b""
+        assert rest == b""  # closed, nothing answered

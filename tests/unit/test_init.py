@@ -58,6 +58,11 @@ def test_without_the_credential_variables_the_written_file_still_checks(tmp_path
         (["--host", "H=10.0.0.999"], "'10.0.0.999' is not an IPv4 address or host name"),
         (["--ca", "R1=10.0.0.1", "--headend", "R1=10.0.0.2"], "R1 is given twice"),
         (["--ca", "R1=10.0.0.1", "--headend", "R2=10.0.0.1"], "not written, it would not load: "),
+        # A trailing newline passes a "^...$" pattern; a non-ASCII digit passes str.isdigit().
+        (["--ca", "R1\n=10.0.0.1"], "expected NAME=ADDRESS[:PORT]"),
+        (["--ca", "R1=lab-ca\n"], "is not an IPv4 address or host name"),
+        (["--ca", "R1=10.0.0.1:\u00b2"], "is not 1-65535"),
+        (["--name", 'pod: {"x'], "--name 'pod: {\"x': a testbed name is"),
     ],
 )
 def test_bad_flags_are_one_line_and_nothing_is_written(tmp_path, capsys, flags, message):
@@ -76,3 +81,9 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path, capsys):
     assert "already exists (--force overwrites it)" in capsys.readouterr().err
     assert main(["init", str(path), "--force"]) == 0
     assert path.read_text() != "mine\n"
+
+
+def test_a_directory_that_does_not_exist_is_one_line(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "no" / "t.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"pkilab: error: {tmp_path / 'no' / 't.yaml'}: cannot write: No such file or directory"]

@@ -33,8 +33,10 @@ def _bomb(levels: int = 9) -> str:
         (bytes(range(256)) * 4, "binary"),
         (b"\xff\xfe\xfa devices: {}\n", "not UTF-8"),
         (b"devices: [unclosed\n", "invalid YAML"),
+        (b"devices:\n  r1:\n    cli: {port: 22, port: 2222}\n", "devices.r1.cli.port: key 'port' given twice (line 3)"),
+        (b"devices: {}\ntestbed: {}\ndevices: {r1: {}}\n", "devices: key 'devices' given twice (line 3)"),
     ],
-    ids=["billion-laughs", "deep-flow", "deep-block", "binary", "latin1", "invalid"],
+    ids=["billion-laughs", "deep-flow", "deep-block", "binary", "latin1", "invalid", "dup-key", "dup-top-key"],
 )
 def test_hostile_yaml_refused_in_one_line_within_seconds(tmp_path: Path, content: bytes, says: str) -> None:
     path = tmp_path / "testbed.yaml"
@@ -58,3 +60,10 @@ def test_reasonable_aliases_and_depth_load(tmp_path: Path) -> None:
 def test_every_shipped_testbed_loads() -> None:
     for path in (ROOT / "testbeds").glob("*.yaml"):
         assert isinstance(load_file(path), dict), path
+
+
+def test_keys_that_differ_only_in_type_and_repeated_merge_keys_load(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text('ports: {1: int, "1": str}\nbase: &b {a: 1}\nc:\n  <<: *b\n  <<: *b\n  d: 2\n')
+    data = load_file(path)
+    assert data["ports"] == {1: "int", "1": "str"} and data["c"] == {"a": 1, "d": 2}

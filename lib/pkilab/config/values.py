@@ -29,7 +29,7 @@ def word(value: str, field: str, secret: bool = False, max_len: int = 128) -> st
         raise _refuse(field, str(value), "must be a non-empty string", secret)
     if len(value) > max_len:
         raise _refuse(field, value, f"is longer than {max_len} characters", secret)
-    if not _WORD_RE.match(value):
+    if not _WORD_RE.fullmatch(value):
         raise _refuse(
             field, value, "must be one word of letters, digits and ._@:/#+=- (no spaces, newlines or '|')", secret
         )
@@ -38,7 +38,7 @@ def word(value: str, field: str, secret: bool = False, max_len: int = 128) -> st
 
 def hostname(value: str, field: str) -> str:
     """A host name or FQDN."""
-    if not _HOST_RE.match(value or ""):
+    if not _HOST_RE.fullmatch(value or ""):
         raise _refuse(field, value, "is not a host name", False)
     return value
 
@@ -60,14 +60,14 @@ def integer(value: int, field: str, lo: int, hi: int) -> int:
 
 def url(value: str, field: str) -> str:
     """An http/https/tftp/ftp URL without spaces."""
-    if not _URL_RE.match(value or ""):
+    if not _URL_RE.fullmatch(value or ""):
         raise _refuse(field, value, "is not a URL IOS accepts (http://, tftp://, ftp://, no spaces)", False)
     return value
 
 
 def dn(value: str, field: str) -> str:
     """An IOS distinguished name as typed after ``issuer-name``: ``CN = x, OU = y``."""
-    if not _DN_RE.match(value or "") or "\n" in value or "\r" in value:
+    if not _DN_RE.fullmatch(value or "") or "\n" in value or "\r" in value:
         raise _refuse(field, value, "is not a distinguished name like 'CN = ese-ios-ca, OU = ESE'", False)
     return value
 

@@ -17,7 +17,6 @@ SIGTERM, 129 SIGHUP.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -29,7 +28,7 @@ from typing import IO, Any
 
 from junitparser import JUnitXml
 
-from pkilab.errors import PkilabError, TestbedError, UserError
+from pkilab.errors import TestbedError, UserError
 from pkilab.preflight import EXIT_PREFLIGHT
 from pkilab.report.document import (
     HTML_NAME,
@@ -45,7 +44,6 @@ from pkilab.report.masking import build_masker
 from pkilab.report.model import (
     OUTCOME_LABELS,
     OUTCOMES,
-    PROP_PLAN,
     PROP_TESTBED,
     PROP_TESTBED_FILE,
     RunMetadata,
@@ -168,7 +166,6 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
         if not Path(suite.split("::")[0]).exists():
             raise UserError(f"{suite}: no such suite file or directory")
     testbed = options.testbed or default_testbed()
-    metadata = RunMetadata(suite=_testbed_properties(testbed)) if testbed else RunMetadata()
     masker = build_masker([testbed] if testbed else [])
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if options.port_base is not None:
@@ -184,6 +181,8 @@ def certify(options: CertifyOptions, out: IO[str] | None = None) -> int:
             print(f"pkilab certify: {' '.join(command[2:])}", file=out, flush=True)
         run = run_pytest(command, masker, out, env)
         log = read_run_log(log_path)
+    # The lab plan comes from the run itself (its log): loading the testbed here again would double the start-up.
+    metadata = RunMetadata(suite={**(_testbed_properties(testbed) if testbed else {}), **log.suite})
     return _conclude(options, run, log, masker, metadata, out)
 
 
@@ -310,7 +309,10 @@ def usage_error_line(stderr: str) -> str:
 
 
 def _testbed_properties(path: Path) -> dict[str, str]:
-    """Return the suite properties ``certify`` knows without the plugin: testbed name and file."""
+    """Return the suite properties ``certify`` knows without the plugin: testbed name and file.
+
+    A fallback for a run that stopped before its plugin logged its own (:attr:`RunLog.suite`).
+    """
     try:
         data = load_file(path)
     except TestbedError:
@@ -318,15 +320,7 @@ def _testbed_properties(path: Path) -> dict[str, str]:
     name = path.stem
     if isinstance(data, dict) and isinstance(data.get("testbed"), dict):
         name = str(data["testbed"].get("name") or name)
-    props = {PROP_TESTBED: name, PROP_TESTBED_FILE: str(path)}
-    try:
-        from pkilab.plan import LabPlan
-        from pkilab.testbed import load
-
-        props[PROP_PLAN] = json.dumps(LabPlan.from_testbed(load(path)).to_dict())
-    except PkilabError:
-        pass  # pytest reports a bad testbed or plan itself, with its one line
-    return props
+    return {PROP_TESTBED: name, PROP_TESTBED_FILE: str(path)}
 
 
 def write_run_reports(

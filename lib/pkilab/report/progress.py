@@ -65,18 +65,27 @@ class _Progress:
         """Remember how many tests will run (without xdist)."""
         if session.items:
             self.total = len(session.items)
-            self._collected([item.nodeid for item in session.items])
+            self._collected([item.nodeid for item in session.items], load=False)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """Remember how many tests will run (with xdist, every worker collects them all)."""
         if self.total is None:
-            self._collected(ids)
+            self._collected(ids, load=True)
         self.total = len(ids)
 
-    def _collected(self, ids: list[str]) -> None:
-        if self.log is not None:
-            self.log.write(collected=[node_id(i) for i in ids])
+    def _collected(self, ids: list[str], load: bool) -> None:
+        """Log the collected tests, after the suite's facts (the controller of xdist workers loads them)."""
+        if self.log is None:
+            return
+        facts: dict[str, str] = {}
+        if self.config.pluginmanager.has_plugin("pkilab.plugin"):  # not with -p no:pkilab.plugin
+            from pkilab.plugin import suite_facts
+
+            facts = suite_facts(self.config, load)
+        if facts:
+            self.log.write(suite=facts)
+        self.log.write(collected=[node_id(i) for i in ids])
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         """Log that a test started: an interrupt from here on leaves it without a verdict."""

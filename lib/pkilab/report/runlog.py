@@ -6,8 +6,9 @@ whatever ends the run — a Ctrl-C, a SIGTERM, a SIGKILL after the grace period.
 reads it back to say which tests never ran and which were cut short, and to write the reports
 even when pytest wrote no JUnit file.
 
-Events: ``{"collected": [ids]}``, ``{"started": id}``, ``{"finished": id, "outcome": …,
-"duration": …, "message": …}``, ``{"interrupted": "SIGTERM"}``, ``{"exitstatus": n}``.
+Events: ``{"suite": {property: value}}`` (the testbed name and file and the lab plan, as the run
+loaded them: :func:`pkilab.plugin.suite_facts`), ``{"collected": [ids]}``, ``{"started": id}``,
+``{"finished": id, "outcome": …, "duration": …, "message": …}``, ``{"interrupted": "SIGTERM"}``, ``{"exitstatus": n}``.
 Node ids are kept without pytest-xdist's ``@group`` suffix.
 """
 
@@ -51,6 +52,7 @@ class RunLog:
     finished: dict[str, Finished] = field(default_factory=dict)
     interrupted: str | None = None
     exitstatus: int | None = None
+    suite: dict[str, str] = field(default_factory=dict)
 
     def not_started(self) -> list[str]:
         """Return the collected tests that never started, in collection order."""
@@ -103,7 +105,9 @@ def read_run_log(path: Path) -> RunLog:
 
 
 def _apply(log: RunLog, event: dict[str, Any]) -> None:
-    if "collected" in event:
+    if "suite" in event and isinstance(event["suite"], dict):
+        log.suite = {str(k): str(v) for k, v in event["suite"].items()}
+    elif "collected" in event:
         log.collected = [str(i) for i in event["collected"]]
     elif "started" in event:
         log.started.append(str(event["started"]))

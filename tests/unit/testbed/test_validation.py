@@ -62,6 +62,14 @@ CASES = {
         lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(config=["hostname x\nenable secret y"]),
         "device 'ese-cryagg': custom.sim.config",
     ),
+    "config-trailing-newline": (  # "$" matches before a final newline: the whole value is checked
+        lambda d: d["devices"]["ese-cryagg"]["custom"]["sim"].update(config=["hostname x\n"]),
+        "device 'ese-cryagg': custom.sim.config",
+    ),
+    "image-trailing-newline": (
+        lambda d: d["devices"]["ese-branch"]["custom"]["sim"].update(image="c7200-adventerprisek9-mz.152-4.M11.bin\n"),
+        "device 'ese-branch': custom.sim.image",
+    ),
     "duplicate-address": (
         lambda d: d["topology"]["hq-host"]["interfaces"]["FastEthernet0/0"].update(ipv4="10.59.138.12/24"),
         "topology.FastEthernet0/0.ipv4",
