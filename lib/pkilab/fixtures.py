@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +30,7 @@ from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_plan, load_testbed
 from pkilab.preflight import EXIT_PREFLIGHT, check_lab
 from pkilab.report.model import PROP_PLAN
 from pkilab.secrets import Masker
-from pkilab.testbed import DeviceSpec, Testbed
+from pkilab.testbed import DeviceSpec, Testbed, env_port_offset
 from pkilab.wait import wait_until as _wait_until
 
 DeviceGetter = Callable[[str], Session]
@@ -115,10 +114,8 @@ def worker_offset() -> int:
 
 
 def _worker_offset() -> int:
-    base = os.environ.get("PKILAB_PORT_OFFSET", "0")
     # Signed: `certify --port-base N` below the testbed's lowest port gives a negative offset.
-    # ASCII digits only (str.isdigit() takes "²", which int() refuses).
-    offset = int(base) if re.fullmatch(r"-?[0-9]{1,5}", base) and abs(int(base)) < 65535 else 0
+    offset = env_port_offset()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return offset + (100 * (int(worker[2:]) + 1) if worker.startswith("gw") and worker[2:].isdigit() else 0)
 

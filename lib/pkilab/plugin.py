@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from pkilab.errors import TestbedError
+from pkilab.errors import TestbedError, UserError
 from pkilab.plan import LabPlan
 from pkilab.report.model import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE
 from pkilab.resources import sim_testbed
-from pkilab.testbed import Testbed
+from pkilab.testbed import Testbed, env_port_offset
 
 # interrupts: a Ctrl-C during a test wins over errors its restores raise while unwinding.
 # report.redact: failure reports masked with the run's secrets before pytest shows or writes them.
@@ -70,6 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register markers; default the JUnit path (before pytest's junitxml plugin reads it)."""
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    try:
+        env_port_offset()
+    except UserError as exc:  # before any device is touched: one line, pytest's usage-error exit code
+        pytest.exit(f"pkilab: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     if (
         hasattr(config.option, "xmlpath")
         and not config.option.xmlpath

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 
 from pkilab import connections as conn
 from pkilab.connections import ConnectionSpec, Credentials, Hop, SshOptions
-from pkilab.errors import TestbedError
+from pkilab.errors import TestbedError, UserError
 from pkilab.simspec import SIM_KINDS, SIM_TIMINGS, SimSpec, image_version, sim_spec
 from pkilab.yamlsafe import load_file
 
@@ -472,3 +473,21 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
                 f"topology.{intf.name}.ipv4",
             )
     return tuple(links)
+
+
+#: The environment variable that moves every simulated-lab port of a run (two runs on one machine).
+PORT_OFFSET_ENV = "PKILAB_PORT_OFFSET"
+
+
+def env_port_offset() -> int:
+    """``PKILAB_PORT_OFFSET`` as a signed port offset (0 when unset or empty).
+
+    Raises:
+        UserError: The value is not a whole number of ASCII digits within +-65534.
+    """
+    value = os.environ.get(PORT_OFFSET_ENV, "").strip()
+    if not value:
+        return 0
+    if not re.fullmatch(r"-?[0-9]{1,5}", value) or abs(int(value)) > 65534:
+        raise UserError(f"{PORT_OFFSET_ENV}={value[:20]!r}: not a port offset (a whole number within +-65534)")
+    return int(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import os
 import threading
 import time
 import warnings
@@ -36,7 +35,7 @@ from pkilab.load.states import Phase
 from pkilab.pki.keys import generate_rsa_key
 from pkilab.plan import LabPlan, LoadPlan
 from pkilab.protocols.ike import DpdConfig, EngineOptions, IsakmpPolicy, Phase2Policy, Selector, TransformSet
-from pkilab.testbed import Testbed
+from pkilab.testbed import Testbed, env_port_offset
 
 T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_PREFLIGHT = 0, 1, 3
@@ -268,8 +267,7 @@ def branch_side(
         from pkilab.sim import lab as _lab  # noqa: F401
 
     if offset is None:
-        base = os.environ.get("PKILAB_PORT_OFFSET", "0")  # as pkilab.fixtures.worker_offset reads it
-        offset = int(base) if base.isdigit() and int(base) < 60000 else 0
+        offset = env_port_offset()
     shifted = testbed.shifted(offset)
     try:
         runner = SimLabRunner(shifted).start()

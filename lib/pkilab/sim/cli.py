@@ -127,14 +127,15 @@ def run_images(args: argparse.Namespace) -> int:
 def run_up(args: argparse.Namespace) -> int:
     """Start the lab and serve until SIGINT/SIGTERM."""
     from pkilab.sim.faults import FAULTS
-    from pkilab.testbed import load
+    from pkilab.testbed import env_port_offset, load
 
     args.testbed = args.testbed or os.environ.get("PKILAB_TESTBED") or DEFAULT_TESTBED
     testbed = load(args.testbed, known_faults=FAULTS)
     if not testbed.simulated:
         raise UserError(f"{args.testbed}: not a simulated testbed (devices have no custom.sim)")
-    if args.port_base is not None:
-        testbed = testbed.shifted(port_offset(testbed, args.port_base))
+    # --port-base puts the lowest port there; otherwise PKILAB_PORT_OFFSET moves them, as for a test run.
+    offset = port_offset(testbed, args.port_base) if args.port_base is not None else env_port_offset()
+    testbed = testbed.shifted(offset)
     servers = _host_servers(args.testbed, testbed, args.hostsrv) if args.hostsrv is not None else None
     try:
         return asyncio.run(_serve(testbed, args.pcap_dir, [_link_port(x) for x in args.link_port]))
