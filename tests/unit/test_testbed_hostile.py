@@ -56,4 +56,5 @@ def test_refused_in_one_line_before_any_device(tmp_path: Path, case: str, comman
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert len(lines) == 1 and says in lines[0] and str(path) in lines[0], proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    assert not proc.stdout.strip(), proc.stdout  # the one line is all: no pytest count line before it
     assert time.monotonic() - started < 60

@@ -30,6 +30,8 @@ DEFAULT_GRACE = 60.0
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # pytest's terminal reporter shows a pytest.exit() message as "!!! _pytest.outcomes.Exit: MSG !!!".
 _EXIT_LINE = re.compile(r"^!+ _pytest\.outcomes\.Exit: (.*?) !+\s*$")
+# pytest -q's closing count line ("4 deselected in 1.52s"): noise before a one-line exit message.
+_COUNTS_LINE = re.compile(r"^(?:\d+ [a-z]+(?:, )?)+ in [0-9.]+s(?: \([0-9:]+\))?\s*$")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -151,12 +153,20 @@ def run_pytest(command: Sequence[str], masker: Masker, out: IO[str], env: dict[s
         reader = threading.Thread(target=lambda: chunks.extend(stderr), daemon=True)
         reader.start()
         held: list[str] = []
+        quiet: list[str] = []  # blank and bare-count lines, shown only if the run did not stop on an exit
         for line in proc.stdout:
             match = _EXIT_LINE.match(line)
             if match:
                 held.append(f"Exit: {match.group(1)}\n")
                 continue
-            out.write(masker.mask(line))
+            if not line.strip() or _COUNTS_LINE.match(line):
+                quiet.append(line)
+                continue
+            out.write(masker.mask("".join(quiet) + line))
+            quiet.clear()
+            out.flush()
+        if not held:
+            out.write(masker.mask("".join(quiet)))
             out.flush()
         code = proc.wait()
         reader.join(timeout=10)
