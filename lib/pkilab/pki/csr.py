@@ -9,7 +9,6 @@ signature over the bytes the requester actually signed.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from asn1crypto import csr as asn1_csr
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AttributeOID
 
 from pkilab.errors import PkiError
-from pkilab.pki.der import tlv
+from pkilab.pki.der import tlv, unarmor
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
@@ -133,23 +132,6 @@ def _reencode(req: asn1_csr.CertificationRequest) -> bytes:
     return tlv(0x30, info_der + req["signature_algorithm"].dump() + req["signature"].dump())
 
 
-def _to_der(data: bytes) -> bytes:
-    """DER from PEM, from bare base64 (IOS's ``crypto pki server request pkcs10`` takes both), or as is."""
-    stripped = data.strip()
-    if not stripped.startswith(b"-----BEGIN"):
-        if stripped[:1] == b"\x30":  # a DER SEQUENCE
-            return data
-        try:
-            return base64.b64decode(b"".join(stripped.split()), validate=True)
-        except ValueError:
-            return data  # neither: the DER reader refuses it
-    lines = [ln for ln in stripped.splitlines() if ln and not ln.startswith(b"-----")]
-    try:
-        return base64.b64decode(b"".join(lines), validate=True)
-    except ValueError as exc:
-        raise PkiError(f"certificate request PEM is corrupt: {exc}") from exc
-
-
 def _verify_raw(req: asn1_csr.CertificationRequest, public_key: rsa.RSAPublicKey) -> bool:
     sig_alg = req["signature_algorithm"]
     try:
@@ -203,7 +185,10 @@ def load_csr(data: bytes, known_key: rsa.RSAPublicKey | None = None) -> CsrInfo:
     Raises:
         PkiError: the bytes are not a request, or its key is not RSA.
     """
-    der = _to_der(data)
+    try:
+        der = unarmor(data)
+    except ValueError as exc:
+        raise PkiError(f"certificate request {exc}") from exc
     reordered = False
     try:
         csr = x509.load_der_x509_csr(der)

@@ -9,6 +9,8 @@ back to asn1crypto, which reads BER.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
@@ -199,3 +201,26 @@ def decode_int(data: bytes, item: Tlv) -> int:
         NotDer: not an INTEGER.
     """
     return int.from_bytes(data[expect(item, 0x02).start : item.end], "big", signed=True)
+
+
+def unarmor(data: bytes) -> bytes:
+    """DER from PEM armor, from bare base64, or the bytes as they are: the one reader of pasted PKI objects.
+
+    IOS prints and takes certificates and requests at the terminal in both armors. Bytes that are neither PEM nor base64 come back unchanged: the DER reader then refuses them.
+
+    Raises:
+        ValueError: PEM armor around base64 that does not decode.
+    """
+    stripped = data.strip()
+    if not stripped.startswith(b"-----BEGIN"):
+        if stripped[:1] == b"\x30":  # a DER SEQUENCE
+            return data
+        try:
+            return base64.b64decode(b"".join(stripped.split()), validate=True)
+        except binascii.Error:
+            return data
+    lines = [ln.strip() for ln in stripped.splitlines() if ln.strip() and not ln.strip().startswith(b"-----")]
+    try:
+        return base64.b64decode(b"".join(lines), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"PEM is corrupt: {exc}") from exc

@@ -27,6 +27,7 @@ from pkilab.hostsrv import spec_from_testbed
 from pkilab.pki import fingerprints
 from pkilab.pki.ca import http_cdp_url
 from pkilab.pki.csr import build_csr
+from pkilab.pki.der import unarmor
 from pkilab.pki.keys import export_key_pem
 from pkilab.pki.names import render_dn, router_subject
 from pkilab.protocols.scep.client import (
@@ -77,11 +78,12 @@ def _ask_yes(answer: str) -> bool:
 
 
 def _read_pasted(lines: list[str]) -> bytes | None:
-    text = "".join(ln.strip() for ln in lines if "-----" not in ln)
+    """The DER of a certificate pasted at the terminal (PEM or bare base64), None when it is neither."""
     try:
-        return base64.b64decode(text, validate=False)
+        der = unarmor("\n".join(lines).encode("ascii", "replace"))
     except ValueError:
         return None
+    return der if der[:1] == b"\x30" else None
 
 
 class Enrollment(Feature):
