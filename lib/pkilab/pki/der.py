@@ -206,7 +206,8 @@ def decode_int(data: bytes, item: Tlv) -> int:
 def unarmor(data: bytes) -> bytes:
     """DER from PEM armor, from bare base64, or the bytes as they are: the one reader of pasted PKI objects.
 
-    IOS prints and takes certificates and requests at the terminal in both armors. Bytes that are neither PEM nor base64 come back unchanged: the DER reader then refuses them.
+    IOS prints and takes certificates and requests at the terminal in both armors. Bytes that
+    are neither PEM nor base64 come back unchanged: the DER reader then refuses them.
 
     Raises:
         ValueError: PEM armor around base64 that does not decode.
