@@ -47,7 +47,8 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ),
+        # The testbed's ports are already moved by this run's offset: the lab must not move them again.
+        env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
     )
     try:
         lines = _until_ready(proc)
