@@ -299,3 +299,27 @@ def test_silent_database_server_times_out_as_before():
     ca = r1.feature(CaServer).running()
     assert ca is not None and ca.last_serial == 1
     assert _logged(r1, f"{failed}{ca_file}.ser (Timed out)")
+
+
+def test_session_gone_while_reading_leaves_the_start_to_the_ticker(held):
+    """The session that typed ``no shutdown`` ends during the read: the ticker starts the server."""
+    servers, release = held
+    release.set()
+    lab, r1, _ = _lab(servers)
+    session = _configure(r1, URLS["tftp"], clock=True)
+    session.feed("no shutdown")
+
+    async def run() -> None:
+        lab.network.loop = asyncio.get_running_loop()
+        step = session.feed("yes")
+        assert step.wait is not None and r1.feature(CaServer).starting is not None
+        step.wait.close()  # type: ignore[attr-defined]  # never awaited: the client left
+        session.interrupt()  # the handler is closed where it waited
+        assert r1.feature(CaServer).starting is None
+        r1.tick(time.monotonic())
+        await _until(lambda: r1.feature(CaServer).running() is not None, HOLD_LIMIT * 2)
+        await _until(lambda: _wrote_crl(servers), HOLD_LIMIT * 2)
+
+    asyncio.run(run())
+    ca = r1.feature(CaServer).running()
+    assert ca is not None and ca.last_serial == 5

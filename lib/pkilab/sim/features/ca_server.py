@@ -316,10 +316,14 @@ class CaServer(Feature):
         launch = yield from self._prepare()
         if isinstance(launch, str):
             return launch
-        if is_remote(launch.settings.database_url):
+        if not is_remote(launch.settings.database_url):
+            return self._finish(launch, launch.read())
+        try:
             files = yield from off_loop(self.router, launch.read)
-        else:
-            files = launch.read()
+        except BaseException:  # the session went away (or the read broke): the ticker starts it again
+            if self.starting is launch:
+                self.starting = None
+            raise
         return self._finish(launch, files)
 
     def _start_unattended(self) -> str | None:
