@@ -17,9 +17,11 @@ The database URL is a router file system (``nvram:``, ``flash:/cs``) or, for the
 off-system storage, ``tftp://HOST/DIR``: ``DatabaseStore`` (:mod:`.transfer`) sends those files to the test
 host's TFTP server (:mod:`pkilab.hostsrv`) when HOST is the testbed's ``custom.hostsrv`` address
 (the simulator treats that address as reachable from every router; other TFTP hosts time out).
-The transfers are real TFTP over loopback and block the router for their few milliseconds, as
-an IOS CA waits for its database writes. TFTP cannot list a directory, so a ``complete``
-database over TFTP does not reload its ``N.cer`` files on restart. It implements
+The transfers are real TFTP or FTP over loopback, and none runs on the lab's event loop: the
+writes go to a worker thread (``DatabaseStore.write_soon``), and the files a starting CA reads
+back (:func:`read_database`) are read before :meth:`RunningCa.start`, in a worker thread in a
+running lab (:mod:`.ca_server`), so that a slow or silent server stalls only this CA. TFTP cannot
+list a directory, so a ``complete`` database over TFTP does not reload its ``N.cer`` files on restart. It implements
 :class:`pkilab.protocols.scep.server.ScepBackend`; nothing here reads the host clock.
 """
 
@@ -144,6 +146,44 @@ def join_url(root: str, filename: str) -> str:
     return root + filename if root.endswith((":", "/")) else f"{root}/{filename}"
 
 
+@dataclass(frozen=True)
+class DatabaseFiles:
+    """What a starting CA reads back from its database URL (None: the file could not be read)."""
+
+    serial: bytes | None = None
+    crl: bytes | None = None
+
+
+def read_database(store: DatabaseStore, root: str, name: str) -> DatabaseFiles:
+    """Read ``NAME.ser`` and ``NAME.crl`` under ``root``; blocking transfers when ``root`` is remote.
+
+    A file that cannot be read (missing, refused, timed out) counts as absent, as IOS starts a
+    CA without it.
+    """
+
+    def one(filename: str) -> bytes | None:
+        try:
+            return store.read(join_url(root, filename))
+        except FileSystemError:
+            return None
+
+    return DatabaseFiles(one(f"{name}.ser"), one(f"{name}.crl"))
+
+
+@dataclass(frozen=True, eq=False)
+class CaLaunch:
+    """One start of the server under way: what it checked and made before it reads the database back."""
+
+    name: str
+    store: DatabaseStore
+    settings: ServerSettings
+    key: rsa.RSAPrivateKey
+
+    def read(self) -> DatabaseFiles:
+        """The database files (blocking transfers for a TFTP/FTP database URL)."""
+        return read_database(self.store, self.settings.database_url, self.name)
+
+
 def read_serial_file(data: bytes) -> dict[str, int]:
     """The counters of a ``NAME.ser`` file (``serial``, ``request``, ``crl``)."""
     out: dict[str, int] = {}
@@ -185,9 +225,13 @@ class RunningCa:
         settings: ServerSettings,
         key: rsa.RSAPrivateKey,
         existing: x509.Certificate | None,
+        files: DatabaseFiles,
         faults: frozenset[str] = frozenset(),
     ) -> RunningCa:
         """Bring the CA up: reuse ``existing`` (a restore) or make a new CA certificate.
+
+        ``files`` are what :func:`read_database` read at the database URL; nothing here waits
+        for a transfer (the writes it makes are :meth:`DatabaseStore.write_soon`'s).
 
         Raises:
             PkiError: the issuer name is not a DN, or a lifetime is out of range.
@@ -200,27 +244,25 @@ class RunningCa:
             existing = create_ca_certificate(key, subject, now, settings.ca_days, hash_name=settings.signing_hash)
         ca = cls(ctx, settings, key, existing)
         ca.faults = faults
-        ca._load_files()
+        ca._load_files(files)
         if fresh:
             ca.last_serial = max(ca.last_serial, 1)
             ca._write_names(existing)
         ca.refresh_crl()
         return ca
 
-    def _load_files(self) -> None:
-        fs = self.ctx.fs
-        try:
-            counters = read_serial_file(fs.read(self.db_file(f"{self.ctx.name}.ser")))
-        except FileSystemError:
-            counters = {}
+    def _load_files(self, files: DatabaseFiles) -> None:
+        counters = read_serial_file(files.serial) if files.serial is not None else {}
         self.last_serial = 1 if "serial-reset-on-restore" in self.faults else counters.get("serial", 1)
         self.next_req_id = counters.get("request", 1)
         self.crl_number = counters.get("crl", 0)
         if self.settings.database_level == "complete":
             self._load_issued()
+        if files.crl is None:
+            return
         try:
-            old = x509.load_der_x509_crl(fs.read(self.db_file(f"{self.ctx.name}.crl")))
-        except (FileSystemError, ValueError):
+            old = x509.load_der_x509_crl(files.crl)
+        except ValueError:
             return
         if old.issuer == self.certificate.subject and old.is_signature_valid(self.key.public_key()):
             self.revoked = [RevokedEntry(r.serial_number, r.revocation_date_utc) for r in old]

@@ -17,6 +17,7 @@ Other features use :meth:`CaServer.ca_certificate`, :meth:`CaServer.ca_key`,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -35,6 +36,8 @@ from pkilab.protocols.scep.server import CGI_PATH, ScepServer
 from pkilab.sim.features.ca_db import (
     DB_LEVEL_TEXT,
     CaContext,
+    CaLaunch,
+    DatabaseFiles,
     Record,
     RunningCa,
     ServerSettings,
@@ -44,7 +47,7 @@ from pkilab.sim.features.ca_db import (
 )
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.system import System
-from pkilab.sim.features.transfer import DatabaseStore, TftpReach
+from pkilab.sim.features.transfer import DatabaseStore, TftpReach, is_remote, off_loop
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.filesys import FileSystemError
 from pkilab.sim.interp import Ask, Ctx
@@ -81,6 +84,7 @@ class CaServer(Feature):
         self.ca: RunningCa | None = None
         self.scep: ScepServer | None = None
         self.problem: str | None = None
+        self.starting: CaLaunch | None = None  # the start reading its database files, if any
 
     # ---- API for other features ---------------------------------------------------------
     def running(self) -> RunningCa | None:
@@ -144,6 +148,7 @@ class CaServer(Feature):
         if locked and self.ca is not None:
             return LOCKED
         self.settings = replace(self.settings, **changes)
+        self.starting = None  # a start under way used the old settings: the next tick starts again
         if self.problem in ("failed", "storage"):
             self.problem = None
         if self.ca is not None:
@@ -279,6 +284,7 @@ class CaServer(Feature):
     def shut(self, ctx: Ctx, args: dict[str, Any]) -> str | None:
         """``shutdown``: stop the server (its files and trustpoint stay)."""
         self.shutdown = True
+        self.starting = None
         self.router.feature(System).touch()
         if self.ca is not None:
             self._stop()
@@ -296,12 +302,61 @@ class CaServer(Feature):
                 return None
         self.shutdown = False
         self.router.feature(System).touch()
-        problem = yield from self._start()
-        return problem if problem else "% Certificate Server enabled."
+        problem = (yield from self._start()) if ctx.interactive else self._start_unattended()
+        return "% Certificate Server enabled." if problem is None else problem or None
 
     # ---- start / stop --------------------------------------------------------------------
-    def _start(self) -> Generator[str, Any, str | None]:
-        """Start the server; yield key-generation messages; return why it could not start."""
+    # A start reads the database back (NAME.ser, NAME.crl): from a TFTP/FTP database URL in a
+    # running lab that read runs in a worker thread, so that a slow or silent server stalls this
+    # CA only. Until it ends the server is enabled but not running (``show`` as for any enabled
+    # server that has not started), and ``self.starting`` names the attempt; ``shutdown``, a
+    # setting, ``no crypto pki server`` or a reload drop it, and its result is then ignored.
+    def _start(self) -> Generator[Any, Any, str | None]:
+        """Start the server in a session; return why it could not start ("" superseded, None started)."""
+        launch = yield from self._prepare()
+        if isinstance(launch, str):
+            return launch
+        if not is_remote(launch.settings.database_url):
+            return self._finish(launch, launch.read())
+        try:
+            files = yield from off_loop(self.router, launch.read)
+        except BaseException:  # the session went away (or the read broke): the ticker starts it again
+            if self.starting is launch:
+                self.starting = None
+            raise
+        return self._finish(launch, files)
+
+    def _start_unattended(self) -> str | None:
+        """Start without a session (tick, boot, configuration applied): a remote read is left to a worker.
+
+        Returns why it could not start, or None (started, or starting in a worker thread).
+        """
+        steps = self._prepare()
+        while True:  # key-generation messages have no session to go to
+            try:
+                next(steps)
+            except StopIteration as done:
+                launch: CaLaunch | str = done.value
+                break
+        if isinstance(launch, str):
+            return launch
+        if self.router.lab.network.loop is None or not is_remote(launch.settings.database_url):
+            return self._finish(launch, launch.read()) or None
+        self.router.lab.spawn(self._read_in_worker(launch))
+        return None
+
+    async def _read_in_worker(self, launch: CaLaunch) -> None:
+        try:
+            files = await asyncio.to_thread(launch.read)
+        except Exception as exc:  # kept as Router.tick keeps a feature's exception; the next tick retries
+            if self.starting is launch:
+                self.starting = None
+                self.router.errors.append(f"{type(self).__name__}.tick: {exc!r}")
+            return
+        self._finish(launch, files)
+
+    def _prepare(self) -> Generator[str, Any, CaLaunch | str]:
+        """The checks and the key pair of a start; yield key-generation messages; return why not, or the start."""
         assert self.name is not None
         if not self.router.clock.authoritative and not self.router.has_fault("ca-starts-without-clock"):
             self.problem = "time"
@@ -322,20 +377,28 @@ class CaServer(Feature):
             keygen = self.router.personality.keygen
             yield keygen.done.format(bits=CA_KEY_BITS, kind="exportable", seconds=0)
             pair = keys.generate(self.name, CA_KEY_BITS, exportable=True)
+        self.starting = CaLaunch(self.name, store, self.settings, pair.private_key)
+        return self.starting
+
+    def _finish(self, launch: CaLaunch, files: DatabaseFiles) -> str | None:
+        """Bring the CA up from the files read; return why it could not start ("" superseded, None started)."""
+        if self.starting is not launch:
+            return ""  # shut down, reconfigured or reloaded while the files were read
+        self.starting = None
         system = self.router.feature(System)
         clock = self.router.clock
-        ctx = CaContext(self.name, store, clock.now, clock.format_date, system.logmsg)
+        ctx = CaContext(launch.name, launch.store, clock.now, clock.format_date, system.logmsg)
         try:
             self.ca = RunningCa.start(
-                ctx, self.settings, pair.private_key, self._existing_ca(pair.private_key), self.router.faults
+                ctx, launch.settings, launch.key, self._existing_ca(launch.key), files, self.router.faults
             )
         except (PkiError, FileSystemError) as exc:
             self.problem = "failed"
             return f"% Failed to start the Certificate Server: {exc}"
         self.scep = ScepServer(self.ca)
         self.problem = None
-        tp = self.router.feature(Trustpoints).ensure(self.name)
-        tp.rsakeypair = self.name
+        tp = self.router.feature(Trustpoints).ensure(launch.name)
+        tp.rsakeypair = launch.name
         tp.hold(self.ca.certificate, True, self.router.clock.now())
         system.logmsg("%PKI-6-CS_ENABLED: Certificate server now enabled.")
         return None
@@ -374,16 +437,19 @@ class CaServer(Feature):
         if self.name is None or self.shutdown:
             return
         if self.ca is None:
-            if self.problem in ("failed", "storage"):
-                return  # tried and failed: wait for a configuration change, not every tick
-            for _ in self._start():  # key-generation messages have no session to go to
-                pass
+            if self.problem in ("failed", "storage") or self.starting is not None:
+                return  # tried and failed (wait for a configuration change), or reading its files
+            self._start_unattended()
             return
         self.ca.tick()
 
     def start(self) -> None:
         """After boot: an enabled server starts at once when the clock allows it."""
         self.tick(0.0)
+
+    def stop(self) -> None:
+        """Reload or lab stop: a start still reading its files is forgotten."""
+        self.starting = None
 
     @handles(catalog.NO_CRYPTO_PKI_SERVER)
     def no_server(self, ctx: Ctx, args: dict[str, Any]) -> Generator[Any, str, str | None]:
@@ -401,7 +467,7 @@ class CaServer(Feature):
             )
         if self.ca is not None:
             self._stop()
-        self.name, self.settings, self.shutdown, self.problem = None, ServerSettings(), True, None
+        self.name, self.settings, self.shutdown, self.problem, self.starting = None, ServerSettings(), True, None, None
         self.router.feature(System).touch()
         if remove_tp:
             self.router.feature(Trustpoints).points.pop(name, None)
