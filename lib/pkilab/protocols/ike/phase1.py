@@ -124,7 +124,8 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
         last_heard=now,
     )
     sa.queued.append(request)
-    eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
+    if eng.options.debug_events:
+        eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
     body = encode_sa(phase1_sa(policies))
     sa.sai_b = body
     eng.add_sa(sa)
@@ -162,7 +163,8 @@ def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, re
     _setup_crypto(sa)
     answer = offer.__class__(offer.doi, offer.situation, (prop,))
     eng.add_sa(sa)
-    eng.emit(StateChanged(sa.conn_id, remote.addr, "IKE_READY", sa.state.value))
+    if eng.options.debug_events:
+        eng.emit(StateChanged(sa.conn_id, remote.addr, "IKE_READY", sa.state.value))
     msg = eng.plain(sa, IDP, [Payload(PayloadType.SA, encode_sa(answer)), *_vendor_ids(eng, sa.peer_natt)])
     eng.send(sa, msg, now, sa.rtx, answered=data)
 
@@ -178,8 +180,9 @@ def _setup_crypto(sa: IsakmpSa) -> None:
 
 def set_state(eng: IkeEngine, sa: IsakmpSa, new: MmState) -> None:
     """Move the SA and report it (``debug crypto isakmp`` prints Old State / New State)."""
-    if new != sa.state:
-        eng.emit(StateChanged(sa.conn_id, sa.remote.addr, sa.state.value, new.value))
+    if new is not sa.state:
+        if eng.options.debug_events:
+            eng.emit(StateChanged(sa.conn_id, sa.remote.addr, sa.state.value, new.value))
         sa.state = new
 
 
