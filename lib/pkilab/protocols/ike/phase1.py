@@ -6,7 +6,7 @@ The transitions are in :mod:`pkilab.protocols.ike.mm_states`; this module holds 
 from __future__ import annotations
 
 import enum
-import ipaddress
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -65,7 +65,7 @@ from pkilab.protocols.ike.events import (
     StateChanged,
 )
 from pkilab.protocols.ike.mm_states import MAIN_MODE, MmState, Role
-from pkilab.protocols.ike.policy import IsakmpPolicy, choose_phase1, phase1_sa, policy_from_chosen
+from pkilab.protocols.ike.policy import IsakmpPolicy, choose_phase1, phase1_offer, policy_from_chosen
 from pkilab.protocols.ike.sa import IsakmpSa
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
     sa.queued.append(request)
     if eng.options.debug_events:
         eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
-    body = encode_sa(phase1_sa(policies))
+    body = phase1_offer(tuple(policies))
     sa.sai_b = body
     eng.add_sa(sa)
     msg = eng.plain(sa, IDP, [Payload(PayloadType.SA, body), *_vendor_ids(eng)])
@@ -340,7 +340,7 @@ def _own_id(eng: IkeEngine, sa: IsakmpSa) -> IdBody:
         return IdBody(IdType.DER_ASN1_DN, 17, IKE_PORT, subject)
     if cfg.identity == "hostname" and cfg.hostname:
         return IdBody(IdType.FQDN, 17, IKE_PORT, cfg.hostname.encode())
-    return IdBody(IdType.IPV4_ADDR, 17, IKE_PORT, ipaddress.IPv4Address(sa.local.addr).packed)
+    return IdBody(IdType.IPV4_ADDR, 17, IKE_PORT, socket.inet_aton(sa.local.addr))
 
 
 def _auth_hash(sa: IsakmpSa, of_initiator: bool, id_body: bytes) -> bytes:
@@ -378,7 +378,7 @@ def _send_auth(eng: IkeEngine, sa: IsakmpSa, now: float, answered: bytes) -> Non
 
 def _identity_text(idb: IdBody, cert: bytes) -> str:
     if idb.id_type == IdType.IPV4_ADDR and len(idb.data) == 4:
-        return str(ipaddress.IPv4Address(idb.data))
+        return socket.inet_ntoa(idb.data)
     if idb.id_type in (IdType.FQDN, IdType.USER_FQDN):
         return idb.data.decode("ascii", "replace")
     if idb.id_type == IdType.DER_ASN1_DN and cert:
@@ -468,12 +468,12 @@ def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody, cert: x509.C
         return
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        addrs = tuple(str(a) for a in san.get_values_for_type(x509.IPAddress))
+        found = san.get_values_for_type(x509.IPAddress)
     except x509.ExtensionNotFound:
-        addrs = ()
-    identity = str(ipaddress.IPv4Address(idp.data))
-    if identity not in addrs:
-        eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, identity, idp.id_type, addrs))
+        found = []
+    if not any(a.packed == idp.data for a in found):
+        addrs = tuple(str(a) for a in found)
+        eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, socket.inet_ntoa(idp.data), idp.id_type, addrs))
 
 
 def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -> None:
