@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
 
 from pkilab.load.states import Phase, move
 from pkilab.protocols import esp
@@ -97,6 +98,12 @@ class BranchProfile:
     options: EngineOptions = field(default_factory=EngineOptions)
     dpd: DpdConfig | None = None
     nat_t: bool = False
+
+    @functools.cached_property
+    def ca_key(self) -> rsa.RSAPublicKey | None:
+        """The CA's RSA key, loaded once for the whole run (None without a CA or for another key type)."""
+        key = self.ca_cert.public_key() if self.ca_cert is not None else None
+        return key if isinstance(key, rsa.RSAPublicKey) else None
 
 
 @dataclass
@@ -205,13 +212,30 @@ class VirtualBranch:
             return CertVerdict.bad("no CA certificate")
         try:
             cert = x509.load_der_x509_certificate(check.certificate)
-            cert.verify_directly_issued_by(ca)
-        except (ValueError, TypeError, InvalidSignature):
+            self._issued_by(cert, ca)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
             return CertVerdict.bad("certificate chain validation failed")
         now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             return CertVerdict.bad("certificate outside its validity dates")
         return CertVerdict.good()
+
+    def _issued_by(self, cert: x509.Certificate, ca: x509.Certificate) -> None:
+        """``cert.verify_directly_issued_by(ca)``, with the CA's RSA key kept instead of loaded each time.
+
+        Raises:
+            ValueError: another issuer; InvalidSignature: a bad signature.
+        """
+        key, hash_alg = self.profile.ca_key, cert.signature_hash_algorithm
+        if key is None or hash_alg is None:
+            cert.verify_directly_issued_by(ca)
+            return
+        if cert.issuer != ca.subject:
+            raise ValueError("issued by another CA")
+        padding = cert.signature_algorithm_parameters
+        if not isinstance(padding, PKCS1v15 | PSS):
+            raise ValueError("not an RSA signature")
+        key.verify(cert.signature, cert.tbs_certificate_bytes, padding, hash_alg)
 
     @functools.cached_property
     def request(self) -> TunnelRequest:

@@ -122,7 +122,7 @@ def parse_payloads(first: int, data: bytes, allow_padding: bool = False) -> list
 
 def encode_payloads(payloads: Sequence[Payload]) -> bytes:
     """Chain payloads with generic headers; the caller puts ``payloads[0].type`` in the header."""
-    parts = []
+    parts: list[bytes] = []
     following = [p.type for p in payloads[1:]]
     following.append(PayloadType.NONE)
     for p, nxt in zip(payloads, following, strict=True):

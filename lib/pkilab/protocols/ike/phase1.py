@@ -6,6 +6,7 @@ The transitions are in :mod:`pkilab.protocols.ike.mm_states`; this module holds 
 from __future__ import annotations
 
 import enum
+import ipaddress
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -471,7 +472,7 @@ def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody, cert: x509.C
         found = san.get_values_for_type(x509.IPAddress)
     except x509.ExtensionNotFound:
         found = []
-    if not any(a.packed == idp.data for a in found):
+    if not any(isinstance(a, ipaddress.IPv4Address) and a.packed == idp.data for a in found):
         addrs = tuple(str(a) for a in found)
         eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, socket.inet_ntoa(idp.data), idp.id_type, addrs))
 

@@ -261,7 +261,11 @@ class TransformSet:
     @property
     def enc_key_len(self) -> int:
         """Cipher key bytes."""
-        return {EspTransform.DES: 8, EspTransform.TRIPLE_DES: 24}.get(self.encr, (self.key_bits or 128) // 8)
+        if self.encr == EspTransform.DES:  # comparisons: hashing an enum member runs Python code
+            return 8
+        if self.encr == EspTransform.TRIPLE_DES:
+            return 24
+        return (self.key_bits or 128) // 8
 
     @property
     def auth_key_len(self) -> int:
