@@ -6,9 +6,9 @@ The transitions are in :mod:`pkilab.protocols.ike.mm_states`; this module holds 
 from __future__ import annotations
 
 import enum
-import ipaddress
 import socket
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -458,23 +458,30 @@ def _check_rsa(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -
         eng.emit(AuthenticationFailed(sa.remote.addr, sa.conn_id, "signature", "signature invalid"))
         fail(eng, sa, now, Notify.INVALID_SIGNATURE)
         return False
-    _warn_id_not_in_cert(eng, sa, idp, cert)
+    _warn_id_not_in_cert(eng, sa, idp)
     _authenticated(eng, sa, data, now)
     return True
 
 
-def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody, cert: x509.Certificate) -> None:
+def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody) -> None:
     """IOS warns (IKMP_NO_ID_CERT_ADDR_MATCH) when an address ID is not among the certificate's addresses."""
     if idp.id_type != IdType.IPV4_ADDR or len(idp.data) != 4:
         return
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        found = san.get_values_for_type(x509.IPAddress)
-    except x509.ExtensionNotFound:
-        found = []
-    if not any(isinstance(a, ipaddress.IPv4Address) and a.packed == idp.data for a in found):
-        addrs = tuple(str(a) for a in found)
+    addrs = _certificate_addresses(sa.peer_cert)
+    if socket.inet_ntoa(idp.data) not in addrs:
         eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, socket.inet_ntoa(idp.data), idp.id_type, addrs))
+
+
+# A peer sends the same certificate in every handshake, and reading its extensions builds a Python
+# object for each of them: the addresses are read once per distinct certificate.
+@lru_cache(maxsize=256)
+def _certificate_addresses(der: bytes) -> tuple[str, ...]:
+    """The IP addresses in a certificate's subject alternative names (none when it has none)."""
+    try:
+        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except (ValueError, x509.ExtensionNotFound):
+        return ()
+    return tuple(str(a) for a in san.value.get_values_for_type(x509.IPAddress))
 
 
 def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -> None:
