@@ -109,8 +109,15 @@ def start_lab(path: Path, link: str) -> tuple[subprocess.Popen[str], tuple[str, 
         "--link-port",
         f"{link}=127.0.0.1:0",
     ]
+    # The testbed written for it already carries the moved ports: the lab must not move them again.
+    env = {k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"}
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.sched_setaffinity(0, {1})
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: os.sched_setaffinity(0, {1}),
     )
     where: tuple[str, int] | None = None
     while (line := proc.stdout.readline() if proc.stdout else "").strip() != "ready":
