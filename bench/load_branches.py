@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import statistics
 import subprocess
@@ -108,8 +109,15 @@ def start_lab(path: Path, link: str) -> tuple[subprocess.Popen[str], tuple[str, 
         "--link-port",
         f"{link}=127.0.0.1:0",
     ]
+    # The testbed written for it already carries the moved ports: the lab must not move them again.
+    env = {k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"}
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.sched_setaffinity(0, {1})
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: os.sched_setaffinity(0, {1}),
     )
     where: tuple[str, int] | None = None
     while (line := proc.stdout.readline() if proc.stdout else "").strip() != "ready":
@@ -137,15 +145,21 @@ async def enroll_all(fleet: Fleet, enroller: Enroller, modulus: int) -> None:
     await asyncio.gather(*(one(i) for i in range(len(fleet.branches))))
 
 
-async def handshakes(fleet: Fleet, indices: range, inflight: int) -> int:
-    """These branches bring their tunnels up; the number that did."""
+async def handshakes(fleet: Fleet, indices: range, inflight: int, profiler: cProfile.Profile | None = None) -> int:
+    """These branches bring their tunnels up; the number that did (``profiler`` on the loop's thread meanwhile)."""
     gate = asyncio.Semaphore(inflight)
 
     async def one(index: int) -> bool:
         async with gate:
             return await fleet.tunnel(fleet.branches[index])
 
-    return sum(await asyncio.gather(*(one(i) for i in indices)))
+    if profiler is not None:
+        profiler.enable()
+    try:
+        return sum(await asyncio.gather(*(one(i) for i in indices)))
+    finally:
+        if profiler is not None:
+            profiler.disable()
 
 
 async def reset_all(fleet: Fleet) -> None:
@@ -161,6 +175,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--inflight", type=int, default=16)
     parser.add_argument("--chunk", type=int, default=50, help="handshakes between two ceiling measurements")
+    parser.add_argument("--profile", type=Path, help="write cProfile statistics of the handshakes here (slows them)")
     args = parser.parse_args()
     data = yaml.safe_load((ROOT / "testbeds" / "sim-modern.yaml").read_text())
     offset = OFFSET + int(os.environ.get("PKILAB_PORT_OFFSET", "0") or 0)
@@ -209,8 +224,11 @@ def bench(plan: LabPlan, testbed: Any, where: tuple[str, int], args: argparse.Na
             run(enroll_all(fleet, Enroller(http, ca, plan.domain), plan.crypto.modulus))
             print(f"{args.branches} branches enrolled (RSA-{plan.crypto.modulus}) in {time.perf_counter() - t0:.1f} s")
             ceiling = Ceiling()
-            rows = [one_round(fleet, lab, run, args, ceiling) for _ in range(args.rounds)]
+            profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
+            rows = [one_round(fleet, lab, run, args, ceiling, profiler) for _ in range(args.rounds)]
             report(rows, plan, args)
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
             run(_close(fleet, http))
     finally:
         pool.close()
@@ -218,7 +236,12 @@ def bench(plan: LabPlan, testbed: Any, where: tuple[str, int], args: argparse.Na
 
 
 def one_round(
-    fleet: Fleet, lab: labmod.LoadLab, run: Any, args: argparse.Namespace, ceiling: Ceiling
+    fleet: Fleet,
+    lab: labmod.LoadLab,
+    run: Any,
+    args: argparse.Namespace,
+    ceiling: Ceiling,
+    profiler: cProfile.Profile | None = None,
 ) -> dict[str, float]:
     """All branches' handshakes in chunks, each followed by as many handshakes' worth of the ceiling."""
     done, cpu, wall, fresh, kept = 0, 0.0, 0.0, 0.0, 0.0
@@ -226,7 +249,7 @@ def one_round(
     for start in range(0, count, args.chunk):
         chunk = range(start, min(count, start + args.chunk))
         c0, w0 = time.process_time(), time.perf_counter()
-        done += run(handshakes(fleet, chunk, args.inflight))
+        done += run(handshakes(fleet, chunk, args.inflight, profiler))
         cpu, wall = cpu + time.process_time() - c0, wall + time.perf_counter() - w0
         fresh += ceiling.cpu(len(chunk))
         kept += ceiling.cpu(len(chunk), persistent=True)

@@ -15,12 +15,14 @@ import datetime as dt
 import functools
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PSS, PKCS1v15
 
 from pkilab.load.states import Phase, move
 from pkilab.protocols import esp
@@ -96,6 +98,12 @@ class BranchProfile:
     options: EngineOptions = field(default_factory=EngineOptions)
     dpd: DpdConfig | None = None
     nat_t: bool = False
+
+    @functools.cached_property
+    def ca_key(self) -> rsa.RSAPublicKey | None:
+        """The CA's RSA key, loaded once for the whole run (None without a CA or for another key type)."""
+        key = self.ca_cert.public_key() if self.ca_cert is not None else None
+        return key if isinstance(key, rsa.RSAPublicKey) else None
 
 
 @dataclass
@@ -194,7 +202,8 @@ class VirtualBranch:
             nat_t=self.profile.nat_t,
             force_nat_t=self.profile.nat_t,
         )
-        self.engine = IkeEngine(config, self.profile.options)
+        # A branch prints no IOS debug lines: the engine need not build their events.
+        self.engine = IkeEngine(config, replace(self.profile.options, debug_events=False))
 
     def _validate(self, check: CertificateCheck) -> CertVerdict:
         """The headend's certificate must be issued by the CA and valid now (this host's clock)."""
@@ -203,13 +212,30 @@ class VirtualBranch:
             return CertVerdict.bad("no CA certificate")
         try:
             cert = x509.load_der_x509_certificate(check.certificate)
-            cert.verify_directly_issued_by(ca)
-        except (ValueError, TypeError, InvalidSignature):
+            self._issued_by(cert, ca)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
             return CertVerdict.bad("certificate chain validation failed")
         now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             return CertVerdict.bad("certificate outside its validity dates")
         return CertVerdict.good()
+
+    def _issued_by(self, cert: x509.Certificate, ca: x509.Certificate) -> None:
+        """``cert.verify_directly_issued_by(ca)``, with the CA's RSA key kept instead of loaded each time.
+
+        Raises:
+            ValueError: another issuer; InvalidSignature: a bad signature.
+        """
+        key, hash_alg = self.profile.ca_key, cert.signature_hash_algorithm
+        if key is None or hash_alg is None:
+            cert.verify_directly_issued_by(ca)
+            return
+        if cert.issuer != ca.subject:
+            raise ValueError("issued by another CA")
+        padding = cert.signature_algorithm_parameters
+        if not isinstance(padding, PKCS1v15 | PSS):
+            raise ValueError("not an RSA signature")
+        key.verify(cert.signature, cert.tbs_certificate_bytes, padding, hash_alg)
 
     @functools.cached_property
     def request(self) -> TunnelRequest:
@@ -243,31 +269,37 @@ class VirtualBranch:
         return self.engine.next_deadline() if self.engine is not None else None
 
     def act(self, events: Iterable[Event], now: float) -> None:
-        """Carry out what the engine asks for and note what happened."""
+        """Carry out what the engine asks for and note what happened (``_ON_EVENT``: what each event does)."""
+        table = self._ON_EVENT
         for ev in events:
-            if isinstance(ev, SendDatagram):
-                # UDP checksum 0, "none computed" (RFC 768, IPv4): the simulated link and the host's
-                # sockets carry the payload and nothing on the way checks it; it saves a pass over it.
-                udp = struct.pack("!HHHH", ev.local.port, ev.remote.port, 8 + len(ev.data), 0) + ev.data
-                self.send(pk.ipv4(ev.local.addr, ev.remote.addr, pk.PROTO_UDP, udp, ttl=64))
-            elif isinstance(ev, Phase1Up):
-                self.at.phase1 = self.at.phase1 or now
-            elif isinstance(ev, Phase2Up):
-                self._install(ev, now)
-            elif isinstance(ev, IpsecSaDeleted):
-                self._remove(ev.inbound_spi)
-            else:
-                self._note(ev, now)
+            handler = table.get(type(ev))
+            if handler is not None:
+                handler(self, ev, now)
 
-    def _note(self, ev: Event, now: float) -> None:
-        if isinstance(ev, AuthenticationFailed | ModeFailure):
-            self._refused(type(ev).__name__, now)
-        elif isinstance(ev, NotificationReceived) and ev.protected and ev.notify_type in REFUSING_NOTIFIES:
+    def _send_datagram(self, ev: SendDatagram, _now: float) -> None:
+        # UDP checksum 0, "none computed" (RFC 768, IPv4): the simulated link and the host's
+        # sockets carry the payload and nothing on the way checks it; it saves a pass over it.
+        udp = struct.pack("!HHHH", ev.local.port, ev.remote.port, 8 + len(ev.data), 0) + ev.data
+        self.send(pk.ipv4(ev.local.addr, ev.remote.addr, pk.PROTO_UDP, udp, ttl=64))
+
+    def _phase1_up(self, _ev: Phase1Up, now: float) -> None:
+        self.at.phase1 = self.at.phase1 or now
+
+    def _sa_deleted(self, ev: IpsecSaDeleted, _now: float) -> None:
+        self._remove(ev.inbound_spi)
+
+    def _auth_refused(self, ev: AuthenticationFailed | ModeFailure, now: float) -> None:
+        self._refused(type(ev).__name__, now)
+
+    def _notified(self, ev: NotificationReceived, now: float) -> None:
+        if ev.protected and ev.notify_type in REFUSING_NOTIFIES:
             self._refused(f"notify {Notify(ev.notify_type).name}", now)
-        elif isinstance(ev, NegotiationFailed):
-            self.refusals.append(f"negotiation failed: {ev.reason}")
-        elif isinstance(ev, InternalError | MalformedMessage):
-            self.errors.append(f"{type(ev).__name__}: {ev.detail}")
+
+    def _negotiation_failed(self, ev: NegotiationFailed, _now: float) -> None:
+        self.refusals.append(f"negotiation failed: {ev.reason}")
+
+    def _error(self, ev: InternalError | MalformedMessage, _now: float) -> None:
+        self.errors.append(f"{type(ev).__name__}: {ev.detail}")
 
     def _refused(self, why: str, now: float) -> None:
         """The headend will not have us: note it, end the wait for a tunnel."""
@@ -377,3 +409,18 @@ class VirtualBranch:
         for seq, waiter in list(self._echo_waiters.items()):
             if waiter is fut:
                 del self._echo_waiters[seq]
+
+    # What each engine event does to a branch; the others (debug lines, deletions of ISAKMP SAs,
+    # IOS's warnings) change nothing here. A table: one dictionary look-up per event.
+    _ON_EVENT: ClassVar[dict[type, Callable[[VirtualBranch, Any, float], None]]] = {
+        SendDatagram: _send_datagram,
+        Phase1Up: _phase1_up,
+        Phase2Up: _install,
+        IpsecSaDeleted: _sa_deleted,
+        AuthenticationFailed: _auth_refused,
+        ModeFailure: _auth_refused,
+        NotificationReceived: _notified,
+        NegotiationFailed: _negotiation_failed,
+        InternalError: _error,
+        MalformedMessage: _error,
+    }

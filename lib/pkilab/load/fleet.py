@@ -132,21 +132,29 @@ class Fleet:
             self.schedule(branch)
 
     def schedule(self, branch: VirtualBranch) -> None:
-        """Run ``branch``'s IKE timers when they fall due (after each interaction with it)."""
+        """Run ``branch``'s IKE timers when they fall due (after each interaction with it).
+
+        A timer set for the same moment or an earlier one stays: if it fires before anything is
+        due, :meth:`_tick` sets it again. Each answer pushes a branch's retransmission deadline
+        later, so a handshake costs one timer instead of a cancelled and a new one per packet.
+        """
         due = branch.next_deadline()
+        if due is None:
+            return  # a timer still set finds nothing due when it fires
         old = self._timers.get(branch.index)
         if old is not None:
-            if due is not None and old.when() == due:
-                return  # already set for that moment
+            if old.when() <= due:
+                return
             old.cancel()
-            del self._timers[branch.index]
-        if due is not None:
-            loop = asyncio.get_running_loop()
-            self._timers[branch.index] = loop.call_at(max(due, loop.time()), self._tick, branch)
+        loop = asyncio.get_running_loop()
+        self._timers[branch.index] = loop.call_at(max(due, loop.time()), self._tick, branch)
 
     def _tick(self, branch: VirtualBranch) -> None:
-        self._timers.pop(branch.index, None)
-        branch.tick(time.monotonic())
+        del self._timers[branch.index]
+        now = time.monotonic()
+        due = branch.next_deadline()
+        if due is not None and due <= now:
+            branch.tick(now)
         self.schedule(branch)
 
     def _changed(self, branch: VirtualBranch, event: str, before: Phase) -> None:

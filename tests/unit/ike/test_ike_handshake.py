@@ -8,6 +8,7 @@ import pytest
 from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, P2, Lab, mirror_lookup, pki, policy, psk_config, rsig_config
 
 from pkilab.protocols.ike import (
+    EngineOptions,
     IkeEngine,
     InternalError,
     IpsecSaDeleted,
@@ -15,6 +16,8 @@ from pkilab.protocols.ike import (
     Phase1Up,
     Phase2Policy,
     Phase2Up,
+    QmNote,
+    QmStateChanged,
     Selector,
     StateChanged,
     TunnelRequest,
@@ -48,6 +51,17 @@ def test_psk_tunnel_comes_up() -> None:
     lab.initiate()
     b, _ = assert_tunnel(lab, "psk")
     assert len(b.outbound.enc_key) == 24 and len(b.outbound.auth_key) == 20
+
+
+def test_an_engine_without_debug_events_negotiates_the_same_and_reports_no_debug_lines() -> None:
+    ca = pki()
+    lab = Lab.of(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN), rsig_config("branch", ca, BRANCH_LAN, HQ_LAN))
+    lab.engines[BRANCH].options = EngineOptions(debug_events=False)
+    lab.initiate()
+    assert_tunnel(lab, "rsig")
+    debug = (StateChanged, QmStateChanged, QmNote)
+    assert not [e for e in lab.events[BRANCH] if isinstance(e, debug)]
+    assert all(lab.of_type(HQ, kind) for kind in debug)  # the headend, with the default, still reports them
 
 
 def test_rsig_tunnel_comes_up() -> None:

@@ -6,10 +6,11 @@ import asyncio
 import dataclasses
 
 import pytest
-from loadkit import HEADEND, TS, Headend, ca, enrolled_branch
+from cryptography.hazmat.primitives.serialization import Encoding
+from loadkit import HEADEND, TS, Headend, ca, enrolled_branch, key
 
 from pkilab.load.states import Phase
-from pkilab.protocols.ike import AuthenticationFailed, Phase2Policy, Phase2Up
+from pkilab.protocols.ike import AuthenticationFailed, CertificateCheck, Phase2Policy, Phase2Up
 from pkilab.sim import packets as pk
 
 
@@ -90,6 +91,23 @@ def test_branch_refuses_a_headend_certificate_from_another_ca() -> None:
     headend.pump()
     assert not branch.tunnel_up and branch.phase is Phase.NEGOTIATING
     assert "AuthenticationFailed" in branch.refusals
+
+
+def test_branch_refuses_a_certificate_in_its_cas_name_signed_by_another_key() -> None:
+    branch = enrolled_branch(Headend())
+    assert branch.engine is not None
+    validator = branch.engine.config.validator
+    real = ca()
+    impostor = dataclasses.replace(real, key=key("impostor"))  # same issuer name, another key
+
+    def verdict(issuer: object) -> tuple[bool, str]:
+        cert = issuer.issue("headend", key("headend"), 7)  # type: ignore[attr-defined]
+        got = validator(CertificateCheck(HEADEND, cert.public_bytes(Encoding.DER), (), 0.0))
+        assert got is not None
+        return got.ok, got.reason
+
+    assert verdict(real) == (True, "")
+    assert verdict(impostor) == (False, "certificate chain validation failed")
 
 
 def test_echo_without_tunnel_fails_at_once_and_unknown_esp_is_counted() -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pkilab.errors import PkilabError
 from pkilab.protocols.ike.constants import ISAKMP_VERSION, PayloadType
 
 HEADER_LEN = 28
 _HEADER = struct.Struct("!8s8sBBBBII")
+_GENERIC = struct.Struct("!BBH")  # next payload, reserved, length: the head of every payload
 
 
 class IkeDecodeError(PkilabError, ValueError):
@@ -37,16 +39,30 @@ class Header:
 
     def encode(self) -> bytes:
         """Return the 28 header bytes."""
-        return _HEADER.pack(
+        return header_bytes(
             self.icookie,
             self.rcookie,
             self.next_payload,
-            self.version,
             self.exchange,
             self.flags,
             self.message_id,
             self.length,
+            self.version,
         )
+
+
+def header_bytes(
+    icookie: bytes,
+    rcookie: bytes,
+    next_payload: int,
+    exchange: int,
+    flags: int,
+    message_id: int,
+    length: int,
+    version: int = ISAKMP_VERSION,
+) -> bytes:
+    """The 28 header bytes (what :meth:`Header.encode` returns, without building a :class:`Header`)."""
+    return _HEADER.pack(icookie, rcookie, next_payload, version, exchange, flags, message_id, length)
 
 
 @dataclass(frozen=True)
@@ -85,12 +101,12 @@ def parse_payloads(first: int, data: bytes, allow_padding: bool = False) -> list
         IkeDecodeError: a length runs past the end, or trailing bytes are not allowed.
     """
     out: list[Payload] = []
-    pos, nxt = 0, first
+    pos, nxt, end = 0, first, len(data)
     while nxt != PayloadType.NONE:
-        if len(data) - pos < 4:
+        if end - pos < 4:
             raise IkeDecodeError(f"payload type {nxt} truncated at offset {pos}")
-        following, reserved, plen = struct.unpack_from("!BBH", data, pos)
-        if plen < 4 or pos + plen > len(data):
+        following, reserved, plen = _GENERIC.unpack_from(data, pos)
+        if plen < 4 or pos + plen > end:
             raise IkeDecodeError(f"payload type {nxt} has bad length {plen}")
         if reserved != 0:
             raise IkeDecodeError(f"payload type {nxt} has a non-zero reserved byte")
@@ -99,17 +115,18 @@ def parse_payloads(first: int, data: bytes, allow_padding: bool = False) -> list
         nxt = following
         if len(out) > 64:
             raise IkeDecodeError("too many payloads")
-    if pos != len(data) and not allow_padding:
-        raise IkeDecodeError(f"{len(data) - pos} trailing bytes after the last payload")
+    if pos != end and not allow_padding:
+        raise IkeDecodeError(f"{end - pos} trailing bytes after the last payload")
     return out
 
 
 def encode_payloads(payloads: Sequence[Payload]) -> bytes:
     """Chain payloads with generic headers; the caller puts ``payloads[0].type`` in the header."""
-    parts = []
-    for i, p in enumerate(payloads):
-        nxt = payloads[i + 1].type if i + 1 < len(payloads) else PayloadType.NONE
-        parts.append(struct.pack("!BBH", nxt, 0, len(p.body) + 4) + p.body)
+    parts: list[bytes] = []
+    following = [p.type for p in payloads[1:]]
+    following.append(PayloadType.NONE)
+    for p, nxt in zip(payloads, following, strict=True):
+        parts += (_GENERIC.pack(nxt, 0, len(p.body) + 4), p.body)
     return b"".join(parts)
 
 
@@ -167,7 +184,10 @@ class Transform:
 
     def attr(self, kind: int) -> int | None:
         """Value of the first attribute of type ``kind``, or None."""
-        return next((a.value for a in self.attributes if a.type == kind), None)
+        for a in self.attributes:
+            if a.type == kind:
+                return a.value
+        return None
 
 
 @dataclass(frozen=True)
@@ -232,6 +252,9 @@ def _sub_chain(data: bytes, kind: int, what: str) -> list[bytes]:
     return out
 
 
+# A peer answers a constant offer with the same SA payload in every handshake (and offers the same
+# one): each distinct body is decoded once. The result is immutable, so sharing it is safe.
+@lru_cache(maxsize=256)
 def parse_sa(body: bytes) -> SaBody:
     """Decode an SA payload body.
 

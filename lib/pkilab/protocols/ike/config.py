@@ -78,6 +78,10 @@ class EngineOptions:
     failed_sa_linger: float = 60.0
     # Rekey an IPsec SA this many seconds before its hard lifetime (initiator side only).
     rekey_margin: float = 30.0
+    # Emit the events only IOS's ``debug crypto isakmp`` lines need (StateChanged, QmStateChanged,
+    # QmNote). A router that prints no debug output (a virtual branch) saves building about twenty
+    # per handshake.
+    debug_events: bool = True
 
 
 PskLookup = Callable[[str], bytes | None]

@@ -43,8 +43,8 @@ class ExchangeType(enum.IntEnum):
     QUICK = 32
 
 
-class Flag(enum.IntFlag):
-    """ISAKMP header flags."""
+class Flag(enum.IntEnum):
+    """ISAKMP header flag bits, combined as plain ints (IntFlag's operators build members on every message)."""
 
     NONE = 0
     ENCRYPTION = 1

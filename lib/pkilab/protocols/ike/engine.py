@@ -19,6 +19,7 @@ from pkilab.protocols.ike.codec import (
     IkeDecodeError,
     Payload,
     encode_payloads,
+    header_bytes,
     parse_header,
     parse_payloads,
 )
@@ -287,16 +288,15 @@ class IkeEngine:
         bs = sa.cipher.block_size
         body += bytes((-len(body)) % bs)
         ct = sa.cipher.encrypt(sa.keys.enc_key, iv, body)
-        hdr = Header(
+        hdr = header_bytes(
             sa.icookie, sa.rcookie, payloads[0].type, exchange, flags | Flag.ENCRYPTION, mid, HEADER_LEN + len(ct)
         )
-        return hdr.encode() + ct, ct[-bs:]
+        return hdr + ct, ct[-bs:]
 
     def plain(self, sa: IsakmpSa, exchange: int, payloads: Sequence[Payload], mid: int = 0) -> bytes:
         """A cleartext message on this SA's cookies."""
         body = encode_payloads(payloads)
-        hdr = Header(sa.icookie, sa.rcookie, payloads[0].type, exchange, 0, mid, HEADER_LEN + len(body))
-        return hdr.encode() + body
+        return header_bytes(sa.icookie, sa.rcookie, payloads[0].type, exchange, 0, mid, HEADER_LEN + len(body)) + body
 
     def unseal(self, sa: IsakmpSa, header: Header, data: bytes, iv: bytes) -> tuple[list[Payload], bytes]:
         """Decrypt and parse an encrypted message; return its payloads and the next IV.

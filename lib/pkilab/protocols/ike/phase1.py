@@ -6,8 +6,9 @@ The transitions are in :mod:`pkilab.protocols.ike.mm_states`; this module holds 
 from __future__ import annotations
 
 import enum
-import ipaddress
+import socket
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -65,7 +66,7 @@ from pkilab.protocols.ike.events import (
     StateChanged,
 )
 from pkilab.protocols.ike.mm_states import MAIN_MODE, MmState, Role
-from pkilab.protocols.ike.policy import IsakmpPolicy, choose_phase1, phase1_sa, policy_from_chosen
+from pkilab.protocols.ike.policy import IsakmpPolicy, choose_phase1, phase1_offer, policy_from_chosen
 from pkilab.protocols.ike.sa import IsakmpSa
 
 if TYPE_CHECKING:
@@ -124,8 +125,9 @@ def start(eng: IkeEngine, request: TunnelRequest, now: float) -> None:
         last_heard=now,
     )
     sa.queued.append(request)
-    eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
-    body = encode_sa(phase1_sa(policies))
+    if eng.options.debug_events:
+        eng.emit(StateChanged(sa.conn_id, request.peer, "IKE_READY", sa.state.value))
+    body = phase1_offer(tuple(policies))
     sa.sai_b = body
     eng.add_sa(sa)
     msg = eng.plain(sa, IDP, [Payload(PayloadType.SA, body), *_vendor_ids(eng)])
@@ -162,7 +164,8 @@ def respond_mm1(eng: IkeEngine, header: Header, data: bytes, local: Endpoint, re
     _setup_crypto(sa)
     answer = offer.__class__(offer.doi, offer.situation, (prop,))
     eng.add_sa(sa)
-    eng.emit(StateChanged(sa.conn_id, remote.addr, "IKE_READY", sa.state.value))
+    if eng.options.debug_events:
+        eng.emit(StateChanged(sa.conn_id, remote.addr, "IKE_READY", sa.state.value))
     msg = eng.plain(sa, IDP, [Payload(PayloadType.SA, encode_sa(answer)), *_vendor_ids(eng, sa.peer_natt)])
     eng.send(sa, msg, now, sa.rtx, answered=data)
 
@@ -178,8 +181,9 @@ def _setup_crypto(sa: IsakmpSa) -> None:
 
 def set_state(eng: IkeEngine, sa: IsakmpSa, new: MmState) -> None:
     """Move the SA and report it (``debug crypto isakmp`` prints Old State / New State)."""
-    if new != sa.state:
-        eng.emit(StateChanged(sa.conn_id, sa.remote.addr, sa.state.value, new.value))
+    if new is not sa.state:
+        if eng.options.debug_events:
+            eng.emit(StateChanged(sa.conn_id, sa.remote.addr, sa.state.value, new.value))
         sa.state = new
 
 
@@ -337,7 +341,7 @@ def _own_id(eng: IkeEngine, sa: IsakmpSa) -> IdBody:
         return IdBody(IdType.DER_ASN1_DN, 17, IKE_PORT, subject)
     if cfg.identity == "hostname" and cfg.hostname:
         return IdBody(IdType.FQDN, 17, IKE_PORT, cfg.hostname.encode())
-    return IdBody(IdType.IPV4_ADDR, 17, IKE_PORT, ipaddress.IPv4Address(sa.local.addr).packed)
+    return IdBody(IdType.IPV4_ADDR, 17, IKE_PORT, socket.inet_aton(sa.local.addr))
 
 
 def _auth_hash(sa: IsakmpSa, of_initiator: bool, id_body: bytes) -> bytes:
@@ -375,7 +379,7 @@ def _send_auth(eng: IkeEngine, sa: IsakmpSa, now: float, answered: bytes) -> Non
 
 def _identity_text(idb: IdBody, cert: bytes) -> str:
     if idb.id_type == IdType.IPV4_ADDR and len(idb.data) == 4:
-        return str(ipaddress.IPv4Address(idb.data))
+        return socket.inet_ntoa(idb.data)
     if idb.id_type in (IdType.FQDN, IdType.USER_FQDN):
         return idb.data.decode("ascii", "replace")
     if idb.id_type == IdType.DER_ASN1_DN and cert:
@@ -454,23 +458,30 @@ def _check_rsa(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -
         eng.emit(AuthenticationFailed(sa.remote.addr, sa.conn_id, "signature", "signature invalid"))
         fail(eng, sa, now, Notify.INVALID_SIGNATURE)
         return False
-    _warn_id_not_in_cert(eng, sa, idp, cert)
+    _warn_id_not_in_cert(eng, sa, idp)
     _authenticated(eng, sa, data, now)
     return True
 
 
-def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody, cert: x509.Certificate) -> None:
+def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody) -> None:
     """IOS warns (IKMP_NO_ID_CERT_ADDR_MATCH) when an address ID is not among the certificate's addresses."""
     if idp.id_type != IdType.IPV4_ADDR or len(idp.data) != 4:
         return
+    addrs = _certificate_addresses(sa.peer_cert)
+    if socket.inet_ntoa(idp.data) not in addrs:
+        eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, socket.inet_ntoa(idp.data), idp.id_type, addrs))
+
+
+# A peer sends the same certificate in every handshake, and reading its extensions builds a Python
+# object for each of them: the addresses are read once per distinct certificate.
+@lru_cache(maxsize=256)
+def _certificate_addresses(der: bytes) -> tuple[str, ...]:
+    """The IP addresses in a certificate's subject alternative names (none when it has none)."""
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        addrs = tuple(str(a) for a in san.get_values_for_type(x509.IPAddress))
-    except x509.ExtensionNotFound:
-        addrs = ()
-    identity = str(ipaddress.IPv4Address(idp.data))
-    if identity not in addrs:
-        eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, identity, idp.id_type, addrs))
+        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except (ValueError, x509.ExtensionNotFound):
+        return ()
+    return tuple(str(a) for a in san.value.get_values_for_type(x509.IPAddress))
 
 
 def finish_rsa_auth(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -> None:

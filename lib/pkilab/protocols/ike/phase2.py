@@ -148,7 +148,8 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: flo
     if header.message_id not in sa.quick:
         _note(eng, sa, f"set new node {header.message_id} to QM_IDLE")
     head = [p for p in payloads if p.type in (PayloadType.HASH, PayloadType.SA)]
-    _processing(eng, sa, ex, head)
+    if eng.options.debug_events:
+        _processing(eng, sa, ex, head)
     old_iv, ex.iv = ex.iv, next_iv  # the CBC chain continues from this message's last block
     ok = False
     try:
@@ -157,7 +158,8 @@ def dispatch(eng: IkeEngine, sa: IsakmpSa, header: Header, data: bytes, now: flo
         if not ok:
             ex.iv, ex.pending, ex.answer = old_iv, None, None  # a good retransmission must still decrypt
     if ok:
-        _processing(eng, sa, ex, [p for p in payloads if p not in head])
+        if eng.options.debug_events:
+            _processing(eng, sa, ex, [p for p in payloads if p not in head])
         _advance(eng, sa, ex, transition, data, now)
 
 
@@ -182,12 +184,14 @@ def _advance(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, tr: QmTransition, 
 
 
 def _step(eng: IkeEngine, sa: IsakmpSa, ex: QuickExchange, step: str, state: QmState) -> None:
-    eng.emit(QmStateChanged(sa.conn_id, sa.remote.addr, ex.message_id, step, ex.state.value, state.value))
+    if eng.options.debug_events:
+        eng.emit(QmStateChanged(sa.conn_id, sa.remote.addr, ex.message_id, step, ex.state.value, state.value))
     ex.state = state
 
 
 def _note(eng: IkeEngine, sa: IsakmpSa, text: str) -> None:
-    eng.emit(QmNote(sa.conn_id, text))
+    if eng.options.debug_events:
+        eng.emit(QmNote(sa.conn_id, text))
 
 
 _PAYLOAD_NAMES: dict[int, str] = {

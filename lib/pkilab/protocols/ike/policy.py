@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pkilab.errors import ConfigValueError
-from pkilab.protocols.ike.codec import Attribute, IdBody, Proposal, SaBody, Transform
+from pkilab.protocols.ike.codec import Attribute, IdBody, Proposal, SaBody, Transform, encode_sa
 from pkilab.protocols.ike.constants import (
     DOI_IPSEC,
     SIT_IDENTITY_ONLY,
@@ -31,6 +32,11 @@ from pkilab.protocols.ike.constants import (
 KEY_IKE = 1
 _ENCR_NAMES = {P1Encr.DES: "des", P1Encr.TRIPLE_DES: "3des", P1Encr.AES: "aes"}
 _HASH_NAMES = {P1Hash.MD5: "md5", P1Hash.SHA: "sha", P1Hash.SHA256: "sha256"}
+# Received attribute values to members by look-up: calling an enum class for it costs a dozen calls.
+_ENCR_BY_VALUE = {int(m): m for m in P1Encr}
+_HASH_BY_VALUE = {int(m): m for m in P1Hash}
+_AUTH_BY_VALUE = {int(m): m for m in AuthMethod}
+_LIFE_BY_VALUE = {int(m): m for m in LifeType}
 
 
 @dataclass(frozen=True)
@@ -123,12 +129,17 @@ def phase1_sa(policies: Sequence[IsakmpPolicy]) -> SaBody:
     return SaBody(DOI_IPSEC, SIT_IDENTITY_ONLY, (Proposal(1, ProtocolId.ISAKMP, b"", transforms),))
 
 
+@lru_cache(maxsize=64)
+def phase1_offer(policies: tuple[IsakmpPolicy, ...]) -> bytes:
+    """:func:`phase1_sa` encoded: every main mode a router starts with these policies sends these bytes."""
+    return encode_sa(phase1_sa(policies))
+
+
 def _policy_from_transform(tr: Transform) -> IsakmpPolicy | None:
-    try:
-        encr = P1Encr(tr.attr(P1Attr.ENCRYPTION) or 0)
-        hash_alg = P1Hash(tr.attr(P1Attr.HASH) or 0)
-        auth = AuthMethod(tr.attr(P1Attr.AUTH_METHOD) or 0)
-    except ValueError:
+    encr = _ENCR_BY_VALUE.get(tr.attr(P1Attr.ENCRYPTION) or 0)
+    hash_alg = _HASH_BY_VALUE.get(tr.attr(P1Attr.HASH) or 0)
+    auth = _AUTH_BY_VALUE.get(tr.attr(P1Attr.AUTH_METHOD) or 0)
+    if encr is None or hash_alg is None or auth is None:
         return None
     life_type = tr.attr(P1Attr.LIFE_TYPE)
     lifetime = tr.attr(P1Attr.LIFE_DURATION) if life_type in (None, LifeType.SECONDS) else None
@@ -250,7 +261,11 @@ class TransformSet:
     @property
     def enc_key_len(self) -> int:
         """Cipher key bytes."""
-        return {EspTransform.DES: 8, EspTransform.TRIPLE_DES: 24}.get(self.encr, (self.key_bits or 128) // 8)
+        if self.encr == EspTransform.DES:  # comparisons: hashing an enum member runs Python code
+            return 8
+        if self.encr == EspTransform.TRIPLE_DES:
+            return 24
+        return (self.key_bits or 128) // 8
 
     @property
     def auth_key_len(self) -> int:
@@ -349,7 +364,7 @@ def lifetimes(attrs: Sequence[Attribute]) -> tuple[int | None, int | None]:
     kind = LifeType.SECONDS
     for a in attrs:
         if a.type == P2Attr.LIFE_TYPE:
-            kind = LifeType(a.value) if a.value in (1, 2) else kind
+            kind = _LIFE_BY_VALUE.get(a.value, kind)
         elif a.type == P2Attr.LIFE_DURATION:
             if kind == LifeType.SECONDS:
                 secs = a.value
