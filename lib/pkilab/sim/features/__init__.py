@@ -9,6 +9,7 @@ is its own ``order``, not its place here.
 from pkilab.sim.features.acl import Acl
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.features.ca_server import CaServer
+from pkilab.sim.features.ca_show import CaServerShow
 from pkilab.sim.features.clock import Ntp
 from pkilab.sim.features.crypto_config import CryptoConfig
 from pkilab.sim.features.crypto_ike import Crypto
@@ -33,6 +34,7 @@ FEATURES: tuple[type[Feature], ...] = (
     Trustpoints,  # trustpoints and their certificates (names key pairs)
     CryptoConfig,  # ISAKMP policies, transform sets, crypto maps (configuration only)
     CaServer,  # the IOS certificate server (keys, trustpoints, database transfers)
+    CaServerShow,  # its show commands
     Admin,  # configuration files, copy, reload, show version/logging
     Enrollment,  # SCEP client, CRL fetches (saves the configuration through Admin)
     Crypto,  # IKE and the data plane (CRL checks through Enrollment)
