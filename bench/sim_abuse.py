@@ -107,6 +107,8 @@ def main() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # The testbed's ports are already moved: the lab must not move them again.
+            env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
         )
         try:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":

@@ -43,9 +43,11 @@ from pkilab.protocols.scep.client import (
 )
 from pkilab.protocols.scep.message import PkiStatus
 from pkilab.testbed import load
-from seedplan import ca_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the seed's plan, as the tests build it
+from seedplan import ca_settings  # noqa: E402
+
 # PKILAB_PORT_OFFSET moves the lab's ports as it does for test runs (two benchmarks on one machine).
 OFFSET = int(os.environ.get("PKILAB_PORT_OFFSET") or 8500)
 CGI = "/cgi-bin/pkiclient.exe"
@@ -98,6 +100,8 @@ def main() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # The testbed's ports are already moved: the lab must not move them again.
+            env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
         )
         try:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":
