@@ -51,7 +51,10 @@ def test_new_tunnels_refused_while_the_ca_is_down(
     result = vpn.ping(br, plan.target, seed.main.lan_if, 10)
     assert result.received == 0, result.pattern
     vpn.wait_logged(
-        he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: CA request failed!"
+        he,
+        "IKMP_INVAL_CERT",
+        f"Certificate received from {seed.vpn.branch_address} is bad: CA request failed!",
+        timeout=plan.deadlines.tunnel,
     )
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 
