@@ -34,7 +34,7 @@ def ca_down(device: DeviceGetter, sessions: SessionPool, plan: LabPlan, seed: sc
     he = device(name)
     he.dialog("copy running-config startup-config", [Answer(r"\[startup-config\]\?", "")])
     with vpn.interface_down(device(plan.ca.device), plan.ca.interface):
-        he.reload(save=False)
+        he.reload(save=False, boot_timeout=plan.deadlines.reload)
         wait_until(lambda: sessions.alive(name), plan.deadlines.reload, 0.5, f"{name} back after reload")
         try:
             yield sessions.get(name)

@@ -169,7 +169,7 @@ def _refused_without_clock(
         keeper.undo(name, "no ip http server", *servers)
         session.config([f"no {line}" for line in servers] + ["ip http server"])
         session.run("write memory")
-        session.reload(save=False)
+        session.reload(save=False, boot_timeout=plan.deadlines.reload)
         session = wait_until(lambda: sessions.alive(name), plan.deadlines.reload, 0.5, f"{name} back after reload")
         shown = parse("show clock", session.run("show clock"))
         assert shown.marker == "*", "after a reload without NTP the clock is not authoritative"

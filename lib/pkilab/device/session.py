@@ -377,18 +377,22 @@ class Session:
             output = drop_log_messages(output)
         return output
 
-    def reload(self, save: bool = False) -> str:
+    def reload(self, save: bool = False, boot_timeout: float | None = None) -> str:
         """``reload``: answer the save question, confirm.
 
         Over SSH the device drops the session: reconnect with :meth:`connect` (poll: the router
         is down while it boots). On a console the session stays: this waits for the router to
-        boot (up to ``boot_timeout``), answers the console and returns in privileged exec.
-        Returns what the device printed.
+        boot (up to ``boot_timeout``: the lab plan's ``Deadlines.reload`` when given, else the
+        session's), answers the console and returns in privileged exec. Returns what the
+        device printed.
         """
+        if boot_timeout is not None:
+            self.boot_timeout = boot_timeout
         answers = [Answer(r"Save\? \[yes/no\]:", "yes" if save else "no"), Answer(r"\[confirm\]", "")]
         if not self.spec.connection.console:
             try:
-                return self.dialog("reload", answers, check=False, timeout=60)
+                # Saving builds the configuration before the confirmation; then the router drops us.
+                return self.dialog("reload", answers, check=False, timeout=_RELOAD_DIALOG)
             except DeviceConnectionError:
                 return ""
             finally:
@@ -422,6 +426,7 @@ class Session:
 _ABORT_KEYS = "\x1e\x03"
 _ANY = re.compile(r"[\s\S]")
 _QUIET = 0.3  # seconds of silence after a prompt that mean the device has nothing more to say
+_RELOAD_DIALOG = 60.0  # seconds from ``reload`` until an SSH session is dropped (saving included)
 
 
 def _check_line(text: str) -> None:
