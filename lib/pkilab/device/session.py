@@ -174,6 +174,7 @@ class Session:
         quiet: bool = False,
         prefix: str = "",
         drain: bool = False,
+        command: str = "",
     ) -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
@@ -181,7 +182,8 @@ class Session:
         (a chunk that starts with the hostname is not a prompt when a line came before it).
         The returned text does not include ``prefix``. On timeout raise
         :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1). With ``drain``, read
-        what is already there (until a read finds nothing) before giving up.
+        what is already there (until a read finds nothing) before giving up. ``command`` names
+        what was waited for in the timeout's message.
         """
         deadline = time.monotonic() + timeout
         buf = prefix
@@ -199,8 +201,9 @@ class Session:
                 if quiet:
                     return buf[len(prefix) :], -1
                 self.transcript.add(buf)
+                after = f"{self.masker.mask(command)!r}: " if command else ""
                 raise DeviceTimeoutError(
-                    self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
+                    self.name, f"{after}no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
                 )
             try:
                 buf += self._recv(min(remaining, 0.5))
@@ -301,7 +304,7 @@ class Session:
         self._settle()
         self._unsettled = True
         self._write(command + "\n")
-        text, _ = self._read_until([self._prompt()], timeout or self.timeout)
+        text, _ = self._read_until([self._prompt()], timeout or self.timeout, command=command)
         self._unsettled = False
         self.transcript.add(text)
         output = self._output(text, command)
@@ -343,7 +346,7 @@ class Session:
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             text, idx = self._read_until(
-                patterns + [question], max(0.1, deadline - time.monotonic()), prefix=since_answer
+                patterns + [question], max(0.1, deadline - time.monotonic()), prefix=since_answer, command=command
             )
             collected += text
             since_answer += text
