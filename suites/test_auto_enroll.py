@@ -30,9 +30,9 @@ def enrolled(sessions: SessionPool, plan: LabPlan) -> Iterator[Certificate]:
     with baseline.left_as_found(sessions.get, ca, he) as keeper:
         keeper.undo(ca, "no ip http server")
         keeper.undo(he, f"no ip host {plan.ca.url_host}")
-        pki.bring_up_ca(sessions.get(ca), pki.CaServerSettings.from_plan(plan))
+        pki.bring_up_ca(sessions.get(ca), pki.CaServerSettings.from_plan(plan), timeout=plan.deadlines.keygen)
         sessions.get(he).config([plan.ca.host_line])
-        pki.generate_keys(sessions.get(he), None, plan.crypto.modulus, exportable=False)
+        pki.generate_keys(sessions.get(he), None, plan.crypto.modulus, exportable=False, timeout=plan.deadlines.keygen)
         yield scenario.enroll_with_grant(
             plan, sessions.get(he), sessions.get(ca), pki.TrustpointSettings.from_plan(plan)
         )

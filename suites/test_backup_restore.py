@@ -103,15 +103,15 @@ def backed_up(sessions: SessionPool, plan: LabPlan, settings: pki.CaServerSettin
             keeper.undo(name, "no ip http server", *plan.timezone.undo())
             ca = sessions.get(name)
             ca.config(plan.timezone.lines())
-            pki.bring_up_ca(ca, settings)
+            pki.bring_up_ca(ca, settings, timeout=plan.deadlines.keygen)
             ca.run("write memory")
             serials = _issue(ca, plan, 3)
             pki.revoke(ca, settings.name, serials[1])
-            pki.export_keys(ca, settings.name, settings.passphrase)
+            pki.export_keys(ca, settings.name, settings.passphrase, timeout=plan.deadlines.transfer)
             ca.run("write memory")
             server, ca_cert, crl = _server(ca), _ca_certificate(ca), pki.server_crl(ca, settings.name)
             for file in _ca_files(ca, settings.name):
-                pki.copy_file(ca, f"nvram:{file}", f"{BACKUP}{file}")
+                pki.copy_file(ca, f"nvram:{file}", f"{BACKUP}{file}", timeout=plan.deadlines.transfer)
                 files.append(file)
             yield Backup(settings, server, ca_cert, serials, crl, files)
     finally:
@@ -170,7 +170,9 @@ def test_restore_continues_where_the_ca_left_off(device: DeviceGetter, plan: Lab
     _destroy(ca, name)
     assert not _ca_files(ca, name), "the CA's files are gone"
     _copy_back(ca, state.files)
-    assert not pki.import_keys(ca, name, "not-the-passphrase"), "wrong passphrase accepted"
+    assert not pki.import_keys(ca, name, "not-the-passphrase", timeout=plan.deadlines.transfer), (
+        "wrong passphrase accepted"
+    )
     shown = ca.run("show crypto key mypubkey rsa")
     keys = parse("show crypto key mypubkey rsa", shown).keys if shown.strip() else ()
     assert name not in {k.name for k in keys}, "a refused import must import nothing"

@@ -34,7 +34,7 @@ def ca_down(device: DeviceGetter, sessions: SessionPool, plan: LabPlan, seed: sc
     he = device(name)
     he.dialog("copy running-config startup-config", [Answer(r"\[startup-config\]\?", "")])
     with vpn.interface_down(device(plan.ca.device), plan.ca.interface):
-        he.reload(save=False)
+        he.reload(save=False, boot_timeout=plan.deadlines.reload)
         wait_until(lambda: sessions.alive(name), plan.deadlines.reload, 0.5, f"{name} back after reload")
         try:
             yield sessions.get(name)
@@ -51,7 +51,10 @@ def test_new_tunnels_refused_while_the_ca_is_down(
     result = vpn.ping(br, plan.target, seed.main.lan_if, 10)
     assert result.received == 0, result.pattern
     vpn.wait_logged(
-        he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: CA request failed!"
+        he,
+        "IKMP_INVAL_CERT",
+        f"Certificate received from {seed.vpn.branch_address} is bad: CA request failed!",
+        timeout=plan.deadlines.tunnel,
     )
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 

@@ -123,11 +123,11 @@ def test_out_of_range_lifetimes_refused(
 
 @pytest.mark.seed("Architectural Design Considerations (key length); Configuring the CA Server, Step 3")
 @pytest.mark.parametrize("modulus", [512, 1024, 2048])
-def test_key_sizes_in_range_are_generated(device: DeviceGetter, ca: Session, modulus: int) -> None:
+def test_key_sizes_in_range_are_generated(device: DeviceGetter, plan: LabPlan, ca: Session, modulus: int) -> None:
     session = device("ca")
     label = f"pkilab-k{modulus}"
     try:
-        out = pki.generate_keys(session, label, modulus, exportable=False)
+        out = pki.generate_keys(session, label, modulus, exportable=False, timeout=plan.deadlines.keygen)
         assert f"The key modulus size is {modulus} bits" in out
         keys = parse("show crypto key mypubkey rsa", session.run("show crypto key mypubkey rsa")).keys
         key = next(k for k in keys if k.name == label)
@@ -169,7 +169,7 @@ def _refused_without_clock(
         keeper.undo(name, "no ip http server", *servers)
         session.config([f"no {line}" for line in servers] + ["ip http server"])
         session.run("write memory")
-        session.reload(save=False)
+        session.reload(save=False, boot_timeout=plan.deadlines.reload)
         session = wait_until(lambda: sessions.alive(name), plan.deadlines.reload, 0.5, f"{name} back after reload")
         shown = parse("show clock", session.run("show clock"))
         assert shown.marker == "*", "after a reload without NTP the clock is not authoritative"

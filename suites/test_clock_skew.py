@@ -47,14 +47,25 @@ def test_clock_past_certificate_end_refused(device: DeviceGetter, plan: LabPlan,
     with clock.skewed(br, _local(pki.validity(seed.branch_cert)[1] + dt.timedelta(days=30)), plan.deadlines.clock_sync):
         _refused(he, br, plan, seed)
         peer = seed.vpn.headend_address
-        vpn.wait_logged(br, "IKMP_INVAL_CERT", f"Certificate received from {peer} is bad: CA request failed!")
-        vpn.wait_logged(br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at {peer}")
+        vpn.wait_logged(
+            br,
+            "IKMP_INVAL_CERT",
+            f"Certificate received from {peer} is bad: CA request failed!",
+            timeout=plan.deadlines.tunnel,
+        )
+        vpn.wait_logged(
+            br,
+            "IKMP_MODE_FAILURE",
+            f"Processing of Informational mode failed with peer at {peer}",
+            timeout=plan.deadlines.tunnel,
+        )
         # The headend's side (seed step 8): the branch's refusal is a message it cannot process, and it
         # keeps no tunnel with the branch.
         vpn.wait_logged(
             he,
             "IKMP_BAD_MESSAGE",
             f"IKE message from {seed.vpn.branch_address} failed its sanity check or is malformed",
+            timeout=plan.deadlines.tunnel,
         )
         assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]
 
@@ -65,7 +76,12 @@ def test_clock_before_certificate_start_refused(device: DeviceGetter, plan: LabP
     vpn.clear_log(br)
     with clock.skewed(br, _local(pki.validity(seed.branch_cert)[0] - dt.timedelta(days=30)), plan.deadlines.clock_sync):
         _refused(he, br, plan, seed)
-        vpn.wait_logged(br, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.headend_address} is bad")
+        vpn.wait_logged(
+            br,
+            "IKMP_INVAL_CERT",
+            f"Certificate received from {seed.vpn.headend_address} is bad",
+            timeout=plan.deadlines.tunnel,
+        )
 
 
 @pytest.mark.seed("Automatically Re-enrolling…, Q4 (reset the clock and the certificate works again)")

@@ -48,7 +48,7 @@ def tp(plan: LabPlan) -> pki.TrustpointSettings:
 
 def _prepare(session: Session, plan: LabPlan, tp: pki.TrustpointSettings, exportable: bool) -> None:
     session.config([plan.ca.host_line, *plan.timezone.lines()])
-    pki.generate_keys(session, None, plan.crypto.modulus, exportable=exportable)
+    pki.generate_keys(session, None, plan.crypto.modulus, exportable=exportable, timeout=plan.deadlines.keygen)
     pki.configure_trustpoint(session, tp)
 
 
@@ -90,7 +90,16 @@ class Requester:
         return self.fqdn in request.subject
 
     def wait(self, condition: Callable[[], T | None], what: str) -> T:
+        """Wait for what the CA decides when the request arrives."""
         return wait_until(condition, self.plan.deadlines.request, 0.3, f"{self.session.name}: {what}")
+
+    def wait_polled(self, condition: Callable[[], T | None], what: str) -> T:
+        """Wait for what the router learns only at its next poll of a pending request (retry period)."""
+        return wait_until(condition, self.plan.deadlines.certificate, 0.3, f"{self.session.name}: {what}")
+
+    def enroll(self, challenge: str) -> None:
+        """``crypto pki enroll`` with ``challenge`` as the challenge password."""
+        pki.enroll(self.session, self.tp, challenge, timeout=self.plan.deadlines.keygen)
 
     def certificate(self) -> Certificate:
         return pki.wait_for_certificate(self.session, self.tp, timeout=self.plan.deadlines.certificate)
@@ -110,7 +119,7 @@ def requester(
             keeper.undo(name, f"no ip host {plan.ca.url_host}", *plan.timezone.undo())
             session = sessions.get(name)
             _prepare(session, plan, tp, exportable=False)
-            pki.authenticate(session, tp.name)
+            pki.authenticate(session, tp.name, timeout=plan.deadlines.transfer)
             yield Requester(session, ca, settings.name, tp.name, plan.fqdn(name), plan)
     finally:
         pki.set_grant_mode(sessions.get(plan.ca.device), settings.name, auto=False)
@@ -133,9 +142,9 @@ def test_headend_manual_grant(
     headend: Session,
 ) -> None:
     he, ca_s = device(plan.headend.name), device(plan.ca.device)
-    auth = pki.authenticate(he, tp.name)
+    auth = pki.authenticate(he, tp.name, timeout=plan.deadlines.transfer)
     assert auth.fingerprint == pki.ca_fingerprint(ca_s, settings)
-    assert pki.enroll(he, tp.name, "whatever").request_sent
+    assert pki.enroll(he, tp.name, "whatever", timeout=plan.deadlines.keygen).request_sent
     fqdn = plan.fqdn(he.name)
     request = wait_until(
         lambda: _pending(ca_s, settings.name, fqdn), plan.deadlines.request, 0.3, "headend request pending on the CA"
@@ -190,7 +199,7 @@ def test_exported_certificate_verifies_against_the_ca(
 def test_auto_grant(requester: Requester) -> None:
     r = requester
     pki.set_grant_mode(r.ca, r.server, auto=True)
-    pki.enroll(r.session, r.tp, "whatever")
+    r.enroll("whatever")
     assert r.certificate().hostname == r.fqdn
     assert not r.pending()
 
@@ -198,10 +207,10 @@ def test_auto_grant(requester: Requester) -> None:
 @pytest.mark.seed("Commands for Managing the PKI Server (reject)")
 def test_rejected_request_leaves_no_certificate(requester: Requester) -> None:
     r = requester
-    pki.enroll(r.session, r.tp, "whatever")
+    r.enroll("whatever")
     request = r.wait(r.pending, "request pending")[0]
     pki.reject(r.ca, r.server, request.id)
-    r.wait(lambda: pki.router_certificate(r.session, r.tp) is None, "pending request dropped")
+    r.wait_polled(lambda: pki.router_certificate(r.session, r.tp) is None, "pending request dropped")
     rejected = [q for q in pki.server_requests(r.ca, r.server).requests if q.id == request.id]
     assert rejected and rejected[0].state == "rejected"
 
@@ -210,10 +219,10 @@ def test_rejected_request_leaves_no_certificate(requester: Requester) -> None:
 def test_one_time_password_grants_at_once_and_only_once(requester: Requester) -> None:
     r = requester
     otp = pki.generate_password(r.ca, r.server, 60)
-    pki.enroll(r.session, r.tp, otp)
+    r.enroll(otp)
     first = r.certificate()
     assert not r.pending(), "a valid one-time password is granted without waiting"
-    pki.enroll(r.session, r.tp, otp)  # the same password again: no longer valid, refused
+    r.enroll(otp)  # the same password again: no longer valid, refused
     r.wait(lambda: "rejected" in r.states(), "reused password refused")
     assert not r.pending()
     kept = pki.router_certificate(r.session, r.tp)
@@ -225,10 +234,10 @@ def test_superseded_password_refused_and_wrong_password_waits(requester: Request
     r = requester
     old = pki.generate_password(r.ca, r.server, 60)
     pki.generate_password(r.ca, r.server, 60)  # only the newest one is valid
-    pki.enroll(r.session, r.tp, old)
+    r.enroll(old)
     r.wait(lambda: pki.router_certificate(r.session, r.tp) is None, "superseded password refused")
     assert not r.pending()
     # A password that is no one-time password at all is the requester's revocation password:
     # the request waits for the administrator.
-    pki.enroll(r.session, r.tp, "not-a-one-time-password")
+    r.enroll("not-a-one-time-password")
     r.wait(r.pending, "request pending for a manual grant")

@@ -32,14 +32,14 @@ def lab_pki(sessions: SessionPool, plan: LabPlan) -> Iterator[None]:
             keeper.undo(name, f"no ip host {plan.ca.url_host}", *plan.timezone.undo())
         ca_s, he_s = sessions.get(ca), sessions.get(he)
         ca_s.config(plan.timezone.lines())
-        pki.bring_up_ca(ca_s, settings)
+        pki.bring_up_ca(ca_s, settings, timeout=plan.deadlines.keygen)
         pki.set_grant_mode(ca_s, settings.name, auto=True)
         he_s.config([plan.ca.host_line, *plan.timezone.lines()])
-        pki.generate_keys(he_s, None, plan.crypto.modulus, exportable=False)
+        pki.generate_keys(he_s, None, plan.crypto.modulus, exportable=False, timeout=plan.deadlines.keygen)
         tp = pki.TrustpointSettings.from_plan(plan)
         pki.configure_trustpoint(he_s, tp)
-        pki.authenticate(he_s, tp.name)
-        pki.enroll(he_s, tp.name, "whatever")
+        pki.authenticate(he_s, tp.name, timeout=plan.deadlines.transfer)
+        pki.enroll(he_s, tp.name, "whatever", timeout=plan.deadlines.keygen)
         pki.wait_for_certificate(he_s, tp.name, timeout=plan.deadlines.certificate)
         pki.set_grant_mode(ca_s, settings.name, auto=False)
         yield
@@ -51,16 +51,16 @@ def test_cut_and_paste_enrollment(device: DeviceGetter, plan: LabPlan, lab_pki: 
     server_name, tp = plan.ca.server, plan.ca.trustpoint
     ca_pem = pki.export_ca_pem(he, tp, plan.ca.passphrase)  # step 1
     br.config([plan.ca.host_line, *plan.timezone.lines()])
-    pki.generate_keys(br, None, plan.crypto.modulus, exportable=False)  # step 5
+    pki.generate_keys(br, None, plan.crypto.modulus, exportable=False, timeout=plan.deadlines.keygen)  # step 5
     pki.configure_trustpoint(
         br,
         pki.TrustpointSettings.from_plan(
             plan, enrollment_url=None, terminal=True, revocation="crl none", source_interface=plan.branch.inside_if
         ),
     )
-    auth = pki.authenticate(br, tp, pasted_pem=ca_pem)  # steps 7-8
+    auth = pki.authenticate(br, tp, pasted_pem=ca_pem, timeout=plan.deadlines.transfer)  # steps 7-8
     assert auth.fingerprint == pki.ca_fingerprint(ca, pki.CaServerSettings.from_plan(plan))
-    request = pki.terminal_request(br, tp)  # step 9
+    request = pki.terminal_request(br, tp, timeout=plan.deadlines.keygen)  # step 9
     req_id = pki.submit_terminal_request(ca, server_name, request)  # step 10
     pending = [r for r in pki.server_requests(ca, server_name).requests if r.id == req_id]
     assert pending and pending[0].state == "pending"

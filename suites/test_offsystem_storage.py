@@ -69,15 +69,15 @@ def offsite(sessions: SessionPool, plan: LabPlan, hostsrv: HostServers) -> Itera
         keeper.undo(ca_name, f"no ip host {offsystem.SERVER_NAME}", "no ip http server")
         ca, headend = sessions.get(ca_name), sessions.get(he_name)
         ca.config([host])
-        pki.bring_up_ca(ca, settings)
+        pki.bring_up_ca(ca, settings, timeout=plan.deadlines.keygen)
         ca.run("write memory")
         headend.config([plan.ca.host_line, host])
         # Exportable so that the issued certificate can be read back whole (its CDP extension).
-        pki.generate_keys(headend, None, plan.crypto.modulus, exportable=True)
+        pki.generate_keys(headend, None, plan.crypto.modulus, exportable=True, timeout=plan.deadlines.keygen)
         tp = pki.TrustpointSettings.from_plan(plan)
         pki.configure_trustpoint(headend, tp)
-        pki.authenticate(headend, tp.name)
-        pki.enroll(headend, tp.name, "whatever")
+        pki.authenticate(headend, tp.name, timeout=plan.deadlines.transfer)
+        pki.enroll(headend, tp.name, "whatever", timeout=plan.deadlines.keygen)
         cert = pki.wait_for_certificate(headend, tp.name, timeout=plan.deadlines.certificate)
         yield Offsite(ca, headend, settings, tp, cert, plan)
 
@@ -101,7 +101,7 @@ def test_enrollment_writes_serial_cnm(offsite: Offsite, hostsrv: HostServers) ->
     cnm = _server_file(hostsrv, f"{serial:X}.cnm")
     text = wait_until(
         lambda: cnm.read_text() if cnm.exists() and cnm.stat().st_size else None,
-        20,
+        offsite.plan.deadlines.transfer,
         0.2,
         f"{cnm.name} written on the server",
     )
@@ -124,7 +124,7 @@ def test_headend_fetches_crl_over_http(offsite: Offsite, hostsrv: HostServers) -
     settings = offsite.settings
     headend = offsite.headend
     path = f"/{FOLDER}/{settings.name}.crl"
-    offsystem.crl_request(headend, offsite.tp.name)
+    offsystem.crl_request(headend, offsite.tp.name, timeout=offsite.plan.deadlines.transfer)
 
     def fetched() -> Crl | None:
         crls = offsystem.crls(headend).crls
@@ -148,20 +148,30 @@ def test_crl_fetch_fails_while_http_server_is_down(offsite: Offsite, hostsrv: Ho
     before = _fetch_failures(headend)
     hostsrv.http.stop()
     try:
-        offsystem.crl_request(headend, tp)
-        wait_until(lambda: _fetch_failures(headend) > before, 30, 0.3, f"{headend.name}: CRL fetch failure logged")
+        offsystem.crl_request(headend, tp, timeout=offsite.plan.deadlines.transfer)
+        wait_until(
+            lambda: _fetch_failures(headend) > before,
+            offsite.plan.deadlines.transfer,
+            0.3,
+            f"{headend.name}: CRL fetch failure logged",
+        )
     finally:
         hostsrv.http.start()
     served = len(hostsrv.http.hits)
-    offsystem.crl_request(headend, tp)
-    wait_until(lambda: len(hostsrv.http.hits) > served, 30, 0.3, "the CRL fetched again once the server is back")
+    offsystem.crl_request(headend, tp, timeout=offsite.plan.deadlines.transfer)
+    wait_until(
+        lambda: len(hostsrv.http.hits) > served,
+        offsite.plan.deadlines.transfer,
+        0.3,
+        "the CRL fetched again once the server is back",
+    )
     assert _fetch_failures(headend) == before + 1
 
 
 def test_copy_restore_files_to_server(offsite: Offsite, hostsrv: HostServers) -> None:
     """Step 5: the key pair and startup configuration are copied to the server by TFTP."""
     ca, name = offsite.ca, offsite.settings.name
-    pki.export_keys(ca, name, offsite.settings.passphrase)
+    pki.export_keys(ca, name, offsite.settings.passphrase, timeout=offsite.plan.deadlines.transfer)
     ca_cer = next(
         f.name for f in parse("dir nvram:", ca.run("dir nvram:")).files if "#" in f.name and f.name.endswith("CA.cer")
     )
@@ -173,7 +183,7 @@ def test_copy_restore_files_to_server(offsite: Offsite, hostsrv: HostServers) ->
         ("startup-config", "startup-confg"),
     ):
         url = hostsrv.spec.tftp_url(f"{FOLDER}/{target}", offsystem.SERVER_NAME)
-        out = offsystem.copy_to_tftp(ca, source, url)
+        out = offsystem.copy_to_tftp(ca, source, url, timeout=offsite.plan.deadlines.transfer)
         assert "bytes copied" in out, out
         assert _server_file(hostsrv, target).stat().st_size > 0
     ca_cert = x509.load_der_x509_certificate(_server_file(hostsrv, ca_cer).read_bytes())
@@ -186,6 +196,6 @@ def test_copy_restore_files_to_server(offsite: Offsite, hostsrv: HostServers) ->
 def test_file_not_precreated_is_refused(offsite: Offsite, hostsrv: HostServers) -> None:
     """The seed's note: TFTP daemons only update existing files; a new file is refused."""
     url = hostsrv.spec.tftp_url(f"{FOLDER}/not-precreated.cnm", offsystem.SERVER_NAME)
-    out = offsystem.copy_to_tftp(offsite.ca, "startup-config", url)
+    out = offsystem.copy_to_tftp(offsite.ca, "startup-config", url, timeout=offsite.plan.deadlines.transfer)
     assert "%Error" in out and "bytes copied" not in out
     assert not _server_file(hostsrv, "not-precreated.cnm").exists()

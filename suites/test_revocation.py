@@ -37,7 +37,7 @@ def test_revoked_serial_on_the_crl_and_fetched_by_the_headend(
     pki.revoke(ca, plan.ca.server, serial)
     crl = pki.server_crl(ca, plan.ca.server)
     assert serial in {int(e.serial, 16) for e in crl.revoked}
-    offsystem.crl_request(he, plan.ca.trustpoint)
+    offsystem.crl_request(he, plan.ca.trustpoint, timeout=plan.deadlines.transfer)
     fetched = offsystem.crls(he).crls
     assert fetched and fetched[0].last_update == crl.this_update, "the headend holds the new CRL"
     # A tunnel that is up is not checked again until it is renegotiated.
@@ -53,10 +53,16 @@ def test_revoked_branch_refused_once_cleared(device: DeviceGetter, plan: LabPlan
     result = vpn.ping(br, plan.target, seed.main.lan_if, 20)
     assert result.received == 0, result.pattern
     vpn.wait_logged(
-        he, "IKMP_INVAL_CERT", f"Certificate received from {seed.vpn.branch_address} is bad: certificate invalid"
+        he,
+        "IKMP_INVAL_CERT",
+        f"Certificate received from {seed.vpn.branch_address} is bad: certificate invalid",
+        timeout=plan.deadlines.tunnel,
     )
     vpn.wait_logged(
-        br, "IKMP_MODE_FAILURE", f"Processing of Informational mode failed with peer at {seed.vpn.headend_address}"
+        br,
+        "IKMP_MODE_FAILURE",
+        f"Processing of Informational mode failed with peer at {seed.vpn.headend_address}",
+        timeout=plan.deadlines.tunnel,
     )
     assert not [sa for sa in vpn.isakmp_sas(br) if sa.state == "QM_IDLE"], "never QM_IDLE"
     assert not [sa for sa in vpn.isakmp_sas(he) if sa.state == "QM_IDLE"]

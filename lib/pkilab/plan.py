@@ -130,6 +130,23 @@ class Deadlines:
     The simulated lab runs its timers fast; a real router polls a pending enrollment after a
     minute, reloads in minutes, and NTP needs several 64-second polls: real labs, and simulated
     labs whose routers run IOS's own timers (``custom.sim.timing: ios``), get the long values.
+    Each is a deadline, not a delay: waiting ends as soon as the lab gets there.
+
+    Attributes:
+        certificate: after a grant or a rejection, until the enrolling router has polled the CA
+            again and installed the certificate or dropped the request (the ``enrollment retry
+            period``).
+        request: after ``crypto pki enroll``, until the request is on the CA (sent at once).
+        tunnel: until traffic passes through a new tunnel, or until the refusal of one is logged
+            (IKE's retransmissions included).
+        clock_sync: until NTP has synchronized a clock (IOS's 64-second polls).
+        reload: until a reloaded router answers again.
+        keygen: the prompt back after a command that generates an RSA key pair (``crypto key
+            generate rsa``, a certificate server's ``no shutdown``) at the largest modulus.
+        transfer: the prompt back after a command that waits for another host with IOS's
+            timeouts and retries (SCEP ``crypto pki authenticate``, ``crypto pki crl request``,
+            ``copy`` to or from a TFTP/FTP server, key export or import to a URL), and a file the
+            router writes on such a server.
     """
 
     certificate: float = 30
@@ -137,11 +154,13 @@ class Deadlines:
     tunnel: float = 60
     clock_sync: float = 90
     reload: float = 60
+    keygen: float = 60
+    transfer: float = 60
 
     @classmethod
     def real(cls) -> Deadlines:
         """Deadlines for real routers (IOS timers)."""
-        return cls(certificate=300, request=60, tunnel=120, clock_sync=600, reload=900)
+        return cls(certificate=300, request=60, tunnel=120, clock_sync=600, reload=900, keygen=300, transfer=180)
 
 
 @dataclass(frozen=True)

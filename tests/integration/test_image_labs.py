@@ -5,7 +5,7 @@
   (tests/contract) pass, nothing is skipped, and the report credits each test to the IOS version
   ``show version`` printed.
 * ``testbeds/sim-ios-timing.yaml`` (every router on ``custom.sim.timing: ios``): a few suite
-  tests as a CI subset of the slow run (the whole run: ``pkilab certify --testbed
+  tests as a CI subset of the slow run, about 80 s (the whole run: ``pkilab certify --testbed
   testbeds/sim-ios-timing.yaml``, docs/sim-images.md), and a pending enrollment polled on IOS's
   one-minute period, as ``show crypto pki timers`` shows it.
 """
@@ -25,8 +25,9 @@ from pkilab.device.session import Session
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
-from pkilab.plan import LabPlan
+from pkilab.plan import Deadlines, LabPlan
 from pkilab.procedures import pki
+from pkilab.sim.images import IOS, PERSONALITIES
 from pkilab.testbed import load
 from pkilab.wait import wait_until
 
@@ -73,11 +74,11 @@ def test_suites_green_on_the_seeds_lab_with_each_image(tmp_path: Path, testbed: 
 
 
 def test_suites_pass_in_ios_timing_ci_subset(tmp_path: Path) -> None:
-    """A few suite tests on IOS's timers (the first enrollment waits the router's one-minute poll)."""
-    outcomes, _, out = _suites(
-        tmp_path, "testbeds/sim-ios-timing.yaml", 5000, "-k", "headend_manual_grant or issued_certificate_fields"
-    )
-    assert len(outcomes) == 2 and set(outcomes.values()) == {"passed"}, (outcomes, out[-3000:])
+    """A few suite tests on IOS's timers: the first enrollment waits the router's one-minute poll,
+    and key generation takes a router's time (2048 bits: 4 s) within the plan's keygen deadline."""
+    selection = "headend_manual_grant or issued_certificate_fields or key_sizes_in_range"
+    outcomes, _, out = _suites(tmp_path, "testbeds/sim-ios-timing.yaml", 5000, "-k", selection)
+    assert len(outcomes) == 5 and set(outcomes.values()) == {"passed"}, (outcomes, out[-3000:])
 
 
 def test_a_pending_enrollment_is_polled_on_ioss_period() -> None:
@@ -100,9 +101,25 @@ def test_a_pending_enrollment_is_polled_on_ioss_period() -> None:
             timers = parse("show crypto pki timers", he.run("show crypto pki timers")).timers
             return next((t.seconds for t in timers if t.label == f"POLL {tp.name}"), None)
 
-        seconds = wait_until(poll_timer, 30, 0.3, "a POLL timer for the pending request")
+        seconds = wait_until(poll_timer, plan.deadlines.request, 0.3, "a POLL timer for the pending request")
         assert 30 < seconds <= 60, f"the next poll is {seconds} s away, not within IOS's one-minute period"
     finally:
         for s in sessions:
             s.close()
         runner.stop()
+
+
+def test_real_deadlines_outlast_ioss_timers() -> None:
+    """What the suites wait on a real router (or on ``timing: ios``) outlasts what IOS takes.
+
+    Each deadline against the IOS timer it waits out: a command's prompt comes back after key
+    generation at the largest modulus any image accepts; a certificate granted just after a poll
+    comes at the next one; a refused negotiation is logged after IKE's last retransmission;
+    NTP synchronizes within a few polls.
+    """
+    real = Deadlines.real()
+    largest = max(p.keygen.high for p in PERSONALITIES.values())
+    assert real.keygen >= 2 * IOS.keygen_seconds(largest), (real.keygen, IOS.keygen_seconds(largest))
+    assert real.certificate >= 2 * IOS.enroll_poll
+    assert real.tunnel >= IOS.ike_retransmit * (IOS.ike_retransmit_limit + 1)
+    assert real.clock_sync >= 4 * IOS.ntp_poll

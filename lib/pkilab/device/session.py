@@ -174,6 +174,7 @@ class Session:
         quiet: bool = False,
         prefix: str = "",
         drain: bool = False,
+        command: str = "",
     ) -> tuple[str, int]:
         """Read until one of ``patterns`` matches the end of the output; return (text, index).
 
@@ -181,7 +182,8 @@ class Session:
         (a chunk that starts with the hostname is not a prompt when a line came before it).
         The returned text does not include ``prefix``. On timeout raise
         :class:`DeviceTimeoutError`, or with ``quiet`` return (text, -1). With ``drain``, read
-        what is already there (until a read finds nothing) before giving up.
+        what is already there (until a read finds nothing) before giving up. ``command`` names
+        what was waited for in the timeout's message.
         """
         deadline = time.monotonic() + timeout
         buf = prefix
@@ -199,8 +201,9 @@ class Session:
                 if quiet:
                     return buf[len(prefix) :], -1
                 self.transcript.add(buf)
+                after = f"{self.masker.mask(command)!r}: " if command else ""
                 raise DeviceTimeoutError(
-                    self.name, f"no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
+                    self.name, f"{after}no prompt after {timeout:.0f} s; last output: {self.masker.mask(buf[-120:])!r}"
                 )
             try:
                 buf += self._recv(min(remaining, 0.5))
@@ -301,7 +304,7 @@ class Session:
         self._settle()
         self._unsettled = True
         self._write(command + "\n")
-        text, _ = self._read_until([self._prompt()], timeout or self.timeout)
+        text, _ = self._read_until([self._prompt()], timeout or self.timeout, command=command)
         self._unsettled = False
         self.transcript.add(text)
         output = self._output(text, command)
@@ -343,7 +346,7 @@ class Session:
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             text, idx = self._read_until(
-                patterns + [question], max(0.1, deadline - time.monotonic()), prefix=since_answer
+                patterns + [question], max(0.1, deadline - time.monotonic()), prefix=since_answer, command=command
             )
             collected += text
             since_answer += text
@@ -377,18 +380,22 @@ class Session:
             output = drop_log_messages(output)
         return output
 
-    def reload(self, save: bool = False) -> str:
+    def reload(self, save: bool = False, boot_timeout: float | None = None) -> str:
         """``reload``: answer the save question, confirm.
 
         Over SSH the device drops the session: reconnect with :meth:`connect` (poll: the router
         is down while it boots). On a console the session stays: this waits for the router to
-        boot (up to ``boot_timeout``), answers the console and returns in privileged exec.
-        Returns what the device printed.
+        boot (up to ``boot_timeout``: the lab plan's ``Deadlines.reload`` when given, else the
+        session's), answers the console and returns in privileged exec. Returns what the
+        device printed.
         """
+        if boot_timeout is not None:
+            self.boot_timeout = boot_timeout
         answers = [Answer(r"Save\? \[yes/no\]:", "yes" if save else "no"), Answer(r"\[confirm\]", "")]
         if not self.spec.connection.console:
             try:
-                return self.dialog("reload", answers, check=False, timeout=60)
+                # Saving builds the configuration before the confirmation; then the router drops us.
+                return self.dialog("reload", answers, check=False, timeout=_RELOAD_DIALOG)
             except DeviceConnectionError:
                 return ""
             finally:
@@ -422,6 +429,7 @@ class Session:
 _ABORT_KEYS = "\x1e\x03"
 _ANY = re.compile(r"[\s\S]")
 _QUIET = 0.3  # seconds of silence after a prompt that mean the device has nothing more to say
+_RELOAD_DIALOG = 60.0  # seconds from ``reload`` until an SSH session is dropped (saving included)
 
 
 def _check_line(text: str) -> None:

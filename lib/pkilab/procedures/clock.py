@@ -15,7 +15,11 @@ from pkilab.config import values as v
 from pkilab.device.session import Session
 from pkilab.parsers import parse_as
 from pkilab.parsers.system import Clock, NtpStatus
+from pkilab.plan import Deadlines
 from pkilab.wait import wait_until
+
+# Without a deadline from the caller's lab plan: a real router's NTP synchronization (64 s polls).
+_SYNC = Deadlines.real().clock_sync
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -26,7 +30,7 @@ def ntp_servers(session: Session) -> list[str]:
     return [ln.strip() for ln in out.splitlines() if ln.startswith(("ntp server ", "ntp peer "))]
 
 
-def wait_synchronized(session: Session, timeout: float = 90) -> Clock:
+def wait_synchronized(session: Session, timeout: float = _SYNC) -> Clock:
     """Poll until the clock is authoritative (no ``*``) and, when NTP is configured, NTP-synchronized.
 
     ``clock set`` alone makes a clock authoritative (``.``), so after a skew the restore must wait
@@ -61,7 +65,7 @@ def set_clock(session: Session, local: dt.datetime) -> None:
 
 
 @contextlib.contextmanager
-def ntp_removed(session: Session, timeout: float = 90) -> Iterator[list[str]]:
+def ntp_removed(session: Session, timeout: float = _SYNC) -> Iterator[list[str]]:
     """Remove the NTP servers for the body; restore them and wait for synchronization after."""
     servers = ntp_servers(session)
     if servers:
@@ -77,7 +81,7 @@ def ntp_removed(session: Session, timeout: float = 90) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
-def skewed(session: Session, local: dt.datetime, timeout: float = 90) -> Iterator[None]:
+def skewed(session: Session, local: dt.datetime, timeout: float = _SYNC) -> Iterator[None]:
     """The seed's clock skew: no NTP, ``clock set`` to ``local``; always restored afterwards."""
     with ntp_removed(session, timeout):
         set_clock(session, local)

@@ -9,7 +9,7 @@ from pkilab.config import values as v
 from pkilab.device.session import Answer, Session
 from pkilab.parsers import parse_as
 from pkilab.parsers.server import CrlList
-from pkilab.procedures.pki import ProcedureError, export_pem
+from pkilab.procedures.pki import REAL, ProcedureError, export_pem
 
 SERVER_NAME = "pkilab-hostsrv"  # the seed's "harry.cisco.com": an ``ip host`` name for the file server
 
@@ -31,12 +31,15 @@ def host_line(address: str, name: str = SERVER_NAME) -> str:
     return f"ip host {v.word(name, 'hostsrv.name')} {v.ipv4(address, 'hostsrv.address')}"
 
 
-def copy_to_tftp(session: Session, source: str, url: str) -> str:
-    """``copy SOURCE tftp://HOST/PATH`` accepting the proposed host and file name (seed step 5)."""
+def copy_to_tftp(session: Session, source: str, url: str, timeout: float = REAL.transfer) -> str:
+    """``copy SOURCE tftp://HOST/PATH`` accepting the proposed host and file name (seed step 5).
+
+    ``timeout``: as long as IOS's TFTP client may take with its retries (``Deadlines.transfer``).
+    """
     return session.dialog(
         f"copy {v.word(source, 'source')} {v.url(url, 'destination')}",
         [Answer(r"Address or name of remote host \[[^\]]*\]\?", ""), Answer(r"Destination filename \[[^\]]*\]\?", "")],
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -52,9 +55,13 @@ def router_certificate_pem(session: Session, trustpoint: str, passphrase: str) -
     return match.group(1)
 
 
-def crl_request(session: Session, trustpoint: str) -> str:
-    """``crypto pki crl request NAME``: fetch the CRL now (from the certificate's CDP)."""
-    return session.run(f"crypto pki crl request {v.word(trustpoint, 'trustpoint.name')}")
+def crl_request(session: Session, trustpoint: str, timeout: float = REAL.transfer) -> str:
+    """``crypto pki crl request NAME``: fetch the CRL now (the certificate's CDP, else SCEP GetCRL).
+
+    The prompt comes back when the fetch has succeeded or failed, which with IOS's HTTP timeouts
+    and retries can take longer than a session's usual wait (``Deadlines.transfer``).
+    """
+    return session.run(f"crypto pki crl request {v.word(trustpoint, 'trustpoint.name')}", timeout=timeout)
 
 
 def crls(session: Session) -> CrlList:

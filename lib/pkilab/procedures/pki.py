@@ -20,10 +20,14 @@ from pkilab.parsers import parse_as
 from pkilab.parsers.certificates import Certificate, CertificateTable
 from pkilab.parsers.exec_dialogs import AuthenticateResult, EnrollResult, GrantResult, ImportResult, RequestResult
 from pkilab.parsers.server import PkiServer, PkiServers, ServerCrl, ServerRequests
-from pkilab.plan import LabPlan
+from pkilab.plan import Deadlines, LabPlan
 from pkilab.wait import wait_until
 
 YES = r"\[yes/no\]:"
+# What a step waits for a long command when its caller gives no deadline: a real router's. The
+# suites pass their lab plan's (``plan.deadlines``); a deadline ends at the prompt, so a long one
+# costs nothing when the command is quick.
+REAL = Deadlines.real()
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,13 @@ class ProcedureError(PkilabError):
     """A procedure step did not reach the state the seed documents."""
 
 
-def generate_keys(session: Session, label: str | None, modulus: int, exportable: bool) -> str:
-    """``crypto key generate rsa general-keys [label L] modulus N [exportable]`` (config mode)."""
+def generate_keys(
+    session: Session, label: str | None, modulus: int, exportable: bool, timeout: float = REAL.keygen
+) -> str:
+    """``crypto key generate rsa general-keys [label L] modulus N [exportable]`` (config mode).
+
+    ``timeout``: as long as generating the key pair may take (``Deadlines.keygen``).
+    """
     words = ["crypto key generate rsa general-keys"]
     if label:
         words.append(f"label {v.word(label, 'key.label')}")
@@ -127,19 +136,20 @@ def generate_keys(session: Session, label: str | None, modulus: int, exportable:
         words.append("exportable")
     session.run("configure terminal")
     try:
-        return session.dialog(" ".join(words), [Answer(r"replace them\? \[yes/no\]:", "yes")], timeout=120)
+        return session.dialog(" ".join(words), [Answer(r"replace them\? \[yes/no\]:", "yes")], timeout=timeout)
     finally:
         session.run("end", check=False)
 
 
-def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = 60) -> PkiServer:
+def bring_up_ca(session: Session, s: CaServerSettings, timeout: float = REAL.keygen) -> PkiServer:
     """The seed's "Configuring the Cisco IOS CA Server": keys, server settings, ``no shutdown``.
 
-    Returns the parsed ``show crypto pki server`` entry once the server is enabled.
+    Returns the parsed ``show crypto pki server`` entry once the server is enabled. ``timeout``
+    (``Deadlines.keygen``) bounds the key generation, ``no shutdown`` and the server's start.
     """
     session.masker.add(s.passphrase)
     session.config(["ip http server"])
-    generate_keys(session, s.name, s.modulus, s.exportable)
+    generate_keys(session, s.name, s.modulus, s.exportable, timeout)
     session.run("configure terminal")
     try:
         for line in s.lines():
@@ -194,17 +204,22 @@ def configure_trustpoint(session: Session, s: TrustpointSettings) -> None:
     session.config(s.lines())
 
 
-def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> AuthenticateResult:
-    """``crypto pki authenticate NAME``: accept the CA certificate; return the parsed dialog."""
+def authenticate(
+    session: Session, name: str, pasted_pem: str | None = None, timeout: float = REAL.transfer
+) -> AuthenticateResult:
+    """``crypto pki authenticate NAME``: accept the CA certificate; return the parsed dialog.
+
+    ``timeout``: as long as fetching the CA certificate over SCEP may take (``Deadlines.transfer``).
+    """
     v.word(name, "trustpoint.name")
     if pasted_pem is None:
-        out = session.dialog(f"crypto pki authenticate {name}", [Answer(YES, "yes")], timeout=60)
+        out = session.dialog(f"crypto pki authenticate {name}", [Answer(YES, "yes")], timeout=timeout)
     else:
         out = session.paste(
             f"crypto pki authenticate {name}",
             [ln.strip() for ln in pasted_pem.strip().splitlines()],
             answers=[Answer(YES, "yes")],
-            timeout=60,
+            timeout=timeout,
         )
     result = parse_as(AuthenticateResult, f"crypto pki authenticate {name}", out)
     if not result.accepted:
@@ -212,8 +227,14 @@ def authenticate(session: Session, name: str, pasted_pem: str | None = None) -> 
     return result
 
 
-def enroll(session: Session, name: str, challenge: str, include_serial: bool = False) -> EnrollResult:
-    """``crypto pki enroll NAME`` over SCEP with the seed's dialog; return the parsed outcome."""
+def enroll(
+    session: Session, name: str, challenge: str, include_serial: bool = False, timeout: float = REAL.keygen
+) -> EnrollResult:
+    """``crypto pki enroll NAME`` over SCEP with the seed's dialog; return the parsed outcome.
+
+    ``timeout``: IOS generates the trustpoint's key pair in this dialog when it has none
+    (``Deadlines.keygen``); the request itself is sent in the background.
+    """
     v.word(name, "trustpoint.name")
     v.word(challenge, "challenge password", secret=True)
     out = session.dialog(
@@ -226,7 +247,7 @@ def enroll(session: Session, name: str, challenge: str, include_serial: bool = F
             Answer(r"IP address in the subject name\? \[no\]:", "no"),
             Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
         ],
-        timeout=60,
+        timeout=timeout,
     )
     return parse_as(EnrollResult, f"crypto pki enroll {name}", out)
 
@@ -249,7 +270,7 @@ def certificates(session: Session, trustpoint: str | None = None) -> Certificate
     return parse_as(CertificateTable, cmd, session.run(cmd))
 
 
-def wait_for_certificate(session: Session, name: str, timeout: float = 60) -> Certificate:
+def wait_for_certificate(session: Session, name: str, timeout: float = REAL.certificate) -> Certificate:
     """Poll ``show crypto pki certificates NAME`` until the router certificate is Available."""
 
     def available() -> Certificate | None:
@@ -343,8 +364,11 @@ def ca_fingerprint(ca: Session, s: CaServerSettings) -> str:
     return md5_words(x509.load_pem_x509_certificate(export_ca_pem(ca, s.name, s.passphrase).encode()))
 
 
-def terminal_request(session: Session, name: str) -> str:
-    """``crypto pki enroll NAME`` on an ``enrollment terminal`` trustpoint: the PKCS#10 it prints."""
+def terminal_request(session: Session, name: str, timeout: float = REAL.keygen) -> str:
+    """``crypto pki enroll NAME`` on an ``enrollment terminal`` trustpoint: the PKCS#10 it prints.
+
+    ``timeout``: IOS generates a missing key pair in this dialog (``Deadlines.keygen``).
+    """
     out = session.dialog(
         f"crypto pki enroll {v.word(name, 'trustpoint.name')}",
         [
@@ -353,7 +377,7 @@ def terminal_request(session: Session, name: str) -> str:
             Answer(r"Display Certificate Request to terminal\? \[yes/no\]:", "yes"),
             Answer(r"Redisplay enrollment request\? \[yes/no\]:", "no"),
         ],
-        timeout=60,
+        timeout=timeout,
     )
     request = parse_as(EnrollResult, f"crypto pki enroll {name}", out).request
     if not request:
@@ -384,8 +408,13 @@ def import_certificate(session: Session, name: str, certificate_b64: str) -> Imp
     return parse_as(ImportResult, cmd, session.paste(cmd, lines))
 
 
-def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> str:
-    """``crypto key export rsa L pem url nvram: 3des PASS`` (config mode), accepting the file names."""
+def export_keys(
+    session: Session, label: str, passphrase: str, url: str = "nvram:", timeout: float = REAL.transfer
+) -> str:
+    """``crypto key export rsa L pem url nvram: 3des PASS`` (config mode), accepting the file names.
+
+    ``timeout``: a URL on a server is written with IOS's transfer timeouts (``Deadlines.transfer``).
+    """
     session.masker.add(passphrase)
     session.run("configure terminal")
     try:
@@ -393,14 +422,19 @@ def export_keys(session: Session, label: str, passphrase: str, url: str = "nvram
             f"crypto key export rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} 3des "
             f"{v.word(passphrase, 'passphrase', secret=True)}",
             [Answer(r"Destination filename \[[^\]]*\]\?", "")],
-            timeout=60,
+            timeout=timeout,
         )
     finally:
         session.run("end", check=False)
 
 
-def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram:") -> bool:
-    """``crypto key import rsa L pem url nvram: PASS``; True when IOS says the import succeeded."""
+def import_keys(
+    session: Session, label: str, passphrase: str, url: str = "nvram:", timeout: float = REAL.transfer
+) -> bool:
+    """``crypto key import rsa L pem url nvram: PASS``; True when IOS says the import succeeded.
+
+    ``timeout``: a URL on a server is read with IOS's transfer timeouts (``Deadlines.transfer``).
+    """
     session.masker.add(passphrase)
     session.run("configure terminal")
     try:
@@ -408,7 +442,7 @@ def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram
             f"crypto key import rsa {v.word(label, 'key.label')} pem url {v.word(url, 'url')} "
             f"{v.word(passphrase, 'passphrase', secret=True)}",
             [Answer(r"Source filename \[[^\]]*\]\?", "")],
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
     finally:
@@ -416,12 +450,12 @@ def import_keys(session: Session, label: str, passphrase: str, url: str = "nvram
     return "Key pair import succeeded" in out
 
 
-def copy_file(session: Session, source: str, destination: str) -> str:
-    """``copy SRC DST`` accepting the proposed destination file name."""
+def copy_file(session: Session, source: str, destination: str, timeout: float = REAL.transfer) -> str:
+    """``copy SRC DST`` accepting the proposed destination file name (``Deadlines.transfer``)."""
     return session.dialog(
         f"copy {v.word(source, 'source')} {v.word(destination, 'destination')}",
         [Answer(r"Destination filename \[[^\]]*\]\?", "")],
-        timeout=60,
+        timeout=timeout,
     )
 
 

@@ -75,8 +75,8 @@ class SeedLab:
 def enroll_with_grant(plan: LabPlan, router: Session, ca: Session, tp: pki.TrustpointSettings) -> Certificate:
     """Authenticate, enroll, grant on the CA (manual mode), wait for the certificate."""
     pki.configure_trustpoint(router, tp)
-    pki.authenticate(router, tp.name)
-    pki.enroll(router, tp.name, "whatever")
+    pki.authenticate(router, tp.name, timeout=plan.deadlines.transfer)
+    pki.enroll(router, tp.name, "whatever", timeout=plan.deadlines.keygen)
     hostname = plan.fqdn(router.name)
     request = wait_until(
         lambda: [
@@ -102,7 +102,7 @@ def ca_running(
         keeper.undo(name, "no ip http server", *plan.timezone.undo())
         session = get(name)
         session.config(plan.timezone.lines())
-        pki.bring_up_ca(session, settings or pki.CaServerSettings.from_plan(plan))
+        pki.bring_up_ca(session, settings or pki.CaServerSettings.from_plan(plan), timeout=plan.deadlines.keygen)
         yield get(name)
 
 
@@ -128,11 +128,11 @@ def _built(
     plan: LabPlan, get: Callable[[str], Session], routers: tuple[Router, ...], rsig: bool, revocation: str
 ) -> Iterator[SeedLab]:
     ca, headend = get(plan.ca.device), get(plan.headend.name)
-    pki.bring_up_ca(ca, pki.CaServerSettings.from_plan(plan))
+    pki.bring_up_ca(ca, pki.CaServerSettings.from_plan(plan), timeout=plan.deadlines.keygen)
     branches = [get(r.name) for r in routers]
     for enrolling in (headend, *branches):
         enrolling.config([plan.ca.host_line])
-        pki.generate_keys(enrolling, None, plan.crypto.modulus, exportable=False)
+        pki.generate_keys(enrolling, None, plan.crypto.modulus, exportable=False, timeout=plan.deadlines.keygen)
     he_cert = enroll_with_grant(plan, headend, ca, pki.TrustpointSettings.from_plan(plan))
     settings = [vpn.VpnSettings.for_branch(plan, r) for r in routers]
     more = tuple(zip(branches[1:], settings[1:], strict=True))
@@ -143,12 +143,12 @@ def _built(
             vpn.bring_up(session, plan.target, router.inside_if, plan.deadlines.tunnel)
             tp = pki.TrustpointSettings.from_plan(plan, revocation=revocation, source_interface=router.inside_if)
             certs.append(enroll_with_grant(plan, session, ca, tp))
-        headend.run(f"crypto pki crl request {plan.ca.trustpoint}")
+        headend.run(f"crypto pki crl request {plan.ca.trustpoint}", timeout=plan.deadlines.transfer)
         if revocation == "crl":
             # The branch checks the headend's certificate against the CRL: fetch it while the
             # prep tunnel still carries traffic to the CA.
             for session in branches:
-                session.run(f"crypto pki crl request {plan.ca.trustpoint}")
+                session.run(f"crypto pki crl request {plan.ca.trustpoint}", timeout=plan.deadlines.transfer)
         if rsig:
             headend.config([f"no {settings[0].psk_line(s.branch_address)}" for s in settings])
             vpn.clear_sas(headend, *branches)

@@ -19,8 +19,13 @@ from pkilab.parsers import parse_as
 from pkilab.parsers.exec_dialogs import PingResult
 from pkilab.parsers.isakmp import IsakmpSa, IsakmpSaDetail, IsakmpSaDetailTable, IsakmpSaTable
 from pkilab.parsers.syslog import Logging, LogMessage
-from pkilab.plan import CryptoProfile, LabPlan, Router, wildcard
+from pkilab.plan import CryptoProfile, Deadlines, LabPlan, Router, wildcard
 from pkilab.wait import wait_until
+
+# Without a deadline from the caller's lab plan: a real router's IKE, retransmissions included.
+_TUNNEL = Deadlines.real().tunnel
+# IOS's ping waits 2 s for each echo reply (``ping ... timeout``, default 2); a few more for ARP.
+_ECHO_TIMEOUT = 2
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,11 @@ def ping(session: Session, target: str, source: str, repeat: int = 10) -> PingRe
         f"ping ip {v.ipv4(target, 'ping target')} source {v.word(source, 'ping source')} "
         f"repeat {v.integer(repeat, 'repeat', 1, 1000)}"
     )
-    return parse_as(PingResult, cmd, session.run(cmd, timeout=repeat * 3 + 10))
+    # The prompt comes back after the last echo: each unanswered one takes IOS's echo timeout.
+    return parse_as(PingResult, cmd, session.run(cmd, timeout=repeat * (_ECHO_TIMEOUT + 1) + 10))
 
 
-def bring_up(session: Session, target: str, source: str, timeout: float = 60) -> PingResult:
+def bring_up(session: Session, target: str, source: str, timeout: float = _TUNNEL) -> PingResult:
     """Ping from the branch LAN until echoes come back ("you may have to enter more than one ping")."""
 
     def answered() -> PingResult | None:
@@ -226,8 +232,12 @@ def interface_down(session: Session, interface: str) -> Iterator[None]:
         session.config([f"interface {name}", "no shutdown"])
 
 
-def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = 30) -> list[LogMessage]:
-    """Poll the logging buffer until a ``mnemonic`` message containing ``text`` is there."""
+def wait_logged(session: Session, mnemonic: str, text: str = "", timeout: float = _TUNNEL) -> list[LogMessage]:
+    """Poll the logging buffer until a ``mnemonic`` message containing ``text`` is there.
+
+    The messages waited for follow an IKE negotiation: ``timeout`` is the plan's
+    ``Deadlines.tunnel`` (IKE's retransmissions included).
+    """
     return wait_until(
         lambda: [m for m in logged(session, mnemonic) if text in m.text],
         timeout,
