@@ -19,7 +19,6 @@ import json
 import random
 import re
 import runpy
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,7 @@ import yaml
 from pkilab import catalog
 from pkilab.errors import ParseError
 from pkilab.parsers import match_command, parse
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "parsers"))
-from parser_corpus import corpus_command, corpus_dir
+from unit.parsers.parser_corpus import corpus_command, corpus_dir
 
 _FOUND = corpus_dir()
 if _FOUND is None:

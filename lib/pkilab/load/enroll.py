@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import h11
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -22,6 +23,7 @@ from pkilab.errors import PkilabError, ScepError
 from pkilab.pki.csr import build_csr
 from pkilab.pki.fingerprints import md5_hex
 from pkilab.pki.names import router_subject
+from pkilab.protocols.http import MAX_HEAD
 from pkilab.protocols.scep.client import (
     ClientOptions,
     HttpRequest,
@@ -51,6 +53,15 @@ class HttpAnswer:
     sent: float = 0.0
 
 
+@dataclass
+class _Connection:
+    """One keep-alive connection and h11's view of it (the one HTTP reader, :mod:`pkilab.protocols.http`)."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    http: h11.Connection
+
+
 class HttpPool:
     """A few keep-alive HTTP/1.1 connections to one server, used one request at a time each."""
 
@@ -58,7 +69,7 @@ class HttpPool:
         self.host = host
         self.port = port
         self.timeout = timeout
-        self._free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._free: list[_Connection] = []
         self._slots = asyncio.Semaphore(size)
 
     async def request(self, req: HttpRequest) -> HttpAnswer:
@@ -73,68 +84,64 @@ class HttpPool:
                 sent = time.monotonic()
                 try:
                     answer, keep = await asyncio.wait_for(self._exchange(conn, req, sent), self.timeout)
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-                    conn[1].close()
+                except (OSError, TimeoutError, ValueError, h11.ProtocolError) as exc:
+                    conn.writer.close()
                     if attempt == 2:
                         raise EnrollError(f"HTTP {self.host}:{self.port}: {type(exc).__name__} {exc}") from None
                     continue
                 if keep:
                     self._free.append(conn)
                 else:
-                    conn[1].close()
+                    conn.writer.close()
                 return answer
         raise AssertionError("unreachable")
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(self) -> _Connection:
         try:
-            return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
         except (OSError, TimeoutError) as exc:
             raise EnrollError(f"cannot reach the CA's HTTP server {self.host}:{self.port} ({exc})") from None
+        return _Connection(reader, writer, h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD))
 
-    async def _exchange(
-        self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: HttpRequest, sent: float
-    ) -> tuple[HttpAnswer, bool]:
-        reader, writer = conn
-        head = [f"{req.method} {req.target} HTTP/1.1", f"Host: {self.host}", "Connection: keep-alive"]
+    async def _exchange(self, conn: _Connection, req: HttpRequest, sent: float) -> tuple[HttpAnswer, bool]:
+        http = conn.http
+        headers = [("Host", self.host)]
         if req.method == "POST":
-            head += [
-                f"Content-Length: {len(req.body)}",
-                f"Content-Type: {req.content_type or 'application/octet-stream'}",
+            headers += [
+                ("Content-Length", str(len(req.body))),
+                ("Content-Type", req.content_type or "application/octet-stream"),
             ]
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + req.body)
-        await writer.drain()
-        status_line = (await reader.readuntil(b"\r\n")).decode("latin-1").split()
-        if len(status_line) < 2 or not status_line[1].isdigit():
-            raise ValueError(f"bad status line {' '.join(status_line)!r}")
-        headers: dict[str, str] = {}
-        while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        keep = headers.get("connection", "").lower() != "close" and status_line[0] == "HTTP/1.1"
-        if "content-length" in headers:
-            body = await reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            body = await _chunks(reader)
-        else:
-            body, keep = await reader.read(), False
-        return HttpAnswer(int(status_line[1]), headers.get("content-type", ""), body, sent), keep
+        out = http.send(h11.Request(method=req.method, target=req.target, headers=headers)) or b""
+        if req.body:
+            out += http.send(h11.Data(data=req.body)) or b""
+        conn.writer.write(out + (http.send(h11.EndOfMessage()) or b""))
+        await conn.writer.drain()
+        head: h11.Response | None = None
+        body = bytearray()
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                http.receive_data(await conn.reader.read(1 << 16))
+            elif type(event) is h11.Response:
+                head = event
+            elif type(event) is h11.Data:
+                body += event.data
+            elif type(event) is h11.EndOfMessage and head is not None:
+                break
+            elif type(event) is not h11.InformationalResponse:
+                raise ValueError("the server closed the connection before its answer was complete")
+        assert head is not None  # the loop ends only on a complete answer
+        ctype = next((v for k, v in head.headers if k == b"content-type"), b"").decode("latin-1")
+        keep = http.our_state is h11.DONE and http.their_state is h11.DONE
+        if keep:
+            http.start_next_cycle()
+        return HttpAnswer(head.status_code, ctype, bytes(body), sent), keep
 
     def close(self) -> None:
         """Close the idle connections."""
-        for _, writer in self._free:
-            writer.close()
+        for conn in self._free:
+            conn.writer.close()
         self._free.clear()
-
-
-async def _chunks(reader: asyncio.StreamReader) -> bytes:
-    body = b""
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        if size == 0:
-            await reader.readuntil(b"\r\n")
-            return body
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from ike_labkit import (
-    BRANCH,
-    BRANCH_LAN,
-    HQ,
-    HQ_LAN,
-    P2,
-    Lab,
-    clock_validator,
-    pki,
-    policy,
-    psk_config,
-    rsa_key,
-    rsig_config,
-)
 
 from pkilab.protocols.ike import (
     AuthenticationFailed,
@@ -39,6 +25,20 @@ from pkilab.protocols.ike import (
     TransformSet,
 )
 from pkilab.protocols.ike.constants import AuthMethod, Notify, P1Encr
+from unit.ike.ike_labkit import (
+    BRANCH,
+    BRANCH_LAN,
+    HQ,
+    HQ_LAN,
+    P2,
+    Lab,
+    clock_validator,
+    pki,
+    policy,
+    psk_config,
+    rsa_key,
+    rsig_config,
+)
 
 
 def states(lab: Lab, addr: str) -> list[str]:

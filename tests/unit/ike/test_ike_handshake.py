@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, P2, Lab, mirror_lookup, pki, policy, psk_config, rsig_config
 
 from pkilab.protocols.ike import (
     EngineOptions,
@@ -23,6 +22,19 @@ from pkilab.protocols.ike import (
     TunnelRequest,
 )
 from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
+from unit.ike.ike_labkit import (
+    BRANCH,
+    BRANCH_LAN,
+    HQ,
+    HQ_LAN,
+    P2,
+    Lab,
+    mirror_lookup,
+    pki,
+    policy,
+    psk_config,
+    rsig_config,
+)
 
 
 def assert_tunnel(lab: Lab, auth: str) -> tuple[Phase2Up, Phase2Up]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, P2, Lab, policy, psk_config
 from scapy.layers.inet import ICMP, IP
 
 from pkilab.protocols.esp import decapsulate, encapsulate, sa_pair
@@ -21,6 +20,7 @@ from pkilab.protocols.ike import (
     SendDatagram,
 )
 from pkilab.protocols.ike.constants import AuthMethod
+from unit.ike.ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, P2, Lab, policy, psk_config
 
 
 def psk_lab(**kw: object) -> Lab:

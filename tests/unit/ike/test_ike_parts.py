@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import padding
-from ike_labkit import rsa_key
 from scapy.layers.tls.crypto.groups import modp768, modp1024, modp1536, modp2048
 
 from pkilab.errors import ConfigValueError
@@ -19,6 +18,7 @@ from pkilab.protocols.ike.crypto import (
     rsa_verify_raw,
 )
 from pkilab.protocols.ike.policy import choose_phase1, phase1_sa
+from unit.ike.ike_labkit import rsa_key
 
 
 def test_isakmp_policy_from_ios_words() -> None:

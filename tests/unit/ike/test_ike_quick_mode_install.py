@@ -8,10 +8,9 @@ IKE_QM_R_QM2``. So the responder's SAs exist before the initiator's third messag
 
 from __future__ import annotations
 
-from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, psk_config
-
 from pkilab.protocols.ike import Phase2Up, QmNote, QmStateChanged, SendDatagram
 from pkilab.protocols.ike.constants import ExchangeType
+from unit.ike.ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, psk_config
 
 
 def _quick(dg: SendDatagram) -> bool:

@@ -6,7 +6,6 @@ import dataclasses
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, psk_config, rsig_config
 from scapy.layers.isakmp import (
     ISAKMP,
     ISAKMP_payload_Hash,
@@ -27,6 +26,7 @@ from pkilab.protocols.ike import (
     SendDatagram,
 )
 from pkilab.protocols.ike.constants import VID_DPD, VID_NATT_RFC3947
+from unit.ike.ike_labkit import BRANCH, BRANCH_LAN, HQ, HQ_LAN, Lab, pki, psk_config, rsig_config
 
 
 def rsig_lab() -> Lab:

@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from loadkit import HEADEND, TS, Headend, ca, enrolled_branch, key
 
 from pkilab.load.states import Phase
 from pkilab.protocols.ike import AuthenticationFailed, CertificateCheck, Phase2Policy, Phase2Up
 from pkilab.sim import packets as pk
+from unit.load.loadkit import HEADEND, TS, Headend, ca, enrolled_branch, key
 
 
 def _up(headend: Headend, psk: bool = False) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from loadkit import Headend, enrolled_branch
 
 from pkilab.load.fleet import Fleet, Pacing
 from pkilab.load.lab import HeadendView
 from pkilab.load.results import RESULT_COUNTS, outcome, percentile
 from pkilab.load.states import EXPECTED, FINAL, MOVES, Phase, move
+from unit.load.loadkit import Headend, enrolled_branch
 
 
 def test_phase_table_reaches_the_expected_ends() -> None:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import parser_seed_outputs as seed
 import pytest
 
 import pkilab
@@ -19,6 +18,7 @@ from pkilab.parsers import UnknownCommandError, match_command
 from pkilab.parsers.cli import EXIT_PIPE_CLOSED
 from pkilab.parsers.registry import READERS, AmbiguousCommandError
 from pkilab.parsers.system import parse_clock
+from unit.parsers import parser_seed_outputs as seed
 
 LIB = str(Path(pkilab.__file__).resolve().parents[1])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import parser_seed_outputs as seed
 import pytest
 
 from pkilab.parsers.certificates import CertificateTable, _LineReader, parse_certificates
 from pkilab.parsers.isakmp import IsakmpSaDetailTable, _DetailReader, parse_isakmp_sa_detail
+from unit.parsers import parser_seed_outputs as seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 import parsers as bench

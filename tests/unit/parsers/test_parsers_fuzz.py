@@ -28,15 +28,14 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-import parser_seed_outputs
 import pytest
-import test_parsers_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parser_corpus import corpus_command, corpus_dir
 
 from pkilab.errors import ParseError
 from pkilab.parsers.registry import READERS, match_command
+from unit.parsers import parser_seed_outputs, test_parsers_tables
+from unit.parsers.parser_corpus import corpus_command, corpus_dir
 
 # Each reader once, named ``module:function`` (several commands may share one).
 _READERS = {f"{r.__module__.rpartition('.')[2]}:{r.__name__}": r for r in READERS.values()}

@@ -13,9 +13,10 @@ import json
 import re
 from pathlib import Path
 
-import parser_seed_outputs as seed
 import pytest
-from parser_corpus import corpus_command
+
+from unit.parsers import parser_seed_outputs as seed
+from unit.parsers.parser_corpus import corpus_command
 
 pytest.importorskip("genie.libs.parser", reason="genie is not installed (pip install 'pkilab[genie]')")
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_parsers_fastpaths import certs_by_lines, detail_by_lines
 
 from pkilab.parsers import parse
+from unit.parsers.test_parsers_fastpaths import certs_by_lines, detail_by_lines
 
 ipv4 = st.tuples(*[st.integers(1, 254)] * 4).map(lambda t: ".".join(map(str, t)))
 states = st.sampled_from(["QM_IDLE", "MM_NO_STATE", "MM_KEY_EXCH", "MM_SA_SETUP", "AG_INIT_EXCH"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import parser_seed_outputs as seed
 import pytest
 
 from pkilab.parsers import parse
@@ -16,6 +15,7 @@ from pkilab.parsers.exec_dialogs import (
     parse_ping,
     parse_request_pkcs10,
 )
+from unit.parsers import parser_seed_outputs as seed
 
 EST = timezone(timedelta(hours=-5))
 EDT = timezone(timedelta(hours=-4))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import xmlschema
-from report_samples import SCHEMA, SEED_SECRETS, TESTBED_SECRETS, TESTBED_YAML, leaks
 
 from pkilab.report.certify import usage_error_line
+from unit.report.report_samples import SCHEMA, SEED_SECRETS, TESTBED_SECRETS, TESTBED_YAML, leaks
 
 CONFTEST = """
 import pytest

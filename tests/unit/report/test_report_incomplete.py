@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import xmlschema
-from report_samples import SCHEMA, Case, Suite, write
 
 from pkilab.report.document import build_report, write_reports
 from pkilab.report.incomplete import junit_address, junit_from_log, mark_interrupted
@@ -15,6 +14,7 @@ from pkilab.report.matrix import build_matrix
 from pkilab.report.model import TestResult
 from pkilab.report.runlog import RunLogWriter, read_run_log
 from pkilab.secrets import Masker
+from unit.report.report_samples import SCHEMA, Case, Suite, write
 
 IDS = [
     "suites/test_enroll.py::test_server_up",

@@ -11,7 +11,6 @@ import junitparser
 import pytest
 import xmlschema
 from junitparser import xunit2
-from report_samples import SCHEMA, Case, Suite, write
 
 from pkilab.errors import UserError
 from pkilab.report.junit import (
@@ -26,6 +25,7 @@ from pkilab.report.junit import (
 )
 from pkilab.report.model import RunMetadata
 from pkilab.secrets import Masker
+from unit.report.report_samples import SCHEMA, Case, Suite, write
 
 
 @pytest.fixture(scope="module")

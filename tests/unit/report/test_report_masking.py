@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_samples import (
+
+from pkilab.errors import TestbedError
+from pkilab.report import cli as report_cli
+from pkilab.report.document import build_report, write_reports
+from pkilab.report.junit import enrich_junit, load_junit
+from pkilab.report.masking import build_masker, secrets_in_testbed
+from pkilab.secrets import Masker
+from unit.report.report_samples import (
     LEAKY_TRANSCRIPT,
     SEED_SECRETS,
     TESTBED_SECRETS,
@@ -15,13 +22,6 @@ from report_samples import (
     leaks,
     write,
 )
-
-from pkilab.errors import TestbedError
-from pkilab.report import cli as report_cli
-from pkilab.report.document import build_report, write_reports
-from pkilab.report.junit import enrich_junit, load_junit
-from pkilab.report.masking import build_masker, secrets_in_testbed
-from pkilab.secrets import Masker
 
 ALL_SECRETS = TESTBED_SECRETS + SEED_SECRETS
 

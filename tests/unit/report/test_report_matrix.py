@@ -9,11 +9,11 @@ from xml.etree import ElementTree
 
 import pytest
 import xmlschema
-from report_samples import SCHEMA, Case, Suite, write
 
 from pkilab.cli import main
 from pkilab.report.matrix import build_matrix, cell_status, natural_key
 from pkilab.report.model import TestResult
+from unit.report.report_samples import SCHEMA, Case, Suite, write
 
 OLD, NEW = "12.4(24)T", "15.4(3)M2"
 

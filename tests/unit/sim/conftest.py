@@ -1,14 +1,15 @@
 import pytest
-from simkit import Cli, OfflineLab, make_spec
+
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 
 __all__ = ["Cli", "OfflineLab", "make_spec"]
 
 
 @pytest.fixture
-def lab():
+def lab() -> OfflineLab:
     return OfflineLab(make_spec())
 
 
 @pytest.fixture
-def cli(lab):
+def cli(lab: OfflineLab) -> Cli:
     return lab.cli()

@@ -1,6 +1,10 @@
 """Offline simulated routers for unit tests (no sockets): shared by the sim unit tests."""
 
+from __future__ import annotations
+
 import ipaddress
+from collections.abc import Iterable
+from pathlib import Path
 
 from pkilab.sim.interp import CliSession
 from pkilab.sim.lab import Lab, initial_config
@@ -8,7 +12,8 @@ from pkilab.sim.router import Router
 from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 
 
-def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
+def make_spec(name: str = "r1", addr: str = "10.0.0.1/24", link: str = "lan", config: Iterable[str] = ()) -> DeviceSpec:
+    """A c7200 branch on 15.2(4)M11 with one addressed interface on ``link`` and ``config`` applied at boot."""
     return DeviceSpec(
         name=name,
         role="branch",
@@ -26,16 +31,17 @@ def make_spec(name="r1", addr="10.0.0.1/24", link="lan", config=()):
 class OfflineLab:
     """Routers booted without sockets or an event loop: the network delivers synchronously."""
 
-    def __init__(self, *specs, pcap_dir=None):
-        self.lab = Lab(Testbed(name="t", path="t.yaml", devices=tuple(specs)), pcap_dir)
-        self.routers = {}
+    def __init__(self, *specs: DeviceSpec, pcap_dir: Path | None = None) -> None:
+        self.lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=tuple(specs)), pcap_dir)
+        self.routers: dict[str, Router] = {}
         for spec in specs:
             r = Router(self.lab, spec)
             self.lab.routers[spec.name] = r
             assert r.boot(initial_config(spec, "example.com")) == []
             self.routers[spec.name] = r
 
-    def cli(self, name="r1", privilege=15):
+    def cli(self, name: str = "r1", privilege: int = 15) -> Cli:
+        """A CLI session on router ``name``."""
         return Cli(self.routers[name].new_session(privilege))
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from simkit import make_spec
 
 from pkilab.ftpsrv import FtpCredentials, FtpServer
 from pkilab.hostsrv import HostServers, HostServerSpec, TftpServer
@@ -33,6 +32,7 @@ from pkilab.sim.interp import CliSession, Step
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
 from pkilab.testbed import Testbed
+from unit.sim.simkit import make_spec
 
 LOCAL = "127.0.0.1"
 CA = "labca"

@@ -5,11 +5,11 @@ server and reload paths are in tests/integration/test_sim_console.py and friends
 """
 
 import pytest
-from simkit import OfflineLab, make_spec
 
 from pkilab.sim import boot
 from pkilab.sim.console import STATES, ConsoleSession
 from pkilab.sim.features.lines import LinePolicy, Lines
+from unit.sim.simkit import OfflineLab, make_spec
 
 
 @pytest.fixture

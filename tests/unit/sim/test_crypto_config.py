@@ -1,9 +1,8 @@
 """Crypto configuration of the simulated router: the seed's headend and branch configs as typed,
 rendered back in the running configuration, replayed by a reload, and the configuration views."""
 
-from simkit import OfflineLab, make_spec
-
 from pkilab.parsers import parse
+from unit.sim.simkit import OfflineLab, make_spec
 
 HEADEND = """crypto isakmp policy 10
  encr 3des

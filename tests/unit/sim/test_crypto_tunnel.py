@@ -16,8 +16,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from simkit import Cli, OfflineLab, make_spec
-from test_crypto_config import BRANCH, HEADEND
 
 from pkilab.capture.ipsec import analyze
 from pkilab.parsers import parse
@@ -27,6 +25,8 @@ from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.network import Trace
+from unit.sim.simkit import Cli, OfflineLab, make_spec
+from unit.sim.test_crypto_config import BRANCH, HEADEND
 
 HQ_LOOPBACK = ["interface Loopback0", " ip address 10.59.138.1 255.255.255.0"]
 BRANCH_LOOPBACK = ["interface Loopback0", " ip address 10.113.0.1 255.255.255.0", "ip route 0.0.0.0 0.0.0.0 66.66.66.1"]

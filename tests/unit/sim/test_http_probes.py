@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from simkit import OfflineLab, make_spec
 
 from pkilab.hostsrv import HostServers, HostServerSpec
 from pkilab.protocols import http as wire
@@ -26,6 +25,7 @@ from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection
 from pkilab.sim import vhttp
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.http import HttpServer
+from unit.sim.simkit import OfflineLab, make_spec
 
 LOCAL = "127.0.0.1"
 HIDDEN = b"GET /hidden HTTP/1.1\r\nHost: a\r\n\r\n"

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from simkit import OfflineLab, make_spec
 
 from pkilab.protocols import http as wire
 from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection, read_response
 from pkilab.sim.http import HttpServer
+from unit.sim.simkit import OfflineLab, make_spec
 
 CGI = "/cgi-bin/pkiclient.exe"
 STATUS_LINE = re.compile(rb"^HTTP/1\.1 (\d{3}) ", re.MULTILINE)

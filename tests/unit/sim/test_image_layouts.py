@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from simkit import OfflineLab, make_spec
-from test_crypto_config import BRANCH, HEADEND
-from test_crypto_tunnel import BRANCH_LOOPBACK, HQ_LOOPBACK, ping
 
 from pkilab.sim.images import IOS_124T, IOS_152M, XE_179, Personality
 from pkilab.testbed import InterfaceSpec
+from unit.sim.simkit import OfflineLab, make_spec
+from unit.sim.test_crypto_config import BRANCH, HEADEND
+from unit.sim.test_crypto_tunnel import BRANCH_LOOPBACK, HQ_LOOPBACK, ping
 
 
 def _corpus() -> Path | None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from simkit import OfflineLab, make_spec
 
 from pkilab.cli import main
 from pkilab.errors import SimError, TestbedError
@@ -18,6 +17,7 @@ from pkilab.sim.features.clock import Ntp
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.images import FAST, IOS, IOS_124T, IOS_152M, XE_179, Personality, personality_for
 from pkilab.testbed import InterfaceSpec, load
+from unit.sim.simkit import OfflineLab, make_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -5,12 +5,12 @@ import inspect
 import pkgutil
 
 import pytest
-from simkit import OfflineLab, make_spec
 
 import pkilab.sim.features as features_pkg
 from pkilab.sim.features import FEATURES
 from pkilab.sim.features.ca_server import CaServer
 from pkilab.sim.router import Feature, install_features
+from unit.sim.simkit import OfflineLab, make_spec
 
 
 def _feature_classes_defined() -> set[type[Feature]]:

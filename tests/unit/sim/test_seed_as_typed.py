@@ -10,14 +10,14 @@ import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from simkit import OfflineLab, make_spec
-from test_crypto_tunnel import MiniCa, _pem_lines
 
 from pkilab.parsers import parse
 from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
+from unit.sim.simkit import OfflineLab, make_spec
+from unit.sim.test_crypto_tunnel import MiniCa, _pem_lines
 
 # shared/corpus/show_crypto_pki_crls/gh-id44745045678__C8Kv1_iosxe_scep_370b.txt (C8000v, real capture)
 CRLS_CAPTURE = """\
@@ -291,9 +291,8 @@ def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
     """Seed "Revoking a branch", step 7: `clear crypto isa 5`, then the IPsec SA pair is still there."""
     import time
 
-    from test_crypto_tunnel import _specs, ping
-
     from pkilab.sim.features.crypto_ike import Crypto
+    from unit.sim.test_crypto_tunnel import _specs, ping
 
     lab = OfflineLab(*_specs())
     he = lab.cli("he")
@@ -319,7 +318,7 @@ def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
 
 
 def _pair_losing_qm3():
-    from test_crypto_tunnel import _specs
+    from unit.sim.test_crypto_tunnel import _specs
 
     lab = OfflineLab(*_specs())
     services = lab.routers["he"].feature(Ip).udp_services
@@ -338,7 +337,7 @@ def _pair_losing_qm3():
 
 
 def test_esp_arriving_before_qm3_is_decrypted():
-    from test_crypto_tunnel import ping
+    from unit.sim.test_crypto_tunnel import ping
 
     lab, quick = _pair_losing_qm3()
     he = lab.cli("he")
@@ -366,7 +365,7 @@ def test_esp_arriving_before_qm3_is_decrypted():
 
 
 def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides():
-    from test_crypto_tunnel import _specs, ping
+    from unit.sim.test_crypto_tunnel import _specs, ping
 
     lab = OfflineLab(*_specs())
     for name in ("he", "br"):

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import seedreplay as sr
 
 from pkilab.fixtures import worker_offset
 from pkilab.hostsrv import HostServers, spec_from_testbed
 from pkilab.labs.sim import SimLabRunner
 from pkilab.testbed import load
+from unit.sim import seedreplay as sr
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGES = {"12.4T": ("sim-124.yaml", 7000), "15.2": ("sim.yaml", 7200), "IOS-XE": ("sim-xe.yaml", 7400)}

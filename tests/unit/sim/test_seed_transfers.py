@@ -9,7 +9,6 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from simkit import Cli
 
 from pkilab.errors import TestbedError
 from pkilab.ftpsrv import FtpCredentials, FtpError, ftp_read, ftp_write
@@ -18,6 +17,7 @@ from pkilab.secrets import Masker
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
 from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
+from unit.sim.simkit import Cli
 
 LOCAL = "127.0.0.1"
 ACCOUNT = FtpCredentials("backup", "ftp-Secret-42")

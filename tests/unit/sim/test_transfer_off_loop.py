@@ -14,12 +14,11 @@ import threading
 import time
 from pathlib import Path
 
-from simkit import make_spec
-
 from pkilab.hostsrv import RRQ, data_packet, parse_packet
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
 from pkilab.testbed import Testbed
+from unit.sim.simkit import make_spec
 
 LOCAL = "127.0.0.1"
 PAYLOAD = b"hostname restored\n"
