@@ -43,6 +43,7 @@ URLS = {
     "tftp": f"tftp://{LOCAL}/certs",
     "ftp": f"ftp://{ACCOUNT.username}:{ACCOUNT.password}@{LOCAL}/certs",
 }
+HeldServers = tuple[HostServers, threading.Event]  # the ``held`` fixture: the servers and their release
 
 
 class HeldTftpServer(TftpServer):
@@ -71,7 +72,7 @@ def _hold_ftp_reads(ftp: FtpServer, release: threading.Event) -> None:
 
 
 @pytest.fixture
-def held(tmp_path: Path) -> Iterator[tuple[HostServers, threading.Event]]:
+def held(tmp_path: Path) -> Iterator[HeldServers]:
     """The host's servers with the CA's database (NAME.ser saying serial 0x5, an empty NAME.crl)."""
     release = threading.Event()
     servers = HostServers(HostServerSpec(LOCAL, 0, 0, None, 0, ACCOUNT), tmp_path / "root")
@@ -176,7 +177,7 @@ def _check_started(r1: Router, seen: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["tftp", "ftp"])
-def test_no_shutdown_reads_the_database_while_other_routers_answer(held, scheme):
+def test_no_shutdown_reads_the_database_while_other_routers_answer(held: HeldServers, scheme: str) -> None:
     servers, release = held
     lab, r1, r2 = _lab(servers)
     session = _configure(r1, URLS[scheme], clock=True)
@@ -196,7 +197,7 @@ def test_no_shutdown_reads_the_database_while_other_routers_answer(held, scheme)
     assert "% Certificate Server enabled.\n" in seen["no_shut"], seen["no_shut"]
 
 
-def test_tick_start_reads_the_database_while_other_routers_answer(held):
+def test_tick_start_reads_the_database_while_other_routers_answer(held: HeldServers) -> None:
     """A server enabled before the clock was set starts by itself (tick): its read leaves the loop too."""
     servers, release = held
     lab, r1, r2 = _lab(servers)
@@ -220,7 +221,7 @@ def test_tick_start_reads_the_database_while_other_routers_answer(held):
     assert reads[:2] == [f"certs/{CA}.ser", f"certs/{CA}.crl"], reads
 
 
-def test_shutdown_while_reading_drops_that_start(held):
+def test_shutdown_while_reading_drops_that_start(held: HeldServers) -> None:
     """``shutdown`` typed while the files are read: the read's result is ignored, nothing starts."""
     servers, release = held
     lab, r1, _ = _lab(servers)
@@ -243,7 +244,7 @@ def test_shutdown_while_reading_drops_that_start(held):
     assert not _logged(r1, "%PKI-6-CS_ENABLED")
 
 
-def test_offline_lab_reads_inline(held):
+def test_offline_lab_reads_inline(held: HeldServers) -> None:
     """Without an event loop (unit tests' offline labs) the same start runs inline and completes."""
     servers, release = held
     release.set()
@@ -257,7 +258,7 @@ def test_offline_lab_reads_inline(held):
     assert ca is not None and ca.last_serial == 5
 
 
-def test_unreachable_database_host_fails_as_before():
+def test_unreachable_database_host_fails_as_before() -> None:
     """A database host the router cannot reach: the same refusal, at once, in a running lab too."""
     lab, r1, _ = _lab(9)
 
@@ -273,7 +274,7 @@ def test_unreachable_database_host_fails_as_before():
     assert r1.feature(CaServer).running() is None
 
 
-def test_silent_database_server_times_out_as_before():
+def test_silent_database_server_times_out_as_before() -> None:
     """The host's address with no TFTP server answering: the reads time out in a worker (r2 answers
     meanwhile), the CA starts without its old files, and its writes fail with IOS's log message."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
@@ -301,7 +302,7 @@ def test_silent_database_server_times_out_as_before():
     assert _logged(r1, f"{failed}{ca_file}.ser (Timed out)")
 
 
-def test_session_gone_while_reading_leaves_the_start_to_the_ticker(held):
+def test_session_gone_while_reading_leaves_the_start_to_the_ticker(held: HeldServers) -> None:
     """The session that typed ``no shutdown`` ends during the read: the ticker starts the server."""
     servers, release = held
     release.set()

@@ -9,36 +9,37 @@ import pytest
 from pkilab.sim import boot
 from pkilab.sim.console import STATES, ConsoleSession
 from pkilab.sim.features.lines import LinePolicy, Lines
+from pkilab.sim.router import Router
 from unit.sim.simkit import OfflineLab, make_spec
 
 
 @pytest.fixture
-def lab():
+def lab() -> OfflineLab:
     return OfflineLab(make_spec())
 
 
 @pytest.fixture
-def router(lab):
+def router(lab: OfflineLab) -> Router:
     return lab.routers["r1"]
 
 
 class HeldLogs:
     """What ConsoleSession needs of its line: releasing held log messages."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.released = 0
 
-    def release_logs(self):
+    def release_logs(self) -> None:
         self.released += 1
 
 
-def console(router, state):
+def console(router: Router, state: str) -> ConsoleSession:
     session = ConsoleSession(router, line=HeldLogs())
     session.set_state(state)
     return session
 
 
-def test_line_console_settings_render_and_drive_the_login(lab, router):
+def test_line_console_settings_render_and_drive_the_login(lab: OfflineLab, router: Router) -> None:
     cli = lab.cli()
     cli("configure terminal")
     assert cli("line con 0").endswith("r1(config-line)#")
@@ -64,7 +65,7 @@ def test_line_console_settings_render_and_drive_the_login(lab, router):
     assert lines.console().login == "none" and lines.console().exec_timeout is None
 
 
-def test_line_console_survives_write_and_reload(lab, router):
+def test_line_console_survives_write_and_reload(lab: OfflineLab, router: Router) -> None:
     cli = lab.cli()
     for line in ("configure terminal", "line console 0", "login local", "end", "write memory"):
         cli(line)
@@ -72,7 +73,7 @@ def test_line_console_survives_write_and_reload(lab, router):
     assert router.feature(Lines).console().login == "local"
 
 
-def test_logging_console_levels(lab, router):
+def test_logging_console_levels(lab: OfflineLab, router: Router) -> None:
     cli = lab.cli()
     shows = router.feature(Lines).console_shows
     notice = "*Mar  1 00:00:01.000: %SYS-5-CONFIG_I: Configured from console by console"
@@ -92,7 +93,7 @@ def test_logging_console_levels(lab, router):
 
 
 @pytest.mark.parametrize("command", ["write erase", "erase startup-config", "erase nvram:"])
-def test_erase_empties_nvram_after_confirmation(lab, router, command):
+def test_erase_empties_nvram_after_confirmation(lab: OfflineLab, router: Router, command: str) -> None:
     cli = lab.cli()
     assert router.fs.exists("nvram:startup-config") or "[OK]" in cli("write memory")
     out = cli(command)
@@ -103,7 +104,7 @@ def test_erase_empties_nvram_after_confirmation(lab, router, command):
     assert "r1" in cli("show running-config")  # the running configuration is untouched
 
 
-def test_erase_can_be_declined(lab, router):
+def test_erase_can_be_declined(lab: OfflineLab, router: Router) -> None:
     cli = lab.cli()
     cli("write memory")
     cli("write erase")
@@ -111,7 +112,7 @@ def test_erase_can_be_declined(lab, router):
     assert router.fs.exists("nvram:startup-config")
 
 
-def test_initial_configuration_dialog_states(router):
+def test_initial_configuration_dialog_states(router: Router) -> None:
     session = console(router, "setup")
     step = session.feed("maybe")
     assert step.output == boot.PLEASE_ANSWER + boot.SETUP_QUESTION and session.state == "setup"
@@ -123,7 +124,7 @@ def test_initial_configuration_dialog_states(router):
     assert session.line.released == 1  # the log messages held during the dialog come out now
 
 
-def test_setup_answered_yes_is_aborted_to_press_return(router):
+def test_setup_answered_yes_is_aborted_to_press_return(router: Router) -> None:
     session = console(router, "setup")
     step = session.feed("yes")
     assert step.output.endswith("Would you like to enter basic management setup? [yes/no]: ")
@@ -133,7 +134,7 @@ def test_setup_answered_yes_is_aborted_to_press_return(router):
     assert "Press RETURN to get started!" in session.interrupt().output  # Ctrl-C leaves the dialog
 
 
-def test_no_login_gives_the_exec_prompt_at_the_line_privilege(router):
+def test_no_login_gives_the_exec_prompt_at_the_line_privilege(router: Router) -> None:
     session = console(router, "idle")
     step = session.feed("")
     assert step.output.endswith("r1>") and session.state == "exec"
@@ -142,7 +143,7 @@ def test_no_login_gives_the_exec_prompt_at_the_line_privilege(router):
     assert session.state == "idle" and not step.echo
 
 
-def test_line_password_three_tries(router, lab):
+def test_line_password_three_tries(router: Router, lab: OfflineLab) -> None:
     cli = lab.cli()
     for line in ("configure terminal", "line console 0", "password s3cret", "login", "end"):
         cli(line)
@@ -159,7 +160,7 @@ def test_line_password_three_tries(router, lab):
     assert step.output.startswith(boot.BAD_PASSWORDS) and session.state == "idle"
 
 
-def test_login_local_checks_usernames(router, lab):
+def test_login_local_checks_usernames(router: Router, lab: OfflineLab) -> None:
     cli = lab.cli()
     for line in ("configure terminal", "username ops privilege 15 secret ops-pw", "line console 0", "login local"):
         cli(line)
@@ -176,7 +177,7 @@ def test_login_local_checks_usernames(router, lab):
     assert step.output.endswith("r1#") and session.user == "ops"
 
 
-def test_login_without_a_password_set(router, lab):
+def test_login_without_a_password_set(router: Router, lab: OfflineLab) -> None:
     cli = lab.cli()
     for line in ("configure terminal", "line console 0", "login", "end"):
         cli(line)
@@ -184,6 +185,6 @@ def test_login_without_a_password_set(router, lab):
     assert session.feed("").output.startswith(boot.NO_PASSWORD_SET) and session.state == "idle"
 
 
-def test_every_state_is_declared():
+def test_every_state_is_declared() -> None:
     handlers = {name[len("_on_") :].replace("_", "-") for name in dir(ConsoleSession) if name.startswith("_on_")}
     assert handlers == set(STATES)

@@ -3,16 +3,17 @@
 import pytest
 
 from pkilab.sim.interp import apply_filter
+from unit.sim.simkit import Cli, OfflineLab
 
 
-def test_abbreviations_reach_the_same_command(cli):
+def test_abbreviations_reach_the_same_command(cli: Cli) -> None:
     full = cli("show ip interface brief")
     assert "FastEthernet0/0" in full
     assert cli("sh ip int br") == full
     assert cli("sh run").startswith("Building configuration...")
 
 
-def test_invalid_input_puts_the_caret_under_the_offending_word(cli):
+def test_invalid_input_puts_the_caret_under_the_offending_word(cli: Cli) -> None:
     out = cli("show ip foo")
     prompt = "r1#"
     caret_line, message = out.splitlines()[0], out.splitlines()[1]
@@ -21,18 +22,18 @@ def test_invalid_input_puts_the_caret_under_the_offending_word(cli):
     assert out.endswith("\nr1#")
 
 
-def test_incomplete_and_ambiguous(cli):
+def test_incomplete_and_ambiguous(cli: Cli) -> None:
     assert cli("show ip").startswith("% Incomplete command.")
     cli("configure terminal")
     out = cli("i")  # interface / ip
     assert out.startswith('% Ambiguous command:  "i"')
 
 
-def test_unknown_first_word_in_exec(cli):
+def test_unknown_first_word_in_exec(cli: Cli) -> None:
     assert "% Unknown command or computer name" in cli("frobnicate")
 
 
-def test_config_modes_prompts_and_navigation(cli):
+def test_config_modes_prompts_and_navigation(cli: Cli) -> None:
     out = cli("conf t")
     assert "Enter configuration commands, one per line.  End with CNTL/Z." in out
     assert out.endswith("r1(config)#")
@@ -56,7 +57,7 @@ def test_config_modes_prompts_and_navigation(cli):
     assert "line vty 0 4\n login local" in run
 
 
-def test_ctrl_z_and_do(cli):
+def test_ctrl_z_and_do(cli: Cli) -> None:
     cli("configure terminal")
     cli("interface FastEthernet0/0")
     out = cli("do show ip interface brief")
@@ -65,7 +66,7 @@ def test_ctrl_z_and_do(cli):
     assert " description uplink" in cli("show running-config")
 
 
-def test_long_hostname_is_truncated_in_config_prompts(cli):
+def test_long_hostname_is_truncated_in_config_prompts(cli: Cli) -> None:
     cli("configure terminal")
     out = cli("hostname a-very-long-router-hostname-here")
     assert out.endswith("a-very-long-router-h(config)#")
@@ -80,13 +81,13 @@ def test_long_hostname_is_truncated_in_config_prompts(cli):
         ("begin", "Eth", ["Ethernet0/0 down", "FastEthernet0/0 up"]),
     ],
 )
-def test_filters(kind, arg, expected):
+def test_filters(kind: str, arg: str, expected: list[str]) -> None:
     text = "header\nEthernet0/0 down\nFastEthernet0/0 up\n"
     got = apply_filter(text, kind, arg).splitlines()
     assert sorted(got) == sorted(expected)
 
 
-def test_filters_on_the_router(cli):
+def test_filters_on_the_router(cli: Cli) -> None:
     out = cli("show running-config | include ^hostname")
     assert out.splitlines()[0] == "hostname r1"
     section = cli("show running-config | section interface FastEthernet0/0")
@@ -95,7 +96,7 @@ def test_filters_on_the_router(cli):
     assert "% Invalid input" in cli("show run | frob x")
 
 
-def test_user_exec_enable_and_disable(lab):
+def test_user_exec_enable_and_disable(lab: OfflineLab) -> None:
     cli = lab.cli(privilege=1)
     assert cli.session.prompt() == "r1>"
     assert "% Invalid input" in cli("show running-config") or "% Unknown" in cli("configure terminal")
@@ -105,7 +106,7 @@ def test_user_exec_enable_and_disable(lab):
     assert cli("disable").endswith("r1>")
 
 
-def test_write_memory_dialog_and_startup_config(cli, lab):
+def test_write_memory_dialog_and_startup_config(cli: Cli, lab: OfflineLab) -> None:
     cli("configure terminal")
     cli("hostname saved")
     cli("end")
@@ -118,7 +119,7 @@ def test_write_memory_dialog_and_startup_config(cli, lab):
     assert cli("wr mem").startswith("Building configuration...")
 
 
-def test_reload_dialog_asks_to_save_when_modified(cli):
+def test_reload_dialog_asks_to_save_when_modified(cli: Cli) -> None:
     cli("configure terminal")
     cli("hostname changed")
     cli("end")
@@ -128,7 +129,7 @@ def test_reload_dialog_asks_to_save_when_modified(cli):
     assert cli("n").endswith("changed#"), "declining the confirmation keeps the router up"
 
 
-def test_dir_and_more_nvram(cli):
+def test_dir_and_more_nvram(cli: Cli) -> None:
     listing = cli("dir nvram:")
     assert listing.startswith("Directory of nvram:/")
     assert "startup-config" in listing and "private-config" in listing
@@ -137,7 +138,7 @@ def test_dir_and_more_nvram(cli):
     assert "No such file" in cli("more nvram:nothing.cnm")
 
 
-def test_clock_set_timezone_and_marker(cli):
+def test_clock_set_timezone_and_marker(cli: Cli) -> None:
     cli("configure terminal")
     cli("clock timezone EST -5")
     cli("clock summer-time EDT recurring")
@@ -150,6 +151,6 @@ def test_clock_set_timezone_and_marker(cli):
     assert "EDT Mon Jul 1 2030" in cli("show clock")
 
 
-def test_help_lists_keywords(cli):
+def test_help_lists_keywords(cli: Cli) -> None:
     out = cli("show ip ?")
     assert "interface" in out and "route" in out

@@ -3,9 +3,11 @@
 from pkilab.sim.lineedit import BELL, MAX_LINE, Key, LineEditor
 
 
-def feed_all(editor, data):
+def feed_all(editor: LineEditor, data: str) -> tuple[str, list[tuple[Key, str]]]:
     """Feed everything; return (echo, events)."""
-    echo, events, pos = [], [], 0
+    echo: list[str] = []
+    events: list[tuple[Key, str]] = []
+    pos = 0
     while pos < len(data):
         fed = editor.feed(data, pos)
         pos += fed.consumed
@@ -15,22 +17,23 @@ def feed_all(editor, data):
     return "".join(echo), events
 
 
-def test_cr_lf_and_crlf_each_end_one_line():
+def test_cr_lf_and_crlf_each_end_one_line() -> None:
     echo, events = feed_all(LineEditor(), "show clock\r\nshow version\rshow run\n")
     assert events == [(Key.ENTER, "show clock"), (Key.ENTER, "show version"), (Key.ENTER, "show run")]
     assert echo == "show clockshow versionshow run"
 
 
-def test_feed_stops_at_the_first_event_so_echo_can_change_before_the_rest():
+def test_feed_stops_at_the_first_event_so_echo_can_change_before_the_rest() -> None:
     editor = LineEditor()
     fed = editor.feed("enable\rsecret\r")
+    assert fed.event is not None
     assert (fed.event.key, fed.event.line, fed.consumed) == (Key.ENTER, "enable", len("enable\r"))
     editor.echo = False  # the adapter saw "Password: "
     fed = editor.feed("enable\rsecret\r", fed.consumed)
-    assert fed.event.line == "secret" and fed.echo == ""
+    assert fed.event is not None and fed.event.line == "secret" and fed.echo == ""
 
 
-def test_control_keys():
+def test_control_keys() -> None:
     echo, events = feed_all(LineEditor(), "abc\x7f\x7fx\x01\r")
     assert events == [(Key.ENTER, "ax")]
     assert echo == "abc\b \b\b \bx"
@@ -40,15 +43,16 @@ def test_control_keys():
     assert events == [(Key.CTRL_Z, "hostname r9")]
 
 
-def test_question_mark_asks_for_help_at_once_and_keeps_the_line():
+def test_question_mark_asks_for_help_at_once_and_keeps_the_line() -> None:
     editor = LineEditor()
     fed = editor.feed("show ?")
+    assert fed.event is not None
     assert (fed.event.key, fed.event.line) == (Key.HELP, "show ")
     fed = editor.feed("clock\r")
-    assert fed.event.line == "show clock"
+    assert fed.event is not None and fed.event.line == "show clock"
 
 
-def test_question_mark_is_text_when_help_is_off_or_echo_is_off():
+def test_question_mark_is_text_when_help_is_off_or_echo_is_off() -> None:
     editor = LineEditor()
     editor.help = False
     assert feed_all(editor, "what?\r")[1] == [(Key.ENTER, "what?")]
@@ -57,7 +61,7 @@ def test_question_mark_is_text_when_help_is_off_or_echo_is_off():
     assert feed_all(editor, "pa?ss\r") == ("", [(Key.ENTER, "pa?ss")])
 
 
-def test_a_line_is_bounded_and_what_overflows_rings_the_bell_once_per_feed():
+def test_a_line_is_bounded_and_what_overflows_rings_the_bell_once_per_feed() -> None:
     editor = LineEditor()
     huge = "x" * (MAX_LINE * 100)
     fed = editor.feed(huge)
@@ -65,11 +69,12 @@ def test_a_line_is_bounded_and_what_overflows_rings_the_bell_once_per_feed():
     assert fed.echo == "x" * MAX_LINE + BELL
     fed = editor.feed("yyy\r")
     assert fed.echo == BELL  # nothing more fits; Enter still ends the line
-    assert fed.event.line == "x" * MAX_LINE
-    assert editor.feed("ok\r").event.line == "ok"  # the next line starts empty
+    assert fed.event is not None and fed.event.line == "x" * MAX_LINE
+    event = editor.feed("ok\r").event
+    assert event is not None and event.line == "ok"  # the next line starts empty
 
 
-def test_backspace_makes_room_again_at_the_bound():
+def test_backspace_makes_room_again_at_the_bound() -> None:
     editor = LineEditor(limit=4)
     echo, events = feed_all(editor, "abcdef\x7fz\r")
     assert events == [(Key.ENTER, "abcz")]

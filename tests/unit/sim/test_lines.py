@@ -3,25 +3,26 @@
 import pytest
 
 from pkilab.sim.features.lines import Lines
+from unit.sim.simkit import Cli, OfflineLab
 
 
-def configure(cli, *lines):
+def configure(cli: Cli, *lines: str) -> str:
     outs = [cli("configure terminal")]
     outs += [cli(line) for line in lines]
     outs.append(cli("end"))
     return "".join(outs)
 
 
-def line_blocks(run):
+def line_blocks(run: str) -> str:
     """The running configuration from the first ``line`` block to ``end``."""
     return run[run.index("\nline con 0") + 1 : run.rindex("end")]
 
 
-def test_every_router_shows_its_console_aux_and_vty_lines(cli):
+def test_every_router_shows_its_console_aux_and_vty_lines(cli: Cli) -> None:
     assert line_blocks(cli("show running-config")) == "line con 0\nline aux 0\nline vty 0 4\n!\n!\n"
 
 
-def test_unicon_connect_sequence_is_accepted(cli):
+def test_unicon_connect_sequence_is_accepted(cli: Cli) -> None:
     out = configure(cli, "no logging console", "line console 0", "exec-timeout 0", "line vty 0 4", "exec-timeout 0")
     assert "%" not in out
     assert "r1(config-line)#" in out
@@ -31,7 +32,7 @@ def test_unicon_connect_sequence_is_accepted(cli):
     assert "    Console logging: disabled\n" in cli("show logging")
 
 
-def test_settings_render_in_ios_order_with_keywords_in_full(cli):
+def test_settings_render_in_ios_order_with_keywords_in_full(cli: Cli) -> None:
     out = configure(
         cli,
         "line vty 0 4",
@@ -57,7 +58,7 @@ def test_settings_render_in_ios_order_with_keywords_in_full(cli):
     )
 
 
-def test_a_setting_replaces_its_previous_value_and_no_removes_it(cli):
+def test_a_setting_replaces_its_previous_value_and_no_removes_it(cli: Cli) -> None:
     configure(cli, "line vty 0 4", "login", "login local", "exec-timeout 1", "exec-timeout 10 0", "transport input all")
     blocks = line_blocks(cli("show running-config"))
     assert "line vty 0 4\n login local\n transport input all\n" in blocks  # 10 0 is the default
@@ -65,13 +66,13 @@ def test_a_setting_replaces_its_previous_value_and_no_removes_it(cli):
     assert line_blocks(cli("show running-config")).startswith("line con 0\nline aux 0\nline vty 0 4\n!")
 
 
-def test_further_vty_ranges_are_their_own_blocks_after_the_first(cli):
+def test_further_vty_ranges_are_their_own_blocks_after_the_first(cli: Cli) -> None:
     configure(cli, "line vty 5 15", "login local", "line vty 0 4", "login local")
     blocks = line_blocks(cli("show running-config"))
     assert blocks.endswith("line vty 0 4\n login local\nline vty 5 15\n login local\n!\n!\n")
 
 
-def test_a_global_command_in_line_mode_goes_back_to_global_configuration(cli):
+def test_a_global_command_in_line_mode_goes_back_to_global_configuration(cli: Cli) -> None:
     out = configure(cli, "line vty 0 4", "login block-for 60 attempts 3 within 30")
     assert "%" not in out
     assert "\nlogin block-for 60 attempts 3 within 30\n" in cli("show running-config")
@@ -84,7 +85,7 @@ def test_a_global_command_in_line_mode_goes_back_to_global_configuration(cli):
         ("logging console 3", "logging console errors"),
     ],
 )
-def test_logging_console_level(cli, typed, rendered):
+def test_logging_console_level(cli: Cli, typed: str, rendered: str) -> None:
     configure(cli, "no logging console", typed)
     run = cli("show running-config")
     assert f"\n{rendered}\n" in run and "no logging console" not in run
@@ -92,11 +93,11 @@ def test_logging_console_level(cli, typed, rendered):
     assert f"    Console logging: level {level}, " in cli("show logging")
 
 
-def test_logging_console_rejects_an_unknown_level(cli):
+def test_logging_console_rejects_an_unknown_level(cli: Cli) -> None:
     assert "% Invalid input" in configure(cli, "logging console loud")
 
 
-def test_lines_survive_a_save_and_boot(cli, lab):
+def test_lines_survive_a_save_and_boot(cli: Cli, lab: OfflineLab) -> None:
     configure(cli, "no logging console", "line con 0", "exec-timeout 0 0", "line vty 0 4", "transport input ssh")
     cli("write memory")
     router = lab.routers["r1"]

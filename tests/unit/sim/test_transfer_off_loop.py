@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from pkilab.hostsrv import RRQ, data_packet, parse_packet
 from pkilab.sim.lab import Lab, initial_config
@@ -74,14 +75,14 @@ def _lab(server: HeldTftpServer) -> tuple[Lab, Router, Router]:
     return lab, lab.routers["r1"], lab.routers["r2"]
 
 
-async def _copy_while_asking(lab: Lab, r1: Router, r2: Router, server: HeldTftpServer) -> dict[str, object]:
+async def _copy_while_asking(lab: Lab, r1: Router, r2: Router, server: HeldTftpServer) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     lab.network.loop = loop  # as Lab.start sets it: the lab's event loop is running
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     def ask_r2() -> None:
         seen["clock"] = r2.new_session(15).feed("show clock").output
-        seen["answered_in"] = time.monotonic() - seen["asked_at"]  # type: ignore[operator]
+        seen["answered_in"] = time.monotonic() - seen["asked_at"]
         server.release.set()
 
     session = r1.new_session(15)
@@ -102,7 +103,7 @@ async def _copy_while_asking(lab: Lab, r1: Router, r2: Router, server: HeldTftpS
     return seen
 
 
-def test_other_router_answers_during_a_slow_transfer():
+def test_other_router_answers_during_a_slow_transfer() -> None:
     server = HeldTftpServer()
     try:
         lab, r1, r2 = _lab(server)
@@ -117,7 +118,7 @@ def test_other_router_answers_during_a_slow_transfer():
     assert r1.fs.read("flash:restore.cfg") == PAYLOAD
 
 
-def test_offline_lab_copies_inline():
+def test_offline_lab_copies_inline() -> None:
     """Without an event loop (unit tests' offline labs) the same copy runs inline and completes."""
     server = HeldTftpServer()
     server.release.set()
