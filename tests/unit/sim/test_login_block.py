@@ -10,14 +10,16 @@ import pytest
 
 from pkilab.sim.features.login import Login
 from pkilab.sim.features.system import System
+from pkilab.sim.router import Router
+from unit.sim.simkit import Cli, OfflineLab
 
 
 @pytest.fixture
-def router(lab):
+def router(lab: OfflineLab) -> Router:
     return lab.routers["r1"]
 
 
-def configure(cli, *lines):
+def configure(cli: Cli, *lines: str) -> None:
     cli("configure terminal")
     for line in lines:
         out = cli(line)
@@ -25,20 +27,20 @@ def configure(cli, *lines):
     cli("end")
 
 
-def later(router, seconds):
+def later(router: Router, seconds: float) -> None:
     router.clock.offset += dt.timedelta(seconds=seconds)
 
 
-def logged(router, mnemonic):
+def logged(router: Router, mnemonic: str) -> list[str]:
     return [m.text for m in router.feature(System).log.messages if mnemonic in m.text]
 
 
-def fail(router, times, source="192.0.2.7"):
+def fail(router: Router, times: int, source: str = "192.0.2.7") -> None:
     for _ in range(times):
         router.feature(Login).record(False, "mallory", source)
 
 
-def test_nothing_is_watched_or_delayed_by_default(cli, router):
+def test_nothing_is_watched_or_delayed_by_default(cli: Cli, router: Router) -> None:
     login = router.feature(Login)
     assert cli("show login").splitlines()[:4] == [
         "     No login delay has been applied.",
@@ -51,7 +53,7 @@ def test_nothing_is_watched_or_delayed_by_default(cli, router):
     assert logged(router, "SEC_LOGIN") == []
 
 
-def test_login_commands_without_block_for_are_kept_but_do_nothing(cli, router):
+def test_login_commands_without_block_for_are_kept_but_do_nothing(cli: Cli, router: Router) -> None:
     configure(cli, "login delay 3", "login on-failure log", "login on-success log")
     run = cli("show running-config")
     assert "login delay 3\nlogin on-failure log\nlogin on-success log\n" in run
@@ -62,7 +64,7 @@ def test_login_commands_without_block_for_are_kept_but_do_nothing(cli, router):
     assert "No login delay has been applied." in cli("show login")
 
 
-def test_block_for_renders_and_shows_the_policy(cli):
+def test_block_for_renders_and_shows_the_policy(cli: Cli) -> None:
     configure(cli, "login block-for 100 attempts 16 within 100")
     assert "\nlogin block-for 100 attempts 16 within 100\n" in cli("show running-config")
     assert cli("show login").splitlines()[:-1] == [
@@ -76,7 +78,7 @@ def test_block_for_renders_and_shows_the_policy(cli):
     ]
 
 
-def test_failures_are_counted_in_a_watch_window(cli, router):
+def test_failures_are_counted_in_a_watch_window(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 100 attempts 16 within 100")
     fail(router, 5)
     later(router, 5)
@@ -88,7 +90,7 @@ def test_failures_are_counted_in_a_watch_window(cli, router):
     assert "     Present login failure count 1." in cli("show login")
 
 
-def test_attempts_failures_within_the_window_start_a_quiet_period(cli, router):
+def test_attempts_failures_within_the_window_start_a_quiet_period(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 100 attempts 3 within 60", "login on-failure log")
     login = router.feature(Login)
     fail(router, 2)
@@ -114,7 +116,7 @@ def test_attempts_failures_within_the_window_start_a_quiet_period(cli, router):
     assert "     Denying logins from all sources." in show
 
 
-def test_the_quiet_period_ends_on_the_routers_clock(cli, router):
+def test_the_quiet_period_ends_on_the_routers_clock(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 30 attempts 2 within 60")
     login = router.feature(Login)
     fail(router, 2)
@@ -130,7 +132,7 @@ def test_the_quiet_period_ends_on_the_routers_clock(cli, router):
     assert login.admits("192.0.2.7"), "a new watch window starts from zero after a quiet period"
 
 
-def test_quiet_mode_access_class_still_admits_what_it_permits(cli, router):
+def test_quiet_mode_access_class_still_admits_what_it_permits(cli: Cli, router: Router) -> None:
     configure(
         cli,
         "ip access-list extended MGMT",
@@ -149,7 +151,7 @@ def test_quiet_mode_access_class_still_admits_what_it_permits(cli, router):
     assert not login.admits("127.0.0.1"), "a missing access list permits nothing"
 
 
-def test_login_delay_paces_every_attempt_on_the_routers_clock(cli, router):
+def test_login_delay_paces_every_attempt_on_the_routers_clock(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 60 attempts 5 within 60")
     login = router.feature(Login)
     # The router's clock runs on while the test does: waits are compared to a tenth of a second.
@@ -163,7 +165,7 @@ def test_login_delay_paces_every_attempt_on_the_routers_clock(cli, router):
     assert [login.pace(), login.pace()] == pytest.approx([0.0, 1.0], abs=0.1)
 
 
-def test_success_and_failure_logging_with_every(cli, router):
+def test_success_and_failure_logging_with_every(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 60 attempts 100 within 60", "login on-success log", "login on-failure log every 3")
     login = router.feature(Login)
     login.record(True, "admin", "127.0.0.1")
@@ -180,7 +182,7 @@ def test_success_and_failure_logging_with_every(cli, router):
     assert "login on-failure log every 3\nlogin on-success log\n" in cli("show running-config")
 
 
-def test_no_block_for_ends_a_quiet_period_and_the_watching(cli, router):
+def test_no_block_for_ends_a_quiet_period_and_the_watching(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 300 attempts 1 within 60")
     fail(router, 1)
     login = router.feature(Login)
@@ -191,10 +193,11 @@ def test_no_block_for_ends_a_quiet_period_and_the_watching(cli, router):
     assert "Router NOT enabled to watch for login Attacks" in cli("show login")
 
 
-def test_login_settings_survive_a_save_and_boot(cli, router):
+def test_login_settings_survive_a_save_and_boot(cli: Cli, router: Router) -> None:
     configure(cli, "login block-for 120 attempts 3 within 60", "login delay 2", "login quiet-mode access-class MGMT")
     cli("write memory")
     router.boot()
     login = router.feature(Login)
+    assert login.block is not None
     assert (login.block.seconds, login.block.attempts, login.block.within) == (120, 3, 60)
     assert (login.delay, login.quiet_acl) == (2, "MGMT")

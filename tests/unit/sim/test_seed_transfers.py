@@ -6,6 +6,7 @@ simulated router whose ``custom.hostsrv`` is a real TFTP/FTP server pair on loop
 """
 
 import ipaddress
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,16 +26,16 @@ URL_CREDS = f"{ACCOUNT.username}:{ACCOUNT.password}"
 
 
 @pytest.fixture
-def servers(tmp_path):
+def servers(tmp_path: Path) -> Iterator[HostServers]:
     spec = HostServerSpec(LOCAL, 0, 0, None, 0, ACCOUNT)
     with HostServers(spec, tmp_path / "root") as hs:
         hs.precreate("certs", ["ese-ios-ca.ser"])
         yield hs
 
 
-def _router(servers, account=ACCOUNT):
+def _router(servers: HostServers, account: FtpCredentials = ACCOUNT) -> tuple[Router, Cli]:
     bound = servers.bound_spec()
-    hostsrv = {"address": LOCAL, "tftp_port": bound.tftp_port, "http_port": bound.http_port}
+    hostsrv: dict[str, str | int] = {"address": LOCAL, "tftp_port": bound.tftp_port, "http_port": bound.http_port}
     if bound.ftp_port is not None:
         hostsrv.update(ftp_port=bound.ftp_port, ftp_username=account.username, ftp_password=account.password)
     spec = DeviceSpec(
@@ -58,7 +59,8 @@ def _router(servers, account=ACCOUNT):
     return router, cli
 
 
-def test_ftp_server_round_trip_and_refusals(servers):
+def test_ftp_server_round_trip_and_refusals(servers: HostServers) -> None:
+    assert servers.ftp is not None
     port = servers.ftp.port
     ftp_write(LOCAL, port, "certs/x.bin", bytes(range(256)) * 40, ACCOUNT)  # binary mode: bytes unchanged
     assert ftp_read(LOCAL, port, "certs/x.bin", ACCOUNT) == bytes(range(256)) * 40
@@ -72,15 +74,17 @@ def test_ftp_server_round_trip_and_refusals(servers):
     assert "ftp-Secret-42" not in repr(ACCOUNT) + repr(servers.bound_spec())
 
 
-def test_testbed_ftp_settings_are_checked():
+def test_testbed_ftp_settings_are_checked() -> None:
     class Tb:
         path = "lab.yaml"
 
-        def __init__(self, hostsrv):
+        def __init__(self, hostsrv: dict[str, object]) -> None:
             self.extra = {"hostsrv": hostsrv}
 
-    assert spec_from_testbed(Tb({"address": LOCAL})).ftp_port is None
+    spec = spec_from_testbed(Tb({"address": LOCAL}))
+    assert spec is not None and spec.ftp_port is None
     spec = spec_from_testbed(Tb({"address": LOCAL, "ftp_port": 2121, "ftp_username": "u", "ftp_password": "pw1"}))
+    assert spec is not None
     assert (spec.ftp_port, spec.ftp_account) == (2121, FtpCredentials("u", "pw1"))
     for bad, what in (
         ({"ftp_port": 2121}, "needs ftp_username and ftp_password"),
@@ -91,7 +95,7 @@ def test_testbed_ftp_settings_are_checked():
             spec_from_testbed(Tb({"address": LOCAL, **bad}))
 
 
-def test_backup_over_ftp_as_the_seed_types_it(servers):
+def test_backup_over_ftp_as_the_seed_types_it(servers: HostServers) -> None:
     _, cli = _router(servers)
     command = f"copy nvram:ese-ios-ca.prv ftp://{URL_CREDS}@FTPservername/certs/ese-ios-ca.prv"
     assert cli(command).endswith("Address or name of remote host [FTPservername]? ")
@@ -108,7 +112,7 @@ def test_backup_over_ftp_as_the_seed_types_it(servers):
     assert ACCOUNT.password not in Masker().mask(command) and "ftp://backup:********@" in Masker().mask(command)
 
 
-def test_restore_with_copy_tftp_nvram_interactive(servers):
+def test_restore_with_copy_tftp_nvram_interactive(servers: HostServers) -> None:
     router, cli = _router(servers)
     cli("copy nvram:ese-ios-ca.ser tftp://FTPservername/certs/ese-ios-ca.ser")
     cli("")
@@ -135,7 +139,7 @@ def test_restore_with_copy_tftp_nvram_interactive(servers):
     assert "bytes copied" in cli("")
 
 
-def test_restore_over_ftp_names_the_url_without_credentials(servers):
+def test_restore_over_ftp_names_the_url_without_credentials(servers: HostServers) -> None:
     router, cli = _router(servers)
     (servers.root / "certs" / "ese-ios-ca.crl").write_bytes(b"\x30\x03\x02\x01\x01")
     cli(f"copy ftp://{URL_CREDS}@FTPservername/certs/ese-ios-ca.crl nvram:")
@@ -155,7 +159,7 @@ def test_restore_over_ftp_names_the_url_without_credentials(servers):
     assert "%Error opening ftp://*:*@FTPservername/certs/missing (No such file or directory)" in cli("")
 
 
-def test_ftp_without_a_server_times_out(tmp_path):
+def test_ftp_without_a_server_times_out(tmp_path: Path) -> None:
     with HostServers(HostServerSpec(LOCAL, 0, 0), tmp_path / "root") as hs:  # TFTP and HTTP only
         assert hs.ftp is None
         _, cli = _router(hs)
@@ -164,7 +168,7 @@ def test_ftp_without_a_server_times_out(tmp_path):
         assert cli("").startswith("%Error opening ftp://*:*@FTPservername/x (Timed out)")
 
 
-def test_the_seed_backup_line_verbatim(tmp_path):
+def test_the_seed_backup_line_verbatim(tmp_path: Path) -> None:
     """The seed's own line, with its placeholders as the account, host name and folder."""
     seed_account = FtpCredentials("username", "password")
     spec = HostServerSpec(LOCAL, 0, 0, None, 0, seed_account)
@@ -175,4 +179,5 @@ def test_the_seed_backup_line_verbatim(tmp_path):
         cli("")
         assert cli("").startswith("Writing pathname/ese-ios-ca.prv !")
         assert (hs.root / "pathname" / "ese-ios-ca.prv").is_file()
+        assert hs.ftp is not None
         assert [(t.op, t.filename) for t in hs.ftp.transfers] == [("write", "pathname/ese-ios-ca.prv")]
