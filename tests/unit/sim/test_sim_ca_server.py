@@ -14,19 +14,30 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pkilab.pki.csr import build_csr
 from pkilab.pki.fingerprints import request_fingerprint
 from pkilab.pki.names import router_subject
-from pkilab.protocols.scep.client import ScepClient, get_ca_cert_request
+from pkilab.protocols.http import HttpResponse
+from pkilab.protocols.scep.client import CertRepResult, ScepClient, get_ca_cert_request
+from pkilab.protocols.scep.client import HttpRequest as ClientRequest
 from pkilab.protocols.scep.message import FailInfo, PkiStatus
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.features.ca_server import CaServer
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.http import HttpRequest, dispatch
+from unit.sim.simkit import Cli, OfflineLab
 
 CA = "ese-ios-ca"
 ISSUER = "CN = ese-ios-ca, OU = ESE, O = Cisco Systems Inc, L = Raleigh, ST = NC, C = US, EA = ese-vpn-team"
 
 
-def seed_ca(cli, *, grant_auto=False, level="names", ca_days=508, cert_days=254, key=True):
+def seed_ca(
+    cli: Cli,
+    *,
+    grant_auto: bool = False,
+    level: str = "names",
+    ca_days: int = 508,
+    cert_days: int = 254,
+    key: bool = True,
+) -> str:
     """The seed's "Configuring the Cisco IOS CA Server" steps; returns the no-shutdown output."""
     cli("clock set 09:58:20 30 Jan 2026")
     cli("configure terminal")
@@ -49,11 +60,24 @@ def seed_ca(cli, *, grant_auto=False, level="names", ca_days=508, cert_days=254,
     return out
 
 
-def server(lab) -> CaServer:
+def server(lab: OfflineLab) -> CaServer:
     return lab.routers["r1"].feature(CaServer)
 
 
-def http(lab, req):
+def ca_cert(lab: OfflineLab) -> x509.Certificate:
+    """The running server's CA certificate (the tests that ask for it have started the server)."""
+    cert = server(lab).ca_certificate()
+    assert cert is not None, "the certificate server has no CA certificate"
+    return cert
+
+
+def hash_name(signed: x509.Certificate | x509.CertificateRevocationList | None) -> str:
+    """The name of the hash algorithm ``signed`` (which exists and names one) was signed with."""
+    assert signed is not None and signed.signature_hash_algorithm is not None
+    return signed.signature_hash_algorithm.name
+
+
+def http(lab: OfflineLab, req: ClientRequest) -> HttpResponse:
     url = urlsplit(req.target)
     request = HttpRequest(
         req.method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), req.body, "127.0.0.1"
@@ -61,18 +85,19 @@ def http(lab, req):
     return dispatch(lab.routers["r1"], request)
 
 
-def enroll(lab, hostname, password=None):
+def enroll(
+    lab: OfflineLab, hostname: str, password: str | None = None
+) -> tuple[ScepClient, CertRepResult, x509.CertificateSigningRequest]:
     """A router-like SCEP client: returns (client, first CertRep)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     subject = router_subject(hostname)
-    ca_cert = server(lab).ca_certificate()
-    client = ScepClient(key, subject, ca_cert, lab.routers["r1"].clock.now())
+    client = ScepClient(key, subject, ca_cert(lab), lab.routers["r1"].clock.now())
     csr = build_csr(key, subject, password)
     resp = http(lab, client.pkcs_req(csr))
     return client, client.read_cert_rep(resp.status, resp.content_type, resp.body), csr
 
 
-def poll(lab, client):
+def poll(lab: OfflineLab, client: ScepClient) -> CertRepResult:
     resp = http(lab, client.cert_poll())
     return client.read_cert_rep(resp.status, resp.content_type, resp.body)
 
@@ -80,11 +105,11 @@ def poll(lab, client):
 # ---- configuration and start -------------------------------------------------------------
 
 
-def test_seed_configuration_starts_the_server(lab, cli):
+def test_seed_configuration_starts_the_server(lab: OfflineLab, cli: Cli) -> None:
     out = seed_ca(cli)
     assert "% Certificate Server enabled." in out
     show = cli("show crypto pki server").splitlines()
-    ca = server(lab).ca_certificate()
+    ca = ca_cert(lab)
     assert show[:4] == [
         f"Certificate Server {CA}:",
         "    Status: enabled",
@@ -106,7 +131,9 @@ def test_seed_configuration_starts_the_server(lab, cli):
     )
     assert fs.exists(f"nvram:{CA}.ser") and fs.exists(f"nvram:{CA}.crl")
     crl = x509.load_der_x509_crl(fs.read(f"nvram:{CA}.crl"))
-    assert crl.is_signature_valid(ca.public_key()) and len(list(crl)) == 0
+    ca_key = ca.public_key()
+    assert isinstance(ca_key, rsa.RSAPublicKey)
+    assert crl.is_signature_valid(ca_key) and len(list(crl)) == 0
     tp = lab.routers["r1"].feature(Trustpoints).get(CA)
     assert tp is not None and tp.rsakeypair == CA and tp.ca_cert == ca
     lab.routers["r1"].feature(Admin).save()
@@ -116,7 +143,7 @@ def test_seed_configuration_starts_the_server(lab, cli):
     assert " lifetime crl 24\n lifetime certificate 254\n lifetime ca-certificate 508\n no shutdown\n" in run
 
 
-def test_time_not_set_refuses_then_starts_once_the_clock_is_set(lab, cli):
+def test_time_not_set_refuses_then_starts_once_the_clock_is_set(lab: OfflineLab, cli: Cli) -> None:
     cli("configure terminal")
     cli("ip http server")
     cli(f"crypto pki server {CA}")
@@ -135,7 +162,7 @@ def test_time_not_set_refuses_then_starts_once_the_clock_is_set(lab, cli):
     assert pair is not None and pair.exportable and pair.bits == 1024
 
 
-def test_http_server_required(lab, cli):
+def test_http_server_required(lab: OfflineLab, cli: Cli) -> None:
     cli("clock set 12:00:00 1 Feb 2026")
     cli("configure terminal")
     cli(f"crypto pki server {CA}")
@@ -145,7 +172,7 @@ def test_http_server_required(lab, cli):
     assert "Status: disabled, HTTP Server is disabled" in cli("do show crypto pki server")
 
 
-def test_missing_key_is_generated_in_the_dialog(lab, cli):
+def test_missing_key_is_generated_in_the_dialog(lab: OfflineLab, cli: Cli) -> None:
     out = seed_ca(cli, key=False)
     assert (
         "% Generating 1024 bit RSA keys, keys will be exportable...\n[OK] (elapsed time was 0 seconds)\n"
@@ -153,7 +180,7 @@ def test_missing_key_is_generated_in_the_dialog(lab, cli):
     )
 
 
-def test_locked_settings_and_ranges(lab, cli):
+def test_locked_settings_and_ranges(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     cli("configure terminal")
     cli(f"crypto pki server {CA}")
@@ -178,7 +205,7 @@ def test_locked_settings_and_ranges(lab, cli):
 # ---- SCEP --------------------------------------------------------------------------------
 
 
-def test_manual_grant_over_scep(lab, cli):
+def test_manual_grant_over_scep(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     client, rep, csr = enroll(lab, "ese-cryagg.ese.cisco.com", password="revoke-me")
     assert rep.status == PkiStatus.PENDING
@@ -191,19 +218,16 @@ def test_manual_grant_over_scep(lab, cli):
     rep = poll(lab, client)
     assert rep.status == PkiStatus.SUCCESS
     cert = client.issued_certificate(rep)
-    ca = server(lab).ca_certificate()
+    ca = ca_cert(lab)
     cert.verify_directly_issued_by(ca)
     assert cert.serial_number == 2
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=254)
     assert "serial number (hex): 2" in cli("show crypto pki server")
-    assert (
-        lab.routers["r1"]
-        .fs.read_text("nvram:2.cnm")
-        .startswith("subjectname_str = hostname=ese-cryagg.ese.cisco.com\nexpiration = ")
-    )
+    names = lab.routers["r1"].fs.read_text("nvram:2.cnm")
+    assert names is not None and names.startswith("subjectname_str = hostname=ese-cryagg.ese.cisco.com\nexpiration = ")
 
 
-def test_auto_grant_and_complete_database(lab, cli):
+def test_auto_grant_and_complete_database(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True, level="complete")
     _, rep, _ = enroll(lab, "branch.example.com")
     assert rep.status == PkiStatus.SUCCESS
@@ -212,7 +236,7 @@ def test_auto_grant_and_complete_database(lab, cli):
     assert stored.serial_number == 2 and fs.exists("nvram:2.cnm")
 
 
-def test_minimal_database_writes_no_names(lab, cli):
+def test_minimal_database_writes_no_names(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True, level="minimal")
     enroll(lab, "branch.example.com")
     fs = lab.routers["r1"].fs
@@ -220,7 +244,7 @@ def test_minimal_database_writes_no_names(lab, cli):
     assert "Minimum - no cert data written to storage" in cli("show crypto pki server")
 
 
-def test_one_time_passwords(lab, cli):
+def test_one_time_passwords(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     out = cli(f"crypto pki server {CA} password generate 10")
     first = out.splitlines()[0].split(": ")[1]
@@ -244,7 +268,7 @@ def test_one_time_passwords(lab, cli):
     assert rep.status == PkiStatus.PENDING
 
 
-def test_reject_and_unknown_request(lab, cli):
+def test_reject_and_unknown_request(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     client, rep, _ = enroll(lab, "x.example.com")
     assert rep.status == PkiStatus.PENDING
@@ -254,7 +278,7 @@ def test_reject_and_unknown_request(lab, cli):
     assert poll(lab, client).status == PkiStatus.FAILURE
 
 
-def test_grant_all_and_resent_request(lab, cli):
+def test_grant_all_and_resent_request(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     clients = [enroll(lab, f"r{i}.example.com")[0] for i in range(3)]
     cli(f"crypto pki server {CA} grant all")
@@ -262,7 +286,7 @@ def test_grant_all_and_resent_request(lab, cli):
     assert serials == [2, 3, 4]
 
 
-def test_revoke_publishes_a_fresh_crl(lab, cli):
+def test_revoke_publishes_a_fresh_crl(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True)
     _, rep, _ = enroll(lab, "branch.example.com")
     assert rep.status == PkiStatus.SUCCESS
@@ -284,7 +308,7 @@ def test_revoke_publishes_a_fresh_crl(lab, cli):
     assert crl.public_bytes(Encoding.DER) == lab.routers["r1"].fs.read(f"nvram:{CA}.crl")
 
 
-def test_bad_scep_input_and_disabled_server(lab, cli):
+def test_bad_scep_input_and_disabled_server(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     garbage = type(
         "R", (), {"method": "POST", "target": "/cgi-bin/pkiclient.exe?operation=PKIOperation", "body": b"\x30\x03junk"}
@@ -300,7 +324,7 @@ def test_bad_scep_input_and_disabled_server(lab, cli):
 # ---- cut-and-paste enrollment ------------------------------------------------------------
 
 
-def test_request_pkcs10_terminal_and_grant_prints_the_certificate(lab, cli):
+def test_request_pkcs10_terminal_and_grant_prints_the_certificate(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     csr = build_csr(key, router_subject("ese-branch.ese.cisco.com"))
@@ -317,25 +341,26 @@ def test_request_pkcs10_terminal_and_grant_prints_the_certificate(lab, cli):
     assert cert.subject == csr.subject and cert.serial_number == 2
 
 
-def test_request_pkcs10_garbage_is_refused(lab, cli):
+def test_request_pkcs10_garbage_is_refused(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     cli(f"crypto pki server {CA} request pkcs10 terminal")
     cli("bm90IGEgcmVxdWVzdA==")
     assert "% Failed to decode the PKCS10 enrollment request." in cli("quit")
-    assert server(lab).running().records == {}
+    running = server(lab).running()
+    assert running is not None and running.records == {}
 
 
 # ---- lifetimes, removal, restore -----------------------------------------------------------
 
 
-def test_ca_certificate_caps_issued_lifetime(lab, cli):
+def test_ca_certificate_caps_issued_lifetime(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True, ca_days=10, cert_days=365)
     _, rep, _ = enroll(lab, "short.example.com")
     cert = rep.certificates[0]
-    assert cert.not_valid_after_utc == server(lab).ca_certificate().not_valid_after_utc
+    assert cert.not_valid_after_utc == ca_cert(lab).not_valid_after_utc
 
 
-def test_no_crypto_pki_server_dialog_keeps_files(lab, cli):
+def test_no_crypto_pki_server_dialog_keeps_files(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     cli("configure terminal")
     out = cli(f"no crypto pki server {CA}")
@@ -355,7 +380,7 @@ def test_no_crypto_pki_server_dialog_keeps_files(lab, cli):
     assert r.fs.exists(f"nvram:{CA}.ser") and r.fs.exists("nvram:1.cnm")
 
 
-def test_restore_continues_serials_and_revocations(lab, cli):
+def test_restore_continues_serials_and_revocations(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True)
     for i in range(3):
         enroll(lab, f"r{i}.example.com")
@@ -398,7 +423,7 @@ def test_restore_continues_serials_and_revocations(lab, cli):
     assert rep.certificates[0].serial_number == 5
 
 
-def test_reload_restarts_the_saved_server(lab, cli):
+def test_reload_restarts_the_saved_server(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True)
     enroll(lab, "before.example.com")
     router = lab.routers["r1"]
@@ -415,13 +440,13 @@ def test_reload_restarts_the_saved_server(lab, cli):
 
 
 @pytest.mark.parametrize("synonym", ["crypto ca server", "crypto pki server"])
-def test_crypto_ca_synonyms(lab, cli, synonym):
+def test_crypto_ca_synonyms(lab: OfflineLab, cli: Cli, synonym: str) -> None:
     seed_ca(cli)
     assert "Enrollment Request Database:" in cli(f"{synonym} {CA} info requests")
     assert f"Certificate Server {CA}:" in cli("show crypto ca server")
 
 
-def test_restart_continues_serials(lab, cli):
+def test_restart_continues_serials(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True)
     enroll(lab, "one.example.com")
     cli("configure terminal")
@@ -435,7 +460,7 @@ def test_restart_continues_serials(lab, cli):
     assert rep.certificates[0].serial_number == 3
 
 
-def test_expired_crl_is_reissued_by_the_router_clock(lab, cli):
+def test_expired_crl_is_reissued_by_the_router_clock(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     first = server(lab).crl()
     server(lab).tick(0.0)
@@ -443,19 +468,19 @@ def test_expired_crl_is_reissued_by_the_router_clock(lab, cli):
     cli("clock set 10:00:00 31 Jan 2026")  # past the 24-hour CRL lifetime
     server(lab).tick(0.0)
     fresh = server(lab).crl()
-    assert fresh is not first
+    assert fresh is not None and fresh is not first
     assert fresh.last_update_utc == dt.datetime(2026, 1, 31, 10, 0, tzinfo=dt.UTC)
     assert "CRL NextUpdate timer: 10:00:00 UTC Feb 1 2026" in cli("show crypto pki server")
 
 
-def test_exec_commands_name_the_server(lab, cli):
+def test_exec_commands_name_the_server(lab: OfflineLab, cli: Cli) -> None:
     assert "% Certificate server other does not exist." in cli("crypto pki server other info requests")
     seed_ca(cli)
     assert "% Certificate server other does not exist." in cli("crypto pki server other grant all")
     assert cli("show crypto pki server other") == "r1#"
 
 
-def test_show_server_certificates_lists_issued_ones(lab, cli):
+def test_show_server_certificates_lists_issued_ones(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli, grant_auto=True, level="complete")
     enroll(lab, "listed.example.com")
     out = cli(f"show crypto pki server {CA} certificates").splitlines()
@@ -472,7 +497,7 @@ def test_show_server_certificates_lists_issued_ones(lab, cli):
     assert cli(f"show crypto pki server {CA} ce").splitlines()[2].startswith("2       ")
 
 
-def test_unreachable_database_url_does_not_start(lab, cli):
+def test_unreachable_database_url_does_not_start(lab: OfflineLab, cli: Cli) -> None:
     cli("clock set 12:00:00 1 Feb 2026")
     cli("configure terminal")
     cli("ip http server")
@@ -489,7 +514,7 @@ def test_unreachable_database_url_does_not_start(lab, cli):
     assert lab.routers["r1"].fs.exists(f"flash:/certs/{CA}.ser")
 
 
-def test_hash_and_kept_knobs(lab, cli):
+def test_hash_and_kept_knobs(lab: OfflineLab, cli: Cli) -> None:
     cli("clock set 12:00:00 1 Feb 2026")
     cli("configure terminal")
     cli("ip http server")
@@ -506,23 +531,24 @@ def test_hash_and_kept_knobs(lab, cli):
     run = cli("show running-config")
     assert " lifetime enrollment-request 24\n hash sha512\n no database archive\n" in run
     assert "archive pkcs12" not in run
-    assert server(lab).ca_certificate().signature_hash_algorithm.name == "sha512"
+    assert hash_name(server(lab).ca_certificate()) == "sha512"
     _, rep, _ = enroll(lab, "h.example.com")
-    assert rep.certificates[0].signature_hash_algorithm.name == "sha512"
-    assert server(lab).crl().signature_hash_algorithm.name == "sha512"
+    assert hash_name(rep.certificates[0]) == "sha512"
+    assert hash_name(server(lab).crl()) == "sha512"
 
 
-def test_resent_request_is_not_doubled_but_a_reenrollment_is_new(lab, cli):
+def test_resent_request_is_not_doubled_but_a_reenrollment_is_new(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     subject = router_subject("same-key.example.com")
-    client = ScepClient(key, subject, server(lab).ca_certificate(), lab.routers["r1"].clock.now())
+    client = ScepClient(key, subject, ca_cert(lab), lab.routers["r1"].clock.now())
     csr = build_csr(key, subject, "pw")
     first = http(lab, client.pkcs_req(csr))
     assert client.read_cert_rep(first.status, first.content_type, first.body).status == PkiStatus.PENDING
     again = http(lab, client.pkcs_req(csr))
     assert client.read_cert_rep(again.status, again.content_type, again.body).status == PkiStatus.PENDING
-    assert len(server(lab).running().records) == 1
+    running = server(lab).running()
+    assert running is not None and len(running.records) == 1
     cli(f"crypto pki server {CA} grant 1")
     old = client.issued_certificate(poll(lab, client))
     # Auto-enroll without regenerate: same key, same transactionID, a new request.
@@ -533,7 +559,7 @@ def test_resent_request_is_not_doubled_but_a_reenrollment_is_new(lab, cli):
     assert (old.serial_number, new.serial_number) == (2, 3)
 
 
-def test_pending_requests_time_out(lab, cli):
+def test_pending_requests_time_out(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     cli("configure terminal")
     cli(f"crypto pki server {CA}")
@@ -551,7 +577,7 @@ def test_pending_requests_time_out(lab, cli):
     assert "slow.example.com" not in cli(f"crypto pki server {CA} info requests")
 
 
-def test_abbreviated_info_commands(lab, cli):
+def test_abbreviated_info_commands(lab: OfflineLab, cli: Cli) -> None:
     seed_ca(cli)
     full = cli(f"crypto pki server {CA} info requests")
     assert cli(f"crypto pki server {CA} info request") == full  # the seed's command table spelling
