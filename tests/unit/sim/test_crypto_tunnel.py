@@ -79,7 +79,7 @@ def log_lines(cli):
     ]
 
 
-def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
+def test_psk_prep_tunnel_carries_traffic_as_esp(pair) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     assert ping(pair, 1) == ["br: IPsec SA to 66.66.66.1 not up yet"]  # IKE started, first echo lost
     assert ping(pair, 2) == []
@@ -109,13 +109,13 @@ def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
     assert sorted(c.type for c in engine.connections) == ["IKE", "IPsec", "IPsec"]
 
 
-def test_traffic_outside_the_acl_stays_clear(pair):
+def test_traffic_outside_the_acl_stays_clear(pair) -> None:
     reasons = ping(pair, 1, src="66.66.66.2", dst="10.59.138.1")
     assert reasons == []  # routed in the clear, answered, no SA needed
     assert states(pair.cli("br")) == []
 
 
-def test_wrong_psk_never_reaches_qm_idle(pair):
+def test_wrong_psk_never_reaches_qm_idle(pair) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     he("configure terminal")
     he("no crypto isakmp key bigsecret address 66.66.66.2")
@@ -129,7 +129,7 @@ def test_wrong_psk_never_reaches_qm_idle(pair):
     assert ping(pair, 2)  # still dropped
 
 
-def test_clear_on_headend_then_branch_renegotiates(pair):
+def test_clear_on_headend_then_branch_renegotiates(pair) -> None:
     he = pair.cli("he")
     ping(pair, 1)
     assert ping(pair, 2) == []
@@ -151,7 +151,7 @@ def test_clear_on_headend_then_branch_renegotiates(pair):
     assert "QM_IDLE" in states(he)
 
 
-def test_clear_crypto_sa_peer_deletes_both_sides(pair):
+def test_clear_crypto_sa_peer_deletes_both_sides(pair) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     ping(pair, 1)
     assert ping(pair, 2) == []
@@ -255,7 +255,7 @@ def rsig_pair(tmp_path):
     return lab, ca, certs, tmp_path
 
 
-def test_rsig_tunnel_and_capture(rsig_pair):
+def test_rsig_tunnel_and_capture(rsig_pair) -> None:
     lab, _, _, pcaps = rsig_pair
     he = lab.cli("he")
     ping(lab, 1)
@@ -271,7 +271,7 @@ def test_rsig_tunnel_and_capture(rsig_pair):
     assert summary.cleartext_between("10.113.0.0/24", "10.0.0.0/8") == []
 
 
-def test_psk_capture_shows_auth_1(tmp_path):
+def test_psk_capture_shows_auth_1(tmp_path) -> None:
     lab = CaptureLab(tmp_path, *_specs())
     ping(lab, 1)
     ping(lab, 2)
@@ -281,7 +281,7 @@ def test_psk_capture_shows_auth_1(tmp_path):
     assert summary.chosen_auth() == ["psk"]
 
 
-def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
+def test_revoked_branch_refused_as_the_seed_shows(rsig_pair) -> None:
     lab, ca, certs, _ = rsig_pair
     he, br = lab.cli("he"), lab.cli("br")
     he("configure terminal")
@@ -304,7 +304,7 @@ def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
     assert any("CRYPTO_PKI: Certificate revoked" in t for t in he("show logging").splitlines())
 
 
-def test_crl_unreachable_means_ca_request_failed(rsig_pair):
+def test_crl_unreachable_means_ca_request_failed(rsig_pair) -> None:
     lab, _, _, _ = rsig_pair
     he = lab.cli("he")
     he("configure terminal")
@@ -325,7 +325,7 @@ def test_crl_unreachable_means_ca_request_failed(rsig_pair):
     assert {s.auth for s in detail(he)} == {"rsig"}  # the refused SA still lingers next to the new one
 
 
-def test_expired_by_the_routers_clock(rsig_pair):
+def test_expired_by_the_routers_clock(rsig_pair) -> None:
     lab, _, _, _ = rsig_pair
     br = lab.cli("br")
     br("clock set 02:49:00 Feb 5 2035")
@@ -345,7 +345,7 @@ def test_expired_by_the_routers_clock(rsig_pair):
     assert states(lab.cli("he")) == []
 
 
-def test_unknown_ca_refused(tmp_path):
+def test_unknown_ca_refused(tmp_path) -> None:
     lab = CaptureLab(tmp_path, *_specs())
     _enroll_by_paste(lab, "he", MiniCa())
     _enroll_by_paste(lab, "br", MiniCa())  # a different CA: neither trusts the other
@@ -361,7 +361,7 @@ def test_unknown_ca_refused(tmp_path):
     )
 
 
-def test_engine_events_never_break_the_router(pair):
+def test_engine_events_never_break_the_router(pair) -> None:
     for router in pair.routers.values():
         assert router.errors == []
     ping(pair, 1)
@@ -372,7 +372,7 @@ def test_engine_events_never_break_the_router(pair):
     assert ipaddress.IPv4Network("10.113.0.0/24") in [r.network for r in pair.routers["he"].feature(Ip).routes()]
 
 
-def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch):
+def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch) -> None:
     now = [time.monotonic()]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])  # the routers' uptime clock, moved by hand
     br, he = pair.cli("br"), pair.cli("he")
@@ -398,7 +398,7 @@ def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch):
     assert len(flows) == 1 and flows[0].pkts_decaps == 1
 
 
-def test_kilobyte_lifetime_asks_for_a_rekey(pair):
+def test_kilobyte_lifetime_asks_for_a_rekey(pair) -> None:
     br = pair.cli("br")
     br("configure terminal")
     br("crypto ipsec security-association lifetime kilobytes 2560")
@@ -411,7 +411,7 @@ def test_kilobyte_lifetime_asks_for_a_rekey(pair):
     assert len(crypto.data.tunnels) == 2  # rekeyed before the volume ran out
 
 
-def test_cleartext_that_should_be_esp_is_dropped(pair):
+def test_cleartext_that_should_be_esp_is_dropped(pair) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     he("configure terminal")
     he("ip route 10.113.0.0 255.255.255.0 66.66.66.2")  # a route, but no SA: the echo leaves in the clear
@@ -430,7 +430,7 @@ def test_cleartext_that_should_be_esp_is_dropped(pair):
     )
 
 
-def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
+def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path) -> None:
     specs = _specs()
     faulty = dataclasses.replace(specs[1], sim=dataclasses.replace(specs[1].sim, faults=("ipsec-cleartext",)))
     lab = CaptureLab(tmp_path, specs[0], faulty)
@@ -441,7 +441,7 @@ def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
     assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == [("10.113.0.1", "10.59.138.1", 1)]
 
 
-def test_show_crypto_eli_and_debugging(pair):
+def test_show_crypto_eli_and_debugging(pair) -> None:
     br = pair.cli("br")
     assert "Crypto ISAKMP debugging is on" in br("debug crypto isakmp")
     br("debug crypto engine")
@@ -456,7 +456,7 @@ def test_show_crypto_eli_and_debugging(pair):
     assert br("show debugging").strip().endswith("br#")
 
 
-def test_aes_group14_pfs_tunnel():
+def test_aes_group14_pfs_tunnel() -> None:
     strong = [
         "crypto isakmp policy 5",
         " encr aes 256",
@@ -485,7 +485,7 @@ def test_aes_group14_pfs_tunnel():
     assert flow.inbound_esp[0].transform == "esp-256-aes esp-md5-hmac"
 
 
-def test_capture_errors_are_clear(tmp_path):
+def test_capture_errors_are_clear(tmp_path) -> None:
     from pkilab.capture import CaptureError
 
     bad = tmp_path / "bad.pcap"

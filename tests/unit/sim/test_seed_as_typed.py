@@ -56,7 +56,7 @@ def out(cli, command):
 
 
 @pytest.mark.parametrize("family", ["ca", "pki"])
-def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
+def test_trustpoint_exec_commands_typed_in_configuration_mode(family) -> None:
     """Seed "Copying Certificate Enrollments", steps 6-9 and 13: all typed inside ``conf t``."""
     lab = OfflineLab(make_spec("ese-branch"))
     cli = lab.cli("ese-branch")
@@ -106,7 +106,7 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
 # ---- no interface ---------------------------------------------------------------------------------
 
 
-def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli):
+def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli) -> None:
     cli("configure terminal")
     cli("interface Loopback99")
     cli("ip address 192.0.2.99 255.255.255.255")
@@ -128,7 +128,7 @@ def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli):
     assert "interface Loopback99\n no ip address" in cli("show running-config")
 
 
-def test_no_interface_refuses_a_physical_port(cli):
+def test_no_interface_refuses_a_physical_port(cli) -> None:
     cli("configure terminal")
     assert "% Removal of physical interfaces is not permitted" in cli("no interface FastEthernet0/0")
     cli("end")
@@ -153,7 +153,7 @@ def _cached_crl_lab():
     return cli, tp
 
 
-def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes():
+def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes() -> None:
     cli, tp = _cached_crl_lab()
     shown = out(cli, "show crypto ca crls")
     assert shape(shown + "\n") == shape(CRLS_CAPTURE)
@@ -163,7 +163,7 @@ def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes():
     assert (parsed.cache_size, parsed.cache_max_size) == (der, 65536)
 
 
-def test_show_crypto_pki_crls_parses_under_genie():
+def test_show_crypto_pki_crls_parses_under_genie() -> None:
     genie = pytest.importorskip("genie.libs.parser.iosxe.show_crypto")
     cli, _ = _cached_crl_lab()
     result = genie.ShowCryptoPkiCrls(device=None).cli(output=out(cli, "show crypto pki crls"))
@@ -178,7 +178,7 @@ def _messages(cli, mnemonic):
     return parse("show logging", out(cli, "show logging")).find(mnemonic)
 
 
-def test_log_marks_are_stamped_when_the_message_is_logged(cli):
+def test_log_marks_are_stamped_when_the_message_is_logged(cli) -> None:
     cli("configure terminal")
     cli("end")  # %SYS-5-CONFIG_I while the clock is not authoritative: '*'
     [before] = _messages(cli, "CONFIG_I")
@@ -193,7 +193,7 @@ def test_log_marks_are_stamped_when_the_message_is_logged(cli):
     assert second.marker == "." and second.timestamp.startswith("Feb  4 21:49:"), "new stamps: EST, authoritative"
 
 
-def test_clockupdate_names_the_old_time_and_the_new_one(cli):
+def test_clockupdate_names_the_old_time_and_the_new_one(cli) -> None:
     cli("clock set 02:49:00 Feb 5 2035")
     [message] = _messages(cli, "CLOCKUPDATE")
     m = re.fullmatch(
@@ -244,14 +244,14 @@ def _fetch_failure(lab, name, url_lines):
         (["enrollment url http://10.0.0.2:80"], "Failed to connect to the CDP."),  # no HTTP server there
     ],
 )
-def test_crl_fetch_failure_reason_is_ios_wording(url_lines, reason):
+def test_crl_fetch_failure_reason_is_ios_wording(url_lines, reason) -> None:
     lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
     [message] = _fetch_failure(lab, "r1", url_lines)
     assert message.text == f"CRL fetch for trustpoint ese-ios-ca failed Reason : {reason}"
     assert message.lines[1] == f" Reason : {reason}"
 
 
-def test_crl_fetch_failure_never_shows_simulator_internals():
+def test_crl_fetch_failure_never_shows_simulator_internals() -> None:
     lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
     r2 = lab.cli("r2")
     r2("configure terminal")
@@ -266,7 +266,7 @@ def test_crl_fetch_failure_never_shows_simulator_internals():
 # ---- show crypto pki trustpoints before authentication --------------------------------------------
 
 
-def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_path, capsys):
+def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_path, capsys) -> None:
     """Seed step 4 then `show crypto ca trustpoints` before step 5 (authenticate)."""
     from pkilab.cli import main
 
@@ -287,7 +287,7 @@ def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_p
 # ---- clear crypto isakmp CONN-ID leaves the IPsec SAs -------------------------------------------------
 
 
-def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
+def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas() -> None:
     """Seed "Revoking a branch", step 7: `clear crypto isa 5`, then the IPsec SA pair is still there."""
     import time
 
@@ -336,7 +336,7 @@ def _pair_losing_qm3():
     return lab, quick_from_branch
 
 
-def test_esp_arriving_before_qm3_is_decrypted():
+def test_esp_arriving_before_qm3_is_decrypted() -> None:
     from unit.sim.test_crypto_tunnel import ping
 
     lab, quick = _pair_losing_qm3()
@@ -364,7 +364,7 @@ def test_esp_arriving_before_qm3_is_decrypted():
     assert not any("IKE_QM_PHASE2_COMPLETE" in t for t in debug), "QM3 never came"
 
 
-def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides():
+def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides() -> None:
     from unit.sim.test_crypto_tunnel import _specs, ping
 
     lab = OfflineLab(*_specs())
@@ -464,7 +464,7 @@ def _ios_ca_lab():
     return lab, cli
 
 
-def test_verbose_certificates_render_the_verbose_fields():
+def test_verbose_certificates_render_the_verbose_fields() -> None:
     lab, cli = _ios_ca_lab()
     plain = out(cli, "show crypto ca certificates")
     verbose = out(cli, "show crypto ca certificates verbose")
@@ -488,7 +488,7 @@ def test_verbose_certificates_render_the_verbose_fields():
     assert ca.detail("Cert install time")
 
 
-def test_grant_help_lists_the_transaction_id_first(cli):
+def test_grant_help_lists_the_transaction_id_first(cli) -> None:
     """The seed's ``grant ?``: ``<1-999> Transaction ID``, then ``all all pending requests``."""
     out = cli("crypto pki server ese-ios-ca grant ?")
     rows = [line.split(None, 1) for line in out.splitlines() if line.startswith("  ")]
