@@ -2,7 +2,7 @@
 rendered back in the running configuration, replayed by a reload, and the configuration views."""
 
 from pkilab.parsers import parse
-from unit.sim.simkit import OfflineLab, make_spec
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 
 HEADEND = """crypto isakmp policy 10
  encr 3des
@@ -50,9 +50,9 @@ ip access-list extended CryptoMapACL
 """
 
 
-def _type(cli, text):
+def _type(cli: Cli, text: str) -> dict[str, str]:
     cli("configure terminal")
-    outputs = {}
+    outputs: dict[str, str] = {}
     for line in text.splitlines():
         out = cli(line.strip())
         if "%" in out and "NOTE" not in out:
@@ -61,7 +61,7 @@ def _type(cli, text):
     return outputs
 
 
-def _block(running, head):
+def _block(running: str, head: str) -> list[str]:
     lines = running.splitlines()
     start = lines.index(head)
     block = [head]
@@ -116,7 +116,7 @@ def test_branch_config_survives_reload() -> None:
     assert [line for line in rejected if not line.startswith("boot-")] == []
     after = lab.cli("br")("show running-config")
 
-    def crypto(run):
+    def crypto(run: str) -> list[str]:
         return [
             ln
             for ln in run.splitlines()
