@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.parsers import parse
-from pkilab.parsers.syslog import LogMessage, Logging
+from pkilab.parsers.syslog import Logging, LogMessage
 from pkilab.sim import packets as pk
 from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
