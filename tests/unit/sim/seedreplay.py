@@ -23,6 +23,8 @@ from collections.abc import Iterator
 
 import paramiko
 
+from pkilab.testbed import Testbed
+
 # Where the seed types a command in a mode IOS does not run it in, the seed's own next lines
 # show it meant the exec command: "do" is how IOS runs an exec command from configuration mode
 # (Cisco IOS Configuration Fundamentals Command Reference, "do": "Use the do command to execute
@@ -574,7 +576,7 @@ class Typed:
 class Replay:
     """Type ``SEED`` into a running lab, one line at a time, as the seed does."""
 
-    def __init__(self, testbed, names: dict[str, str]) -> None:
+    def __init__(self, testbed: Testbed, names: dict[str, str]) -> None:
         self.testbed = testbed
         self.names = dict(names)
         self.shells: dict[str, Shell] = {}

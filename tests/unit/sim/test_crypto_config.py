@@ -2,7 +2,7 @@
 rendered back in the running configuration, replayed by a reload, and the configuration views."""
 
 from pkilab.parsers import parse
-from unit.sim.simkit import OfflineLab, make_spec
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 
 HEADEND = """crypto isakmp policy 10
  encr 3des
@@ -50,9 +50,9 @@ ip access-list extended CryptoMapACL
 """
 
 
-def _type(cli, text):
+def _type(cli: Cli, text: str) -> dict[str, str]:
     cli("configure terminal")
-    outputs = {}
+    outputs: dict[str, str] = {}
     for line in text.splitlines():
         out = cli(line.strip())
         if "%" in out and "NOTE" not in out:
@@ -61,7 +61,7 @@ def _type(cli, text):
     return outputs
 
 
-def _block(running, head):
+def _block(running: str, head: str) -> list[str]:
     lines = running.splitlines()
     start = lines.index(head)
     block = [head]
@@ -72,7 +72,7 @@ def _block(running, head):
     return block
 
 
-def test_headend_config_accepted_and_rendered():
+def test_headend_config_accepted_and_rendered() -> None:
     lab = OfflineLab(make_spec("he", "66.66.66.1/24", "outside"))
     cli = lab.cli("he")
     assert _type(cli, HEADEND) == {}
@@ -104,7 +104,7 @@ def test_headend_config_accepted_and_rendered():
     )
 
 
-def test_branch_config_survives_reload():
+def test_branch_config_survives_reload() -> None:
     lab = OfflineLab(make_spec("br", "66.66.66.2/24", "outside"))
     cli = lab.cli("br")
     assert _type(cli, BRANCH) == {}
@@ -116,7 +116,7 @@ def test_branch_config_survives_reload():
     assert [line for line in rejected if not line.startswith("boot-")] == []
     after = lab.cli("br")("show running-config")
 
-    def crypto(run):
+    def crypto(run: str) -> list[str]:
         return [
             ln
             for ln in run.splitlines()
@@ -134,7 +134,7 @@ def test_branch_config_survives_reload():
     ]
 
 
-def test_policy_values_checked_and_defaults():
+def test_policy_values_checked_and_defaults() -> None:
     lab = OfflineLab(make_spec())
     cli = lab.cli()
     cli("configure terminal")
@@ -165,7 +165,7 @@ def test_policy_values_checked_and_defaults():
     assert " hash md5" not in cli("show running-config")
 
 
-def test_transform_set_and_key_removal():
+def test_transform_set_and_key_removal() -> None:
     lab = OfflineLab(make_spec())
     cli = lab.cli()
     cli("configure terminal")
@@ -184,7 +184,7 @@ def test_transform_set_and_key_removal():
     assert "crypto isakmp key" not in cli("show running-config")
 
 
-def test_show_crypto_map_static_and_dynamic():
+def test_show_crypto_map_static_and_dynamic() -> None:
     lab = OfflineLab(make_spec("br", "66.66.66.2/24", "outside"))
     cli = lab.cli("br")
     _type(cli, BRANCH)
@@ -197,7 +197,7 @@ def test_show_crypto_map_static_and_dynamic():
     assert "\t\tFastEthernet0/0" in shown
 
 
-def test_empty_show_outputs_parse():
+def test_empty_show_outputs_parse() -> None:
     lab = OfflineLab(make_spec("br", "66.66.66.2/24", "outside"))
     cli = lab.cli("br")
     _type(cli, BRANCH)
@@ -220,7 +220,7 @@ def test_empty_show_outputs_parse():
     assert [(s.peer, s.status) for s in sessions] == [("66.66.66.1", "DOWN")]
 
 
-def test_show_dynamic_map_and_keys():
+def test_show_dynamic_map_and_keys() -> None:
     lab = OfflineLab(make_spec("he", "66.66.66.1/24", "outside"))
     cli = lab.cli("he")
     _type(cli, HEADEND)
@@ -232,7 +232,7 @@ def test_show_dynamic_map_and_keys():
     assert keys[2].split() == ["default", "66.66.66.2", "bigsecret"]
 
 
-def test_show_transform_sets_and_lifetime():
+def test_show_transform_sets_and_lifetime() -> None:
     lab = OfflineLab(make_spec())
     cli = lab.cli()
     _type(

@@ -9,22 +9,27 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from pkilab.capture.ipsec import analyze
 from pkilab.parsers import parse
+from pkilab.parsers.isakmp import IsakmpSaDetail, IsakmpSaDetailTable, IsakmpSaTable
+from pkilab.parsers.syslog import Logging
 from pkilab.sim import packets as pk
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
 from pkilab.sim.network import Trace
+from pkilab.testbed import DeviceSpec
 from unit.sim.simkit import Cli, OfflineLab, make_spec
 from unit.sim.test_crypto_config import BRANCH, HEADEND
 
@@ -35,11 +40,11 @@ BRANCH_LOOPBACK = ["interface Loopback0", " ip address 10.113.0.1 255.255.255.0"
 class CaptureLab(OfflineLab):
     """The offline lab with its links written to pcap files."""
 
-    def __init__(self, pcap_dir: Path, *specs):
+    def __init__(self, pcap_dir: Path, *specs: DeviceSpec) -> None:
         super().__init__(*specs, pcap_dir=pcap_dir)
 
 
-def _specs():
+def _specs() -> tuple[DeviceSpec, DeviceSpec]:
     return (
         make_spec("he", "66.66.66.1/24", "outside", HEADEND.splitlines() + HQ_LOOPBACK),
         make_spec("br", "66.66.66.2/24", "outside", BRANCH.splitlines() + BRANCH_LOOPBACK),
@@ -47,39 +52,38 @@ def _specs():
 
 
 @pytest.fixture
-def pair():
+def pair() -> OfflineLab:
     return OfflineLab(*_specs())
 
 
-def ping(lab, seq, src="10.113.0.1", dst="10.59.138.1"):
+def ping(lab: OfflineLab, seq: int, src: str = "10.113.0.1", dst: str = "10.59.138.1") -> list[str]:
     """One echo from the branch LAN; the trace's reasons say where it was dropped (empty: delivered)."""
     trace = Trace()
     lab.routers["br"].feature(Ip).send(pk.ipv4(src, dst, pk.PROTO_ICMP, pk.icmp(8, 0, 9, seq, b"p" * 72)), trace)
     return trace.reasons
 
 
-def out(cli, command):
+def out(cli: Cli, command: str) -> str:
     return cli(command).rsplit("\n", 1)[0]
 
 
-def detail(cli):
-    return parse("show crypto isakmp sa detail", out(cli, "show crypto isakmp sa detail")).sas
+def detail(cli: Cli) -> tuple[IsakmpSaDetail, ...]:
+    table: IsakmpSaDetailTable = parse("show crypto isakmp sa detail", out(cli, "show crypto isakmp sa detail"))
+    return table.sas
 
 
-def states(cli):
-    return [s.state for s in parse("show crypto isakmp sa", out(cli, "show crypto isakmp sa")).sas]
+def states(cli: Cli) -> list[str]:
+    table: IsakmpSaTable = parse("show crypto isakmp sa", out(cli, "show crypto isakmp sa"))
+    return [s.state for s in table.sas]
 
 
-def log_lines(cli):
+def log_lines(cli: Cli) -> list[str]:
     """Tagged messages of the log buffer, as ``%FAC-SEV-MNEMONIC: text``."""
-    return [
-        f"%{m.facility}-{m.severity}-{m.mnemonic}: {m.text}"
-        for m in parse("show logging", out(cli, "show logging")).messages
-        if m.facility
-    ]
+    logging: Logging = parse("show logging", out(cli, "show logging"))
+    return [f"%{m.facility}-{m.severity}-{m.mnemonic}: {m.text}" for m in logging.messages if m.facility]
 
 
-def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
+def test_psk_prep_tunnel_carries_traffic_as_esp(pair: OfflineLab) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     assert ping(pair, 1) == ["br: IPsec SA to 66.66.66.1 not up yet"]  # IKE started, first echo lost
     assert ping(pair, 2) == []
@@ -109,13 +113,13 @@ def test_psk_prep_tunnel_carries_traffic_as_esp(pair):
     assert sorted(c.type for c in engine.connections) == ["IKE", "IPsec", "IPsec"]
 
 
-def test_traffic_outside_the_acl_stays_clear(pair):
+def test_traffic_outside_the_acl_stays_clear(pair: OfflineLab) -> None:
     reasons = ping(pair, 1, src="66.66.66.2", dst="10.59.138.1")
     assert reasons == []  # routed in the clear, answered, no SA needed
     assert states(pair.cli("br")) == []
 
 
-def test_wrong_psk_never_reaches_qm_idle(pair):
+def test_wrong_psk_never_reaches_qm_idle(pair: OfflineLab) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     he("configure terminal")
     he("no crypto isakmp key bigsecret address 66.66.66.2")
@@ -129,7 +133,7 @@ def test_wrong_psk_never_reaches_qm_idle(pair):
     assert ping(pair, 2)  # still dropped
 
 
-def test_clear_on_headend_then_branch_renegotiates(pair):
+def test_clear_on_headend_then_branch_renegotiates(pair: OfflineLab) -> None:
     he = pair.cli("he")
     ping(pair, 1)
     assert ping(pair, 2) == []
@@ -151,7 +155,7 @@ def test_clear_on_headend_then_branch_renegotiates(pair):
     assert "QM_IDLE" in states(he)
 
 
-def test_clear_crypto_sa_peer_deletes_both_sides(pair):
+def test_clear_crypto_sa_peer_deletes_both_sides(pair: OfflineLab) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     ping(pair, 1)
     assert ping(pair, 2) == []
@@ -168,7 +172,7 @@ def test_clear_crypto_sa_peer_deletes_both_sides(pair):
 class MiniCa:
     """A CA made with cryptography, as an administrator would run one outside the lab."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
         now = dt.datetime.now(dt.UTC)
@@ -185,7 +189,9 @@ class MiniCa:
         )
         self.serial = 1
 
-    def issue(self, public_key, hostname, days=(-1, 30)):
+    def issue(
+        self, public_key: CertificatePublicKeyTypes, hostname: str, days: tuple[int, int] = (-1, 30)
+    ) -> x509.Certificate:
         self.serial += 1
         now = dt.datetime.now(dt.UTC)
         return (
@@ -199,7 +205,7 @@ class MiniCa:
             .sign(self.key, hashes.SHA256())
         )
 
-    def crl(self, revoked=()):
+    def crl(self, revoked: Iterable[int] = ()) -> x509.CertificateRevocationList:
         now = dt.datetime.now(dt.UTC)
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -214,11 +220,13 @@ class MiniCa:
         return builder.sign(self.key, hashes.SHA256())
 
 
-def _pem_lines(cert):
+def _pem_lines(cert: x509.Certificate) -> list[str]:
     return cert.public_bytes(serialization.Encoding.PEM).decode().strip().splitlines()
 
 
-def _enroll_by_paste(lab, name, ca, revocation="none", days=(-1, 30)):
+def _enroll_by_paste(
+    lab: OfflineLab, name: str, ca: MiniCa, revocation: str = "none", days: tuple[int, int] = (-1, 30)
+) -> x509.Certificate:
     """Keys, a terminal trustpoint, the CA certificate and the router certificate pasted at the CLI."""
     cli: Cli = lab.cli(name)
     cli("configure terminal")
@@ -233,7 +241,9 @@ def _enroll_by_paste(lab, name, ca, revocation="none", days=(-1, 30)):
     assert "[yes/no]" in cli("")
     assert "accepted" in cli("yes")
     keys = lab.routers[name].feature(Keys)
-    public = keys.get(keys.default_label()).private_key.public_key()
+    own = keys.get(keys.default_label())
+    assert own is not None
+    public = own.private_key.public_key()
     cert = ca.issue(public, f"{name}.example.com", days)
     cli("crypto pki import test-ca certificate")
     for line in _pem_lines(cert):
@@ -242,8 +252,12 @@ def _enroll_by_paste(lab, name, ca, revocation="none", days=(-1, 30)):
     return cert
 
 
+RsigPair = tuple[CaptureLab, MiniCa, dict[str, x509.Certificate], Path]
+"""The enrolled pair, its CA, each router's certificate by name, and the capture directory."""
+
+
 @pytest.fixture
-def rsig_pair(tmp_path):
+def rsig_pair(tmp_path: Path) -> RsigPair:
     lab = CaptureLab(tmp_path, *_specs())
     ca = MiniCa()
     certs = {name: _enroll_by_paste(lab, name, ca) for name in ("he", "br")}
@@ -255,7 +269,7 @@ def rsig_pair(tmp_path):
     return lab, ca, certs, tmp_path
 
 
-def test_rsig_tunnel_and_capture(rsig_pair):
+def test_rsig_tunnel_and_capture(rsig_pair: RsigPair) -> None:
     lab, _, _, pcaps = rsig_pair
     he = lab.cli("he")
     ping(lab, 1)
@@ -271,7 +285,7 @@ def test_rsig_tunnel_and_capture(rsig_pair):
     assert summary.cleartext_between("10.113.0.0/24", "10.0.0.0/8") == []
 
 
-def test_psk_capture_shows_auth_1(tmp_path):
+def test_psk_capture_shows_auth_1(tmp_path: Path) -> None:
     lab = CaptureLab(tmp_path, *_specs())
     ping(lab, 1)
     ping(lab, 2)
@@ -281,7 +295,7 @@ def test_psk_capture_shows_auth_1(tmp_path):
     assert summary.chosen_auth() == ["psk"]
 
 
-def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
+def test_revoked_branch_refused_as_the_seed_shows(rsig_pair: RsigPair) -> None:
     lab, ca, certs, _ = rsig_pair
     he, br = lab.cli("he"), lab.cli("br")
     he("configure terminal")
@@ -289,7 +303,9 @@ def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
     he("revocation-check crl")
     he("end")
     # The headend's cached CRL (what `crypto pki crl request` would have fetched) lists the branch.
-    lab.routers["he"].feature(Trustpoints).get("test-ca").crl = ca.crl([certs["br"].serial_number])
+    trustpoint = lab.routers["he"].feature(Trustpoints).get("test-ca")
+    assert trustpoint is not None
+    trustpoint.crl = ca.crl([certs["br"].serial_number])
     he("debug crypto pki transactions")
     assert ping(lab, 1)
     assert ping(lab, 2)
@@ -304,7 +320,7 @@ def test_revoked_branch_refused_as_the_seed_shows(rsig_pair):
     assert any("CRYPTO_PKI: Certificate revoked" in t for t in he("show logging").splitlines())
 
 
-def test_crl_unreachable_means_ca_request_failed(rsig_pair):
+def test_crl_unreachable_means_ca_request_failed(rsig_pair: RsigPair) -> None:
     lab, _, _, _ = rsig_pair
     he = lab.cli("he")
     he("configure terminal")
@@ -325,7 +341,7 @@ def test_crl_unreachable_means_ca_request_failed(rsig_pair):
     assert {s.auth for s in detail(he)} == {"rsig"}  # the refused SA still lingers next to the new one
 
 
-def test_expired_by_the_routers_clock(rsig_pair):
+def test_expired_by_the_routers_clock(rsig_pair: RsigPair) -> None:
     lab, _, _, _ = rsig_pair
     br = lab.cli("br")
     br("clock set 02:49:00 Feb 5 2035")
@@ -345,7 +361,7 @@ def test_expired_by_the_routers_clock(rsig_pair):
     assert states(lab.cli("he")) == []
 
 
-def test_unknown_ca_refused(tmp_path):
+def test_unknown_ca_refused(tmp_path: Path) -> None:
     lab = CaptureLab(tmp_path, *_specs())
     _enroll_by_paste(lab, "he", MiniCa())
     _enroll_by_paste(lab, "br", MiniCa())  # a different CA: neither trusts the other
@@ -361,7 +377,7 @@ def test_unknown_ca_refused(tmp_path):
     )
 
 
-def test_engine_events_never_break_the_router(pair):
+def test_engine_events_never_break_the_router(pair: OfflineLab) -> None:
     for router in pair.routers.values():
         assert router.errors == []
     ping(pair, 1)
@@ -372,7 +388,7 @@ def test_engine_events_never_break_the_router(pair):
     assert ipaddress.IPv4Network("10.113.0.0/24") in [r.network for r in pair.routers["he"].feature(Ip).routes()]
 
 
-def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch):
+def test_ipsec_lifetime_rekey_by_the_routers_clock(pair: OfflineLab, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [time.monotonic()]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])  # the routers' uptime clock, moved by hand
     br, he = pair.cli("br"), pair.cli("he")
@@ -398,7 +414,7 @@ def test_ipsec_lifetime_rekey_by_the_routers_clock(pair, monkeypatch):
     assert len(flows) == 1 and flows[0].pkts_decaps == 1
 
 
-def test_kilobyte_lifetime_asks_for_a_rekey(pair):
+def test_kilobyte_lifetime_asks_for_a_rekey(pair: OfflineLab) -> None:
     br = pair.cli("br")
     br("configure terminal")
     br("crypto ipsec security-association lifetime kilobytes 2560")
@@ -411,7 +427,7 @@ def test_kilobyte_lifetime_asks_for_a_rekey(pair):
     assert len(crypto.data.tunnels) == 2  # rekeyed before the volume ran out
 
 
-def test_cleartext_that_should_be_esp_is_dropped(pair):
+def test_cleartext_that_should_be_esp_is_dropped(pair: OfflineLab) -> None:
     he, br = pair.cli("he"), pair.cli("br")
     he("configure terminal")
     he("ip route 10.113.0.0 255.255.255.0 66.66.66.2")  # a route, but no SA: the echo leaves in the clear
@@ -430,8 +446,9 @@ def test_cleartext_that_should_be_esp_is_dropped(pair):
     )
 
 
-def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
+def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path: Path) -> None:
     specs = _specs()
+    assert specs[1].sim is not None
     faulty = dataclasses.replace(specs[1], sim=dataclasses.replace(specs[1].sim, faults=("ipsec-cleartext",)))
     lab = CaptureLab(tmp_path, specs[0], faulty)
     ping(lab, 1)
@@ -441,7 +458,7 @@ def test_fault_ipsec_cleartext_shows_in_the_capture(tmp_path):
     assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == [("10.113.0.1", "10.59.138.1", 1)]
 
 
-def test_show_crypto_eli_and_debugging(pair):
+def test_show_crypto_eli_and_debugging(pair: OfflineLab) -> None:
     br = pair.cli("br")
     assert "Crypto ISAKMP debugging is on" in br("debug crypto isakmp")
     br("debug crypto engine")
@@ -456,7 +473,7 @@ def test_show_crypto_eli_and_debugging(pair):
     assert br("show debugging").strip().endswith("br#")
 
 
-def test_aes_group14_pfs_tunnel():
+def test_aes_group14_pfs_tunnel() -> None:
     strong = [
         "crypto isakmp policy 5",
         " encr aes 256",
@@ -468,6 +485,7 @@ def test_aes_group14_pfs_tunnel():
     he_extra = [*strong, "crypto dynamic-map dmap 10", " set transform-set strong", " set pfs group5"]
     br_extra = [*strong, "crypto map test 10 ipsec-isakmp", " set transform-set strong", " set pfs group5"]
     he_spec, br_spec = _specs()
+    assert he_spec.sim is not None and br_spec.sim is not None
     he_spec = dataclasses.replace(
         he_spec, sim=dataclasses.replace(he_spec.sim, config=he_spec.sim.config + tuple(he_extra))
     )
@@ -485,7 +503,7 @@ def test_aes_group14_pfs_tunnel():
     assert flow.inbound_esp[0].transform == "esp-256-aes esp-md5-hmac"
 
 
-def test_capture_errors_are_clear(tmp_path):
+def test_capture_errors_are_clear(tmp_path: Path) -> None:
     from pkilab.capture import CaptureError
 
     bad = tmp_path / "bad.pcap"

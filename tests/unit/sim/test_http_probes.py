@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -131,7 +132,7 @@ def _router_server() -> Iterator[int]:
     loop = asyncio.new_event_loop()
     server = HttpServer(router, LOCAL, 0)
     loop.run_until_complete(server.start())
-    assert server.server is not None
+    assert isinstance(server.server, asyncio.Server)  # what create_server made
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
@@ -180,7 +181,7 @@ def test_router_http_server_refuses_and_closes(
 
 @pytest.mark.parametrize(("raw", "status"), [p[1:] for p in PROBES], ids=[p[0] for p in PROBES])
 def test_host_file_server_refuses_and_closes(
-    raw: bytes, status: int, tmp_path, capfd: pytest.CaptureFixture[str]
+    raw: bytes, status: int, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "hidden").write_bytes(b"answered\n")  # what a smuggled GET /hidden would fetch
     with HostServers(HostServerSpec(LOCAL, 0, 0), tmp_path) as servers:
@@ -207,7 +208,7 @@ CHUNKED_THEN_CLOSE = (
 )
 
 
-def test_chunked_bodies_and_pipelining_on_a_router_and_the_file_server(tmp_path) -> None:
+def test_chunked_bodies_and_pipelining_on_a_router_and_the_file_server(tmp_path: Path) -> None:
     with _router_server() as port:
         data = _over_socket(port, CHUNKED_THEN_CLOSE)
     assert [int(s) for s in STATUS_LINE.findall(data)] == [404, 404]  # no application on these paths

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pkilab.protocols import http as wire
 from pkilab.protocols.http import HttpRequest, HttpResponse, ServerConnection, read_response
 from pkilab.sim.http import HttpServer
+from pkilab.sim.router import Router
 from unit.sim.simkit import OfflineLab, make_spec
 
 CGI = "/cgi-bin/pkiclient.exe"
@@ -181,11 +182,11 @@ async def _exchange(port: int, payload: bytes) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def _serving(router) -> AsyncIterator[int]:
+async def _serving(router: Router) -> AsyncIterator[int]:
     """The router's HTTP server on an ephemeral loopback port, stopped afterwards."""
     server = HttpServer(router, "127.0.0.1", 0)
     await server.start()
-    assert server.server is not None
+    assert isinstance(server.server, asyncio.Server)  # what create_server made
     try:
         yield server.server.sockets[0].getsockname()[1]
     finally:
@@ -193,12 +194,12 @@ async def _serving(router) -> AsyncIterator[int]:
 
 
 @pytest.fixture
-def router():
+def router() -> Router:
     lab = OfflineLab(make_spec("r1", config=["ip http server"]))
     return lab.routers["r1"]
 
 
-def test_the_server_answers_pipelined_requests_in_turn_and_closes_when_asked(router) -> None:
+def test_the_server_answers_pipelined_requests_in_turn_and_closes_when_asked(router: Router) -> None:
     async def scenario() -> bytes:
         async with _serving(router) as port:
             pipelined = (
@@ -213,7 +214,7 @@ def test_the_server_answers_pipelined_requests_in_turn_and_closes_when_asked(rou
     assert data.count(b"Connection: close") == 1 and data.rindex(b"HTTP/1.1") < data.index(b"Connection: close")
 
 
-def test_an_http_1_0_request_is_answered_and_the_connection_closed(router) -> None:
+def test_an_http_1_0_request_is_answered_and_the_connection_closed(router: Router) -> None:
     async def scenario() -> bytes:
         async with _serving(router) as port:
             return await _exchange(port, b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n")
@@ -221,7 +222,7 @@ def test_an_http_1_0_request_is_answered_and_the_connection_closed(router) -> No
     assert _statuses(asyncio.run(scenario())) == [404]
 
 
-def test_an_idle_keep_alive_connection_is_closed(router, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_idle_keep_alive_connection_is_closed(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wire, "IDLE_SECONDS", 0.2)
 
     async def scenario() -> tuple[bytes, float]:

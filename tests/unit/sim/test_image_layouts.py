@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from pkilab.sim.images import IOS_124T, IOS_152M, XE_179, Personality
-from pkilab.testbed import InterfaceSpec
+from pkilab.testbed import DeviceSpec, InterfaceSpec
 from unit.sim.simkit import OfflineLab, make_spec
 from unit.sim.test_crypto_config import BRANCH, HEADEND
 from unit.sim.test_crypto_tunnel import BRANCH_LOOPBACK, HQ_LOOPBACK, ping
@@ -188,8 +188,9 @@ def table(text: str, command: str) -> Table:
 
 
 # ---- the simulator's output, per personality --------------------------------------------------
-def _spec(p: Personality, name: str, addr: str, config: list[str]):
+def _spec(p: Personality, name: str, addr: str, config: list[str]) -> DeviceSpec:
     spec = make_spec(name, addr, "outside", config)
+    assert spec.sim is not None
     outside, lan = ("GigabitEthernet1", "GigabitEthernet2") if p.os == "iosxe" else ("FastEthernet0/0", "Ethernet0/0")
     return dataclasses.replace(
         spec,

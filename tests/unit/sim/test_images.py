@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,13 +17,13 @@ from pkilab.plan import Deadlines, LabPlan
 from pkilab.sim.features.clock import Ntp
 from pkilab.sim.features.crypto_ike import Crypto
 from pkilab.sim.images import FAST, IOS, IOS_124T, IOS_152M, XE_179, Personality, personality_for
-from pkilab.testbed import InterfaceSpec, load
-from unit.sim.simkit import OfflineLab, make_spec
+from pkilab.testbed import DeviceSpec, InterfaceSpec, load
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def spec_of(p: Personality, name: str = "r1", **changes: object):
+def spec_of(p: Personality, name: str = "r1", **changes: Any) -> DeviceSpec:
     spec = make_spec(name)
     if p.os == "iosxe":
         spec = dataclasses.replace(
@@ -32,11 +33,12 @@ def spec_of(p: Personality, name: str = "r1", **changes: object):
                 InterfaceSpec("GigabitEthernet2", None, None),
             ),
         )
+    assert spec.sim is not None
     spec = dataclasses.replace(spec, os=p.os, platform=p.platform, sim=dataclasses.replace(spec.sim, image=p.image))
     return dataclasses.replace(spec, **changes)
 
 
-def cli_of(p: Personality):
+def cli_of(p: Personality) -> Cli:
     return OfflineLab(spec_of(p)).cli()
 
 
@@ -64,7 +66,7 @@ def test_sim_images_lists_every_image_with_its_version(capsys: pytest.CaptureFix
         ),
     ],
 )
-def test_a_device_unlike_its_image_is_refused_in_one_line(changes: dict[str, object], field: str) -> None:
+def test_a_device_unlike_its_image_is_refused_in_one_line(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(SimError) as exc:
         personality_for(spec_of(XE_179, **changes), "lab.yaml")
     message = str(exc.value)
@@ -73,6 +75,7 @@ def test_a_device_unlike_its_image_is_refused_in_one_line(changes: dict[str, obj
 
 def test_an_image_the_simulator_does_not_play_is_refused() -> None:
     spec = make_spec()
+    assert spec.sim is not None
     spec = dataclasses.replace(spec, sim=dataclasses.replace(spec.sim, image="c3745-advipservicesk9-mz.124-25d.bin"))
     with pytest.raises(SimError, match=r"custom.sim.image: no simulated image .*pkilab sim images"):
         personality_for(spec, "lab.yaml")
@@ -161,7 +164,7 @@ def _ca_pem() -> list[str]:
     return cert.public_bytes(serialization.Encoding.PEM).decode().splitlines()
 
 
-def _terminal_enroll(cli) -> tuple[str, str]:
+def _terminal_enroll(cli: Cli) -> tuple[str, str]:
     """(the fingerprint ``authenticate`` shows, the ``enroll`` dialog) on an ``enrollment terminal`` trustpoint."""
     cli("configure terminal")
     cli("crypto key generate rsa modulus 1024")
@@ -208,6 +211,7 @@ def test_certificate_files_and_server_in_each_images_layout() -> None:
 def test_ios_timing_gives_the_routers_ioss_timers() -> None:
     fast = OfflineLab(spec_of(IOS_152M)).routers["r1"]
     spec = spec_of(IOS_152M)
+    assert spec.sim is not None
     ios = OfflineLab(dataclasses.replace(spec, sim=dataclasses.replace(spec.sim, timing="ios"))).routers["r1"]
     assert (fast.timing, ios.timing) == (FAST, IOS)
     assert ios.feature(Crypto).options().retransmit_interval == 10.0

@@ -23,12 +23,12 @@ def _feature_classes_defined() -> set[type[Feature]]:
     return found
 
 
-def test_every_feature_is_listed_once():
+def test_every_feature_is_listed_once() -> None:
     assert len(set(FEATURES)) == len(FEATURES)
     assert _feature_classes_defined() == set(FEATURES)
 
 
-def test_a_feature_comes_after_every_feature_its_module_imports():
+def test_a_feature_comes_after_every_feature_its_module_imports() -> None:
     position = {cls: i for i, cls in enumerate(FEATURES)}
     for cls in FEATURES:
         module = importlib.import_module(cls.__module__)
@@ -37,17 +37,17 @@ def test_a_feature_comes_after_every_feature_its_module_imports():
         assert not late, f"{cls.__name__} imports {late}, listed after it in FEATURES"
 
 
-def test_router_builds_the_listed_features_in_order():
+def test_router_builds_the_listed_features_in_order() -> None:
     lab = OfflineLab(make_spec())
     assert list(lab.routers["r1"].features) == list(FEATURES)
 
 
-def test_listing_a_feature_twice_is_refused():
+def test_listing_a_feature_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="twice"):
         install_features([*FEATURES, FEATURES[0]])
 
 
-def test_hooks_have_no_op_defaults_and_the_ca_serves_scep():
+def test_hooks_have_no_op_defaults_and_the_ca_serves_scep() -> None:
     lab = OfflineLab(make_spec())
     router = lab.routers["r1"]
     served = {prefix for f in router.features.values() for prefix in f.http_apps()}
@@ -56,7 +56,7 @@ def test_hooks_have_no_op_defaults_and_the_ca_serves_scep():
     assert router.errors == []
 
 
-def test_a_failing_tick_is_recorded_not_raised():
+def test_a_failing_tick_is_recorded_not_raised() -> None:
     lab = OfflineLab(make_spec())
     router = lab.routers["r1"]
     broken = router.feature(CaServer)

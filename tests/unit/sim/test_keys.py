@@ -12,13 +12,14 @@ from cryptography.x509.oid import NameOID
 from pkilab.sim.features.admin import Admin
 from pkilab.sim.features.keys import Keys
 from pkilab.sim.features.trustpoint import Trustpoints
+from unit.sim.simkit import Cli, OfflineLab
 
 
-def keys_of(lab, name="r1") -> Keys:
+def keys_of(lab: OfflineLab, name: str = "r1") -> Keys:
     return lab.routers[name].feature(Keys)
 
 
-def test_generate_with_modulus_prints_seed_messages(lab, cli):
+def test_generate_with_modulus_prints_seed_messages(lab: OfflineLab, cli: Cli) -> None:
     cli("configure terminal")
     out = cli("crypto key generate rsa general-keys label ese-ios-ca modulus 1024 exportable")
     assert "The name for the keys will be: ese-ios-ca\n% The key modulus size is 1024 bits\n" in out
@@ -28,7 +29,7 @@ def test_generate_with_modulus_prints_seed_messages(lab, cli):
     assert pair is not None and pair.bits == 1024 and pair.exportable
 
 
-def test_generate_without_modulus_asks_and_defaults_to_512(lab, cli):
+def test_generate_without_modulus_asks_and_defaults_to_512(lab: OfflineLab, cli: Cli) -> None:
     out = cli("crypto key generate rsa")
     assert "The name for the keys will be: r1.example.com" in out
     assert out.endswith("How many bits in the modulus [512]: ")
@@ -42,13 +43,13 @@ def test_generate_without_modulus_asks_and_defaults_to_512(lab, cli):
     assert pair is not None and pair.bits == 512 and not pair.exportable
 
 
-def test_modulus_out_of_range_is_refused(lab, cli):
+def test_modulus_out_of_range_is_refused(lab: OfflineLab, cli: Cli) -> None:
     out = cli("crypto key generate rsa label k modulus 5000")
     assert "% Invalid modulus size" in out
     assert keys_of(lab).get("k") is None
 
 
-def test_existing_label_asks_before_replacing(lab, cli):
+def test_existing_label_asks_before_replacing(lab: OfflineLab, cli: Cli) -> None:
     cli("crypto key generate rsa label k modulus 512")
     first = keys_of(lab).get("k")
     out = cli("crypto key generate rsa label k modulus 512")
@@ -61,7 +62,7 @@ def test_existing_label_asks_before_replacing(lab, cli):
     assert keys_of(lab).get("k") is not first
 
 
-def test_no_domain_no_label_is_refused(lab, cli):
+def test_no_domain_no_label_is_refused(lab: OfflineLab, cli: Cli) -> None:
     cli("configure terminal")
     cli("no ip domain name")
     out = cli("crypto key generate rsa modulus 512")
@@ -69,9 +70,10 @@ def test_no_domain_no_label_is_refused(lab, cli):
     assert keys_of(lab).pairs == {}
 
 
-def test_show_mypubkey_renders_key_data(lab, cli):
+def test_show_mypubkey_renders_key_data(lab: OfflineLab, cli: Cli) -> None:
     cli("crypto key generate rsa label shown modulus 512 exportable")
     pair = keys_of(lab).get("shown")
+    assert pair is not None
     out = cli("show crypto key mypubkey rsa shown")
     lines = out.splitlines()
     assert lines[0].startswith("% Key pair was generated at: ")
@@ -91,10 +93,11 @@ def test_show_mypubkey_renders_key_data(lab, cli):
     assert "Key name: other" not in cli("show crypto key mypubkey rsa")
 
 
-def test_export_to_nvram_and_import_back(lab, cli):
+def test_export_to_nvram_and_import_back(lab: OfflineLab, cli: Cli) -> None:
     cli("configure terminal")
     cli("crypto key generate rsa general-keys label ese-ios-ca modulus 512 exportable")
     original = keys_of(lab).get("ese-ios-ca")
+    assert original is not None
     out = cli("crypto key export rsa ese-ios-ca pem url nvram: 3des cisco123")
     assert "% Key name: ese-ios-ca\n   Usage: General Purpose Key\nExporting public key...\n" in out
     assert out.endswith("Destination filename [ese-ios-ca.pub]? ")
@@ -126,7 +129,7 @@ def test_export_to_nvram_and_import_back(lab, cli):
     assert restored.private_key.private_numbers() == original.private_key.private_numbers()
 
 
-def test_export_terminal_and_not_exportable(lab, cli):
+def test_export_terminal_and_not_exportable(lab: OfflineLab, cli: Cli) -> None:
     cli("crypto key generate rsa label open modulus 512 exportable")
     cli("crypto key generate rsa label closed modulus 512")
     out = cli("crypto key export rsa open pem terminal des secret1")
@@ -136,7 +139,7 @@ def test_export_terminal_and_not_exportable(lab, cli):
     assert "BEGIN" not in out
 
 
-def test_zeroize_all_and_one(lab, cli):
+def test_zeroize_all_and_one(lab: OfflineLab, cli: Cli) -> None:
     removed: list[str] = []
     keys_of(lab).on_remove.append(lambda pair: removed.append(pair.label))
     cli("crypto key generate rsa label a modulus 512")
@@ -156,12 +159,13 @@ def test_zeroize_all_and_one(lab, cli):
     assert removed == ["a", "b"]
 
 
-def test_keys_survive_reload_only_when_saved(lab, cli):
+def test_keys_survive_reload_only_when_saved(lab: OfflineLab, cli: Cli) -> None:
     router = lab.routers["r1"]
     cli("crypto key generate rsa label kept modulus 512 exportable")
     router.feature(Admin).save()
     cli("crypto key generate rsa label lost modulus 512")
     before = keys_of(lab).get("kept")
+    assert before is not None
     router.boot()
     after = keys_of(lab)
     assert after.get("lost") is None
@@ -171,10 +175,11 @@ def test_keys_survive_reload_only_when_saved(lab, cli):
     assert "Storage Device: private-config" in router.new_session(15).feed("show crypto key mypubkey rsa").output
 
 
-def test_zeroize_removes_router_certificates_made_with_the_key(lab, cli):
+def test_zeroize_removes_router_certificates_made_with_the_key(lab: OfflineLab, cli: Cli) -> None:
     cli("crypto key generate rsa label mine modulus 512")
     cli("crypto key generate rsa label other modulus 512")
     pair = keys_of(lab).get("mine")
+    assert pair is not None
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "r1")])
     now = dt.datetime.now(dt.UTC)
     signer = rsa.generate_private_key(public_exponent=65537, key_size=1024)
@@ -200,9 +205,10 @@ def test_zeroize_removes_router_certificates_made_with_the_key(lab, cli):
     assert tp.cert is None and tps.get("tp2").cert is None
 
 
-def test_import_pasted_at_the_terminal(lab, cli):
+def test_import_pasted_at_the_terminal(lab: OfflineLab, cli: Cli) -> None:
     cli("crypto key generate rsa label pasted modulus 512 exportable")
     original = keys_of(lab).get("pasted")
+    assert original is not None
     out = cli("crypto key export rsa pasted pem terminal 3des s3cret")
     pub = out[out.index("-----BEGIN PUBLIC KEY-----") : out.index("-----END PUBLIC KEY-----") + 24]
     prv = out[out.index("-----BEGIN RSA PRIVATE KEY-----") : out.index("-----END RSA PRIVATE KEY-----") + 29]
@@ -223,7 +229,7 @@ def test_import_pasted_at_the_terminal(lab, cli):
     assert restored.private_key.private_numbers() == original.private_key.private_numbers()
 
 
-def test_generate_options_in_any_order(lab, cli):
+def test_generate_options_in_any_order(lab: OfflineLab, cli: Cli) -> None:
     out = cli("crypto key generate rsa modulus 512 exportable label anyorder")
     assert "The name for the keys will be: anyorder" in out
     pair = keys_of(lab).get("anyorder")

@@ -7,16 +7,20 @@ back through the parsers or the router's state.
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.parsers import parse
+from pkilab.parsers.syslog import Logging, LogMessage
+from pkilab.sim import packets as pk
 from pkilab.sim.features.enroll import CRL_FETCH_REASONS
 from pkilab.sim.features.ip import Ip
 from pkilab.sim.features.keys import Keys
-from pkilab.sim.features.trustpoint import Trustpoints
-from unit.sim.simkit import OfflineLab, make_spec
+from pkilab.sim.features.trustpoint import Trustpoint, Trustpoints
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 from unit.sim.test_crypto_tunnel import MiniCa, _pem_lines
 
 # shared/corpus/show_crypto_pki_crls/gh-id44745045678__C8Kv1_iosxe_scep_370b.txt (C8000v, real capture)
@@ -40,14 +44,14 @@ Parsed CRL cache maximum size is 65536 bytes
 """
 
 
-def shape(text):
+def shape(text: str) -> str:
     """A layout without its values: indentation, labels and blank lines stay; names, dates, numbers go."""
     text = re.sub(r"\d\d:\d\d:\d\d \w+ \w+ +\d+ \d{4}", "DATE", text)
     text = re.sub(r"^(\s+)(cn|CN)=.*$", r"\1DN", text, flags=re.M)
     return re.sub(r"\d+", "N", text)
 
 
-def out(cli, command):
+def out(cli: Cli, command: str) -> str:
     """A command's output without the prompt that follows it."""
     return cli(command).rsplit("\n", 1)[0]
 
@@ -56,7 +60,7 @@ def out(cli, command):
 
 
 @pytest.mark.parametrize("family", ["ca", "pki"])
-def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
+def test_trustpoint_exec_commands_typed_in_configuration_mode(family: str) -> None:
     """Seed "Copying Certificate Enrollments", steps 6-9 and 13: all typed inside ``conf t``."""
     lab = OfflineLab(make_spec("ese-branch"))
     cli = lab.cli("ese-branch")
@@ -85,13 +89,16 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
     assert cli("no").endswith("ese-branch(config)#")
     # Step 13: the granted certificate pasted in configuration mode.
     keys = lab.routers["ese-branch"].feature(Keys)
-    public = keys.get(keys.default_label()).private_key.public_key()
+    own = keys.get(keys.default_label())
+    assert own is not None
+    public = own.private_key.public_key()
     cert = ca.issue(public, "ese-branch.example.com")
     assert "fully-qualified domain name" in cli(f"crypto {family} import ese-ios-ca certificate")
     for line in _pem_lines(cert):
         cli(line)
     assert "% Router Certificate successfully imported" in cli("quit")
     tp = lab.routers["ese-branch"].feature(Trustpoints).get("ese-ios-ca")
+    assert tp is not None and tp.cert is not None
     assert tp.cert.serial_number == cert.serial_number
     verbose = cli("do show crypto ca certificates verbose")
     router_block = verbose[: verbose.index("CA Certificate")]
@@ -106,7 +113,7 @@ def test_trustpoint_exec_commands_typed_in_configuration_mode(family):
 # ---- no interface ---------------------------------------------------------------------------------
 
 
-def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli):
+def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli: Cli) -> None:
     cli("configure terminal")
     cli("interface Loopback99")
     cli("ip address 192.0.2.99 255.255.255.255")
@@ -128,7 +135,7 @@ def test_no_interface_removes_a_loopback_and_what_hangs_off_it(cli):
     assert "interface Loopback99\n no ip address" in cli("show running-config")
 
 
-def test_no_interface_refuses_a_physical_port(cli):
+def test_no_interface_refuses_a_physical_port(cli: Cli) -> None:
     cli("configure terminal")
     assert "% Removal of physical interfaces is not permitted" in cli("no interface FastEthernet0/0")
     cli("end")
@@ -140,7 +147,7 @@ def test_no_interface_refuses_a_physical_port(cli):
 # ---- show crypto pki crls -------------------------------------------------------------------------
 
 
-def _cached_crl_lab():
+def _cached_crl_lab() -> tuple[Cli, Trustpoint]:
     lab = OfflineLab(make_spec("ese-branch"))
     cli = lab.cli("ese-branch")
     cli("configure terminal")
@@ -148,22 +155,24 @@ def _cached_crl_lab():
     cli("end")
     ca = MiniCa()
     tp = lab.routers["ese-branch"].feature(Trustpoints).get("ese-ios-ca")
+    assert tp is not None
     tp.ca_cert, tp.crl = ca.cert, ca.crl([7])
     tp.crl_source = "** CDP Not Published - Retrieved via SCEP"
     return cli, tp
 
 
-def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes():
+def test_show_crypto_ca_crls_ends_with_the_parsed_crl_cache_sizes() -> None:
     cli, tp = _cached_crl_lab()
     shown = out(cli, "show crypto ca crls")
     assert shape(shown + "\n") == shape(CRLS_CAPTURE)
+    assert tp.crl is not None
     der = len(tp.crl.public_bytes(serialization.Encoding.DER))
     assert shown.endswith(f"Parsed CRL cache current size is {der} bytes\nParsed CRL cache maximum size is 65536 bytes")
     parsed = parse("show crypto pki crls", shown)
     assert (parsed.cache_size, parsed.cache_max_size) == (der, 65536)
 
 
-def test_show_crypto_pki_crls_parses_under_genie():
+def test_show_crypto_pki_crls_parses_under_genie() -> None:
     genie = pytest.importorskip("genie.libs.parser.iosxe.show_crypto")
     cli, _ = _cached_crl_lab()
     result = genie.ShowCryptoPkiCrls(device=None).cli(output=out(cli, "show crypto pki crls"))
@@ -174,11 +183,12 @@ def test_show_crypto_pki_crls_parses_under_genie():
 # ---- show logging: marks stamped when logged; %SYS-6-CLOCKUPDATE ------------------------------------
 
 
-def _messages(cli, mnemonic):
-    return parse("show logging", out(cli, "show logging")).find(mnemonic)
+def _messages(cli: Cli, mnemonic: str) -> tuple[LogMessage, ...]:
+    logging: Logging = parse("show logging", out(cli, "show logging"))
+    return logging.find(mnemonic)
 
 
-def test_log_marks_are_stamped_when_the_message_is_logged(cli):
+def test_log_marks_are_stamped_when_the_message_is_logged(cli: Cli) -> None:
     cli("configure terminal")
     cli("end")  # %SYS-5-CONFIG_I while the clock is not authoritative: '*'
     [before] = _messages(cli, "CONFIG_I")
@@ -190,10 +200,11 @@ def test_log_marks_are_stamped_when_the_message_is_logged(cli):
     cli("end")  # logged by the clock just set: '.'
     first, second = _messages(cli, "CONFIG_I")
     assert (first.marker, first.timestamp) == ("*", before.timestamp), "an old message keeps its stamp"
+    assert second.timestamp is not None
     assert second.marker == "." and second.timestamp.startswith("Feb  4 21:49:"), "new stamps: EST, authoritative"
 
 
-def test_clockupdate_names_the_old_time_and_the_new_one(cli):
+def test_clockupdate_names_the_old_time_and_the_new_one(cli: Cli) -> None:
     cli("clock set 02:49:00 Feb 5 2035")
     [message] = _messages(cli, "CLOCKUPDATE")
     m = re.fullmatch(
@@ -205,17 +216,18 @@ def test_clockupdate_names_the_old_time_and_the_new_one(cli):
     assert m.group(2) == "02:49:00 UTC Mon Feb 5 2035"
     assert m.group(1) != m.group(2)
     # Composed before the clock became authoritative: the old '*', with the new time.
+    assert message.timestamp is not None
     assert message.marker == "*" and message.timestamp.startswith("Feb  5 02:49:00")
 
 
 # ---- %PKI-3-CRL_FETCH_FAIL reasons ---------------------------------------------------------------
 
 
-def typed(cli, line):
+def typed(cli: Cli, line: str) -> str:
     """Type a line, running what it awaits (network work) on an event loop until it is done."""
     import asyncio
 
-    async def drive():
+    async def drive() -> str:
         step = cli.session.feed(line)
         while step.wait is not None:
             step = cli.session.resume(await step.wait)
@@ -224,7 +236,7 @@ def typed(cli, line):
     return asyncio.run(drive())
 
 
-def _fetch_failure(lab, name, url_lines):
+def _fetch_failure(lab: OfflineLab, name: str, url_lines: list[str]) -> list[LogMessage]:
     cli = lab.cli(name)
     cli("configure terminal")
     cli("crypto ca trustpoint ese-ios-ca")
@@ -244,14 +256,14 @@ def _fetch_failure(lab, name, url_lines):
         (["enrollment url http://10.0.0.2:80"], "Failed to connect to the CDP."),  # no HTTP server there
     ],
 )
-def test_crl_fetch_failure_reason_is_ios_wording(url_lines, reason):
+def test_crl_fetch_failure_reason_is_ios_wording(url_lines: list[str], reason: str) -> None:
     lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
     [message] = _fetch_failure(lab, "r1", url_lines)
     assert message.text == f"CRL fetch for trustpoint ese-ios-ca failed Reason : {reason}"
     assert message.lines[1] == f" Reason : {reason}"
 
 
-def test_crl_fetch_failure_never_shows_simulator_internals():
+def test_crl_fetch_failure_never_shows_simulator_internals() -> None:
     lab = OfflineLab(make_spec("r1"), make_spec("r2", "10.0.0.2/24"))
     r2 = lab.cli("r2")
     r2("configure terminal")
@@ -266,7 +278,9 @@ def test_crl_fetch_failure_never_shows_simulator_internals():
 # ---- show crypto pki trustpoints before authentication --------------------------------------------
 
 
-def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_path, capsys):
+def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(
+    cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Seed step 4 then `show crypto ca trustpoints` before step 5 (authenticate)."""
     from pkilab.cli import main
 
@@ -287,7 +301,7 @@ def test_unauthenticated_trustpoint_is_shown_as_pkilab_parse_reads_it(cli, tmp_p
 # ---- clear crypto isakmp CONN-ID leaves the IPsec SAs -------------------------------------------------
 
 
-def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
+def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas() -> None:
     """Seed "Revoking a branch", step 7: `clear crypto isa 5`, then the IPsec SA pair is still there."""
     import time
 
@@ -317,14 +331,14 @@ def test_clear_crypto_isakmp_conn_id_leaves_the_ipsec_sas():
 # ---- quick mode: the responder installs before QM3; debug crypto isakmp shows it -----------------------
 
 
-def _pair_losing_qm3():
+def _pair_losing_qm3() -> tuple[OfflineLab, list[bytes]]:
     from unit.sim.test_crypto_tunnel import _specs
 
     lab = OfflineLab(*_specs())
     services = lab.routers["he"].feature(Ip).udp_services
-    deliver, quick_from_branch = services[500], []
+    deliver, quick_from_branch = services[500], list[bytes]()
 
-    def lossy(ip, datagram, if_name):
+    def lossy(ip: pk.IPv4, datagram: pk.Udp, if_name: str) -> None:
         data = datagram.data
         if ip.src == "66.66.66.2" and len(data) > 18 and data[18] == 32:  # exchange type 32: quick mode
             quick_from_branch.append(data)
@@ -336,7 +350,7 @@ def _pair_losing_qm3():
     return lab, quick_from_branch
 
 
-def test_esp_arriving_before_qm3_is_decrypted():
+def test_esp_arriving_before_qm3_is_decrypted() -> None:
     from unit.sim.test_crypto_tunnel import ping
 
     lab, quick = _pair_losing_qm3()
@@ -364,7 +378,7 @@ def test_esp_arriving_before_qm3_is_decrypted():
     assert not any("IKE_QM_PHASE2_COMPLETE" in t for t in debug), "QM3 never came"
 
 
-def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides():
+def test_debug_crypto_isakmp_shows_quick_mode_on_both_sides() -> None:
     from unit.sim.test_crypto_tunnel import _specs, ping
 
     lab = OfflineLab(*_specs())
@@ -438,9 +452,9 @@ CA Certificate
 """
 
 
-def _labels(text):
+def _labels(text: str) -> list[tuple[int, str]]:
     """Each line's indentation and label (what comes before ':' or the whole fixed text), values dropped."""
-    out = []
+    out: list[tuple[int, str]] = []
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -454,9 +468,9 @@ def _labels(text):
     return out
 
 
-def _ios_ca_lab():
+def _ios_ca_lab() -> tuple[OfflineLab, Cli]:
     """The seed's CA: an IOS certificate server whose CA certificate the router holds."""
-    from test_sim_ca_server import seed_ca
+    from unit.sim.test_sim_ca_server import seed_ca
 
     lab = OfflineLab(make_spec("ese-ios-ca"))
     cli = lab.cli("ese-ios-ca")
@@ -464,12 +478,13 @@ def _ios_ca_lab():
     return lab, cli
 
 
-def test_verbose_certificates_render_the_verbose_fields():
+def test_verbose_certificates_render_the_verbose_fields() -> None:
     lab, cli = _ios_ca_lab()
     plain = out(cli, "show crypto ca certificates")
     verbose = out(cli, "show crypto ca certificates verbose")
     assert verbose != plain
     tp = lab.routers["ese-ios-ca"].feature(Trustpoints).get("ese-ios-ca")
+    assert tp is not None and tp.ca_cert is not None
     block = verbose[verbose.index("CA Certificate") :]
     captured = [x for x in _labels(VERBOSE_CA_CAPTURE) if x[1] not in ("Associated Trustpoints", "Storage")]
     shown = [x for x in _labels(block) if x[1] not in ("Associated Trustpoints", "Storage", "renew date")]
@@ -478,17 +493,20 @@ def test_verbose_certificates_render_the_verbose_fields():
 
     assert f"  Fingerprint MD5: {fingerprints.md5_words(tp.ca_cert)} " in block
     assert f"  Fingerprint SHA1: {fingerprints.sha1_words(tp.ca_cert)} " in block
-    bits = tp.ca_cert.public_key().key_size
+    ca_key = tp.ca_cert.public_key()
+    assert isinstance(ca_key, rsa.RSAPublicKey)
+    bits = ca_key.key_size
     assert f"    RSA Public Key: ({bits} bit)" in block
     parsed = parse("show crypto pki certificates verbose", verbose)
     [ca] = [c for c in parsed.certificates if c.section == "CA Certificate"]
+    assert tp.ca_cert.signature_hash_algorithm is not None
     assert ca.detail("Signature Algorithm") == f"{tp.ca_cert.signature_hash_algorithm.name.upper()} with RSA Encryption"
     assert ca.fingerprint_sha1 == fingerprints.sha1_words(tp.ca_cert)
     assert ca.key_usage == ("Digital Signature", "Key Cert Sign", "CRL Signature")
     assert ca.detail("Cert install time")
 
 
-def test_grant_help_lists_the_transaction_id_first(cli):
+def test_grant_help_lists_the_transaction_id_first(cli: Cli) -> None:
     """The seed's ``grant ?``: ``<1-999> Transaction ID``, then ``all all pending requests``."""
     out = cli("crypto pki server ese-ios-ca grant ?")
     rows = [line.split(None, 1) for line in out.splitlines() if line.startswith("  ")]
