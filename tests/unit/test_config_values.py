@@ -6,6 +6,8 @@ final ``\\n``): "secret\\n" would have ended its configuration line early and ty
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pkilab.config import values
@@ -22,14 +24,14 @@ from pkilab.errors import ConfigValueError
     ],
     ids=["word", "hostname", "url", "dn"],
 )
-def test_a_value_ending_in_a_newline_is_refused(check, good):
+def test_a_value_ending_in_a_newline_is_refused(check: Callable[[str, str], str], good: str) -> None:
     assert check(good, "field") == good
     for bad in (good + "\n", good + "\r", good + "\nend"):
         with pytest.raises(ConfigValueError, match=r"^field: "):
             check(bad, "field")
 
 
-def test_a_secret_is_masked_in_the_refusal():
+def test_a_secret_is_masked_in_the_refusal() -> None:
     with pytest.raises(ConfigValueError) as info:
         values.word("hunter2\n", "crypto.psk", secret=True)
     assert "hunter2" not in str(info.value) and "********" in str(info.value)

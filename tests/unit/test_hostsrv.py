@@ -16,7 +16,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -41,11 +43,14 @@ from pkilab.protocols import http as wire
 from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 from pkilab.wait import wait_until
 
+if TYPE_CHECKING:
+    from pkilab.sim.router import Router
+
 LOCAL = "127.0.0.1"
 
 
 @pytest.fixture
-def servers(tmp_path):
+def servers(tmp_path: Path) -> Iterator[HostServers]:
     with HostServers(HostServerSpec(LOCAL, 0, 0), tmp_path / "root") as hs:
         hs.precreate("certs", ["a.ser", "b.crl", "empty.cnm"])
         yield hs
@@ -56,20 +61,20 @@ def _sizes() -> list[int]:
 
 
 @pytest.mark.parametrize("size", _sizes())
-def test_write_then_read_round_trip(servers, size):
+def test_write_then_read_round_trip(servers: HostServers, size: int) -> None:
     data = os.urandom(size)
     tftp_write(LOCAL, servers.tftp.port, "certs/a.ser", data)
     assert (servers.root / "certs" / "a.ser").read_bytes() == data
     assert tftp_read(LOCAL, servers.tftp.port, "/certs/a.ser") == data
 
 
-def test_write_replaces_the_whole_file(servers):
+def test_write_replaces_the_whole_file(servers: HostServers) -> None:
     tftp_write(LOCAL, servers.tftp.port, "certs/a.ser", b"x" * 2000)
     tftp_write(LOCAL, servers.tftp.port, "certs/a.ser", b"short")
     assert (servers.root / "certs" / "a.ser").read_bytes() == b"short"
 
 
-def test_write_to_missing_file_is_refused(servers):
+def test_write_to_missing_file_is_refused(servers: HostServers) -> None:
     with pytest.raises(TftpError) as caught:
         tftp_write(LOCAL, servers.tftp.port, "certs/new.cnm", b"data")
     assert caught.value.code == ERR_NOT_FOUND
@@ -83,14 +88,14 @@ def test_write_to_missing_file_is_refused(servers):
     assert transfer.op == "write" and transfer.error == "File not found"
 
 
-def test_read_of_missing_file_is_refused(servers):
+def test_read_of_missing_file_is_refused(servers: HostServers) -> None:
     with pytest.raises(TftpError) as caught:
         tftp_read(LOCAL, servers.tftp.port, "certs/none")
     assert caught.value.code == ERR_NOT_FOUND
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files anyway")
-def test_write_to_read_only_file_is_refused(servers):
+def test_write_to_read_only_file_is_refused(servers: HostServers) -> None:
     path = servers.root / "certs" / "b.crl"
     path.chmod(0o444)
     with pytest.raises(TftpError) as caught:
@@ -99,14 +104,14 @@ def test_write_to_read_only_file_is_refused(servers):
 
 
 @pytest.mark.parametrize("name", ["../outside", "certs/../../outside", "/../outside"])
-def test_paths_cannot_leave_the_root(servers, name):
+def test_paths_cannot_leave_the_root(servers: HostServers, name: str) -> None:
     (servers.root.parent / "outside").write_bytes(b"secret")
     with pytest.raises(TftpError) as caught:
         tftp_read(LOCAL, servers.tftp.port, name)
     assert caught.value.code == ERR_ACCESS
 
 
-def test_netascii_mode_is_refused(servers):
+def test_netascii_mode_is_refused(servers: HostServers) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(5)
         sock.sendto(request_packet(1, "certs/a.ser", "netascii"), (LOCAL, servers.tftp.port))
@@ -114,7 +119,7 @@ def test_netascii_mode_is_refused(servers):
     assert (opcode, code) == (5, ERR_UNDEFINED) and "octet" in message
 
 
-def test_no_server_times_out():
+def test_no_server_times_out() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((LOCAL, 0))  # a port nobody answers on
         port = sock.getsockname()[1]
@@ -122,7 +127,7 @@ def test_no_server_times_out():
             tftp_read(LOCAL, port, "x", Timing(timeout=0.1, retries=2))
 
 
-def test_concurrent_transfers(servers):
+def test_concurrent_transfers(servers: HostServers) -> None:
     blobs = {f"f{i}": os.urandom(BLOCK * 2 + i) for i in range(4)}
     servers.precreate("par", list(blobs))
     errors: list[BaseException] = []
@@ -142,7 +147,7 @@ def test_concurrent_transfers(servers):
     assert {n: (servers.root / "par" / n).read_bytes() for n in blobs} == blobs
 
 
-def test_http_serves_the_same_directory(servers):
+def test_http_serves_the_same_directory(servers: HostServers) -> None:
     data = os.urandom(700)
     tftp_write(LOCAL, servers.tftp.port, "certs/b.crl", data)
     with urllib.request.urlopen(f"http://{LOCAL}:{servers.http.port}/certs/b.crl", timeout=5) as resp:
@@ -154,7 +159,7 @@ def test_http_serves_the_same_directory(servers):
     assert hits == [("GET", "/certs/b.crl", 200), ("GET", "/certs/none.crl", 404)]
 
 
-def test_http_keeps_the_connection_for_the_next_request(servers):
+def test_http_keeps_the_connection_for_the_next_request(servers: HostServers) -> None:
     (servers.root / "certs" / "b.crl").write_bytes(b"crl bytes")
     conn = http.client.HTTPConnection(LOCAL, servers.http.port, timeout=5)
     try:
@@ -177,7 +182,7 @@ def test_http_keeps_the_connection_for_the_next_request(servers):
     assert (servers.root / "certs" / "b.crl").exists()
 
 
-def test_http_reads_a_request_that_arrives_in_pieces(servers):
+def test_http_reads_a_request_that_arrives_in_pieces(servers: HostServers) -> None:
     (servers.root / "certs" / "b.crl").write_bytes(b"crl bytes")
     with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
         for piece in (b"GET /certs/", b"b.crl HTTP/1.1\r\nHo", b"st: x\r\nConnection: close\r\n", b"\r\n"):
@@ -191,7 +196,9 @@ def test_http_reads_a_request_that_arrives_in_pieces(servers):
 @pytest.mark.parametrize(
     "path", ["/../outside.crl", "/certs/%2e%2e/%2e%2e/outside.crl", "/certs/a%00.ser", "/certs", "/", "/certs/loop/x"]
 )
-def test_http_serves_only_files_under_the_root(servers, path, capfd):
+def test_http_serves_only_files_under_the_root(
+    servers: HostServers, path: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     (servers.root.parent / "outside.crl").write_bytes(b"secret")
     (servers.root / "certs" / "loop").symlink_to("loop")
     conn = http.client.HTTPConnection(LOCAL, servers.http.port, timeout=5)
@@ -204,7 +211,7 @@ def test_http_serves_only_files_under_the_root(servers, path, capfd):
     assert capfd.readouterr().err == ""
 
 
-def test_stopping_ends_open_keep_alive_connections(tmp_path):
+def test_stopping_ends_open_keep_alive_connections(tmp_path: Path) -> None:
     servers = HostServers(HostServerSpec(LOCAL, 0, 0), tmp_path).start()
     with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
         sock.sendall(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -215,7 +222,7 @@ def test_stopping_ends_open_keep_alive_connections(tmp_path):
         assert time.monotonic() - started < wire.IDLE_SECONDS / 2
 
 
-def test_http_port_in_use_is_a_clear_error(tmp_path):
+def test_http_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind((LOCAL, 0))
         taken.listen()
@@ -224,7 +231,7 @@ def test_http_port_in_use_is_a_clear_error(tmp_path):
             HostServers(spec, tmp_path).start()
 
 
-def test_precreate_makes_empty_writable_files(servers):
+def test_precreate_makes_empty_writable_files(servers: HostServers) -> None:
     path = servers.root / "certs" / "empty.cnm"
     assert path.read_bytes() == b""
     assert path.stat().st_mode & 0o666 == 0o666
@@ -232,7 +239,7 @@ def test_precreate_makes_empty_writable_files(servers):
         servers.precreate("..", ["escape"])
 
 
-def test_port_in_use_is_a_clear_error(tmp_path):
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind((LOCAL, 0))
         spec = HostServerSpec(LOCAL, taken.getsockname()[1], 0)
@@ -241,7 +248,7 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 # ---- third-party interoperability (tftpy) ------------------------------------------------------
-def test_tftpy_client_against_our_server(servers, tmp_path):
+def test_tftpy_client_against_our_server(servers: HostServers, tmp_path: Path) -> None:
     import tftpy
 
     client = tftpy.TftpClient(LOCAL, servers.tftp.port)
@@ -253,7 +260,7 @@ def test_tftpy_client_against_our_server(servers, tmp_path):
     assert (tmp_path / "down").read_bytes() == upload.read_bytes()
 
 
-def test_our_client_against_tftpy_server(tmp_path):
+def test_our_client_against_tftpy_server(tmp_path: Path) -> None:
     import tftpy
 
     (tmp_path / "file.bin").write_bytes(os.urandom(BLOCK * 3 + 5))
@@ -283,7 +290,7 @@ def _testbed(hostsrv: object) -> Testbed:
     return Testbed(name="t", path=Path("t.yaml"), devices=(), extra={"hostsrv": hostsrv} if hostsrv else {})
 
 
-def test_spec_from_testbed():
+def test_spec_from_testbed() -> None:
     spec = spec_from_testbed(_testbed({"address": "127.0.0.1", "tftp_port": 6900, "http_port": 6901, "root": "/x"}))
     assert spec == HostServerSpec("127.0.0.1", 6900, 6901, Path("/x"))
     assert spec.tftp_url("certs", "files") == "tftp://files/certs"
@@ -302,14 +309,14 @@ def test_spec_from_testbed():
         ("127.0.0.1", "custom.hostsrv"),
     ],
 )
-def test_bad_spec_names_the_field(raw, field):
+def test_bad_spec_names_the_field(raw: object, field: str) -> None:
     with pytest.raises(TestbedError) as caught:
         spec_from_testbed(_testbed(raw))
     assert caught.value.field == field
 
 
 # ---- the simulated router's side ---------------------------------------------------------------
-def _offline_ca(hostsrv_spec: HostServerSpec | None):
+def _offline_ca(hostsrv_spec: HostServerSpec | None) -> tuple[Router, Callable[[str], str]]:
     """One simulated router booted without sockets (TFTP transfers are synchronous)."""
     from pkilab.sim.lab import Lab, initial_config
     from pkilab.sim.router import Router
@@ -338,7 +345,7 @@ def _offline_ca(hostsrv_spec: HostServerSpec | None):
     return router, cli
 
 
-def _start_ca(cli, url: str) -> str:
+def _start_ca(cli: Callable[[str], str], url: str) -> str:
     for line in (
         "clock set 09:58:20 30 Jan 2026",
         "configure terminal",
@@ -357,7 +364,7 @@ def _start_ca(cli, url: str) -> str:
     return out
 
 
-def test_simulated_ca_writes_its_database_over_tftp(servers):
+def test_simulated_ca_writes_its_database_over_tftp(servers: HostServers) -> None:
     from cryptography import x509
 
     _, cli = _offline_ca(servers.bound_spec())
@@ -370,13 +377,13 @@ def test_simulated_ca_writes_its_database_over_tftp(servers):
     assert "tftp://files/certs" in cli("show crypto pki server")
 
 
-def test_simulated_ca_on_an_unknown_tftp_host_does_not_start(servers):
+def test_simulated_ca_on_an_unknown_tftp_host_does_not_start(servers: HostServers) -> None:
     _, cli = _offline_ca(servers.bound_spec())
     out = _start_ca(cli, "tftp://10.9.9.9/certs")
     assert "Failed to start" in out and "tftp://10.9.9.9/certs" in out
 
 
-def test_simulated_copy_to_tftp(servers):
+def test_simulated_copy_to_tftp(servers: HostServers) -> None:
     _, cli = _offline_ca(servers.bound_spec())
     servers.precreate("certs", ["startup-confg"])
     for line in ("configure terminal", "ip host files 127.0.0.1", "end", "write memory"):
@@ -397,14 +404,14 @@ def test_simulated_copy_to_tftp(servers):
     assert cli("").splitlines()[0] == "%Error opening tftp://files/certs/never-created (No such file or directory)"
 
 
-def test_simulated_copy_without_hostsrv_times_out():
+def test_simulated_copy_without_hostsrv_times_out() -> None:
     _, cli = _offline_ca(None)
     cli("copy start tftp://127.0.0.1/x")
     cli("")
     assert "(Timed out)" in cli("")
 
 
-def test_an_idle_keep_alive_connection_is_closed(servers, monkeypatch):
+def test_an_idle_keep_alive_connection_is_closed(servers: HostServers, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wire, "IDLE_SECONDS", 0.2)
     with socket.create_connection((LOCAL, servers.http.port), timeout=5) as sock:
         started = time.monotonic()
@@ -416,7 +423,9 @@ def test_an_idle_keep_alive_connection_is_closed(servers, monkeypatch):
     assert 0.2 <= time.monotonic() - started < 4
 
 
-def test_a_head_dripped_byte_by_byte_is_cut_at_the_idle_limit(servers, monkeypatch):
+def test_a_head_dripped_byte_by_byte_is_cut_at_the_idle_limit(
+    servers: HostServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Idle counts from the last answer: a client sending one byte at a time cannot hold a thread."""
     monkeypatch.setattr(wire, "IDLE_SECONDS", 0.3)
     head = b"GET /none HTTP/1.1\r\nHost: x\r\nX-Drip: " + b"a" * 100

@@ -1,5 +1,7 @@
 """``pkilab init``: a starter testbed that loads, from flags or as a template; nothing asked, nothing half-written."""
 
+from pathlib import Path
+
 import pytest
 
 from pkilab.cli import main
@@ -9,12 +11,14 @@ CREDENTIALS = ("PKILAB_USERNAME", "PKILAB_PASSWORD", "PKILAB_ENABLE")
 
 
 @pytest.fixture
-def credentials(monkeypatch):
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CREDENTIALS:
         monkeypatch.setenv(name, f"{name.lower()}-value")
 
 
-def test_the_template_loads_and_holds_no_secret(tmp_path, monkeypatch, capsys, credentials):
+def test_the_template_loads_and_holds_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], credentials: None
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["init"]) == 0
     text = (tmp_path / "testbed.yaml").read_text()
@@ -25,7 +29,7 @@ def test_the_template_loads_and_holds_no_secret(tmp_path, monkeypatch, capsys, c
     assert "wrote testbed.yaml" in capsys.readouterr().out
 
 
-def test_routers_from_flags(tmp_path, capsys, credentials):
+def test_routers_from_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str], credentials: None) -> None:
     path = tmp_path / "lab.yaml"
     argv = ["init", str(path), "--name", "pod7", "--ca", "R1=10.0.0.1", "--headend", "HE=10.0.0.2:2222"]
     assert main([*argv, "--branch", "BR1=10.0.0.3", "--branch", "BR2=10.0.0.4", "--telnet"]) == 0
@@ -40,7 +44,9 @@ def test_routers_from_flags(tmp_path, capsys, credentials):
     assert "no device with role host" in capsys.readouterr().out
 
 
-def test_without_the_credential_variables_the_written_file_still_checks(tmp_path, monkeypatch):
+def test_without_the_credential_variables_the_written_file_still_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in CREDENTIALS:
         monkeypatch.delenv(name, raising=False)
     assert main(["init", str(tmp_path / "t.yaml")]) == 0
@@ -65,7 +71,9 @@ def test_without_the_credential_variables_the_written_file_still_checks(tmp_path
         (["--name", 'pod: {"x'], "--name 'pod: {\"x': a testbed name is"),
     ],
 )
-def test_bad_flags_are_one_line_and_nothing_is_written(tmp_path, capsys, flags, message):
+def test_bad_flags_are_one_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
     path = tmp_path / "t.yaml"
     assert main(["init", str(path), *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -73,7 +81,7 @@ def test_bad_flags_are_one_line_and_nothing_is_written(tmp_path, capsys, flags, 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_existing_file_is_kept_unless_forced(tmp_path, capsys):
+def test_an_existing_file_is_kept_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("mine\n")
     assert main(["init", str(path)]) == 2
@@ -83,7 +91,7 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path, capsys):
     assert path.read_text() != "mine\n"
 
 
-def test_a_directory_that_does_not_exist_is_one_line(tmp_path, capsys):
+def test_a_directory_that_does_not_exist_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "no" / "t.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"pkilab: error: {tmp_path / 'no' / 't.yaml'}: cannot write: No such file or directory"]

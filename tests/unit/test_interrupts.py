@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,9 @@ def test_after():
 
 
 @pytest.mark.parametrize(("plugin", "code", "after_runs"), [("pkilab.interrupts", 2, False), (None, 1, True)])
-def test_the_interrupt_wins_over_a_failing_restore(tmp_path, plugin, code, after_runs):
+def test_the_interrupt_wins_over_a_failing_restore(
+    tmp_path: Path, plugin: str | None, code: int, after_runs: bool
+) -> None:
     # Without the plugin (the control): the restore's error replaces the interrupt and the run goes on.
     (tmp_path / "test_sample.py").write_text(textwrap.dedent(SUITE))
     command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider"] + (["-p", plugin] if plugin else [])
@@ -53,7 +56,9 @@ def test_after(router):
 
 
 @pytest.mark.parametrize(("plugin", "code"), [("pkilab.interrupts", 2), (None, 1)])
-def test_a_wider_fixtures_failing_restore_leaves_the_run_interrupted(tmp_path, plugin, code):
+def test_a_wider_fixtures_failing_restore_leaves_the_run_interrupted(
+    tmp_path: Path, plugin: str | None, code: int
+) -> None:
     (tmp_path / "test_session.py").write_text(textwrap.dedent(SESSION))
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"] + (["-p", plugin] if plugin else [])
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")

@@ -10,12 +10,12 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SETUPTOOLS = PROJECT["tool"]["setuptools"]
 
 
-def test_every_package_under_lib_is_listed():
+def test_every_package_under_lib_is_listed() -> None:
     found = {".".join(p.parent.relative_to(ROOT / "lib").parts) for p in (ROOT / "lib").rglob("__init__.py")}
     assert set(SETUPTOOLS["packages"]) == found | {"pkilab.suites", "pkilab.testbeds"}
 
 
-def test_suites_and_testbeds_ship_inside_the_package_from_their_checkout_folders():
+def test_suites_and_testbeds_ship_inside_the_package_from_their_checkout_folders() -> None:
     assert SETUPTOOLS["package-dir"] == {"": "lib", "pkilab.suites": "suites", "pkilab.testbeds": "testbeds"}
     assert "*.yaml" in SETUPTOOLS["package-data"]["pkilab.testbeds"]
     # In a checkout, pkilab finds them next to lib/ (an installed pkilab, inside the package).
@@ -23,6 +23,6 @@ def test_suites_and_testbeds_ship_inside_the_package_from_their_checkout_folders
     assert resources.sim_testbed() == ROOT / "testbeds" / "sim.yaml"
 
 
-def test_parallel_certification_needs_no_extra():
+def test_parallel_certification_needs_no_extra() -> None:
     assert any(dep.startswith("pytest-xdist") for dep in PROJECT["project"]["dependencies"])
     assert not any(dep.startswith("pytest-xdist") for dep in PROJECT["project"]["optional-dependencies"]["test"])

@@ -55,7 +55,7 @@ ORDINARY = [
 
 
 @pytest.mark.parametrize(("kind", "text"), IN_FIELD, ids=[f"{k}-{i}" for i, (k, _) in enumerate(IN_FIELD)])
-def test_each_kind_of_secret_is_masked_by_its_field(kind, text):
+def test_each_kind_of_secret_is_masked_by_its_field(kind: str, text: str) -> None:
     masked = Masker().mask(text)
     assert "S3cr3t-Val" not in masked, f"{kind}: {masked!r}"
     # Only the secret went: the text around it is intact.
@@ -63,11 +63,11 @@ def test_each_kind_of_secret_is_masked_by_its_field(kind, text):
 
 
 @pytest.mark.parametrize("text", ORDINARY)
-def test_ordinary_words_are_left_alone(text):
+def test_ordinary_words_are_left_alone(text: str) -> None:
     assert Masker(["cisco123", "bigsecret"]).mask(text) == text
 
 
-def test_a_known_value_is_masked_as_a_token_not_inside_longer_words():
+def test_a_known_value_is_masked_as_a_token_not_inside_longer_words() -> None:
     masker = Masker(["ant", "bigsecret", "4321987"])
     assert masker.mask("granted: elephant ant") == f"granted: elephant {MASK}"
     call = "pki.import_keys(ca, 'ese-ios-ca', 'bigsecret')"
@@ -75,7 +75,7 @@ def test_a_known_value_is_masked_as_a_token_not_inside_longer_words():
     assert masker.mask("HE login 4321987, not 943219870") == f"HE login {MASK}, not 943219870"
 
 
-def test_a_secret_containing_another_is_masked_whole():
+def test_a_secret_containing_another_is_masked_whole() -> None:
     assert Masker(["Psk", "Psk-Long-1"]).mask("key Psk-Long-1 / Psk") == f"key {MASK} / {MASK}"
 
 
@@ -99,5 +99,5 @@ def test_a_secret_containing_another_is_masked_whole():
         ("username", False),
     ],
 )
-def test_secret_fields_are_recognised_by_the_words_of_their_names(name, secret):
+def test_secret_fields_are_recognised_by_the_words_of_their_names(name: str, secret: bool) -> None:
     assert is_secret_field(name) is secret

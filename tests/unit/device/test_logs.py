@@ -21,7 +21,7 @@ CSR = "Dec  6 05:23:25.172: %PKI-6-CSR_FINGERPRINT: \n CSR Fingerprint MD5 : 31A
         "r1#\n000042: %LINK-3-UPDOWN: Interface FastEthernet0/0, changed state to up\n",
     ],
 )
-def test_a_prompt_may_be_followed_by_log_messages(text):
+def test_a_prompt_may_be_followed_by_log_messages(text: str) -> None:
     assert PROMPT.search(text)
 
 
@@ -33,18 +33,18 @@ def test_a_prompt_may_be_followed_by_log_messages(text):
         f"{CONFIG_I}\n",
     ],
 )
-def test_a_prompt_is_not_found_where_output_or_half_a_message_follows(text):
+def test_a_prompt_is_not_found_where_output_or_half_a_message_follows(text: str) -> None:
     assert not PROMPT.search(text)
 
 
-def test_messages_before_the_echo_are_measured_as_whole_lines():
+def test_messages_before_the_echo_are_measured_as_whole_lines() -> None:
     text = f"\n{CONFIG_I}\n\n{CSR}\nshow clock\n*05:23:26.001 UTC Sun Dec 6 2026\nr1#"
     assert text[log_prefix_length(text) :].startswith("show clock\n")
     assert log_prefix_length("show clock\n") == 0
     assert log_prefix_length(CONFIG_I[:30]) == 0
 
 
-def test_single_line_messages_inside_an_output_are_dropped():
+def test_single_line_messages_inside_an_output_are_dropped() -> None:
     ping = f"Sending 5, 100-byte ICMP Echos to 10.1.1.1:\n.\n\n{CONFIG_I}\n....\nSuccess rate is 80 percent (4/5)"
     assert (
         drop_log_messages(ping)
@@ -73,5 +73,5 @@ def test_single_line_messages_inside_an_output_are_dropped():
         ("logging buffered", False),
     ],
 )
-def test_show_logging_is_recognised_in_any_abbreviation(command, shows):
+def test_show_logging_is_recognised_in_any_abbreviation(command: str, shows: bool) -> None:
     assert shows_log(command) is shows

@@ -31,7 +31,7 @@ def make(cipher: str, klen: int, auth: str, alen: int, udp: bool = False, spi: i
 
 
 def scapy_sa(sa: EspSa, scapy_cipher: str, scapy_auth: str) -> SecurityAssociation:
-    return SecurityAssociation(
+    return SecurityAssociation(  # type: ignore[no-untyped-call]  # scapy leaves it unannotated
         ESP,
         spi=sa.spi,
         crypt_algo=scapy_cipher,
@@ -56,11 +56,11 @@ def test_scapy_decrypts_ours_and_we_decrypt_scapys(
         wire = encapsulate(mine, inner)
         pkt = IP(wire)
         assert (UDP in pkt) == udp and pkt[IP].proto == (17 if udp else 50)
-        assert bytes(theirs.decrypt(pkt)) == inner
+        assert bytes(theirs.decrypt(pkt)) == inner  # type: ignore[no-untyped-call]  # scapy: unannotated
     receiver = make(cipher, klen, auth, alen, udp)
     for n in range(3):
         inner = inner_packet(n)
-        out = theirs.encrypt(IP(inner))
+        out = theirs.encrypt(IP(inner))  # type: ignore[no-untyped-call]  # scapy: unannotated
         assert decapsulate(receiver, bytes(out)) == inner
     assert receiver.counters.packets == 3 and receiver.counters.last_seq == 3
 

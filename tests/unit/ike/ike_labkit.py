@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,7 +30,10 @@ from pkilab.protocols.ike import (
     TransformSet,
     TunnelRequest,
 )
+from pkilab.protocols.ike.config import Phase2Lookup
 from pkilab.protocols.ike.constants import AuthMethod, P1Encr, P1Hash
+
+E = TypeVar("E", bound=Event)
 
 HQ = "66.66.66.1"
 BRANCH = "66.66.66.2"
@@ -139,7 +143,7 @@ def policy(
     return IsakmpPolicy(priority, encr, key_bits, hash_alg, auth, group, lifetime)
 
 
-def mirror_lookup(local: Selector, remote: Selector, p2: Phase2Policy = P2):
+def mirror_lookup(local: Selector, remote: Selector, p2: Phase2Policy = P2) -> Phase2Lookup:
     def lookup(_peer: str, loc: Selector, rem: Selector) -> Phase2Policy | None:
         return p2 if (loc, rem) == (local, remote) else None
 
@@ -150,17 +154,19 @@ def rsig_config(name: str, ca: Pki, local: Selector, remote: Selector, **kw: obj
     key = rsa_key(name)
     cert = ca.issue(f"{name}.example", key)
     creds = RsaCredentials(cert, key, (ca.ca_cert.subject.public_bytes(),))
-    base = dict(
+    base: dict[str, Any] = dict(
         policies=(policy(),), rsa=creds, validator=clock_validator(ca), phase2_lookup=mirror_lookup(local, remote)
     )
     base.update(kw)
-    return IkeConfig(**base)  # type: ignore[arg-type]
+    return IkeConfig(**base)
 
 
 def psk_config(keys: dict[str, bytes], local: Selector, remote: Selector, **kw: object) -> IkeConfig:
-    base = dict(policies=(policy(AuthMethod.PSK),), psk_lookup=keys.get, phase2_lookup=mirror_lookup(local, remote))
+    base: dict[str, Any] = dict(
+        policies=(policy(AuthMethod.PSK),), psk_lookup=keys.get, phase2_lookup=mirror_lookup(local, remote)
+    )
     base.update(kw)
-    return IkeConfig(**base)  # type: ignore[arg-type]
+    return IkeConfig(**base)
 
 
 @dataclass
@@ -219,7 +225,7 @@ class Lab:
                 queue += self.record(addr, eng.tick(self.now))
             self.pump(queue)
 
-    def of_type(self, addr: str, kind: type) -> list:
+    def of_type(self, addr: str, kind: type[E]) -> list[E]:
         return [e for e in self.events.get(addr, []) if isinstance(e, kind)]
 
     def endpoint(self, addr: str, port: int = 500) -> Endpoint:

@@ -162,6 +162,7 @@ class Peer:
             for sock in ready:
                 if sock is sys.stdin:
                     continue
+                assert isinstance(sock, socket.socket)  # the rest of what select watches
                 data, (addr, port) = sock.recvfrom(65535)
                 lport = sock.getsockname()[1]
                 if lport == 4500 and classify_4500(data) == "esp":

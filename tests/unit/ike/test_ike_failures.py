@@ -24,6 +24,7 @@ from pkilab.protocols.ike import (
     SendDatagram,
     TransformSet,
 )
+from pkilab.protocols.ike.config import Validator
 from pkilab.protocols.ike.constants import AuthMethod, Notify, P1Encr
 from unit.ike.ike_labkit import (
     BRANCH,
@@ -32,6 +33,7 @@ from unit.ike.ike_labkit import (
     HQ_LAN,
     P2,
     Lab,
+    Pki,
     clock_validator,
     pki,
     policy,
@@ -61,7 +63,9 @@ def test_wrong_psk_is_a_bad_message_and_never_qm_idle() -> None:
     assert states(lab, BRANCH) == [] and states(lab, HQ) == []
 
 
-def _rsig_lab(branch_cert: bytes | None = None, hq_validator=None, branch_ca=None) -> Lab:
+def _rsig_lab(
+    branch_cert: bytes | None = None, hq_validator: Validator | None = None, branch_ca: Pki | None = None
+) -> Lab:
     ca = pki()
     hq = rsig_config("hq", ca, HQ_LAN, BRANCH_LAN)
     if hq_validator is not None:

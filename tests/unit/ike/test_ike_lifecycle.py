@@ -263,7 +263,8 @@ def test_lost_qm2_is_recovered_by_qm1_retransmission() -> None:
 
     lab.drop = drop_first_qm2
     lab.initiate()
-    assert lost and lab.of_type(BRANCH, Phase1Up) and not lab.of_type(BRANCH, Phase2Up)
+    assert lost
+    assert lab.of_type(BRANCH, Phase1Up) and not lab.of_type(BRANCH, Phase2Up)
     lab.advance(10)
     (b,) = lab.of_type(BRANCH, Phase2Up)
     (h,) = lab.of_type(HQ, Phase2Up)

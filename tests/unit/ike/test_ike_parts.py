@@ -43,7 +43,7 @@ def test_isakmp_policy_from_ios_words() -> None:
         {"authentication": "rsa-encr"},
     ):
         with pytest.raises(ConfigValueError):
-            IsakmpPolicy.from_ios(30, **bad)  # type: ignore[arg-type]
+            IsakmpPolicy.from_ios(30, **bad)
 
 
 def test_transform_set_words() -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography import x509
@@ -132,7 +132,7 @@ class EnginePeer:
             raw = self.proc.stdout.readline()
             if not raw:
                 break
-            line = json.loads(raw)
+            line = cast("dict[str, Any]", json.loads(raw))  # the peer prints one JSON object a line
             self.lines.append(line)
             if pred(line):
                 return line

@@ -16,9 +16,11 @@ from scapy.layers.isakmp import (
     ISAKMP_payload_Transform,
     ISAKMP_payload_VendorID,
 )
+from scapy.packet import Packet
 
 from pkilab.protocols.ike import (
     Endpoint,
+    Event,
     IkeEngine,
     InternalError,
     Phase1Up,
@@ -61,8 +63,9 @@ def test_scapy_dissects_every_message_of_an_rsig_exchange() -> None:
     assert len({m.id for m in msgs[6:]}) == 1 and msgs[6].id != 0
 
 
-def _all(pkt, layer):  # every instance of a payload layer in a dissected message
-    out, cur = [], pkt
+def _all(pkt: Packet, layer: type[Packet]) -> list[Packet]:  # every instance of a payload layer in a dissected message
+    out: list[Packet] = []
+    cur: Packet | None = pkt
     while cur is not None and cur.haslayer(layer):
         cur = cur[layer]
         out.append(cur)
@@ -95,7 +98,7 @@ def _fresh_responder() -> IkeEngine:
     return IkeEngine(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN))
 
 
-def _no_internal_errors(events: list) -> None:
+def _no_internal_errors(events: list[Event]) -> None:
     assert not [e for e in events if isinstance(e, InternalError)], events
     assert not [e for e in events if isinstance(e, (Phase1Up, Phase2Up))]
 
@@ -114,7 +117,7 @@ def test_mutated_and_truncated_messages_are_refused_cleanly(index: int, pos: int
     """Replay a real exchange into a fresh pair of engines, corrupting one message."""
     ca = pki()
     hq = IkeEngine(rsig_config("hq", ca, HQ_LAN, BRANCH_LAN))
-    events: list = []
+    events: list[Event] = []
     for i, dg in enumerate(WIRE):
         if dg.remote.addr != HQ:
             continue
@@ -141,7 +144,7 @@ def test_truncation_at_every_length_of_mm1() -> None:
 def test_replayed_exchange_from_a_stranger_gets_nowhere() -> None:
     """Someone replays the branch's recorded messages: MM1/MM3 are answered, MM5 cannot decrypt."""
     eng = _fresh_responder()
-    events: list = []
+    events: list[Event] = []
     for dg in WIRE:
         if dg.remote.addr == HQ:
             events += eng.receive(dg.data, dg.remote, dg.local, 0.0)
@@ -151,7 +154,8 @@ def test_replayed_exchange_from_a_stranger_gets_nowhere() -> None:
 def test_config_dataclass_is_replaceable_at_runtime() -> None:
     lab = Lab.of(psk_config({BRANCH: b"k"}, HQ_LAN, BRANCH_LAN), psk_config({HQ: b"k"}, BRANCH_LAN, HQ_LAN))
     hq = lab.engines[HQ]
-    hq.config = dataclasses.replace(hq.config, psk_lookup={}.get)  # "no crypto isakmp key …"
+    no_keys: dict[str, bytes] = {}
+    hq.config = dataclasses.replace(hq.config, psk_lookup=no_keys.get)  # "no crypto isakmp key …"
     lab.initiate()
     assert not lab.of_type(HQ, Phase1Up)
 

@@ -79,7 +79,7 @@ def test_without_root_the_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> 
 
     from pkilab.load import ports
 
-    monkeypatch.setattr(ports.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # ports.os is this os module
     monkeypatch.setattr(ports, "_on_host", lambda _a: False)
 
     async def go() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_headend_lines_carry_the_wildcard_key_only_for_psk_runs() -> None:
         ({"colour": "blue"}, "custom.pkilab.load"),
     ],
 )
-def test_bad_load_block_is_one_line_naming_the_field(block: dict[str, object], field: str) -> None:
+def test_bad_load_block_is_one_line_naming_the_field(block: dict[str, Any], field: str) -> None:
     with pytest.raises(TestbedError) as info:
         _plan(**block)
     message = str(info.value)

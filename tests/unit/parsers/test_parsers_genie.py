@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +85,7 @@ def _genie_variants() -> dict[tuple[str, str, str], set[str]]:
 
 
 @pytest.fixture(scope="module")
-def devices():
+def devices() -> Iterator[dict[str, Any]]:
     """Genie devices (never connected) per OS and per Genie platform variant; pkilab's package registered."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv(pkilab.genie.ENV_VAR, raising=False)
@@ -117,13 +119,13 @@ def _filled(spelling: str) -> str:
 
 @pytest.mark.parametrize("os_name", OSES)
 @pytest.mark.parametrize(("command", "text"), SEED, ids=[f"{c}-{i}" for i, (c, _) in enumerate(SEED)])
-def test_device_parse_output_is_pkilabs_facts(devices, os_name, command, text):
+def test_device_parse_output_is_pkilabs_facts(devices: dict[str, Any], os_name: str, command: str, text: str) -> None:
     parsed = devices[os_name].parse(command, output=text)
     assert isinstance(parsed, dict)  # Genie hands back its QDict, a dict
     assert parsed == parse(command, text).to_dict()
 
 
-def test_typed_gives_the_dataclass_of_the_same_output(devices):
+def test_typed_gives_the_dataclass_of_the_same_output(devices: dict[str, Any]) -> None:
     device = devices["ios"]
     table = pkilab.genie.typed(device, "sh cry isa sa det", output=seed.ISAKMP_SA_DETAIL_RSIG)
     assert isinstance(table, IsakmpSaDetailTable) and table.sas[0].auth == "rsig"
@@ -138,17 +140,17 @@ def test_typed_gives_the_dataclass_of_the_same_output(devices):
         pkilab.genie.typed(device, "show cdp neighbors", output="")
 
 
-def test_a_line_pkilab_does_not_understand_raises_parse_error(devices):
+def test_a_line_pkilab_does_not_understand_raises_parse_error(devices: dict[str, Any]) -> None:
     with pytest.raises(ParseError, match="unexpected line"):
         devices["iosxe"].parse("show crypto isakmp sa", output="this is no isakmp table\n")
 
 
-def test_genie_picks_pkilabs_class_for_every_spelling(devices):
+def test_genie_picks_pkilabs_class_for_every_spelling(devices: dict[str, Any]) -> None:
     # Genie's lookup, not ours: a spelling that ties with one of Genie's own parsers, or a folder
     # of Genie's (a platform, a revision) that pkilab's package lacks, would go to Genie's class.
     variants = {f"{os_name}-{value}": spellings for (os_name, _, value), spellings in _genie_variants().items()}
     assert {"ios-cat6k", "iosxe-cat9k"} <= set(devices)
-    wrong = {}
+    wrong: dict[str, str] = {}
     for name, device in devices.items():
         for target, spellings in genie_commands().items():
             # on a platform device, only the spellings Genie files under that platform can differ
@@ -159,7 +161,7 @@ def test_genie_picks_pkilabs_class_for_every_spelling(devices):
     assert not wrong
 
 
-def test_package_has_a_folder_for_every_genie_variant():
+def test_package_has_a_folder_for_every_genie_variant() -> None:
     import pkilab.genie.parsers as package
 
     root = Path(package.__file__).parent
@@ -168,7 +170,7 @@ def test_package_has_a_folder_for_every_genie_variant():
         assert f'declare_token({token}="{value}")' in (folder / "__init__.py").read_text(), folder
 
 
-def test_one_class_per_registry_parser_and_every_grammar_form_spelled():
+def test_one_class_per_registry_parser_and_every_grammar_form_spelled() -> None:
     classes = classes_for("probe")
     assert sorted(c.pkilab_target for c in classes.values()) == sorted(c.name for c in registry.READERS)
     for cls in classes.values():
@@ -182,7 +184,7 @@ def test_one_class_per_registry_parser_and_every_grammar_form_spelled():
                 assert shape in {re.sub(r"\{[^}]*\}", "{}", s) for s in genie_commands()[command.name]}, form
 
 
-def test_class_attributes_point_at_the_registry(devices):
+def test_class_attributes_point_at_the_registry(devices: dict[str, Any]) -> None:
     cls, kwargs = common.get_parser("show crypto pki server ese-ios-ca requests", devices["ios"])
     assert cls.__module__ == "pkilab.genie.parsers.ios.pkilab_parsers"
     assert cls.pkilab_result.__name__ == "ServerRequests"
@@ -192,7 +194,7 @@ def test_class_attributes_point_at_the_registry(devices):
     assert typed == parse("crypto pki server ese-ios-ca info requests", seed.INFO_REQUESTS_TERMINAL)
 
 
-def test_schema_check_refuses_facts_of_the_wrong_shape(devices):
+def test_schema_check_refuses_facts_of_the_wrong_shape(devices: dict[str, Any]) -> None:
     cls, _ = common.get_parser("show crypto isakmp sa detail", devices["ios"])
     facts = parse("show crypto isakmp sa detail", seed.ISAKMP_SA_DETAIL_PSK).to_dict()
     wrong_type = json.loads(json.dumps(facts))
@@ -202,9 +204,9 @@ def test_schema_check_refuses_facts_of_the_wrong_shape(devices):
     extra = json.loads(json.dumps(facts))
     extra["sas"][0]["invented"] = 1
     for bad in (wrong_type, missing, extra):
-
-        class Faulted(cls):
-            def cli(self, command=None, output=None, bad=bad, **kwargs):
+        # The base is whichever class Genie's lookup returned, known only at run time.
+        class Faulted(cls):  # type: ignore[misc, valid-type]
+            def cli(self, command: str | None = None, output: str | None = None, bad: Any = bad, **kwargs: str) -> Any:
                 return bad
 
         with pytest.raises(Exception, match="schema checking failed") as failed:
@@ -212,7 +214,7 @@ def test_schema_check_refuses_facts_of_the_wrong_shape(devices):
         assert isinstance(failed.value.__cause__ or failed.value.__context__, SchemaError)
 
 
-def test_schema_of_maps_result_types():
+def test_schema_of_maps_result_types() -> None:
     from genie.metaparser.util.schemaengine import Schema
 
     from pkilab.parsers.certificates import CertificateTable
@@ -231,7 +233,7 @@ def _corpus() -> list[dict[str, object]]:
 
 
 @pytest.mark.skipif(not _corpus(), reason=f"shared corpus not found at {CORPUS}")
-def test_schema_check_passes_on_every_corpus_output():
+def test_schema_check_passes_on_every_corpus_output() -> None:
     classes = {c.pkilab_target: c for c in classes_for("corpus").values()}
     checked = 0
     for entry in _corpus():
@@ -246,7 +248,7 @@ def test_schema_check_passes_on_every_corpus_output():
     assert checked > 150
 
 
-def test_pkilab_parser_needs_a_command_or_its_arguments():
+def test_pkilab_parser_needs_a_command_or_its_arguments() -> None:
     cls = classes_for("probe")["ShowCryptoPkiServerCertificates"]
     with pytest.raises(UnknownCommandError, match="give the command"):
         cls(device=None).typed()

@@ -275,7 +275,8 @@ def _builder_certificate(
     if cdp_url:
         point = x509.DistributionPoint([x509.UniformResourceIdentifier(cdp_url)], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
-    return builder.sign(ca_key, {"sha256": hashes.SHA256(), "sha512": hashes.SHA512()}[hash_name])
+    algorithms: dict[str, hashes.SHA256 | hashes.SHA512] = {"sha256": hashes.SHA256(), "sha512": hashes.SHA512()}
+    return builder.sign(ca_key, algorithms[hash_name])
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
 """Connections as pyATS defines them: via, proxies, terminal servers, ssh_options, credentials, classes."""
 
 import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,7 +13,7 @@ from pkilab.testbed import load
 
 # What CML's lab.get_pyats_testbed() writes (a terminal_server device; per node a console
 # connection `a` opened by a command on it), with the roles a user adds.
-CML = {
+CML: dict[str, Any] = {
     "testbed": {"name": "cml-lab", "credentials": {"default": {"username": "cisco", "password": "cisco"}}},
     "devices": {
         "terminal_server": {
@@ -35,24 +38,24 @@ CML = {
 }
 
 
-def _write(tmp_path, data):
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = tmp_path / "tb.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
 
-def _variant(tmp_path, mutate, base=CML):
+def _variant(tmp_path: Path, mutate: Callable[[dict[str, Any]], object], base: dict[str, Any] = CML) -> Path:
     data = copy.deepcopy(base)
     mutate(data)
     return _write(tmp_path, data)
 
 
-def _r1(data):
+def _r1(data: dict[str, Any]) -> Any:
     return data["devices"]["r1"]
 
 
-def test_an_unsupported_field_on_a_device_pkilab_does_not_use_is_refused_too(tmp_path):
-    def weird(data):
+def test_an_unsupported_field_on_a_device_pkilab_does_not_use_is_refused_too(tmp_path: Path) -> None:
+    def weird(data: dict[str, Any]) -> None:
         data["devices"]["ubuntu-0"]["connections"] = {"a": {"protocol": "telnet", "weird": 1}}
 
     with pytest.raises(TestbedError) as info:
@@ -61,7 +64,7 @@ def test_an_unsupported_field_on_a_device_pkilab_does_not_use_is_refused_too(tmp
     assert "device 'ubuntu-0': connections.a.weird: not supported by pkilab" in message and "\n" not in message
 
 
-def test_cml_testbed_loads_as_written(tmp_path):
+def test_cml_testbed_loads_as_written(tmp_path: Path) -> None:
     tb = load(_write(tmp_path, CML))
     [r1] = tb.devices
     c = r1.connection
@@ -83,7 +86,7 @@ def test_cml_testbed_loads_as_written(tmp_path):
     assert "C1sco12345" not in repr(c) and "en-secret" not in repr(r1)
 
 
-def test_backend_override_and_default(tmp_path):
+def test_backend_override_and_default(tmp_path: Path) -> None:
     path = _write(tmp_path, CML)
     assert load(path, backend="netmiko").devices[0].backend == "netmiko"
     plain = _variant(tmp_path, lambda d: _r1(d)["connections"].pop("defaults"))
@@ -93,22 +96,27 @@ def test_backend_override_and_default(tmp_path):
         load(plain, backend="scrapli")
 
 
-def _with_ssh(data):
+def _with_ssh(data: dict[str, Any]) -> None:
     _r1(data)["connections"]["cli"] = {"protocol": "ssh", "ip": "192.0.2.1", "port": 2222}
 
 
-def test_via_picks_the_connection(tmp_path):
+def test_via_picks_the_connection(tmp_path: Path) -> None:
     path = _variant(tmp_path, _with_ssh)
     # Nothing names one: 'cli' is pyATS's usual name and is preferred over 'a'.
     assert load(path).devices[0].connection.name == "cli"
     assert load(path, via="a").devices[0].connection.name == "a"
-    named = _variant(tmp_path, lambda d: (_with_ssh(d), _r1(d)["connections"]["defaults"].update(via="a")))
+
+    def ssh_named_a(d: dict[str, Any]) -> None:
+        _with_ssh(d)
+        _r1(d)["connections"]["defaults"].update(via="a")
+
+    named = _variant(tmp_path, ssh_named_a)
     assert load(named).devices[0].connection.name == "a"
     assert load(named, via="cli").devices[0].connection.port == 2222
 
 
-def test_jump_host_chain_is_flattened_outermost_first(tmp_path):
-    def mutate(d):
+def test_jump_host_chain_is_flattened_outermost_first(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         d["devices"]["jump2"] = {
             "os": "linux",
             "type": "linux",
@@ -129,8 +137,8 @@ def test_jump_host_chain_is_flattened_outermost_first(tmp_path):
     assert c.ssh_options.algorithms == (("kex", "+curve25519-sha256@libssh.org"),)
 
 
-def test_line_and_per_connection_credentials(tmp_path):
-    def mutate(d):
+def test_line_and_per_connection_credentials(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         _r1(d)["connections"]["a"]["credentials"] = {
             "line": {"password": "line-pw"},
             "default": {"password": "conn-pw"},
@@ -145,10 +153,10 @@ def test_line_and_per_connection_credentials(tmp_path):
     )
 
 
-def _set(path, value):
-    def mutate(d):
+def _set(path: tuple[str, ...], value: object) -> Callable[[dict[str, Any]], None]:
+    def mutate(d: dict[str, Any]) -> None:
         *parents, last = path
-        node = d
+        node: Any = d
         for p in parents:
             node = node[p]
         if value is None:
@@ -196,7 +204,7 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_unsupported_fields_are_refused_in_one_line(tmp_path, case):
+def test_unsupported_fields_are_refused_in_one_line(tmp_path: Path, case: str) -> None:
     path_, value, field = REFUSED[case]
     path = _variant(tmp_path, _set(path_, value))
     with pytest.raises(TestbedError) as info:
@@ -215,8 +223,8 @@ def test_unsupported_fields_are_refused_in_one_line(tmp_path, case):
         ("-o StrictHostKeyChecking=maybe", "StrictHostKeyChecking must be"),
     ],
 )
-def test_unsupported_ssh_options_are_refused(tmp_path, options, expected):
-    def mutate(d):
+def test_unsupported_ssh_options_are_refused(tmp_path: Path, options: str, expected: str) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         d["devices"]["terminal_server"]["connections"]["cli"]["ssh_options"] = options
 
     with pytest.raises(TestbedError, match=expected) as info:
@@ -224,8 +232,8 @@ def test_unsupported_ssh_options_are_refused(tmp_path, options, expected):
     assert "device 'terminal_server': connections.cli.ssh_options" in str(info.value)
 
 
-def test_ssh_options_parsed(tmp_path):
-    def mutate(d):
+def test_ssh_options_parsed(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         d["devices"]["terminal_server"]["connections"]["cli"]["ssh_options"] = (
             "-o UserKnownHostsFile=/dev/null -oConnectTimeout=7 -o 'ServerAliveInterval 30' "
             "-i /k/id -o Ciphers=aes128-ctr"
@@ -236,8 +244,8 @@ def test_ssh_options_parsed(tmp_path):
     assert o.algorithms == (("cipher", "aes128-ctr"),)
 
 
-def test_proxy_loop_is_refused(tmp_path):
-    def mutate(d):
+def test_proxy_loop_is_refused(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         d["devices"]["terminal_server"]["connections"]["cli"]["proxy"] = "jump"
         d["devices"]["jump"] = {
             "os": "linux",
@@ -249,14 +257,14 @@ def test_proxy_loop_is_refused(tmp_path):
         load(_variant(tmp_path, mutate))
 
 
-def test_a_console_needs_no_login_but_ssh_does(tmp_path):
-    def no_creds(d):
+def test_a_console_needs_no_login_but_ssh_does(tmp_path: Path) -> None:
+    def no_creds(d: dict[str, Any]) -> None:
         d["testbed"].pop("credentials")
 
     tb = load(_variant(tmp_path, no_creds))
     assert tb.devices[0].connection.credentials.username == ""
 
-    def ssh_no_creds(d):
+    def ssh_no_creds(d: dict[str, Any]) -> None:
         no_creds(d)
         _with_ssh(d)
         _r1(d)["connections"]["defaults"]["via"] = "cli"
@@ -265,8 +273,8 @@ def test_a_console_needs_no_login_but_ssh_does(tmp_path):
         load(_variant(tmp_path, ssh_no_creds))
 
 
-def test_several_connections_and_none_named_is_refused(tmp_path):
-    def mutate(d):
+def test_several_connections_and_none_named_is_refused(tmp_path: Path) -> None:
+    def mutate(d: dict[str, Any]) -> None:
         _r1(d)["connections"]["b"] = {"protocol": "telnet", "proxy": "terminal_server", "command": "open /5f2a/n0/1"}
         _r1(d)["connections"]["mgmt"] = _r1(d)["connections"].pop("a")
 
@@ -274,12 +282,12 @@ def test_several_connections_and_none_named_is_refused(tmp_path):
         load(_variant(tmp_path, mutate))
 
 
-def test_testbed_without_any_role_is_refused(tmp_path):
+def test_testbed_without_any_role_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TestbedError, match=r"no device has a custom\.role"):
         load(_variant(tmp_path, lambda d: _r1(d).pop("custom")))
 
 
-def test_unicon_class_without_the_extra_names_the_extra(tmp_path, monkeypatch):
+def test_unicon_class_without_the_extra_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pkilab.testbed as testbed
 
     monkeypatch.setattr(testbed, "unicon_available", lambda: False)

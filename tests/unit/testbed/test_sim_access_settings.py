@@ -4,14 +4,16 @@ Each bad setting is refused with one line naming the file, the device and the fi
 access testbeds themselves validate, and their ports move with ``Testbed.shifted``.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from accesskit import load_access_testbed
 from pkilab.errors import TestbedError
-from pkilab.testbed import load
+from pkilab.testbed import SimSpec, Testbed, load
 
 ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "testbeds" / "sim.yaml"
@@ -20,7 +22,7 @@ TERMSERVER = ROOT / "testbeds" / "sim-termserver.yaml"
 JUMPHOST = ROOT / "testbeds" / "sim-jumphost.yaml"
 
 
-def _variant(tmp_path, source, mutate):
+def _variant(tmp_path: Path, source: Path, mutate: Callable[[dict[str, Any]], object]) -> Path:
     data = yaml.safe_load(source.read_text())
     mutate(data)
     path = tmp_path / "bad.yaml"
@@ -28,16 +30,22 @@ def _variant(tmp_path, source, mutate):
     return path
 
 
-def _sim(data, name):
+def _sim(data: dict[str, Any], name: str) -> Any:
     return data["devices"][name]["custom"]["sim"]
 
 
-def _conns(data, name):
+def _conns(data: dict[str, Any], name: str) -> Any:
     return data["devices"][name]["connections"]
 
 
+def _spec(tb: Testbed, name: str) -> SimSpec:
+    sim = tb.device(name).sim
+    assert sim is not None, name
+    return sim
+
+
 # A simulated jump host for a case that puts the terminal server behind it.
-BASTION = {
+BASTION: dict[str, Any] = {
     "os": "linux",
     "type": "linux",
     "credentials": {"default": {"username": "b", "password": "b-pw"}},
@@ -45,7 +53,7 @@ BASTION = {
     "custom": {"sim": {"kind": "jumphost"}},
 }
 
-CASES = {
+CASES: dict[str, tuple[Path, Callable[[dict[str, Any]], object], str]] = {
     "console-clashes-with-ssh": (
         SIM,
         lambda d: _sim(d, "ese-branch").update(console=2223),
@@ -120,7 +128,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_access_setting_is_refused_naming_the_field(tmp_path, case):
+def test_bad_access_setting_is_refused_naming_the_field(tmp_path: Path, case: str) -> None:
     source, mutate, expected = CASES[case]
     path = _variant(tmp_path, source, mutate)
     with pytest.raises(TestbedError) as info:
@@ -131,32 +139,32 @@ def test_bad_access_setting_is_refused_naming_the_field(tmp_path, case):
     assert expected in message
 
 
-def test_console_testbed_routers_are_console_only():
+def test_console_testbed_routers_are_console_only() -> None:
     tb = load(CONSOLE)
     for d in tb.devices:
         assert d.sim is not None and d.sim.ssh_port is None and d.sim.console == d.port
         assert d.protocol == "telnet" and d.role
 
 
-def test_termserver_testbed():
+def test_termserver_testbed() -> None:
     tb = load_access_testbed(TERMSERVER)
     ts = tb.device("terminal_server")
     assert ts.sim is not None and ts.sim.kind == "terminal_server" and ts.sim.ssh_port == 5120
     assert (ts.username, ts.password) == ("cml", "pkilab-cml")
     routers = [d for d in tb.devices if d.sim is not None and d.sim.kind == "router"]
     assert {d.role for d in routers} == {"ca", "headend", "branch", "host"}
-    assert all(d.sim.ssh_port is None and d.sim.console is None for d in routers)
+    assert all(d.sim is not None and d.sim.ssh_port is None and d.sim.console is None for d in routers)
 
 
-def test_jumphost_testbed():
+def test_jumphost_testbed() -> None:
     tb = load_access_testbed(JUMPHOST)
-    assert tb.device("jump").sim.kind == "jumphost"
-    assert tb.device("ese-ios-ca").sim.ssh_port == 5221
-    assert tb.device("ese-ios-ca").sim.ssh_field == "custom.sim.ssh_port"
+    assert _spec(tb, "jump").kind == "jumphost"
+    assert _spec(tb, "ese-ios-ca").ssh_port == 5221
+    assert _spec(tb, "ese-ios-ca").ssh_field == "custom.sim.ssh_port"
 
 
-def test_same_lab_as_sim_yaml():
-    def routers(path):
+def test_same_lab_as_sim_yaml() -> None:
+    def routers(path: Path) -> tuple[dict[str, tuple[str, str, Any]], Any]:
         data = yaml.safe_load(path.read_text())
         devices = {
             name: (dev["custom"]["role"], dev["custom"]["sim"]["image"], dev["custom"]["sim"].get("config"))
@@ -170,8 +178,8 @@ def test_same_lab_as_sim_yaml():
         assert routers(path) == reference, path.name
 
 
-def test_access_testbeds_share_no_port_with_sim_yaml():
-    def ports(tb):
+def test_access_testbeds_share_no_port_with_sim_yaml() -> None:
+    def ports(tb: Testbed) -> set[int]:
         return {port for d in tb.devices if d.sim for port, _ in d.sim.ports()}
 
     seen = ports(load(SIM))
@@ -181,12 +189,12 @@ def test_access_testbeds_share_no_port_with_sim_yaml():
         seen |= mine
 
 
-def test_shift_moves_console_and_ssh_ports():
+def test_shift_moves_console_and_ssh_ports() -> None:
     tb = load(CONSOLE).shifted(100)
-    assert tb.device("ese-ios-ca").sim.console == 5101
-    assert tb.device("ese-ios-ca").sim.http_port == 5181
-    assert tb.device("ese-ios-ca").sim.ssh_port is None
+    assert _spec(tb, "ese-ios-ca").console == 5101
+    assert _spec(tb, "ese-ios-ca").http_port == 5181
+    assert _spec(tb, "ese-ios-ca").ssh_port is None
     jump = load_access_testbed(JUMPHOST).shifted(100)
-    assert jump.device("jump").sim.ssh_port == 5320
-    assert jump.device("jump").sim.http_port == 0
-    assert jump.device("hq-host").sim.ssh_port == 5324
+    assert _spec(jump, "jump").ssh_port == 5320
+    assert _spec(jump, "jump").http_port == 0
+    assert _spec(jump, "hq-host").ssh_port == 5324

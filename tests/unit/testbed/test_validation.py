@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SIM = ROOT / "testbeds" / "sim.yaml"
 
 
-def _variant(tmp_path, mutate):
+def _variant(tmp_path: Path, mutate: Callable[[dict[str, Any]], object]) -> Path:
     data = yaml.safe_load(SIM.read_text())
     mutate(data)
     path = tmp_path / "bad.yaml"
@@ -22,11 +24,11 @@ def _variant(tmp_path, mutate):
     return path
 
 
-def _dev(name):
+def _dev(name: str) -> Callable[[dict[str, Any]], Any]:
     return lambda data: data["devices"][name]
 
 
-CASES = {
+CASES: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     "bad-role": (lambda d: d["devices"]["ese-cryagg"]["custom"].update(role="hub"), "device 'ese-cryagg': custom.role"),
     "bad-port": (
         lambda d: d["devices"]["ese-branch"]["connections"]["cli"].update(port=70000),
@@ -97,7 +99,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_each_bad_testbed_is_refused_naming_the_field(tmp_path, case):
+def test_each_bad_testbed_is_refused_naming_the_field(tmp_path: Path, case: str) -> None:
     mutate, expected = CASES[case]
     path = _variant(tmp_path, mutate)
     with pytest.raises(TestbedError) as info:
@@ -108,7 +110,7 @@ def test_each_bad_testbed_is_refused_naming_the_field(tmp_path, case):
     assert expected in message, message
 
 
-def test_not_yaml_and_missing_file(tmp_path):
+def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "x.yaml"
     bad.write_text("devices: [unclosed\n")
     with pytest.raises(TestbedError, match="invalid YAML at line"):
@@ -117,14 +119,15 @@ def test_not_yaml_and_missing_file(tmp_path):
         load(tmp_path / "missing.yaml")
 
 
-def test_sim_testbed_is_valid():
+def test_sim_testbed_is_valid() -> None:
     tb = load(SIM)
     assert tb.simulated
     assert {d.role for d in tb.devices} == {"ca", "headend", "branch", "host"}
-    assert tb.device("ese-branch").sim.http_port == 2283
+    sim = tb.device("ese-branch").sim
+    assert sim is not None and sim.http_port == 2283
 
 
-def test_cli_reports_one_line_and_exit_2_before_any_connection(tmp_path):
+def test_cli_reports_one_line_and_exit_2_before_any_connection(tmp_path: Path) -> None:
     path = _variant(tmp_path, CASES["bad-role"][0])
     proc = subprocess.run(
         [sys.executable, "-m", "pkilab.cli", "sim", "up", "--testbed", str(path)],
@@ -137,7 +140,7 @@ def test_cli_reports_one_line_and_exit_2_before_any_connection(tmp_path):
     assert len(lines) == 1 and "custom.role" in lines[0] and "Traceback" not in proc.stderr
 
 
-def test_pytest_stops_with_usage_error_on_a_bad_testbed(tmp_path):
+def test_pytest_stops_with_usage_error_on_a_bad_testbed(tmp_path: Path) -> None:
     path = _variant(tmp_path, CASES["bad-port"][0])
     proc = subprocess.run(
         [
