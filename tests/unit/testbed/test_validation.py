@@ -24,10 +24,6 @@ def _variant(tmp_path: Path, mutate: Callable[[dict[str, Any]], object]) -> Path
     return path
 
 
-def _dev(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda data: data["devices"][name]
-
-
 CASES: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     "bad-role": (lambda d: d["devices"]["ese-cryagg"]["custom"].update(role="hub"), "device 'ese-cryagg': custom.role"),
     "bad-port": (
