@@ -21,9 +21,9 @@ from genie.libs.parser.utils import common
 from genie.testbed import load as genie_load
 
 import pkilab.genie
+from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers.exec_dialogs import PingResult
 from pkilab.parsers.isakmp import IsakmpSaTable
-from pkilab.labs.sim import SimLabRunner
 from pkilab.plan import LabPlan
 from pkilab.procedures.vpn import VpnSettings
 from pkilab.testbed import Testbed

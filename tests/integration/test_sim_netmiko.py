@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from integration.netmikokit import as_text
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
 from pkilab.testbed import Testbed
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.usefixtures("running_lab")
 
 
-def sent_text(conn: BaseConnection, command: str) -> str:
-    """What ``conn.send_command(command)`` read: text (netmiko returns structures only when asked to parse)."""
-    out = conn.send_command(command)
-    assert isinstance(out, str), out
-    return out
-
-
 @pytest.mark.parametrize("name", ["ese-ios-ca", "ese-cryagg", "ese-branch", "ese-branch2", "hq-host"])
 def test_every_device_logs_in_to_user_exec_and_enables(
     netmiko_factory: Callable[[str], BaseConnection], name: str
@@ -35,7 +29,7 @@ def test_every_device_logs_in_to_user_exec_and_enables(
     assert conn.find_prompt() == f"{name}>"
     conn.enable()
     assert conn.find_prompt() == f"{name}#"
-    version = parse("show version", sent_text(conn, "show version"))
+    version = parse("show version", as_text(conn.send_command("show version")))
     assert version.hostname == name
     assert version.version == "15.2(4)M11"
 
@@ -46,8 +40,8 @@ def test_abbreviations_errors_and_filters(netmiko_factory: Callable[[str], BaseC
     assert conn.send_command("sh ip int br") == conn.send_command("show ip interface brief")
     assert "66.66.66.1" in conn.send_command("sh ip int br | i FastEthernet0/0")
     assert "10.59.138.1" not in conn.send_command("sh ip int br | exclude 0/1")
-    assert sent_text(conn, "sh run | begin ^interface").startswith("interface FastEthernet0/0")
-    invalid = sent_text(conn, "show ip interfase brief")
+    assert as_text(conn.send_command("sh run | begin ^interface")).startswith("interface FastEthernet0/0")
+    invalid = as_text(conn.send_command("show ip interfase brief"))
     lines = invalid.splitlines()
     assert lines[-1] == "% Invalid input detected at '^' marker."
     assert lines[-2].index("^") == len("ese-cryagg#show ip ")
@@ -117,26 +111,27 @@ def test_copy_run_start_dialog_and_reload_restores_startup(
     brief = again.send_command("show ip interface brief")
     assert "Loopback99" not in brief, "an unsaved change survived the reload"
     assert "10.59.138.13" in brief
-    ping = parse("ping 10.59.138.1", sent_text(again, "ping 10.59.138.1"))
+    ping = parse("ping 10.59.138.1", as_text(again.send_command("ping 10.59.138.1")))
     assert ping.received == ping.sent, "interfaces saved up come back up after the reload"
-    version = parse("show version", sent_text(again, "show version"))
+    version = parse("show version", as_text(again.send_command("show version")))
     assert version.hostname == "hq-host"
-    assert re.search(r"uptime is 0 minutes", sent_text(again, "show version"))
+    assert re.search(r"uptime is 0 minutes", as_text(again.send_command("show version")))
 
 
 def test_ping_and_clock_commands(netmiko_factory: Callable[[str], BaseConnection]) -> None:
     conn = netmiko_factory("ese-branch")
     conn.enable()
-    ping = parse("ping 66.66.66.1 repeat 10", sent_text(conn, "ping 66.66.66.1 repeat 10"))
+    ping = parse("ping 66.66.66.1 repeat 10", as_text(conn.send_command("ping 66.66.66.1 repeat 10")))
     assert ping.sent == 10 and ping.received == 10 and ping.pattern == "!" * 10
     # The HQ LAN is only reachable through the (not yet configured) tunnel: every echo is lost.
     lost = parse(
-        "ping ip 10.59.138.13 source e0/0 repeat 5", sent_text(conn, "ping ip 10.59.138.13 source e0/0 repeat 5")
+        "ping ip 10.59.138.13 source e0/0 repeat 5",
+        as_text(conn.send_command("ping ip 10.59.138.13 source e0/0 repeat 5")),
     )
     assert lost.received == 0 and lost.source == "10.113.0.1"
-    clock = parse("show clock", sent_text(conn, "show clock"))
+    clock = parse("show clock", as_text(conn.send_command("show clock")))
     assert clock.datetime is not None
-    status = sent_text(conn, "show ntp status")
+    status = as_text(conn.send_command("show ntp status"))
     assert status.startswith("Clock is")
 
 
