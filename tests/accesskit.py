@@ -57,6 +57,18 @@ def running(testbed: Testbed) -> Iterator[SimLabRunner]:
         runner.stop()
 
 
+def ssh_port(spec: DeviceSpec) -> int:
+    """The SSH port of the simulated device ``spec``."""
+    assert spec.sim is not None and spec.sim.ssh_port is not None, f"{spec.name} has no simulated SSH server"
+    return spec.sim.ssh_port
+
+
+def console_port(spec: DeviceSpec) -> int:
+    """The telnet console port of the simulated device ``spec``."""
+    assert spec.sim is not None and spec.sim.console is not None, f"{spec.name} has no simulated console"
+    return spec.sim.console
+
+
 def ssh_scenarios(spec: DeviceSpec) -> ScenarioRunner:
     """``run(scenario, password=None)``: run ``await scenario(conn)`` with an SSH connection to ``spec``."""
 
