@@ -18,8 +18,9 @@ import contextlib
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from pkilab.labs.sim import SimLabRunner
 from pkilab.sim._asyncssh import asyncssh
@@ -29,6 +30,16 @@ from pkilab.testbed import DeviceSpec, Testbed, load
 ROOT = Path(__file__).resolve().parents[1]
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 NAMES = {DONT: "DONT", DO: "DO", WONT: "WONT", WILL: "WILL"}
+
+T = TypeVar("T")
+
+
+class ScenarioRunner(Protocol):
+    """What :func:`ssh_scenarios` returns: runs ``await scenario(conn)``, returns its result."""
+
+    def __call__(
+        self, scenario: Callable[[asyncssh.SSHClientConnection], Awaitable[T]], password: str | None = None
+    ) -> T: ...
 
 
 def load_access_testbed(path: Path) -> Testbed:
@@ -46,14 +57,28 @@ def running(testbed: Testbed) -> Iterator[SimLabRunner]:
         runner.stop()
 
 
-def ssh_scenarios(spec: DeviceSpec):
+def ssh_port(spec: DeviceSpec) -> int:
+    """The SSH port of the simulated device ``spec``."""
+    assert spec.sim is not None and spec.sim.ssh_port is not None, f"{spec.name} has no simulated SSH server"
+    return spec.sim.ssh_port
+
+
+def console_port(spec: DeviceSpec) -> int:
+    """The telnet console port of the simulated device ``spec``."""
+    assert spec.sim is not None and spec.sim.console is not None, f"{spec.name} has no simulated console"
+    return spec.sim.console
+
+
+def ssh_scenarios(spec: DeviceSpec) -> ScenarioRunner:
     """``run(scenario, password=None)``: run ``await scenario(conn)`` with an SSH connection to ``spec``."""
 
-    def run(scenario, password: str | None = None):
-        async def main():
+    def run(scenario: Callable[[asyncssh.SSHClientConnection], Awaitable[T]], password: str | None = None) -> T:
+        async def main() -> T:
+            sim = spec.sim
+            assert sim is not None, f"{spec.name} is not a simulated device"
             async with asyncssh.connect(
-                spec.sim.address,
-                spec.sim.ssh_port,
+                sim.address,
+                sim.ssh_port,
                 username=spec.username,
                 password=password or spec.password,
                 known_hosts=None,
@@ -210,11 +235,11 @@ class TelnetClient(Expecting):
 class SshShell(Expecting):
     """An interactive asyncssh process (PTY) read with ``expect``, like :class:`TelnetClient`."""
 
-    def __init__(self, process) -> None:
+    def __init__(self, process: asyncssh.SSHClientProcess[str]) -> None:
         self.process = process
 
     @classmethod
-    async def open(cls, conn, command: str | None = None) -> SshShell:
+    async def open(cls, conn: asyncssh.SSHClientConnection, command: str | None = None) -> SshShell:
         return cls(await conn.create_process(command, term_type="xterm", term_size=(200, 50)))
 
     def send(self, text: str) -> None:

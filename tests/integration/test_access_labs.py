@@ -116,7 +116,9 @@ def test_a_fault_is_still_caught_over_the_consoles(tmp_path: Path) -> None:
         ("ese-branch", "connections.a.class", "unicon.Unicon2"),
     ],
 )
-def test_a_field_pkilab_does_not_support_is_refused_in_one_line(tmp_path: Path, where: str, field: str, value: str):
+def test_a_field_pkilab_does_not_support_is_refused_in_one_line(
+    tmp_path: Path, where: str, field: str, value: str
+) -> None:
     data = yaml.safe_load((ROOT / "testbeds" / "sim-termserver.yaml").read_text())
     *path, key = field.split(".")
     node = data["devices"][where]

@@ -12,7 +12,9 @@ simulator's (docs/sim-access.md), the sessions pkilab's (``netmiko`` and ``unico
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -21,7 +23,8 @@ from pkilab.device.session import Answer, Session
 from pkilab.errors import CommandError, DeviceAuthenticationError, DeviceConnectionError
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
-from pkilab.parsers import parse
+from pkilab.parsers import parse_as
+from pkilab.parsers.system import Version
 from pkilab.sim.faults import FAULTS
 from pkilab.testbed import Testbed, load, unicon_available
 from pkilab.wait import wait_until
@@ -41,7 +44,16 @@ ON_BACKENDS = pytest.mark.parametrize(
 )
 
 
-def _every_path(data: dict) -> dict:
+Mutation = Callable[[dict[str, Any]], None]  # edits a testbed's YAML data in place
+
+
+class Reach(Protocol):
+    """The ``reach`` fixture: the lab's testbed with every router reached by ``via``."""
+
+    def __call__(self, via: str, backend: str | None = None, mutate: Mutation | None = None) -> Testbed: ...
+
+
+def _every_path(data: dict[str, Any]) -> dict[str, Any]:
     """sim-jumphost.yaml with consoles, a terminal server and a second jump host in front of the first."""
     devices = data["devices"]
     jump = devices["jump"]
@@ -72,20 +84,20 @@ def _every_path(data: dict) -> dict:
     return data
 
 
-def _write(tmp: Path, name: str, data: dict) -> Path:
+def _write(tmp: Path, name: str, data: dict[str, Any]) -> Path:
     path = tmp / name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
 @pytest.fixture(scope="module")
-def lab_file(tmp_path_factory) -> Path:
+def lab_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = _every_path(yaml.safe_load((ROOT / "testbeds" / "sim-jumphost.yaml").read_text()))
     return _write(tmp_path_factory.mktemp("access"), "every-path.yaml", data)
 
 
 @pytest.fixture(scope="module")
-def runner(lab_file):
+def runner(lab_file: Path) -> Iterator[SimLabRunner]:
     runner = SimLabRunner(load(lab_file, known_faults=FAULTS).shifted(SHIFT + worker_offset())).start()
     try:
         yield runner
@@ -94,10 +106,10 @@ def runner(lab_file):
 
 
 @pytest.fixture
-def reach(lab_file, runner):
+def reach(lab_file: Path, runner: SimLabRunner) -> Reach:
     """``reach(via, backend=None, mutate=None)``: the lab's testbed with every router reached by ``via``."""
 
-    def load_via(via: str, backend: str | None = None, mutate=None) -> Testbed:
+    def load_via(via: str, backend: str | None = None, mutate: Mutation | None = None) -> Testbed:
         path = lab_file
         if mutate is not None:
             data = yaml.safe_load(lab_file.read_text())
@@ -112,12 +124,12 @@ def _connect(tb: Testbed, name: str, backend: str | None = None) -> Session:
     return Session(tb.device(name), backend=backend, timeout=30, boot_timeout=60).connect()
 
 
-def _hostname(s: Session) -> str:
-    return parse("show version", s.run("show version")).hostname
+def _hostname(s: Session) -> str | None:
+    return parse_as(Version, "show version", s.run("show version")).hostname
 
 
 @ON_BACKENDS
-def test_session_over_ssh(reach, backend):
+def test_session_over_ssh(reach: Reach, backend: str) -> None:
     s = _connect(reach("direct", backend), "hq-host")
     try:
         assert s.backend == backend and _hostname(s) == "hq-host"
@@ -136,7 +148,7 @@ def test_session_over_ssh(reach, backend):
 
 
 @ON_BACKENDS
-def test_session_through_two_chained_jump_hosts(reach, runner, backend):
+def test_session_through_two_chained_jump_hosts(reach: Reach, runner: SimLabRunner, backend: str) -> None:
     tb = reach("cli", backend)
     spec = tb.device("ese-branch")
     assert [h.device for h in spec.connection.proxy] == ["jump-outer", "jump"]
@@ -150,11 +162,12 @@ def test_session_through_two_chained_jump_hosts(reach, runner, backend):
         s.close()
     # The outer jump host forwarded to the inner one, the inner one to the router's SSH port.
     assert ("jump-outer", "127.0.0.1", tb.device("jump").port) in runner.lab.forwards
+    assert spec.sim is not None, "ese-branch is simulated"
     assert ("jump", "127.0.0.1", spec.sim.ssh_port) in runner.lab.forwards
 
 
-def test_a_jump_host_refusing_the_login_is_named(reach):
-    def wrong(data):
+def test_a_jump_host_refusing_the_login_is_named(reach: Reach) -> None:
+    def wrong(data: dict[str, Any]) -> None:
         data["devices"]["jump-outer"]["credentials"]["default"]["password"] = "wrong-pw"
 
     with pytest.raises(DeviceAuthenticationError, match="proxy 'jump-outer' refused the login") as info:
@@ -163,13 +176,13 @@ def test_a_jump_host_refusing_the_login_is_named(reach):
 
 
 @ON_BACKENDS
-def test_console_with_a_line_password(reach, backend):
+def test_console_with_a_line_password(reach: Reach, backend: str) -> None:
     name = "ese-cryagg"
     admin = _connect(reach("direct"), name)
     try:
         admin.config(["line con 0", "password con-pw", "login"])
 
-        def line_password(data):
+        def line_password(data: dict[str, Any]) -> None:
             data["devices"][name]["connections"]["con"]["credentials"] = {"line": {"password": "con-pw"}}
 
         s = _connect(reach("con", backend, mutate=line_password), name)
@@ -186,7 +199,7 @@ def test_console_with_a_line_password(reach, backend):
         admin.close()
 
 
-def test_console_wrong_line_password_is_refused(reach):
+def test_console_wrong_line_password_is_refused(reach: Reach) -> None:
     # After the tests above: the console replays its recent output to a new telnet client (as
     # dynamips does), and unicon 26.9 fails with a KeyError ('fallback_creds') when it reads an old
     # "% Bad passwords" there; the terminal server's sessions, later, see no replay.
@@ -195,7 +208,7 @@ def test_console_wrong_line_password_is_refused(reach):
     try:
         admin.config(["line con 0", "password con-pw", "login"])
 
-        def wrong(data):
+        def wrong(data: dict[str, Any]) -> None:
             data["devices"][name]["connections"]["con"]["credentials"] = {"line": {"password": "not-it"}}
 
         with pytest.raises(DeviceAuthenticationError, match="the console login refused after") as info:
@@ -207,7 +220,7 @@ def test_console_wrong_line_password_is_refused(reach):
 
 
 @ON_BACKENDS
-def test_console_answers_the_initial_configuration_dialog(reach, runner, backend):
+def test_console_answers_the_initial_configuration_dialog(reach: Reach, runner: SimLabRunner, backend: str) -> None:
     """A router booted without startup configuration: setup dialog answered no, autoinstall yes."""
     name = "ese-branch2"
     s = _connect(reach("con", "netmiko"), name)
@@ -232,7 +245,7 @@ def test_console_answers_the_initial_configuration_dialog(reach, runner, backend
 
 
 @ON_BACKENDS
-def test_console_session_survives_a_reload(reach, backend):
+def test_console_session_survives_a_reload(reach: Reach, backend: str) -> None:
     s = _connect(reach("con", backend), "hq-host")
     try:
         s.config(["interface Loopback77", "ip address 10.77.77.77 255.255.255.255"])
@@ -250,8 +263,8 @@ def test_console_session_survives_a_reload(reach, backend):
 
 
 @ON_BACKENDS
-def test_terminal_server_console(reach, backend):
-    def cml_class(data):
+def test_terminal_server_console(reach: Reach, backend: str) -> None:
+    def cml_class(data: dict[str, Any]) -> None:
         data["devices"]["ese-cryagg"]["connections"]["defaults"] = {"class": "unicon.Unicon"}
 
     tb = reach("ts", backend, mutate=cml_class if backend == "unicon" else None)
@@ -266,7 +279,7 @@ def test_terminal_server_console(reach, backend):
         s.close()
 
 
-def test_console_log_messages_stay_out_of_command_output(reach):
+def test_console_log_messages_stay_out_of_command_output(reach: Reach) -> None:
     s = _connect(reach("con"), "ese-branch")
     try:
         s.config(["ip host pkilab-log-test 10.1.2.3"])  # %SYS-5-CONFIG_I follows the prompt on the console
@@ -278,7 +291,7 @@ def test_console_log_messages_stay_out_of_command_output(reach):
         s.close()
 
 
-def test_console_exec_timeout_logs_in_again(reach, runner):
+def test_console_exec_timeout_logs_in_again(reach: Reach, runner: SimLabRunner) -> None:
     name = "ese-ios-ca"
     s = _connect(reach("con"), name)
     try:
@@ -293,7 +306,7 @@ def test_console_exec_timeout_logs_in_again(reach, runner):
         s.close()
 
 
-def test_unreachable_console_is_a_connection_error(lab_file, tmp_path):
+def test_unreachable_console_is_a_connection_error(lab_file: Path, tmp_path: Path) -> None:
     data = yaml.safe_load(lab_file.read_text())
     for dev in data["devices"].values():
         dev["custom"].pop("sim")  # a real lab: nothing of the simulator checks the ports

@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,9 +52,11 @@ class Run:
             start_new_session=True,
             env={**os.environ, **(env or {})},
         )
+        assert self.proc.stdout is not None and self.proc.stderr is not None, "started with stdout and stderr piped"
+        self.stdout, self.stderr = self.proc.stdout, self.proc.stderr
         self.lines: list[str] = []
         self.pytest: int | None = None  # certify's pytest when the signal was sent
-        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.stdout), daemon=True)
         self.reader.start()
 
     def done(self) -> int:
@@ -83,7 +86,7 @@ class Run:
         (os.killpg if group else os.kill)(self.proc.pid, sig)
         code = self.proc.wait(180)
         self.reader.join(10)
-        return code, "".join(self.lines), self.proc.stderr.read()
+        return code, "".join(self.lines), self.stderr.read()
 
 
 def _lab_ports() -> list[int]:
@@ -104,8 +107,8 @@ def _assert_nothing_left(pytest_pid: int | None) -> None:
         assert not Path(f"/proc/{pytest_pid}").exists(), "certify's pytest outlived it"
 
 
-def _assert_reports_interrupted(reports: Path, name: str, stdout: str) -> dict:
-    document = json.loads((reports / "results.json").read_text())
+def _assert_reports_interrupted(reports: Path, name: str, stdout: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((reports / "results.json").read_text())
     run = document["runs"][0]
     assert document["complete"] is False and run["interrupted"] == name
     collected = {int(m[2]) for line in stdout.splitlines() if (m := _PROGRESS.match(line))}
@@ -123,7 +126,7 @@ def _assert_reports_interrupted(reports: Path, name: str, stdout: str) -> dict:
     return document
 
 
-def test_sigint_to_certify_alone_inside_a_test(tmp_path):
+def test_sigint_to_certify_alone_inside_a_test(tmp_path: Path) -> None:
     run = Run(tmp_path)
     code, out, err = run.signal_when(lambda: run.done() >= 3, signal.SIGINT, False)
     assert code == 130, out + err
@@ -132,7 +135,7 @@ def test_sigint_to_certify_alone_inside_a_test(tmp_path):
     _assert_nothing_left(run.pytest)
 
 
-def test_ctrl_c_to_the_process_group_mid_run(tmp_path):
+def test_ctrl_c_to_the_process_group_mid_run(tmp_path: Path) -> None:
     run = Run(tmp_path)
     code, out, err = run.signal_when(lambda: run.done() >= 20, signal.SIGINT, True)
     assert code == 130, out + err
@@ -140,7 +143,7 @@ def test_ctrl_c_to_the_process_group_mid_run(tmp_path):
     _assert_nothing_left(run.pytest)
 
 
-def test_sigterm_as_soon_as_pytest_starts(tmp_path):
+def test_sigterm_as_soon_as_pytest_starts(tmp_path: Path) -> None:
     run = Run(tmp_path)
     code, out, err = run.signal_when(run.pytest_pid, signal.SIGTERM, False)
     assert code == 143, out + err
@@ -149,7 +152,7 @@ def test_sigterm_as_soon_as_pytest_starts(tmp_path):
     _assert_nothing_left(run.pytest)
 
 
-def test_sigterm_to_the_process_group_with_two_workers(tmp_path):
+def test_sigterm_to_the_process_group_with_two_workers(tmp_path: Path) -> None:
     run = Run(tmp_path, "-n", "2")
     code, out, err = run.signal_when(lambda: run.done() >= 6, signal.SIGTERM, True)
     assert code == 143, out + err
@@ -157,7 +160,7 @@ def test_sigterm_to_the_process_group_with_two_workers(tmp_path):
     _assert_nothing_left(run.pytest)
 
 
-def test_a_pytest_that_outlives_the_grace_period_is_killed_and_the_reports_still_written(tmp_path):
+def test_a_pytest_that_outlives_the_grace_period_is_killed_and_the_reports_still_written(tmp_path: Path) -> None:
     # No grace at all: pytest is killed (SIGKILL) as soon as it is interrupted; it writes nothing,
     # certify writes every report from the run log.
     run = Run(tmp_path, env={"PKILAB_INTERRUPT_GRACE": "0"})

@@ -80,7 +80,7 @@ CASES = {
 }
 
 
-def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
+def _faulted_testbed(tmp_path: Path, fault: str, device: str = "ese-branch", offset: int = 2000) -> Path:
     data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
     for dev in data["devices"].values():
         dev["connections"]["cli"]["port"] += offset
@@ -94,7 +94,7 @@ def _faulted_testbed(tmp_path, fault, device="ese-branch", offset=2000):
 
 
 @pytest.mark.parametrize("fault", sorted(CASES))
-def test_suite_fails_on_faulted_router(tmp_path, fault):
+def test_suite_fails_on_faulted_router(tmp_path: Path, fault: str) -> None:
     suite, expr, must_fail, device = CASES[fault]
     testbed = _faulted_testbed(tmp_path, fault, device=device, offset=2000 + worker_offset())
     junit = tmp_path / "junit.xml"
@@ -130,7 +130,7 @@ def test_suite_fails_on_faulted_router(tmp_path, fault):
     assert any(name.startswith(must_fail) for name in failed), failed
 
 
-def test_every_listed_fault_has_a_catching_suite():
+def test_every_listed_fault_has_a_catching_suite() -> None:
     from pkilab.sim.faults import FAULTS
 
     assert set(FAULTS) == set(CASES), "a fault without a suite that catches it proves nothing"

@@ -9,6 +9,8 @@ command over unicon and returns pkilab's facts; :func:`pkilab.genie.typed` gives
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,19 +21,24 @@ from genie.libs.parser.utils import common
 from genie.testbed import load as genie_load
 
 import pkilab.genie
+from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers.exec_dialogs import PingResult
 from pkilab.parsers.isakmp import IsakmpSaTable
 from pkilab.plan import LabPlan
 from pkilab.procedures.vpn import VpnSettings
+from pkilab.testbed import Testbed
 from pkilab.wait import wait_until
+
+# pyATS devices (genie's testbed loader is untyped): Any.
+Routers = tuple[LabPlan, Any, Any]
 
 # The simulated routers make a new SSH host key at every start: no known_hosts entry may pin it.
 SSH_OPTIONS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 
 
-def pyats_testbed(testbed, names):
+def pyats_testbed(testbed: Testbed, names: Iterable[str]) -> Any:
     """The pyATS testbed of ``names`` in pkilab's (shifted) testbed; unicon's defaults otherwise."""
-    devices = {}
+    devices: dict[str, dict[str, Any]] = {}
     for name in names:
         d = testbed.device(name)
         devices[name] = {
@@ -46,7 +53,9 @@ def pyats_testbed(testbed, names):
 
 
 @pytest.fixture(scope="module")
-def routers(sim_testbed, running_lab, tmp_path_factory):
+def routers(
+    sim_testbed: Testbed, running_lab: SimLabRunner, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Routers]:
     logs = tmp_path_factory.mktemp("unicon")
     plan = LabPlan.from_testbed(sim_testbed)
     with pytest.MonkeyPatch.context() as mp:
@@ -71,7 +80,7 @@ def routers(sim_testbed, running_lab, tmp_path_factory):
     common.parser_data = None
 
 
-def test_device_parse_reads_the_tunnel_through_pkilab(routers):
+def test_device_parse_reads_the_tunnel_through_pkilab(routers: Routers) -> None:
     plan, headend, branch = routers
     vpn = VpnSettings.for_branch(plan, plan.branch)
     assert pkilab.genie.typed(branch, "show crypto isakmp sa").sas == ()
@@ -79,7 +88,7 @@ def test_device_parse_reads_the_tunnel_through_pkilab(routers):
     branch.configure(vpn.branch())
     ping = f"ping ip {plan.target} source {plan.branch.inside_if} repeat 10"
 
-    def answered():
+    def answered() -> PingResult | None:
         result = pkilab.genie.typed_as(PingResult, branch, ping)
         return result if result.received else None
 
@@ -97,7 +106,7 @@ def test_device_parse_reads_the_tunnel_through_pkilab(routers):
     assert table.to_dict() == branch.parse("show crypto isakmp sa")
 
 
-def test_parse_of_a_command_with_an_argument_runs_it_on_the_device(routers):
+def test_parse_of_a_command_with_an_argument_runs_it_on_the_device(routers: Routers) -> None:
     plan, _, branch = routers
     listing = branch.parse("dir nvram:")
     assert listing == pkilab.genie.typed(branch, "dir nvram:").to_dict()

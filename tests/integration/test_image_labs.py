@@ -19,8 +19,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from junitparser import JUnitXml
 
+from junitkit import junit_outcomes
 from pkilab.device.session import Session
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
@@ -49,10 +49,7 @@ def _suites(tmp_path: Path, testbed: str, offset: int, *args: str) -> tuple[dict
         text=True,
         timeout=1800,
     )
-    outcomes = {}
-    for suite in JUnitXml.fromfile(str(junit)):
-        for case in suite:
-            outcomes[f"{case.classname}::{case.name}"] = case.result[0]._tag if case.result else "passed"
+    outcomes = junit_outcomes(junit)
     images = {
         p.get("value", "") for p in ElementTree.parse(junit).iter("property") if p.get("name", "").endswith(".image")
     }

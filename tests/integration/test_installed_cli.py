@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ SHIFT = 2600  # this module's labs: every port of sim.yaml moved by SHIFT (plus 
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(directory pkilab is installed in, its wheel)."""
     tmp = tmp_path_factory.mktemp("wheel")
     source = tmp / "source"  # a copy: building writes build/ and *.egg-info next to the sources
@@ -47,31 +48,41 @@ def installed(tmp_path_factory):
     return target, wheel
 
 
+@dataclass(frozen=True)
+class User:
+    """``user(*args)`` runs ``pkilab ARGS`` from ``home`` with only the installed pkilab (``target``) on the path."""
+
+    home: Path
+    env: dict[str, str]
+    target: Path
+
+    def __call__(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.target / "bin" / "pkilab"), *args],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
 @pytest.fixture
-def user(tmp_path, installed):
+def user(tmp_path: Path, installed: tuple[Path, Path]) -> User:
     """Run ``pkilab ARGS`` from an empty directory with only the installed pkilab on the path."""
     target, _ = installed
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PKILAB_TESTBED", "PKILAB_PORT_OFFSET")}
     env["PYTHONPATH"] = str(target)
-
-    def run(*args: str, **kw) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(target / "bin" / "pkilab"), *args], cwd=home, env=env, capture_output=True, text=True, **kw
-        )
-
-    run.home = home  # type: ignore[attr-defined]
-    run.env = env  # type: ignore[attr-defined]
-    run.target = target  # type: ignore[attr-defined]
-    return run
+    return User(home, env, target)
 
 
 def _base() -> int:
     return min(sim_ports(load(sim_testbed()))) + SHIFT + worker_offset()
 
 
-def test_the_wheel_carries_the_suites_the_testbeds_and_xdist_as_a_dependency(installed):
+def test_the_wheel_carries_the_suites_the_testbeds_and_xdist_as_a_dependency(installed: tuple[Path, Path]) -> None:
     _, wheel = installed
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -84,7 +95,7 @@ def test_the_wheel_carries_the_suites_the_testbeds_and_xdist_as_a_dependency(ins
     assert "Requires-Dist: pytest-xdist>=3.5\n" in metadata  # no `; extra == ...`: the base install
 
 
-def test_version_help_and_a_missing_action(user):
+def test_version_help_and_a_missing_action(user: User) -> None:
     version = user("--version")
     assert version.returncode == 0 and version.stdout.startswith("pkilab ")
     helped = user("--help")
@@ -94,14 +105,14 @@ def test_version_help_and_a_missing_action(user):
     assert "pkilab report: error: an action is required: merge" in report.stderr
 
 
-def test_init_writes_a_testbed_that_loads(user):
+def test_init_writes_a_testbed_that_loads(user: User) -> None:
     done = user("init", "--ca", "ca1=10.1.1.1", "--headend", "he1=10.1.1.2")
     assert done.returncode == 0, done.stderr
     assert (user.home / "testbed.yaml").is_file()
     assert "ca1 (ca, 10.1.1.1:22), he1 (headend, 10.1.1.2:22)" in done.stdout
 
 
-def test_certify_runs_the_shipped_suites_quietly_from_any_directory(user):
+def test_certify_runs_the_shipped_suites_quietly_from_any_directory(user: User) -> None:
     done = user("certify", "--port-base", str(_base()), "--", "-k", "baseline and identified", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
@@ -116,7 +127,7 @@ def test_certify_runs_the_shipped_suites_quietly_from_any_directory(user):
     assert testbed_file == str(user.target / "pkilab" / "testbeds" / "sim.yaml")
 
 
-def test_sim_up_from_any_directory_on_chosen_ports(user):
+def test_sim_up_from_any_directory_on_chosen_ports(user: User) -> None:
     base = _base() + 200  # not the certify test's lab
     proc = subprocess.Popen(
         [str(user.target / "bin" / "pkilab"), "sim", "up", "--port-base", str(base)],
@@ -126,6 +137,7 @@ def test_sim_up_from_any_directory_on_chosen_ports(user):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None, "started with stdout and stderr piped"
     try:
         lines: list[str] = []
         while not lines or lines[-1] != "ready":

@@ -33,7 +33,7 @@ def test_wrong_passphrase(device):
 SECRETS = ("Wrong-Guess-77", "Psk-Lit-88", "pkilab-login", "pkilab-enable")
 
 
-def test_a_failing_test_leaks_no_secret_and_keeps_its_words(tmp_path):
+def test_a_failing_test_leaks_no_secret_and_keeps_its_words(tmp_path: Path) -> None:
     (tmp_path / "test_leaky.py").write_text(textwrap.dedent(SUITE))
     junit = tmp_path / "junit.xml"
     env = dict(os.environ, PKILAB_PORT_OFFSET=str(1900 + worker_offset()))

@@ -20,9 +20,10 @@ pytest.importorskip("nornir", reason="nornir is not installed (pip install 'pkil
 pytest.importorskip("nornir_netmiko", reason="nornir-netmiko is not installed (pip install 'pkilab[nornir]')")
 
 from pkilab.device.session import Session
+from pkilab.labs.sim import SimLabRunner
 from pkilab.plan import LabPlan
 from pkilab.procedures import vpn
-from pkilab.testbed import load
+from pkilab.testbed import Testbed, load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "nornir"
@@ -35,14 +36,14 @@ def run_example(offset: int, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def offset(sim_testbed):
+def offset(sim_testbed: Testbed) -> int:
     """How far the running lab's ports are from ``testbeds/sim.yaml``'s (what the inventory lists)."""
     base = load(ROOT / "testbeds" / "sim.yaml")
     (moved,) = {sim_testbed.device(d.name).port - d.port for d in base.devices}
     return moved
 
 
-def test_inventory_is_the_simulated_labs_routers():
+def test_inventory_is_the_simulated_labs_routers() -> None:
     base = load(ROOT / "testbeds" / "sim.yaml")
     hosts = yaml.safe_load((EXAMPLE / "inventory" / "hosts.yaml").read_text())
     defaults = yaml.safe_load((EXAMPLE / "inventory" / "defaults.yaml").read_text())
@@ -56,7 +57,9 @@ def test_inventory_is_the_simulated_labs_routers():
         assert groups["ios"]["connection_options"]["netmiko"]["extras"]["secret"] == d.enable_password
 
 
-def test_example_reports_the_tunnel_sa_on_both_ends(sim_testbed, running_lab, offset):
+def test_example_reports_the_tunnel_sa_on_both_ends(
+    sim_testbed: Testbed, running_lab: SimLabRunner, offset: int
+) -> None:
     plan = LabPlan.from_testbed(sim_testbed)
     he = Session(sim_testbed.device(plan.headend.name), timeout=60).connect()
     br = Session(sim_testbed.device(plan.branch.name), timeout=60).connect()
@@ -81,7 +84,7 @@ def test_example_reports_the_tunnel_sa_on_both_ends(sim_testbed, running_lab, of
         assert json.loads(genie.stdout) == facts
 
 
-def test_example_says_which_routers_did_not_answer(running_lab, offset):
+def test_example_says_which_routers_did_not_answer(running_lab: SimLabRunner, offset: int) -> None:
     unreachable = run_example(offset + 17)  # nothing listens there
     assert unreachable.returncode == 1
     lines = unreachable.stderr.strip().splitlines()

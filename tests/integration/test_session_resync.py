@@ -7,6 +7,7 @@ the command is cut short; then a restore, as a suite's ``finally:`` runs one.
 import re
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from pkilab.device.session import Session
 from pkilab.errors import DeviceTimeoutError
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
-from pkilab.testbed import load
+from pkilab.testbed import Testbed, load
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK = r"\d\d:\d\d:\d\d\.\d{3} UTC \w{3} \w{3} \d+ \d{4}"
@@ -24,7 +25,7 @@ RESYNC_MARK = "! pkilab: resynchronising"
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab() -> Iterator[Testbed]:
     testbed = load(ROOT / "testbeds" / "sim.yaml").shifted(1700 + worker_offset())
     runner = SimLabRunner(testbed).start()
     try:
@@ -34,7 +35,7 @@ def lab():
 
 
 @pytest.fixture
-def branch(lab):
+def branch(lab: Testbed) -> Iterator[Session]:
     session = Session(lab.device("ese-branch")).connect()
     yield session
     session.close()
@@ -53,7 +54,7 @@ def _after_resync(session: Session) -> str:
     return transcript[transcript.index(RESYNC_MARK) :]
 
 
-def test_a_timed_out_command_does_not_leak_into_the_next(branch):
+def test_a_timed_out_command_does_not_leak_into_the_next(branch: Session) -> None:
     line = branch.stream
     with pytest.raises(DeviceTimeoutError):
         branch.run(LONG_PING.format(5000), timeout=0.3)
@@ -63,7 +64,7 @@ def test_a_timed_out_command_does_not_leak_into_the_next(branch):
     assert "Success rate is 100 percent (5000/5000)" in _after_resync(branch)
 
 
-def test_a_command_cut_short_in_configuration_mode_returns_to_exec(branch):
+def test_a_command_cut_short_in_configuration_mode_returns_to_exec(branch: Session) -> None:
     branch.run("configure terminal")
     with pytest.raises(DeviceTimeoutError):
         branch.run("do " + LONG_PING.format(5000), timeout=0.3)
@@ -72,7 +73,7 @@ def test_a_command_cut_short_in_configuration_mode_returns_to_exec(branch):
     assert "(config)#end" in _after_resync(branch)
 
 
-def test_a_device_that_stays_busy_is_left_to_it_and_the_session_reconnects(branch):
+def test_a_device_that_stays_busy_is_left_to_it_and_the_session_reconnects(branch: Session) -> None:
     line = branch.stream
     branch.RESYNC_TIMEOUT = 0.2  # the ping outlasts it
     with pytest.raises(DeviceTimeoutError):
@@ -82,7 +83,7 @@ def test_a_device_that_stays_busy_is_left_to_it_and_the_session_reconnects(branc
     assert "! pkilab: no prompt, reconnecting" in _after_resync(branch)
 
 
-def test_ctrl_c_inside_a_ping_then_a_restore_and_the_interrupt_wins(branch):
+def test_ctrl_c_inside_a_ping_then_a_restore_and_the_interrupt_wins(branch: Session) -> None:
     branch.config(["ip host pkilab-resync 10.9.9.9"])
     timer = _ctrl_c_in(0.3)
     with pytest.raises(KeyboardInterrupt):
@@ -95,7 +96,7 @@ def test_ctrl_c_inside_a_ping_then_a_restore_and_the_interrupt_wins(branch):
     assert "Success rate is 100 percent (10000/10000)" in _after_resync(branch)
 
 
-def test_ctrl_c_while_a_dialog_waits_aborts_it_instead_of_answering(branch):
+def test_ctrl_c_while_a_dialog_waits_aborts_it_instead_of_answering(branch: Session) -> None:
     # `reload` asks to save; a bare newline there would go on to the reload. Cut short, the dialog
     # is aborted (Ctrl-C) before the newline that finds the prompt again.
     branch.config(["ip host pkilab-resync 10.9.9.9"])  # modified: reload asks "Save? [yes/no]"

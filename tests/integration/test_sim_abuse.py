@@ -8,11 +8,13 @@ bench/sim_abuse.py's job, see docs/sim-ssh.md) and the abused router must still 
 
 import re
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from pkilab.parsers import parse
 from pkilab.sim.lineedit import MAX_LINE
+from pkilab.testbed import DeviceSpec, Testbed
 from shellkit import RawShell
 
 pytestmark = pytest.mark.usefixtures("running_lab")
@@ -24,14 +26,14 @@ PASTED = 2500
 class Poller(threading.Thread):
     """``show clock`` round trips on one router until stopped; keeps the first failure."""
 
-    def __init__(self, spec):
+    def __init__(self, spec: DeviceSpec) -> None:
         super().__init__(daemon=True)
         self.shell = RawShell(spec)
         self.answered = 0
-        self.error = None
+        self.error: Exception | None = None
         self.halt = threading.Event()
 
-    def run(self):
+    def run(self) -> None:
         try:
             while not self.halt.is_set():
                 out = self.shell.command("show clock", timeout=LIVENESS)
@@ -42,7 +44,7 @@ class Poller(threading.Thread):
 
 
 @pytest.fixture
-def poller(sim_testbed):
+def poller(sim_testbed: Testbed) -> Iterator[Poller]:
     p = Poller(sim_testbed.device("ese-cryagg"))
     p.start()
     yield p
@@ -51,11 +53,11 @@ def poller(sim_testbed):
     p.shell.close()
 
 
-def longest_run(text, ch):
+def longest_run(text: str, ch: str) -> int:
     return max((len(m) for m in re.findall(re.escape(ch) + "+", text)), default=0)
 
 
-def test_the_other_router_answers_every_poll_while_one_is_abused(sim_testbed, poller):
+def test_the_other_router_answers_every_poll_while_one_is_abused(sim_testbed: Testbed, poller: Poller) -> None:
     spec = sim_testbed.device("ese-branch")
     abuser = RawShell(spec)
     try:

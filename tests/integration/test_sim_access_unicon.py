@@ -8,6 +8,9 @@ what is missing, when one is not installed.
 
 import contextlib
 import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +22,11 @@ NO_HOST_KEYS = "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"
 
 
 @pytest.fixture
-def lab_yaml(tmp_path):
+def lab_yaml(tmp_path: Path) -> Iterator[Callable[[str, int], Path]]:
     """Start the lab of an access testbed (ports moved); return the moved YAML for pyATS."""
     with contextlib.ExitStack() as labs:
 
-        def start(name, offset):
+        def start(name: str, offset: int) -> Path:
             path = shifted_yaml(ROOT / "testbeds" / name, offset + worker_offset(), tmp_path / name, NO_HOST_KEYS)
             labs.enter_context(running(load_access_testbed(path)))
             return path
@@ -31,7 +34,8 @@ def lab_yaml(tmp_path):
         yield start
 
 
-def connect(path, device, via):
+def connect(path: Path, device: str, via: str) -> Any:
+    """The pyATS device ``device`` of the testbed at ``path``, connected ``via`` (pyATS is untyped: Any)."""
     from pyats.topology import loader
 
     dev = loader.load(str(path)).devices[device]
@@ -39,7 +43,7 @@ def connect(path, device, via):
     return dev
 
 
-def require(binary):
+def require(binary: str) -> None:
     if shutil.which(binary) is None:
         pytest.skip(f"unicon spawns `{binary}`, which is not installed (Debian package {binary})")
 
@@ -52,7 +56,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_unicon_reaches_the_router(lab_yaml, case):
+def test_unicon_reaches_the_router(lab_yaml: Callable[[str, int], Path], case: str) -> None:
     testbed, name, via, client = CASES[case]
     require(client)
     dev = connect(lab_yaml(testbed, 1400), name, via)

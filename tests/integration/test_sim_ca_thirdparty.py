@@ -16,14 +16,22 @@ import re
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from integration.netmikokit import as_text
+from pkilab.labs.sim import SimLabRunner
+from pkilab.testbed import Testbed
 from pkilab.wait import wait_until
+
+if TYPE_CHECKING:
+    from netmiko import BaseConnection
 
 PKI = shutil.which("pki")
 OPENSSL = shutil.which("openssl")
@@ -35,7 +43,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def ca_conn(running_lab, sim_testbed):
+def ca_conn(running_lab: SimLabRunner, sim_testbed: Testbed) -> Iterator[BaseConnection]:
     from netmiko import ConnectHandler
 
     d = sim_testbed.device(CA)
@@ -72,18 +80,19 @@ def ca_conn(running_lab, sim_testbed):
 
 
 @pytest.fixture(scope="module")
-def url(sim_testbed):
+def url(sim_testbed: Testbed) -> str:
     spec = sim_testbed.device(CA)
+    assert spec.sim is not None, f"{CA} is simulated"
     return f"http://127.0.0.1:{spec.sim.http_port}/cgi-bin/pkiclient.exe"
 
 
 @pytest.fixture(scope="module")
-def ca_der(ca_conn, url, tmp_path_factory) -> Path:
+def ca_der(ca_conn: BaseConnection, url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ca") / "ca.der"
     run = _pki("--scepca", "--url", url, "--caout", str(path), "--force")
     assert run.returncode == 0, run.stderr
     # What strongSwan fetched is the certificate the router shows the fingerprint of.
-    shown = re.search(r"CA cert fingerprint: ([0-9A-F ]+)", ca_conn.send_command("show crypto pki server"))
+    shown = re.search(r"CA cert fingerprint: ([0-9A-F ]+)", as_text(ca_conn.send_command("show crypto pki server")))
     assert shown is not None
     assert shown.group(1).replace(" ", "") == hashlib.md5(path.read_bytes()).hexdigest().upper()
     return path
@@ -138,16 +147,16 @@ def _key(tmp_path: Path) -> Path:
     return path
 
 
-def _say(conn, line: str) -> str:
+def _say(conn: BaseConnection, line: str) -> str:
     """Type one line of a dialog; keep the question (netmiko would strip it as a prompt)."""
-    return conn.send_command_timing(line, strip_prompt=False, strip_command=False)
+    return as_text(conn.send_command_timing(line, strip_prompt=False, strip_command=False))
 
 
 def _ca(ca_der: Path) -> x509.Certificate:
     return x509.load_der_x509_certificate(ca_der.read_bytes())
 
 
-def test_manual_grant(ca_conn, url, ca_der, tmp_path):
+def test_manual_grant(ca_conn: BaseConnection, url: str, ca_der: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         _scep_args(url, ca_der, _key(tmp_path), "manual.example.com", "revocation-pw"),
         stdout=subprocess.PIPE,
@@ -158,7 +167,7 @@ def test_manual_grant(ca_conn, url, ca_der, tmp_path):
         row = wait_until(
             lambda: re.search(
                 r"^(\d+)\s+pending\s+[0-9A-F]{32}\s+\S*cn=manual\.example\.com",
-                ca_conn.send_command(f"crypto pki server {CA} info requests"),
+                as_text(ca_conn.send_command(f"crypto pki server {CA} info requests")),
                 re.M,
             ),
             timeout=60,
@@ -172,12 +181,14 @@ def test_manual_grant(ca_conn, url, ca_der, tmp_path):
     cert = x509.load_pem_x509_certificate(out.encode())
     cert.verify_directly_issued_by(_ca(ca_der))
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=254)
-    listing = ca_conn.send_command(f"crypto pki server {CA} info requests")
+    listing = as_text(ca_conn.send_command(f"crypto pki server {CA} info requests"))
     assert re.search(rf"^{row.group(1)}\s+granted\s", listing, re.M)
 
 
-def test_one_time_password_grants_at_once_and_only_once(ca_conn, url, ca_der, tmp_path):
-    out = ca_conn.send_command(f"crypto pki server {CA} password generate 5")
+def test_one_time_password_grants_at_once_and_only_once(
+    ca_conn: BaseConnection, url: str, ca_der: Path, tmp_path: Path
+) -> None:
+    out = as_text(ca_conn.send_command(f"crypto pki server {CA} password generate 5"))
     otp = re.search(r"One-time enrollment password: (\S+)", out)
     assert otp is not None, out
     first = subprocess.run(
@@ -201,7 +212,9 @@ def test_one_time_password_grants_at_once_and_only_once(ca_conn, url, ca_der, tm
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
-def test_grant_auto_then_crl_check_before_and_after_revoke(ca_conn, url, ca_der, tmp_path):
+def test_grant_auto_then_crl_check_before_and_after_revoke(
+    ca_conn: BaseConnection, url: str, ca_der: Path, tmp_path: Path
+) -> None:
     assert OPENSSL is not None
     ca_conn.config_mode()
     ca_conn.send_command_timing(f"crypto pki server {CA}")
@@ -241,9 +254,11 @@ def test_grant_auto_then_crl_check_before_and_after_revoke(ca_conn, url, ca_der,
     assert "certificate revoked" in verdict()
 
 
-def test_restore_from_exported_files_continues_serials(ca_conn, url, ca_der, tmp_path):
+def test_restore_from_exported_files_continues_serials(
+    ca_conn: BaseConnection, url: str, ca_der: Path, tmp_path: Path
+) -> None:
     """The seed's "Backing Up and Restoring the Cisco IOS CA Server", typed over SSH."""
-    before = re.search(r"serial number \(hex\): ([0-9A-F]+)", ca_conn.send_command("show crypto pki server"))
+    before = re.search(r"serial number \(hex\): ([0-9A-F]+)", as_text(ca_conn.send_command("show crypto pki server")))
     assert before is not None
     ca_conn.config_mode()
     out = _say(ca_conn, f"crypto key export rsa {CA} pem url nvram: 3des cisco123")
@@ -282,11 +297,12 @@ def test_restore_from_exported_files_continues_serials(ca_conn, url, ca_der, tmp
     )
     assert "% Certificate Server enabled." in out, out
     ca_conn.exit_config_mode()
-    show = ca_conn.send_command("show crypto pki server")
+    show = as_text(ca_conn.send_command("show crypto pki server"))
     assert f"Last certificate issued serial number (hex): {before.group(1)}" in show
     # The restored CA is the same CA: strongSwan's copy of its certificate still encrypts to it.
     otp = re.search(
-        r"One-time enrollment password: (\S+)", ca_conn.send_command(f"crypto pki server {CA} password generate")
+        r"One-time enrollment password: (\S+)",
+        as_text(ca_conn.send_command(f"crypto pki server {CA} password generate")),
     )
     assert otp is not None
     run = subprocess.run(

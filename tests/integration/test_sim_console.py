@@ -5,32 +5,45 @@ reload watched on the console, the initial configuration dialog after ``write er
 logins (line password, ``login local``), ``logging console`` and the idle timeout.
 """
 
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
 import pytest
 
-from accesskit import ROOT, TelnetClient, running
+from accesskit import ROOT, TelnetClient, console_port, running
 from pkilab.fixtures import worker_offset
+from pkilab.labs.sim import SimLabRunner
 from pkilab.sim.features.system import System
 from pkilab.sim.lineedit import MAX_LINE
-from pkilab.testbed import load
+from pkilab.testbed import Testbed, load
+
+
+class OpenConsole(Protocol):
+    """The ``console`` fixture: a telnet client on the console of router ``name``."""
+
+    def __call__(self, name: str, ttype: str | None = None, refuse_echo: bool = False) -> TelnetClient: ...
 
 
 @pytest.fixture(scope="module")
-def testbed():
+def testbed() -> Testbed:
     return load(ROOT / "testbeds" / "sim-console.yaml").shifted(1000 + worker_offset())
 
 
 @pytest.fixture(scope="module")
-def runner(testbed):
+def runner(testbed: Testbed) -> Iterator[SimLabRunner]:
     with running(testbed) as runner:
         yield runner
 
 
 @pytest.fixture
-def console(testbed, runner):
-    opened = []
+def console(testbed: Testbed, runner: SimLabRunner) -> Iterator[OpenConsole]:
+    opened: list[TelnetClient] = []
 
-    def open_console(name, **kwargs):
-        client = TelnetClient("127.0.0.1", testbed.device(name).sim.console, **kwargs)
+    def open_console(name: str, ttype: str | None = None, refuse_echo: bool = False) -> TelnetClient:
+        client = TelnetClient("127.0.0.1", console_port(testbed.device(name)), ttype=ttype, refuse_echo=refuse_echo)
         opened.append(client)
         return client
 
@@ -43,12 +56,12 @@ def console(testbed, runner):
 AT_END = r"(?=$|\r\n\*?\.?\w{3} +\d)"
 
 
-def prompt(client, name, line=""):
+def prompt(client: TelnetClient, name: str, line: str = "") -> re.Match[str]:
     client.line(line)
     return client.expect(rf"\n{name}(\([\w-]+\))?[>#]{AT_END}")
 
 
-def enable(client, name):
+def enable(client: TelnetClient, name: str) -> None:
     prompt(client, name)
     client.line("enable")
     # A console stays logged in between clients (as on a real console server): maybe already enabled.
@@ -57,7 +70,7 @@ def enable(client, name):
         client.expect(rf"\n{name}#{AT_END}")
 
 
-def configure(client, name, *lines):
+def configure(client: TelnetClient, name: str, *lines: str) -> None:
     client.line("configure terminal")
     client.expect(r"\(config\)#$")
     for line in lines:
@@ -68,7 +81,7 @@ def configure(client, name, *lines):
     client.expect(rf"{name}#{AT_END}")
 
 
-def reload(client):
+def reload(client: TelnetClient) -> None:
     client.line("reload")
     m = client.expect(r"Save\? \[yes/no\]: |Proceed with reload\? \[confirm\]")
     if "Save" in m.group(0):
@@ -77,7 +90,7 @@ def reload(client):
     client.line("")
 
 
-def test_negotiation_greeting_and_title(console):
+def test_negotiation_greeting_and_title(console: OpenConsole) -> None:
     client = console("ese-branch", ttype="XTERM")
     client.expect(r'Connected to Dynamips VM "ese-branch" \(ID 3, type c7200\) - Console port\r\n')
     client.expect(r"Press ENTER to get the prompt\.\r\n")
@@ -90,7 +103,7 @@ def test_negotiation_greeting_and_title(console):
     assert client.received.count("WILL 1") == 1 and client.received.count("WILL 3") == 1
 
 
-def test_refused_echo_and_unknown_options(console):
+def test_refused_echo_and_unknown_options(console: OpenConsole) -> None:
     client = console("ese-branch", refuse_echo=True)
     prompt(client, "ese-branch")
     assert client.sent[1] == "DONT 1" and client.received.count("WILL 1") == 1  # a refusal is not answered
@@ -102,7 +115,7 @@ def test_refused_echo_and_unknown_options(console):
     prompt(client, "ese-branch")
 
 
-def test_press_return_exec_and_exit(console):
+def test_press_return_exec_and_exit(console: OpenConsole) -> None:
     client = console("ese-ios-ca")
     prompt(client, "ese-ios-ca")
     enable(client, "ese-ios-ca")
@@ -115,7 +128,7 @@ def test_press_return_exec_and_exit(console):
     assert client.text.endswith("ese-ios-ca>")
 
 
-def test_a_long_line_is_bounded_as_over_ssh(console):
+def test_a_long_line_is_bounded_as_over_ssh(console: OpenConsole) -> None:
     """The console types through the SSH sessions' line editor: 1,024 characters kept, one bell."""
     client = console("ese-branch2")
     prompt(client, "ese-branch2")
@@ -129,7 +142,7 @@ def test_a_long_line_is_bounded_as_over_ssh(console):
     prompt(client, "ese-branch2")
 
 
-def test_clients_share_the_line_and_a_late_one_sees_recent_output(console):
+def test_clients_share_the_line_and_a_late_one_sees_recent_output(console: OpenConsole) -> None:
     first = console("ese-ios-ca")
     prompt(first, "ese-ios-ca")
     first.line("show clock")
@@ -142,7 +155,7 @@ def test_clients_share_the_line_and_a_late_one_sees_recent_output(console):
     second.expect(r"ese-ios-ca>$")
 
 
-def test_reload_keeps_the_console_and_prints_the_boot(console, runner):
+def test_reload_keeps_the_console_and_prints_the_boot(console: OpenConsole, runner: SimLabRunner) -> None:
     client = console("ese-branch")
     enable(client, "ese-branch")
     reload(client)
@@ -163,7 +176,7 @@ def test_reload_keeps_the_console_and_prints_the_boot(console, runner):
     assert runner.lab.routers["ese-branch"].reloads == 1
 
 
-def test_initial_configuration_dialog_after_erase(console):
+def test_initial_configuration_dialog_after_erase(console: OpenConsole) -> None:
     client = console("ese-branch2")
     enable(client, "ese-branch2")
     client.line("write erase")
@@ -189,7 +202,7 @@ def test_initial_configuration_dialog_after_erase(console):
     client.expect(r"hostname Router\r\nRouter#$")
 
 
-def test_console_login_line_password_then_local(console):
+def test_console_login_line_password_then_local(console: OpenConsole) -> None:
     client = console("ese-cryagg")
     enable(client, "ese-cryagg")
     configure(client, "ese-cryagg", "line console 0", "password s3cret", "login")
@@ -219,12 +232,13 @@ def test_console_login_line_password_then_local(console):
     prompt(client, "ese-cryagg")
 
 
-def test_logging_console_messages_arrive_asynchronously(console, runner):
+def test_logging_console_messages_arrive_asynchronously(console: OpenConsole, runner: SimLabRunner) -> None:
     client = console("hq-host")
     enable(client, "hq-host")
     system = runner.lab.routers["hq-host"].feature(System)
 
-    def log(text):
+    def log(text: str) -> None:
+        assert runner.loop is not None, "the lab is running"
         runner.loop.call_soon_threadsafe(system.logmsg, text)
 
     log("%CRYPTO-6-ISAKMP_ON_OFF: ISAKMP is ON")
@@ -244,7 +258,7 @@ def test_logging_console_messages_arrive_asynchronously(console, runner):
     configure(client, "hq-host", "logging console")
 
 
-def test_idle_exec_session_times_out(console):
+def test_idle_exec_session_times_out(console: OpenConsole) -> None:
     client = console("hq-host")
     enable(client, "hq-host")
     configure(client, "hq-host", "line console 0", "exec-timeout 0 1")
@@ -255,14 +269,14 @@ def test_idle_exec_session_times_out(console):
     configure(client, "hq-host", "line console 0", "no exec-timeout")
 
 
-def test_netmiko_telnet_driver_on_the_console(testbed, runner):
+def test_netmiko_telnet_driver_on_the_console(testbed: Testbed, runner: SimLabRunner) -> None:
     from netmiko import ConnectHandler
 
     spec = testbed.device("ese-ios-ca")
     conn = ConnectHandler(
         device_type="cisco_ios_telnet",
         host="127.0.0.1",
-        port=spec.sim.console,
+        port=console_port(spec),
         username=spec.username,
         password=spec.password,
         secret=spec.enable_password,
@@ -275,14 +289,14 @@ def test_netmiko_telnet_driver_on_the_console(testbed, runner):
         conn.disconnect()
 
 
-def test_a_taken_console_port_is_one_clear_error():
+def test_a_taken_console_port_is_one_clear_error() -> None:
     import socket
 
     from pkilab.errors import SimError
     from pkilab.labs.sim import SimLabRunner
 
     testbed = load(ROOT / "testbeds" / "sim-console.yaml").shifted(1050 + worker_offset())
-    port = testbed.device("hq-host").sim.console
+    port = console_port(testbed.device("hq-host"))
     with socket.socket() as taken:
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", port))

@@ -11,6 +11,7 @@ lab, as the seed's procedure does.
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ import pytest
 from pkilab.capture.ipsec import analyze
 from pkilab.device.session import Answer, Session
 from pkilab.labs.sim import SimLabRunner
-from pkilab.parsers import parse
+from pkilab.parsers import parse, parse_as
+from pkilab.parsers.isakmp import IsakmpSa, IsakmpSaDetail, IsakmpSaDetailTable, IsakmpSaTable
+from pkilab.parsers.syslog import Logging
 from pkilab.procedures import pki
 from pkilab.testbed import load
 from pkilab.wait import wait_until
@@ -27,6 +30,8 @@ from seedplan import ca_settings, trustpoint
 ROOT = Path(__file__).resolve().parents[2]
 CA_NAME = "ese-ios-ca"
 HQ_HOST = "10.59.138.13"
+# The running lab, a session to each device by name, the directory of its link captures.
+Lab = tuple[SimLabRunner, dict[str, Session], Path]
 
 COMMON = [
     "crypto isakmp policy 10",
@@ -71,13 +76,13 @@ BRANCH = [
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     from pkilab.fixtures import worker_offset
 
     testbed = load(ROOT / "testbeds" / "sim.yaml").shifted(6300 + worker_offset())
     pcaps = tmp_path_factory.mktemp("pcap")
     runner = SimLabRunner(testbed, pcaps).start()
-    sessions = {}
+    sessions: dict[str, Session] = {}
     try:
         for d in testbed.devices:
             sessions[d.name] = Session(d, timeout=60).connect()
@@ -88,40 +93,42 @@ def lab(tmp_path_factory):
         runner.stop()
 
 
-def ping(br, repeat=20):
+def ping(br: Session, repeat: int = 20) -> tuple[str, int]:
     out = br.run(f"ping ip {HQ_HOST} source e0/0 repeat {repeat}", timeout=repeat * 3 + 10)
     marks = "".join(re.findall(r"^[.!]+$", out, re.M))
     rate = re.search(r"Success rate is (\d+) percent", out)
     return marks, int(rate.group(1)) if rate else 0
 
 
-def ping_until_up(br, timeout=60.0):
+def ping_until_up(br: Session, timeout: float = 60.0) -> tuple[str, int]:
     """Ping from the branch LAN until the tunnel carries echoes (IOS: "you may have to enter more than one ping")."""
     return wait_until(
         lambda: (lambda r: r if r[1] > 0 else None)(ping(br, 10)), timeout, 0.2, "echoes through the tunnel"
     )
 
 
-def isakmp(session):
-    return parse("show crypto isakmp sa", session.run("show crypto isakmp sa")).sas
+def isakmp(session: Session) -> tuple[IsakmpSa, ...]:
+    return parse_as(IsakmpSaTable, "show crypto isakmp sa", session.run("show crypto isakmp sa")).sas
 
 
-def detail(session):
-    return parse("show crypto isakmp sa detail", session.run("show crypto isakmp sa detail")).sas
+def detail(session: Session) -> tuple[IsakmpSaDetail, ...]:
+    return parse_as(
+        IsakmpSaDetailTable, "show crypto isakmp sa detail", session.run("show crypto isakmp sa detail")
+    ).sas
 
 
-def logged(session, mnemonic):
-    messages = parse("show logging", session.run("show logging")).messages
+def logged(session: Session, mnemonic: str) -> list[str]:
+    messages = parse_as(Logging, "show logging", session.run("show logging")).messages
     return [f"%{m.facility}-{m.severity}-{m.mnemonic}: {m.text}" for m in messages if m.mnemonic == mnemonic]
 
 
-def clear(*sessions):
+def clear(*sessions: Session) -> None:
     for s in sessions:
         s.run("clear crypto isakmp")
         s.run("clear crypto sa")
 
 
-def test_psk_prep_tunnel(lab):
+def test_psk_prep_tunnel(lab: Lab) -> None:
     _, s, pcaps = lab
     he, br = s["ese-cryagg"], s["ese-branch"]
     he.config(HEADEND)
@@ -141,12 +148,12 @@ def test_psk_prep_tunnel(lab):
     assert summary.esp_between("66.66.66.1", "66.66.66.2")
 
 
-def _prepare(session):
+def _prepare(session: Session) -> None:
     session.config(["ip host ese-ios-ca 10.59.138.12", "clock timezone EST -5", "clock summer-time EDT recurring"])
     pki.generate_keys(session, None, 1024, False)
 
 
-def test_enrollment_through_the_prep_tunnel(lab):
+def test_enrollment_through_the_prep_tunnel(lab: Lab) -> None:
     _, s, _ = lab
     ca, he, br = s["ese-ios-ca"], s["ese-cryagg"], s["ese-branch"]
     pki.bring_up_ca(ca, ca_settings(grant_auto=True))
@@ -167,7 +174,7 @@ def test_enrollment_through_the_prep_tunnel(lab):
     assert after > before, "the SCEP exchange travelled as ESP"
 
 
-def test_rsig_after_the_psk_is_removed(lab):
+def test_rsig_after_the_psk_is_removed(lab: Lab) -> None:
     _, s, pcaps = lab
     he, br = s["ese-cryagg"], s["ese-branch"]
     he.config(["no crypto isakmp key bigsecret address 66.66.66.2"])
@@ -194,7 +201,7 @@ def test_rsig_after_the_psk_is_removed(lab):
     assert summary.cleartext_between("10.113.0.0/24", "10.59.138.0/24") == []  # only ESP between the LANs
 
 
-def test_certificate_expired_by_the_branch_clock(lab):
+def test_certificate_expired_by_the_branch_clock(lab: Lab) -> None:
     _, s, _ = lab
     he, br = s["ese-cryagg"], s["ese-branch"]
     br.config(["no ntp server 66.66.66.1"])  # NTP would put the clock back at once
@@ -215,10 +222,10 @@ def test_certificate_expired_by_the_branch_clock(lab):
     assert [x.auth for x in detail(br)] == ["rsig"]
 
 
-def _reconnect(runner, name):
+def _reconnect(runner: SimLabRunner, name: str) -> Session:
     spec = runner.testbed.device(name)
 
-    def attempt():
+    def attempt() -> Session | None:
         try:
             return Session(spec, timeout=60).connect()
         except Exception:
@@ -227,7 +234,7 @@ def _reconnect(runner, name):
     return wait_until(attempt, 30, 0.3, f"{name} back after reload")
 
 
-def test_ca_down_and_revocation_check_crl_none(lab):
+def test_ca_down_and_revocation_check_crl_none(lab: Lab) -> None:
     runner, s, _ = lab
     ca, br = s["ese-ios-ca"], s["ese-branch"]
     ca.config([f"crypto pki server {CA_NAME}", "shutdown"])
@@ -268,7 +275,7 @@ def test_ca_down_and_revocation_check_crl_none(lab):
         ca.run("end", check=False)
 
 
-def test_revoked_branch_is_refused(lab):
+def test_revoked_branch_is_refused(lab: Lab) -> None:
     _, s, _ = lab
     ca, he, br = s["ese-ios-ca"], s["ese-cryagg"], s["ese-branch"]
     serial = next(

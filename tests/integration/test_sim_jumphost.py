@@ -5,23 +5,40 @@ anything outside the lab is refused. From the shell, ``ssh`` and ``telnet`` reac
 CLI proxy (unicon's) types them. For the telnet hop one router of the testbed also gets a console.
 """
 
+from __future__ import annotations
+
 import asyncio
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 import yaml
 
-from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
+from accesskit import (
+    ROOT,
+    ScenarioRunner,
+    SshShell,
+    console_port,
+    load_access_testbed,
+    running,
+    ssh_port,
+    ssh_scenarios,
+)
 from pkilab.fixtures import worker_offset
+from pkilab.labs.sim import SimLabRunner
 from pkilab.sim._asyncssh import asyncssh
+from pkilab.testbed import DeviceSpec, Testbed
 
 CONSOLE = 5230  # the console added to ese-branch for the telnet hop
 
 
-def through(conn, router):
+def through(
+    conn: asyncssh.SSHClientConnection, router: DeviceSpec
+) -> AbstractAsyncContextManager[asyncssh.SSHClientConnection]:
     """An SSH connection to ``router``'s SSH port tunnelled through the jump host connection ``conn``."""
     return asyncssh.connect(
         "127.0.0.1",
-        router.sim.ssh_port,
+        ssh_port(router),
         username=router.username,
         password=router.password,
         known_hosts=None,
@@ -30,7 +47,7 @@ def through(conn, router):
 
 
 @pytest.fixture(scope="module")
-def testbed(tmp_path_factory):
+def testbed(tmp_path_factory: pytest.TempPathFactory) -> Testbed:
     data = yaml.safe_load((ROOT / "testbeds" / "sim-jumphost.yaml").read_text())
     data["devices"]["ese-branch"]["custom"]["sim"]["console"] = CONSOLE
     path = tmp_path_factory.mktemp("jump") / "sim-jumphost-console.yaml"
@@ -39,21 +56,21 @@ def testbed(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runner(testbed):
+def runner(testbed: Testbed) -> Iterator[SimLabRunner]:
     with running(testbed) as runner:
         yield runner
 
 
 @pytest.fixture
-def jump(testbed, runner):
+def jump(testbed: Testbed, runner: SimLabRunner) -> ScenarioRunner:
     """Run ``scenario(conn)`` with an SSH connection to the jump host."""
     return ssh_scenarios(testbed.device("jump"))
 
 
-def test_ssh_to_a_router_through_the_jump_host(jump, testbed):
+def test_ssh_to_a_router_through_the_jump_host(jump: ScenarioRunner, testbed: Testbed) -> None:
     router = testbed.device("ese-cryagg")
 
-    async def scenario(conn):
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         async with through(conn, router) as inner:
             shell = await SshShell.open(inner)
             await shell.expect(r"ese-cryagg>$")
@@ -63,33 +80,33 @@ def test_ssh_to_a_router_through_the_jump_host(jump, testbed):
     jump(scenario)
 
 
-def test_forwarding_outside_the_lab_is_refused(jump, testbed):
-    router_port = testbed.device("ese-cryagg").sim.ssh_port
+def test_forwarding_outside_the_lab_is_refused(jump: ScenarioRunner, testbed: Testbed) -> None:
+    router_port = ssh_port(testbed.device("ese-cryagg"))
 
-    async def scenario(conn):
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         refused = []
         for host, port in [("127.0.0.1", 22), ("192.0.2.1", router_port), ("127.0.0.1", router_port + 1000)]:
             with pytest.raises(asyncssh.ChannelOpenError) as info:
                 await conn.open_connection(host, port)
             refused.append(info.value.code)
         assert refused == [asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED] * 3
-        reader, writer = await conn.open_connection("127.0.0.1", testbed.device("ese-branch").sim.console)
+        reader, writer = await conn.open_connection("127.0.0.1", console_port(testbed.device("ese-branch")))
         assert (await reader.readexactly(3)) == b"\xff\xfd\x18"  # the console's DO TTYPE, through the tunnel
         writer.close()
 
     jump(scenario)
 
 
-def test_wrong_jump_password_is_refused(jump):
-    async def scenario(conn):
+def test_wrong_jump_password_is_refused(jump: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         raise AssertionError("logged in with a wrong password")
 
     with pytest.raises(asyncssh.PermissionDenied):
         jump(scenario, password="not-the-password")
 
 
-def test_the_shell_is_minimal(jump):
-    async def scenario(conn):
+def test_the_shell_is_minimal(jump: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await SshShell.open(conn)
         await shell.expect(r"jumper@jump:~\$ $")
         shell.send("hostname\r")
@@ -105,10 +122,10 @@ def test_the_shell_is_minimal(jump):
     jump(scenario)
 
 
-def test_ssh_hop_from_the_shell(jump, testbed):
-    port = testbed.device("ese-cryagg").sim.ssh_port
+def test_ssh_hop_from_the_shell(jump: ScenarioRunner, testbed: Testbed) -> None:
+    port = ssh_port(testbed.device("ese-cryagg"))
 
-    async def scenario(conn):
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await SshShell.open(conn)
         await shell.expect(r"\$ $")
         shell.send("ssh -l admin -p 22 127.0.0.1\r")
@@ -126,10 +143,10 @@ def test_ssh_hop_from_the_shell(jump, testbed):
     jump(scenario)
 
 
-def test_telnet_hop_from_the_shell(jump, testbed):
-    port = testbed.device("ese-branch").sim.console
+def test_telnet_hop_from_the_shell(jump: ScenarioRunner, testbed: Testbed) -> None:
+    port = console_port(testbed.device("ese-branch"))
 
-    async def scenario(conn):
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await SshShell.open(conn)
         await shell.expect(r"\$ $")
         shell.send(f"telnet 127.0.0.1 {port}\r")
@@ -144,7 +161,7 @@ def test_telnet_hop_from_the_shell(jump, testbed):
     jump(scenario)
 
 
-def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed, runner):
+def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed: Testbed, runner: SimLabRunner) -> None:
     import paramiko
     from netmiko import ConnectHandler
 
@@ -153,20 +170,18 @@ def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed, runner):
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(
         "127.0.0.1",
-        jump.sim.ssh_port,
+        ssh_port(jump),
         username=jump.username,
         password=jump.password,
         look_for_keys=False,
         allow_agent=False,
     )
     try:
-        channel = client.get_transport().open_channel(
-            "direct-tcpip", ("127.0.0.1", router.sim.ssh_port), ("127.0.0.1", 0)
-        )
+        channel = client.get_transport().open_channel("direct-tcpip", ("127.0.0.1", ssh_port(router)), ("127.0.0.1", 0))
         conn = ConnectHandler(
             device_type="cisco_ios",
             host="127.0.0.1",
-            port=router.sim.ssh_port,
+            port=ssh_port(router),
             username=router.username,
             password=router.password,
             secret=router.enable_password,
@@ -179,15 +194,15 @@ def test_netmiko_through_a_paramiko_direct_tcpip_channel(testbed, runner):
         client.close()
 
 
-def test_a_reload_over_ssh_shows_on_the_console(jump, testbed, runner):
+def test_a_reload_over_ssh_shows_on_the_console(jump: ScenarioRunner, testbed: Testbed, runner: SimLabRunner) -> None:
     from accesskit import TelnetClient
 
     router = testbed.device("ese-branch")
-    console = TelnetClient("127.0.0.1", router.sim.console)
+    console = TelnetClient("127.0.0.1", console_port(router))
     console.line("")
     console.expect(r"ese-branch[>#]")
 
-    async def scenario(conn):
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         async with through(conn, router) as inner:
             shell = await SshShell.open(inner)
             await shell.expect(r"ese-branch>$")

@@ -7,6 +7,7 @@ clock. Everything is read back through the parsers.
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +15,25 @@ from cryptography import x509
 
 from pkilab.device.session import Answer, Session
 from pkilab.labs.sim import SimLabRunner
-from pkilab.parsers import parse
+from pkilab.parsers import parse, parse_as
+from pkilab.parsers.certificates import Certificate
+from pkilab.parsers.server import Crl, CrlList
 from pkilab.procedures import pki
 from pkilab.testbed import load
 from pkilab.wait import wait_until
 from seedplan import ca_settings, trustpoint
 
 ROOT = Path(__file__).resolve().parents[2]
+Lab = tuple[SimLabRunner, dict[str, Session]]  # the running lab, a session to each device by name
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab() -> Iterator[Lab]:
     from pkilab.fixtures import worker_offset
 
     testbed = load(ROOT / "testbeds" / "sim.yaml").shifted(5500 + worker_offset())
     runner = SimLabRunner(testbed).start()
-    sessions = {}
+    sessions: dict[str, Session] = {}
     try:
         for d in testbed.devices:
             sessions[d.name] = Session(d).connect()
@@ -42,12 +46,12 @@ def lab():
         runner.stop()
 
 
-def _prepare(session, name):
+def _prepare(session: Session, name: str) -> None:
     session.config(["ip host ese-ios-ca 10.59.138.12", "clock timezone EST -5", "clock summer-time EDT recurring"])
     pki.generate_keys(session, None, 1024, False)
 
 
-def test_headend_scep_enrollment_with_manual_grant(lab):
+def test_headend_scep_enrollment_with_manual_grant(lab: Lab) -> None:
     _, s = lab
     ca, he = s["ese-ios-ca"], s["ese-cryagg"]
     _prepare(he, "ese-cryagg")
@@ -77,18 +81,19 @@ def test_headend_scep_enrollment_with_manual_grant(lab):
     he.dialog("copy running-config startup-config", [Answer(r"\[startup-config\]\?", "")])
     files = {f.name for f in parse("dir nvram:", he.run("dir nvram:")).files}
     # 15.2 names the files after the issuer's CN and the serial (the seed's 12.x: ese-ios-ca#6101CA.cer).
+    assert cert.serial is not None, "an issued certificate has a serial"
     assert {"ese-ios-ca#1CA.cer", f"ese-ios-ca#{int(cert.serial, 16):X}.cer"} <= files
     assert "crypto pki certificate chain ese-ios-ca" in he.run("show startup-config")
 
 
-def test_certificates_survive_a_reload(lab):
+def test_certificates_survive_a_reload(lab: Lab) -> None:
     runner, s = lab
     he = s["ese-cryagg"]
     before = parse("show crypto pki certificates", he.run("show crypto pki certificates")).certificates
     he.reload(save=False)
     spec = runner.testbed.device("ese-cryagg")
 
-    def reconnect():
+    def reconnect() -> Session | None:
         try:
             return Session(spec).connect()
         except Exception:
@@ -100,26 +105,28 @@ def test_certificates_survive_a_reload(lab):
     assert [(c.section, c.serial, c.status) for c in after] == [(c.section, c.serial, c.status) for c in before]
 
 
-def test_crl_request_fetches_the_cas_crl(lab):
+def test_crl_request_fetches_the_cas_crl(lab: Lab) -> None:
     _, s = lab
     he = s["ese-cryagg"]
 
-    def fetched():
+    def fetched() -> tuple[Crl, ...]:
         # Right after the reload the headend may still be bringing itself up: ask again, as a user would.
         he.run("crypto pki crl request ese-ios-ca")
-        return parse("show crypto pki crls", he.run("show crypto pki crls")).crls
+        return parse_as(CrlList, "show crypto pki crls", he.run("show crypto pki crls")).crls
 
     crls = wait_until(fetched, 30, 0.5, "CRL cached on the headend")
-    assert crls[0].issuer.startswith("cn=ese-ios-ca")
+    assert crls[0].issuer is not None and crls[0].issuer.startswith("cn=ese-ios-ca")
     assert any("Retrieved via SCEP" in x for x in crls[0].retrieved_from)
 
 
-def test_branch_cut_and_paste_enrollment(lab):
+def test_branch_cut_and_paste_enrollment(lab: Lab) -> None:
     _, s = lab
     ca, br = s["ese-ios-ca"], s["ese-branch"]
     # Step 1: the CA certificate exported from an enrolled router (the headend).
     exported = s["ese-cryagg"].run("crypto pki export ese-ios-ca pem terminal 3des cisco123")
-    ca_pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", exported, re.S).group(0)
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", exported, re.S)
+    assert pem is not None, exported
+    ca_pem = pem.group(0)
     assert "% RSA keypair 'ese-cryagg.ese.cisco.com' is not exportable." in exported
     _prepare(br, "ese-branch")
     pki.configure_trustpoint(
@@ -156,7 +163,7 @@ def test_branch_cut_and_paste_enrollment(lab):
     assert shown.serial == f"{cert.serial_number:02X}"
 
 
-def test_renew_date_shows_1969_when_auto_enroll_is_removed(lab):
+def test_renew_date_shows_1969_when_auto_enroll_is_removed(lab: Lab) -> None:
     _, s = lab
     br = s["ese-branch"]
     br.config(["crypto pki trustpoint ese-ios-ca", "no auto-enroll"])
@@ -165,7 +172,7 @@ def test_renew_date_shows_1969_when_auto_enroll_is_removed(lab):
     br.config(["crypto pki trustpoint ese-ios-ca", "auto-enroll 70"])
 
 
-def test_auto_enroll_by_the_routers_clock(lab):
+def test_auto_enroll_by_the_routers_clock(lab: Lab) -> None:
     _, s = lab
     ca, he = s["ese-ios-ca"], s["ese-cryagg"]
     old = pki.wait_for_certificate(he, "ese-ios-ca")
@@ -187,11 +194,12 @@ def test_auto_enroll_by_the_routers_clock(lab):
         )
         pki.grant(ca, "ese-ios-ca", req[0].id)
 
-        def renewed():
+        def renewed() -> Certificate | None:
             c = pki.wait_for_certificate(he, "ese-ios-ca")
             return c if c.serial != old.serial else None
 
         new = wait_until(renewed, 20, 0.3, "new certificate installed")
+        assert new.serial is not None and old.serial is not None, "issued certificates have serials"
         assert int(new.serial, 16) > int(old.serial, 16)
     finally:
         he.config(["ntp server 10.59.138.13"])

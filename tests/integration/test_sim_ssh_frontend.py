@@ -1,24 +1,33 @@
 """The simulated routers' SSH front end as clients meet it: exec requests, orderly session ends,
 the commands unicon sends at connect, and login block / login delay over real SSH logins."""
 
+from __future__ import annotations
+
 import contextlib
 import datetime as dt
 import itertools
 import logging
 import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import paramiko
 import pytest
 
+from integration.netmikokit import as_text
 from pkilab.labs.sim import SimLabRunner
 from pkilab.parsers import parse
+from pkilab.testbed import DeviceSpec, Testbed
 from pkilab.wait import wait_until
 from shellkit import RawShell
+
+if TYPE_CHECKING:
+    from netmiko import BaseConnection
 
 pytestmark = pytest.mark.usefixtures("running_lab")
 
 
-def connect(spec, password=None, user=None):
+def connect(spec: DeviceSpec, password: str | None = None, user: str | None = None) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(
@@ -35,7 +44,7 @@ def connect(spec, password=None, user=None):
     return client
 
 
-def run_exec(spec, command, stdin_text=None, **login):
+def run_exec(spec: DeviceSpec, command: str, stdin_text: str | None = None, **login: str | None) -> tuple[str, int]:
     """``ssh router COMMAND``: (output, exit status)."""
     client = connect(spec, **login)
     try:
@@ -49,12 +58,12 @@ def run_exec(spec, command, stdin_text=None, **login):
         client.close()
 
 
-def paramiko_errors(caplog):
+def paramiko_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("paramiko") and r.levelno >= logging.ERROR]
 
 
 # ---- exec requests ---------------------------------------------------------------------------
-def test_an_exec_request_runs_the_command_and_closes(sim_testbed):
+def test_an_exec_request_runs_the_command_and_closes(sim_testbed: Testbed) -> None:
     spec = sim_testbed.device("ese-branch")
     out, status = run_exec(spec, "show clock")
     assert status == 0
@@ -63,7 +72,7 @@ def test_an_exec_request_runs_the_command_and_closes(sim_testbed):
 
 
 @pytest.fixture
-def boss(sim_testbed, netmiko_factory):
+def boss(sim_testbed: Testbed, netmiko_factory: Callable[[str], BaseConnection]) -> Iterator[dict[str, str]]:
     """A privilege-15 user on ese-branch for the test's duration: (user, password)."""
     conn = netmiko_factory("ese-branch")
     conn.enable()
@@ -72,7 +81,7 @@ def boss(sim_testbed, netmiko_factory):
     conn.send_config_set(["no username boss"])
 
 
-def test_an_exec_request_runs_at_the_users_privilege(sim_testbed, boss):
+def test_an_exec_request_runs_at_the_users_privilege(sim_testbed: Testbed, boss: dict[str, str]) -> None:
     spec = sim_testbed.device("ese-branch")
     out, _ = run_exec(spec, "show running-config")  # the testbed's user has privilege 1: user exec
     assert "% Invalid input detected at '^' marker." in out and "hostname" not in out
@@ -81,7 +90,7 @@ def test_an_exec_request_runs_at_the_users_privilege(sim_testbed, boss):
     assert (out, status) == ("hostname ese-branch\n", 0)
 
 
-def test_an_exec_request_takes_a_dialogs_answer_from_its_input(sim_testbed, boss):
+def test_an_exec_request_takes_a_dialogs_answer_from_its_input(sim_testbed: Testbed, boss: dict[str, str]) -> None:
     spec = sim_testbed.device("ese-branch")
     out, status = run_exec(spec, "clear logging", stdin_text="\n", **boss)
     assert (out, status) == ("Clear logging buffer [confirm]", 0)
@@ -90,7 +99,7 @@ def test_an_exec_request_takes_a_dialogs_answer_from_its_input(sim_testbed, boss
 
 
 # ---- how a session ends ----------------------------------------------------------------------
-def test_exit_closes_the_connection_in_order(sim_testbed, caplog):
+def test_exit_closes_the_connection_in_order(sim_testbed: Testbed, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="paramiko")
     shell = RawShell(sim_testbed.device("ese-cryagg"))
     transport = shell.client.get_transport()
@@ -101,7 +110,9 @@ def test_exit_closes_the_connection_in_order(sim_testbed, caplog):
     shell.close()
 
 
-def test_netmiko_disconnect_logs_no_socket_exception(netmiko_factory, caplog):
+def test_netmiko_disconnect_logs_no_socket_exception(
+    netmiko_factory: Callable[[str], BaseConnection], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="paramiko")
     for name in ("ese-cryagg", "ese-branch", "hq-host"):
         conn = netmiko_factory(name)
@@ -112,7 +123,9 @@ def test_netmiko_disconnect_logs_no_socket_exception(netmiko_factory, caplog):
     assert paramiko_errors(caplog) == []
 
 
-def test_a_session_open_when_the_lab_stops_sees_an_orderly_end(sim_testbed, caplog):
+def test_a_session_open_when_the_lab_stops_sees_an_orderly_end(
+    sim_testbed: Testbed, caplog: pytest.LogCaptureFixture
+) -> None:
     # Sessions a run never closed used to be reset when the lab's process went away, and paramiko
     # logged "Socket exception: Connection reset by peer" for each.
     caplog.set_level(logging.DEBUG, logger="paramiko")
@@ -133,7 +146,9 @@ def test_a_session_open_when_the_lab_stops_sees_an_orderly_end(sim_testbed, capl
 
 
 # ---- what drivers send at connect --------------------------------------------------------
-def test_unicon_connects_and_its_init_commands_are_accepted(sim_testbed, netmiko_factory):
+def test_unicon_connects_and_its_init_commands_are_accepted(
+    sim_testbed: Testbed, netmiko_factory: Callable[[str], BaseConnection]
+) -> None:
     pytest.importorskip("genie", reason="unicon's IOS plugin needs genie")
     from pyats.topology import loader
 
@@ -178,13 +193,13 @@ def test_unicon_connects_and_its_init_commands_are_accepted(sim_testbed, netmiko
 
 
 # ---- login block and login delay -------------------------------------------------------------
-def _log_times(log_text, mnemonic):
+def _log_times(log_text: str, mnemonic: str) -> list[dt.datetime]:
     """The router's msec timestamps of every ``mnemonic`` line in ``show logging``."""
     stamps = re.findall(r"^[*.]?(\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}): %" + mnemonic, log_text, re.M)
     return [dt.datetime.strptime(s.split(" ", 1)[1].strip(), "%d %H:%M:%S.%f") for s in stamps]
 
 
-def _refused(spec, password):
+def _refused(spec: DeviceSpec, password: str | None) -> bool:
     try:
         connect(spec, password=password).close()
     except (paramiko.SSHException, OSError, EOFError):
@@ -192,7 +207,9 @@ def _refused(spec, password):
     return False
 
 
-def test_wrong_passwords_are_paced_then_blocked_except_from_the_quiet_mode_access_class(sim_testbed, netmiko_factory):
+def test_wrong_passwords_are_paced_then_blocked_except_from_the_quiet_mode_access_class(
+    sim_testbed: Testbed, netmiko_factory: Callable[[str], BaseConnection]
+) -> None:
     spec = sim_testbed.device("ese-branch2")
     conn = netmiko_factory(spec.name)
     conn.enable()
@@ -206,7 +223,7 @@ def test_wrong_passwords_are_paced_then_blocked_except_from_the_quiet_mode_acces
         assert _refused(spec, spec.password), "a quiet period refuses even the right password"
         show = conn.send_command("show login")
         assert "Router presently in Quiet-Mode, will remain in Quiet-Mode for" in show
-        log = conn.send_command("show logging")
+        log = as_text(conn.send_command("show logging"))
         failed = _log_times(log, "SEC_LOGIN-4-LOGIN_FAILED")
         assert len(failed) == 3 and "%SEC_LOGIN-1-QUIET_MODE_ON: Still timeleft for watching failures" in log
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(failed)]

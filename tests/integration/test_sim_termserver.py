@@ -4,41 +4,46 @@ SSH in with the terminal server's credentials, ``open /<lab>/<node>/0`` and the 
 router's console: the same line as its telnet console, through reloads; ``Ctrl-]`` leaves it.
 """
 
+from __future__ import annotations
+
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
-from accesskit import ROOT, SshShell, load_access_testbed, running, ssh_scenarios
+from accesskit import ROOT, ScenarioRunner, SshShell, load_access_testbed, running, ssh_scenarios
 from pkilab.fixtures import worker_offset
+from pkilab.labs.sim import SimLabRunner
 from pkilab.sim._asyncssh import asyncssh
+from pkilab.testbed import Testbed
 
 LAB = "pkilab-sim-cml"
 
 
 @pytest.fixture(scope="module")
-def testbed():
+def testbed() -> Testbed:
     return load_access_testbed(ROOT / "testbeds" / "sim-termserver.yaml").shifted(1000 + worker_offset())
 
 
 @pytest.fixture(scope="module")
-def runner(testbed):
+def runner(testbed: Testbed) -> Iterator[SimLabRunner]:
     with running(testbed) as runner:
         yield runner
 
 
 @pytest.fixture
-def session(testbed, runner):
+def session(testbed: Testbed, runner: SimLabRunner) -> ScenarioRunner:
     """Run ``scenario(conn)`` with an SSH connection to the terminal server."""
     return ssh_scenarios(testbed.device("terminal_server"))
 
 
-async def consoles_prompt(conn):
+async def consoles_prompt(conn: asyncssh.SSHClientConnection) -> SshShell:
     shell = await SshShell.open(conn)
     await shell.expect(r"consoles> $")
     return shell
 
 
-async def attach(shell, path, name, enable=False):
+async def attach(shell: SshShell, path: str, name: str, enable: bool = False) -> None:
     """``open`` a console from the ``consoles>`` prompt, press RETURN, optionally enable."""
     shell.send(f"open {path}\r")
     await shell.expect(rf"Connecting to console for {name}\r\nConnected to CML terminalserver\.\r\n")
@@ -51,8 +56,8 @@ async def attach(shell, path, name, enable=False):
         await shell.expect(rf"\r\n{name}#$")
 
 
-def test_banner_and_prompt(session):
-    async def scenario(conn):
+def test_banner_and_prompt(session: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await consoles_prompt(conn)
         assert "CML2 Console Server" in shell.text
         assert f'"open /{LAB}/ese-ios-ca/0"' in shell.text
@@ -62,16 +67,16 @@ def test_banner_and_prompt(session):
     session(scenario)
 
 
-def test_wrong_password_is_refused(session):
-    async def scenario(conn):
+def test_wrong_password_is_refused(session: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         raise AssertionError("logged in with a wrong password")
 
     with pytest.raises(asyncssh.PermissionDenied):
         session(scenario, password="not-the-password")
 
 
-def test_open_reaches_the_console_and_escape_returns(session):
-    async def scenario(conn):
+def test_open_reaches_the_console_and_escape_returns(session: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await consoles_prompt(conn)
         await attach(shell, f"/{LAB}/ese-branch/0", "ese-branch", enable=True)
         assert "Escape character is '^]'.\r\n\r\n" in shell.text
@@ -85,8 +90,8 @@ def test_open_reaches_the_console_and_escape_returns(session):
     session(scenario)
 
 
-def test_path_forms_and_errors(session):
-    async def scenario(conn):
+def test_path_forms_and_errors(session: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await consoles_prompt(conn)
         for path, answer in [
             ("/nolab/ese-branch/0", "no such lab: nolab"),
@@ -109,8 +114,8 @@ def test_path_forms_and_errors(session):
     session(scenario)
 
 
-def test_open_as_an_ssh_command(session):
-    async def scenario(conn):
+def test_open_as_an_ssh_command(session: ScenarioRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await SshShell.open(conn, f"open /{LAB}/hq-host/0")
         await shell.expect(r"Connected to CML terminalserver\.\r\n")
         shell.send("\r")
@@ -120,13 +125,14 @@ def test_open_as_an_ssh_command(session):
         assert result.exit_status == 0
         failing = await SshShell.open(conn, f"open /{LAB}/nosuch/0")
         result = await asyncio.wait_for(failing.process.wait(), 5)
+        assert isinstance(result.stdout, str), "the process was opened in text mode"
         assert result.exit_status == 1 and "no such node" in result.stdout
 
     session(scenario)
 
 
-def test_reload_through_the_terminal_server(session, runner):
-    async def scenario(conn):
+def test_reload_through_the_terminal_server(session: ScenarioRunner, runner: SimLabRunner) -> None:
+    async def scenario(conn: asyncssh.SSHClientConnection) -> None:
         shell = await consoles_prompt(conn)
         await attach(shell, f"/{LAB}/ese-ios-ca/0", "ese-ios-ca", enable=True)
         shell.send("reload\r")

@@ -14,8 +14,9 @@ from pkilab.wait import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _until_ready(proc: subprocess.Popen) -> list[str]:
+def _until_ready(proc: subprocess.Popen[str]) -> list[str]:
     """The lines ``pkilab sim up`` prints up to and including ``ready``."""
+    assert proc.stdout is not None and proc.stderr is not None, "started with stdout and stderr piped"
     lines: list[str] = []
     while not lines or lines[-1] != "ready":
         line = proc.stdout.readline()
@@ -24,7 +25,7 @@ def _until_ready(proc: subprocess.Popen) -> list[str]:
     return lines
 
 
-def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
+def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path: Path) -> None:
     data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
     for dev in data["devices"].values():
         dev["connections"]["cli"]["port"] += 4000 + worker_offset()
@@ -70,7 +71,8 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     # Every link has a capture with the ping on the outside link (Ethernet frames, real ICMP).
-    from scapy.all import ICMP, IP, rdpcap
+    from scapy.layers.inet import ICMP, IP
+    from scapy.utils import rdpcap
 
     packets = rdpcap(str(tmp_path / "pcap" / "outside.pcap"))
     echoes = [p for p in packets if ICMP in p and p[IP].src == "66.66.66.2" and p[IP].dst == "66.66.66.1"]
@@ -94,7 +96,7 @@ def _testbed(tmp_path: Path, shift: int, hostsrv: bool = True) -> Path:
     return path
 
 
-def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
+def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path: Path) -> None:
     import re
     import urllib.request
 
@@ -143,7 +145,7 @@ def test_sim_up_serves_a_directory_over_tftp_and_http_with_hostsrv(tmp_path):
         assert proc.wait(30) == 0
 
 
-def test_sim_up_hostsrv_errors_are_one_line_and_exit_2(tmp_path):
+def test_sim_up_hostsrv_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     cases = [

@@ -546,7 +546,7 @@ def test_headend_clock_past_the_certificate_refuses_then_accepts(lab: Lab) -> No
         # The CRL is stale by the skewed clock too; the fetched one still is, so IOS may name either (the
         # seed's Q3 shows "CA request failed!").
         assert texts[0].endswith(("is bad: certificate invalid", "is bad: CA request failed!")), texts
-        assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]  # type: ignore[attr-defined]
+        assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]
     # `skewed` returns once the clock is authoritative, which `clock set` already made it: wait for
     # NTP to have put the time back.
     wait_until(lambda: clock_near_now(lab.headend), 30, 0.3, "headend clock back from NTP")
@@ -570,7 +570,7 @@ def test_revoked_strongswan_certificate_is_refused(lab: Lab) -> None:
     )
     assert "certificate invalid" in texts[0]
     assert "INVALID_CERT" in refused.stdout or "INVALID_CERTIFICATE" in (n.dir / "charon.log").read_text()
-    assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]  # type: ignore[attr-defined]
+    assert not [x for x in vpn.isakmp_sas(lab.headend) if x.state == "QM_IDLE"]
 
 
 def test_simulated_branch_to_strongswan_responder(lab: Lab) -> None:
@@ -595,9 +595,9 @@ def test_simulated_branch_to_strongswan_responder(lab: Lab) -> None:
         ]
     )
     result = vpn.bring_up(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0")
-    assert result.received > 0  # type: ignore[attr-defined]
+    assert result.received > 0
     again = vpn.ping(lab.branch, SWAN_RESPONDER_HOST, "Ethernet0/0", 10)
-    assert again.received == 10  # type: ignore[attr-defined]
+    assert again.received == 10
     (sa,) = detail(lab.branch)
     assert (sa.remote, sa.auth) == (n.swan_ip, "psk") and "N" in sa.capabilities
     (flow,) = flows(lab.branch, n.swan_ip)
@@ -633,7 +633,7 @@ def test_no_nat_transparency_turns_nat_t_off(lab: Lab) -> None:
         "an IPsec SA without UDP encapsulation",
     )
     assert (n.branch_ip, n.swan_ip, 0) in ike_in_capture(pcap, start)[1]
-    assert lost.received == 0  # type: ignore[attr-defined]
+    assert lost.received == 0
     lab.branch.config(["crypto ipsec nat-transparency udp-encaps"])
 
 
