@@ -166,9 +166,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     reason = skip_reason(need_pki=True)
     if reason is not None:
         pytest.skip(reason)
-    index = worker_offset() // 100  # 0 outside xdist, 1.. per worker
+    index = worker_offset() // 100  # 0 outside xdist, 1.. per worker (PKILAB_PORT_OFFSET adds its hundreds)
     tag = f"{os.getpid() % 10000}w{index}"
-    base = f"198.18.{100 + index}"  # RFC 2544 benchmarking range: never routed anywhere real
+    base = f"198.18.{100 + index % 150}"  # RFC 2544 benchmarking range: never routed anywhere real
     d = tmp_path_factory.mktemp("swan")
     n = Net(f"pkss{tag}", d, f"{base}.1", f"{base}.3", f"{base}.2")
     veth_h, veth_n = f"pksh{tag}", f"pksn{tag}"
