@@ -8,11 +8,12 @@ masking) → :func:`read_results` / :func:`build_report` (the result store and t
 See ``docs/reports.md``.
 """
 
-from pkilab.report.document import Report, RunInfo, build_report, write_reports
+from pkilab.report.document import Report, RunInfo, build_report
 from pkilab.report.junit import enrich_junit, load_junit, merge_junit, read_results, write_junit
 from pkilab.report.masking import build_masker, secrets_in_testbed
 from pkilab.report.matrix import Cell, Matrix, build_matrix
 from pkilab.report.model import DeviceInfo, RunMetadata, SuiteInfo, TestResult
+from pkilab.report.write import write_reports
 
 __all__ = [
     "Cell",

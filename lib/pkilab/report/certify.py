@@ -36,7 +36,6 @@ from pkilab.report.document import (
     MARKDOWN_NAME,
     RESULTS_NAME,
     build_report,
-    write_reports,
 )
 from pkilab.report.incomplete import junit_from_log, mark_interrupted
 from pkilab.report.junit import enrich_junit, load_junit, properties, suites
@@ -51,6 +50,7 @@ from pkilab.report.model import (
 )
 from pkilab.report.runlog import RUN_LOG_OPTION, RunLog, read_run_log
 from pkilab.report.runner import PytestRun, run_pytest
+from pkilab.report.write import write_reports
 from pkilab.resources import suites_dir
 from pkilab.secrets import Masker
 from pkilab.yamlsafe import load_file

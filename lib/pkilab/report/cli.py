@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from pkilab.errors import UserError
-from pkilab.report.document import JUNIT_NAME, build_report, write_reports
+from pkilab.report.document import JUNIT_NAME, build_report
 from pkilab.report.junit import enrich_junit, load_junit, merge_junit
 from pkilab.report.masking import build_masker
+from pkilab.report.write import write_reports
 
 DEFAULT_TITLE = "pkilab certification matrix"
 

@@ -1,6 +1,6 @@
-"""A report: the runs it covers, their results and matrix; and the files it is written to.
+"""A report: the runs it covers, their results and matrix; and the names of the files it is written to.
 
-``write_reports`` is the one place report files are written. Every text is masked when the
+:func:`pkilab.report.write.write_reports` is the one place report files are written. Every text is masked when the
 results are read from JUnit (:func:`pkilab.report.junit.enrich_junit`), and each rendered
 file is masked once more as a whole before it touches the disk.
 """
@@ -8,18 +8,15 @@ file is masked once more as a whole before it touches the disk.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from junitparser import JUnitXml
 
 from pkilab import __version__
-from pkilab.report.junit import properties, read_results, suite_info, suites, write_junit
+from pkilab.report.junit import properties, read_results, suite_info, suites
 from pkilab.report.matrix import Matrix, build_matrix
 from pkilab.report.model import OUTCOMES, PROP_INTERRUPTED, Outcome, SuiteInfo, TestResult
-from pkilab.secrets import Masker
 
 JUNIT_NAME = "junit.xml"
 RESULTS_NAME = "results.json"
@@ -127,30 +124,3 @@ def results_document(report: Report) -> dict[str, object]:
         ],
         "results": [result.record() for result in report.results],
     }
-
-
-def write_reports(report: Report, out_dir: Path, masker: Masker, junit: JUnitXml | None = None) -> list[Path]:
-    """Write ``results.json``, ``report.html``, ``report.md`` (and ``junit.xml``) into ``out_dir``.
-
-    Returns:
-        The paths written.
-    """
-    # Imported here: the renderers import this module for the Report type.
-    from pkilab.report.render_html import render_html
-    from pkilab.report.render_md import render_markdown
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    if junit is not None:
-        write_junit(junit, out_dir / JUNIT_NAME)
-        written.append(out_dir / JUNIT_NAME)
-    texts = {
-        RESULTS_NAME: json.dumps(results_document(report), indent=2, ensure_ascii=False) + "\n",
-        HTML_NAME: render_html(report),
-        MARKDOWN_NAME: render_markdown(report),
-    }
-    for name, text in texts.items():
-        path = out_dir / name
-        path.write_text(masker.mask(text), encoding="utf-8")
-        written.append(path)
-    return written

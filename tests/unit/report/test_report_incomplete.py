@@ -7,12 +7,13 @@ from pathlib import Path
 
 import xmlschema
 
-from pkilab.report.document import build_report, write_reports
+from pkilab.report.document import build_report
 from pkilab.report.incomplete import junit_address, junit_from_log, mark_interrupted
 from pkilab.report.junit import enrich_junit, load_junit
 from pkilab.report.matrix import build_matrix
 from pkilab.report.model import TestResult
 from pkilab.report.runlog import RunLogWriter, read_run_log
+from pkilab.report.write import write_reports
 from pkilab.secrets import Masker
 from unit.report.report_samples import SCHEMA, Case, Suite, write
 

@@ -8,9 +8,10 @@ import pytest
 
 from pkilab.errors import TestbedError
 from pkilab.report import cli as report_cli
-from pkilab.report.document import build_report, write_reports
+from pkilab.report.document import build_report
 from pkilab.report.junit import enrich_junit, load_junit
 from pkilab.report.masking import build_masker, secrets_in_testbed
+from pkilab.report.write import write_reports
 from pkilab.secrets import Masker
 from unit.report.report_samples import (
     LEAKY_TRANSCRIPT,
