@@ -25,10 +25,10 @@ import pytest
 
 from pkilab.device.session import Session
 from pkilab.errors import SimError
+from pkilab.junitprops import PROP_PLAN
 from pkilab.plan import LabPlan
 from pkilab.plugin import POOL_KEY, TRANSCRIPT_MARKS, load_plan, load_testbed
 from pkilab.preflight import EXIT_PREFLIGHT, check_lab
-from pkilab.report.model import PROP_PLAN
 from pkilab.secrets import Masker
 from pkilab.testbed import DeviceSpec, Testbed, env_port_offset
 from pkilab.wait import wait_until as _wait_until

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from pkilab.errors import TestbedError, UserError
+from pkilab.junitprops import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE
 from pkilab.plan import LabPlan
-from pkilab.report.model import PROP_PLAN, PROP_TESTBED, PROP_TESTBED_FILE
 from pkilab.resources import sim_testbed
 from pkilab.testbed import Testbed, env_port_offset
 

@@ -29,6 +29,7 @@ from typing import IO, Any
 from junitparser import JUnitXml
 
 from pkilab.errors import TestbedError, UserError
+from pkilab.junitprops import PROP_TESTBED, PROP_TESTBED_FILE
 from pkilab.preflight import EXIT_PREFLIGHT
 from pkilab.report.document import (
     HTML_NAME,
@@ -40,14 +41,7 @@ from pkilab.report.document import (
 from pkilab.report.incomplete import junit_from_log, mark_interrupted
 from pkilab.report.junit import enrich_junit, load_junit, properties, suites
 from pkilab.report.masking import build_masker
-from pkilab.report.model import (
-    OUTCOME_LABELS,
-    OUTCOMES,
-    PROP_TESTBED,
-    PROP_TESTBED_FILE,
-    RunMetadata,
-    TestResult,
-)
+from pkilab.report.model import OUTCOME_LABELS, OUTCOMES, RunMetadata, TestResult
 from pkilab.report.runlog import RUN_LOG_OPTION, RunLog, read_run_log
 from pkilab.report.runner import PytestRun, run_pytest
 from pkilab.report.write import write_reports

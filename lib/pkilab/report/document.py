@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from junitparser import JUnitXml
 
 from pkilab import __version__
+from pkilab.junitprops import PROP_INTERRUPTED
 from pkilab.report.junit import properties, read_results, suite_info, suites
 from pkilab.report.matrix import Matrix, build_matrix
-from pkilab.report.model import OUTCOMES, PROP_INTERRUPTED, Outcome, SuiteInfo, TestResult
+from pkilab.report.model import OUTCOMES, Outcome, SuiteInfo, TestResult
 
 JUNIT_NAME = "junit.xml"
 RESULTS_NAME = "results.json"

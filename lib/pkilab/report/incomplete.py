@@ -16,8 +16,8 @@ import re
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite, xunit2
 
+from pkilab.junitprops import NOT_RUN_TYPE, PROP_INTERRUPTED, PROP_NODEID
 from pkilab.report.junit import case_outcome, properties, set_properties, suites, update_statistics
-from pkilab.report.model import NOT_RUN_TYPE, PROP_INTERRUPTED, PROP_NODEID
 from pkilab.report.runlog import RunLog
 
 

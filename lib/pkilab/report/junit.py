@@ -31,7 +31,7 @@ import junitparser
 from junitparser import Error, Failure, JUnitXml, Property, Skipped, TestCase, TestSuite, xunit2
 
 from pkilab.errors import UserError
-from pkilab.report.model import (
+from pkilab.junitprops import (
     NOT_RUN_TYPE,
     PROP_DEVICE_PREFIX,
     PROP_DEVICES,
@@ -44,13 +44,8 @@ from pkilab.report.model import (
     PROP_TESTBED,
     PROP_TESTBED_FILE,
     PROP_XDIST_GROUP,
-    DeviceInfo,
-    Outcome,
-    RunMetadata,
-    SuiteInfo,
-    TestResult,
-    split_xdist_group,
 )
+from pkilab.report.model import DeviceInfo, Outcome, RunMetadata, SuiteInfo, TestResult, split_xdist_group
 from pkilab.secrets import Masker
 
 # Characters XML 1.0 cannot carry; a device transcript may contain them (BEL, ESC…).
