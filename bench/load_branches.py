@@ -45,7 +45,7 @@ from pkilab.load.ports import UdpLink
 from pkilab.load.run import LoopThread, addresses, claims, engine_timers, profile
 from pkilab.pki.keys import generate_rsa_key
 from pkilab.plan import LabPlan
-from pkilab.testbed import load
+from pkilab.testbed import load, without_port_offset
 from pkilab.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ def start_lab(path: Path, link: str) -> tuple[subprocess.Popen[str], tuple[str, 
         f"{link}=127.0.0.1:0",
     ]
     # The testbed written for it already carries the moved ports: the lab must not move them again.
-    env = {k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"}
+    env = without_port_offset(os.environ)
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,

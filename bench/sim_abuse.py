@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from pkilab.testbed import DeviceSpec, load
+from pkilab.testbed import DeviceSpec, load, without_port_offset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -108,7 +108,7 @@ def main() -> None:
             stderr=subprocess.PIPE,
             text=True,
             # The testbed's ports are already moved: the lab must not move them again.
-            env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
+            env=without_port_offset(os.environ),
         )
         try:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":

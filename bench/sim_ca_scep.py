@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pkilab.device.session import Session
 from pkilab.pki.csr import build_csr
 from pkilab.pki.names import router_subject
+from pkilab.plan import LabPlan
 from pkilab.procedures import pki
 from pkilab.protocols.scep.client import (
     ClientOptions,
@@ -42,14 +43,12 @@ from pkilab.protocols.scep.client import (
     parse_ca_cert,
 )
 from pkilab.protocols.scep.message import PkiStatus
-from pkilab.testbed import load
+from pkilab.testbed import Testbed, env_port_offset, load, without_port_offset
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the seed's plan, as the tests build it
-from seedplan import ca_settings  # noqa: E402
 
 # PKILAB_PORT_OFFSET moves the lab's ports as it does for test runs (two benchmarks on one machine).
-OFFSET = int(os.environ.get("PKILAB_PORT_OFFSET") or 8500)
+OFFSET = env_port_offset() or 8500
 CGI = "/cgi-bin/pkiclient.exe"
 
 
@@ -101,7 +100,7 @@ def main() -> None:
             stderr=subprocess.PIPE,
             text=True,
             # The testbed's ports are already moved: the lab must not move them again.
-            env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
+            env=without_port_offset(os.environ),
         )
         try:
             while (line := lab.stdout.readline() if lab.stdout else "").strip() != "ready":
@@ -136,12 +135,13 @@ def _adapter_cost(port: int, lab_pid: int, count: int) -> None:
 
 
 def run(
-    testbed: object, count: int, chunk: int, connections: int, lab_pid: int, cipher: str = "3des", adapter: int = 0
+    testbed: Testbed, count: int, chunk: int, connections: int, lab_pid: int, cipher: str = "3des", adapter: int = 0
 ) -> None:
-    spec = testbed.device("ese-ios-ca")  # type: ignore[attr-defined]
+    plan = LabPlan.from_testbed(testbed)
+    spec = testbed.device(plan.ca.device)
     ca = Session(spec).connect()
-    pki.bring_up_ca(ca, ca_settings())
-    pki.set_grant_mode(ca, "ese-ios-ca", auto=True)
+    pki.bring_up_ca(ca, pki.CaServerSettings.from_plan(plan))
+    pki.set_grant_mode(ca, plan.ca.server, auto=True)
     port = spec.sim.http_port
     if adapter:
         _adapter_cost(port, lab_pid, adapter)

@@ -12,7 +12,7 @@ import dataclasses
 import ipaddress
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -477,6 +477,14 @@ def _check_topology(where: str, devices: list[DeviceSpec]) -> tuple[str, ...]:
 
 #: The environment variable that moves every simulated-lab port of a run (two runs on one machine).
 PORT_OFFSET_ENV = "PKILAB_PORT_OFFSET"
+
+
+def without_port_offset(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for a child process handed a testbed whose ports are already moved.
+
+    A child reading :data:`PORT_OFFSET_ENV` too (``pkilab sim up``, a pytest run) would move them again.
+    """
+    return {k: v for k, v in environ.items() if k != PORT_OFFSET_ENV}
 
 
 def env_port_offset() -> int:

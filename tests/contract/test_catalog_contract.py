@@ -28,7 +28,7 @@ from pkilab.catalog.grammar import expand, param_of
 from pkilab.device.session import Session
 from pkilab.errors import ParseError
 from pkilab.fixtures import SessionPool
-from pkilab.parsers import parse
+from pkilab.parsers import parse, parse_as
 from pkilab.parsers.isakmp import IsakmpSaTable
 from pkilab.parsers.registry import READERS, match_command
 from pkilab.plan import LabPlan
@@ -131,7 +131,7 @@ def _router(plan: LabPlan, name: str) -> Any:
 
 
 def _isakmp(session: Session) -> IsakmpSaTable:
-    return typing.cast(IsakmpSaTable, parse("show crypto isakmp sa", session.run("show crypto isakmp sa")))
+    return parse_as(IsakmpSaTable, "show crypto isakmp sa", session.run("show crypto isakmp sa"))
 
 
 def _map_name(session: Session) -> str:

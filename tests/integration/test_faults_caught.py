@@ -10,6 +10,7 @@ import yaml
 from junitparser import JUnitXml
 
 from pkilab.fixtures import worker_offset
+from pkilab.testbed import without_port_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,7 +116,7 @@ def test_suite_fails_on_faulted_router(tmp_path: Path, fault: str) -> None:
         ],
         cwd=ROOT,
         # The testbed's ports are already moved by this run's offset: the child must not move them again.
-        env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
+        env=without_port_offset(os.environ),
         capture_output=True,
         text=True,
         timeout=300,

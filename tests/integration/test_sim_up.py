@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from pkilab.fixtures import worker_offset
+from pkilab.testbed import without_port_offset
 from pkilab.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def test_sim_up_prints_ready_serves_ssh_and_stops_on_sigterm(tmp_path: Path) -> 
         stderr=subprocess.PIPE,
         text=True,
         # The testbed's ports are already moved by this run's offset: the lab must not move them again.
-        env={k: v for k, v in os.environ.items() if k != "PKILAB_PORT_OFFSET"},
+        env=without_port_offset(os.environ),
     )
     try:
         lines = _until_ready(proc)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pkilab.errors import UserError
-from pkilab.testbed import env_port_offset
+from pkilab.testbed import env_port_offset, without_port_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +42,7 @@ def test_a_bad_offset_stops_the_run_before_any_lab(command: list[str]) -> None:
     assert proc.returncode in (2, 4), proc.stdout + proc.stderr  # pkilab's user error, pytest's usage error
     said = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "PKILAB_PORT_OFFSET" in ln]
     assert len(said) == 1 and "not a port offset" in said[0], proc.stdout + proc.stderr
+
+
+def test_a_child_given_a_moved_testbed_does_not_move_it_again() -> None:
+    assert without_port_offset({"PKILAB_PORT_OFFSET": "300", "PATH": "/bin"}) == {"PATH": "/bin"}

@@ -10,7 +10,7 @@ are registered against it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from pkilab.device.modes import MODES
@@ -22,7 +22,7 @@ EXEC = "exec"
 CONFIG_MODES = tuple(m.name for m in MODES.values() if m.config)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Command:
     """An IOS command: its syntax forms, where it is valid, who may run it.
 
@@ -38,9 +38,9 @@ class Command:
 
     forms: tuple[str, ...]
     modes: tuple[str, ...]
-    level: int = 15
-    help: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    name: str = ""
+    level: int
+    help: Mapping[str, str]
+    name: str
 
     def __init__(
         self, *forms: str, modes: tuple[str, ...], level: int = 15, help: Mapping[str, str] | None = None

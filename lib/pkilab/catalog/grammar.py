@@ -209,17 +209,12 @@ def expand(pattern: str, marks: bool = False) -> list[list[str]]:
     return seqs if marks else [[t.replace("~", "") for t in seq] for seq in seqs]
 
 
-def param_of(token: str) -> Param | None:
-    """The parameter a pattern token declares (``NAME:TYPE`` or ``TYPE``), or None for a keyword."""
-    return _param_of(token)
-
-
 _KINDS = ("WORD", "LINE", "A.B.C.D", "HEX", "IF", "TIME", "MONTH")
 _DEFAULT_NAMES = {"A.B.C.D": "address", "IF": "interface"}
 
 
-def _param_of(token: str) -> Param | None:
-    """Return the parameter a pattern token declares (``NAME:TYPE`` or ``TYPE``), or None."""
+def param_of(token: str) -> Param | None:
+    """Return the parameter a pattern token declares (``NAME:TYPE`` or ``TYPE``), or None for a keyword."""
     name, sep, kind = token.partition(":")
     if not sep:
         name, kind = "", token
@@ -246,7 +241,7 @@ class Grammar:
         help = command.help
         node = self.root
         for tok in seq:
-            param = _param_of(tok)
+            param = param_of(tok)
             if param is None:
                 kw, tilde, rest = tok.lower().partition("~")
                 if tilde:

@@ -194,12 +194,12 @@ class CliSession:
 
     def _dispatch_in(self, line: str, mode: str, offset: int, keep_mode: bool = False) -> Step | None:
         grammars = self.router.grammars
-        result = grammars.match(mode, line, self.privilege)
+        result = grammars.match(mode, line)
         if isinstance(result, NoMatch) and MODES[mode].config and not keep_mode:
             # IOS tries the parent modes and leaves the sub-mode when one accepts the line.
             parent = MODES[mode].parent
             while parent is not None and MODES[parent].config:
-                alt = grammars.match(parent, line, self.privilege)
+                alt = grammars.match(parent, line)
                 if not isinstance(alt, NoMatch):
                     self.to_mode(parent)
                     result = alt
@@ -293,7 +293,7 @@ class CliSession:
             self._out.append(f"{pad}^\n% Invalid input detected at '^' marker.\n\n")
 
     def _help(self, line: str) -> None:
-        entries = self.router.grammars.help_at(self.mode, line, self.privilege)
+        entries = self.router.grammars.help_at(self.mode, line)
         if isinstance(entries, NoMatch):
             self._error(entries)
             return

@@ -168,7 +168,7 @@ class GrammarSet:
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    def match(self, mode: str, line: str, privilege: int) -> tuple[Match, Callable[..., Any]] | NoMatch:
+    def match(self, mode: str, line: str) -> tuple[Match, Callable[..., Any]] | NoMatch:
         """Match ``line`` in ``mode``; the match and this router's bound handler of its command."""
         if mode not in MODES:
             return NoMatch("invalid", 0)
@@ -181,7 +181,7 @@ class GrammarSet:
         feature_cls, func = bound
         return result, MethodType(func, self.router.feature(feature_cls))
 
-    def help_at(self, mode: str, line: str, privilege: int) -> list[tuple[str, str]] | NoMatch:
+    def help_at(self, mode: str, line: str) -> list[tuple[str, str]] | NoMatch:
         """``?`` help in ``mode``."""
         return catalog.tree(mode).help_at(line) if mode in MODES else []
 

@@ -49,12 +49,10 @@ class Association:
     polls_unanswered: int = 0
 
 
-def _ntp_hex(utc: dt.datetime) -> str:
-    """An NTP timestamp as IOS prints it: seconds since 1900 and the fraction, in hex."""
-    since = utc.replace(tzinfo=dt.UTC) - dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-    seconds = int(since.total_seconds())
-    fraction = int(since.microseconds * (1 << 32) / 1_000_000)
-    return f"{seconds & 0xFFFFFFFF:08X}.{fraction:08X}"
+def ntp_hex(t: dt.datetime) -> str:
+    """An NTP timestamp as IOS prints it (``show ntp status``, ``… associations detail``): ``E0B1C2D3.8000A1B2``."""
+    raw = ntp_timestamp(t).hex().upper()
+    return f"{raw[:8]}.{raw[8:]}"
 
 
 class Ntp(Feature):
@@ -284,10 +282,7 @@ class Ntp(Feature):
         else:
             head = f"Clock is synchronized, stratum {self.stratum}, reference is {self.reference}"
             now = c.now()
-            ref = (
-                f"reference time is {ntp_timestamp(now).hex().upper()[:8]}.{ntp_timestamp(now).hex().upper()[8:]}"
-                f" ({c.format(now)})"
-            )
+            ref = f"reference time is {ntp_hex(now)} ({c.format(now)})"
             loop_state = "loopfilter state is 'CTRL' (Normal Controlled Loop), drift is 0.000000000 s/s"
             ago = int(time.monotonic() - self.last_update) if self.last_update else 0
             update = f"system poll interval is 64, last update was {ago} sec ago."
@@ -332,7 +327,7 @@ class Ntp(Feature):
         dispersions, precision and packet counts are invented constants (docs/sim-fidelity.md).
         """
         now = self.router.clock.now()
-        stamp = f"{_ntp_hex(now)} ({self.router.clock.format(now)})"
+        stamp = f"{ntp_hex(now)} ({self.router.clock.format(now)})"
         blocks: list[str] = []
         for n, a in enumerate(self.associations.values(), start=1):
             chosen = "our_master, sane, valid" if a.address == self.reference else "insane, invalid"
