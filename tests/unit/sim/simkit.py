@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from pkilab.sim.interp import CliSession
+from pkilab.sim.interp import CliSession, Step
 from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
 from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
@@ -31,8 +33,9 @@ def make_spec(name: str = "r1", addr: str = "10.0.0.1/24", link: str = "lan", co
 class OfflineLab:
     """Routers booted without sockets or an event loop: the network delivers synchronously."""
 
-    def __init__(self, *specs: DeviceSpec, pcap_dir: Path | None = None) -> None:
-        self.lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=tuple(specs)), pcap_dir)
+    def __init__(self, *specs: DeviceSpec, pcap_dir: Path | None = None, hostsrv: dict[str, Any] | None = None) -> None:
+        extra = {"hostsrv": hostsrv} if hostsrv is not None else {}
+        self.lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=tuple(specs), extra=extra), pcap_dir)
         self.routers: dict[str, Router] = {}
         for spec in specs:
             r = Router(self.lab, spec)
@@ -55,3 +58,17 @@ class Cli:
         step = self.session.feed(line)
         assert step.wait is None, "command needs the event loop"
         return step.output
+
+
+async def finish(session: CliSession, step: Step, timeout: float) -> str:
+    """Await what ``session`` waits for, as the terminal driver does (a failure is handed back to the
+    session); return all it printed from ``step`` on."""
+    output = step.output
+    while step.wait is not None:
+        try:
+            value = await asyncio.wait_for(step.wait, timeout)
+        except Exception as exc:
+            value = exc
+        step = session.resume(value)
+        output += step.output
+    return output

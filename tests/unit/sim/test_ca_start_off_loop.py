@@ -29,10 +29,9 @@ from pkilab.hostsrv import HostServers, HostServerSpec, TftpServer
 from pkilab.sim.features.ca_server import CaServer
 from pkilab.sim.features.system import System
 from pkilab.sim.interp import CliSession, Step
-from pkilab.sim.lab import Lab, initial_config
+from pkilab.sim.lab import Lab
 from pkilab.sim.router import Router
-from pkilab.testbed import Testbed
-from unit.sim.simkit import make_spec
+from unit.sim.simkit import OfflineLab, finish, make_spec
 
 LOCAL = "127.0.0.1"
 CA = "labca"
@@ -101,13 +100,8 @@ def _lab(servers: HostServers | int) -> tuple[Lab, Router, Router]:
             "ftp_username": ACCOUNT.username,
             "ftp_password": ACCOUNT.password,
         }
-    specs = (make_spec("r1", "10.0.0.1/24"), make_spec("r2", "10.0.0.2/24"))
-    lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=specs, extra={"hostsrv": hostsrv}))
-    for spec in specs:
-        router = Router(lab, spec)
-        lab.routers[spec.name] = router
-        assert router.boot(initial_config(spec, "example.com")) == []
-    return lab, lab.routers["r1"], lab.routers["r2"]
+    offline = OfflineLab(make_spec("r1", "10.0.0.1/24"), make_spec("r2", "10.0.0.2/24"), hostsrv=hostsrv)
+    return offline.lab, offline.routers["r1"], offline.routers["r2"]
 
 
 def _configure(r1: Router, url: str, clock: bool) -> CliSession:
@@ -117,19 +111,6 @@ def _configure(r1: Router, url: str, clock: bool) -> CliSession:
     for line in (*lines, "configure terminal", "ip http server", f"crypto pki server {CA}", f"database url {url}"):
         assert session.feed(line).wait is None
     return session
-
-
-async def _finish(session: CliSession, step: Step) -> str:
-    """Await what the session waits for, as the terminal driver does; return all it printed."""
-    output = step.output
-    while step.wait is not None:
-        try:
-            value = await asyncio.wait_for(step.wait, HOLD_LIMIT * 3)
-        except Exception as exc:  # as the terminal driver hands a failure back to the session
-            value = exc
-        step = session.resume(value)
-        output += step.output
-    return output
 
 
 async def _until(condition: Callable[[], object], timeout: float) -> None:
@@ -189,7 +170,7 @@ def test_no_shutdown_reads_the_database_while_other_routers_answer(held: HeldSer
         assert "Are you sure" in session.feed("no shutdown").output
         seen["asked_at"] = time.monotonic()
         loop.call_soon(_asker(r1, r2, release, seen))
-        seen["no_shut"] = await _finish(session, session.feed("yes"))
+        seen["no_shut"] = await finish(session, session.feed("yes"), HOLD_LIMIT * 3)
         await _until(lambda: _wrote_crl(servers), HOLD_LIMIT * 2)
 
     asyncio.run(run())
@@ -291,7 +272,7 @@ def test_silent_database_server_times_out_as_before() -> None:
             session.feed("no shutdown")
             seen["asked_at"] = time.monotonic()
             loop.call_soon(_asker(r1, r2, threading.Event(), seen))
-            seen["no_shut"] = await _finish(session, session.feed("yes"))
+            seen["no_shut"] = await finish(session, session.feed("yes"), HOLD_LIMIT * 3)
             await _until(lambda: _logged(r1, f"{failed}{ca_file}.crl (Timed out)"), HOLD_LIMIT * 2)
 
         asyncio.run(run())

@@ -12,14 +12,12 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from pkilab.hostsrv import RRQ, data_packet, parse_packet
-from pkilab.sim.lab import Lab, initial_config
+from pkilab.sim.lab import Lab
 from pkilab.sim.router import Router
-from pkilab.testbed import Testbed
-from unit.sim.simkit import make_spec
+from unit.sim.simkit import OfflineLab, finish, make_spec
 
 LOCAL = "127.0.0.1"
 PAYLOAD = b"hostname restored\n"
@@ -65,14 +63,9 @@ class HeldTftpServer:
 
 
 def _lab(server: HeldTftpServer) -> tuple[Lab, Router, Router]:
-    specs = (make_spec("r1", "10.0.0.1/24"), make_spec("r2", "10.0.0.2/24"))
     hostsrv = {"address": LOCAL, "tftp_port": server.port, "http_port": server.port}
-    lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=specs, extra={"hostsrv": hostsrv}))
-    for spec in specs:
-        router = Router(lab, spec)
-        lab.routers[spec.name] = router
-        assert router.boot(initial_config(spec, "example.com")) == []
-    return lab, lab.routers["r1"], lab.routers["r2"]
+    offline = OfflineLab(make_spec("r1", "10.0.0.1/24"), make_spec("r2", "10.0.0.2/24"), hostsrv=hostsrv)
+    return offline.lab, offline.routers["r1"], offline.routers["r2"]
 
 
 async def _copy_while_asking(lab: Lab, r1: Router, r2: Router, server: HeldTftpServer) -> dict[str, Any]:
@@ -90,16 +83,8 @@ async def _copy_while_asking(lab: Lab, r1: Router, r2: Router, server: HeldTftpS
         assert session.feed(line).wait is None
     seen["asked_at"] = time.monotonic()
     loop.call_soon(ask_r2)
-    step = session.feed("")  # "Destination filename": the transfer starts
-    output = step.output
-    while step.wait is not None:
-        try:
-            value = await asyncio.wait_for(step.wait, HOLD_LIMIT * 2)
-        except Exception as exc:  # as the terminal driver hands a failure back to the session
-            value = exc
-        step = session.resume(value)
-        output += step.output
-    seen["copy"] = output
+    # "Destination filename": the transfer starts
+    seen["copy"] = await finish(session, session.feed(""), HOLD_LIMIT * 2)
     return seen
 
 
