@@ -10,7 +10,8 @@ of this process, so the headend's speed and the machine's other tenants do not e
 The ceiling, timed in the same run on the same core in chunks alternating with the branches', is the public-key work one
 handshake needs on the branch side, done with OpenSSL (cryptography) alone: one RSA-2048
 signature (SIG, raw PKCS#1 v1.5), two RSA-2048 verifications (the headend's SIG and its
-certificate's signature), one group-14 key generation and one group-14 exchange.
+certificate's signature), one group-14 key generation and one group-14 exchange
+(:class:`pkilab.load.ceiling.Ceiling`, the one ``pkilab load`` times in its runs too).
 
     .venv/bin/python bench/load_branches.py [--branches 200] [--rounds 5] [--inflight 16]
 """
@@ -26,19 +27,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
 
 from pkilab.fixtures import SessionPool
 from pkilab.load import lab as labmod
+from pkilab.load.ceiling import Ceiling
 from pkilab.load.enroll import Enroller, HttpPool, fetch_ca
 from pkilab.load.fleet import Fleet, Pacing
 from pkilab.load.ports import UdpLink
@@ -51,49 +48,6 @@ from pkilab.wait import wait_until
 ROOT = Path(__file__).resolve().parents[1]
 OFFSET = 8700
 T = TypeVar("T")
-
-
-class Ceiling:
-    """One handshake's branch-side public-key work, done with OpenSSL (cryptography) alone."""
-
-    def __init__(self) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from cryptography.hazmat.primitives.asymmetric import dh
-
-            from pkilab.protocols.ike.crypto import dh_group
-
-            self.numbers = dh.DHParameterNumbers(dh_group(14).prime, 2)
-            self.public_numbers = dh.DHPublicNumbers
-        self.params = self.numbers.parameters()
-        self.own, peer, ca = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
-        self.digest = os.urandom(32)
-        self.raw = padding.PKCS1v15(), asym_utils.NoDigestInfo()
-        self.peer_sig = peer.sign(self.digest, *self.raw)
-        self.tbs = os.urandom(600)
-        self.cert_sig = ca.sign(self.tbs, padding.PKCS1v15(), hashes.SHA256())
-        self.peer_dh = self.params.generate_private_key().public_key()
-        self.peer_y = self.peer_dh.public_numbers().y
-        self.peer_spki = peer.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        self.peer_pub, self.ca_pub = peer.public_key(), ca.public_key()
-
-    def cpu(self, reps: int, persistent: bool = False) -> float:
-        """CPU seconds of ``reps`` handshakes' worth: one RSA-2048 signature, two verifications, DH 14 both steps.
-
-        As a handshake needs it, the headend's signature is checked with the key from the certificate
-        it just sent and the exchange uses the public value it just sent (both loaded from bytes);
-        ``persistent`` keeps one key object and one public value throughout instead.
-        """
-        raw = self.raw
-        start = time.process_time()
-        for _ in range(reps):
-            self.own.sign(self.digest, *raw)
-            key = self.peer_pub if persistent else load_der_public_key(self.peer_spki)
-            key.verify(self.peer_sig, self.digest, *raw)  # type: ignore[union-attr, call-arg]
-            self.ca_pub.verify(self.cert_sig, self.tbs, padding.PKCS1v15(), hashes.SHA256())
-            theirs = self.peer_dh if persistent else self.public_numbers(self.peer_y, self.numbers).public_key()
-            self.params.generate_private_key().exchange(theirs)
-        return time.process_time() - start
 
 
 def start_lab(path: Path, link: str) -> tuple[subprocess.Popen[str], tuple[str, int]]:
@@ -223,7 +177,8 @@ def bench(plan: LabPlan, testbed: Any, where: tuple[str, int], args: argparse.Na
             t0 = time.perf_counter()
             run(enroll_all(fleet, Enroller(http, ca, plan.domain), plan.crypto.modulus))
             print(f"{args.branches} branches enrolled (RSA-{plan.crypto.modulus}) in {time.perf_counter() - t0:.1f} s")
-            ceiling = Ceiling()
+            # The process's CPU, as the branches' side is timed here (the lab runs in another process).
+            ceiling = Ceiling.for_run(plan.crypto.modulus, plan.crypto.dh_group, psk=False, clock=time.process_time)
             profiler = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waits
             rows = [one_round(fleet, lab, run, args, ceiling, profiler) for _ in range(args.rounds)]
             report(rows, plan, args)

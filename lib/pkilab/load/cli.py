@@ -116,7 +116,9 @@ def run_load(args: argparse.Namespace) -> int:
     summary = " ".join(f"{k}={doc[k]}" for k in results.RESULT_COUNTS)
     timing = (
         f"handshakes/s={doc['handshakes_per_s']} enroll_p50={doc['enroll_p50_ms']}ms "
-        f"handshake_p50={doc['handshake_p50_ms']}ms p99={doc['handshake_p99_ms']}ms"
+        f"handshake_p50={doc['handshake_p50_ms']}ms p99={doc['handshake_p99_ms']}ms "
+        f"branch_cpu={doc['branch_cpu_ms_per_handshake']}ms/handshake ceiling={doc['ceiling_ms_per_handshake']}ms "
+        f"share={doc['ceiling_share_pct']}%"
     )
     print(f"pkilab load: {'PASS' if run.result.ok else 'FAIL'} {summary} {timing}")
     for problem in run.result.problems:

@@ -7,6 +7,13 @@ the other (:mod:`pkilab.load.run`): bring-up (key pair, SCEP, main and quick mod
 at the requested rate), the revoked branches' second attempt, holding the tunnels with traffic.
 What happens is counted as it happens (:class:`Counts`) for the live progress and sampled once a
 second for the report.
+
+The loop thread's CPU spent inside the branches' IKE work is added up as it happens
+(:class:`IkeCpu`): each call into a branch that runs its IKE engine (starting main mode, an IKE
+packet received, its IKE timers) is bracketed by two reads of ``time.thread_time()``. ESP and the
+echoes, enrollment, the fleet's own bookkeeping and whatever else shares the loop (a simulated
+lab in the same process) are outside the brackets, so the sum is the branches' IKE work alone,
+which the run sets against the OpenSSL ceiling (:mod:`pkilab.load.ceiling`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.enroll import Enroller
 from pkilab.load.ports import Port
 from pkilab.load.states import Phase
+from pkilab.protocols.ike import classify_4500
 from pkilab.sim import packets as pk
 
 KeyMaker = Callable[[], rsa.RSAPrivateKey]
@@ -38,6 +46,30 @@ def _timed(keys: KeyMaker) -> tuple[rsa.RSAPrivateKey, float]:
 
 
 SAMPLE_EVERY = 0.5  # seconds between samples of the counts and the CPU
+_cpu = time.thread_time  # the loop thread's CPU: a lab on the same loop runs outside the brackets
+
+
+def is_ike(packet: bytes) -> bool:
+    """An IPv4 packet carries IKE: UDP to port 500, or UDP to 4500 that is not ESP in UDP (RFC 3948).
+
+    Cheap on purpose (a few byte reads; the 4500 case looks at the first bytes of the payload),
+    as every packet the branches receive passes through it.
+    """
+    if len(packet) < 28 or packet[9] != pk.PROTO_UDP:
+        return False
+    ihl = (packet[0] & 0x0F) * 4
+    dport = (packet[ihl + 2] << 8) | packet[ihl + 3]
+    if dport == 500:
+        return True
+    return dport == 4500 and classify_4500(bytes(packet[ihl + 8 : ihl + 12])) != "esp"
+
+
+@dataclass
+class IkeCpu:
+    """The loop thread's CPU seconds inside the branches' IKE work, and the calls it was spent in."""
+
+    seconds: float = 0.0
+    calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,7 @@ class Fleet:
     _phases: Counter[Phase] = field(default_factory=Counter)
     _sampler: asyncio.Task[None] | None = None
     _echo_gate: asyncio.Semaphore | None = None
+    ike: IkeCpu = field(default_factory=IkeCpu)
 
     @classmethod
     def build(cls, addresses: Sequence[tuple[str, str]], profile: BranchProfile, port: Port, pacing: Pacing) -> Fleet:
@@ -127,9 +160,28 @@ class Fleet:
         if len(packet) < 20:
             return
         branch = self._by_address.get(pk.dotted(bytes(packet[16:20])))
-        if branch is not None:
+        if branch is None:
+            return
+        if is_ike(packet):
+            start = _cpu()
             branch.receive(packet, time.monotonic())
-            self.schedule(branch)
+            self._spent(start)
+        else:
+            branch.receive(packet, time.monotonic())
+        self.schedule(branch)
+
+    def _spent(self, start: float) -> None:
+        """Add the loop thread's CPU since ``start`` to the branches' IKE work."""
+        ike = self.ike
+        ike.seconds += _cpu() - start
+        ike.calls += 1
+
+    def _initiate(self, branch: VirtualBranch) -> None:
+        """Start (or restart) main mode, counted as IKE work."""
+        start = _cpu()
+        branch.initiate(time.monotonic())
+        self._spent(start)
+        self.schedule(branch)
 
     def schedule(self, branch: VirtualBranch) -> None:
         """Run ``branch``'s IKE timers when they fall due (after each interaction with it).
@@ -154,7 +206,9 @@ class Fleet:
         now = time.monotonic()
         due = branch.next_deadline()
         if due is not None and due <= now:
+            start = _cpu()
             branch.tick(now)
+            self._spent(start)
         self.schedule(branch)
 
     def _changed(self, branch: VirtualBranch, event: str, before: Phase) -> None:
@@ -244,8 +298,7 @@ class Fleet:
     async def tunnel(self, branch: VirtualBranch) -> bool:
         """Start main and quick mode; True once the tunnel is up (else the branch has failed)."""
         waiter = branch.wait_up()
-        branch.initiate(time.monotonic())
-        self.schedule(branch)
+        self._initiate(branch)
         try:
             up = await asyncio.wait_for(waiter, self.pacing.tunnel)
         except TimeoutError:
@@ -313,8 +366,7 @@ class Fleet:
         if branch.phase is not Phase.REVOKED:
             return
         waiter = branch.wait_up()
-        branch.initiate(time.monotonic())
-        self.schedule(branch)
+        self._initiate(branch)
         try:
             await asyncio.wait_for(waiter, self.pacing.tunnel)
         except TimeoutError:

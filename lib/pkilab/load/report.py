@@ -1,8 +1,10 @@
 """``report.html`` of a load run: the verdict, the figures, and plots as inline SVG.
 
 Plots: tunnels up over time (with enrolled, refused and failed), handshake latency percentiles,
-the enrollment latency distribution, and the test host's CPU. The page is self-contained (no
-script, no external file) and reads only the run's ``results.json`` document.
+the enrollment latency distribution, and the test host's CPU; above them, the branch side's IKE
+CPU per handshake against the raw OpenSSL ceiling timed in the same run, as one line and a small
+bar chart. The page is self-contained (no script, no external file) and reads only the run's
+``results.json`` document.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ TIMING_LABELS = (
     ("handshake_p90_ms", "handshake p90 (ms)"),
     ("handshake_p99_ms", "handshake p99 (ms)"),
     ("handshake_max_ms", "handshake max (ms)"),
+    ("branch_cpu_ms_per_handshake", "branch side: IKE CPU per handshake (ms)"),
+    ("ceiling_ms_per_handshake", "OpenSSL ceiling per handshake (ms)"),
+    ("ceiling_kept_ms_per_handshake", "OpenSSL ceiling, keys kept (ms)"),
+    ("ceiling_share_pct", "branch side's rate, % of the ceiling's"),
 )
 
 
@@ -89,6 +95,31 @@ def plots(doc: dict[str, Any]) -> list[str]:
     return [tunnels, latency, enrollment, cpu]
 
 
+def ceiling_section(doc: dict[str, Any]) -> str:
+    """The branch side against the raw ceiling: one line a person reads at a glance, and a bar each."""
+    title = "<h2>Branch side against the OpenSSL ceiling</h2>"
+    branch, ceiling = doc.get("branch_cpu_ms_per_handshake"), doc.get("ceiling_ms_per_handshake")
+    kept, share = doc.get("ceiling_kept_ms_per_handshake"), doc.get("ceiling_share_pct")
+    if branch is None or ceiling is None or kept is None:
+        return title + "<p class='muted'>No handshake completed: nothing to set against the ceiling.</p>"
+    detail = doc.get("ceiling") or {}
+    line = (
+        f"<p><b>branch side {branch} ms of CPU per handshake vs OpenSSL ceiling {ceiling} ms: {share} %</b>"
+        f" of the ceiling's rate (keys kept: {kept} ms).<br><span class='muted'>Ceiling: "
+        f"{escape(str(detail.get('work')))}, {detail.get('reps')} handshakes' worth timed alone at the end of"
+        " this run. Branch side: the branches' IKE work on the loop thread (main mode started, IKE packets,"
+        f" IKE timers; refused attempts included), {detail.get('handshakes')} handshakes"
+        " (docs/load.md).</span></p>"
+    )
+    chart = svg.hbar_chart(
+        ["branch side (IKE CPU)", "OpenSSL ceiling", "OpenSSL ceiling, keys kept"],
+        [float(branch), float(ceiling), float(kept)],
+        "CPU per handshake",
+        "ms",
+    )
+    return title + line + f"<div class='plots'>{chart}</div>"
+
+
 def render(doc: dict[str, Any]) -> str:
     """The whole page."""
     ok = bool(doc.get("ok"))
@@ -109,6 +140,7 @@ def render(doc: dict[str, Any]) -> str:
     if problems:
         items = "".join(f"<li>{escape(str(p))}</li>" for p in problems)
         parts.append(f"<h2>Problems</h2><ul class='problems'>{items}</ul>")
+    parts.append(ceiling_section(doc))
     parts.append("<h2>Plots</h2><div class='plots'>" + "".join(plots(doc)) + "</div>")
     parts.append("<h2>Counts</h2>" + _table([(label, doc.get(key)) for key, label in COUNT_LABELS]))
     parts.append("<h2>Timings</h2>" + _table([(label, doc.get(key)) for key, label in TIMING_LABELS]))

@@ -9,8 +9,22 @@ Counts (``RESULT_COUNTS``):
   branch let in again, or not refused).
 
 Timings: ``handshakes_per_s`` (first tunnels completed per second, from the first main mode
-message to the last tunnel), ``enroll_p50_ms`` (SCEP request to certificate), ``handshake_p50_ms``
-and ``handshake_p99_ms`` (first main mode message to the installed ESP SAs).
+message to the last tunnel), ``keygen_p50_ms`` (key pair generation), ``enroll_p50_ms`` and
+``enroll_p99_ms`` (SCEP request to certificate), ``handshake_p50_ms``, ``handshake_p90_ms``,
+``handshake_p99_ms`` and ``handshake_max_ms`` (first main mode message to the installed ESP SAs).
+
+The branch side against the raw ceiling (:mod:`pkilab.load.ceiling`, None when no handshake
+completed):
+
+* ``branch_cpu_ms_per_handshake``: the loop thread's CPU inside the branches' IKE work (starting
+  main mode, IKE packets received, IKE timers; :class:`pkilab.load.fleet.IkeCpu`) divided by the
+  tunnels the branches brought up (every installed quick mode). The work of refused and failed
+  attempts is in the CPU but not in the count, so it is charged to the handshakes that completed;
+* ``ceiling_ms_per_handshake``: one handshake's branch-side public-key work of the run's crypto,
+  timed alone in the same process at the end of the run (median of chunks);
+  ``ceiling_kept_ms_per_handshake``: the same with the key objects kept instead of loaded;
+* ``ceiling_share_pct``: 100 * ceiling ms / branch ms, the branch side's rate as a share of the
+  ceiling's.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pkilab.load.branch import VirtualBranch
+from pkilab.load.ceiling import CeilingTiming, comparison
 from pkilab.load.fleet import Fleet
 from pkilab.load.lab import HeadendView
 from pkilab.load.states import EXPECTED, Phase
@@ -81,8 +96,14 @@ class Outcome:
         return not self.problems
 
 
-def outcome(fleet: Fleet, revoked: Sequence[VirtualBranch], view: HeadendView | None, notes: Sequence[str]) -> Outcome:
-    """Count, time and judge a finished run."""
+def outcome(
+    fleet: Fleet,
+    revoked: Sequence[VirtualBranch],
+    view: HeadendView | None,
+    notes: Sequence[str],
+    ceiling: CeilingTiming | None = None,
+) -> Outcome:
+    """Count, time and judge a finished run (``ceiling``: the raw ceiling timed after it, if it was)."""
     branches = fleet.branches
     chosen = {b.index for b in revoked}
     wrong = [b for b in branches if b.phase is not EXPECTED[b.index in chosen]]
@@ -108,6 +129,7 @@ def outcome(fleet: Fleet, revoked: Sequence[VirtualBranch], view: HeadendView | 
         "handshake_p90_ms": _ms(percentile(lat.handshake, 90)),
         "handshake_p99_ms": _ms(percentile(lat.handshake, 99)),
         "handshake_max_ms": _ms(max(lat.handshake, default=None)),
+        **comparison(fleet.ike.seconds, fleet.counts.handshakes, ceiling),
     }
     result = Outcome(counts, timings)
     for b in wrong[:20]:

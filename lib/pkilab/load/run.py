@@ -27,6 +27,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from pkilab.errors import PkilabError, SimError, UserError
 from pkilab.load import lab as labmod
 from pkilab.load.branch import BranchProfile, VirtualBranch
+from pkilab.load.ceiling import Ceiling, CeilingTiming, time_ceiling
 from pkilab.load.enroll import CaView, Enroller, EnrollError, HttpPool, fetch_ca
 from pkilab.load.fleet import Fleet, Pacing
 from pkilab.load.ports import HostLink, Port, PortError, SegmentLink, UdpLink
@@ -93,6 +94,7 @@ class Run:
     started: dt.datetime
     elapsed: float
     phases: list[tuple[str, float, float]] = field(default_factory=list)
+    ceiling: CeilingTiming | None = None
 
     def document(self) -> dict[str, Any]:
         """``results.json``: counts and timings at the top, then the detail."""
@@ -113,10 +115,22 @@ class Run:
                 "inflight": self.options.inflight,
             },
             "phases": [{"name": n, "start_s": round(a, 2), "end_s": round(b, 2)} for n, a, b in self.phases],
+            "ceiling": self._ceiling_detail(),
             "headend_view": self.view.to_dict() if self.view else None,
             "plan": self.plan.to_dict(),
             "timeline": [vars(s) for s in self.fleet.samples],
             "branch_details": branch_rows(self.fleet.branches, chosen),
+        }
+
+    def _ceiling_detail(self) -> dict[str, Any]:
+        """How the branch side and the ceiling were measured (the figures are at the top)."""
+        ike, timing = self.fleet.ike, self.ceiling
+        return {
+            "handshakes": self.fleet.counts.handshakes,
+            "branch_ike_cpu_s": round(ike.seconds, 4),
+            "branch_ike_calls": ike.calls,
+            "work": timing.work if timing else None,
+            "reps": timing.reps if timing else 0,
         }
 
 
@@ -374,13 +388,23 @@ def _phases(
         driver.call("final traffic check", fleet.final_check())
         view = driver.step("headend view", lambda: lab.view([b.address for b in fleet.branches]))
         driver.call("detach", _close(fleet, http_pool))
+        ceiling = driver.step("OpenSSL ceiling", lambda: _ceiling(plan, psk, fleet.counts.handshakes))
         notes = list(lab.notes)
-        result = outcome(fleet, revoked, view, notes)
-        return Run(options, plan, fleet, revoked, view, result, started, time.monotonic() - t0, driver.phases)
+        result = outcome(fleet, revoked, view, notes, ceiling)
+        elapsed = time.monotonic() - t0
+        return Run(options, plan, fleet, revoked, view, result, started, elapsed, driver.phases, ceiling)
     finally:
         cli.shutdown(wait=False)
         keygen.shutdown(wait=False, cancel_futures=True)
         driver.loop.call_soon_threadsafe(http_pool.close)  # idle connections belong to the loop
+
+
+def _ceiling(plan: LabPlan, psk: bool, handshakes: int) -> CeilingTiming | None:
+    """The run's crypto timed with OpenSSL alone in this thread, as many handshakes' worth as were done (capped)."""
+    if handshakes <= 0:
+        return None
+    crypto = plan.crypto
+    return time_ceiling(Ceiling.for_run(crypto.modulus, crypto.dh_group, psk), handshakes)
 
 
 def _revocation(fleet: Fleet, lab: labmod.LoadLab, driver: Driver, percent: float) -> list[VirtualBranch]:

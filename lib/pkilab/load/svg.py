@@ -75,14 +75,14 @@ class _Frame:
         return out
 
 
-def _svg(parts: list[str], label: str) -> str:
+def _svg(parts: list[str], label: str, height: int = HEIGHT) -> str:
     style = (
         "<style>text{font:11px sans-serif;fill:#333}.t{font-size:13px;font-weight:bold}"
         ".g{stroke:#e4e4e4}.a{stroke:#555}</style>"
     )
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}">{style}' + "".join(parts) + "</svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}">{style}' + "".join(parts) + "</svg>"
     )
 
 
@@ -137,6 +137,26 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, ylabel
             f'<text x="{x + slot * 0.3:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>'
         )
     return _svg(parts, title)
+
+
+def hbar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> str:
+    """A short chart of horizontal bars on one scale from zero, each labelled and its value written after it."""
+    if not values:
+        return empty_chart(title)
+    label_w, row, top = 190, 26, 34
+    height = top + row * len(values) + 10
+    scale = (WIDTH - label_w - RIGHT - 70) / (max(values) or 1.0)
+    parts = [f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" class="t">{escape(title)}</text>']
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = top + i * row
+        width = max(value, 0.0) * scale
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
+            f'fill="{COLORS[i % len(COLORS)]}"><title>{escape(label)}: {value:g} {escape(unit)}</title></rect>'
+        )
+        parts.append(f'<text x="{label_w + width + 6:.1f}" y="{y + 14}">{value:g} {escape(unit)}</text>')
+    return _svg(parts, title, height)
 
 
 def cdf_chart(values: Sequence[float], title: str, xlabel: str) -> str:
