@@ -62,8 +62,23 @@ def test_twenty_branches_enroll_tunnel_pass_traffic_and_the_revoked_are_refused(
     view = doc["headend_view"]
     assert view["isakmp_qm_idle"] == view["sessions_up_active"] == 18
     assert sorted(view["refusals_logged"]) == sorted(r["address"] for r in revoked)
+    _check_ceiling(doc, handshakes=20, rsa=True)  # the 2 refused attempts are in the CPU, not in the count
     page = (tmp_path / "out" / "report.html").read_text()
-    assert page.count("<svg") == 4 and "PASS" in page
+    assert page.count("<svg") == 5 and "PASS" in page
+    assert f"branch side {doc['branch_cpu_ms_per_handshake']} ms of CPU per handshake vs OpenSSL ceiling" in page
+
+
+def _check_ceiling(doc: dict[str, Any], handshakes: int, rsa: bool) -> None:
+    """The branch side against the raw ceiling: present, positive, consistent, of the run's crypto."""
+    branch, ceiling = doc["branch_cpu_ms_per_handshake"], doc["ceiling_ms_per_handshake"]
+    kept, share = doc["ceiling_kept_ms_per_handshake"], doc["ceiling_share_pct"]
+    assert all(isinstance(v, float) and v > 0 for v in (branch, ceiling, kept, share)), (branch, ceiling, kept, share)
+    assert share == pytest.approx(100 * ceiling / branch, abs=0.1)
+    detail = doc["ceiling"]
+    assert detail["handshakes"] == handshakes and 0 < detail["reps"] <= handshakes
+    assert branch == pytest.approx(1000 * detail["branch_ike_cpu_s"] / handshakes, rel=0.01)
+    assert detail["branch_ike_calls"] >= 4 * handshakes  # main mode started, then three answers and quick mode's
+    assert ("RSA-1024" in detail["work"]) is rsa and "DH group 2" in detail["work"]
 
 
 def test_pre_shared_keys_and_one_time_passwords(tmp_path: Path, offset: int) -> None:
@@ -71,6 +86,7 @@ def test_pre_shared_keys_and_one_time_passwords(tmp_path: Path, offset: int) -> 
     assert code == 0, doc.get("problems")
     assert (doc["enrolled"], doc["up"], doc["traffic_ok"], doc["failed"]) == (0, 4, 4, 0)
     assert "hold" in [p["name"] for p in doc["phases"]]
+    _check_ceiling(doc, handshakes=doc["ceiling"]["handshakes"], rsa=False)
     # bring-up, at least one echo while the tunnels are held, the final check: all answered
     assert all(r["echoes"][0] == r["echoes"][1] >= 3 for r in doc["branch_details"])
     code, doc = _run(tmp_path, "--branches", "4", "--grant", "otp", "--revoke", "25")

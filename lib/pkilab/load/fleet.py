@@ -61,7 +61,7 @@ def is_ike(packet: bytes) -> bool:
     dport = (packet[ihl + 2] << 8) | packet[ihl + 3]
     if dport == 500:
         return True
-    return dport == 4500 and classify_4500(bytes(packet[ihl + 8 : ihl + 12])) != "esp"
+    return dport == 4500 and classify_4500(packet[ihl + 8 : ihl + 12]) != "esp"
 
 
 @dataclass

@@ -7,7 +7,9 @@ to the target through the tunnel, as the simulated headend and the host behind i
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -120,6 +122,7 @@ class Headend:
     sas: dict[int, tuple[esp.EspSa, esp.EspSa]] = field(default_factory=dict)
     queue: list[bytes] = field(default_factory=list)
     echoes_answered: int = 0
+    deliver: Callable[[bytes], None] | None = None  # where packets to branches go (default: straight in)
 
     def __post_init__(self) -> None:
         creds = None
@@ -190,6 +193,9 @@ class Headend:
         self._to_branch(esp.encapsulate(outbound, reply))
 
     def _to_branch(self, packet: bytes) -> None:
+        if self.deliver is not None:
+            self.deliver(packet)
+            return
         dst = str(pk.IPv4.parse(packet).dst)  # type: ignore[union-attr]
         self.branches[dst].receive(packet, self.now)
 
@@ -200,15 +206,39 @@ class Headend:
         self.sas.clear()
 
 
+@dataclass
+class HeadendPort:
+    """A fleet's port whose far side is a :class:`Headend` on the running loop (a fleet in memory)."""
+
+    headend: Headend
+    drop: bool = False  # lose every packet the branches send
+
+    async def open(self, claims: Sequence[str], on_packet: Callable[[bytes], None]) -> None:
+        self.headend.deliver = on_packet
+
+    def send(self, packet: bytes) -> None:
+        if not self.drop:
+            self.headend.queue.append(packet)
+            asyncio.get_running_loop().call_soon(self.headend.pump)
+
+    def close(self) -> None:
+        self.headend.deliver = None
+
+
+def credentials(headend: Headend, branch: VirtualBranch, serial: int) -> None:
+    """A key pair and a certificate from the headend's CA (or the PSK)."""
+    if headend.psk:
+        branch.credentials(None, None)
+    else:
+        k = key(f"branch{branch.index}")
+        branch.credentials(k, headend.authority.issue(branch.name, k, serial))
+
+
 def enrolled_branch(headend: Headend, index: int = 0, serial: int = 100) -> VirtualBranch:
     """A branch with a key pair and a certificate from the headend's CA (or the PSK)."""
     branch = VirtualBranch(
         index, f"198.18.0.{index + 1}", f"198.19.0.{index + 1}", profile(headend.psk), lambda _p: None
     )
     headend.attach(branch)
-    if headend.psk:
-        branch.credentials(None, None)
-    else:
-        k = key(f"branch{index}")
-        branch.credentials(k, headend.authority.issue(branch.name, k, serial))
+    credentials(headend, branch, serial)
     return branch

@@ -54,3 +54,28 @@ def test_report_page_holds_four_plots_and_the_verdict() -> None:
     }
     page = report.render(doc)
     assert page.count("<svg") == 4 and "FAIL" in page and "&lt;no echo&gt;" in page and "<no echo>" not in page
+
+
+def test_horizontal_bars_share_one_scale_from_zero() -> None:
+    root = ET.fromstring(svg.hbar_chart(["branch <side>", "ceiling"], [2.0, 1.0], "CPU", "ms"))
+    widths = [float(r.get("width", "")) for r in root.findall(f"{NS}rect")]
+    assert len(widths) == 2 and widths[0] == pytest.approx(2 * widths[1])
+    assert "branch <side>" in [t.text for t in root.iter(f"{NS}text")]
+
+
+def test_report_sets_the_branch_side_against_the_ceiling() -> None:
+    doc = {
+        "ok": True,
+        "branch_cpu_ms_per_handshake": 2.0,
+        "ceiling_ms_per_handshake": 0.9,
+        "ceiling_kept_ms_per_handshake": 0.85,
+        "ceiling_share_pct": 45.0,
+        "ceiling": {"work": "RSA-2048 signature and 2 verifications, DH group 14", "reps": 20, "handshakes": 20},
+        "plan": {"name": "lab"},
+        "options": {},
+    }
+    page = report.render(doc)
+    assert "branch side 2.0 ms of CPU per handshake vs OpenSSL ceiling 0.9 ms: 45.0 %" in page
+    assert page.count("<svg") == 5 and "RSA-2048 signature" in page
+    empty = report.render({**doc, "branch_cpu_ms_per_handshake": None, "ceiling_ms_per_handshake": None})
+    assert empty.count("<svg") == 4 and "No handshake completed" in empty
