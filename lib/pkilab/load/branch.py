@@ -53,6 +53,7 @@ from pkilab.protocols.ike import (
     classify_4500,
 )
 from pkilab.protocols.ike.constants import Notify
+from pkilab.protocols.ike.phase1 import certificate
 from pkilab.sim import packets as pk
 
 # Protected notifications by which a headend refuses our credentials (RFC 2408 3.14.1).
@@ -123,6 +124,12 @@ class Milestones:
     revoked: float | None = None
     refused: float | None = None
     failed: float | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _issuer_is(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    """``cert`` names ``ca`` as its issuer (comparing names builds objects: once per pair)."""
+    return cert.issuer == ca.subject
 
 
 class VirtualBranch:
@@ -210,8 +217,10 @@ class VirtualBranch:
         ca = self.profile.ca_cert
         if ca is None:
             return CertVerdict.bad("no CA certificate")
+        cert = certificate(check.certificate)
         try:
-            cert = x509.load_der_x509_certificate(check.certificate)
+            if cert is None:
+                raise ValueError("not a certificate")
             self._issued_by(cert, ca)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
             return CertVerdict.bad("certificate chain validation failed")
@@ -230,7 +239,7 @@ class VirtualBranch:
         if key is None or hash_alg is None:
             cert.verify_directly_issued_by(ca)
             return
-        if cert.issuer != ca.subject:
+        if not _issuer_is(cert, ca):
             raise ValueError("issued by another CA")
         padding = cert.signature_algorithm_parameters
         if not isinstance(padding, PKCS1v15 | PSS):

@@ -49,6 +49,7 @@ from pkilab.protocols.ike.sa import (
 
 Rng = Callable[[int], bytes]
 ZERO_COOKIE = bytes(8)
+_INF = float("inf")
 
 
 class IkeEngine:
@@ -110,21 +111,27 @@ class IkeEngine:
 
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which :meth:`tick` has something to do, or None."""
-        times: list[float] = []
+        # Asked after every packet a branch or router handles: one pass, no lists.
+        best = _INF
         dpd = self.config.dpd
+        linger = self.options.failed_sa_linger
         for sa in self._sas.values():
-            times += [t for t in (sa.rtx.due, sa.expires, sa.dpd_due, sa.natt_keepalive_due) if t is not None]
+            for t in (sa.rtx.due, sa.expires, sa.dpd_due, sa.natt_keepalive_due):
+                if t is not None and t < best:
+                    best = t
             if dpd is not None and sa.peer_dpd and sa.state == MmState.COMPLETE and not sa.dpd_waiting:
-                times.append(info.dpd_probe_time(sa, dpd))
+                best = min(best, info.dpd_probe_time(sa, dpd))
             if sa.failed_at is not None:
-                times.append(sa.failed_at + self.options.failed_sa_linger)
-            times += [ex.rtx.due for ex in sa.quick.values() if ex.rtx.due is not None]
+                best = min(best, sa.failed_at + linger)
+            for ex in sa.quick.values():
+                due = ex.rtx.due
+                if due is not None and due < best:
+                    best = due
         for rec in self._ipsec:
-            times.append(rec.expires)
+            best = min(best, rec.expires)
             if rec.rekey_at is not None and not rec.rekeyed:
-                times.append(rec.rekey_at)
-        finite = [t for t in times if t != float("inf")]
-        return min(finite) if finite else None
+                best = min(best, rec.rekey_at)
+        return None if best == _INF else best
 
     def certificate_verdict(self, conn_id: int, verdict: CertVerdict, now: float) -> list[Event]:
         """Resume an exchange whose validator deferred its verdict."""

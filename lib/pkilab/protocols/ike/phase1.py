@@ -337,7 +337,8 @@ def _own_id(eng: IkeEngine, sa: IsakmpSa) -> IdBody:
     """Our phase 1 identity (``crypto isakmp identity``), protocol UDP port 500 as IOS sends it."""
     cfg = eng.config
     if cfg.identity == "dn" and cfg.rsa is not None:
-        subject = x509.load_der_x509_certificate(cfg.rsa.certificate).subject.public_bytes()
+        own = certificate(cfg.rsa.certificate)
+        subject = own.subject.public_bytes() if own is not None else b""
         return IdBody(IdType.DER_ASN1_DN, 17, IKE_PORT, subject)
     if cfg.identity == "hostname" and cfg.hostname:
         return IdBody(IdType.FQDN, 17, IKE_PORT, cfg.hostname.encode())
@@ -382,13 +383,9 @@ def _identity_text(idb: IdBody, cert: bytes) -> str:
         return socket.inet_ntoa(idb.data)
     if idb.id_type in (IdType.FQDN, IdType.USER_FQDN):
         return idb.data.decode("ascii", "replace")
-    if idb.id_type == IdType.DER_ASN1_DN and cert:
-        try:
-            subject = x509.load_der_x509_certificate(cert).subject
-        except ValueError:
-            return idb.data.hex()
-        if subject.public_bytes() == idb.data:
-            return subject.rfc4514_string()
+    parsed = certificate(cert) if idb.id_type == IdType.DER_ASN1_DN and cert else None
+    if parsed is not None and parsed.subject.public_bytes() == idb.data:
+        return parsed.subject.rfc4514_string()
     return idb.data.hex()
 
 
@@ -448,10 +445,7 @@ def _check_rsa(eng: IkeEngine, sa: IsakmpSa, verdict: CertVerdict, now: float) -
         eng.emit(AuthenticationFailed(sa.remote.addr, sa.conn_id, "certificate", verdict.reason))
         fail(eng, sa, now, Notify.INVALID_CERTIFICATE)
         return False
-    try:
-        cert: x509.Certificate | None = x509.load_der_x509_certificate(sa.peer_cert)
-    except ValueError:
-        cert = None
+    cert = certificate(sa.peer_cert)
     key = cert.public_key() if cert is not None else None
     expected = _auth_hash(sa, sa.role == Role.RESPONDER, idp.encode())
     if cert is None or not isinstance(key, rsa.RSAPublicKey) or not rsa_verify_raw(key, expected, sig):
@@ -472,14 +466,27 @@ def _warn_id_not_in_cert(eng: IkeEngine, sa: IsakmpSa, idp: IdBody) -> None:
         eng.emit(IdentityNotInCertificate(sa.remote.addr, sa.conn_id, socket.inet_ntoa(idp.data), idp.id_type, addrs))
 
 
-# A peer sends the same certificate in every handshake, and reading its extensions builds a Python
-# object for each of them: the addresses are read once per distinct certificate.
+# A peer sends the same certificate in every handshake: each distinct one is parsed once (the
+# objects are immutable), and its addresses are read once, since reading its extensions builds a
+# Python object for each of them. Signatures are still checked on every handshake.
+@lru_cache(maxsize=256)
+def certificate(der: bytes) -> x509.Certificate | None:
+    """The certificate in these DER bytes, or None when they are not one."""
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=256)
 def _certificate_addresses(der: bytes) -> tuple[str, ...]:
     """The IP addresses in a certificate's subject alternative names (none when it has none)."""
+    cert = certificate(der)
     try:
-        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName) if cert else None
     except (ValueError, x509.ExtensionNotFound):
+        return ()
+    if san is None:
         return ()
     return tuple(str(a) for a in san.value.get_values_for_type(x509.IPAddress))
 
