@@ -13,7 +13,7 @@ signature (SIG, raw PKCS#1 v1.5), two RSA-2048 verifications (the headend's SIG 
 certificate's signature), one group-14 key generation and one group-14 exchange
 (:class:`pkilab.load.ceiling.Ceiling`, the one ``pkilab load`` times in its runs too).
 
-    .venv/bin/python bench/load_branches.py [--branches 200] [--rounds 5] [--inflight 16]
+    .venv/bin/python bench/load_branches.py [--branches 200] [--rounds 5] [--inflight N]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import yaml
 
 from pkilab.fixtures import SessionPool
+from pkilab.load import INFLIGHT
 from pkilab.load import lab as labmod
 from pkilab.load.ceiling import Ceiling
 from pkilab.load.enroll import Enroller, HttpPool, fetch_ca
@@ -127,7 +128,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--inflight", type=int, default=16)
+    # As many handshakes in flight as ``pkilab load`` keeps by default: the bench measures the tool as it runs.
+    parser.add_argument("--inflight", type=int, default=INFLIGHT)
     parser.add_argument("--chunk", type=int, default=50, help="handshakes between two ceiling measurements")
     parser.add_argument("--profile", type=Path, help="write cProfile statistics of the handshakes here (slows them)")
     args = parser.parse_args()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pkilab.errors import PkilabError, UserError
+from pkilab.load import INFLIGHT
 
 DEFAULT_OUT = Path("reports/load")
 
@@ -42,7 +43,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--revoke", type=float, default=0.0, metavar="PCT", help="percent of branches to revoke")
     p.add_argument("--duration", type=float, default=0.0, metavar="S", help="hold the tunnels with traffic S seconds")
-    p.add_argument("--inflight", type=int, default=32, metavar="N", help="handshakes negotiating at once (default 32)")
+    at_once = f"handshakes negotiating at once (default {INFLIGHT})"
+    p.add_argument("--inflight", type=int, default=INFLIGHT, metavar="N", help=at_once)
     p.add_argument(
         "--attach",
         metavar="HOST:PORT",

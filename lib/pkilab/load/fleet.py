@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pkilab.errors import PkilabError
+from pkilab.load import INFLIGHT
 from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.enroll import Enroller
 from pkilab.load.ports import Port
@@ -85,7 +86,7 @@ class Pacing:
     """
 
     rate: float = 0.0
-    inflight: int = 32
+    inflight: int = INFLIGHT
     tunnel: float = 60.0
     echo: float = 2.0
     echo_tries: int = 5

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from cryptography.utils import CryptographyDeprecationWarning
 
 from pkilab.errors import PkilabError, SimError, UserError
+from pkilab.load import INFLIGHT
 from pkilab.load import lab as labmod
 from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.ceiling import Ceiling, CeilingTiming, time_ceiling
@@ -56,7 +57,7 @@ class LoadOptions:
     grant: str = "auto"
     revoke: float = 0.0
     duration: float = 0.0
-    inflight: int = 32
+    inflight: int = INFLIGHT
 
     def check(self, plan: LabPlan) -> LoadPlan:
         """The plan's load block, once the options fit the lab.
