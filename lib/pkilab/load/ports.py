@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from pkilab.errors import PkilabError
 from pkilab.sim import packets as pk
+from pkilab.sim.linkport import make_roomy
 
 PacketSink = Callable[[bytes], None]
 IKE_PORTS = (500, 4500)
@@ -105,9 +106,7 @@ class UdpLink:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setblocking(False)
-        with contextlib.suppress(OSError):  # room for bursts (a rekey storm, a thousand MM1s)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        make_roomy(sock)  # room for bursts (a rekey storm, a thousand MM1s)
         sock.connect((self.host, self.port))
         self.sock, self._on_packet = sock, on_packet
         self._answer = loop.create_future()

@@ -22,8 +22,10 @@ dropped. A claim that includes an address a simulated device owns on the link is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
+import socket
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,19 @@ if TYPE_CHECKING:
     from pkilab.sim.lab import Lab
 
 PacketSink = Callable[[bytes], None]
+
+# Room for bursts on both ends of a link port (a thousand MM1s, a round of DELETEs): with the
+# kernel's default buffer (208 KiB here) a burst of a few dozen large main mode messages overflows
+# it and the datagrams are dropped (counted in /proc/net/snmp's RcvbufErrors), which costs the
+# branch a retransmission. The kernel caps it at net.core.rmem_max / wmem_max.
+BURST_BUFFER = 4 << 20
+
+
+def make_roomy(sock: socket.socket) -> None:
+    """Ask for :data:`BURST_BUFFER` bytes of receive and send buffer (what the kernel allows)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BURST_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BURST_BUFFER)
 
 
 class _Claimed(list[str]):
@@ -169,6 +184,7 @@ class LinkPortServer(asyncio.DatagramProtocol):
             self.segment.close()
             raise SimError(f"link port {self.link}: cannot bind UDP {self.host}:{self.port} ({exc.strerror})") from None
         self.transport = transport
+        make_roomy(transport.get_extra_info("socket"))
         bound = transport.get_extra_info("sockname")
         return str(bound[0]), int(bound[1])
 
