@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_a_headend_that_ignores_the_crl_fails_the_run(tmp_path: Path, offset: in
 
 def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: int) -> None:
     from pkilab.load.ports import PortError, UdpLink
-    from pkilab.sim.linkport import LinkPortServer
+    from pkilab.sim.linkport import BURST_BUFFER, LinkPortServer
 
     testbed = load(ROOT / "testbeds" / "sim.yaml").shifted(offset + 50)
     data = yaml.safe_load((ROOT / "testbeds" / "sim.yaml").read_text())
@@ -129,6 +130,9 @@ def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: i
     server = LinkPortServer(runner.lab, "outside")
     host, port = asyncio.run_coroutine_threadsafe(server.start(), runner.loop).result(10)
     try:
+        assert server.transport is not None
+        kept = server.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        assert kept >= min(BURST_BUFFER, int(Path("/proc/sys/net/core/rmem_max").read_text()))
 
         async def claim_a_device_address() -> None:
             link = UdpLink(host, port)
