@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import cProfile
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -125,6 +126,8 @@ async def reset_all(fleet: Fleet) -> None:
 
 
 def main() -> None:
+    # Stopped from outside (kill, a timeout): unwind, so that the lab started below is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)

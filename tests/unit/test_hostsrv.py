@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
-import ipaddress
 import os
 import socket
 import threading
@@ -40,7 +39,7 @@ from pkilab.hostsrv import (
     tftp_write,
 )
 from pkilab.protocols import http as wire
-from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
+from pkilab.testbed import Testbed
 from pkilab.wait import wait_until
 
 if TYPE_CHECKING:
@@ -318,31 +317,10 @@ def test_bad_spec_names_the_field(raw: object, field: str) -> None:
 # ---- the simulated router's side ---------------------------------------------------------------
 def _offline_ca(hostsrv_spec: HostServerSpec | None) -> tuple[Router, Callable[[str], str]]:
     """One simulated router booted without sockets (TFTP transfers are synchronous)."""
-    from pkilab.sim.lab import Lab, initial_config
-    from pkilab.sim.router import Router
+    from unit.sim.simkit import OfflineLab, make_spec
 
-    spec = DeviceSpec(
-        name="ca",
-        role="ca",
-        os="ios",
-        platform="c7200",
-        connection=ssh_connection(LOCAL, 2999, Credentials("admin", "login-pw", "enable-pw")),
-        interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface("10.0.0.1/24"), "lan"),),
-        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"),
-    )
-    extra = {"hostsrv": dataclasses.asdict(hostsrv_spec)} if hostsrv_spec else {}
-    lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=(spec,), extra=extra))
-    router = Router(lab, spec)
-    lab.routers[spec.name] = router
-    assert router.boot(initial_config(spec, "example.com")) == []
-    session = router.new_session(15)
-
-    def cli(line: str) -> str:
-        step = session.feed(line)
-        assert step.wait is None
-        return step.output
-
-    return router, cli
+    lab = OfflineLab(make_spec("ca", role="ca"), hostsrv=dataclasses.asdict(hostsrv_spec) if hostsrv_spec else None)
+    return lab.routers["ca"], lab.cli("ca")
 
 
 def _start_ca(cli: Callable[[str], str], url: str) -> str:

@@ -14,11 +14,14 @@ from pkilab.sim.router import Router
 from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
 
 
-def make_spec(name: str = "r1", addr: str = "10.0.0.1/24", link: str = "lan", config: Iterable[str] = ()) -> DeviceSpec:
-    """A c7200 branch on 15.2(4)M11 with one addressed interface on ``link`` and ``config`` applied at boot."""
+def make_spec(
+    name: str = "r1", addr: str = "10.0.0.1/24", link: str = "lan", config: Iterable[str] = (), role: str = "branch"
+) -> DeviceSpec:
+    """A c7200 (a branch unless ``role`` says otherwise) on 15.2(4)M11 with one addressed interface on
+    ``link`` and ``config`` applied at boot."""
     return DeviceSpec(
         name=name,
-        role="branch",
+        role=role,
         os="ios",
         platform="c7200",
         connection=ssh_connection("127.0.0.1", 2999, Credentials("admin", "login-pw", "enable-pw")),
@@ -33,14 +36,20 @@ def make_spec(name: str = "r1", addr: str = "10.0.0.1/24", link: str = "lan", co
 class OfflineLab:
     """Routers booted without sockets or an event loop: the network delivers synchronously."""
 
-    def __init__(self, *specs: DeviceSpec, pcap_dir: Path | None = None, hostsrv: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *specs: DeviceSpec,
+        pcap_dir: Path | None = None,
+        hostsrv: dict[str, Any] | None = None,
+        domain: str = "example.com",
+    ) -> None:
         extra = {"hostsrv": hostsrv} if hostsrv is not None else {}
         self.lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=tuple(specs), extra=extra), pcap_dir)
         self.routers: dict[str, Router] = {}
         for spec in specs:
             r = Router(self.lab, spec)
             self.lab.routers[spec.name] = r
-            assert r.boot(initial_config(spec, "example.com")) == []
+            assert r.boot(initial_config(spec, domain)) == []
             self.routers[spec.name] = r
 
     def cli(self, name: str = "r1", privilege: int = 15) -> Cli:

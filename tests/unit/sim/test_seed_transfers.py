@@ -5,7 +5,6 @@ FTP) and "Enter copy tftp: nvram: until all the backed up files are returned" (r
 simulated router whose ``custom.hostsrv`` is a real TFTP/FTP server pair on loopback.
 """
 
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +14,8 @@ from pkilab.errors import TestbedError
 from pkilab.ftpsrv import FtpCredentials, FtpError, ftp_read, ftp_write
 from pkilab.hostsrv import HostServers, HostServerSpec, spec_from_testbed
 from pkilab.secrets import Masker
-from pkilab.sim.lab import Lab, initial_config
 from pkilab.sim.router import Router
-from pkilab.testbed import Credentials, DeviceSpec, InterfaceSpec, SimSpec, Testbed, ssh_connection
-from unit.sim.simkit import Cli
+from unit.sim.simkit import Cli, OfflineLab, make_spec
 
 LOCAL = "127.0.0.1"
 ACCOUNT = FtpCredentials("backup", "ftp-Secret-42")
@@ -38,22 +35,11 @@ def _router(servers: HostServers, account: FtpCredentials = ACCOUNT) -> tuple[Ro
     hostsrv: dict[str, str | int] = {"address": LOCAL, "tftp_port": bound.tftp_port, "http_port": bound.http_port}
     if bound.ftp_port is not None:
         hostsrv.update(ftp_port=bound.ftp_port, ftp_username=account.username, ftp_password=account.password)
-    spec = DeviceSpec(
-        name="ese-ios-ca",
-        role="ca",
-        os="ios",
-        platform="c7200",
-        connection=ssh_connection(LOCAL, 2999, Credentials("admin", "login-pw", "enable-pw")),
-        interfaces=(InterfaceSpec("FastEthernet0/0", ipaddress.IPv4Interface("10.59.138.12/24"), "lan"),),
-        sim=SimSpec(http_port=2998, image="c7200-adventerprisek9-mz.152-4.M11.bin"),
-    )
-    lab = Lab(Testbed(name="t", path=Path("t.yaml"), devices=(spec,), extra={"hostsrv": hostsrv}))
-    router = Router(lab, spec)
-    lab.routers[spec.name] = router
-    assert router.boot(initial_config(spec, "ese.cisco.com")) == []
+    lab = OfflineLab(make_spec("ese-ios-ca", "10.59.138.12/24", role="ca"), hostsrv=hostsrv, domain="ese.cisco.com")
+    router = lab.routers["ese-ios-ca"]
     router.fs.write("nvram:ese-ios-ca.prv", b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nxyz\n")
     router.fs.write("nvram:ese-ios-ca.ser", b"db_ver = 1\nserial = 0x5\n")
-    cli = Cli(router.new_session(15))
+    cli = lab.cli("ese-ios-ca")
     for line in ("configure terminal", f"ip host FTPservername {LOCAL}", "end"):
         cli(line)
     return router, cli
