@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from junitparser import JUnitXml
 from pkilab.cli import main
 from pkilab.fixtures import worker_offset
 from pkilab.labs.sim import SimLabRunner
+from pkilab.load.ports import SegmentLink, UdpLink
 from pkilab.testbed import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +69,7 @@ def test_twenty_branches_enroll_tunnel_pass_traffic_and_the_revoked_are_refused(
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<svg") == 5 and "PASS" in page
     assert f"branch side {doc['branch_cpu_ms_per_handshake']} ms of CPU per handshake vs OpenSSL ceiling" in page
+    assert f"Headend: {html.escape(SegmentLink.where)}." in page
 
 
 def _check_ceiling(doc: dict[str, Any], handshakes: int, rsa: bool) -> None:
@@ -80,6 +83,7 @@ def _check_ceiling(doc: dict[str, Any], handshakes: int, rsa: bool) -> None:
     assert branch == pytest.approx(1000 * detail["branch_ike_cpu_s"] / handshakes, rel=0.01)
     assert detail["branch_ike_calls"] >= 4 * handshakes  # main mode started, then three answers and quick mode's
     assert ("RSA-1024" in detail["work"]) is rsa and "DH group 2" in detail["work"]
+    assert detail["headend"] == SegmentLink.where  # the lab the run started, in its own process
 
 
 def test_pre_shared_keys_and_one_time_passwords(tmp_path: Path, offset: int) -> None:
@@ -115,7 +119,7 @@ def test_a_headend_that_ignores_the_crl_fails_the_run(tmp_path: Path, offset: in
 
 
 def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: int) -> None:
-    from pkilab.load.ports import PortError, UdpLink
+    from pkilab.load.ports import PortError
     from pkilab.sim.linkport import BURST_BUFFER, LinkPortServer
 
     testbed = load(ROOT / "testbeds" / "sim.yaml").shifted(offset + 50)
@@ -143,6 +147,7 @@ def test_a_lab_running_elsewhere_through_its_link_port(tmp_path: Path, offset: i
         code, doc = _run(tmp_path, "--branches", "3", "--auth", "psk", "--attach", f"{host}:{port}", testbed=written)
         assert code == 0, doc.get("problems")
         assert (doc["up"], doc["traffic_ok"]) == (3, 3)
+        assert doc["ceiling"]["headend"] == UdpLink.where
     finally:
         runner.loop.call_soon_threadsafe(server.close)
         runner.stop()

@@ -22,7 +22,7 @@ import resource
 import socket
 import subprocess
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pkilab.errors import PkilabError
 from pkilab.sim import packets as pk
@@ -37,7 +37,13 @@ class PortError(PkilabError):
 
 
 class Port(Protocol):
-    """A packet path between the virtual branches and the lab."""
+    """A packet path between the virtual branches and the lab.
+
+    ``where`` says where the headend runs as the branches see it (in the run's ceiling detail and
+    report: the branches' CPU per handshake depends on whether the lab shares their thread).
+    """
+
+    where: ClassVar[str]
 
     async def open(self, claims: Sequence[str], on_packet: PacketSink) -> None:
         """Take the addresses in ``claims`` (networks, ranges, addresses); deliver their packets."""
@@ -51,6 +57,8 @@ class Port(Protocol):
 
 class SegmentLink:
     """A link of a lab running in this process; use it on the lab's event loop."""
+
+    where: ClassVar[str] = "simulated, in this process (it shares the branches' loop thread)"
 
     def __init__(self, lab: Any, link: str) -> None:
         self.lab = lab
@@ -91,6 +99,7 @@ class UdpLink:
     """
 
     BATCH = 64  # datagrams read per wake-up at most, so that timers still run under a flood
+    where: ClassVar[str] = "simulated, in another process (link port)"
 
     def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
         self.host = host
@@ -171,6 +180,8 @@ class _HostSocket(asyncio.DatagramProtocol):
 
 class HostLink:
     """The branches' own addresses on this host: UDP 500 and 4500 each (real routers)."""
+
+    where: ClassVar[str] = "a real router"
 
     def __init__(self, interface: str | None) -> None:
         self.interface = interface

@@ -95,6 +95,10 @@ def plots(doc: dict[str, Any]) -> list[str]:
     return [tunnels, latency, enrollment, cpu]
 
 
+def _headend_note(where: object) -> str:
+    return f" Headend: {escape(str(where))}." if where else ""
+
+
 def ceiling_section(doc: dict[str, Any]) -> str:
     """The branch side against the raw ceiling: one line a person reads at a glance, and a bar each."""
     title = "<h2>Branch side against the OpenSSL ceiling</h2>"
@@ -108,8 +112,8 @@ def ceiling_section(doc: dict[str, Any]) -> str:
         f" of the ceiling's rate (keys kept: {kept} ms).<br><span class='muted'>Ceiling: "
         f"{escape(str(detail.get('work')))}, {detail.get('reps')} handshakes' worth timed alone at the end of"
         " this run. Branch side: the branches' IKE work on the loop thread (main mode started, IKE packets,"
-        f" IKE timers; refused attempts included), {detail.get('handshakes')} handshakes"
-        " (docs/load.md).</span></p>"
+        f" IKE timers; refused attempts included), {detail.get('handshakes')} handshakes."
+        f"{_headend_note(detail.get('headend'))} (docs/load.md)</span></p>"
     )
     chart = svg.hbar_chart(
         ["branch side (IKE CPU)", "OpenSSL ceiling", "OpenSSL ceiling, keys kept"],

@@ -128,6 +128,7 @@ class Run:
         ike, timing = self.fleet.ike, self.ceiling
         return {
             "handshakes": self.fleet.counts.handshakes,
+            "headend": self.fleet.port.where,
             "branch_ike_cpu_s": round(ike.seconds, 4),
             "branch_ike_calls": ike.calls,
             "work": timing.work if timing else None,

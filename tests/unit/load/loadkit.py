@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -212,6 +213,7 @@ class HeadendPort:
 
     headend: Headend
     drop: bool = False  # lose every packet the branches send
+    where: ClassVar[str] = "the project's engine, in memory (tests)"
 
     async def open(self, claims: Sequence[str], on_packet: Callable[[bytes], None]) -> None:
         self.headend.deliver = on_packet

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from pkilab.load.ceiling import COMPARISON_FIELDS
@@ -39,6 +41,8 @@ def test_percentile(values: list[float], q: float, expected: float | None) -> No
 
 
 class _NoPort:
+    where: ClassVar[str] = "nowhere (no packets)"
+
     async def open(self, claims: object, on_packet: object) -> None: ...
 
     def send(self, packet: bytes) -> None: ...

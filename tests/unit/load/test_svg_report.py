@@ -70,12 +70,18 @@ def test_report_sets_the_branch_side_against_the_ceiling() -> None:
         "ceiling_ms_per_handshake": 0.9,
         "ceiling_kept_ms_per_handshake": 0.85,
         "ceiling_share_pct": 45.0,
-        "ceiling": {"work": "RSA-2048 signature and 2 verifications, DH group 14", "reps": 20, "handshakes": 20},
+        "ceiling": {
+            "work": "RSA-2048 signature and 2 verifications, DH group 14",
+            "reps": 20,
+            "handshakes": 20,
+            "headend": "simulated, in <another> process",
+        },
         "plan": {"name": "lab"},
         "options": {},
     }
     page = report.render(doc)
     assert "branch side 2.0 ms of CPU per handshake vs OpenSSL ceiling 0.9 ms: 45.0 %" in page
     assert page.count("<svg") == 5 and "RSA-2048 signature" in page
+    assert "Headend: simulated, in &lt;another&gt; process." in page
     empty = report.render({**doc, "branch_cpu_ms_per_handshake": None, "ceiling_ms_per_handshake": None})
     assert empty.count("<svg") == 4 and "No handshake completed" in empty
