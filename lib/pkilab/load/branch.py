@@ -52,7 +52,7 @@ from pkilab.protocols.ike import (
     TunnelRequest,
     classify_4500,
 )
-from pkilab.protocols.ike.constants import Notify
+from pkilab.protocols.ike.constants import IKE_PORT, NATT_PORT, Notify
 from pkilab.protocols.ike.phase1 import certificate
 from pkilab.sim import packets as pk
 
@@ -350,24 +350,28 @@ class VirtualBranch:
         return fut
 
     # ---- data plane ----------------------------------------------------------------------------
-    def receive(self, packet: bytes, now: float) -> None:
-        """A packet addressed to this branch: IKE, ESP, or ESP in UDP 4500."""
+    def receive(self, packet: bytes, now: float) -> bool:
+        """A packet addressed to this branch: IKE, ESP, or ESP in UDP 4500.
+
+        Returns True when the packet went to the IKE engine (what the fleet counts as IKE work).
+        """
         ip = pk.IPv4.parse(packet)
         if ip is None:
-            return
+            return False
         if ip.proto == pk.PROTO_ESP:
             self._esp(ip.payload, now)
-            return
+            return False
         if ip.proto != pk.PROTO_UDP or self.engine is None:
-            return
+            return False
         udp = pk.Udp.parse(ip.payload)
-        if udp is None:
-            return
-        if udp.dport == 4500 and classify_4500(udp.data) == "esp":
+        if udp is None or udp.dport not in (IKE_PORT, NATT_PORT):
+            return False  # a router takes IKE on its two ports only
+        if udp.dport == NATT_PORT and classify_4500(udp.data) == "esp":
             self._esp(udp.data, now)
-            return
+            return False
         local, remote = Endpoint(ip.dst, udp.dport), Endpoint(ip.src, udp.sport)
         self.act(self.engine.receive(udp.data, local, remote, now), now)
+        return True
 
     def _esp(self, body: bytes, now: float) -> None:
         sa = self.inbound.get(int.from_bytes(body[:4], "big"))

@@ -10,7 +10,8 @@ second for the report.
 
 The loop thread's CPU spent inside the branches' IKE work is added up as it happens
 (:class:`IkeCpu`): each call into a branch that runs its IKE engine (starting main mode, an IKE
-packet received, its IKE timers) is bracketed by two reads of ``time.thread_time()``. ESP and the
+packet received, its IKE timers) is bracketed by two reads of ``time.thread_time()``; for a packet,
+the branch says whether it went to its engine. ESP and the
 echoes, enrollment, the fleet's own bookkeeping and whatever else shares the loop (a simulated
 lab in the same process) are outside the brackets, so the sum is the branches' IKE work alone,
 which the run sets against the OpenSSL ceiling (:mod:`pkilab.load.ceiling`).
@@ -33,7 +34,6 @@ from pkilab.load.branch import BranchProfile, VirtualBranch
 from pkilab.load.enroll import Enroller
 from pkilab.load.ports import Port
 from pkilab.load.states import Phase
-from pkilab.protocols.ike import classify_4500
 from pkilab.sim import packets as pk
 
 KeyMaker = Callable[[], rsa.RSAPrivateKey]
@@ -48,21 +48,6 @@ def _timed(keys: KeyMaker) -> tuple[rsa.RSAPrivateKey, float]:
 
 SAMPLE_EVERY = 0.5  # seconds between samples of the counts and the CPU
 _cpu = time.thread_time  # the loop thread's CPU: a lab on the same loop runs outside the brackets
-
-
-def is_ike(packet: bytes) -> bool:
-    """An IPv4 packet carries IKE: UDP to port 500, or UDP to 4500 that is not ESP in UDP (RFC 3948).
-
-    Cheap on purpose (a few byte reads; the 4500 case looks at the first bytes of the payload),
-    as every packet the branches receive passes through it.
-    """
-    if len(packet) < 28 or packet[9] != pk.PROTO_UDP:
-        return False
-    ihl = (packet[0] & 0x0F) * 4
-    dport = (packet[ihl + 2] << 8) | packet[ihl + 3]
-    if dport == 500:
-        return True
-    return dport == 4500 and classify_4500(packet[ihl + 8 : ihl + 12]) != "esp"
 
 
 @dataclass
@@ -163,12 +148,9 @@ class Fleet:
         branch = self._by_address.get(pk.dotted(bytes(packet[16:20])))
         if branch is None:
             return
-        if is_ike(packet):
-            start = _cpu()
-            branch.receive(packet, time.monotonic())
+        start = _cpu()
+        if branch.receive(packet, time.monotonic()):  # the branch tells IKE from ESP and the rest
             self._spent(start)
-        else:
-            branch.receive(packet, time.monotonic())
         self.schedule(branch)
 
     def _spent(self, start: float) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from pkilab.load.fleet import Fleet, IkeCpu, Pacing, is_ike
+from pkilab.load.fleet import Fleet, IkeCpu, Pacing
 from pkilab.protocols.ike import EngineOptions
 from pkilab.protocols.ike.constants import NON_ESP_MARKER
 from pkilab.protocols.ike.natt import NATT_KEEPALIVE
@@ -36,7 +36,9 @@ def _udp(dport: int, data: bytes) -> bytes:
     ids=["udp500", "natt-ike", "natt-keepalive", "esp-in-udp", "esp", "icmp", "udp53"],
 )
 def test_packets_are_told_apart_by_protocol_and_port(packet: bytes, ike: bool) -> None:
-    assert is_ike(packet) is ike
+    """The branch says which packets went to its IKE engine: those the fleet counts as IKE work."""
+    branch = _fleet(Headend(psk=True), 1).branches[0]
+    assert branch.receive(packet, 0.0) is ike
 
 
 def _fleet(headend: Headend, count: int, options: EngineOptions | None = None, drop: bool = False) -> Fleet:
