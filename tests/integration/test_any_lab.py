@@ -111,13 +111,19 @@ def test_connection_lost_inside_a_test_is_an_error(tmp_path: Path) -> None:
     assert outcomes == {"test_lost": "error", "test_misbehaved": "failure"}
 
 
-def test_reports_name_the_certified_plan(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("workers", "offset"), [((), 3500), (("-n", "1"), 3600)], ids=["one-process", "xdist-via-run-log"]
+)
+def test_reports_name_the_certified_plan(tmp_path: Path, workers: tuple[str, ...], offset: int) -> None:
+    """The plan reaches the reports. ``certify`` takes it from the run log, not from a second load of
+    the testbed; under pytest-xdist the workers' suite properties never reach the JUnit file, so there
+    the plan in the reports can only have come through the log."""
     import json
 
     reports = tmp_path / "reports"
-    env = dict(os.environ, PKILAB_PORT_OFFSET=str(3500 + worker_offset()))
+    env = dict(os.environ, PKILAB_PORT_OFFSET=str(offset + worker_offset()))
     proc = subprocess.run(
-        [sys.executable, "-m", "pkilab.cli", "certify", "--testbed", "testbeds/sim-modern.yaml"]
+        [sys.executable, "-m", "pkilab.cli", "certify", "--testbed", "testbeds/sim-modern.yaml", *workers]
         + ["--reports", str(reports), "--", "-k", "device_identified"],
         cwd=ROOT,
         env=env,
